@@ -1,0 +1,110 @@
+/* kan-data.h — data sets: sampled from a formula, or read from a CSV file.
+ *
+ * A data set holds train and test rows as flat row-major buffers, the variable names, and how
+ * it was made (so a session can regenerate a formula data set instead of storing it).
+ */
+#pragma once
+
+#include <glib.h>
+#include "kan-expr.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  KAN_DATA_FORMULA,  /* sampled from formula over ranges */
+  KAN_DATA_CSV,      /* read from a CSV file (rows are stored in the session) */
+  KAN_DATA_ARRAYS,   /* given by the program */
+} KanDataSource;
+
+/* How to sample a formula data set. Defaults (kan_formula_spec_init): 1000 train, 1000 test,
+ * every range [-1, 1], no noise, seed 0, no normalisation. */
+typedef struct
+{
+  const char         *formula;     /* e.g. "exp(sin(pi*x1)+x2^2)" */
+  const char *const  *vars;        /* NULL: variables are inferred, in natural order */
+  const double       *ranges;      /* n_ranges pairs lo,hi; one pair applies to all variables */
+  int                 n_ranges;
+  size_t              n_train;
+  size_t              n_test;
+  double              noise;       /* std of Gaussian noise added to every label, relative to
+                                      the std of the noise-free train labels */
+  guint64             seed;
+  gboolean            normalize_input;
+  gboolean            normalize_label;
+} KanFormulaSpec;
+
+typedef struct
+{
+  KanDataSource  source;
+  int            n_in;
+  int            n_out;
+  size_t         n_train;
+  size_t         n_test;
+  double        *train_x;     /* n_train × n_in */
+  double        *train_y;     /* n_train × n_out */
+  double        *test_x;      /* n_test × n_in */
+  double        *test_y;      /* n_test × n_out */
+  char         **in_names;    /* n_in names, NULL-terminated */
+  char         **out_names;   /* n_out names, NULL-terminated */
+
+  /* Normalisation applied (z-score with train statistics), or NULL. */
+  double        *in_mean, *in_std;    /* n_in each */
+  double        *out_mean, *out_std;  /* n_out each */
+
+  /* Provenance. */
+  char          *formula;     /* KAN_DATA_FORMULA: the formula text as given */
+  double        *ranges;      /* KAN_DATA_FORMULA: n_in pairs lo,hi */
+  double         noise;
+  guint64        seed;        /* sampling seed, or the split seed for CSV */
+  char          *csv_path;    /* KAN_DATA_CSV: the file it came from */
+  double         test_fraction; /* KAN_DATA_CSV: share of rows held out for testing */
+} KanDataset;
+
+void         kan_formula_spec_init    (KanFormulaSpec      *spec);
+
+/* Samples SPEC->formula like pykan's create_dataset: each variable in turn draws its train
+ * column, then its test column, uniform on its range, from a generator seeded with SPEC->seed.
+ * Fails (naming the formula position) for a bad formula, and for labels that are not finite on
+ * the sampled inputs (naming the first bad row and its inputs). */
+KanDataset  *kan_dataset_from_formula (const KanFormulaSpec *spec,
+                                       GError              **error);
+
+/* Reads a CSV file with a header row; TARGETS is a comma-separated list of output column names
+ * (the other columns are inputs). Rows are shuffled with SEED and TEST_FRACTION of them are held
+ * out for testing. Accepts CRLF line ends, a UTF-8 BOM, quoted header names and blank trailing
+ * lines. Errors name the file, line and column. */
+KanDataset  *kan_dataset_from_csv     (const char          *path,
+                                       const char          *targets,
+                                       double               test_fraction,
+                                       guint64              seed,
+                                       GError              **error);
+
+/* A data set from caller-owned arrays (copied). Names may be NULL (x1.., y1..). */
+KanDataset  *kan_dataset_new_arrays   (int                  n_in,
+                                       int                  n_out,
+                                       size_t               n_train,
+                                       size_t               n_test,
+                                       const double        *train_x,
+                                       const double        *train_y,
+                                       const double        *test_x,
+                                       const double        *test_y,
+                                       const char *const   *in_names,
+                                       const char *const   *out_names);
+
+KanDataset  *kan_dataset_copy         (const KanDataset    *d);
+void         kan_dataset_free         (KanDataset          *d);
+
+/* Checks that every value is finite and the shapes are consistent. */
+gboolean     kan_dataset_validate     (const KanDataset    *d,
+                                       GError             **error);
+
+/* Parses "lo,hi[:lo,hi…]" into *OUT (pairs) and *N_PAIRS. */
+gboolean     kan_parse_ranges         (const char          *text,
+                                       double             **out,
+                                       int                 *n_pairs,
+                                       GError             **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanDataset, kan_dataset_free)
+
+G_END_DECLS

@@ -1,0 +1,60 @@
+/* kan-session.h — a whole working state as one versioned JSON document.
+ *
+ * The model (shape, knots, parameters, masks, locks), the data set (a formula's recipe, or the
+ * rows of a CSV file), the training settings and the history of operations. Saving is atomic.
+ */
+#pragma once
+
+#include <glib.h>
+#include "kan-model.h"
+#include "kan-data.h"
+#include "kan-train.h"
+
+G_BEGIN_DECLS
+
+#define KAN_SESSION_FORMAT  "kanvas-session"
+#define KAN_SESSION_VERSION 1
+
+typedef struct
+{
+  char     *op;       /* "new", "fit", "refine", "prune", "lock", … */
+  char     *detail;   /* human-readable parameters, e.g. "steps=50 opt=lbfgs" */
+  double    train_rmse; /* after the operation, NaN if unknown */
+  double    test_rmse;
+} KanHistoryEntry;
+
+typedef struct
+{
+  KanModel       *model;     /* owned, may be NULL */
+  KanDataset     *data;      /* owned, may be NULL */
+  KanTrainConfig  train;
+  GPtrArray      *history;   /* KanHistoryEntry*, owned */
+  int             steps_done; /* training steps applied to this model so far */
+} KanSession;
+
+KanSession  *kan_session_new        (void);
+void         kan_session_free       (KanSession       *s);
+void         kan_session_add_history (KanSession      *s,
+                                      const char      *op,
+                                      const char      *detail,
+                                      double           train_rmse,
+                                      double           test_rmse);
+
+/* Writes PATH atomically (a temporary file in the same folder, then rename). */
+gboolean     kan_session_save       (const KanSession *s,
+                                     const char       *path,
+                                     GError          **error);
+char        *kan_session_to_json    (const KanSession *s,
+                                     gsize            *length);
+/* Reads and validates PATH; rejects unknown formats, versions, fields of the wrong type,
+ * inconsistent shapes and non-finite numbers, naming what is wrong. */
+KanSession  *kan_session_load       (const char       *path,
+                                     GError          **error);
+KanSession  *kan_session_from_json  (const char       *json,
+                                     gssize            length,
+                                     const char       *name_for_errors,
+                                     GError          **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanSession, kan_session_free)
+
+G_END_DECLS

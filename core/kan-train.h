@@ -1,0 +1,100 @@
+/* kan-train.h — training, driven step by step by the caller (new / step / free).
+ *
+ * The GUI worker thread and the CLI run the same loop. One L-BFGS "step" means what it means in
+ * pykan: up to 20 inner iterations and 25 loss evaluations, so step counts compare one to one.
+ */
+#pragma once
+
+#include <glib.h>
+#include <gio/gio.h>
+#include "kan-model.h"
+#include "kan-data.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  KAN_OPT_LBFGS,
+  KAN_OPT_ADAM,
+  KAN_OPT_LM,      /* Levenberg–Marquardt (GSL), MSE loss without regularisation only */
+} KanOptimizer;
+
+typedef enum
+{
+  KAN_LOSS_MSE,
+  KAN_LOSS_CE,     /* cross-entropy; labels are class indices 0 … n_out-1 in one column */
+} KanLoss;
+
+typedef struct
+{
+  KanOptimizer opt;              /* lbfgs */
+  KanLoss      loss;             /* mse */
+  int          steps;            /* 50 */
+  double       lr;               /* 1 (pykan); Adam users want ~1e-2 */
+  double       lamb;             /* 0 */
+  double       lamb_l1;          /* 1 */
+  double       lamb_entropy;     /* 2 */
+  double       lamb_coef;        /* 0 */
+  double       lamb_coefdiff;    /* 0 */
+  gboolean     update_grid;      /* TRUE */
+  int          grid_update_num;  /* 10 */
+  int          start_grid_update_step; /* -1 */
+  int          stop_grid_update_step;  /* 50 */
+  /* A grid update is kept only if the train loss right after it is at most
+   * (1 + grid_update_tolerance) times the loss before it; otherwise the old grid stays. */
+  double       grid_update_tolerance;  /* see kan-train.c */
+  long         batch;            /* -1: whole train set */
+  guint64      seed;             /* minibatch sampling */
+  gboolean     singularity_avoiding; /* FALSE */
+  double       y_th;             /* 1000 when avoiding singularities */
+  int          lbfgs_history;    /* 10 */
+  int          lbfgs_max_iter;   /* 20 inner iterations per step */
+  int          lbfgs_max_eval;   /* 25 evaluations per step */
+  int          threads;          /* 1; >1 splits samples across threads */
+} KanTrainConfig;
+
+void         kan_train_config_init (KanTrainConfig *cfg);
+const char  *kan_optimizer_name    (KanOptimizer    opt);
+gboolean     kan_optimizer_lookup  (const char     *name,
+                                    KanOptimizer   *out);
+
+typedef struct
+{
+  int      step;          /* 0-based index of the step just done */
+  double   loss;          /* training objective (loss + lamb·reg) at the end of the step */
+  double   train_rmse;    /* sqrt(loss_fn) on the train set (RMSE for MSE) */
+  double   test_rmse;     /* on the test set (NaN if there is none) */
+  double   reg;           /* regulariser value (0 when lamb = 0) */
+  long     n_evals;       /* loss+gradient evaluations so far in this trainer */
+  double   seconds;       /* wall time so far in this trainer */
+  gboolean grid_updated;  /* a grid update was applied before this step */
+  gboolean grid_rejected; /* a grid update was tried and undone because the loss rose */
+} KanStepInfo;
+
+typedef struct _KanTrainer KanTrainer;
+
+/* Trains MODEL in place (borrowed; must outlive the trainer) on DATA (borrowed). */
+KanTrainer  *kan_trainer_new       (KanModel             *model,
+                                    const KanDataset     *data,
+                                    const KanTrainConfig *cfg,
+                                    GError              **error);
+/* One step. On a non-finite loss or gradient the model is restored to its last finite
+ * parameters and FALSE is returned with KAN_ERROR_NONFINITE. CANCELLABLE (may be NULL) is
+ * checked between inner iterations. */
+gboolean     kan_trainer_step      (KanTrainer           *t,
+                                    GCancellable         *cancellable,
+                                    KanStepInfo          *info,
+                                    GError              **error);
+int          kan_trainer_steps_done (const KanTrainer    *t);
+void         kan_trainer_free      (KanTrainer           *t);
+
+/* Loss (loss_fn only, no regulariser) and RMSE-like metric of MODEL on rows X, Y. */
+double       kan_model_loss        (const KanModel       *m,
+                                    KanLoss               loss,
+                                    const double         *x,
+                                    const double         *y,
+                                    size_t                n);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanTrainer, kan_trainer_free)
+
+G_END_DECLS

@@ -1,0 +1,11 @@
+/* kan.h — libkan, the numerical core of Kanvas. */
+#pragma once
+
+#include "kan-error.h"
+#include "kan-expr.h"
+#include "kan-data.h"
+#include "kan-spline.h"
+#include "kan-symbolic.h"
+#include "kan-model.h"
+#include "kan-train.h"
+#include "kan-session.h"
