@@ -56,10 +56,15 @@ struct _KanModel
   size_t          n_params;
   double         *state_d;       /* grids, masks */
   int            *state_i;       /* sym_fn, group_start */
+  size_t          n_state_d;
+  size_t          n_state_i;
 };
 
 /* Rebuilds the layer pointers of M after params/state were (re)allocated. */
 void     kan_model_layout       (KanModel *m);
+/* Copies the parameters and state of SRC (same shape and grid) into DST. */
+void     kan_model_restore      (KanModel       *dst,
+                                 const KanModel *src);
 /* An uninitialised model (zero parameters, uniform knots on grid_range, masks on) with the
  * settings of CFG. Used by kan_model_new and by loaders. */
 KanModel *kan_model_alloc       (const KanModelConfig *cfg,

@@ -14,6 +14,8 @@ G_BEGIN_DECLS
 
 #define KAN_SESSION_FORMAT  "kanvas-session"
 #define KAN_SESSION_VERSION 1
+/* Loading refuses a model or data set that would need more memory than this. */
+#define KAN_SESSION_BUDGET_BYTES (G_GUINT64_CONSTANT (1) << 30)
 
 typedef struct
 {

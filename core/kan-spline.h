@@ -25,12 +25,185 @@ void     kan_knots_uniform    (double       *t,
  * NULL, their derivatives into DB[0..k]. Returns the index m0 of the first (B_{m0} … B_{m0+k}),
  * or -1 if X lies outside [t_0, t_last) (then every basis is 0). Needs k ≤ KAN_SPLINE_MAX_K. */
 #define KAN_SPLINE_MAX_K 10
+
+/* Full unrolling of the short loops over k once k is a constant (GCC needs the hint at -O2). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define KAN_UNROLL _Pragma ("GCC unroll 12")
+#elif defined(__clang__)
+#define KAN_UNROLL _Pragma ("unroll")
+#else
+#define KAN_UNROLL
+#endif
 int      kan_spline_basis     (const double *t,
                                int           G,
                                int           k,
                                double        x,
                                double       *b,
                                double       *db);
+
+/* Tables for fast evaluation on one knot vector T (G+2k+1 knots):
+ *   EXT: the knots continued by k more on each side with the mean spacing (G+4k+1 values);
+ *   INV: for orders j = 1 … k, INV[(j-1)·(G+4k+1) + q] = 1/(EXT[q+j] − EXT[q]) (0 if equal).
+ * They turn every division of the recursion into a multiplication. */
+static inline int kan_spline_ext_len (int G, int k) { return G + 4 * k + 1; }
+void     kan_spline_tables    (const double *t,
+                               int           G,
+                               int           k,
+                               double       *ext,
+                               double       *inv);
+
+/* As kan_spline_basis, with the tables of kan_spline_tables. Inlined so that a constant k
+ * unrolls. */
+G_ALWAYS_INLINE static inline int
+kan_spline_basis_tab (const double *t,
+                      const double *ext,
+                      const double *inv,
+                      int           G,
+                      int           k,
+                      double        x,
+                      double       *b,
+                      double       *db)
+{
+  const int last = G + 2 * k, n_basis = G + k, len = G + 4 * k + 1;
+  /* P[1+r] = B_{s-(j-1)+r, j-1}, padded with a zero on each side so the recursion has no
+   * branches. */
+  double P[KAN_SPLINE_MAX_K + 3], N[KAN_SPLINE_MAX_K + 2];
+  const double *base = t;
+  int n = last + 1, s, m0, clip;
+
+  if (!(x >= t[0] && x < t[last]))
+    {
+      for (int r = 0; r <= k; r++)
+        {
+          b[r] = 0.0;
+          if (db)
+            db[r] = 0.0;
+        }
+      return -1;
+    }
+  /* Branch-free search for the span s with t_s <= x < t_{s+1}: the data are random, so a
+   * branching search mispredicts at every level. */
+  while (n > 1)
+    {
+      int half = n >> 1;
+      base = x >= base[half] ? base + half : base;
+      n -= half;
+    }
+  s = (int) (base - t);
+
+  P[0] = 0.0;
+  P[1] = 1.0;
+  P[2] = 0.0;
+  KAN_UNROLL
+  for (int j = 1; j <= k; j++)
+    {
+      const double *iv = inv + (size_t) (j - 1) * len;
+      const int q0 = s - j + k;           /* ext index of t_m for m = s-j (r = 0) */
+      if (j == k && db)
+        KAN_UNROLL
+        for (int r = 0; r <= k; r++)
+          db[r] = k * (iv[q0 + r] * P[r] - iv[q0 + r + 1] * P[r + 1]);
+      KAN_UNROLL
+      for (int r = 0; r <= j; r++)
+        N[r] = (x - ext[q0 + r]) * iv[q0 + r] * P[r]
+               + (ext[q0 + r + j + 1] - x) * iv[q0 + r + 1] * P[r + 1];
+      KAN_UNROLL
+      for (int r = 0; r <= j; r++)
+        P[r + 1] = N[r];
+      P[j + 2] = 0.0;
+    }
+  if (k == 0 && db)
+    db[0] = 0.0;
+
+  m0 = s - k;
+  clip = m0 < 0 ? 0 : (m0 > n_basis - (k + 1) ? n_basis - (k + 1) : m0);
+  if (clip == m0)
+    {
+      KAN_UNROLL
+      for (int r = 0; r <= k; r++)
+        b[r] = P[r + 1];
+      return m0;
+    }
+  {
+    double dd[KAN_SPLINE_MAX_K + 1];
+    for (int r = 0; r <= k; r++)
+      dd[r] = db ? db[r] : 0.0;
+    for (int r = 0; r <= k; r++)
+      {
+        int src = clip + r - m0;
+        gboolean ok = src >= 0 && src <= k;
+        b[r] = ok ? P[src + 1] : 0.0;
+        if (db)
+          db[r] = ok ? dd[src] : 0.0;
+      }
+  }
+  return clip;
+}
+
+/* kan_spline_basis_tab written out for k = 3, the order nearly everyone uses. */
+G_ALWAYS_INLINE static inline int
+kan_spline_basis_tab3 (const double *t,
+                       const double *ext,
+                       const double *inv,
+                       int           G,
+                       double        x,
+                       double       *b,
+                       double       *db)
+{
+  const int last = G + 6, n_basis = G + 3, len = G + 13;
+  const double *base = t, *e, *i1, *i2, *i3;
+  double a0, a1, c0, c1, c2, B[4], D[4];
+  int n = last + 1, s, m0, clip;
+
+  if (!(x >= t[0] && x < t[last]))
+    {
+      for (int r = 0; r < 4; r++)
+        {
+          b[r] = 0.0;
+          if (db)
+            db[r] = 0.0;
+        }
+      return -1;
+    }
+  while (n > 1)
+    {
+      int half = n >> 1;
+      base = x >= base[half] ? base + half : base;
+      n -= half;
+    }
+  s = (int) (base - t);
+
+  /* e[d] = t_{s+d}; iJ[d] = 1/(t_{s+d+J} − t_{s+d}). */
+  e = ext + s + 3;
+  i1 = inv + s + 3;
+  i2 = inv + len + s + 3;
+  i3 = inv + 2 * len + s + 3;
+  a0 = (e[1] - x) * i1[0];
+  a1 = (x - e[0]) * i1[0];
+  c0 = (e[1] - x) * i2[-1] * a0;
+  c1 = (x - e[-1]) * i2[-1] * a0 + (e[2] - x) * i2[0] * a1;
+  c2 = (x - e[0]) * i2[0] * a1;
+  B[0] = (e[1] - x) * i3[-2] * c0;
+  B[1] = (x - e[-2]) * i3[-2] * c0 + (e[2] - x) * i3[-1] * c1;
+  B[2] = (x - e[-1]) * i3[-1] * c1 + (e[3] - x) * i3[0] * c2;
+  B[3] = (x - e[0]) * i3[0] * c2;
+  D[0] = -3.0 * i3[-2] * c0;
+  D[1] = 3.0 * (i3[-2] * c0 - i3[-1] * c1);
+  D[2] = 3.0 * (i3[-1] * c1 - i3[0] * c2);
+  D[3] = 3.0 * i3[0] * c2;
+
+  m0 = s - 3;
+  clip = m0 < 0 ? 0 : (m0 > n_basis - 4 ? n_basis - 4 : m0);
+  for (int r = 0; r < 4; r++)
+    {
+      int src = clip + r - m0;
+      gboolean ok = src >= 0 && src <= 3;
+      b[r] = ok ? B[src] : 0.0;
+      if (db)
+        db[r] = ok ? D[src] : 0.0;
+    }
+  return clip;
+}
 
 /* Σ_m coef[m]·B_m(x) with stride STRIDE between coefficients. */
 double   kan_spline_eval      (const double *t,

@@ -1,0 +1,1119 @@
+/* kan-data.c — data sets: sampled from a formula, read from a CSV file, or given as arrays.
+ *
+ * Every failure a user can cause is a GError naming where it happened: the formula position,
+ * the first bad row and its inputs, or FILE:LINE:COL for CSV files.
+ */
+#include "kan-data.h"
+#include "kan-error.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <glib/gstdio.h>
+
+/* A data set may hold at most this many bytes of values. */
+#define KAN_DATA_MAX_BYTES ((guint64) 4 << 30)
+/* CSV lines longer than this are rejected (binary files often have none at all). */
+#define KAN_CSV_MAX_LINE ((gsize) 1 << 20)
+
+static const double default_range[2] = { -1.0, 1.0 };
+
+void
+kan_formula_spec_init (KanFormulaSpec *spec)
+{
+  g_return_if_fail (spec != NULL);
+
+  memset (spec, 0, sizeof *spec);
+  spec->ranges = default_range;
+  spec->n_ranges = 1;
+  spec->n_train = 1000;
+  spec->n_test = 1000;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Helpers                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A generator seeded with SEED. GSL seeds MT19937 from 32 bits; the high half is folded in so
+ * that seeds beyond 2³² still give different streams (seeds below 2³² are used as they are). */
+static gsl_rng *
+rng_new (guint64 seed)
+{
+  gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
+
+  gsl_rng_set (r, (unsigned long) ((seed ^ (seed >> 32)) & 0xffffffffu));
+  return r;
+}
+
+/* Fails with KAN_ERROR_BUDGET unless ROWS × COLS doubles fit the memory budget. */
+static gboolean
+check_budget (size_t   rows,
+              size_t   cols,
+              GError **error)
+{
+  if (cols != 0 && rows > KAN_DATA_MAX_BYTES / sizeof (double) / cols)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_BUDGET,
+                   "%zu rows × %zu columns would need more than 4 GiB", rows, cols);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static double *
+dup_doubles (const double *src,
+             size_t        n)
+{
+  if (src == NULL || n == 0)
+    return NULL;
+  return g_memdup2 (src, n * sizeof (double));
+}
+
+static char **
+make_names (const char *const *names,
+            int                n,
+            const char        *prefix)
+{
+  char **out = g_new0 (char *, n + 1);
+
+  for (int i = 0; i < n; i++)
+    out[i] = names != NULL && names[i] != NULL ? g_strdup (names[i])
+                                               : g_strdup_printf ("%s%d", prefix, i + 1);
+  return out;
+}
+
+/* Mean and unbiased standard deviation of column COL of the N×STRIDE matrix X. */
+static void
+column_stats (const double *x,
+              size_t        n,
+              size_t        stride,
+              size_t        col,
+              double       *mean,
+              double       *std)
+{
+  double m = 0.0, ss = 0.0;
+
+  for (size_t r = 0; r < n; r++)
+    m += x[r * stride + col];
+  m /= (double) n;
+  for (size_t r = 0; r < n; r++)
+    {
+      double d = x[r * stride + col] - m;
+      ss += d * d;
+    }
+  *mean = m;
+  *std = n > 1 ? sqrt (ss / (double) (n - 1)) : 0.0;
+}
+
+/* Z-scores the columns of train and test with the train statistics, into new arrays *MEAN and
+ * *STD. Fails for a column whose train values do not vary. */
+static gboolean
+normalize_columns (double        *train,
+                   size_t         n_train,
+                   double        *test,
+                   size_t         n_test,
+                   int            cols,
+                   char         **names,
+                   double       **out_mean,
+                   double       **out_std,
+                   GError       **error)
+{
+  g_autofree double *mean = g_new (double, cols);
+  g_autofree double *std = g_new (double, cols);
+
+  if (n_train < 2)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                   "normalisation needs at least 2 train rows, there is %zu", n_train);
+      return FALSE;
+    }
+  for (int c = 0; c < cols; c++)
+    {
+      column_stats (train, n_train, cols, c, &mean[c], &std[c]);
+      if (!(std[c] > 0.0) || !isfinite (std[c]))
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                       "cannot normalise '%s': its train values do not vary", names[c]);
+          return FALSE;
+        }
+    }
+  for (size_t r = 0; r < n_train; r++)
+    for (int c = 0; c < cols; c++)
+      train[r * cols + c] = (train[r * cols + c] - mean[c]) / std[c];
+  for (size_t r = 0; r < n_test; r++)
+    for (int c = 0; c < cols; c++)
+      test[r * cols + c] = (test[r * cols + c] - mean[c]) / std[c];
+  *out_mean = g_steal_pointer (&mean);
+  *out_std = g_steal_pointer (&std);
+  return TRUE;
+}
+
+static KanDataset *
+dataset_alloc (KanDataSource source,
+               int           n_in,
+               int           n_out,
+               size_t        n_train,
+               size_t        n_test)
+{
+  KanDataset *d = g_new0 (KanDataset, 1);
+
+  d->source = source;
+  d->n_in = n_in;
+  d->n_out = n_out;
+  d->n_train = n_train;
+  d->n_test = n_test;
+  d->train_x = g_new0 (double, n_train * n_in);
+  d->train_y = g_new0 (double, n_train * n_out);
+  if (n_test > 0)
+    {
+      d->test_x = g_new0 (double, n_test * n_in);
+      d->test_y = g_new0 (double, n_test * n_out);
+    }
+  return d;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Formula data sets                                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+static char *
+describe_inputs (char *const   *names,
+                 const double  *x,
+                 int            n)
+{
+  GString *s = g_string_new (NULL);
+
+  for (int i = 0; i < n; i++)
+    {
+      char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+      g_string_append_printf (s, "%s%s=%s", i > 0 ? ", " : "", names[i],
+                              g_ascii_formatd (buf, sizeof buf, "%.6g", x[i]));
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* Labels for N rows; fails at the first row where the formula is not finite. */
+static gboolean
+label_rows (const KanExpr  *e,
+            const char     *formula,
+            char *const    *names,
+            const double   *x,
+            size_t          n,
+            int             n_in,
+            const char     *part,
+            double         *y,
+            GError        **error)
+{
+  for (size_t r = 0; r < n; r++)
+    {
+      y[r] = kan_expr_eval (e, x + r * n_in);
+      if (!isfinite (y[r]))
+        {
+          g_autofree char *inputs = describe_inputs (names, x + r * n_in, n_in);
+
+          g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                       "formula '%s' is not finite at %s (%s row %zu)", formula, inputs, part,
+                       r + 1);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+KanDataset *
+kan_dataset_from_formula (const KanFormulaSpec *spec,
+                          GError              **error)
+{
+  g_autoptr (KanExpr) e = NULL;
+  g_auto (GStrv) names = NULL;
+  g_autoptr (KanDataset) d = NULL;
+  gsl_rng *rng;
+  const double *ranges;
+  int n_ranges, n_in;
+
+  g_return_val_if_fail (spec != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (spec->formula == NULL)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "no formula was given");
+      return NULL;
+    }
+  e = kan_expr_parse (spec->formula, spec->vars, &names, error);
+  if (e == NULL)
+    {
+      g_prefix_error (error, "formula '%s': ", spec->formula);
+      return NULL;
+    }
+  n_in = (int) g_strv_length (names);
+  if (n_in == 0)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                   "formula '%s' has no variables to sample", spec->formula);
+      return NULL;
+    }
+
+  ranges = spec->ranges != NULL && spec->n_ranges > 0 ? spec->ranges : default_range;
+  n_ranges = spec->ranges != NULL && spec->n_ranges > 0 ? spec->n_ranges : 1;
+  if (n_ranges != 1 && n_ranges != n_in)
+    {
+      g_autofree char *list = g_strjoinv (", ", names);
+
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                   "formula '%s' has %d variables (%s) but %d ranges were given; give one "
+                   "range for all or one per variable", spec->formula, n_in, list, n_ranges);
+      return NULL;
+    }
+  for (int i = 0; i < n_ranges; i++)
+    {
+      double lo = ranges[2 * i], hi = ranges[2 * i + 1];
+
+      if (!isfinite (lo) || !isfinite (hi) || !(lo < hi))
+        {
+          char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+
+          g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                       "the range [%s, %s] for %s is not a finite interval with lo < hi",
+                       g_ascii_formatd (a, sizeof a, "%g", lo),
+                       g_ascii_formatd (b, sizeof b, "%g", hi),
+                       n_ranges == 1 ? "every variable" : names[i]);
+          return NULL;
+        }
+    }
+  if (spec->n_train < 1)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "at least one train row is needed");
+      return NULL;
+    }
+  if (!isfinite (spec->noise) || spec->noise < 0.0)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                   "the noise level must be a finite number ≥ 0");
+      return NULL;
+    }
+  if (spec->n_test > G_MAXSIZE - spec->n_train
+      || !check_budget (spec->n_train + spec->n_test, (size_t) n_in + 1, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, KAN_ERROR, KAN_ERROR_BUDGET, "too many rows requested");
+      return NULL;
+    }
+
+  d = dataset_alloc (KAN_DATA_FORMULA, n_in, 1, spec->n_train, spec->n_test);
+  d->formula = g_strdup (spec->formula);
+  d->noise = spec->noise;
+  d->seed = spec->seed;
+  d->ranges = g_new (double, 2 * n_in);
+  for (int i = 0; i < n_in; i++)
+    {
+      d->ranges[2 * i] = ranges[n_ranges == 1 ? 0 : 2 * i];
+      d->ranges[2 * i + 1] = ranges[n_ranges == 1 ? 1 : 2 * i + 1];
+    }
+  d->in_names = g_strdupv (names);
+  d->out_names = g_new0 (char *, 2);
+  d->out_names[0] = g_strdup ("y");
+
+  /* pykan's order: variable by variable, its train column, then its test column. */
+  rng = rng_new (spec->seed);
+  for (int i = 0; i < n_in; i++)
+    {
+      double lo = d->ranges[2 * i], span = d->ranges[2 * i + 1] - lo;
+
+      for (size_t r = 0; r < d->n_train; r++)
+        d->train_x[r * n_in + i] = gsl_rng_uniform (rng) * span + lo;
+      for (size_t r = 0; r < d->n_test; r++)
+        d->test_x[r * n_in + i] = gsl_rng_uniform (rng) * span + lo;
+    }
+
+  if (!label_rows (e, spec->formula, names, d->train_x, d->n_train, n_in, "train", d->train_y,
+                   error)
+      || !label_rows (e, spec->formula, names, d->test_x, d->n_test, n_in, "test", d->test_y,
+                      error))
+    {
+      gsl_rng_free (rng);
+      return NULL;
+    }
+
+  if (spec->noise > 0.0)
+    {
+      double mean, std;
+
+      column_stats (d->train_y, d->n_train, 1, 0, &mean, &std);
+      for (size_t r = 0; r < d->n_train; r++)
+        d->train_y[r] += gsl_ran_gaussian (rng, spec->noise * std);
+      for (size_t r = 0; r < d->n_test; r++)
+        d->test_y[r] += gsl_ran_gaussian (rng, spec->noise * std);
+    }
+  gsl_rng_free (rng);
+
+  if (spec->normalize_input
+      && !normalize_columns (d->train_x, d->n_train, d->test_x, d->n_test, n_in, d->in_names,
+                             &d->in_mean, &d->in_std, error))
+    return NULL;
+  if (spec->normalize_label
+      && !normalize_columns (d->train_y, d->n_train, d->test_y, d->n_test, 1, d->out_names,
+                             &d->out_mean, &d->out_std, error))
+    return NULL;
+
+  return g_steal_pointer (&d);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* CSV files                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct
+{
+  const char  *display;   /* the file name, for messages */
+  const char  *line;      /* start of the current line */
+  gsize        line_len;
+  guint        line_no;   /* 1-based */
+} CsvReader;
+
+/* 1-based character column of P on the current line. */
+static long
+csv_column (const CsvReader *cr,
+            const char      *p)
+{
+  return g_utf8_pointer_to_offset (cr->line, p) + 1;
+}
+
+G_GNUC_PRINTF (5, 6)
+static void
+csv_error (const CsvReader  *cr,
+           GError          **error,
+           int               code,
+           const char       *p,
+           const char       *format,
+           ...)
+{
+  va_list args;
+  g_autofree char *msg = NULL;
+
+  va_start (args, format);
+  msg = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, KAN_ERROR, code, "%s:%u:%ld: %s", cr->display, cr->line_no,
+               p != NULL ? csv_column (cr, p) : 1L, msg);
+}
+
+typedef struct
+{
+  char       *text;    /* unquoted, trimmed */
+  const char *start;   /* where the field starts in the line (for messages) */
+  gboolean    quoted;
+} CsvField;
+
+static void
+csv_field_clear (gpointer p)
+{
+  g_free (((CsvField *) p)->text);
+}
+
+static gboolean
+is_blank (char c)
+{
+  return c == ' ' || c == '\t';
+}
+
+/* Splits the current line into FIELDS (cleared first). */
+static gboolean
+csv_split (const CsvReader  *cr,
+           GArray           *fields,
+           GError          **error)
+{
+  const char *p = cr->line, *end = cr->line + cr->line_len;
+
+  g_array_set_size (fields, 0);
+  for (;;)
+    {
+      CsvField f = { NULL, NULL, FALSE };
+
+      while (p < end && is_blank (*p))
+        p++;
+      f.start = p;
+      if (p < end && *p == '"')
+        {
+          GString *s = g_string_new (NULL);
+          const char *open = p;
+
+          f.quoted = TRUE;
+          for (p++;; p++)
+            {
+              if (p >= end)
+                {
+                  g_string_free (s, TRUE);
+                  csv_error (cr, error, KAN_ERROR_DATA, open,
+                             "unterminated quoted field (a quote opened here is never closed)");
+                  return FALSE;
+                }
+              if (*p == '"')
+                {
+                  if (p + 1 < end && p[1] == '"')
+                    p++;  /* "" is a literal quote */
+                  else
+                    break;
+                }
+              g_string_append_c (s, *p);
+            }
+          p++;
+          while (p < end && is_blank (*p))
+            p++;
+          if (p < end && *p != ',')
+            {
+              g_string_free (s, TRUE);
+              csv_error (cr, error, KAN_ERROR_DATA, p,
+                         "unexpected text after a closing quote (expected ',')");
+              return FALSE;
+            }
+          f.text = g_strstrip (g_string_free (s, FALSE));
+        }
+      else
+        {
+          const char *q = p, *stop;
+
+          while (q < end && *q != ',')
+            q++;
+          stop = q;
+          while (stop > p && is_blank (stop[-1]))
+            stop--;
+          f.text = g_strndup (p, stop - p);
+          p = q;
+        }
+      g_array_append_val (fields, f);
+      if (p >= end)
+        return TRUE;
+      p++;  /* the comma */
+    }
+}
+
+static gboolean
+line_is_blank (const char *line,
+               gsize       len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isspace (line[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* Advances *POS past the next line of CONTENTS (LF, CRLF or CR ends), filling CR. */
+static gboolean
+csv_next_line (CsvReader   *cr,
+               const char  *contents,
+               gsize        length,
+               gsize       *pos)
+{
+  gsize i = *pos;
+
+  if (i >= length)
+    return FALSE;
+  cr->line = contents + i;
+  while (i < length && contents[i] != '\n' && contents[i] != '\r')
+    i++;
+  cr->line_len = contents + i - cr->line;
+  if (i < length && contents[i] == '\r')
+    {
+      i++;
+      if (i < length && contents[i] == '\n')
+        i++;
+    }
+  else if (i < length && contents[i] == '\n')
+    i++;
+  cr->line_no++;
+  *pos = i;
+  return TRUE;
+}
+
+static char *
+join_names (GPtrArray *names)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < names->len; i++)
+    g_string_append_printf (s, "%s%s", i > 0 ? ", " : "", (char *) g_ptr_array_index (names, i));
+  return g_string_free (s, FALSE);
+}
+
+/* Rejects binary data before parsing: NUL bytes and invalid UTF-8, located by line:column. */
+static gboolean
+csv_check_text (const char  *display,
+                const char  *contents,
+                gsize        length,
+                GError     **error)
+{
+  const char *bad = memchr (contents, '\0', length);
+  const char *invalid = NULL;
+  const char *what;
+  CsvReader cr = { display, contents, 0, 1 };
+
+  if (!g_utf8_validate_len (contents, bad != NULL ? (gsize) (bad - contents) : length, &invalid))
+    what = "invalid UTF-8 (is this a text file?)";
+  else if (bad != NULL)
+    {
+      invalid = bad;
+      what = "a NUL byte (is this a text file?)";
+    }
+  else
+    return TRUE;
+
+  for (const char *p = contents; p < invalid; p++)
+    if (*p == '\n' || (*p == '\r' && p[1] != '\n'))
+      {
+        cr.line_no++;
+        cr.line = p + 1;
+      }
+  csv_error (&cr, error, KAN_ERROR_DATA, invalid, "%s", what);
+  return FALSE;
+}
+
+KanDataset *
+kan_dataset_from_csv (const char  *path,
+                      const char  *targets,
+                      double       test_fraction,
+                      guint64      seed,
+                      GError     **error)
+{
+  g_autofree char *display = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GPtrArray) names = NULL;
+  g_autoptr (GArray) fields = NULL;
+  g_autoptr (GArray) values = NULL;
+  g_auto (GStrv) target_list = NULL;
+  g_autofree int *is_target = NULL;
+  g_autofree int *out_cols = NULL;
+  g_autofree size_t *order = NULL;
+  KanDataset *d;
+  CsvReader cr = { 0 };
+  GStatBuf st;
+  const char *text;
+  gsize length, pos = 0;
+  size_t n_rows, n_cols, n_test;
+  int n_out = 0, n_in;
+  guint last_data_line = 0;
+  gboolean blank_seen = FALSE;
+  guint blank_line = 0;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  display = g_filename_display_name (path);
+  cr.display = display;
+
+  if (!(test_fraction >= 0.0 && test_fraction < 1.0))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                   "the test fraction must be in [0, 1), not %g", test_fraction);
+      return NULL;
+    }
+
+  if (g_stat (path, &st) == 0 && (guint64) st.st_size > KAN_DATA_MAX_BYTES)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_BUDGET, "%s: the file is larger than 4 GiB",
+                   display);
+      return NULL;
+    }
+  if (!g_file_get_contents (path, &contents, &length, &local))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_IO, "%s", local->message);
+      return NULL;
+    }
+
+  text = contents;
+  if (length >= 3 && memcmp (text, "\xef\xbb\xbf", 3) == 0)
+    {
+      text += 3;
+      length -= 3;
+    }
+  if (!csv_check_text (display, text, length, error))
+    return NULL;
+
+  if (line_is_blank (text, length))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA, "%s:1:1: the file is empty", display);
+      return NULL;
+    }
+
+  /* Header. */
+  fields = g_array_new (FALSE, FALSE, sizeof (CsvField));
+  g_array_set_clear_func (fields, csv_field_clear);
+  names = g_ptr_array_new_with_free_func (g_free);
+  csv_next_line (&cr, text, length, &pos);
+  if (cr.line_len > KAN_CSV_MAX_LINE)
+    {
+      csv_error (&cr, error, KAN_ERROR_DATA, cr.line, "the line is longer than 1 MiB");
+      return NULL;
+    }
+  if (line_is_blank (cr.line, cr.line_len))
+    {
+      csv_error (&cr, error, KAN_ERROR_DATA, cr.line,
+                 "the first line is empty; it must be the header with the column names");
+      return NULL;
+    }
+  if (!csv_split (&cr, fields, error))
+    return NULL;
+  for (guint i = 0; i < fields->len; i++)
+    {
+      CsvField *f = &g_array_index (fields, CsvField, i);
+
+      if (f->text[0] == '\0')
+        {
+          csv_error (&cr, error, KAN_ERROR_DATA, f->start, "column %u has an empty name", i + 1);
+          return NULL;
+        }
+      for (const char *c = f->text; *c != '\0'; c++)
+        if ((unsigned char) *c < 0x20 || *c == 0x7f)
+          {
+            csv_error (&cr, error, KAN_ERROR_DATA, f->start,
+                       "the name of column %u contains a control character", i + 1);
+            return NULL;
+          }
+      for (guint j = 0; j < i; j++)
+        if (strcmp (g_ptr_array_index (names, j), f->text) == 0)
+          {
+            csv_error (&cr, error, KAN_ERROR_DATA, f->start,
+                       "duplicate column name '%s' (also column %u)", f->text, j + 1);
+            return NULL;
+          }
+      g_ptr_array_add (names, g_strdup (f->text));
+    }
+  n_cols = names->len;
+
+  /* Targets: named columns, in the order given; by default the last column. */
+  is_target = g_new0 (int, n_cols);
+  out_cols = g_new0 (int, n_cols);
+  if (targets == NULL)
+    {
+      target_list = g_new0 (char *, 2);
+      target_list[0] = g_strdup (g_ptr_array_index (names, n_cols - 1));
+    }
+  else
+    target_list = g_strsplit (targets, ",", 0);
+  for (int t = 0; target_list[t] != NULL; t++)
+    {
+      char *name = g_strstrip (target_list[t]);
+      gboolean found = FALSE;
+
+      if (name[0] == '\0')
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                       "the target list '%s' has an empty name", targets);
+          return NULL;
+        }
+      for (size_t c = 0; c < n_cols && !found; c++)
+        if (strcmp (g_ptr_array_index (names, c), name) == 0)
+          {
+            found = TRUE;
+            if (is_target[c])
+              {
+                g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                             "target '%s' is named twice", name);
+                return NULL;
+              }
+            is_target[c] = 1;
+            out_cols[n_out++] = (int) c;
+          }
+      if (!found)
+        {
+          g_autofree char *list = join_names (names);
+
+          g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                       "%s:1:1: no column named '%s' (columns: %s)", display, name, list);
+          return NULL;
+        }
+    }
+  if (n_out == 0)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "no target column was named");
+      return NULL;
+    }
+  n_in = (int) n_cols - n_out;
+  if (n_in == 0)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                   "%s:1:1: every column is a target; at least one input column is needed",
+                   display);
+      return NULL;
+    }
+
+  /* Rows. */
+  values = g_array_new (FALSE, FALSE, sizeof (double));
+  while (csv_next_line (&cr, text, length, &pos))
+    {
+      if (cr.line_len > KAN_CSV_MAX_LINE)
+        {
+          csv_error (&cr, error, KAN_ERROR_DATA, cr.line, "the line is longer than 1 MiB");
+          return NULL;
+        }
+      if (line_is_blank (cr.line, cr.line_len))
+        {
+          if (!blank_seen)
+            blank_line = cr.line_no;
+          blank_seen = TRUE;
+          continue;
+        }
+      if (blank_seen)
+        {
+          CsvReader at = cr;
+
+          /* Blank lines are accepted only at the end of the file. */
+          at.line_no = blank_line;
+          at.line = cr.line;
+          csv_error (&at, error, KAN_ERROR_DATA, NULL, "empty line between data rows");
+          return NULL;
+        }
+      if (!csv_split (&cr, fields, error))
+        return NULL;
+      if (fields->len != n_cols)
+        {
+          const char *where = fields->len > n_cols
+                              ? g_array_index (fields, CsvField, n_cols).start
+                              : cr.line + cr.line_len;
+
+          csv_error (&cr, error, KAN_ERROR_DATA, where, "line %u has %u fields, the header has %zu",
+                     cr.line_no, fields->len, n_cols);
+          return NULL;
+        }
+      if (!check_budget ((size_t) values->len / n_cols + 1, n_cols, error))
+        return NULL;
+      for (guint i = 0; i < fields->len; i++)
+        {
+          CsvField *f = &g_array_index (fields, CsvField, i);
+          const char *s = f->text;
+          char *end = NULL;
+          double v;
+
+          if (s[0] == '\0')
+            {
+              csv_error (&cr, error, KAN_ERROR_DATA, f->start, "empty field in column '%s'",
+                         (char *) g_ptr_array_index (names, i));
+              return NULL;
+            }
+          v = g_ascii_strtod (s, &end);
+          if (end == s || *end != '\0' || g_ascii_isspace (s[0]))
+            {
+              csv_error (&cr, error, KAN_ERROR_DATA, f->start, "'%s' is not a number", s);
+              return NULL;
+            }
+          if (!isfinite (v))
+            {
+              csv_error (&cr, error, KAN_ERROR_DATA, f->start,
+                         "'%s' is not a finite number (column '%s')", s,
+                         (char *) g_ptr_array_index (names, i));
+              return NULL;
+            }
+          g_array_append_val (values, v);
+        }
+      last_data_line = cr.line_no;
+    }
+  if (last_data_line == 0)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                   "%s:2:1: the file has a header but no data rows", display);
+      return NULL;
+    }
+
+  /* Shuffle the rows (Fisher–Yates) and hold out round(test_fraction · N) for testing,
+   * keeping at least one train row. */
+  n_rows = values->len / n_cols;
+  n_test = (size_t) round (test_fraction * (double) n_rows);
+  if (n_test >= n_rows)
+    n_test = n_rows - 1;
+  order = g_new (size_t, n_rows);
+  for (size_t r = 0; r < n_rows; r++)
+    order[r] = r;
+  {
+    gsl_rng *rng = rng_new (seed);
+
+    for (size_t i = n_rows - 1; i > 0; i--)
+      {
+        size_t j = gsl_rng_uniform_int (rng, i + 1), tmp = order[i];
+
+        order[i] = order[j];
+        order[j] = tmp;
+      }
+    gsl_rng_free (rng);
+  }
+
+  d = dataset_alloc (KAN_DATA_CSV, n_in, n_out, n_rows - n_test, n_test);
+  d->in_names = g_new0 (char *, n_in + 1);
+  d->out_names = g_new0 (char *, n_out + 1);
+  for (size_t c = 0, k = 0; c < n_cols; c++)
+    if (!is_target[c])
+      d->in_names[k++] = g_strdup (g_ptr_array_index (names, c));
+  for (int t = 0; t < n_out; t++)
+    d->out_names[t] = g_strdup (g_ptr_array_index (names, out_cols[t]));
+  for (size_t r = 0; r < n_rows; r++)
+    {
+      const double *row = &g_array_index (values, double, order[r] * n_cols);
+      gboolean train = r < d->n_train;
+      size_t rr = train ? r : r - d->n_train;
+      double *x = (train ? d->train_x : d->test_x) + rr * n_in;
+      double *y = (train ? d->train_y : d->test_y) + rr * n_out;
+
+      for (size_t c = 0, k = 0; c < n_cols; c++)
+        if (!is_target[c])
+          x[k++] = row[c];
+      for (int t = 0; t < n_out; t++)
+        y[t] = row[out_cols[t]];
+    }
+  d->csv_path = g_strdup (path);
+  d->test_fraction = test_fraction;
+  d->seed = seed;
+  return d;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Arrays, copies, validation                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+KanDataset *
+kan_dataset_new_arrays (int                  n_in,
+                        int                  n_out,
+                        size_t               n_train,
+                        size_t               n_test,
+                        const double        *train_x,
+                        const double        *train_y,
+                        const double        *test_x,
+                        const double        *test_y,
+                        const char *const   *in_names,
+                        const char *const   *out_names)
+{
+  KanDataset *d;
+
+  g_return_val_if_fail (n_in >= 1 && n_out >= 1, NULL);
+  g_return_val_if_fail (n_train == 0 || (train_x != NULL && train_y != NULL), NULL);
+  g_return_val_if_fail (n_test == 0 || (test_x != NULL && test_y != NULL), NULL);
+
+  d = g_new0 (KanDataset, 1);
+  d->source = KAN_DATA_ARRAYS;
+  d->n_in = n_in;
+  d->n_out = n_out;
+  d->n_train = n_train;
+  d->n_test = n_test;
+  d->train_x = dup_doubles (train_x, n_train * n_in);
+  d->train_y = dup_doubles (train_y, n_train * n_out);
+  d->test_x = dup_doubles (test_x, n_test * n_in);
+  d->test_y = dup_doubles (test_y, n_test * n_out);
+  d->in_names = make_names (in_names, n_in, "x");
+  d->out_names = make_names (out_names, n_out, "y");
+  return d;
+}
+
+KanDataset *
+kan_dataset_copy (const KanDataset *d)
+{
+  KanDataset *c;
+
+  if (d == NULL)
+    return NULL;
+  c = g_new (KanDataset, 1);
+  *c = *d;
+  c->train_x = dup_doubles (d->train_x, d->n_train * d->n_in);
+  c->train_y = dup_doubles (d->train_y, d->n_train * d->n_out);
+  c->test_x = dup_doubles (d->test_x, d->n_test * d->n_in);
+  c->test_y = dup_doubles (d->test_y, d->n_test * d->n_out);
+  c->in_names = g_strdupv (d->in_names);
+  c->out_names = g_strdupv (d->out_names);
+  c->in_mean = dup_doubles (d->in_mean, d->n_in);
+  c->in_std = dup_doubles (d->in_std, d->n_in);
+  c->out_mean = dup_doubles (d->out_mean, d->n_out);
+  c->out_std = dup_doubles (d->out_std, d->n_out);
+  c->formula = g_strdup (d->formula);
+  c->ranges = d->ranges != NULL ? dup_doubles (d->ranges, 2 * (size_t) d->n_in) : NULL;
+  c->csv_path = g_strdup (d->csv_path);
+  return c;
+}
+
+void
+kan_dataset_free (KanDataset *d)
+{
+  if (d == NULL)
+    return;
+  g_free (d->train_x);
+  g_free (d->train_y);
+  g_free (d->test_x);
+  g_free (d->test_y);
+  g_strfreev (d->in_names);
+  g_strfreev (d->out_names);
+  g_free (d->in_mean);
+  g_free (d->in_std);
+  g_free (d->out_mean);
+  g_free (d->out_std);
+  g_free (d->formula);
+  g_free (d->ranges);
+  g_free (d->csv_path);
+  g_free (d);
+}
+
+static gboolean
+check_finite (const double  *v,
+              size_t         rows,
+              int            cols,
+              const char    *what,
+              char *const   *names,
+              GError       **error)
+{
+  for (size_t r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++)
+      if (!isfinite (v[r * cols + c]))
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                       "%s row %zu, column '%s' is not finite (%g)", what, r + 1, names[c],
+                       v[r * cols + c]);
+          return FALSE;
+        }
+  return TRUE;
+}
+
+gboolean
+kan_dataset_validate (const KanDataset *d,
+                      GError          **error)
+{
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (d == NULL)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE, "there is no data set");
+      return FALSE;
+    }
+  if (d->n_in < 1 || d->n_out < 1)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "a data set needs at least one input and one output, not %d and %d",
+                   d->n_in, d->n_out);
+      return FALSE;
+    }
+  if (d->n_train < 1)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE, "the data set has no train rows");
+      return FALSE;
+    }
+  if (d->train_x == NULL || d->train_y == NULL
+      || (d->n_test > 0 && (d->test_x == NULL || d->test_y == NULL)))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE, "the data set is missing its values");
+      return FALSE;
+    }
+  if (d->in_names == NULL || d->out_names == NULL
+      || g_strv_length (d->in_names) != (guint) d->n_in
+      || g_strv_length (d->out_names) != (guint) d->n_out)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "the data set needs %d input names and %d output names", d->n_in, d->n_out);
+      return FALSE;
+    }
+  if (d->source == KAN_DATA_FORMULA && (d->formula == NULL || d->ranges == NULL))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "a formula data set needs its formula and ranges");
+      return FALSE;
+    }
+  if ((d->in_mean == NULL) != (d->in_std == NULL) || (d->out_mean == NULL) != (d->out_std == NULL))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "the normalisation needs both a mean and a standard deviation");
+      return FALSE;
+    }
+  return check_finite (d->train_x, d->n_train, d->n_in, "train input", d->in_names, error)
+         && check_finite (d->train_y, d->n_train, d->n_out, "train label", d->out_names, error)
+         && check_finite (d->test_x, d->n_test, d->n_in, "test input", d->in_names, error)
+         && check_finite (d->test_y, d->n_test, d->n_out, "test label", d->out_names, error)
+         && (d->in_std == NULL
+             || check_finite (d->in_std, 1, d->n_in, "input std", d->in_names, error))
+         && (d->in_mean == NULL
+             || check_finite (d->in_mean, 1, d->n_in, "input mean", d->in_names, error))
+         && (d->out_std == NULL
+             || check_finite (d->out_std, 1, d->n_out, "label std", d->out_names, error))
+         && (d->out_mean == NULL
+             || check_finite (d->out_mean, 1, d->n_out, "label mean", d->out_names, error));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Ranges                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Each bound is a constant expression, so "-pi,pi" and "0,2*pi" work as well as "-1,1". */
+static gboolean
+parse_bound (const char  *text,
+             const char  *piece,
+             int          index,
+             const char  *which,
+             double      *out,
+             GError     **error)
+{
+  static const char *const no_vars[] = { NULL };
+  g_autoptr (GError) local = NULL;
+  g_autoptr (KanExpr) e = kan_expr_parse (piece, no_vars, NULL, &local);
+
+  if (e == NULL)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE,
+                   "ranges '%s': range %d, %s bound '%s': %s", text, index, which,
+                   g_strstrip ((char *) piece), local->message);
+      return FALSE;
+    }
+  *out = kan_expr_eval (e, NULL);
+  if (!isfinite (*out))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE,
+                   "ranges '%s': range %d, %s bound is not finite", text, index, which);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+kan_parse_ranges (const char  *text,
+                  double     **out,
+                  int         *n_pairs,
+                  GError     **error)
+{
+  g_auto (GStrv) pairs = NULL;
+  g_autofree double *values = NULL;
+  int n;
+
+  g_return_val_if_fail (text != NULL && out != NULL && n_pairs != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  *out = NULL;
+  *n_pairs = 0;
+  pairs = g_strsplit (text, ":", 0);
+  n = (int) g_strv_length (pairs);
+  if (n == 0 || (n == 1 && line_is_blank (pairs[0], strlen (pairs[0]))))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE,
+                   "ranges '%s': expected lo,hi (for example -1,1 or -1,1:0,2)", text);
+      return FALSE;
+    }
+  values = g_new (double, 2 * (size_t) n);
+  for (int i = 0; i < n; i++)
+    {
+      g_auto (GStrv) bounds = g_strsplit (pairs[i], ",", 0);
+
+      if (g_strv_length (bounds) != 2)
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE,
+                       "ranges '%s': range %d ('%s') must be two numbers lo,hi", text, i + 1,
+                       g_strstrip (pairs[i]));
+          return FALSE;
+        }
+      if (!parse_bound (text, bounds[0], i + 1, "lower", &values[2 * i], error)
+          || !parse_bound (text, bounds[1], i + 1, "upper", &values[2 * i + 1], error))
+        return FALSE;
+      if (!(values[2 * i] < values[2 * i + 1]))
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE,
+                       "ranges '%s': range %d has lo ≥ hi (%g, %g)", text, i + 1,
+                       values[2 * i], values[2 * i + 1]);
+          return FALSE;
+        }
+    }
+  *out = g_steal_pointer (&values);
+  *n_pairs = n;
+  return TRUE;
+}

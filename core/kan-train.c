@@ -1,0 +1,723 @@
+/* kan-train.c — the training loop: L-BFGS (liblbfgs), Adam and Levenberg–Marquardt (GSL).
+ *
+ * Optimisers see only the active parameters (trainable, on a live edge), packed into one
+ * vector. One step follows pykan's meaning: for L-BFGS up to lbfgs_max_iter inner iterations
+ * and lbfgs_max_eval evaluations; for Adam one gradient step; for LM one LM iteration.
+ *
+ * Grid updates follow pykan's schedule (before steps 0, 5, …, 45 by default) but are checked:
+ * the update is undone when the train loss right after it exceeds the loss before it by more
+ * than grid_update_tolerance (relative). Re-placing knots mid-run can hurt, and must never
+ * break an optimiser.
+ */
+#include "kan-train.h"
+#include "kan-model-private.h"
+#include "kan-error.h"
+
+#include <math.h>
+#include <string.h>
+#include "kan-lbfgs.h"
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_multifit_nlinear.h>
+
+/* Default relative loss increase accepted after a grid update (see the file comment). */
+#define KAN_GRID_UPDATE_TOLERANCE 0.1
+
+/* torch's Adam defaults. */
+#define ADAM_BETA1 0.9
+#define ADAM_BETA2 0.999
+#define ADAM_EPS   1e-8
+
+static const char *const opt_names[] = { "lbfgs", "adam", "lm" };
+
+const char *
+kan_optimizer_name (KanOptimizer opt)
+{
+  g_return_val_if_fail ((unsigned) opt < G_N_ELEMENTS (opt_names), NULL);
+  return opt_names[opt];
+}
+
+gboolean
+kan_optimizer_lookup (const char *name, KanOptimizer *out)
+{
+  for (unsigned q = 0; q < G_N_ELEMENTS (opt_names); q++)
+    if (g_ascii_strcasecmp (name, opt_names[q]) == 0)
+      {
+        *out = (KanOptimizer) q;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+void
+kan_train_config_init (KanTrainConfig *cfg)
+{
+  memset (cfg, 0, sizeof *cfg);
+  cfg->opt = KAN_OPT_LBFGS;
+  cfg->loss = KAN_LOSS_MSE;
+  cfg->steps = 50;
+  cfg->lr = 1.0;
+  cfg->lamb = 0.0;
+  cfg->lamb_l1 = 1.0;
+  cfg->lamb_entropy = 2.0;
+  cfg->lamb_coef = 0.0;
+  cfg->lamb_coefdiff = 0.0;
+  cfg->update_grid = TRUE;
+  cfg->grid_update_num = 10;
+  cfg->start_grid_update_step = -1;
+  cfg->stop_grid_update_step = 50;
+  cfg->grid_update_tolerance = KAN_GRID_UPDATE_TOLERANCE;
+  cfg->batch = -1;
+  cfg->seed = 0;
+  cfg->singularity_avoiding = FALSE;
+  cfg->y_th = 1000.0;
+  cfg->lbfgs_history = 10;
+  cfg->lbfgs_max_iter = 20;
+  cfg->lbfgs_max_eval = 25;
+  cfg->threads = 1;
+}
+
+struct _KanTrainer
+{
+  KanModel         *model;
+  const KanDataset *data;
+  KanTrainConfig    cfg;
+
+  size_t           *idx;       /* active parameter indices */
+  size_t            n_act;
+  KanWork          *w;         /* train batch */
+  KanWork          *w_test;
+  double           *grad;      /* n_params */
+  double           *dout;      /* batch × n_out */
+  double           *xb, *yb;   /* minibatch rows (NULL: the whole train set) */
+  size_t            nb;        /* rows per evaluation */
+  const double     *xcur, *ycur;
+  double           *good;      /* last finite parameters */
+  gsl_rng          *rng;
+  GTimer           *timer;
+  int               step;
+  long              n_evals;
+  gboolean          nonfinite;
+  GCancellable     *cancellable;
+  int               evals_this_step;
+
+  /* Adam */
+  double           *adam_m, *adam_v;
+  long              adam_t;
+
+  /* L-BFGS */
+  KanLbfgs         *lbfgs;
+  double           *xv;        /* packed parameters */
+
+  /* Levenberg–Marquardt */
+  gsl_multifit_nlinear_workspace *lm;
+  gsl_multifit_nlinear_fdf        lm_fdf;
+  gboolean                        lm_ready;
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Loss                                                                                        */
+
+/* Loss of OUT against Y over N rows; DOUT (if not NULL) receives ∂loss/∂out. */
+static double
+loss_eval (KanLoss loss, const double *out, const double *y, size_t n, int O, double *dout)
+{
+  double f = 0.0;
+
+  if (loss == KAN_LOSS_MSE)
+    {
+      double inv = 1.0 / ((double) n * O);
+      for (size_t q = 0; q < n * O; q++)
+        {
+          double r = out[q] - y[q];
+          f += r * r;
+          if (dout)
+            dout[q] = 2.0 * r * inv;
+        }
+      return f * inv;
+    }
+
+  /* Cross-entropy with class-index labels: mean over rows of logsumexp(out) − out[c]. */
+  for (size_t b = 0; b < n; b++)
+    {
+      const double *o = out + b * O;
+      int c = (int) y[b];
+      double mx = o[0], s = 0.0;
+      for (int q = 1; q < O; q++)
+        mx = MAX (mx, o[q]);
+      for (int q = 0; q < O; q++)
+        s += exp (o[q] - mx);
+      f += mx + log (s) - o[c];
+      if (dout)
+        for (int q = 0; q < O; q++)
+          dout[b * O + q] = (exp (o[q] - mx) / s - (q == c ? 1.0 : 0.0)) / n;
+    }
+  return f / n;
+}
+
+double
+kan_model_loss (const KanModel *m,
+                KanLoss         loss,
+                const double   *x,
+                const double   *y,
+                size_t          n)
+{
+  int O = kan_model_n_out (m);
+  double *out = g_new (double, MAX (n * O, 1));
+  double f;
+
+  kan_model_eval (m, x, n, out);
+  f = loss_eval (loss, out, y, n, O, NULL);
+  g_free (out);
+  return f;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Objective over the active parameters                                                        */
+
+static void
+unpack (KanTrainer *t, const double *x)
+{
+  double *p = t->model->params;
+  for (size_t q = 0; q < t->n_act; q++)
+    p[t->idx[q]] = x[q];
+}
+
+static void
+pack (KanTrainer *t, double *x)
+{
+  const double *p = t->model->params;
+  for (size_t q = 0; q < t->n_act; q++)
+    x[q] = p[t->idx[q]];
+}
+
+/* Objective (loss + lamb·reg) at the model's current parameters; gradient into G (packed) if
+ * not NULL; the loss alone and the regulariser into LOSS_OUT and REG_OUT if not NULL.
+ * Non-finite values set t->nonfinite. */
+static double
+objective_full (KanTrainer *t, double *g, double *loss_out, double *reg_out)
+{
+  KanModel *m = t->model;
+  int O = kan_model_n_out (m);
+  double y_th = t->cfg.singularity_avoiding ? t->cfg.y_th : 0.0;
+  double *out = t->dout + t->nb * O;
+  double f, reg = 0.0;
+
+  kan_model_forward (m, t->w, t->xcur, t->nb, y_th, out);
+  if (g)
+    memset (t->grad, 0, sizeof (double) * m->n_params);
+  if (t->cfg.lamb > 0)
+    reg = kan_model_reg (m, t->w, t->cfg.lamb_l1, t->cfg.lamb_entropy, t->cfg.lamb_coef,
+                         t->cfg.lamb_coefdiff, t->cfg.lamb, g ? t->grad : NULL);
+  f = loss_eval (t->cfg.loss, out, t->ycur, t->nb, O, g ? t->dout : NULL);
+  if (loss_out)
+    *loss_out = f;
+  if (reg_out)
+    *reg_out = reg;
+  f += t->cfg.lamb * reg;
+  if (g)
+    {
+      kan_model_backward (m, t->w, t->dout, t->grad);
+      for (size_t q = 0; q < t->n_act; q++)
+        {
+          g[q] = t->grad[t->idx[q]];
+          if (!isfinite (g[q]))
+            t->nonfinite = TRUE;
+        }
+    }
+  if (!isfinite (f))
+    t->nonfinite = TRUE;
+  t->n_evals++;
+  t->evals_this_step++;
+  return f;
+}
+
+static double
+objective (KanTrainer *t, double *g)
+{
+  return objective_full (t, g, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Set-up                                                                                      */
+
+static void
+refresh_active (KanTrainer *t)
+{
+  t->n_act = kan_model_active_params (t->model, t->idx);
+}
+
+KanTrainer *
+kan_trainer_new (KanModel             *model,
+                 const KanDataset     *data,
+                 const KanTrainConfig *cfg,
+                 GError              **error)
+{
+  KanTrainer *t;
+  int O;
+
+  g_return_val_if_fail (model != NULL && data != NULL && cfg != NULL, NULL);
+
+  if (data->n_in != kan_model_n_in (model))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "the data have %d input columns but the model takes %d inputs",
+                   data->n_in, kan_model_n_in (model));
+      return NULL;
+    }
+  O = kan_model_n_out (model);
+  if (cfg->loss == KAN_LOSS_MSE && data->n_out != O)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "the data have %d target columns but the model has %d outputs",
+                   data->n_out, O);
+      return NULL;
+    }
+  if (cfg->loss == KAN_LOSS_CE)
+    {
+      if (data->n_out != 1)
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                       "cross-entropy needs one target column of class indices, the data have %d",
+                       data->n_out);
+          return NULL;
+        }
+      for (size_t b = 0; b < data->n_train + data->n_test; b++)
+        {
+          double c = b < data->n_train ? data->train_y[b] : data->test_y[b - data->n_train];
+          if (c != floor (c) || c < 0 || c >= O)
+            {
+              g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                           "cross-entropy labels must be class indices 0 … %d; found %g", O - 1, c);
+              return NULL;
+            }
+        }
+    }
+  if (data->n_train < 1)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA, "there are no training rows");
+      return NULL;
+    }
+  if (cfg->steps < 0 || !(cfg->lr > 0) || !isfinite (cfg->lr) || cfg->lamb < 0
+      || !isfinite (cfg->lamb))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                   "invalid training settings (steps %d, lr %g, lamb %g): steps must be ≥ 0, "
+                   "lr > 0 and lamb ≥ 0", cfg->steps, cfg->lr, cfg->lamb);
+      return NULL;
+    }
+  if (cfg->opt == KAN_OPT_LM && (cfg->loss != KAN_LOSS_MSE || cfg->lamb > 0))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                   "Levenberg–Marquardt minimises a plain sum of squares: use the MSE loss "
+                   "with lamb = 0, or another optimiser");
+      return NULL;
+    }
+  if (cfg->lbfgs_history < 1 || cfg->lbfgs_max_iter < 1 || cfg->lbfgs_max_eval < 1)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                   "L-BFGS history, iterations and evaluations must be at least 1");
+      return NULL;
+    }
+
+  t = g_new0 (KanTrainer, 1);
+  t->model = model;
+  t->data = data;
+  t->cfg = *cfg;
+  if (t->cfg.grid_update_num < 1)
+    t->cfg.grid_update_num = 1;
+  t->idx = g_new (size_t, MAX (model->n_params, 1));
+  refresh_active (t);
+  t->nb = (cfg->batch > 0 && (size_t) cfg->batch < data->n_train && cfg->opt != KAN_OPT_LM)
+          ? (size_t) cfg->batch : data->n_train;
+  t->w = kan_work_new (model, t->nb);
+  t->w_test = data->n_test > 0 ? kan_work_new (model, data->n_test) : NULL;
+  t->grad = g_new0 (double, MAX (model->n_params, 1));
+  t->dout = g_new0 (double, 2 * t->nb * O);
+  if (t->nb < data->n_train)
+    {
+      t->xb = g_new (double, t->nb * data->n_in);
+      t->yb = g_new (double, t->nb * data->n_out);
+      t->xcur = t->xb;
+      t->ycur = t->yb;
+    }
+  else
+    {
+      t->xcur = data->train_x;
+      t->ycur = data->train_y;
+    }
+  t->good = g_memdup2 (model->params, sizeof (double) * MAX (model->n_params, 1));
+  t->rng = gsl_rng_alloc (gsl_rng_mt19937);
+  gsl_rng_set (t->rng, (unsigned long) cfg->seed);
+  t->timer = g_timer_new ();
+  g_timer_stop (t->timer);
+  if (cfg->opt == KAN_OPT_ADAM)
+    {
+      t->adam_m = g_new0 (double, MAX (model->n_params, 1));
+      t->adam_v = g_new0 (double, MAX (model->n_params, 1));
+    }
+  return t;
+}
+
+void
+kan_trainer_free (KanTrainer *t)
+{
+  if (t == NULL)
+    return;
+  if (t->lm)
+    gsl_multifit_nlinear_free (t->lm);
+  kan_lbfgs_free (t->lbfgs);
+  g_free (t->xv);
+  kan_work_free (t->w);
+  kan_work_free (t->w_test);
+  g_free (t->idx);
+  g_free (t->grad);
+  g_free (t->dout);
+  g_free (t->xb);
+  g_free (t->yb);
+  g_free (t->good);
+  g_free (t->adam_m);
+  g_free (t->adam_v);
+  gsl_rng_free (t->rng);
+  g_timer_destroy (t->timer);
+  g_free (t);
+}
+
+int
+kan_trainer_steps_done (const KanTrainer *t)
+{
+  return t->step;
+}
+
+/* Draws a fresh minibatch without replacement (partial Fisher–Yates over row indices). */
+static void
+draw_batch (KanTrainer *t)
+{
+  const KanDataset *d = t->data;
+  size_t N = d->n_train;
+  size_t *perm;
+
+  if (t->xb == NULL)
+    return;
+  perm = g_new (size_t, N);
+  for (size_t q = 0; q < N; q++)
+    perm[q] = q;
+  for (size_t q = 0; q < t->nb; q++)
+    {
+      size_t r = q + gsl_rng_uniform_int (t->rng, N - q);
+      size_t tmp = perm[q];
+      perm[q] = perm[r];
+      perm[r] = tmp;
+      memcpy (t->xb + q * d->n_in, d->train_x + perm[q] * d->n_in, sizeof (double) * d->n_in);
+      memcpy (t->yb + q * d->n_out, d->train_y + perm[q] * d->n_out, sizeof (double) * d->n_out);
+    }
+  g_free (perm);
+  kan_work_input_changed (t->w);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* L-BFGS                                                                                      */
+
+static double
+lbfgs_objective (void *data, const double *x, double *g)
+{
+  KanTrainer *t = data;
+  gboolean was_bad = t->nonfinite;
+  double f;
+
+  unpack (t, x);
+  t->nonfinite = FALSE;
+  f = objective (t, g);
+  if (t->nonfinite)
+    f = HUGE_VAL;
+  t->nonfinite = was_bad;
+  return f;
+}
+
+static gboolean
+step_lbfgs (KanTrainer *t, GError **error)
+{
+  double f;
+
+  if (t->lbfgs == NULL)
+    {
+      KanLbfgsParams p;
+      kan_lbfgs_params_init (&p);
+      p.history = t->cfg.lbfgs_history;
+      p.max_iter = t->cfg.lbfgs_max_iter;
+      p.max_eval = t->cfg.lbfgs_max_eval;
+      p.lr = t->cfg.lr;
+      t->lbfgs = kan_lbfgs_new (t->n_act, &p);
+      t->xv = g_new (double, MAX (t->n_act, 1));
+    }
+  pack (t, t->xv);
+  t->evals_this_step = 0;
+  kan_lbfgs_step (t->lbfgs, t->xv, lbfgs_objective, t, t->cancellable, &f);
+  /* The optimiser's x is its accepted point; the model holds the last trial. */
+  unpack (t, t->xv);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Adam                                                                                        */
+
+static gboolean
+step_adam (KanTrainer *t, GError **error)
+{
+  double *g = g_new (double, MAX (t->n_act, 1));
+  double *p = t->model->params;
+  double b1t, b2t;
+
+  objective (t, g);
+  t->adam_t++;
+  b1t = 1.0 - pow (ADAM_BETA1, t->adam_t);
+  b2t = 1.0 - pow (ADAM_BETA2, t->adam_t);
+  for (size_t q = 0; q < t->n_act; q++)
+    {
+      size_t k = t->idx[q];
+      t->adam_m[k] = ADAM_BETA1 * t->adam_m[k] + (1 - ADAM_BETA1) * g[q];
+      t->adam_v[k] = ADAM_BETA2 * t->adam_v[k] + (1 - ADAM_BETA2) * g[q] * g[q];
+      p[k] -= t->cfg.lr * (t->adam_m[k] / b1t) / (sqrt (t->adam_v[k] / b2t) + ADAM_EPS);
+    }
+  g_free (g);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Levenberg–Marquardt                                                                         */
+
+static int
+lm_f (const gsl_vector *x, void *params, gsl_vector *f)
+{
+  KanTrainer *t = params;
+  const KanDataset *d = t->data;
+  int O = kan_model_n_out (t->model);
+  double *out = t->dout;
+
+  unpack (t, x->data);
+  kan_model_forward (t->model, t->w, d->train_x, d->n_train, 0.0, out);
+  t->n_evals++;
+  t->evals_this_step++;
+  for (size_t q = 0; q < d->n_train * O; q++)
+    {
+      double r = out[q] - d->train_y[q];
+      if (!isfinite (r))
+        return GSL_EBADFUNC;
+      gsl_vector_set (f, q, r);
+    }
+  return GSL_SUCCESS;
+}
+
+static int
+lm_df (const gsl_vector *x, void *params, gsl_matrix *J)
+{
+  KanTrainer *t = params;
+  const KanDataset *d = t->data;
+
+  unpack (t, x->data);
+  kan_model_forward (t->model, t->w, d->train_x, d->n_train, 0.0, NULL);
+  kan_model_jacobian (t->model, t->w, t->idx, t->n_act, J->data);
+  for (size_t q = 0; q < J->size1 * J->size2; q++)
+    if (!isfinite (J->data[q]))
+      return GSL_EBADFUNC;
+  return GSL_SUCCESS;
+}
+
+static gboolean
+lm_init (KanTrainer *t, GError **error)
+{
+  gsl_multifit_nlinear_parameters fp = gsl_multifit_nlinear_default_parameters ();
+  size_t nres = t->data->n_train * kan_model_n_out (t->model);
+  gsl_vector_view x;
+  double *x0 = g_new (double, MAX (t->n_act, 1));
+  int st;
+
+  if (nres < t->n_act)
+    {
+      g_free (x0);
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                   "Levenberg–Marquardt needs at least as many residuals (%zu) as parameters "
+                   "(%zu): add data or use L-BFGS", nres, t->n_act);
+      return FALSE;
+    }
+  fp.trs = gsl_multifit_nlinear_trs_lm;
+  fp.solver = gsl_multifit_nlinear_solver_cholesky;
+  if (t->lm && (t->lm_fdf.p != t->n_act))
+    {
+      gsl_multifit_nlinear_free (t->lm);
+      t->lm = NULL;
+    }
+  if (t->lm == NULL)
+    t->lm = gsl_multifit_nlinear_alloc (gsl_multifit_nlinear_trust, &fp, nres, t->n_act);
+  t->lm_fdf.f = lm_f;
+  t->lm_fdf.df = lm_df;
+  t->lm_fdf.fvv = NULL;
+  t->lm_fdf.n = nres;
+  t->lm_fdf.p = t->n_act;
+  t->lm_fdf.params = t;
+  pack (t, x0);
+  x = gsl_vector_view_array (x0, t->n_act);
+  st = gsl_multifit_nlinear_init (&x.vector, &t->lm_fdf, t->lm);
+  g_free (x0);
+  if (st != GSL_SUCCESS)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_NONFINITE,
+                   "Levenberg–Marquardt could not start: %s", gsl_strerror (st));
+      return FALSE;
+    }
+  t->lm_ready = TRUE;
+  return TRUE;
+}
+
+static gboolean
+step_lm (KanTrainer *t, GError **error)
+{
+  int st;
+
+  if (!t->lm_ready && !lm_init (t, error))
+    return FALSE;
+  st = gsl_multifit_nlinear_iterate (t->lm);
+  /* The solver's x is its accepted point; a rejected trial leaves it where it was. */
+  unpack (t, gsl_multifit_nlinear_position (t->lm)->data);
+  if (st == GSL_EBADFUNC)
+    t->nonfinite = TRUE;
+  /* GSL_ENOPROG: no step lowered the cost this iteration; that is convergence, not failure. */
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Step                                                                                        */
+
+static double
+rmse_of (const KanTrainer *t, KanWork *w, const double *x, const double *y, size_t n)
+{
+  int O = kan_model_n_out (t->model);
+  double *out = g_new (double, MAX (n * O, 1));
+  double f;
+
+  kan_model_forward (t->model, w, x, n, 0.0, out);
+  f = loss_eval (t->cfg.loss, out, y, n, O, NULL);
+  g_free (out);
+  return sqrt (f);
+}
+
+static gboolean
+grid_update_due (const KanTrainer *t, int s)
+{
+  const KanTrainConfig *c = &t->cfg;
+  int freq = MAX (1, c->stop_grid_update_step / c->grid_update_num);
+  return c->update_grid && s % freq == 0 && s < c->stop_grid_update_step
+         && s >= c->start_grid_update_step;
+}
+
+/* Grid update on the current batch, kept only if the loss does not rise beyond tolerance. */
+static void
+checked_grid_update (KanTrainer *t, gboolean *rejected)
+{
+  KanModel *m = t->model;
+  KanModel *backup = kan_model_copy (m);
+  double before, after = NAN;
+  gboolean ok;
+
+  before = objective (t, NULL);
+  ok = kan_model_update_grid (m, t->xcur, t->nb, NULL);
+  kan_work_input_changed (t->w);
+  if (ok)
+    after = objective (t, NULL);
+  /* A failed refit, or one that makes the loss worse, leaves the old grid in place. */
+  *rejected = !ok || !(after <= before * (1.0 + t->cfg.grid_update_tolerance));
+  if (*rejected)
+    {
+      kan_model_restore (m, backup);
+      kan_work_input_changed (t->w);
+    }
+  kan_model_free (backup);
+  t->nonfinite = FALSE;
+}
+
+gboolean
+kan_trainer_step (KanTrainer    *t,
+                  GCancellable  *cancellable,
+                  KanStepInfo   *info,
+                  GError       **error)
+{
+  KanModel *m = t->model;
+  const KanDataset *d = t->data;
+  gboolean ok = TRUE, grid_updated = FALSE, grid_rejected = FALSE;
+  double f = NAN, loss = NAN, reg = 0.0;
+  int s = t->step;
+
+  if (cancellable && g_cancellable_is_cancelled (cancellable))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_CANCELLED, "training was stopped");
+      return FALSE;
+    }
+  t->cancellable = cancellable;
+  g_timer_continue (t->timer);
+  t->nonfinite = FALSE;
+  memcpy (t->good, m->params, sizeof (double) * m->n_params);
+
+  draw_batch (t);
+  if (grid_update_due (t, s))
+    {
+      checked_grid_update (t, &grid_rejected);
+      grid_updated = !grid_rejected;
+      if (grid_updated)
+        t->lm_ready = FALSE;
+    }
+
+  switch (t->cfg.opt)
+    {
+    case KAN_OPT_LBFGS:
+      ok = step_lbfgs (t, error);
+      break;
+    case KAN_OPT_ADAM:
+      ok = step_adam (t, error);
+      break;
+    case KAN_OPT_LM:
+      ok = step_lm (t, error);
+      break;
+    }
+
+  /* The state the step ends in must be finite: objective, gradient and parameters. */
+  if (ok)
+    {
+      double *g = g_new (double, MAX (t->n_act, 1));
+      f = objective_full (t, g, &loss, &reg);
+      g_free (g);
+      if (t->nonfinite || !kan_model_is_finite (m))
+        {
+          memcpy (m->params, t->good, sizeof (double) * m->n_params);
+          kan_work_input_changed (t->w);
+          t->lm_ready = FALSE;
+          g_set_error (error, KAN_ERROR, KAN_ERROR_NONFINITE,
+                       "step %d: the loss or its gradient became non-finite (NaN or Inf); the "
+                       "model was restored to its parameters before this step. Try a smaller "
+                       "learning rate%s.", s + 1,
+                       t->cfg.singularity_avoiding ? "" : " or singularity avoidance");
+          ok = FALSE;
+        }
+    }
+  g_timer_stop (t->timer);
+  if (!ok)
+    return FALSE;
+
+  t->step++;
+  if (info)
+    {
+      info->step = s;
+      info->loss = f;
+      info->reg = reg;
+      /* With minibatches the step's loss is a sample; report the whole train set. */
+      info->train_rmse = t->xb != NULL
+                         ? sqrt (kan_model_loss (m, t->cfg.loss, d->train_x, d->train_y,
+                                                 d->n_train))
+                         : sqrt (loss);
+      info->test_rmse = t->w_test ? rmse_of (t, t->w_test, d->test_x, d->test_y, d->n_test) : NAN;
+      info->n_evals = t->n_evals;
+      info->seconds = g_timer_elapsed (t->timer, NULL);
+      info->grid_updated = grid_updated;
+      info->grid_rejected = grid_rejected;
+    }
+  return TRUE;
+}

@@ -1,0 +1,1204 @@
+/* test-session.c — session documents: exact round trips, atomic saves, and every way loading
+ * refuses a bad file. */
+#include <check.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "kan-error.h"
+#include "kan-model-private.h"
+#include "kan-session.h"
+#include "kan-symbolic.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Fixtures                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Moves every parameter and knot away from its initial value with high-entropy numbers, so a
+ * round trip that loses a bit anywhere shows. Knots stay increasing. */
+static void
+scramble_model (KanModel *m,
+                guint32   seed)
+{
+  GRand *r = g_rand_new_with_seed (seed);
+
+  for (size_t q = 0; q < m->n_params; q++)
+    m->params[q] += g_rand_double_range (r, -0.7, 0.7) * (1 + q % 3);
+  for (int l = 0; l < m->depth; l++)
+    {
+      KanLayer *L = &m->layers[l];
+      double h = (m->grid_range[1] - m->grid_range[0]) / m->G;
+
+      for (int i = 0; i < L->n_in; i++)
+        {
+          double *t = kan_layer_knots (m, L, i);
+
+          for (int q = 0; q < m->G + 2 * m->k + 1; q++)
+            t[q] += g_rand_double_range (r, -0.2, 0.2) * h;
+        }
+    }
+  g_rand_free (r);
+}
+
+static KanModel *
+make_model (const char *width,
+            const char *arity,
+            guint64     seed)
+{
+  g_autoptr (KanShape) shape = NULL;
+  g_autoptr (GError) error = NULL;
+  KanModelConfig cfg;
+  KanModel *m;
+  const double abcd_sin[4] = { 2.385, -0.3125, 1.7071, 0.25 };
+  const double abcd_x2[4] = { 0.9137, 0.1, -1.25, 3.0e-7 };
+
+  shape = kan_shape_parse (width, arity, &error);
+  ck_assert_msg (shape != NULL, "%s", error ? error->message : "");
+  kan_model_config_init (&cfg);
+  cfg.shape = shape;
+  cfg.grid = 5;
+  cfg.k = 3;
+  cfg.seed = seed;
+  cfg.grid_eps = 0.05;
+  cfg.grid_range[0] = -1.5;
+  cfg.grid_range[1] = 2.25;
+  m = kan_model_new (&cfg, &error);
+  ck_assert_msg (m != NULL, "%s", error ? error->message : "");
+  scramble_model (m, (guint32) seed);
+
+  kan_model_set_edge (m, 0, 0, 1, KAN_EDGE_SYMBOLIC, kan_sym_lookup ("sin"), abcd_sin);
+  kan_model_set_edge (m, 0, 1, 2, KAN_EDGE_BOTH, kan_sym_lookup ("x^2"), abcd_x2);
+  kan_model_set_edge (m, 0, 1, 0, KAN_EDGE_OFF, 0, NULL);
+  kan_model_set_edge (m, 1, 1, 0, KAN_EDGE_OFF, 0, NULL);
+  kan_model_set_edge (m, 1, 0, 0, KAN_EDGE_SYMBOLIC, kan_sym_lookup ("besselj0"), abcd_sin);
+  return m;
+}
+
+static KanDataset *
+make_formula_data (void)
+{
+  g_autoptr (GError) error = NULL;
+  KanFormulaSpec spec;
+  const double ranges[4] = { -1.0, 1.0, -0.5, 2.0 };
+  KanDataset *d;
+
+  kan_formula_spec_init (&spec);
+  spec.formula = "exp(sin(pi*x1)+x2^2)";
+  spec.ranges = ranges;
+  spec.n_ranges = 2;
+  spec.n_train = 120;
+  spec.n_test = 40;
+  spec.noise = 0.01;
+  spec.seed = 11;
+  spec.normalize_input = TRUE;
+  d = kan_dataset_from_formula (&spec, &error);
+  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
+  return d;
+}
+
+/* A CSV file read through the data module, with a target column that is not last. */
+static KanDataset *
+make_csv_data (const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (dir, "points.csv", NULL);
+  g_autoptr (GString) text = g_string_new ("a,y,b\n");
+  GRand *r = g_rand_new_with_seed (5);
+  KanDataset *d;
+
+  for (int i = 0; i < 60; i++)
+    {
+      char x1[G_ASCII_DTOSTR_BUF_SIZE], x2[G_ASCII_DTOSTR_BUF_SIZE], y[G_ASCII_DTOSTR_BUF_SIZE];
+      double a = g_rand_double_range (r, -1, 1), b = g_rand_double_range (r, -1, 1);
+
+      g_ascii_dtostr (x1, sizeof x1, a);
+      g_ascii_dtostr (x2, sizeof x2, b);
+      g_ascii_dtostr (y, sizeof y, a * b + 0.1 * a);
+      g_string_append_printf (text, "%s,%s,%s\n", x1, y, x2);
+    }
+  g_rand_free (r);
+  ck_assert (g_file_set_contents (path, text->str, -1, NULL));
+  d = kan_dataset_from_csv (path, "y", 0.25, 3, &error);
+  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (d->source, KAN_DATA_CSV);
+  return d;
+}
+
+/* A data set given as arrays, with normalisation statistics attached. */
+static KanDataset *
+make_array_data (void)
+{
+  double tx[30 * 2], ty[30], vx[10 * 2], vy[10];
+  const char *const in_names[] = { "p", "q", NULL };
+  const char *const out_names[] = { "f", NULL };
+  GRand *r = g_rand_new_with_seed (9);
+  KanDataset *d;
+
+  for (int i = 0; i < 60; i++)
+    tx[i] = g_rand_double_range (r, -3, 3);
+  for (int i = 0; i < 30; i++)
+    ty[i] = tx[2 * i] * tx[2 * i + 1] / 7.0;
+  for (int i = 0; i < 20; i++)
+    vx[i] = g_rand_double_range (r, -3, 3);
+  for (int i = 0; i < 10; i++)
+    vy[i] = vx[2 * i] - vx[2 * i + 1] / 3.0;
+  g_rand_free (r);
+  d = kan_dataset_new_arrays (2, 1, 30, 10, tx, ty, vx, vy, in_names, out_names);
+  d->in_mean = g_new (double, 2);
+  d->in_std = g_new (double, 2);
+  d->in_mean[0] = 0.123456789;
+  d->in_mean[1] = -1.0 / 3.0;
+  d->in_std[0] = 1.7320508075688772;
+  d->in_std[1] = 0.1;
+  return d;
+}
+
+static KanSession *
+make_session (const char *width,
+              const char *arity,
+              KanDataset *data)
+{
+  KanSession *s = kan_session_new ();
+
+  s->model = make_model (width, arity, 42);
+  s->data = data;
+  s->train.opt = KAN_OPT_ADAM;
+  s->train.lr = 0.01;
+  s->train.lamb = 0.001;
+  s->train.batch = 32;
+  s->train.seed = G_GUINT64_CONSTANT (18446744073709551557); /* above 2^63 */
+  s->train.steps = 77;
+  s->steps_done = 17;
+  kan_session_add_history (s, "new", "width=2,5,1 grid=5", NAN, NAN);
+  kan_session_add_history (s, "fit", "steps=50 opt=\"lbfgs\"\tλ=0.001\n", 0.0123, 0.0456);
+  kan_session_add_history (s, "lock", NULL, 1.0 / 3.0, NAN);
+  return s;
+}
+
+static char *
+make_tmpdir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("kanvas-session-XXXXXX", &error);
+
+  ck_assert_msg (dir != NULL, "%s", error ? error->message : "");
+  return dir;
+}
+
+static void
+remove_tree (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      g_remove (p);
+    }
+  g_dir_close (d);
+  g_rmdir (dir);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Comparisons                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+#define ck_assert_error(e, domain, code_) \
+  ck_assert_msg (g_error_matches ((e), (domain), (code_)), "expected error %d, got %s", \
+                 (int) (code_), (e) ? (e)->message : "no error")
+
+#define ck_assert_bits_eq(a, b, n) \
+  ck_assert_msg (memcmp ((a), (b), sizeof *(a) * (n)) == 0, "%s differs from %s", #a, #b)
+
+static void
+assert_models_equal (const KanModel *a,
+                     const KanModel *b)
+{
+  g_autofree char *wa = kan_shape_to_string (a->shape);
+  g_autofree char *wb = kan_shape_to_string (b->shape);
+  const KanShape *sa = a->shape, *sb = b->shape;
+
+  ck_assert_str_eq (wa, wb);
+  for (int l = 0; l < sa->n_layers; l++)
+    for (int q = 0; q < sa->n_mult[l]; q++)
+      ck_assert_int_eq (sa->arity[l][q], sb->arity[l][q]);
+  ck_assert_int_eq (a->depth, b->depth);
+  ck_assert_int_eq (a->G, b->G);
+  ck_assert_int_eq (a->k, b->k);
+  ck_assert_int_eq (a->base_fun, b->base_fun);
+  ck_assert_bits_eq (&a->grid_eps, &b->grid_eps, 1);
+  ck_assert_bits_eq (a->grid_range, b->grid_range, 2);
+  ck_assert_int_eq (a->sp_trainable, b->sp_trainable);
+  ck_assert_int_eq (a->sb_trainable, b->sb_trainable);
+  ck_assert_int_eq (a->affine_trainable, b->affine_trainable);
+  ck_assert_bits_eq (&a->noise_scale, &b->noise_scale, 1);
+  ck_assert_bits_eq (&a->scale_base_mu, &b->scale_base_mu, 1);
+  ck_assert_bits_eq (&a->scale_base_sigma, &b->scale_base_sigma, 1);
+  ck_assert_uint_eq (a->seed, b->seed);
+  ck_assert_uint_eq (a->n_params, b->n_params);
+  ck_assert_bits_eq (a->params, b->params, a->n_params);
+
+  for (int l = 0; l < a->depth; l++)
+    {
+      const KanLayer *La = &a->layers[l], *Lb = &b->layers[l];
+      size_t E = (size_t) La->n_in * La->n_out;
+
+      ck_assert_int_eq (La->n_in, Lb->n_in);
+      ck_assert_int_eq (La->n_out, Lb->n_out);
+      ck_assert_int_eq (La->n_next, Lb->n_next);
+      ck_assert_bits_eq (La->grid, Lb->grid, (size_t) La->n_in * (a->G + 2 * a->k + 1));
+      ck_assert_bits_eq (La->mask, Lb->mask, E);
+      ck_assert_bits_eq (La->mask_sym, Lb->mask_sym, E);
+      ck_assert_bits_eq (La->sym_fn, Lb->sym_fn, E);
+      ck_assert_bits_eq (La->group_start, Lb->group_start, (size_t) La->n_next + 1);
+      for (int i = 0; i < La->n_in; i++)
+        for (int j = 0; j < La->n_out; j++)
+          ck_assert_int_eq (kan_model_edge_mode (a, l, i, j), kan_model_edge_mode (b, l, i, j));
+    }
+
+  /* The same function, to the bit. */
+  {
+    enum { N = 64 };
+    int n_in = kan_model_n_in (a), n_out = kan_model_n_out (a);
+    g_autofree double *x = g_new (double, N * n_in);
+    g_autofree double *ya = g_new (double, N * n_out);
+    g_autofree double *yb = g_new (double, N * n_out);
+    GRand *r = g_rand_new_with_seed (3);
+
+    for (int q = 0; q < N * n_in; q++)
+      x[q] = g_rand_double_range (r, -1.7, 2.4);
+    g_rand_free (r);
+    kan_model_eval (a, x, N, ya);
+    kan_model_eval (b, x, N, yb);
+    ck_assert_bits_eq (ya, yb, (size_t) N * n_out);
+  }
+}
+
+static void
+assert_strv_equal (char **a,
+                   char **b,
+                   int    n)
+{
+  for (int i = 0; i < n; i++)
+    ck_assert_str_eq (a[i], b[i]);
+}
+
+static void
+assert_stats_equal (const double *a,
+                    const double *b,
+                    int           n)
+{
+  ck_assert ((a == NULL) == (b == NULL));
+  if (a != NULL)
+    ck_assert_bits_eq (a, b, (size_t) n);
+}
+
+static void
+assert_data_equal (const KanDataset *a,
+                   const KanDataset *b)
+{
+  ck_assert_int_eq (a->source, b->source);
+  ck_assert_int_eq (a->n_in, b->n_in);
+  ck_assert_int_eq (a->n_out, b->n_out);
+  ck_assert_uint_eq (a->n_train, b->n_train);
+  ck_assert_uint_eq (a->n_test, b->n_test);
+  ck_assert_bits_eq (a->train_x, b->train_x, a->n_train * a->n_in);
+  ck_assert_bits_eq (a->train_y, b->train_y, a->n_train * a->n_out);
+  ck_assert_bits_eq (a->test_x, b->test_x, a->n_test * a->n_in);
+  ck_assert_bits_eq (a->test_y, b->test_y, a->n_test * a->n_out);
+  assert_strv_equal (a->in_names, b->in_names, a->n_in);
+  assert_strv_equal (a->out_names, b->out_names, a->n_out);
+  assert_stats_equal (a->in_mean, b->in_mean, a->n_in);
+  assert_stats_equal (a->in_std, b->in_std, a->n_in);
+  assert_stats_equal (a->out_mean, b->out_mean, a->n_out);
+  assert_stats_equal (a->out_std, b->out_std, a->n_out);
+  ck_assert_uint_eq (a->seed, b->seed);
+  if (a->source == KAN_DATA_FORMULA)
+    {
+      ck_assert_str_eq (a->formula, b->formula);
+      ck_assert_bits_eq (a->ranges, b->ranges, 2 * (size_t) a->n_in);
+      ck_assert_bits_eq (&a->noise, &b->noise, 1);
+    }
+  else
+    {
+      ck_assert_bits_eq (&a->test_fraction, &b->test_fraction, 1);
+      ck_assert_str_eq (a->csv_path ? a->csv_path : "(null)", b->csv_path ? b->csv_path : "(null)");
+    }
+}
+
+static void
+assert_rmse_equal (double a,
+                   double b)
+{
+  if (isnan (a))
+    ck_assert (isnan (b));
+  else
+    ck_assert_bits_eq (&a, &b, 1);
+}
+
+static void
+assert_sessions_equal (const KanSession *a,
+                       const KanSession *b)
+{
+  const KanTrainConfig *ta = &a->train, *tb = &b->train;
+
+  ck_assert ((a->model == NULL) == (b->model == NULL));
+  if (a->model != NULL)
+    assert_models_equal (a->model, b->model);
+  ck_assert ((a->data == NULL) == (b->data == NULL));
+  if (a->data != NULL)
+    assert_data_equal (a->data, b->data);
+
+  ck_assert_int_eq (ta->opt, tb->opt);
+  ck_assert_int_eq (ta->loss, tb->loss);
+  ck_assert_int_eq (ta->steps, tb->steps);
+  ck_assert_bits_eq (&ta->lr, &tb->lr, 1);
+  ck_assert_bits_eq (&ta->lamb, &tb->lamb, 1);
+  ck_assert_bits_eq (&ta->lamb_l1, &tb->lamb_l1, 1);
+  ck_assert_bits_eq (&ta->lamb_entropy, &tb->lamb_entropy, 1);
+  ck_assert_bits_eq (&ta->lamb_coef, &tb->lamb_coef, 1);
+  ck_assert_bits_eq (&ta->lamb_coefdiff, &tb->lamb_coefdiff, 1);
+  ck_assert_int_eq (ta->update_grid, tb->update_grid);
+  ck_assert_int_eq (ta->grid_update_num, tb->grid_update_num);
+  ck_assert_int_eq (ta->start_grid_update_step, tb->start_grid_update_step);
+  ck_assert_int_eq (ta->stop_grid_update_step, tb->stop_grid_update_step);
+  ck_assert_bits_eq (&ta->grid_update_tolerance, &tb->grid_update_tolerance, 1);
+  ck_assert_int_eq (ta->batch, tb->batch);
+  ck_assert_uint_eq (ta->seed, tb->seed);
+  ck_assert_int_eq (ta->singularity_avoiding, tb->singularity_avoiding);
+  ck_assert_bits_eq (&ta->y_th, &tb->y_th, 1);
+  ck_assert_int_eq (ta->lbfgs_history, tb->lbfgs_history);
+  ck_assert_int_eq (ta->lbfgs_max_iter, tb->lbfgs_max_iter);
+  ck_assert_int_eq (ta->lbfgs_max_eval, tb->lbfgs_max_eval);
+  ck_assert_int_eq (ta->threads, tb->threads);
+
+  ck_assert_int_eq (a->steps_done, b->steps_done);
+  ck_assert_uint_eq (a->history->len, b->history->len);
+  for (guint i = 0; i < a->history->len; i++)
+    {
+      const KanHistoryEntry *ea = g_ptr_array_index (a->history, i);
+      const KanHistoryEntry *eb = g_ptr_array_index (b->history, i);
+
+      ck_assert_str_eq (ea->op, eb->op);
+      ck_assert ((ea->detail == NULL) == (eb->detail == NULL));
+      if (ea->detail != NULL)
+        ck_assert_str_eq (ea->detail, eb->detail);
+      assert_rmse_equal (ea->train_rmse, eb->train_rmse);
+      assert_rmse_equal (ea->test_rmse, eb->test_rmse);
+    }
+}
+
+/* Saves S to DIR/NAME, loads it back, checks equality and that saving the loaded session gives
+ * the same bytes. Returns the loaded session. */
+static KanSession *
+round_trip (const KanSession *s,
+            const char       *dir,
+            const char       *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *path2 = g_strconcat (path, ".again", NULL);
+  g_autofree char *bytes1 = NULL;
+  g_autofree char *bytes2 = NULL;
+  g_autofree char *json = NULL;
+  gsize len1, len2, len;
+  KanSession *back;
+
+  ck_assert_msg (kan_session_save (s, path, &error), "%s", error ? error->message : "");
+  back = kan_session_load (path, &error);
+  ck_assert_msg (back != NULL, "%s", error ? error->message : "");
+  assert_sessions_equal (s, back);
+
+  ck_assert_msg (kan_session_save (back, path2, &error), "%s", error ? error->message : "");
+  ck_assert (g_file_get_contents (path, &bytes1, &len1, NULL));
+  ck_assert (g_file_get_contents (path2, &bytes2, &len2, NULL));
+  ck_assert_uint_eq (len1, len2);
+  ck_assert_msg (memcmp (bytes1, bytes2, len1) == 0, "saving a loaded session changed it");
+  json = kan_session_to_json (s, &len);
+  ck_assert_uint_eq (len, len1);
+  ck_assert (memcmp (json, bytes1, len) == 0);
+  return back;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Round trips                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+START_TEST (test_round_trip_formula)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autoptr (KanSession) s = make_session ("2,5,1", NULL, make_formula_data ());
+  g_autoptr (KanSession) back = round_trip (s, dir, "formula.kanvas");
+  g_autofree char *json = kan_session_to_json (s, NULL);
+
+  /* Locked, masked-off and mixed edges survive. */
+  ck_assert_int_eq (kan_model_edge_mode (back->model, 0, 0, 1), KAN_EDGE_SYMBOLIC);
+  ck_assert_int_eq (kan_model_edge_sym (back->model, 0, 0, 1), kan_sym_lookup ("sin"));
+  ck_assert_int_eq (kan_model_edge_mode (back->model, 0, 1, 2), KAN_EDGE_BOTH);
+  ck_assert_int_eq (kan_model_edge_mode (back->model, 0, 1, 0), KAN_EDGE_OFF);
+  ck_assert_int_eq (kan_model_edge_mode (back->model, 1, 0, 0), KAN_EDGE_SYMBOLIC);
+  ck_assert_int_eq (kan_model_edge_sym (back->model, 1, 0, 0), kan_sym_lookup ("besselj0"));
+  ck_assert_int_eq (kan_model_edge_mode (back->model, 0, 0, 0), KAN_EDGE_NUMERIC);
+
+  /* Readable, and NaN is null. */
+  ck_assert_ptr_nonnull (strstr (json, "\"format\": \"kanvas-session\""));
+  ck_assert_ptr_nonnull (strstr (json, "\"width\": \"2,5,1\""));
+  ck_assert_ptr_nonnull (strstr (json, "\"source\": \"formula\""));
+  ck_assert_ptr_nonnull (strstr (json, "\"optimizer\": \"adam\""));
+  ck_assert_ptr_nonnull (strstr (json, "\"train_rmse\": null"));
+  ck_assert_ptr_nonnull (strstr (json, "\"sin\""));
+  ck_assert_ptr_null (strstr (json, "nan"));
+  ck_assert_ptr_null (strstr (json, "\"train_x\""));
+  remove_tree (dir);
+}
+END_TEST
+
+START_TEST (test_round_trip_mult_csv)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autoptr (KanSession) s = make_session ("2,[2,2],1", "2,3", make_csv_data (dir));
+  g_autoptr (KanSession) back = NULL;
+  const KanShape *shape = s->model->shape;
+
+  ck_assert_int_eq (shape->n_mult[1], 2);
+  ck_assert_int_eq (shape->arity[1][0], 2);
+  ck_assert_int_eq (shape->arity[1][1], 3);
+  back = round_trip (s, dir, "mult.kanvas");
+  ck_assert_int_eq (back->model->shape->arity[1][1], 3);
+  ck_assert_int_eq (back->data->source, KAN_DATA_CSV);
+  ck_assert_str_eq (back->data->in_names[0], "a");
+  ck_assert_str_eq (back->data->in_names[1], "b");
+  ck_assert_str_eq (back->data->out_names[0], "y");
+  remove_tree (dir);
+}
+END_TEST
+
+START_TEST (test_round_trip_arrays)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autoptr (KanSession) s = make_session ("2,[2,2],1", "2,3", make_array_data ());
+  g_autoptr (KanSession) back = NULL;
+
+  s->train.opt = KAN_OPT_LM;
+  s->train.loss = KAN_LOSS_MSE;
+  back = round_trip (s, dir, "arrays.kanvas");
+  ck_assert_int_eq (back->data->source, KAN_DATA_ARRAYS);
+  ck_assert_ptr_null (back->data->out_mean);
+  ck_assert_ptr_nonnull (back->data->in_mean);
+  remove_tree (dir);
+}
+END_TEST
+
+START_TEST (test_round_trip_empty)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autoptr (KanSession) s = kan_session_new ();
+  g_autoptr (KanSession) back = round_trip (s, dir, "empty.kanvas");
+
+  ck_assert_ptr_null (back->model);
+  ck_assert_ptr_null (back->data);
+  ck_assert_uint_eq (back->history->len, 0);
+  remove_tree (dir);
+}
+END_TEST
+
+/* Doubles that printf-style writers get wrong: -0.0 (read back as the integer 0), integral
+ * values (1e22 is "1e+22.0" in json-glib 1.6), subnormals, the extremes, and values that need
+ * all 17 digits. */
+START_TEST (test_numbers_exact)
+{
+  static const double special[] = {
+    -0.0, 0.0, 1.0, -1.0, 0.1, 1.0 / 3.0, 2.0 / 3.0, 1e22, -1e21, 1e300, 5e-324, -DBL_MIN,
+    DBL_MAX, -DBL_MAX, DBL_EPSILON, 1.0 + DBL_EPSILON, 123456789012345678.0, 4.35, 9007199254740993.0,
+    2.2250738585072009e-308, 0.30000000000000004, 100.0, 1e-7, M_PI, -M_E,
+  };
+  g_autofree char *dir = make_tmpdir ();
+  g_autoptr (KanSession) s = kan_session_new ();
+  g_autoptr (KanSession) back = NULL;
+  g_autofree char *json = NULL;
+  GRand *r = g_rand_new_with_seed (77);
+  KanModel *m;
+
+  s->model = m = make_model ("2,5,1", NULL, 7);
+  for (size_t q = 0; q < m->n_params; q++)
+    {
+      if (q < G_N_ELEMENTS (special))
+        m->params[q] = special[q];
+      else
+        {
+          /* Random bit patterns, skipping non-finite ones. */
+          guint64 bits;
+          double v;
+
+          do
+            {
+              bits = ((guint64) g_rand_int (r) << 32) | g_rand_int (r);
+              memcpy (&v, &bits, sizeof v);
+            }
+          while (!isfinite (v));
+          m->params[q] = v;
+        }
+    }
+  g_rand_free (r);
+  s->train.lr = 1e22;
+  s->train.y_th = 5e-324;
+  s->train.seed = 0;
+  back = round_trip (s, dir, "numbers.kanvas");
+  ck_assert (signbit (back->model->params[0]));
+  json = kan_session_to_json (s, NULL);
+  ck_assert_ptr_nonnull (strstr (json, "-0.0"));
+  ck_assert_ptr_nonnull (strstr (json, "\"lr\": 1e+22,"));
+  ck_assert_ptr_nonnull (strstr (json, "\"grid\": 5,"));
+  ck_assert_ptr_nonnull (strstr (json, "\"steps_done\": 0,"));
+  ck_assert_ptr_null (strstr (json, "e+22.0"));
+  remove_tree (dir);
+}
+END_TEST
+
+static char *
+fixture_path (const char *name)
+{
+  const char *dir = g_getenv ("KANVAS_TEST_DATA");
+  g_autofree char *here = NULL;
+
+  if (dir != NULL)
+    return g_build_filename (dir, "sessions", name, NULL);
+  here = g_path_get_dirname (__FILE__);
+  return g_build_filename (here, "data", "sessions", name, NULL);
+}
+
+/* A version-1 file written when the format was defined: it still loads, and writing it again
+ * gives the same bytes, so the format cannot drift unnoticed. */
+START_TEST (test_fixture_v1)
+{
+  g_autofree char *path = fixture_path ("v1-mult-arrays.kanvas");
+  g_autofree char *bytes = NULL;
+  g_autofree char *again = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanSession) s = NULL;
+  const KanHistoryEntry *e;
+  double abcd[4];
+  gsize len, len2;
+
+  ck_assert_msg (g_file_get_contents (path, &bytes, &len, &error), "%s", error->message);
+  s = kan_session_load (path, &error);
+  ck_assert_msg (s != NULL, "%s", error ? error->message : "");
+  again = kan_session_to_json (s, &len2);
+  ck_assert_uint_eq (len, len2);
+  ck_assert_msg (memcmp (bytes, again, len) == 0, "the v1 fixture no longer writes back as is");
+
+  ck_assert_int_eq (kan_model_grid (s->model), 3);
+  ck_assert_int_eq (s->model->shape->arity[1][1], 3);
+  ck_assert_int_eq (kan_model_edge_mode (s->model, 0, 0, 1), KAN_EDGE_SYMBOLIC);
+  ck_assert_int_eq (kan_model_edge_sym (s->model, 0, 0, 1), kan_sym_lookup ("sin"));
+  kan_model_edge_abcd (s->model, 0, 0, 1, abcd);
+  ck_assert (abcd[2] == 2.5 && abcd[3] == 0.0 && signbit (abcd[3]));
+  ck_assert (s->model->layers[1].coef[0] == 5e-324);
+  ck_assert (s->model->layers[1].node_bias[0] == -1e22);
+  ck_assert_uint_eq (s->train.seed, G_MAXUINT64);
+  ck_assert_int_eq (s->steps_done, 50);
+  ck_assert_int_eq (s->data->source, KAN_DATA_ARRAYS);
+  ck_assert_uint_eq (s->data->n_test, 1);
+  ck_assert (s->data->test_x[1] == 6.0);
+  ck_assert_uint_eq (s->history->len, 2);
+  e = g_ptr_array_index (s->history, 1);
+  ck_assert_str_eq (e->op, "fit");
+  ck_assert (e->train_rmse == 0.012345678901234567 && isnan (e->test_rmse));
+}
+END_TEST
+
+/* Two sessions built the same way give the same bytes. */
+START_TEST (test_deterministic)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *p1 = g_build_filename (dir, "one.kanvas", NULL);
+  g_autofree char *p2 = g_build_filename (dir, "two.kanvas", NULL);
+  g_autoptr (KanSession) a = make_session ("2,[2,2],1", "2,3", make_formula_data ());
+  g_autoptr (KanSession) b = make_session ("2,[2,2],1", "2,3", make_formula_data ());
+  g_autoptr (KanSession) c = make_session ("2,5,1", NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *t1 = NULL;
+  g_autofree char *t2 = NULL;
+  g_autofree char *tc = NULL;
+  gsize l1, l2;
+
+  ck_assert (kan_session_save (a, p1, &error));
+  ck_assert (kan_session_save (b, p2, &error));
+  ck_assert (g_file_get_contents (p1, &t1, &l1, NULL));
+  ck_assert (g_file_get_contents (p2, &t2, &l2, NULL));
+  ck_assert_uint_eq (l1, l2);
+  ck_assert (memcmp (t1, t2, l1) == 0);
+  /* A different model gives a different file. */
+  tc = kan_session_to_json (c, NULL);
+  ck_assert_str_ne (tc, t1);
+  remove_tree (dir);
+}
+END_TEST
+
+static guint
+count_entries (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  ck_assert_ptr_nonnull (d);
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  g_dir_close (d);
+  return n;
+}
+
+START_TEST (test_atomic_save)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "s.kanvas", NULL);
+  g_autoptr (KanSession) s = make_session ("2,5,1", NULL, make_formula_data ());
+  g_autoptr (KanSession) back = NULL;
+  g_autoptr (GError) error = NULL;
+
+  ck_assert (g_file_set_contents (path, "old contents", -1, NULL));
+  for (int i = 0; i < 3; i++)
+    {
+      s->steps_done = i;
+      ck_assert_msg (kan_session_save (s, path, &error), "%s", error ? error->message : "");
+    }
+  /* Only the session itself: no temporary file is left behind. */
+  ck_assert_uint_eq (count_entries (dir), 1);
+  back = kan_session_load (path, &error);
+  ck_assert_msg (back != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (back->steps_done, 2);
+
+  /* A model with a non-finite parameter is not saved; the old file stays. */
+  s->model->params[3] = NAN;
+  ck_assert (!kan_session_save (s, path, &error));
+  ck_assert_error (error, KAN_ERROR, KAN_ERROR_NONFINITE);
+  ck_assert_ptr_nonnull (strstr (error->message, "s.kanvas"));
+  g_clear_error (&error);
+  g_clear_pointer (&back, kan_session_free);
+  back = kan_session_load (path, &error);
+  ck_assert_ptr_nonnull (back);
+  ck_assert_uint_eq (count_entries (dir), 1);
+  remove_tree (dir);
+}
+END_TEST
+
+START_TEST (test_save_unwritable)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *file = g_build_filename (dir, "plain-file", NULL);
+  g_autofree char *below_file = g_build_filename (file, "s.kanvas", NULL);
+  g_autofree char *missing = g_build_filename (dir, "no-such-dir", "s.kanvas", NULL);
+  g_autoptr (KanSession) s = make_session ("2,5,1", NULL, NULL);
+  g_autoptr (GError) error = NULL;
+
+  ck_assert (g_file_set_contents (file, "x", -1, NULL));
+  /* A folder that does not exist, and a "folder" that is a file (fails even for root). */
+  ck_assert (!kan_session_save (s, missing, &error));
+  ck_assert_error (error, KAN_ERROR, KAN_ERROR_IO);
+  ck_assert_ptr_nonnull (strstr (error->message, missing));
+  g_clear_error (&error);
+  ck_assert (!kan_session_save (s, below_file, &error));
+  ck_assert_error (error, KAN_ERROR, KAN_ERROR_IO);
+  ck_assert_ptr_nonnull (strstr (error->message, below_file));
+  g_clear_error (&error);
+  /* A read-only folder, where permissions apply (not for root). */
+  if (geteuid () != 0)
+    {
+      g_autofree char *ro = g_build_filename (dir, "ro", NULL);
+      g_autofree char *inside = g_build_filename (ro, "s.kanvas", NULL);
+
+      ck_assert (g_mkdir (ro, 0500) == 0);
+      ck_assert (!kan_session_save (s, inside, &error));
+      ck_assert_error (error, KAN_ERROR, KAN_ERROR_IO);
+      ck_assert_ptr_nonnull (strstr (error->message, inside));
+      ck_assert_uint_eq (count_entries (ro), 0);
+      g_clear_error (&error);
+    }
+  ck_assert_uint_eq (count_entries (dir), geteuid () != 0 ? 2 : 1);
+  remove_tree (dir);
+}
+END_TEST
+
+START_TEST (test_load_unreadable)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *missing = g_build_filename (dir, "missing.kanvas", NULL);
+  g_autoptr (GError) error = NULL;
+
+  ck_assert_ptr_null (kan_session_load (missing, &error));
+  ck_assert_error (error, KAN_ERROR, KAN_ERROR_IO);
+  ck_assert_ptr_nonnull (strstr (error->message, missing));
+  g_clear_error (&error);
+  /* A directory. */
+  ck_assert_ptr_null (kan_session_load (dir, &error));
+  ck_assert_error (error, KAN_ERROR, KAN_ERROR_IO);
+  ck_assert_ptr_nonnull (strstr (error->message, dir));
+  remove_tree (dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------------ */
+/* Refusing bad documents                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The node at PATH ("model.layers[1].coef[3]") of ROOT, or NULL. With PARENT, stops one step
+ * short and returns the last step's key (or index, with *KEY NULL). */
+static JsonNode *
+walk (JsonNode    *root,
+      const char  *path,
+      char       **last_key,
+      int         *last_index)
+{
+  g_auto (GStrv) steps = NULL;
+  g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
+  JsonNode *node = root;
+
+  /* Split "a.b[1][2].c" into a, b, [1], [2], c. */
+  steps = g_strsplit (path, ".", -1);
+  for (char **s = steps; *s != NULL; s++)
+    {
+      char *br = strchr (*s, '[');
+
+      if (br != *s)
+        g_ptr_array_add (parts, g_strndup (*s, br ? (gsize) (br - *s) : strlen (*s)));
+      while (br != NULL)
+        {
+          char *end = strchr (br, ']');
+
+          g_ptr_array_add (parts, g_strndup (br, (gsize) (end - br + 1)));
+          br = strchr (end, '[');
+        }
+    }
+  for (guint i = 0; i < parts->len; i++)
+    {
+      const char *p = g_ptr_array_index (parts, i);
+      gboolean is_last = i + 1 == parts->len;
+
+      if (is_last && last_key != NULL)
+        {
+          if (p[0] == '[')
+            {
+              *last_key = NULL;
+              *last_index = atoi (p + 1);
+            }
+          else
+            *last_key = g_strdup (p);
+          return node;
+        }
+      if (p[0] == '[')
+        node = json_array_get_element (json_node_get_array (node), (guint) atoi (p + 1));
+      else
+        node = json_object_get_member (json_node_get_object (node), p);
+      ck_assert_msg (node != NULL, "no %s in the test document", path);
+    }
+  return node;
+}
+
+/* JSON of the valid session TEXT with the value at PATH replaced by VALUE (JSON text), added if
+ * it is a new member, or removed when VALUE is NULL. */
+static char *
+edit (const char *text,
+      const char *path,
+      const char *value)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonParser) vparser = json_parser_new ();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autofree char *key = NULL;
+  JsonNode *root, *parent, *v = NULL;
+  int index = -1;
+
+  ck_assert (json_parser_load_from_data (parser, text, -1, NULL));
+  root = json_parser_get_root (parser);
+  parent = walk (root, path, &key, &index);
+  if (value != NULL)
+    {
+      ck_assert_msg (json_parser_load_from_data (vparser, value, -1, NULL), "bad value %s", value);
+      v = json_node_copy (json_parser_get_root (vparser));
+    }
+  if (key != NULL)
+    {
+      JsonObject *obj = json_node_get_object (parent);
+
+      if (v != NULL)
+        json_object_set_member (obj, key, v);
+      else
+        {
+          ck_assert (json_object_has_member (obj, key));
+          json_object_remove_member (obj, key);
+        }
+    }
+  else
+    {
+      JsonArray *a = json_node_get_array (parent);
+
+      ck_assert_int_lt (index, (int) json_array_get_length (a));
+      if (v != NULL)
+        {
+          /* json-glib has no "replace element": rebuild the array. */
+          JsonArray *b = json_array_sized_new (json_array_get_length (a));
+
+          for (guint i = 0; i < json_array_get_length (a); i++)
+            json_array_add_element (b, (int) i == index
+                                       ? v : json_node_copy (json_array_get_element (a, i)));
+          json_node_take_array (parent, b);
+        }
+      else
+        json_array_remove_element (a, (guint) index);
+    }
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  return json_generator_to_data (gen, NULL);
+}
+
+static char *
+valid_json (const char *width,
+            const char *arity,
+            KanDataset *data)
+{
+  g_autoptr (KanSession) s = make_session (width, arity, data);
+  return kan_session_to_json (s, NULL);
+}
+
+/* Loads TEXT as "s.kanvas" and expects error CODE with a message that names the file and
+ * contains EXPECT. */
+static void
+expect_error (const char *text,
+              KanError    code,
+              const char *expect)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanSession) s = kan_session_from_json (text, -1, "s.kanvas", &error);
+
+  ck_assert_msg (s == NULL, "accepted a document that should fail with \"%s\"", expect);
+  ck_assert_msg (g_error_matches (error, KAN_ERROR, code),
+                 "wrong error code %d for \"%s\": %s", error->code, expect, error->message);
+  ck_assert_msg (g_str_has_prefix (error->message, "s.kanvas:"),
+                 "message does not start with the file name: %s", error->message);
+  ck_assert_msg (strstr (error->message, expect) != NULL,
+                 "message \"%s\" does not contain \"%s\"", error->message, expect);
+}
+
+/* One broken document: TEXT with the value at PATH replaced by VALUE (or removed), which must
+ * fail with CODE and a message containing EXPECT. */
+typedef struct
+{
+  const char *path;
+  const char *value;
+  const char *expect;
+  KanError    code;
+} Edit;
+
+#define BAD(path, value, expect)  { path, value, expect, KAN_ERROR_SESSION }
+#define OVER(path, value, expect) { path, value, expect, KAN_ERROR_BUDGET }
+
+static void
+run_edits (const char *text,
+           const Edit *edits,
+           gsize       n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autofree char *bad = edit (text, edits[i].path, edits[i].value);
+      expect_error (bad, edits[i].code, edits[i].expect);
+    }
+}
+
+/* The edited documents are valid JSON written by json-glib: the test checks that the loader
+ * accepts its layout, then breaks one thing at a time. */
+START_TEST (test_edit_harness)
+{
+  g_autofree char *text = valid_json ("2,5,1", NULL, make_formula_data ());
+  g_autofree char *same = edit (text, "steps_done", "17");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanSession) a = kan_session_from_json (text, -1, "a", &error);
+  g_autoptr (KanSession) b = kan_session_from_json (same, -1, "b", &error);
+
+  ck_assert_msg (a != NULL && b != NULL, "%s", error ? error->message : "");
+  assert_sessions_equal (a, b);
+}
+END_TEST
+
+START_TEST (test_reject_not_json)
+{
+  g_autofree char *text = valid_json ("2,5,1", NULL, NULL);
+  g_autofree char *half = g_strndup (text, strlen (text) / 2);
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "cut.kanvas", NULL);
+  g_autoptr (GError) error = NULL;
+
+  /* Truncated: json-glib's message with the line, under the file's name. */
+  expect_error (half, KAN_ERROR_SESSION, "s.kanvas:");
+  ck_assert (g_file_set_contents (path, half, -1, NULL));
+  ck_assert_ptr_null (kan_session_load (path, &error));
+  ck_assert_error (error, KAN_ERROR, KAN_ERROR_SESSION);
+  ck_assert_msg (g_str_has_prefix (error->message, path), "%s", error->message);
+  ck_assert_msg (g_regex_match_simple ("cut\\.kanvas:[0-9]+:", error->message, 0, 0),
+                 "no line number: %s", error->message);
+  g_clear_error (&error);
+
+  expect_error ("this is not a session", KAN_ERROR_SESSION, "s.kanvas:");
+  expect_error ("", KAN_ERROR_SESSION, "empty");
+  expect_error ("   \n", KAN_ERROR_SESSION, "s.kanvas");
+  expect_error ("[1, 2, 3]", KAN_ERROR_SESSION, "expected an object, found an array");
+  expect_error ("{\"format\": \"kanvas-session\", \"version\": 1,}", KAN_ERROR_SESSION,
+                "s.kanvas:1:");
+  expect_error ("{\"version\": 1}", KAN_ERROR_SESSION, "format is missing");
+  remove_tree (dir);
+}
+END_TEST
+
+START_TEST (test_reject_format_version)
+{
+  g_autofree char *text = valid_json ("2,5,1", NULL, make_formula_data ());
+
+  static const Edit edits[] = {
+    BAD ("format", "\"foo\"", "unknown format 'foo'"),
+    BAD ("format", "3", "format: expected a string, found an integer"),
+    BAD ("version", "7", "version 7 is newer than this Kanvas understands (1)"),
+    BAD ("version", "0", "version 0 is not valid"),
+    BAD ("version", "\"1\"", "version: expected an integer, found a string"),
+    BAD ("version", NULL, "version is missing"),
+  };
+
+  run_edits (text, edits, G_N_ELEMENTS (edits));
+}
+END_TEST
+
+START_TEST (test_reject_missing_unknown)
+{
+  g_autofree char *text = valid_json ("2,5,1", NULL, make_formula_data ());
+
+  static const Edit edits[] = {
+    BAD ("train", NULL, "s.kanvas: train is missing"),
+    BAD ("model.layers[0].coef", NULL, "model.layers[0].coef is missing"),
+    BAD ("data.seed", NULL, "data.seed is missing"),
+    BAD ("history[1].op", NULL, "history[1].op is missing"),
+    BAD ("model.layers[1].colour", "\"red\"", "model.layers[1]: unknown field 'colour'"),
+    BAD ("author", "\"me\"", "unknown field 'author'"),
+    BAD ("train.momentum", "0.9", "train: unknown field 'momentum'"),
+    BAD ("data.train_x", "[]", "data: unknown field 'train_x'"),
+  };
+
+  run_edits (text, edits, G_N_ELEMENTS (edits));
+}
+END_TEST
+
+START_TEST (test_reject_types)
+{
+  g_autofree char *text = valid_json ("2,5,1", NULL, make_formula_data ());
+
+  static const Edit edits[] = {
+    BAD ("model.grid", "\"5\"", "model.grid: expected an integer, found a string"),
+    BAD ("model.grid", "5.5", "model.grid: expected an integer, found a number"),
+    BAD ("model.sp_trainable", "1", "model.sp_trainable: expected true or false, found an integer"),
+    BAD ("model.layers", "{}", "model.layers: expected an array, found an object"),
+    BAD ("model.layers[0]", "[]", "model.layers[0]: expected an object, found an array"),
+    BAD ("model", "42", "model: expected an object, found an integer"),
+    BAD ("model.width", "null", "model.width: expected a string, found null"),
+    BAD ("train.optimizer", "\"sgd\"", "train.optimizer: unknown optimizer 'sgd'"),
+    BAD ("train.loss", "\"l1\"", "train.loss: unknown loss 'l1'"),
+    BAD ("model.base_fun", "\"relu\"", "model.base_fun: unknown base function 'relu'"),
+    BAD ("data.source", "\"sql\"", "data.source: unknown source 'sql'"),
+    BAD ("history[0]", "\"fit\"", "history[0]: expected an object, found a string"),
+    BAD ("model.layers[1].grid[0]", "3",
+         "model.layers[1].grid[0]: expected an array, found an integer"),
+    /* A seed written as a string must be a number. */
+    BAD ("train.seed", "\"many\"", "train.seed: 'many' is not a seed"),
+    BAD ("model.seed", "-1", "model.seed is -1"),
+  };
+
+  run_edits (text, edits, G_N_ELEMENTS (edits));
+}
+END_TEST
+
+START_TEST (test_reject_lengths)
+{
+  g_autofree char *text = valid_json ("2,5,1", NULL, make_formula_data ());
+  static const Edit edits[] = {
+    /* Layer 1 of 2,5,1: 5 inputs, 1 output, G+k = 8 coefficients per edge. */
+    BAD ("model.layers[1].coef[0]", NULL,
+         "s.kanvas: model.layers[1].coef has 39 values, expected 40"),
+    BAD ("model.layers[0].sym[5]", NULL, "model.layers[0].sym has 39 values, expected 40"),
+    BAD ("model.layers[0].grid[1][3]", NULL, "model.layers[0].grid[1] has 11 values, expected 12"),
+    BAD ("model.layers[0].grid[1]", NULL, "model.layers[0].grid has 1 values, expected 2"),
+    BAD ("model.layers[0].node_bias[0]", NULL,
+         "model.layers[0].node_bias has 4 values, expected 5"),
+    BAD ("model.layers[0].sym_fn[9]", NULL, "model.layers[0].sym_fn has 9 values, expected 10"),
+    BAD ("model.layers[1]", NULL, "model.layers has 1 values, expected 2"),
+    BAD ("model.grid_range", "[0.0]", "model.grid_range has 1 values, expected 2"),
+    BAD ("model.layers[0].n_in", "3",
+         "model.layers[0] is 3×5, but the width gives it 2 inputs and 5 subnodes"),
+    BAD ("model.width", "\"2,5,5,1\"", "model.layers has 2 values, expected 3"),
+    BAD ("model.mult_arity", "[2]", "model.mult_arity has 1 values, expected 0"),
+    BAD ("model.grid", "4", "model.layers[0].grid[0] has 12 values, expected 11"),
+    BAD ("data.ranges[1]", NULL, "data.ranges has 1 values, expected 2"),
+  };
+
+  run_edits (text, edits, G_N_ELEMENTS (edits));
+}
+END_TEST
+
+START_TEST (test_reject_values)
+{
+  g_autofree char *text = valid_json ("2,5,1", NULL, make_formula_data ());
+  g_autofree char *inf = NULL;
+  const char *at, *end;
+
+  static const Edit edits[] = {
+    BAD ("model.layers[0].coef[3]", "\"NaN\"",
+         "model.layers[0].coef[3]: expected a number, found a string"),
+    BAD ("model.layers[1].scale_sp[2]", "null",
+         "model.layers[1].scale_sp[2]: expected a number, found null"),
+    BAD ("model.noise_scale", "\"Infinity\"",
+         "model.noise_scale: expected a number, found a string"),
+    BAD ("model.layers[0].mask[2]", "0.5", "model.layers[0].mask[2] is 0.5, expected 0 or 1"),
+    BAD ("model.layers[0].sym_fn[3]", "\"foo\"",
+         "model.layers[0].sym_fn[3]: unknown symbolic function 'foo'"),
+    BAD ("model.layers[0].sym_fn[6]", "7",
+         "model.layers[0].sym_fn[6]: expected a function name, found an integer"),
+    BAD ("model.layers[0].grid[1][4]", "5.0", "model.layers[0].grid[1]: knot 5"),
+    BAD ("model.grid", "-3", "model.grid is -3"),
+    BAD ("model.k", "0", "model.k is 0"),
+    BAD ("model.grid_eps", "-0.5", "model.grid_eps is -0.5, expected at least 0"),
+    BAD ("model.grid_range", "[1.0, -1.0]", "model.grid_range [1, -1] is empty"),
+    BAD ("model.width", "\"2,x,1\"", "model.width '2,x,1'"),
+    BAD ("steps_done", "-4", "steps_done is -4"),
+    BAD ("train.threads", "0", "train.threads is 0"),
+    BAD ("train.batch", "-7", "train.batch is -7"),
+    BAD ("history[0].train_rmse", "\"NaN\"",
+         "history[0].train_rmse: expected a number, found a string"),
+    BAD ("data.formula", "\"sin(x1\"", "data.formula: "),
+    BAD ("data.n_train", "-5", "data.n_train is -5"),
+    /* The data set and the model must fit. */
+    BAD ("data.vars", "[\"x1\", \"x2\", \"x3\"]", "data.ranges has 2 values, expected 3"),
+  };
+
+  run_edits (text, edits, G_N_ELEMENTS (edits));
+
+  /* Numbers too large for a double read as infinity. */
+  at = strstr (text, "\"noise_scale\": ");
+  ck_assert_ptr_nonnull (at);
+  at += strlen ("\"noise_scale\": ");
+  end = strchr (at, ',');
+  inf = g_strdup_printf ("%.*s1e999%s", (int) (at - text), text, end);
+  expect_error (inf, KAN_ERROR_SESSION, "model.noise_scale: inf is not a finite number");
+}
+END_TEST
+
+START_TEST (test_reject_rows)
+{
+  g_autofree char *text = valid_json ("2,[2,2],1", "2,3", make_array_data ());
+
+  static const Edit edits[] = {
+    BAD ("data.train_x[3]", "[1.0]", "data.train_x[3] has 1 values, expected 2"),
+    BAD ("data.train_y[0]", NULL, "data.train_y has 29 values, expected 30"),
+    BAD ("data.test_x[2][1]", "null", "data.test_x[2][1]: expected a number, found null"),
+    BAD ("data.in_std[1]", "0.0", "data.in_std[1] is 0, expected more than 0"),
+    BAD ("data.in_std", "null", "in_mean and in_std must both be null or both be given"),
+    BAD ("data.in_names", "[\"p\"]", "data.train_x[0] has 2 values, expected 1"),
+    BAD ("data.in_names", "[\"p\", 3]", "data.in_names[1]: expected a string, found an integer"),
+    BAD ("data.path", "3", "data.path: expected a string or null, found an integer"),
+    BAD ("data.test_fraction", "1.5", "data.test_fraction is 1.5, expected less than 1"),
+    BAD ("data.normalize_input", "true", "data: unknown field 'normalize_input'"),
+    BAD ("data.mult_arity", "[2, 3]", "data: unknown field 'mult_arity'"),
+    BAD ("model.mult_arity", "[2]", "model.mult_arity has 1 values, expected 2"),
+    BAD ("model.mult_arity[1]", "1", "model.mult_arity[1] is 1, expected 2 to"),
+  };
+
+  run_edits (text, edits, G_N_ELEMENTS (edits));
+}
+END_TEST
+
+/* The data set and the model must fit each other. */
+START_TEST (test_reject_mismatch)
+{
+  g_autofree char *wide = valid_json ("3,5,1", NULL, make_array_data ());
+  g_autofree char *two = valid_json ("2,5,2", NULL, make_formula_data ());
+  g_autofree char *ce = edit (two, "train.loss", "\"ce\"");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanSession) s = NULL;
+
+  expect_error (wide, KAN_ERROR_SESSION, "data: the data set has 2 inputs, the model 3");
+  expect_error (two, KAN_ERROR_SESSION, "data: the data set has 1 outputs, the model needs 2");
+  /* Cross-entropy labels are one column of class indices. */
+  s = kan_session_from_json (ce, -1, "ce.kanvas", &error);
+  ck_assert_msg (s != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (s->train.loss, KAN_LOSS_CE);
+}
+END_TEST
+
+START_TEST (test_reject_sizes)
+{
+  g_autofree char *text = valid_json ("2,5,1", NULL, make_formula_data ());
+
+  static const Edit edits[] = {
+    /* The shape parser itself refuses layers wider than a million nodes. */
+    BAD ("model.width", "\"2,100000000,1\"", "model.width '2,100000000,1'"),
+    OVER ("model.width", "\"2,1000000,1000000,1\"", "the model would need"),
+    OVER ("model.width", "\"1000,1000000,1\"", "the model would need"),
+    OVER ("model.grid", "100000000", "the model would need"),
+    OVER ("data.n_train", "100000000000", "the data set would need"),
+    /* Integers beyond 64 bits wrap in json-glib: they arrive negative and are refused. */
+    BAD ("data.n_test", "18446744073709551615", "data.n_test is -1"),
+  };
+
+  run_edits (text, edits, G_N_ELEMENTS (edits));
+}
+END_TEST
+
+static Suite *
+session_suite (void)
+{
+  Suite *s = suite_create ("session");
+  TCase *tc;
+
+  tc = tcase_create ("round-trip");
+  tcase_add_test (tc, test_round_trip_formula);
+  tcase_add_test (tc, test_round_trip_mult_csv);
+  tcase_add_test (tc, test_round_trip_arrays);
+  tcase_add_test (tc, test_round_trip_empty);
+  tcase_add_test (tc, test_numbers_exact);
+  tcase_add_test (tc, test_deterministic);
+  tcase_add_test (tc, test_fixture_v1);
+  suite_add_tcase (s, tc);
+
+  tc = tcase_create ("files");
+  tcase_add_test (tc, test_atomic_save);
+  tcase_add_test (tc, test_save_unwritable);
+  tcase_add_test (tc, test_load_unreadable);
+  suite_add_tcase (s, tc);
+
+  tc = tcase_create ("refuse");
+  tcase_add_test (tc, test_edit_harness);
+  tcase_add_test (tc, test_reject_not_json);
+  tcase_add_test (tc, test_reject_format_version);
+  tcase_add_test (tc, test_reject_missing_unknown);
+  tcase_add_test (tc, test_reject_types);
+  tcase_add_test (tc, test_reject_lengths);
+  tcase_add_test (tc, test_reject_values);
+  tcase_add_test (tc, test_reject_rows);
+  tcase_add_test (tc, test_reject_mismatch);
+  tcase_add_test (tc, test_reject_sizes);
+  suite_add_tcase (s, tc);
+  return s;
+}
+
+int
+main (void)
+{
+  SRunner *sr = srunner_create (session_suite ());
+  int failed;
+
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed != 0;
+}
