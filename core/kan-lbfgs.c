@@ -157,7 +157,7 @@ strong_wolfe (KanLbfgs *s, double *x, KanObjectiveFunc fn, void *data,
   double t = *t_io, d_norm = max_abs (s->d, n);
   double f_new, gtd_new, t_prev = 0.0, f_prev = f0, gtd_prev = gtd;
   double *g_new = s->g_new, *g_prev = s->g_tmp;
-  double br[2], bf[2], bgtd[2];
+  double br[2] = { 0 }, bf[2] = { 0 }, bgtd[2] = { 0 };
   double *bg[2] = { s->bg0, s->bg1 };
   int ls_iter = 0, n_br = 0, lo, hi;
   gboolean done = FALSE, insuf = FALSE;

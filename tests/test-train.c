@@ -1,0 +1,433 @@
+/* test-train.c — the training loop: L-BFGS, Adam, LM, losses, regulariser, safety. */
+#include <check.h>
+#include <math.h>
+#include <string.h>
+#include <gsl/gsl_errno.h>
+
+#include "kan.h"
+#include "kan-lbfgs.h"
+#include "kan-model-private.h"
+
+static KanDataset *
+t1_data (size_t n_train, size_t n_test)
+{
+  KanFormulaSpec spec;
+  double range[2] = { -1, 1 };
+  GError *error = NULL;
+  KanDataset *d;
+
+  kan_formula_spec_init (&spec);
+  spec.formula = "exp(sin(pi*x1)+x2^2)";
+  spec.ranges = range;
+  spec.n_ranges = 1;
+  spec.n_train = n_train;
+  spec.n_test = n_test;
+  d = kan_dataset_from_formula (&spec, &error);
+  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
+  return d;
+}
+
+static KanModel *
+make_model (const char *width, int grid, guint64 seed)
+{
+  KanModelConfig cfg;
+  GError *error = NULL;
+  KanShape *shape = kan_shape_parse (width, NULL, &error);
+  KanModel *m;
+
+  ck_assert_msg (shape != NULL, "%s", error ? error->message : "");
+  kan_model_config_init (&cfg);
+  cfg.shape = shape;
+  cfg.grid = grid;
+  cfg.seed = seed;
+  m = kan_model_new (&cfg, &error);
+  ck_assert_msg (m != NULL, "%s", error ? error->message : "");
+  kan_shape_free (shape);
+  return m;
+}
+
+/* Trains for STEPS and returns the last step's info. */
+static KanStepInfo
+train (KanModel *m, const KanDataset *d, const KanTrainConfig *cfg)
+{
+  GError *error = NULL;
+  KanTrainer *t = kan_trainer_new (m, d, cfg, &error);
+  KanStepInfo info = { 0 };
+
+  ck_assert_msg (t != NULL, "%s", error ? error->message : "");
+  for (int s = 0; s < cfg->steps; s++)
+    ck_assert_msg (kan_trainer_step (t, NULL, &info, &error), "step %d: %s", s,
+                   error ? error->message : "");
+  kan_trainer_free (t);
+  return info;
+}
+
+/* pykan's hello-world recipe T1: width 2,5,1, G=5, 50 L-BFGS steps. pykan reaches a test RMSE
+ * of 3.1e-3 on it; the issue asks for at most 1e-2. */
+START_TEST (test_t1_lbfgs)
+{
+  KanDataset *d = t1_data (1000, 1000);
+  KanModel *m = make_model ("2,5,1", 5, 1);
+  KanTrainConfig cfg;
+  KanStepInfo info;
+
+  kan_train_config_init (&cfg);
+  info = train (m, d, &cfg);
+  ck_assert_int_eq (info.step, 49);
+  ck_assert_msg (info.test_rmse <= 1e-2, "test RMSE %g after 50 steps", info.test_rmse);
+  /* pykan's step is up to 25 evaluations; 50 steps must stay within that budget. */
+  ck_assert_int_le (info.n_evals, 50 * 26);
+  ck_assert (kan_model_is_finite (m));
+  kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
+START_TEST (test_t1_lm)
+{
+  KanDataset *d = t1_data (1000, 1000);
+  KanModel *m = make_model ("2,5,1", 5, 1);
+  KanTrainConfig cfg;
+  KanStepInfo info;
+
+  kan_train_config_init (&cfg);
+  cfg.opt = KAN_OPT_LM;
+  cfg.steps = 30;
+  info = train (m, d, &cfg);
+  ck_assert_msg (info.test_rmse <= 3.1e-3, "LM test RMSE %g after 30 iterations", info.test_rmse);
+  kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
+START_TEST (test_adam_decreases)
+{
+  KanDataset *d = t1_data (500, 200);
+  KanModel *m = make_model ("2,5,1", 5, 3);
+  KanTrainConfig cfg;
+  KanStepInfo first, last;
+
+  kan_train_config_init (&cfg);
+  cfg.opt = KAN_OPT_ADAM;
+  cfg.lr = 0.02;
+  cfg.steps = 1;
+  first = train (m, d, &cfg);
+  cfg.steps = 300;
+  last = train (m, d, &cfg);
+  ck_assert_msg (last.train_rmse < 0.2 * first.train_rmse, "Adam: %g → %g", first.train_rmse,
+                 last.train_rmse);
+  kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
+/* Same seed, same settings: bit-identical parameters. */
+START_TEST (test_reproducible)
+{
+  KanDataset *d = t1_data (300, 100);
+  KanModel *a = make_model ("2,3,1", 5, 7), *b = make_model ("2,3,1", 5, 7);
+  KanTrainConfig cfg;
+
+  kan_train_config_init (&cfg);
+  cfg.steps = 8;
+  cfg.lamb = 1e-3;
+  cfg.batch = 100;
+  cfg.seed = 11;
+  train (a, d, &cfg);
+  train (b, d, &cfg);
+  ck_assert_int_eq (kan_model_n_params (a), kan_model_n_params (b));
+  ck_assert (memcmp (kan_model_params (a), kan_model_params (b),
+                     sizeof (double) * kan_model_n_params (a)) == 0);
+  ck_assert (memcmp (a->state_d, b->state_d, sizeof (double) * a->n_state_d) == 0);
+  kan_model_free (a);
+  kan_model_free (b);
+  kan_dataset_free (d);
+}
+END_TEST
+
+/* An absurd learning rate makes Adam diverge; the step fails with KAN_ERROR_NONFINITE and the
+ * model is exactly what it was before the step. */
+START_TEST (test_nonfinite_rollback)
+{
+  KanDataset *d = t1_data (200, 50);
+  KanModel *m = make_model ("2,3,1", 5, 2);
+  KanTrainConfig cfg;
+  GError *error = NULL;
+  KanTrainer *t;
+  double *before;
+  gboolean ok = TRUE;
+  int s;
+
+  kan_train_config_init (&cfg);
+  cfg.opt = KAN_OPT_ADAM;
+  cfg.lr = 1e200;
+  cfg.update_grid = FALSE;
+  t = kan_trainer_new (m, d, &cfg, &error);
+  ck_assert (t != NULL);
+  before = g_new (double, kan_model_n_params (m));
+  for (s = 0; s < 10 && ok; s++)
+    {
+      memcpy (before, kan_model_params (m), sizeof (double) * kan_model_n_params (m));
+      ok = kan_trainer_step (t, NULL, NULL, &error);
+    }
+  ck_assert_msg (!ok, "training with lr=1e200 never failed");
+  ck_assert (g_error_matches (error, KAN_ERROR, KAN_ERROR_NONFINITE));
+  ck_assert (strstr (error->message, "non-finite") != NULL);
+  ck_assert (kan_model_is_finite (m));
+  ck_assert (memcmp (before, kan_model_params (m), sizeof (double) * kan_model_n_params (m)) == 0);
+  g_error_free (error);
+  g_free (before);
+  kan_trainer_free (t);
+  kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
+START_TEST (test_cancel)
+{
+  KanDataset *d = t1_data (100, 10);
+  KanModel *m = make_model ("2,3,1", 5, 2);
+  KanTrainConfig cfg;
+  GError *error = NULL;
+  GCancellable *c = g_cancellable_new ();
+  KanTrainer *t;
+
+  kan_train_config_init (&cfg);
+  t = kan_trainer_new (m, d, &cfg, &error);
+  ck_assert (kan_trainer_step (t, c, NULL, &error));
+  g_cancellable_cancel (c);
+  ck_assert (!kan_trainer_step (t, c, NULL, &error));
+  ck_assert (g_error_matches (error, KAN_ERROR, KAN_ERROR_CANCELLED));
+  ck_assert_int_eq (kan_trainer_steps_done (t), 1);
+  g_error_free (error);
+  g_object_unref (c);
+  kan_trainer_free (t);
+  kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
+/* A locked edge c·sin(a·x+b)+d is fine-tuned to the data it came from. */
+START_TEST (test_symbolic_finetune)
+{
+  const size_t n = 200;
+  double *x = g_new (double, n), *y = g_new (double, n);
+  KanModel *m = make_model ("1,1", 5, 1);
+  double abcd[4] = { 2.7, 0.31, 1.7, 0.2 }, got[4];
+  KanDataset *d;
+  KanTrainConfig cfg;
+  KanStepInfo info;
+
+  for (size_t b = 0; b < n; b++)
+    {
+      x[b] = -1.0 + 2.0 * (b + 0.37) / n;
+      y[b] = 2.0 * sin (3.0 * x[b] + 0.5) + 0.1;
+    }
+  d = kan_dataset_new_arrays (1, 1, n, 0, x, y, NULL, NULL, NULL, NULL);
+  kan_model_set_edge (m, 0, 0, 0, KAN_EDGE_SYMBOLIC, kan_sym_lookup ("sin"), abcd);
+  kan_train_config_init (&cfg);
+  cfg.steps = 20;
+  cfg.update_grid = FALSE;
+  info = train (m, d, &cfg);
+  ck_assert_msg (info.train_rmse < 1e-8, "train RMSE %g", info.train_rmse);
+  kan_model_edge_abcd (m, 0, 0, 0, got);
+  /* The fit may land on an equivalent affine (sin is periodic and odd); check the function. */
+  for (double xv = -1; xv <= 1; xv += 0.125)
+    ck_assert_double_eq_tol (got[2] * sin (got[0] * xv + got[1]) + got[3],
+                             2.0 * sin (3.0 * xv + 0.5) + 0.1, 1e-7);
+  g_free (x);
+  g_free (y);
+  kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
+/* Two classes on a line, cross-entropy: the trained model separates them. */
+START_TEST (test_cross_entropy)
+{
+  const size_t n = 200;
+  double *x = g_new (double, n), *y = g_new (double, n), *out = g_new (double, 2 * n);
+  KanModel *m = make_model ("1,2", 5, 1);
+  KanDataset *d;
+  KanTrainConfig cfg;
+  KanStepInfo first, last;
+  int correct = 0;
+
+  for (size_t b = 0; b < n; b++)
+    {
+      x[b] = -1.0 + 2.0 * (b + 0.5) / n;
+      y[b] = x[b] > 0.13 ? 1.0 : 0.0;
+    }
+  d = kan_dataset_new_arrays (1, 1, n, 0, x, y, NULL, NULL, NULL, NULL);
+  kan_train_config_init (&cfg);
+  cfg.loss = KAN_LOSS_CE;
+  cfg.steps = 1;
+  first = train (m, d, &cfg);
+  cfg.steps = 20;
+  last = train (m, d, &cfg);
+  ck_assert (last.train_rmse < first.train_rmse);
+  kan_model_eval (m, x, n, out);
+  for (size_t b = 0; b < n; b++)
+    correct += (out[2 * b + 1] > out[2 * b]) == (y[b] > 0.5);
+  ck_assert_int_ge (correct, 196);
+  g_free (x);
+  g_free (y);
+  g_free (out);
+  kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
+START_TEST (test_regularised)
+{
+  KanDataset *d = t1_data (500, 100);
+  KanModel *m = make_model ("2,5,1", 5, 1);
+  KanTrainConfig cfg;
+  KanStepInfo info;
+
+  kan_train_config_init (&cfg);
+  cfg.lamb = 1e-2;
+  cfg.steps = 20;
+  info = train (m, d, &cfg);
+  ck_assert (info.reg > 0);
+  ck_assert_double_eq_tol (info.loss, info.train_rmse * info.train_rmse + cfg.lamb * info.reg,
+                           1e-12 * (1 + info.loss));
+  ck_assert (info.test_rmse < 0.2);
+  kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
+START_TEST (test_minibatch)
+{
+  KanDataset *d = t1_data (1000, 100);
+  KanModel *m = make_model ("2,5,1", 5, 1);
+  KanTrainConfig cfg;
+  KanStepInfo info;
+
+  kan_train_config_init (&cfg);
+  cfg.batch = 128;
+  cfg.steps = 15;
+  info = train (m, d, &cfg);
+  ck_assert (info.train_rmse < 0.1);
+  kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
+START_TEST (test_bad_settings)
+{
+  KanDataset *d = t1_data (50, 10);
+  KanModel *m = make_model ("3,2,1", 5, 1);
+  KanModel *m2 = make_model ("2,2,1", 5, 1);
+  KanTrainConfig cfg;
+  GError *error = NULL;
+
+  kan_train_config_init (&cfg);
+  ck_assert (kan_trainer_new (m, d, &cfg, &error) == NULL);
+  ck_assert (g_error_matches (error, KAN_ERROR, KAN_ERROR_SHAPE));
+  g_clear_error (&error);
+  cfg.lr = -1;
+  ck_assert (kan_trainer_new (m2, d, &cfg, &error) == NULL);
+  ck_assert (g_error_matches (error, KAN_ERROR, KAN_ERROR_INVALID));
+  g_clear_error (&error);
+  kan_train_config_init (&cfg);
+  cfg.opt = KAN_OPT_LM;
+  cfg.lamb = 1e-3;
+  ck_assert (kan_trainer_new (m2, d, &cfg, &error) == NULL);
+  ck_assert (strstr (error->message, "Levenberg") != NULL);
+  g_clear_error (&error);
+  kan_model_free (m);
+  kan_model_free (m2);
+  kan_dataset_free (d);
+}
+END_TEST
+
+/* The optimiser alone, on Rosenbrock's function. */
+static double
+rosenbrock (void *data, const double *x, double *g)
+{
+  double a = 1 - x[0], b = x[1] - x[0] * x[0];
+  g[0] = -2 * a - 400 * x[0] * b;
+  g[1] = 200 * b;
+  return a * a + 100 * b * b;
+}
+
+START_TEST (test_lbfgs_rosenbrock)
+{
+  KanLbfgsParams p;
+  KanLbfgs *s;
+  double x[2] = { -1.2, 1.0 }, f = 0;
+  int evals = 0;
+
+  kan_lbfgs_params_init (&p);
+  s = kan_lbfgs_new (2, &p);
+  for (int step = 0; step < 10; step++)
+    evals += kan_lbfgs_step (s, x, rosenbrock, NULL, NULL, &f);
+  ck_assert_msg (f < 1e-16, "f = %g after %d evaluations", f, evals);
+  ck_assert_double_eq_tol (x[0], 1.0, 1e-7);
+  ck_assert_double_eq_tol (x[1], 1.0, 1e-7);
+  kan_lbfgs_free (s);
+}
+END_TEST
+
+/* Objective that is non-finite beyond x = 0.5: the line search must never accept such a point. */
+static double
+walled (void *data, const double *x, double *g)
+{
+  if (x[0] > 0.5)
+    {
+      g[0] = NAN;
+      return NAN;
+    }
+  g[0] = -1.0;
+  return -x[0];
+}
+
+START_TEST (test_lbfgs_nonfinite_rejected)
+{
+  KanLbfgsParams p;
+  KanLbfgs *s;
+  double x[1] = { 0.0 }, f = 0;
+
+  kan_lbfgs_params_init (&p);
+  s = kan_lbfgs_new (1, &p);
+  for (int step = 0; step < 3; step++)
+    kan_lbfgs_step (s, x, walled, NULL, NULL, &f);
+  ck_assert (isfinite (f));
+  ck_assert (x[0] <= 0.5);
+  ck_assert (x[0] > 0.0);
+  kan_lbfgs_free (s);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("train");
+  TCase *tc = tcase_create ("train");
+  SRunner *sr;
+  int failed;
+
+  gsl_set_error_handler_off ();
+  tcase_set_timeout (tc, 300);
+  tcase_add_test (tc, test_t1_lbfgs);
+  tcase_add_test (tc, test_t1_lm);
+  tcase_add_test (tc, test_adam_decreases);
+  tcase_add_test (tc, test_reproducible);
+  tcase_add_test (tc, test_nonfinite_rollback);
+  tcase_add_test (tc, test_cancel);
+  tcase_add_test (tc, test_symbolic_finetune);
+  tcase_add_test (tc, test_cross_entropy);
+  tcase_add_test (tc, test_regularised);
+  tcase_add_test (tc, test_minibatch);
+  tcase_add_test (tc, test_bad_settings);
+  tcase_add_test (tc, test_lbfgs_rosenbrock);
+  tcase_add_test (tc, test_lbfgs_nonfinite_rejected);
+  suite_add_tcase (s, tc);
+  sr = srunner_create (s);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed == 0 ? 0 : 1;
+}
