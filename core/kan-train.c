@@ -77,6 +77,21 @@ kan_train_config_init (KanTrainConfig *cfg)
   cfg->threads = 1;
 }
 
+/* With threads > 1 (and no regulariser, whose statistics span the whole batch) the rows of an
+ * evaluation are split into slices; slice 0 runs on the calling thread, the others on workers
+ * that wait for a new generation number. Each slice has its own workspace and gradient. */
+typedef struct
+{
+  struct _KanTrainer *t;
+  size_t     r0, r1;
+  KanWork   *w;
+  double    *grad;
+  double    *dout;
+  double     f;
+  gboolean   want_grad;
+  GThread   *thread;
+} Slice;
+
 struct _KanTrainer
 {
   KanModel         *model;
@@ -104,6 +119,15 @@ struct _KanTrainer
   /* Adam */
   double           *adam_m, *adam_v;
   long              adam_t;
+
+  /* threads */
+  Slice            *slices;
+  int               n_slices;
+  GMutex            lock;
+  GCond             cond;
+  guint64           generation;
+  int               pending;
+  gboolean          quit;
 
   /* L-BFGS */
   KanLbfgs         *lbfgs;
@@ -195,7 +219,7 @@ pack (KanTrainer *t, double *x)
  * not NULL; the loss alone and the regulariser into LOSS_OUT and REG_OUT if not NULL.
  * Non-finite values set t->nonfinite. */
 static double
-objective_full (KanTrainer *t, double *g, double *loss_out, double *reg_out)
+objective_serial (KanTrainer *t, double *g, double *loss_out, double *reg_out)
 {
   KanModel *m = t->model;
   int O = kan_model_n_out (m);
@@ -227,6 +251,100 @@ objective_full (KanTrainer *t, double *g, double *loss_out, double *reg_out)
     }
   if (!isfinite (f))
     t->nonfinite = TRUE;
+  t->n_evals++;
+  t->evals_this_step++;
+  return f;
+}
+
+/* Forward, loss and (if wanted) backward of one slice of rows; the loss is weighted by the
+ * slice's share of the batch so that slices add up to the batch mean. */
+static void
+slice_eval (Slice *sl)
+{
+  KanTrainer *t = sl->t;
+  KanModel *m = t->model;
+  int O = kan_model_n_out (m), I = kan_model_n_in (m);
+  size_t n = sl->r1 - sl->r0;
+  double share = (double) n / t->nb;
+  double y_th = t->cfg.singularity_avoiding ? t->cfg.y_th : 0.0;
+  double *out = sl->dout + n * O;
+
+  kan_model_forward (m, sl->w, t->xcur + sl->r0 * I, n, y_th, out);
+  sl->f = share * loss_eval (t->cfg.loss, out, t->ycur + sl->r0 * t->data->n_out, n, O,
+                             sl->want_grad ? sl->dout : NULL);
+  if (sl->want_grad)
+    {
+      for (size_t q = 0; q < n * O; q++)
+        sl->dout[q] *= share;
+      memset (sl->grad, 0, sizeof (double) * m->n_params);
+      kan_model_backward (m, sl->w, sl->dout, sl->grad);
+    }
+}
+
+static gpointer
+slice_worker (gpointer data)
+{
+  Slice *sl = data;
+  KanTrainer *t = sl->t;
+  guint64 seen = 0;
+
+  g_mutex_lock (&t->lock);
+  for (;;)
+    {
+      while (t->generation == seen && !t->quit)
+        g_cond_wait (&t->cond, &t->lock);
+      if (t->quit)
+        break;
+      seen = t->generation;
+      g_mutex_unlock (&t->lock);
+      slice_eval (sl);
+      g_mutex_lock (&t->lock);
+      if (--t->pending == 0)
+        g_cond_broadcast (&t->cond);
+    }
+  g_mutex_unlock (&t->lock);
+  return NULL;
+}
+
+static double
+objective_full (KanTrainer *t, double *g, double *loss_out, double *reg_out)
+{
+  double f = 0.0;
+
+  if (t->n_slices < 2 || t->cfg.lamb > 0)
+    return objective_serial (t, g, loss_out, reg_out);
+
+  for (int q = 0; q < t->n_slices; q++)
+    t->slices[q].want_grad = g != NULL;
+  g_mutex_lock (&t->lock);
+  t->pending = t->n_slices - 1;
+  t->generation++;
+  g_cond_broadcast (&t->cond);
+  g_mutex_unlock (&t->lock);
+  slice_eval (&t->slices[0]);
+  g_mutex_lock (&t->lock);
+  while (t->pending > 0)
+    g_cond_wait (&t->cond, &t->lock);
+  g_mutex_unlock (&t->lock);
+
+  for (int q = 0; q < t->n_slices; q++)
+    f += t->slices[q].f;
+  if (g)
+    for (size_t k = 0; k < t->n_act; k++)
+      {
+        double acc = 0.0;
+        for (int q = 0; q < t->n_slices; q++)
+          acc += t->slices[q].grad[t->idx[k]];
+        g[k] = acc;
+        if (!isfinite (acc))
+          t->nonfinite = TRUE;
+      }
+  if (!isfinite (f))
+    t->nonfinite = TRUE;
+  if (loss_out)
+    *loss_out = f;
+  if (reg_out)
+    *reg_out = 0.0;
   t->n_evals++;
   t->evals_this_step++;
   return f;
@@ -346,6 +464,26 @@ kan_trainer_new (KanModel             *model,
       t->xcur = data->train_x;
       t->ycur = data->train_y;
     }
+  if (cfg->threads > 1 && cfg->opt != KAN_OPT_LM && t->nb >= (size_t) cfg->threads * 16)
+    {
+      int T = MIN (cfg->threads, 64);
+      g_mutex_init (&t->lock);
+      g_cond_init (&t->cond);
+      t->n_slices = T;
+      t->slices = g_new0 (Slice, T);
+      for (int q = 0; q < T; q++)
+        {
+          Slice *sl = &t->slices[q];
+          sl->t = t;
+          sl->r0 = t->nb * q / T;
+          sl->r1 = t->nb * (q + 1) / T;
+          sl->w = kan_work_new (model, sl->r1 - sl->r0);
+          sl->grad = g_new0 (double, MAX (model->n_params, 1));
+          sl->dout = g_new0 (double, 2 * (sl->r1 - sl->r0) * O);
+          if (q > 0)
+            sl->thread = g_thread_new ("kan-train", slice_worker, sl);
+        }
+    }
   t->good = g_memdup2 (model->params, sizeof (double) * MAX (model->n_params, 1));
   t->rng = gsl_rng_alloc (gsl_rng_mt19937);
   gsl_rng_set (t->rng, (unsigned long) cfg->seed);
@@ -368,6 +506,25 @@ kan_trainer_free (KanTrainer *t)
     gsl_multifit_nlinear_free (t->lm);
   kan_lbfgs_free (t->lbfgs);
   g_free (t->xv);
+  if (t->slices)
+    {
+      g_mutex_lock (&t->lock);
+      t->quit = TRUE;
+      g_cond_broadcast (&t->cond);
+      g_mutex_unlock (&t->lock);
+      for (int q = 0; q < t->n_slices; q++)
+        {
+          Slice *sl = &t->slices[q];
+          if (sl->thread)
+            g_thread_join (sl->thread);
+          kan_work_free (sl->w);
+          g_free (sl->grad);
+          g_free (sl->dout);
+        }
+      g_free (t->slices);
+      g_mutex_clear (&t->lock);
+      g_cond_clear (&t->cond);
+    }
   kan_work_free (t->w);
   kan_work_free (t->w_test);
   g_free (t->idx);
@@ -413,6 +570,8 @@ draw_batch (KanTrainer *t)
     }
   g_free (perm);
   kan_work_input_changed (t->w);
+  for (int q = 0; q < t->n_slices; q++)
+    kan_work_input_changed (t->slices[q].w);
 }
 
 /* ------------------------------------------------------------------------------------------ */
