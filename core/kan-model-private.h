@@ -62,6 +62,8 @@ struct _KanModel
 
 /* Rebuilds the layer pointers of M after params/state were (re)allocated. */
 void     kan_model_layout       (KanModel *m);
+/* Gives M a new, process-unique grid serial: call after changing its knots. */
+void     kan_model_grid_changed (KanModel       *m);
 /* Copies the parameters and state of SRC (same shape and grid) into DST. */
 void     kan_model_restore      (KanModel       *dst,
                                  const KanModel *src);

@@ -18,6 +18,9 @@
  * KAN_ERROR_BUDGET error rather than an allocation the system would kill us for. */
 #define KAN_MODEL_MAX_BYTES ((gsize) 1 << 30)
 
+/* Most subnodes a layer may have (n_sum plus the arities of its multiplication nodes). */
+#define KAN_SHAPE_MAX_SUBNODES 1000000
+
 /* pykan's constants: the regulariser's input-range offset and log floor, and the floor of
  * standard deviations below which the gradient of std is taken as 0. */
 #define REG_INPUT_RANGE_OFFSET 0.1
@@ -219,6 +222,22 @@ kan_shape_parse (const char  *width,
       for (int q = 0; q < s->n_mult[l]; q++)
         s->arity[l][q] = g_array_index (arities, int, arities->len == 1 ? 0 : used++);
     }
+  /* Each number is bounded, but Σ arity is a product of two: keep subnode counts in an int. */
+  for (int l = 0; l < s->n_layers; l++)
+    {
+      gint64 sub = s->n_sum[l];
+      for (int q = 0; q < s->n_mult[l]; q++)
+        sub += s->arity[l][q];
+      if (sub > KAN_SHAPE_MAX_SUBNODES)
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                       "width \"%s\": layer %d has %" G_GINT64_FORMAT " subnodes (limit %d)",
+                       width, l, sub, KAN_SHAPE_MAX_SUBNODES);
+          kan_shape_free (s);
+          s = NULL;
+          goto out;
+        }
+    }
 
 out:
   g_array_unref (sums);
@@ -346,6 +365,16 @@ kan_model_config_bytes (const KanModelConfig *cfg)
   return (np + nd) * sizeof (double) + ni * sizeof (int);
 }
 
+/* Serials come from one process-wide counter, so two models (or a model freed and another
+ * allocated at the same address) never share one, and a workspace cannot mistake their knots. */
+static guint serial_counter;
+
+void
+kan_model_grid_changed (KanModel *m)
+{
+  m->grid_serial = (guint) g_atomic_int_add (&serial_counter, 1) + 1;
+}
+
 void
 kan_model_layout (KanModel *m)
 {
@@ -468,6 +497,7 @@ kan_model_alloc (const KanModelConfig *cfg,
   m->state_i = g_new0 (int, MAX (ni, 1));
   m->n_state_d = nd;
   m->n_state_i = ni;
+  kan_model_grid_changed (m);
   kan_model_layout (m);
   fill_groups (m);
 
@@ -596,6 +626,7 @@ kan_model_copy (const KanModel *m)
   c->params = g_memdup2 (m->params, sizeof (double) * MAX (m->n_params, 1));
   c->state_d = g_memdup2 (m->state_d, sizeof (double) * MAX (m->n_state_d, 1));
   c->state_i = g_memdup2 (m->state_i, sizeof (int) * MAX (m->n_state_i, 1));
+  kan_model_grid_changed (c);
   kan_model_layout (c);
   return c;
 }
@@ -609,7 +640,7 @@ kan_model_restore (KanModel       *dst,
   memcpy (dst->params, src->params, sizeof (double) * dst->n_params);
   memcpy (dst->state_d, src->state_d, sizeof (double) * dst->n_state_d);
   memcpy (dst->state_i, src->state_i, sizeof (int) * dst->n_state_i);
-  dst->grid_serial++;
+  kan_model_grid_changed (dst);
 }
 
 void
@@ -940,7 +971,7 @@ forward_bases (const KanModel *m, const KanLayer *L, WorkLayer *W, int K1, size_
  * summed into the subnodes z. K1 is a parameter so that the k = 3 call is unrolled. */
 G_ALWAYS_INLINE static inline void
 forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, size_t n, int K1,
-               gboolean has_sym, double y_th)
+               gboolean has_sym, gboolean need_dx, double y_th)
 {
   int I = L->n_in, O = L->n_out, P = m->G + m->k;
 
@@ -961,11 +992,14 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, size_t n, int
               if (m0 >= 0)
                 {
                   const double *c = L->coef + e * P + m0;
+                  KAN_UNROLL
                   for (int r = 0; r < K1; r++)
-                    {
-                      s += c[r] * bas[r];
+                    s += c[r] * bas[r];
+                  /* Layer 0's inputs are data: nothing needs ∂/∂x there. */
+                  if (need_dx)
+                    KAN_UNROLL
+                    for (int r = 0; r < K1; r++)
                       ds += c[r] * dbas[r];
-                    }
                 }
               W->spl[bij] = s;
               W->dspl[bij] = ds;
@@ -1037,9 +1071,9 @@ kan_model_forward (const KanModel *m,
         }
 
       if (K1 == 4)
-        forward_edges (m, L, W, n, 4, has_sym, y_th);
+        forward_edges (m, L, W, n, 4, has_sym, l > 0, y_th);
       else
-        forward_edges (m, L, W, n, K1, has_sym, y_th);
+        forward_edges (m, L, W, n, K1, has_sym, l > 0, y_th);
 
       /* Subnode affine, multiplication, node affine. */
       {
@@ -1319,12 +1353,14 @@ backward_sample_k (const KanModel *m,
                   if (m0 >= 0)
                     {
                       double *gc = grad + off_coef + e * P + m0;
+                      KAN_UNROLL
                       for (int r = 0; r < K1; r++)
                         gc[r] += gs * bas[r];
                     }
                   grad[off_sbase + e] += gm * bv;
                   grad[off_ssp + e] += gm * W->spl[bij];
-                  gxi += gm * (L->scale_base[e] * dbv + L->scale_sp[e] * W->dspl[bij]);
+                  if (l > 0)
+                    gxi += gm * (L->scale_base[e] * dbv + L->scale_sp[e] * W->dspl[bij]);
                 }
               if (L->mask_sym[e] != 0.0)
                 {
@@ -1484,7 +1520,7 @@ kan_model_update_grid (KanModel     *m,
             }
           ok = refit_input (m, L, i, interior, xs, n, error);
         }
-      m->grid_serial++;
+      kan_model_grid_changed (m);
     }
   g_free (interior);
   g_free (xs);

@@ -195,13 +195,16 @@ kan_sym_eval (int     id,
     case S_LOG:
       if (safe)
         {
-          if (fabs (u) < exp (-y_th))
+          /* Compared in log space: exp(-y_th) underflows to 0 for y_th > 745 (pykan's fit
+           * uses 1000), which would let log(0) = -inf through. */
+          double lu = log (fabs (u));
+          if (lu < -y_th)
             {
               v = -y_th; d = 0.0;
             }
           else
             {
-              v = log (fabs (u)); d = 1.0 / u;
+              v = lu; d = 1.0 / u;
             }
         }
       else
