@@ -586,6 +586,7 @@ prune_build (const KanModel *m, int *const *nodes, const int *cnt, GError **erro
           B->node_bias[q2] = A->node_bias[next[q2]];
         }
     }
+  kan_model_grid_changed (m2);
   return m2;
 }
 

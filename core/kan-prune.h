@@ -4,13 +4,14 @@
  * standard deviations std(edge)/(std(subnode sum) + KAN_SCORE_STD_FLOOR), a node's score is the
  * sum of its outgoing edges' scores, and a multiplication node hands its score to every factor.
  *
- * Decisions that differ from pykan (section 10 of the behaviour notes):
- * - The node and subnode affines are not written into the formula, as in pykan, because their
+ * Decisions (section 10 of the behaviour notes):
+ * - The formula is pykan's. The node and subnode affines are not written into it because their
  *   scales cancel exactly: the subnode affine and a sum node's affine multiply the edge and the
  *   subnode sum by the same |scale| before anything downstream sees them, so the ratio is the
  *   same (only the 1e-4 floor would notice). What a scale does change — the size of the signal
  *   the next layer receives — already enters through the next layer's edge std; a zero scale
  *   makes the node constant, its outgoing edges have std 0, and its score is exactly 0.
+ * Where we differ from pykan:
  * - Pruning returns new models that keep every setting (grid_eps, grid_range, base function,
  *   trainability flags, noise, seed), the knots, the symbolic locks and the affines.
  * - A pruned edge is off in both branches (numeric and symbolic), as kan_model_set_edge makes it.

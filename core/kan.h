@@ -9,3 +9,4 @@
 #include "kan-model.h"
 #include "kan-train.h"
 #include "kan-session.h"
+#include "kan-prune.h"
