@@ -1579,17 +1579,48 @@ kan_model_refine (const KanModel *m,
         {
           const double *tp = kan_layer_knots (m, Lp, i);
           double *tc = kan_layer_knots (c, Lc, i);
-          /* Interior knots: piecewise-linear interpolation of the parent's, parent knot q at
-           * q/Gp and child knot r at r/G'. */
-          for (int r = 0; r <= new_grid; r++)
+          double smin = INFINITY, smax = -INFINITY;
+          for (size_t s = 0; s < n; s++)
             {
-              double pos = (double) r / new_grid * Gp;
-              int q = MIN ((int) floor (pos), Gp - 1);
-              double f = pos - q;
-              tc[k + r] = (1 - f) * tp[k + q] + f * tp[k + q + 1];
+              double v = w->wl[l].x[s * I + i];
+              smin = MIN (smin, v);
+              smax = MAX (smax, v);
             }
-          tc[k] = tp[k];
-          tc[k + new_grid] = tp[k + Gp];
+          {
+            /* New interior knots interpolate anchor knots piecewise-linearly (anchor q at
+             * q/(n_anchor-1), child knot r at r/G'). The anchors are the parent's interior knots
+             * (pykan's rule: an integer ratio G'/Gp nests the grids and the refit is exact) or,
+             * when training moved the inputs past them, the parent knots that span the samples,
+             * widened to the samples (pykan keeps the parent's range and loses the function
+             * outside it). */
+            int last = Gp + 2 * k, lo = k, hi = k + Gp, n_anchor = 0;
+            double *anchor = g_new (double, last + 3);
+            if (!(smin >= tp[k] && smax <= tp[k + Gp]) && smax > smin)
+              {
+                lo = 0;
+                while (lo < last && tp[lo + 1] <= smin)
+                  lo++;
+                hi = last;
+                while (hi > 0 && tp[hi - 1] >= smax)
+                  hi--;
+                if (smin < tp[lo])
+                  anchor[n_anchor++] = smin;
+              }
+            for (int q = lo; q <= hi; q++)
+              anchor[n_anchor++] = tp[q];
+            if (hi == last && smax > tp[last])
+              anchor[n_anchor++] = smax;
+            for (int r = 0; r <= new_grid; r++)
+              {
+                double pos = (double) r / new_grid * (n_anchor - 1);
+                int q = MIN ((int) floor (pos), n_anchor - 2);
+                double f = pos - q;
+                tc[k + r] = (1 - f) * anchor[q] + f * anchor[q + 1];
+              }
+            tc[k] = anchor[0];
+            tc[k + new_grid] = anchor[n_anchor - 1];
+            g_free (anchor);
+          }
           kan_knots_extend (tc, new_grid, k);
 
           for (size_t s = 0; s < n; s++)

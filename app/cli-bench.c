@@ -1,0 +1,333 @@
+/* cli-bench.c — "kanvas-cli bench": the optimisers on pykan's recipe T1, and the cost of one
+ * loss+gradient evaluation.
+ *
+ * Recipe T1: exp(sin(πx1)+x2²) on [-1,1]², 1000 train / 1000 test rows (data seed 0), width
+ * 2,5,1, G=5, k=3, lamb 0, model seed 1. pykan 0.2.8 takes 12.0 s for its 50 L-BFGS steps;
+ * every row reports the ratio 12.0 / seconds. Times are wall-clock from creating the trainer
+ * to the end of the last step (per-step train/test RMSE included, as in pykan), the median of
+ * the repetitions.
+ */
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define T1_FORMULA "exp(sin(pi*x1)+x2^2)"
+#define PYKAN_SECONDS 12.0
+#define TARGET_TEST_RMSE 3.1e-3
+#define TARGET_SECONDS 0.060
+
+typedef struct
+{
+  const char   *name;
+  KanOptimizer  opt;
+  int           steps;
+  double        lr;
+  int           threads;
+  gboolean      target;     /* the time-to-accuracy row */
+} BenchRow;
+
+typedef struct
+{
+  double seconds;           /* median */
+  long   evals;
+  int    steps;
+  double train, test;
+} BenchResult;
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+median (double *v, int n)
+{
+  qsort (v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static KanModel *
+t1_model (int grid, GError **error)
+{
+  KanModelConfig cfg;
+  g_autoptr (KanShape) shape = kan_shape_parse ("2,5,1", NULL, error);
+
+  if (shape == NULL)
+    return NULL;
+  kan_model_config_init (&cfg);
+  cfg.shape = shape;
+  cfg.grid = grid;
+  cfg.k = 3;
+  cfg.seed = 1;
+  return kan_model_new (&cfg, error);
+}
+
+static gboolean
+run_row (const KanModel   *proto,
+         const KanDataset *data,
+         const BenchRow   *row,
+         int               reps,
+         BenchResult      *res,
+         GError          **error)
+{
+  double *secs = g_new (double, reps);
+  gboolean ok = TRUE;
+
+  for (int r = 0; r < reps && ok; r++)
+    {
+      g_autoptr (KanModel) m = kan_model_copy (proto);
+      g_autoptr (KanTrainer) t = NULL;
+      g_autoptr (GTimer) timer = g_timer_new ();
+      KanTrainConfig cfg;
+      KanStepInfo info = { 0 };
+
+      kan_train_config_init (&cfg);
+      cfg.opt = row->opt;
+      cfg.steps = row->steps;
+      cfg.lr = row->lr;
+      cfg.lamb = 0.0;
+      cfg.threads = row->threads;
+      t = kan_trainer_new (m, data, &cfg, error);
+      ok = t != NULL;
+      for (int s = 0; ok && s < row->steps; s++)
+        ok = kan_trainer_step (t, NULL, &info, error);
+      g_timer_stop (timer);
+      secs[r] = g_timer_elapsed (timer, NULL);
+      res->evals = info.n_evals;
+      res->steps = row->steps;
+      res->train = info.train_rmse;
+      res->test = info.test_rmse;
+    }
+  if (ok)
+    res->seconds = median (secs, reps);
+  g_free (secs);
+  return ok;
+}
+
+typedef struct
+{
+  int    grid;
+  long   evals;
+  double us_per_eval;
+  double ns_per_sample;
+} EvalCost;
+
+/* Times forward + backward of the MSE loss over the train rows for about BUDGET seconds. */
+static gboolean
+eval_cost (const KanDataset *data,
+           int               grid,
+           double            budget,
+           EvalCost         *res,
+           GError          **error)
+{
+  g_autoptr (KanModel) m = t1_model (grid, error);
+  g_autoptr (KanWork) w = NULL;
+  g_autoptr (GTimer) timer = NULL;
+  size_t n = data->n_train;
+  double *out, *dout, *grad;
+  long evals = 0;
+  double elapsed;
+
+  if (m == NULL)
+    return FALSE;
+  w = kan_work_new (m, n);
+  out = g_new (double, n);
+  dout = g_new (double, n);
+  grad = g_new (double, kan_model_n_params (m));
+  timer = g_timer_new ();
+  do
+    {
+      kan_model_forward (m, w, data->train_x, n, 0.0, out);
+      for (size_t b = 0; b < n; b++)
+        dout[b] = 2.0 * (out[b] - data->train_y[b]) / n;
+      memset (grad, 0, sizeof (double) * kan_model_n_params (m));
+      kan_model_backward (m, w, dout, grad);
+      evals++;
+      elapsed = g_timer_elapsed (timer, NULL);
+    }
+  while (elapsed < budget || evals < 3);
+  g_free (out);
+  g_free (dout);
+  g_free (grad);
+  res->grid = grid;
+  res->evals = evals;
+  res->us_per_eval = 1e6 * elapsed / evals;
+  res->ns_per_sample = 1e9 * elapsed / evals / n;
+  return TRUE;
+}
+
+int
+cli_cmd_bench (int argc, char **argv, GError **error)
+{
+  CliCommand c;
+  gboolean json = FALSE, quick = FALSE;
+  GOptionEntry entries[] = {
+    { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, "One repetition of 5 steps per row (smoke test)",
+      NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the results as JSON", NULL },
+    { NULL }
+  };
+  /* Names are "%d" formats of the step count, which --quick changes. */
+  BenchRow rows[] = {
+    { "lbfgs %d steps",                    KAN_OPT_LBFGS, 50,   1.0,  1, FALSE },
+    { "adam %d steps lr 0.01",             KAN_OPT_ADAM,  1000, 0.01, 1, FALSE },
+    { "lm %d steps",                       KAN_OPT_LM,    50,   1.0,  1, FALSE },
+    { "lm %d steps (time to accuracy)",    KAN_OPT_LM,    25,   1.0,  1, TRUE },
+    { "lbfgs %d steps, 2 threads",         KAN_OPT_LBFGS, 50,   1.0,  2, FALSE },
+  };
+  char names[G_N_ELEMENTS (rows)][64];
+  const int grids[] = { 5, 200 };
+  BenchResult res[G_N_ELEMENTS (rows)];
+  EvalCost cost[G_N_ELEMENTS (grids)];
+  g_autoptr (KanDataset) data = NULL;
+  g_autoptr (KanModel) proto = NULL;
+  KanFormulaSpec spec;
+  int reps, status = 1;
+  double budget;
+
+  cli_command_init (&c, "bench", "time the optimisers on pykan's recipe T1", entries);
+  g_option_context_set_description (c.ctx,
+    "Recipe T1: " T1_FORMULA " on [-1,1]^2, 1000 train / 1000 test rows (data seed 0),\n"
+    "width 2,5,1, G=5, k=3, lamb 0, model seed 1. Each row is the median of 3 runs and is\n"
+    "compared with pykan's 12.0 s for 50 L-BFGS steps. Then the cost of one loss+gradient\n"
+    "evaluation over the 1000 train rows at G=5 and G=200.\n");
+  if (!cli_command_parse (&c, &argc, &argv, error))
+    goto done;
+  if (c.help)
+    {
+      status = 0;
+      goto done;
+    }
+  reps = quick ? 1 : 3;
+  budget = quick ? 0.03 : 0.3;
+  for (unsigned q = 0; q < G_N_ELEMENTS (rows); q++)
+    {
+      if (quick)
+        rows[q].steps = 5;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+      snprintf (names[q], sizeof names[q], rows[q].name, rows[q].steps);
+#pragma GCC diagnostic pop
+      rows[q].name = names[q];
+    }
+
+  kan_formula_spec_init (&spec);
+  spec.formula = T1_FORMULA;
+  spec.seed = 0;
+  data = kan_dataset_from_formula (&spec, error);
+  if (data == NULL)
+    goto done;
+  proto = t1_model (5, error);
+  if (proto == NULL)
+    goto done;
+
+  if (!json)
+    {
+      printf ("Recipe T1: %s on [-1,1]^2, %zu train / %zu test rows, width 2,5,1, G=5, k=3,\n"
+              "lamb 0, model seed 1, data seed 0. Median of %d run%s; pykan: %.1f s for 50 "
+              "L-BFGS steps.\n\n", T1_FORMULA, data->n_train, data->n_test, reps,
+              reps == 1 ? "" : "s", PYKAN_SECONDS);
+      if (quick)
+        printf ("--quick: 5 steps per row, so the ratios to pykan's 50 steps mean little.\n\n");
+      printf ("%-32s %5s %9s %7s %9s %11s %11s %9s\n", "run", "steps", "seconds", "evals",
+              "us/eval", "train RMSE", "test RMSE", "vs pykan");
+      fflush (stdout);
+    }
+  for (unsigned q = 0; q < G_N_ELEMENTS (rows); q++)
+    {
+      BenchResult *r = &res[q];
+      if (!run_row (proto, data, &rows[q], reps, r, error))
+        goto done;
+      if (!json)
+        {
+          printf ("%-32s %5d %9.4f %7ld %9.1f %11.2e %11.2e %8.1fx\n", rows[q].name, r->steps,
+                  r->seconds, r->evals, 1e6 * r->seconds / MAX (r->evals, 1), r->train, r->test,
+                  PYKAN_SECONDS / r->seconds);
+          fflush (stdout);
+        }
+    }
+  for (unsigned q = 0; q < G_N_ELEMENTS (grids); q++)
+    if (!eval_cost (data, grids[q], budget, &cost[q], error))
+      goto done;
+
+  if (json)
+    {
+      CliJson j;
+      g_autofree char *text = NULL;
+
+      cli_json_init (&j);
+      cli_json_begin_object (&j, NULL);
+      cli_json_string (&j, "recipe", "T1: " T1_FORMULA " on [-1,1]^2, 1000 train / 1000 test, "
+                       "width 2,5,1, G=5, k=3, lamb 0, model seed 1, data seed 0");
+      cli_json_bool (&j, "quick", quick);
+      cli_json_int (&j, "repetitions", reps);
+      cli_json_double (&j, "pykan_seconds", PYKAN_SECONDS);
+      cli_json_begin_array (&j, "rows");
+      for (unsigned q = 0; q < G_N_ELEMENTS (rows); q++)
+        {
+          const BenchResult *r = &res[q];
+          cli_json_begin_object (&j, NULL);
+          cli_json_string (&j, "name", rows[q].name);
+          cli_json_string (&j, "optimizer", kan_optimizer_name (rows[q].opt));
+          cli_json_int (&j, "steps", r->steps);
+          cli_json_double (&j, "lr", rows[q].lr);
+          cli_json_int (&j, "threads", rows[q].threads);
+          cli_json_double (&j, "seconds", r->seconds);
+          cli_json_int (&j, "evals", r->evals);
+          cli_json_double (&j, "us_per_eval", 1e6 * r->seconds / MAX (r->evals, 1));
+          cli_json_double (&j, "train_rmse", r->train);
+          cli_json_double (&j, "test_rmse", r->test);
+          cli_json_double (&j, "speedup_vs_pykan", PYKAN_SECONDS / r->seconds);
+          if (rows[q].target)
+            {
+              cli_json_double (&j, "target_test_rmse", TARGET_TEST_RMSE);
+              cli_json_double (&j, "target_seconds", TARGET_SECONDS);
+              cli_json_bool (&j, "target_met",
+                             r->test <= TARGET_TEST_RMSE && r->seconds <= TARGET_SECONDS);
+            }
+          cli_json_end_object (&j);
+        }
+      cli_json_end_array (&j);
+      cli_json_begin_array (&j, "eval_cost");
+      for (unsigned q = 0; q < G_N_ELEMENTS (grids); q++)
+        {
+          cli_json_begin_object (&j, NULL);
+          cli_json_int (&j, "grid", cost[q].grid);
+          cli_json_int (&j, "rows", (gint64) data->n_train);
+          cli_json_int (&j, "evals", cost[q].evals);
+          cli_json_double (&j, "us_per_eval", cost[q].us_per_eval);
+          cli_json_double (&j, "ns_per_sample", cost[q].ns_per_sample);
+          cli_json_end_object (&j);
+        }
+      cli_json_end_array (&j);
+      cli_json_end_object (&j);
+      text = cli_json_finish (&j);
+      fputs (text, stdout);
+    }
+  else
+    {
+      for (unsigned q = 0; q < G_N_ELEMENTS (rows); q++)
+        if (rows[q].target)
+          printf ("\n%s: test RMSE %.2e in %.1f ms (target ≤ %.1e in ≤ %.0f ms): %s\n",
+                  rows[q].name, res[q].test, 1e3 * res[q].seconds, TARGET_TEST_RMSE,
+                  1e3 * TARGET_SECONDS,
+                  res[q].test <= TARGET_TEST_RMSE && res[q].seconds <= TARGET_SECONDS
+                  ? "met" : "missed");
+      printf ("With 2 threads, the L-BFGS run takes %.2fx the time of 1 thread.\n",
+              res[4].seconds / res[0].seconds);
+      printf ("\nOne loss+gradient evaluation (forward + backward over %zu rows):\n",
+              data->n_train);
+      for (unsigned q = 0; q < G_N_ELEMENTS (grids); q++)
+        printf ("  G=%-4d %9.1f us/eval %8.1f ns/sample  (%ld evaluations)\n", cost[q].grid,
+                cost[q].us_per_eval, cost[q].ns_per_sample, cost[q].evals);
+    }
+  status = 0;
+
+done:
+  cli_command_clear (&c);
+  return status;
+}

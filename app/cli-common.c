@@ -1,0 +1,860 @@
+/* cli-common.c — option parsing, data/model/training set-up, metrics and JSON for kanvas-cli.
+ *
+ * Every option value is taken as a raw string (G_OPTION_ARG_FILENAME, so that nothing is
+ * converted from the locale's charset) and parsed here strictly, which tells "not given" from
+ * "given" and names the option in every message.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+G_DEFINE_QUARK (kanvas-cli-error-quark, cli_error)
+
+/* ------------------------------------------------------------------------------------------ */
+/* Numbers                                                                                     */
+
+gboolean
+cli_parse_int (const char *name,
+               const char *text,
+               gint64      lo,
+               gint64      hi,
+               gint64     *out,
+               GError    **error)
+{
+  char *end = NULL;
+  gint64 v;
+
+  errno = 0;
+  v = g_ascii_strtoll (text, &end, 10);
+  if (text[0] == '\0' || g_ascii_isspace (text[0]) || *end != '\0')
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: '%s' is not an integer", name, text);
+      return FALSE;
+    }
+  if (errno == ERANGE || v < lo || v > hi)
+    {
+      if (hi == G_MAXINT64 || hi == G_MAXINT)
+        g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: %s is out of range (must be ≥ %"
+                     G_GINT64_FORMAT ")", name, text, lo);
+      else
+        g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: %s is out of range (%"
+                     G_GINT64_FORMAT " … %" G_GINT64_FORMAT ")", name, text, lo, hi);
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
+
+gboolean
+cli_parse_double (const char *name,
+                  const char *text,
+                  double      lo,
+                  double      hi,
+                  double     *out,
+                  GError    **error)
+{
+  char *end = NULL;
+  double v;
+
+  errno = 0;
+  v = g_ascii_strtod (text, &end);
+  if (text[0] == '\0' || g_ascii_isspace (text[0]) || *end != '\0' || !isfinite (v))
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: '%s' is not a finite number",
+                   name, text);
+      return FALSE;
+    }
+  if (v < lo || v > hi)
+    {
+      if (isinf (hi))
+        g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: %s is out of range (must be ≥ %g)",
+                     name, text, lo);
+      else
+        g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: %s is out of range (%g … %g)",
+                     name, text, lo, hi);
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
+
+gboolean
+cli_parse_doubles (const char  *name,
+                   const char  *text,
+                   int          expect,
+                   double     **out,
+                   int         *n,
+                   GError     **error)
+{
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  int count = (int) g_strv_length (parts);
+  g_autofree double *v = NULL;
+
+  if (expect > 0 && count != expect)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: '%s' has %d value%s, expected %d",
+                   name, text, count, count == 1 ? "" : "s", expect);
+      return FALSE;
+    }
+  v = g_new (double, MAX (count, 1));
+  for (int q = 0; q < count; q++)
+    if (!cli_parse_double (name, g_strstrip (parts[q]), -HUGE_VAL, HUGE_VAL, &v[q], error))
+      return FALSE;
+  *out = g_steal_pointer (&v);
+  *n = count;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Option contexts                                                                             */
+
+void
+cli_command_init (CliCommand         *c,
+                  const char         *command,
+                  const char         *summary,
+                  const GOptionEntry *entries)
+{
+  g_autofree char *param = g_strdup_printf ("— %s", summary);
+  GOptionEntry help[] = {
+    { "help", 'h', 0, G_OPTION_ARG_NONE, &c->help, "Show this help", NULL },
+    { NULL }
+  };
+
+  c->command = command;
+  c->help = FALSE;
+  c->ctx = g_option_context_new (param);
+  /* Our own --help prints every group at once; GLib's would hide them behind --help-GROUP. */
+  g_option_context_set_help_enabled (c->ctx, FALSE);
+  g_option_context_set_ignore_unknown_options (c->ctx, FALSE);
+  /* GLib prints the main group last, so the command's own options form the first group. */
+  if (entries != NULL)
+    cli_command_add_group (c, "command", "Options:", entries);
+  g_option_context_add_main_entries (c->ctx, help, NULL);
+}
+
+void
+cli_command_add_group (CliCommand         *c,
+                       const char         *name,
+                       const char         *title,
+                       const GOptionEntry *entries)
+{
+  GOptionGroup *g = g_option_group_new (name, title, title, NULL, NULL);
+
+  g_option_group_add_entries (g, entries);
+  g_option_context_add_group (c->ctx, g);
+}
+
+gboolean
+cli_command_parse (CliCommand   *c,
+                   int          *argc,
+                   char       ***argv,
+                   GError      **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (!g_option_context_parse (c->ctx, argc, argv, &local))
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s", local->message);
+      return FALSE;
+    }
+  if (c->help)
+    {
+      g_autofree char *text = g_option_context_get_help (c->ctx, FALSE, NULL);
+      /* The usage line names g_get_prgname (), which main sets to "kanvas-cli CMD". */
+      fputs (text, stdout);
+      return TRUE;
+    }
+  if (*argc > 1)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "unexpected argument '%s'", (*argv)[1]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+cli_command_clear (CliCommand *c)
+{
+  g_clear_pointer (&c->ctx, g_option_context_free);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Data                                                                                        */
+
+#define STR_OPT(long_name, field, help, arg) \
+  { long_name, 0, 0, G_OPTION_ARG_FILENAME, &o->field, help, arg }
+#define FLAG_OPT(long_name, field, help) \
+  { long_name, 0, 0, G_OPTION_ARG_NONE, &o->field, help, NULL }
+
+/* Row counts above this are refused before anything is allocated. */
+#define CLI_MAX_ROWS 100000000
+
+void
+cli_data_opts_add (CliCommand  *c,
+                   CliDataOpts *o)
+{
+  GOptionEntry entries[] = {
+    STR_OPT ("formula", formula, "Sample a formula, e.g. 'exp(sin(pi*x1)+x2^2)'", "EXPR"),
+    STR_OPT ("vars", vars, "Variable order for --formula (default: natural order)", "a,b,…"),
+    STR_OPT ("range", range, "Sampling range, one for all or one per variable (default -1,1)",
+             "LO,HI[:LO,HI…]"),
+    STR_OPT ("train", n_train, "Training rows sampled from --formula (default 1000)", "N"),
+    STR_OPT ("test", n_test, "Test rows sampled from --formula (default 1000)", "N"),
+    STR_OPT ("noise", noise, "Gaussian label noise, relative to the labels' std (default 0)",
+             "S"),
+    STR_OPT ("data-seed", seed, "Seed for sampling, or for the CSV train/test split (default 0)",
+             "N"),
+    FLAG_OPT ("normalize", normalize, "Z-score the inputs of --formula with train statistics"),
+    FLAG_OPT ("normalize-label", normalize_label, "Z-score the labels of --formula too"),
+    STR_OPT ("csv", csv, "Read a CSV file with a header row", "FILE"),
+    STR_OPT ("target", target, "Target column(s) of --csv; the others are inputs", "NAME[,NAME…]"),
+    STR_OPT ("test-fraction", test_fraction, "Share of CSV rows held out for testing (default 0.2)",
+             "F"),
+    { NULL }
+  };
+
+  cli_command_add_group (c, "data", "Data options (default: the session's data):", entries);
+}
+
+gboolean
+cli_data_opts_given (const CliDataOpts *o)
+{
+  return o->formula || o->vars || o->range || o->n_train || o->n_test || o->noise || o->seed
+         || o->normalize || o->normalize_label || o->csv || o->target || o->test_fraction;
+}
+
+KanDataset *
+cli_data_from_opts (const CliDataOpts *o,
+                    GError           **error)
+{
+  gint64 seed = 0;
+
+  if (o->formula && o->csv)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--formula and --csv cannot be combined");
+      return NULL;
+    }
+  if (!o->formula && !o->csv)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "data options need --formula or --csv");
+      return NULL;
+    }
+  if (o->seed && !cli_parse_int ("--data-seed", o->seed, 0, G_MAXINT64, &seed, error))
+    return NULL;
+
+  if (o->formula)
+    {
+      KanFormulaSpec spec;
+      g_auto (GStrv) vars = NULL;
+      g_autofree double *ranges = NULL;
+      gint64 n;
+
+      if (o->target || o->test_fraction)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "--target and --test-fraction belong to --csv, not --formula");
+          return NULL;
+        }
+      kan_formula_spec_init (&spec);
+      spec.formula = o->formula;
+      spec.seed = (guint64) seed;
+      spec.normalize_input = o->normalize || o->normalize_label;
+      spec.normalize_label = o->normalize_label;
+      if (o->vars)
+        {
+          vars = g_strsplit (o->vars, ",", -1);
+          for (char **v = vars; *v; v++)
+            g_strstrip (*v);
+          spec.vars = (const char *const *) vars;
+        }
+      if (o->range)
+        {
+          g_autoptr (GError) local = NULL;
+          if (!kan_parse_ranges (o->range, &ranges, &spec.n_ranges, &local))
+            {
+              g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--range: %s", local->message);
+              return NULL;
+            }
+          spec.ranges = ranges;
+        }
+      if (o->n_train)
+        {
+          if (!cli_parse_int ("--train", o->n_train, 0, CLI_MAX_ROWS, &n, error))
+            return NULL;
+          spec.n_train = (size_t) n;
+        }
+      if (o->n_test)
+        {
+          if (!cli_parse_int ("--test", o->n_test, 0, CLI_MAX_ROWS, &n, error))
+            return NULL;
+          spec.n_test = (size_t) n;
+        }
+      if (o->noise && !cli_parse_double ("--noise", o->noise, 0, HUGE_VAL, &spec.noise, error))
+        return NULL;
+      return kan_dataset_from_formula (&spec, error);
+    }
+  else
+    {
+      double frac = 0.2;
+
+      if (o->vars || o->range || o->n_train || o->n_test || o->noise || o->normalize
+          || o->normalize_label)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "--vars, --range, --train, --test, --noise and --normalize belong to "
+                       "--formula, not --csv");
+          return NULL;
+        }
+      if (!o->target)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--csv needs --target NAME");
+          return NULL;
+        }
+      if (o->test_fraction
+          && !cli_parse_double ("--test-fraction", o->test_fraction, 0, 1, &frac, error))
+        return NULL;
+      return kan_dataset_from_csv (o->csv, o->target, frac, (guint64) seed, error);
+    }
+}
+
+void
+cli_data_opts_clear (CliDataOpts *o)
+{
+  g_clear_pointer (&o->formula, g_free);
+  g_clear_pointer (&o->vars, g_free);
+  g_clear_pointer (&o->range, g_free);
+  g_clear_pointer (&o->n_train, g_free);
+  g_clear_pointer (&o->n_test, g_free);
+  g_clear_pointer (&o->noise, g_free);
+  g_clear_pointer (&o->seed, g_free);
+  g_clear_pointer (&o->csv, g_free);
+  g_clear_pointer (&o->target, g_free);
+  g_clear_pointer (&o->test_fraction, g_free);
+}
+
+char *
+cli_data_describe (const KanDataset *d)
+{
+  GString *s = g_string_new (NULL);
+  g_autofree char *ins = g_strjoinv (",", d->in_names);
+  g_autofree char *outs = g_strjoinv (",", d->out_names);
+
+  switch (d->source)
+    {
+    case KAN_DATA_FORMULA:
+      g_string_append_printf (s, "formula %s", d->formula);
+      break;
+    case KAN_DATA_CSV:
+      g_string_append_printf (s, "CSV %s", d->csv_path ? d->csv_path : "(unnamed)");
+      break;
+    case KAN_DATA_ARRAYS:
+      g_string_append (s, "arrays");
+      break;
+    }
+  g_string_append_printf (s, ", inputs %s → outputs %s, %zu train / %zu test rows", ins, outs,
+                          d->n_train, d->n_test);
+  if (d->in_mean)
+    g_string_append (s, ", normalised");
+  return g_string_free (s, FALSE);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Model                                                                                       */
+
+void
+cli_model_opts_add (CliCommand   *c,
+                    CliModelOpts *o)
+{
+  GOptionEntry entries[] = {
+    STR_OPT ("width", width, "Node widths, [n_sum,n_mult] for multiplication nodes "
+             "(default N_IN,5,N_OUT)", "2,5,1"),
+    STR_OPT ("mult-arity", mult_arity, "Arity of multiplication nodes: one, or one per node "
+             "(default 2)", "N[,N…]"),
+    STR_OPT ("grid", grid, "Grid intervals G (default 5)", "G"),
+    STR_OPT ("k", k, "Spline order (default 3)", "K"),
+    STR_OPT ("seed", seed, "Model initialisation seed (default 1)", "N"),
+    STR_OPT ("base", base, "Base function: silu, identity or zero (default silu)", "FUN"),
+    STR_OPT ("grid-eps", grid_eps, "Mix of uniform and quantile grids in updates (default 0.02)",
+             "E"),
+    STR_OPT ("grid-range", grid_range, "Initial grid range (default -1,1)", "LO,HI"),
+    { NULL }
+  };
+
+  cli_command_add_group (c, "model", "Model options (new models only):", entries);
+}
+
+gboolean
+cli_model_opts_given (const CliModelOpts *o)
+{
+  return o->width || o->mult_arity || o->grid || o->k || o->seed || o->base || o->grid_eps
+         || o->grid_range;
+}
+
+/* Number of classes for cross-entropy: the largest label + 1. */
+static int
+n_classes (const KanDataset *d)
+{
+  double mx = 0;
+
+  for (size_t b = 0; b < d->n_train; b++)
+    mx = MAX (mx, d->train_y[b * d->n_out]);
+  for (size_t b = 0; b < d->n_test; b++)
+    mx = MAX (mx, d->test_y[b * d->n_out]);
+  return (int) MIN (mx, 1e6) + 1;
+}
+
+KanModel *
+cli_model_from_opts (const CliModelOpts *o,
+                     const KanDataset   *data,
+                     KanLoss             loss,
+                     char              **detail,
+                     GError            **error)
+{
+  KanModelConfig cfg;
+  g_autoptr (KanShape) shape = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autofree char *width = NULL;
+  g_autofree char *shape_text = NULL;
+  KanModel *m;
+  gint64 v;
+
+  kan_model_config_init (&cfg);
+  cfg.grid = 5;
+  if (o->width)
+    width = g_strdup (o->width);
+  else
+    width = g_strdup_printf ("%d,5,%d", data->n_in,
+                             loss == KAN_LOSS_CE ? n_classes (data) : data->n_out);
+  shape = kan_shape_parse (width, o->mult_arity, &local);
+  if (shape == NULL)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--width %s: %s", width, local->message);
+      return NULL;
+    }
+  cfg.shape = shape;
+  if (o->grid)
+    {
+      if (!cli_parse_int ("--grid", o->grid, 1, 100000, &v, error))
+        return NULL;
+      cfg.grid = (int) v;
+    }
+  if (o->k)
+    {
+      if (!cli_parse_int ("--k", o->k, 0, 20, &v, error))
+        return NULL;
+      cfg.k = (int) v;
+    }
+  if (o->seed)
+    {
+      if (!cli_parse_int ("--seed", o->seed, 0, G_MAXINT64, &v, error))
+        return NULL;
+      cfg.seed = (guint64) v;
+    }
+  if (o->base && !kan_base_fun_lookup (o->base, &cfg.base_fun))
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                   "--base: unknown function '%s' (silu, identity or zero)", o->base);
+      return NULL;
+    }
+  if (o->grid_eps && !cli_parse_double ("--grid-eps", o->grid_eps, 0, 1, &cfg.grid_eps, error))
+    return NULL;
+  if (o->grid_range)
+    {
+      g_autofree double *r = NULL;
+      int n;
+      if (!cli_parse_doubles ("--grid-range", o->grid_range, 2, &r, &n, error))
+        return NULL;
+      if (!(r[0] < r[1]))
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "--grid-range: the low end must be below the high end");
+          return NULL;
+        }
+      cfg.grid_range[0] = r[0];
+      cfg.grid_range[1] = r[1];
+    }
+
+  m = kan_model_new (&cfg, error);
+  if (m == NULL)
+    return NULL;
+  shape_text = kan_shape_to_string (shape);
+  if (detail)
+    *detail = g_strdup_printf ("width=%s grid=%d k=%d base=%s seed=%" G_GUINT64_FORMAT,
+                               shape_text, cfg.grid, cfg.k, kan_base_fun_name (cfg.base_fun),
+                               cfg.seed);
+  return m;
+}
+
+void
+cli_model_opts_clear (CliModelOpts *o)
+{
+  g_clear_pointer (&o->width, g_free);
+  g_clear_pointer (&o->mult_arity, g_free);
+  g_clear_pointer (&o->grid, g_free);
+  g_clear_pointer (&o->k, g_free);
+  g_clear_pointer (&o->seed, g_free);
+  g_clear_pointer (&o->base, g_free);
+  g_clear_pointer (&o->grid_eps, g_free);
+  g_clear_pointer (&o->grid_range, g_free);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Training                                                                                    */
+
+void
+cli_train_opts_add (CliCommand   *c,
+                    CliTrainOpts *o)
+{
+  GOptionEntry entries[] = {
+    STR_OPT ("opt", opt, "Optimiser: lbfgs, adam or lm (default lbfgs)", "NAME"),
+    STR_OPT ("steps", steps, "Training steps (default 50)", "N"),
+    STR_OPT ("lr", lr, "Learning rate (default 1 for lbfgs and lm, 0.01 for adam)", "X"),
+    STR_OPT ("lamb", lamb, "Regularisation strength (default 0)", "X"),
+    STR_OPT ("lamb-l1", lamb_l1, "L1 weight inside the regulariser (default 1)", "X"),
+    STR_OPT ("lamb-entropy", lamb_entropy, "Entropy weight inside the regulariser (default 2)",
+             "X"),
+    STR_OPT ("lamb-coef", lamb_coef, "Coefficient L1 weight inside the regulariser (default 0)",
+             "X"),
+    STR_OPT ("batch", batch, "Minibatch rows (default: the whole train set)", "N"),
+    FLAG_OPT ("no-grid-update", no_grid_update, "Do not update grids from the data while training"),
+    STR_OPT ("grid-update-num", grid_update_num, "Number of grid updates (default 10)", "N"),
+    STR_OPT ("stop-grid-update-step", stop_grid_update_step,
+             "No grid updates from this step on (default 50)", "N"),
+    STR_OPT ("loss", loss, "Loss: mse, or ce for class labels (default mse)", "NAME"),
+    FLAG_OPT ("singularity-avoiding", singularity_avoiding,
+              "Bound symbolic functions near their singularities"),
+    STR_OPT ("threads", threads, "Threads for loss evaluations (default 1)", "N"),
+    { NULL }
+  };
+
+  cli_command_add_group (c, "train", "Training options (override the session's):", entries);
+}
+
+double
+cli_default_lr (KanOptimizer opt)
+{
+  return opt == KAN_OPT_ADAM ? 0.01 : 1.0;
+}
+
+gboolean
+cli_train_opts_apply (const CliTrainOpts *o,
+                      KanTrainConfig     *cfg,
+                      GError            **error)
+{
+  gint64 v;
+
+  if (o->opt)
+    {
+      KanOptimizer opt;
+      if (!kan_optimizer_lookup (o->opt, &opt))
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "--opt: unknown optimiser '%s' (lbfgs, adam or lm)", o->opt);
+          return FALSE;
+        }
+      /* A new optimiser without --lr starts from its own default rate. */
+      if (opt != cfg->opt && !o->lr)
+        cfg->lr = cli_default_lr (opt);
+      cfg->opt = opt;
+    }
+  if (o->steps)
+    {
+      if (!cli_parse_int ("--steps", o->steps, 0, G_MAXINT, &v, error))
+        return FALSE;
+      cfg->steps = (int) v;
+    }
+  if (o->lr)
+    {
+      if (!cli_parse_double ("--lr", o->lr, 0, HUGE_VAL, &cfg->lr, error))
+        return FALSE;
+      if (cfg->lr == 0)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--lr: must be > 0");
+          return FALSE;
+        }
+    }
+  if (o->lamb && !cli_parse_double ("--lamb", o->lamb, 0, HUGE_VAL, &cfg->lamb, error))
+    return FALSE;
+  if (o->lamb_l1 && !cli_parse_double ("--lamb-l1", o->lamb_l1, 0, HUGE_VAL, &cfg->lamb_l1, error))
+    return FALSE;
+  if (o->lamb_entropy
+      && !cli_parse_double ("--lamb-entropy", o->lamb_entropy, 0, HUGE_VAL, &cfg->lamb_entropy,
+                            error))
+    return FALSE;
+  if (o->lamb_coef
+      && !cli_parse_double ("--lamb-coef", o->lamb_coef, 0, HUGE_VAL, &cfg->lamb_coef, error))
+    return FALSE;
+  if (o->batch)
+    {
+      if (!cli_parse_int ("--batch", o->batch, -1, G_MAXINT, &v, error))
+        return FALSE;
+      if (v == 0)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "--batch: 0 rows; give N ≥ 1, or -1 for the whole train set");
+          return FALSE;
+        }
+      cfg->batch = (long) v;
+    }
+  if (o->no_grid_update)
+    cfg->update_grid = FALSE;
+  if (o->grid_update_num)
+    {
+      if (!cli_parse_int ("--grid-update-num", o->grid_update_num, 1, G_MAXINT, &v, error))
+        return FALSE;
+      cfg->grid_update_num = (int) v;
+    }
+  if (o->stop_grid_update_step)
+    {
+      if (!cli_parse_int ("--stop-grid-update-step", o->stop_grid_update_step, 0, G_MAXINT, &v,
+                          error))
+        return FALSE;
+      cfg->stop_grid_update_step = (int) v;
+    }
+  if (o->loss)
+    {
+      if (g_ascii_strcasecmp (o->loss, "mse") == 0)
+        cfg->loss = KAN_LOSS_MSE;
+      else if (g_ascii_strcasecmp (o->loss, "ce") == 0)
+        cfg->loss = KAN_LOSS_CE;
+      else
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--loss: unknown loss '%s' (mse or ce)",
+                       o->loss);
+          return FALSE;
+        }
+    }
+  if (o->singularity_avoiding)
+    cfg->singularity_avoiding = TRUE;
+  if (o->threads)
+    {
+      if (!cli_parse_int ("--threads", o->threads, 1, 1024, &v, error))
+        return FALSE;
+      cfg->threads = (int) v;
+    }
+  return TRUE;
+}
+
+void
+cli_train_opts_clear (CliTrainOpts *o)
+{
+  g_clear_pointer (&o->opt, g_free);
+  g_clear_pointer (&o->steps, g_free);
+  g_clear_pointer (&o->lr, g_free);
+  g_clear_pointer (&o->lamb, g_free);
+  g_clear_pointer (&o->lamb_l1, g_free);
+  g_clear_pointer (&o->lamb_entropy, g_free);
+  g_clear_pointer (&o->lamb_coef, g_free);
+  g_clear_pointer (&o->batch, g_free);
+  g_clear_pointer (&o->grid_update_num, g_free);
+  g_clear_pointer (&o->stop_grid_update_step, g_free);
+  g_clear_pointer (&o->loss, g_free);
+  g_clear_pointer (&o->threads, g_free);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Metrics                                                                                     */
+
+static void
+metrics_part (const KanModel *m,
+              KanLoss         loss,
+              const double   *x,
+              const double   *y,
+              size_t          n,
+              double         *value,
+              double         *acc)
+{
+  int O = kan_model_n_out (m);
+  size_t hits = 0;
+  double *out;
+
+  *value = NAN;
+  *acc = NAN;
+  if (n == 0)
+    return;
+  *value = sqrt (kan_model_loss (m, loss, x, y, n));
+  if (loss != KAN_LOSS_CE)
+    return;
+  out = g_new (double, n * O);
+  kan_model_eval (m, x, n, out);
+  for (size_t b = 0; b < n; b++)
+    {
+      int best = 0;
+      for (int q = 1; q < O; q++)
+        if (out[b * O + q] > out[b * O + best])
+          best = q;
+      hits += best == (int) y[b];
+    }
+  g_free (out);
+  *acc = (double) hits / n;
+}
+
+void
+cli_metrics (const KanModel   *m,
+             const KanDataset *d,
+             KanLoss           loss,
+             CliMetrics       *out)
+{
+  metrics_part (m, loss, d->train_x, d->train_y, d->n_train, &out->train, &out->train_acc);
+  metrics_part (m, loss, d->test_x, d->test_y, d->n_test, &out->test, &out->test_acc);
+}
+
+const char *
+cli_fmt_sci (char  *buf,
+             double v)
+{
+  if (isnan (v))
+    return "n/a";
+  snprintf (buf, 32, "%.2e", v);
+  return buf;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* JSON                                                                                        */
+
+void
+cli_json_init (CliJson *j)
+{
+  memset (j, 0, sizeof *j);
+  j->s = g_string_new (NULL);
+  j->first[0] = TRUE;
+}
+
+char *
+cli_json_finish (CliJson *j)
+{
+  g_string_append_c (j->s, '\n');
+  return g_string_free (g_steal_pointer (&j->s), FALSE);
+}
+
+static void
+json_escape (GString    *s,
+             const char *v)
+{
+  g_string_append_c (s, '"');
+  for (const unsigned char *p = (const unsigned char *) v; *p; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        g_string_append_printf (s, "\\%c", *p);
+      else if (*p == '\n')
+        g_string_append (s, "\\n");
+      else if (*p == '\t')
+        g_string_append (s, "\\t");
+      else if (*p < 0x20)
+        g_string_append_printf (s, "\\u%04x", *p);
+      else
+        g_string_append_c (s, (char) *p);
+    }
+  g_string_append_c (s, '"');
+}
+
+/* Separator, line break (outer two levels only) and key of the next value. */
+static void
+json_item (CliJson    *j,
+           const char *key)
+{
+  gboolean first = j->first[j->depth];
+
+  if (!first)
+    g_string_append_c (j->s, ',');
+  j->first[j->depth] = FALSE;
+  if (j->depth >= 1 && j->depth <= 2)
+    {
+      g_string_append_c (j->s, '\n');
+      for (int q = 0; q < j->depth; q++)
+        g_string_append (j->s, "  ");
+    }
+  else if (j->depth > 2 && !first)
+    g_string_append_c (j->s, ' ');
+  if (key)
+    {
+      json_escape (j->s, key);
+      g_string_append (j->s, ": ");
+    }
+}
+
+static void
+json_open (CliJson *j, const char *key, char c)
+{
+  json_item (j, key);
+  g_string_append_c (j->s, c);
+  g_assert (j->depth + 1 < (int) G_N_ELEMENTS (j->first));
+  j->first[++j->depth] = TRUE;
+}
+
+static void
+json_close (CliJson *j, char c)
+{
+  gboolean empty = j->first[j->depth];
+
+  j->depth--;
+  if (!empty && j->depth < 2)
+    {
+      g_string_append_c (j->s, '\n');
+      for (int q = 0; q < j->depth; q++)
+        g_string_append (j->s, "  ");
+    }
+  g_string_append_c (j->s, c);
+}
+
+void cli_json_begin_object (CliJson *j, const char *key) { json_open (j, key, '{'); }
+void cli_json_end_object (CliJson *j) { json_close (j, '}'); }
+void cli_json_begin_array (CliJson *j, const char *key) { json_open (j, key, '['); }
+void cli_json_end_array (CliJson *j) { json_close (j, ']'); }
+
+void
+cli_json_double (CliJson *j, const char *key, double v)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  json_item (j, key);
+  if (!isfinite (v))
+    {
+      g_string_append (j->s, "null");
+      return;
+    }
+  /* The fewest digits that read back to the same double. */
+  for (int digits = 15; digits <= 17; digits++)
+    {
+      char fmt[8];
+      snprintf (fmt, sizeof fmt, "%%.%dg", digits);
+      g_ascii_formatd (buf, sizeof buf, fmt, v);
+      if (g_ascii_strtod (buf, NULL) == v)
+        break;
+    }
+  g_string_append (j->s, buf);
+}
+
+void
+cli_json_int (CliJson *j, const char *key, gint64 v)
+{
+  json_item (j, key);
+  g_string_append_printf (j->s, "%" G_GINT64_FORMAT, v);
+}
+
+void
+cli_json_bool (CliJson *j, const char *key, gboolean v)
+{
+  json_item (j, key);
+  g_string_append (j->s, v ? "true" : "false");
+}
+
+void
+cli_json_string (CliJson *j, const char *key, const char *v)
+{
+  json_item (j, key);
+  if (v == NULL)
+    g_string_append (j->s, "null");
+  else
+    json_escape (j->s, v);
+}
+
+void
+cli_json_null (CliJson *j, const char *key)
+{
+  json_item (j, key);
+  g_string_append (j->s, "null");
+}

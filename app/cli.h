@@ -1,0 +1,161 @@
+/* cli.h — shared pieces of kanvas-cli: errors, option groups, data/model/training set-up,
+ * metrics and a small JSON writer.
+ */
+#pragma once
+
+#include <glib.h>
+#include "kan.h"
+
+G_BEGIN_DECLS
+
+/* Errors of the command line itself. A usage error (bad option, missing option, bad number)
+ * exits with status 2 and a hint to --help; everything else exits with status 1. */
+#define CLI_ERROR (cli_error_quark ())
+
+typedef enum
+{
+  CLI_ERROR_USAGE,
+  CLI_ERROR_FAILED,
+} CliError;
+
+GQuark       cli_error_quark       (void);
+
+/* Strict number parsing for option values; NAME is the option for messages ("--steps"). */
+gboolean     cli_parse_int         (const char   *name,
+                                    const char   *text,
+                                    gint64        lo,
+                                    gint64        hi,
+                                    gint64       *out,
+                                    GError      **error);
+gboolean     cli_parse_double      (const char   *name,
+                                    const char   *text,
+                                    double        lo,
+                                    double        hi,
+                                    double       *out,
+                                    GError      **error);
+/* Parses "a,b,…" into *OUT (N values; N = EXPECT if EXPECT > 0). */
+gboolean     cli_parse_doubles     (const char   *name,
+                                    const char   *text,
+                                    int           expect,
+                                    double      **out,
+                                    int          *n,
+                                    GError      **error);
+
+/* A sub-command's option context: "kanvas-cli CMD [OPTIONS]" with its own -h/--help. */
+typedef struct
+{
+  const char     *command;
+  GOptionContext *ctx;
+  gboolean        help;
+} CliCommand;
+
+void         cli_command_init      (CliCommand          *c,
+                                    const char          *command,
+                                    const char          *summary,
+                                    const GOptionEntry  *entries);
+void         cli_command_add_group (CliCommand          *c,
+                                    const char          *name,
+                                    const char          *title,
+                                    const GOptionEntry  *entries);
+/* Parses ARGV; on --help prints the help and sets *HELP. Stray arguments are usage errors. */
+gboolean     cli_command_parse     (CliCommand          *c,
+                                    int                 *argc,
+                                    char              ***argv,
+                                    GError             **error);
+void         cli_command_clear     (CliCommand          *c);
+
+/* Data options: --formula … or --csv FILE --target NAME. */
+typedef struct
+{
+  char     *formula, *vars, *range, *n_train, *n_test, *noise, *seed;
+  gboolean  normalize, normalize_label;
+  char     *csv, *target, *test_fraction;
+} CliDataOpts;
+
+void         cli_data_opts_add     (CliCommand          *c,
+                                    CliDataOpts         *o);
+gboolean     cli_data_opts_given   (const CliDataOpts   *o);
+KanDataset  *cli_data_from_opts    (const CliDataOpts   *o,
+                                    GError             **error);
+void         cli_data_opts_clear   (CliDataOpts         *o);
+/* One line describing a data set, e.g. "formula exp(x1), 1000 train / 1000 test rows". */
+char        *cli_data_describe     (const KanDataset    *d);
+
+/* Model options. */
+typedef struct
+{
+  char *width, *mult_arity, *grid, *k, *seed, *base, *grid_eps, *grid_range;
+} CliModelOpts;
+
+void         cli_model_opts_add    (CliCommand          *c,
+                                    CliModelOpts        *o);
+gboolean     cli_model_opts_given  (const CliModelOpts  *o);
+/* A new model for DATA: the width defaults to "N_IN,5,N_OUT" (N_OUT = classes for CE).
+ * *DETAIL receives a history detail such as "width=2,5,1 grid=5 k=3 seed=1". */
+KanModel    *cli_model_from_opts   (const CliModelOpts  *o,
+                                    const KanDataset    *data,
+                                    KanLoss              loss,
+                                    char               **detail,
+                                    GError             **error);
+void         cli_model_opts_clear  (CliModelOpts        *o);
+
+/* Training options; only those given override CFG. */
+typedef struct
+{
+  char     *opt, *steps, *lr, *lamb, *lamb_l1, *lamb_entropy, *lamb_coef, *batch;
+  char     *grid_update_num, *stop_grid_update_step, *loss, *threads;
+  gboolean  no_grid_update, singularity_avoiding;
+} CliTrainOpts;
+
+void         cli_train_opts_add    (CliCommand          *c,
+                                    CliTrainOpts        *o);
+gboolean     cli_train_opts_apply  (const CliTrainOpts  *o,
+                                    KanTrainConfig      *cfg,
+                                    GError             **error);
+void         cli_train_opts_clear  (CliTrainOpts        *o);
+/* The learning rate an optimiser starts from when none is given: 1 for L-BFGS and LM,
+ * 0.01 for Adam. */
+double       cli_default_lr        (KanOptimizer         opt);
+
+/* Loss-specific metrics of a model on a data set. For MSE, value = RMSE; for CE, value =
+ * sqrt(cross-entropy) as the trainer reports it, and accuracy is the share of rows whose
+ * largest output is the label. NaN where a part has no rows. */
+typedef struct
+{
+  double train, test;
+  double train_acc, test_acc;
+} CliMetrics;
+
+void         cli_metrics           (const KanModel      *m,
+                                    const KanDataset    *d,
+                                    KanLoss              loss,
+                                    CliMetrics          *out);
+/* "%.2e", or "n/a" for NaN; BUF holds at least 32 bytes. */
+const char  *cli_fmt_sci           (char                *buf,
+                                    double               v);
+
+/* A JSON writer: compact inside, members of the outer levels on their own lines. Numbers
+ * use the fewest digits that read back to the same double; NaN and infinities become null. */
+typedef struct
+{
+  GString  *s;
+  int       depth;
+  gboolean  first[32];
+} CliJson;
+
+void         cli_json_init         (CliJson *j);
+char        *cli_json_finish       (CliJson *j);
+void         cli_json_begin_object (CliJson *j, const char *key);
+void         cli_json_end_object   (CliJson *j);
+void         cli_json_begin_array  (CliJson *j, const char *key);
+void         cli_json_end_array    (CliJson *j);
+void         cli_json_double       (CliJson *j, const char *key, double v);
+void         cli_json_int          (CliJson *j, const char *key, gint64 v);
+void         cli_json_bool         (CliJson *j, const char *key, gboolean v);
+void         cli_json_string       (CliJson *j, const char *key, const char *v);
+void         cli_json_null         (CliJson *j, const char *key);
+
+/* The bench sub-command (cli-bench.c). */
+int          cli_cmd_bench         (int argc, char **argv, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,899 @@
+/* kanvas-cli.c — the headless Kanvas: sub-commands over session files.
+ *
+ *   kanvas-cli fit    [data] [model] [training] [-i IN] [-o OUT] [--json]
+ *   kanvas-cli refine -i IN --grid G [-o OUT] [--json]
+ *   kanvas-cli eval   -i IN [data | --points …] [--json]
+ *   kanvas-cli info   -i IN [--json]
+ *   kanvas-cli bench  [--quick] [--json]
+ *
+ * Every error is one line "kanvas-cli: MESSAGE" on stderr; usage errors exit with 2, other
+ * failures with 1, an interrupted fit with 130. No output file is written unless the command
+ * succeeded (or a fit was stopped with Ctrl-C, which keeps what it has).
+ */
+#include "cli.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gsl/gsl_errno.h>
+
+#ifndef KANVAS_VERSION
+#define KANVAS_VERSION "unknown"
+#endif
+
+/* Exit status of a fit stopped by Ctrl-C (128 + SIGINT, as shells report it). */
+#define EXIT_INTERRUPTED 130
+
+#define DEMO_FORMULA "exp(sin(pi*x1)+x2^2)"
+
+/* The progress bar is redrawn at most this often. */
+#define PROGRESS_INTERVAL_US (50 * 1000)
+
+/* ------------------------------------------------------------------------------------------ */
+/* Ctrl-C                                                                                      */
+
+/* Set by the SIGINT handler; the fit loop checks it between steps. */
+static volatile sig_atomic_t interrupted = 0;
+
+static void
+on_sigint (int sig)
+{
+  interrupted = 1;
+}
+
+/* Installs the handler for one run; a second Ctrl-C gets the default action (SA_RESETHAND),
+ * so a step that takes too long can still be killed. */
+static void
+sigint_install (struct sigaction *old)
+{
+  struct sigaction sa;
+
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset (&sa.sa_mask);
+  interrupted = 0;
+  sigaction (SIGINT, &sa, old);
+}
+
+static void
+sigint_restore (const struct sigaction *old)
+{
+  sigaction (SIGINT, old, NULL);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Progress bar                                                                                */
+
+typedef struct
+{
+  gboolean on;
+  gint64   last;
+} Progress;
+
+static void
+progress_draw (Progress          *p,
+               const KanStepInfo *info,
+               int                done,
+               int                total,
+               gboolean           force)
+{
+  enum { BAR = 10 };
+  char bar[BAR + 1], a[32], b[32];
+  gint64 now = g_get_monotonic_time ();
+  int fill;
+
+  if (!p->on || (!force && now - p->last < PROGRESS_INTERVAL_US))
+    return;
+  p->last = now;
+  fill = total > 0 ? (int) ((gint64) done * BAR / total) : BAR;
+  for (int q = 0; q < BAR; q++)
+    bar[q] = q < fill ? '#' : '.';
+  bar[BAR] = '\0';
+  snprintf (a, sizeof a, "%.1e", info->train_rmse);
+  snprintf (b, sizeof b, "%.1e", info->test_rmse);
+  fprintf (stderr, "\r[%s] step %d/%d  train %s  test %s  %.1f s\033[K", bar, done, total, a,
+           isnan (info->test_rmse) ? "n/a" : b, info->seconds);
+  fflush (stderr);
+}
+
+static void
+progress_end (Progress *p)
+{
+  if (!p->on)
+    return;
+  fputs ("\r\033[K", stderr);
+  fflush (stderr);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Shared bits of the commands                                                                 */
+
+static KanSession *
+load_session (const char *path,
+              GError    **error)
+{
+  KanSession *s = kan_session_load (path, error);
+
+  if (s != NULL && s->model == NULL)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED, "%s: the session has no model", path);
+      kan_session_free (s);
+      return NULL;
+    }
+  return s;
+}
+
+static gboolean
+require (const char *value,
+         const char *what,
+         GError    **error)
+{
+  if (value == NULL)
+    g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "missing required option %s", what);
+  return value != NULL;
+}
+
+/* Fails unless data D fits model M under LOSS. */
+static gboolean
+check_fit (const KanModel   *m,
+           const KanDataset *d,
+           KanLoss           loss,
+           GError          **error)
+{
+  if (d->n_in != kan_model_n_in (m))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "the data have %d input columns but the model takes %d inputs",
+                   d->n_in, kan_model_n_in (m));
+      return FALSE;
+    }
+  if (loss == KAN_LOSS_MSE && d->n_out != kan_model_n_out (m))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "the data have %d target columns but the model has %d outputs",
+                   d->n_out, kan_model_n_out (m));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* "train RMSE 2.63e-03, test RMSE 2.98e-03", or cross-entropy with accuracy. */
+static char *
+metrics_text (const CliMetrics *mt,
+              KanLoss           loss)
+{
+  char a[32], b[32];
+
+  if (loss == KAN_LOSS_CE)
+    return g_strdup_printf ("train cross-entropy %s (accuracy %.1f%%), "
+                            "test cross-entropy %s (accuracy %.1f%%)",
+                            cli_fmt_sci (a, mt->train * mt->train), 100 * mt->train_acc,
+                            cli_fmt_sci (b, mt->test * mt->test), 100 * mt->test_acc);
+  return g_strdup_printf ("train RMSE %s, test RMSE %s", cli_fmt_sci (a, mt->train),
+                          cli_fmt_sci (b, mt->test));
+}
+
+static void
+metrics_json (CliJson          *j,
+              const CliMetrics *mt,
+              KanLoss           loss,
+              const char       *prefix)
+{
+  g_autofree char *k1 = g_strconcat (prefix, "train_rmse", NULL);
+  g_autofree char *k2 = g_strconcat (prefix, "test_rmse", NULL);
+
+  cli_json_double (j, k1, mt->train);
+  cli_json_double (j, k2, mt->test);
+  if (loss == KAN_LOSS_CE)
+    {
+      g_autofree char *k3 = g_strconcat (prefix, "train_accuracy", NULL);
+      g_autofree char *k4 = g_strconcat (prefix, "test_accuracy", NULL);
+      cli_json_double (j, k3, mt->train_acc);
+      cli_json_double (j, k4, mt->test_acc);
+    }
+}
+
+static void
+print_json (CliJson *j)
+{
+  g_autofree char *text = cli_json_finish (j);
+  fputs (text, stdout);
+}
+
+/* Regulariser of the model as it is (the "reg" of step 0). */
+static double
+initial_reg (const KanModel       *m,
+             const KanDataset     *d,
+             const KanTrainConfig *cfg)
+{
+  g_autoptr (KanWork) w = NULL;
+  double *out, reg;
+
+  if (!(cfg->lamb > 0))
+    return 0.0;
+  w = kan_work_new (m, d->n_train);
+  out = g_new (double, d->n_train * kan_model_n_out (m));
+  kan_model_forward (m, w, d->train_x, d->n_train,
+                     cfg->singularity_avoiding ? cfg->y_th : 0.0, out);
+  reg = kan_model_reg (m, w, cfg->lamb_l1, cfg->lamb_entropy, cfg->lamb_coef,
+                       cfg->lamb_coefdiff, 1.0, NULL);
+  g_free (out);
+  return reg;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* fit                                                                                         */
+
+typedef struct
+{
+  int    step;   /* steps done; 0 is the model before training */
+  double train, test, reg;
+} LossRow;
+
+static int
+cmd_fit (int argc, char **argv, GError **error)
+{
+  CliCommand c;
+  CliDataOpts dopt = { 0 };
+  CliModelOpts mopt = { 0 };
+  CliTrainOpts topt = { 0 };
+  g_autofree char *in = NULL, *out = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "input", 'i', 0, G_OPTION_ARG_FILENAME, &in,
+      "Continue this session (model, data and settings)", "IN.kanvas" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Save the session (atomically)",
+      "OUT.kanvas" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
+    { NULL }
+  };
+  g_autoptr (KanSession) s = NULL;
+  g_autoptr (KanTrainer) t = NULL;
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (LossRow));
+  g_autofree char *data_note = NULL;
+  KanTrainConfig cfg;
+  KanStepInfo info = { 0 };
+  CliMetrics mt;
+  LossRow row;
+  struct sigaction old_sigint;
+  Progress progress = { 0 };
+  gboolean stopped = FALSE, demo = FALSE;
+  int done = 0, status = 1;
+
+  cli_command_init (&c, "fit", "train a KAN (the built-in demo without data options)", entries);
+  cli_data_opts_add (&c, &dopt);
+  cli_model_opts_add (&c, &mopt);
+  cli_train_opts_add (&c, &topt);
+  g_option_context_set_description (c.ctx,
+    "Without data options and -i, fits the built-in demo " DEMO_FORMULA " on [-1,1]^2\n"
+    "(1000 train / 1000 test rows, width 2,5,1, G=5). With -i, the model, data and training\n"
+    "settings come from the session; data options replace the data and training options\n"
+    "override the settings. Ctrl-C stops after the current step and saves what there is.\n");
+  if (!cli_command_parse (&c, &argc, &argv, error))
+    goto done;
+  if (c.help)
+    {
+      status = 0;
+      goto done;
+    }
+
+  /* Session, data and settings. */
+  if (in)
+    {
+      if (cli_model_opts_given (&mopt))
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "model options make a new model and cannot be used with -i "
+                       "(use 'refine' to change the grid)");
+          goto done;
+        }
+      s = load_session (in, error);
+      if (s == NULL)
+        goto done;
+      cfg = s->train;
+    }
+  else
+    {
+      s = kan_session_new ();
+      kan_train_config_init (&cfg);
+    }
+  if (!cli_train_opts_apply (&topt, &cfg, error))
+    goto done;
+
+  if (cli_data_opts_given (&dopt))
+    {
+      KanDataset *d = cli_data_from_opts (&dopt, error);
+      if (d == NULL)
+        goto done;
+      kan_dataset_free (s->data);
+      s->data = d;
+      data_note = g_strdup (d->source == KAN_DATA_FORMULA ? d->formula
+                            : d->csv_path ? d->csv_path : "arrays");
+    }
+  else if (!in)
+    {
+      KanFormulaSpec spec;
+      kan_formula_spec_init (&spec);
+      spec.formula = DEMO_FORMULA;
+      s->data = kan_dataset_from_formula (&spec, error);
+      if (s->data == NULL)
+        goto done;
+      demo = TRUE;
+    }
+  else if (s->data == NULL)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,
+                   "%s: the session has no data; give --formula or --csv", in);
+      goto done;
+    }
+
+  if (s->model == NULL)
+    {
+      g_autofree char *detail = NULL;
+      s->model = cli_model_from_opts (&mopt, s->data, cfg.loss, &detail, error);
+      if (s->model == NULL)
+        goto done;
+      kan_session_add_history (s, "new", detail, NAN, NAN);
+    }
+  if (!check_fit (s->model, s->data, cfg.loss, error))
+    goto done;
+
+  t = kan_trainer_new (s->model, s->data, &cfg, error);
+  if (t == NULL)
+    goto done;
+  if (demo)
+    fprintf (stderr, "using the built-in demo: %s on [-1,1]^2, %zu train / %zu test rows "
+             "(give --formula or --csv for your own data)\n", DEMO_FORMULA, s->data->n_train,
+             s->data->n_test);
+
+  cli_metrics (s->model, s->data, cfg.loss, &mt);
+  row = (LossRow) { 0, mt.train, mt.test, initial_reg (s->model, s->data, &cfg) };
+  g_array_append_val (rows, row);
+
+  /* The loop. */
+  progress.on = !json && isatty (STDERR_FILENO);
+  sigint_install (&old_sigint);
+  while (done < cfg.steps)
+    {
+      g_autoptr (GError) local = NULL;
+
+      if (interrupted)
+        {
+          g_cancellable_cancel (cancel);
+          break;
+        }
+      if (!kan_trainer_step (t, cancel, &info, &local))
+        {
+          if (g_error_matches (local, KAN_ERROR, KAN_ERROR_CANCELLED))
+            break;
+          g_propagate_error (error, g_steal_pointer (&local));
+          break;
+        }
+      done++;
+      row = (LossRow) { done, info.train_rmse, info.test_rmse, info.reg };
+      g_array_append_val (rows, row);
+      progress_draw (&progress, &info, done, cfg.steps, done == cfg.steps);
+    }
+  stopped = done < cfg.steps && (interrupted || g_cancellable_is_cancelled (cancel));
+  sigint_restore (&old_sigint);
+  progress_end (&progress);
+  if (error != NULL && *error != NULL)
+    goto done;
+
+  /* Record and save. */
+  cli_metrics (s->model, s->data, cfg.loss, &mt);
+  {
+    GString *detail = g_string_new (NULL);
+    g_string_append_printf (detail, "opt=%s steps=%d lr=%g lamb=%g", kan_optimizer_name (cfg.opt),
+                            cfg.steps, cfg.lr, cfg.lamb);
+    if (cfg.loss == KAN_LOSS_CE)
+      g_string_append (detail, " loss=ce");
+    if (cfg.batch > 0)
+      g_string_append_printf (detail, " batch=%ld", cfg.batch);
+    if (!cfg.update_grid)
+      g_string_append (detail, " grid_update=no");
+    if (stopped)
+      g_string_append_printf (detail, " stopped=%d", done);
+    if (data_note)
+      g_string_append_printf (detail, " data=%s", data_note);
+    kan_session_add_history (s, "fit", detail->str, mt.train, mt.test);
+    g_string_free (detail, TRUE);
+  }
+  s->steps_done += done;
+  s->train = cfg;
+  if (out && !kan_session_save (s, out, error))
+    goto done;
+
+  if (stopped)
+    fprintf (stderr, "stopped at step %d\n", done);
+  if (json)
+    {
+      CliJson j;
+      cli_json_init (&j);
+      cli_json_begin_object (&j, NULL);
+      metrics_json (&j, &mt, cfg.loss, "");
+      cli_json_double (&j, "seconds", info.seconds);
+      cli_json_int (&j, "steps", done);
+      cli_json_int (&j, "evals", info.n_evals);
+      cli_json_int (&j, "steps_done", s->steps_done);
+      cli_json_bool (&j, "stopped", stopped);
+      cli_json_string (&j, "optimizer", kan_optimizer_name (cfg.opt));
+      cli_json_string (&j, "output", out);
+      cli_json_begin_array (&j, "losses");
+      for (guint q = 0; q < rows->len; q++)
+        {
+          const LossRow *r = &g_array_index (rows, LossRow, q);
+          cli_json_begin_object (&j, NULL);
+          cli_json_int (&j, "step", r->step);
+          cli_json_double (&j, "train_rmse", r->train);
+          cli_json_double (&j, "test_rmse", r->test);
+          cli_json_double (&j, "reg", r->reg);
+          cli_json_end_object (&j);
+        }
+      cli_json_end_array (&j);
+      cli_json_end_object (&j);
+      print_json (&j);
+    }
+  else
+    {
+      g_autofree char *text = metrics_text (&mt, cfg.loss);
+      printf ("step %d/%d: %s (%.2f s, %ld evaluations)\n", done, cfg.steps, text, info.seconds,
+              info.n_evals);
+    }
+  status = stopped ? EXIT_INTERRUPTED : 0;
+
+done:
+  cli_data_opts_clear (&dopt);
+  cli_model_opts_clear (&mopt);
+  cli_train_opts_clear (&topt);
+  cli_command_clear (&c);
+  return status;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* refine                                                                                      */
+
+static int
+cmd_refine (int argc, char **argv, GError **error)
+{
+  CliCommand c;
+  g_autofree char *in = NULL, *out = NULL, *grid_text = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "input", 'i', 0, G_OPTION_ARG_FILENAME, &in, "The session to refine (required)",
+      "IN.kanvas" },
+    { "grid", 0, 0, G_OPTION_ARG_FILENAME, &grid_text, "New number of grid intervals (required)",
+      "G" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Save the refined session (atomically)",
+      "OUT.kanvas" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
+    { NULL }
+  };
+  g_autoptr (KanSession) s = NULL;
+  g_autoptr (KanModel) fine = NULL;
+  CliMetrics before, after;
+  gint64 g;
+  int old_grid, status = 1;
+
+  cli_command_init (&c, "refine", "refit the splines on a finer (or coarser) grid", entries);
+  g_option_context_set_description (c.ctx,
+    "Refits every spline with G' intervals by least squares on the session's training inputs\n"
+    "and prints the train and test RMSE before and after.\n");
+  if (!cli_command_parse (&c, &argc, &argv, error))
+    goto done;
+  if (c.help)
+    {
+      status = 0;
+      goto done;
+    }
+  if (!require (in, "-i IN.kanvas", error) || !require (grid_text, "--grid G", error)
+      || !cli_parse_int ("--grid", grid_text, 1, 100000, &g, error))
+    goto done;
+
+  s = load_session (in, error);
+  if (s == NULL)
+    goto done;
+  if (s->data == NULL || s->data->n_train == 0)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,
+                   "%s: refining needs the session's training inputs, and it has none", in);
+      goto done;
+    }
+  if (!check_fit (s->model, s->data, s->train.loss, error))
+    goto done;
+
+  old_grid = kan_model_grid (s->model);
+  cli_metrics (s->model, s->data, s->train.loss, &before);
+  fine = kan_model_refine (s->model, (int) g, s->data->train_x, s->data->n_train, error);
+  if (fine == NULL)
+    goto done;
+  cli_metrics (fine, s->data, s->train.loss, &after);
+  kan_model_free (s->model);
+  s->model = g_steal_pointer (&fine);
+  {
+    g_autofree char *detail = g_strdup_printf ("grid=%d->%d", old_grid, (int) g);
+    kan_session_add_history (s, "refine", detail, after.train, after.test);
+  }
+  if (out && !kan_session_save (s, out, error))
+    goto done;
+
+  if (json)
+    {
+      CliJson j;
+      cli_json_init (&j);
+      cli_json_begin_object (&j, NULL);
+      cli_json_int (&j, "grid_before", old_grid);
+      cli_json_int (&j, "grid", g);
+      metrics_json (&j, &before, s->train.loss, "before_");
+      metrics_json (&j, &after, s->train.loss, "");
+      cli_json_string (&j, "output", out);
+      cli_json_end_object (&j);
+      print_json (&j);
+    }
+  else
+    {
+      g_autofree char *t1 = metrics_text (&before, s->train.loss);
+      g_autofree char *t2 = metrics_text (&after, s->train.loss);
+      printf ("before (G=%d): %s\nafter (G=%d): %s\n", old_grid, t1, (int) g, t2);
+    }
+  status = 0;
+
+done:
+  cli_command_clear (&c);
+  return status;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* eval                                                                                        */
+
+/* Evaluates the model at the points "x1,x2[:x1,x2…]", in the units of the raw data: inputs are
+ * normalised and outputs denormalised the way the session's data were. */
+static gboolean
+eval_points (const KanSession *s,
+             const char       *text,
+             gboolean          json,
+             GError          **error)
+{
+  const KanModel *m = s->model;
+  const KanDataset *d = s->data;
+  int I = kan_model_n_in (m), O = kan_model_n_out (m);
+  g_auto (GStrv) pts = g_strsplit (text, ":", -1);
+  size_t n = g_strv_length (pts);
+  g_autofree double *x = g_new (double, MAX (n * I, 1));
+  g_autofree double *y = g_new (double, MAX (n * O, 1));
+  CliJson j;
+
+  for (size_t b = 0; b < n; b++)
+    {
+      g_autofree double *v = NULL;
+      int got;
+      if (!cli_parse_doubles ("--points", pts[b], I, &v, &got, error))
+        return FALSE;
+      for (int i = 0; i < I; i++)
+        x[b * I + i] = d && d->in_mean ? (v[i] - d->in_mean[i]) / d->in_std[i] : v[i];
+    }
+  kan_model_eval (m, x, n, y);
+  if (d && d->out_mean && d->n_out == O)
+    for (size_t b = 0; b < n; b++)
+      for (int o = 0; o < O; o++)
+        y[b * O + o] = y[b * O + o] * d->out_std[o] + d->out_mean[o];
+
+  if (json)
+    {
+      cli_json_init (&j);
+      cli_json_begin_object (&j, NULL);
+      cli_json_begin_array (&j, "outputs");
+      for (size_t b = 0; b < n; b++)
+        {
+          cli_json_begin_array (&j, NULL);
+          for (int o = 0; o < O; o++)
+            cli_json_double (&j, NULL, y[b * O + o]);
+          cli_json_end_array (&j);
+        }
+      cli_json_end_array (&j);
+      cli_json_end_object (&j);
+      print_json (&j);
+      return TRUE;
+    }
+  for (size_t b = 0; b < n; b++)
+    {
+      for (int o = 0; o < O; o++)
+        printf ("%s%.17g", o ? "," : "", y[b * O + o]);
+      putchar ('\n');
+    }
+  return TRUE;
+}
+
+static int
+cmd_eval (int argc, char **argv, GError **error)
+{
+  CliCommand c;
+  CliDataOpts dopt = { 0 };
+  g_autofree char *in = NULL, *points = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "input", 'i', 0, G_OPTION_ARG_FILENAME, &in, "The session to evaluate (required)",
+      "IN.kanvas" },
+    { "points", 0, 0, G_OPTION_ARG_FILENAME, &points,
+      "Print the model's outputs at these points, one line each", "x1,x2[:x1,x2…]" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
+    { NULL }
+  };
+  g_autoptr (KanSession) s = NULL;
+  g_autoptr (KanDataset) own = NULL;
+  const KanDataset *d;
+  CliMetrics mt;
+  int status = 1;
+
+  cli_command_init (&c, "eval", "evaluate a session's model on data or at points", entries);
+  cli_data_opts_add (&c, &dopt);
+  g_option_context_set_description (c.ctx,
+    "Prints the RMSE (with --loss ce: cross-entropy and accuracy) of the model on the train\n"
+    "and test rows of the session's data, or of the data given by --formula or --csv.\n");
+  if (!cli_command_parse (&c, &argc, &argv, error))
+    goto done;
+  if (c.help)
+    {
+      status = 0;
+      goto done;
+    }
+  if (!require (in, "-i IN.kanvas", error))
+    goto done;
+  if (points && cli_data_opts_given (&dopt))
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                   "--points cannot be combined with data options");
+      goto done;
+    }
+  s = load_session (in, error);
+  if (s == NULL)
+    goto done;
+  if (points)
+    {
+      status = eval_points (s, points, json, error) ? 0 : 1;
+      goto done;
+    }
+
+  if (cli_data_opts_given (&dopt))
+    {
+      own = cli_data_from_opts (&dopt, error);
+      if (own == NULL)
+        goto done;
+      d = own;
+    }
+  else if (s->data != NULL)
+    d = s->data;
+  else
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,
+                   "%s: the session has no data; give --formula or --csv", in);
+      goto done;
+    }
+  if (!check_fit (s->model, d, s->train.loss, error))
+    goto done;
+  cli_metrics (s->model, d, s->train.loss, &mt);
+
+  if (json)
+    {
+      CliJson j;
+      cli_json_init (&j);
+      cli_json_begin_object (&j, NULL);
+      metrics_json (&j, &mt, s->train.loss, "");
+      cli_json_int (&j, "n_train", (gint64) d->n_train);
+      cli_json_int (&j, "n_test", (gint64) d->n_test);
+      cli_json_end_object (&j);
+      print_json (&j);
+    }
+  else
+    {
+      g_autofree char *text = metrics_text (&mt, s->train.loss);
+      printf ("%s (%zu train / %zu test rows)\n", text, d->n_train, d->n_test);
+    }
+  status = 0;
+
+done:
+  cli_data_opts_clear (&dopt);
+  cli_command_clear (&c);
+  return status;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* info                                                                                        */
+
+static int
+cmd_info (int argc, char **argv, GError **error)
+{
+  CliCommand c;
+  g_autofree char *in = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "input", 'i', 0, G_OPTION_ARG_FILENAME, &in, "The session to describe (required)",
+      "S.kanvas" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
+    { NULL }
+  };
+  g_autoptr (KanSession) s = NULL;
+  g_autofree char *width = NULL, *data_text = NULL;
+  g_autofree size_t *idx = NULL;
+  const KanTrainConfig *tc;
+  size_t n_params, n_active;
+  int status = 1;
+
+  cli_command_init (&c, "info", "describe a session: model, data, settings, history", entries);
+  if (!cli_command_parse (&c, &argc, &argv, error))
+    goto done;
+  if (c.help)
+    {
+      status = 0;
+      goto done;
+    }
+  if (!require (in, "-i S.kanvas", error))
+    goto done;
+  s = load_session (in, error);
+  if (s == NULL)
+    goto done;
+
+  width = kan_shape_to_string (kan_model_shape (s->model));
+  n_params = kan_model_n_params (s->model);
+  idx = g_new (size_t, MAX (n_params, 1));
+  n_active = kan_model_active_params (s->model, idx);
+  data_text = s->data ? cli_data_describe (s->data) : g_strdup ("none");
+  tc = &s->train;
+
+  if (json)
+    {
+      CliJson j;
+      cli_json_init (&j);
+      cli_json_begin_object (&j, NULL);
+      cli_json_string (&j, "width", width);
+      cli_json_int (&j, "grid", kan_model_grid (s->model));
+      cli_json_int (&j, "k", kan_model_k (s->model));
+      cli_json_int (&j, "params", (gint64) n_params);
+      cli_json_int (&j, "active_params", (gint64) n_active);
+      cli_json_string (&j, "data", data_text);
+      cli_json_string (&j, "optimizer", kan_optimizer_name (tc->opt));
+      cli_json_string (&j, "loss", tc->loss == KAN_LOSS_CE ? "ce" : "mse");
+      cli_json_int (&j, "steps", tc->steps);
+      cli_json_double (&j, "lr", tc->lr);
+      cli_json_double (&j, "lamb", tc->lamb);
+      cli_json_int (&j, "steps_done", s->steps_done);
+      cli_json_begin_array (&j, "history");
+      for (guint q = 0; q < s->history->len; q++)
+        {
+          const KanHistoryEntry *e = g_ptr_array_index (s->history, q);
+          cli_json_begin_object (&j, NULL);
+          cli_json_string (&j, "op", e->op);
+          cli_json_string (&j, "detail", e->detail);
+          cli_json_double (&j, "train_rmse", e->train_rmse);
+          cli_json_double (&j, "test_rmse", e->test_rmse);
+          cli_json_end_object (&j);
+        }
+      cli_json_end_array (&j);
+      cli_json_end_object (&j);
+      print_json (&j);
+    }
+  else
+    {
+      printf ("model:    width %s, G=%d, k=%d, %zu parameters (%zu trainable)\n", width,
+              kan_model_grid (s->model), kan_model_k (s->model), n_params, n_active);
+      printf ("data:     %s\n", data_text);
+      printf ("training: %s, %d steps, lr %g, lamb %g, loss %s; %d steps done\n",
+              kan_optimizer_name (tc->opt), tc->steps, tc->lr, tc->lamb,
+              tc->loss == KAN_LOSS_CE ? "ce" : "mse", s->steps_done);
+      printf ("history:\n");
+      for (guint q = 0; q < s->history->len; q++)
+        {
+          const KanHistoryEntry *e = g_ptr_array_index (s->history, q);
+          char a[32], b[32];
+          printf ("  %2u. %-8s %s", q + 1, e->op, e->detail ? e->detail : "");
+          if (!isnan (e->train_rmse) || !isnan (e->test_rmse))
+            printf ("  (train %s, test %s)", cli_fmt_sci (a, e->train_rmse),
+                    cli_fmt_sci (b, e->test_rmse));
+          putchar ('\n');
+        }
+    }
+  status = 0;
+
+done:
+  cli_command_clear (&c);
+  return status;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* main                                                                                        */
+
+typedef struct
+{
+  const char *name;
+  int       (*run) (int argc, char **argv, GError **error);
+  const char *summary;
+} Command;
+
+static const Command commands[] = {
+  { "fit",    cmd_fit,       "train a model (new, or continue a session with -i)" },
+  { "refine", cmd_refine,    "change a session's grid size G by least-squares refitting" },
+  { "eval",   cmd_eval,      "RMSE on the session's or other data; outputs at given points" },
+  { "info",   cmd_info,      "describe a session: model, data, settings, history" },
+  { "bench",  cli_cmd_bench, "time the optimisers on pykan's recipe T1" },
+};
+
+static void
+usage (FILE *f)
+{
+  fprintf (f, "Usage: kanvas-cli COMMAND [OPTION…]\n\n"
+              "Kolmogorov–Arnold networks on the command line, over session files.\n\n"
+              "Commands:\n");
+  for (unsigned q = 0; q < G_N_ELEMENTS (commands); q++)
+    fprintf (f, "  %-8s %s\n", commands[q].name, commands[q].summary);
+  fprintf (f, "\nRun 'kanvas-cli COMMAND --help' for a command's options.\n"
+              "Exit status: 0 on success, 1 on failure, 2 on a usage error, 130 when a fit was "
+              "stopped with Ctrl-C.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  const Command *cmd = NULL;
+  const char *name;
+  int status;
+
+  gsl_set_error_handler_off ();
+
+  if (argc < 2)
+    {
+      usage (stderr);
+      return 2;
+    }
+  name = argv[1];
+  if (strcmp (name, "--help") == 0 || strcmp (name, "-h") == 0
+      || (strcmp (name, "help") == 0 && argc == 2))
+    {
+      usage (stdout);
+      return 0;
+    }
+  if (strcmp (name, "--version") == 0)
+    {
+      printf ("kanvas-cli %s\n", KANVAS_VERSION);
+      return 0;
+    }
+  if (strcmp (name, "help") == 0)
+    {
+      /* "kanvas-cli help fit" is "kanvas-cli fit --help". */
+      static char help_flag[] = "--help";
+      argv[1] = argv[2];
+      argv[2] = help_flag;
+      argc = 3;
+      name = argv[1];
+    }
+  for (unsigned q = 0; q < G_N_ELEMENTS (commands); q++)
+    if (strcmp (name, commands[q].name) == 0)
+      cmd = &commands[q];
+  if (cmd == NULL)
+    {
+      fprintf (stderr, "kanvas-cli: unknown command '%s' (see 'kanvas-cli --help')\n", name);
+      return 2;
+    }
+
+  {
+    g_autofree char *prgname = g_strdup_printf ("kanvas-cli %s", cmd->name);
+    g_set_prgname (prgname);
+  }
+  status = cmd->run (argc - 1, argv + 1, &error);
+  if (error != NULL)
+    {
+      gboolean usage_error = g_error_matches (error, CLI_ERROR, CLI_ERROR_USAGE);
+      if (usage_error)
+        fprintf (stderr, "kanvas-cli: %s (see 'kanvas-cli %s --help')\n", error->message,
+                 cmd->name);
+      else
+        fprintf (stderr, "kanvas-cli: %s\n", error->message);
+      return usage_error ? 2 : 1;
+    }
+  return status;
+}
