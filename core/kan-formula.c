@@ -271,13 +271,16 @@ prod_clear (Prod *p)
   factors_clear (p->den);
 }
 
-/* Multiplies P by E^POWER (E simplified; copied, not taken). Equal bases on the same side of
- * the fraction bar merge; a base above and the same below stay apart, since x·x/x is not x
- * at x = 0. */
+/* Multiplies P by E^POWER (E is copied, not taken), looking through products, quotients,
+ * signs and integer powers. With RAW, E is not simplified yet and what is inside is
+ * simplified first: 3·(x+y)·(x+y) is then seen as 3, x+y, x+y, whereas simplifying 3·(x+y)
+ * on its own would distribute the 3. Equal bases on the same side of the fraction bar merge;
+ * a base above and the same below stay apart, since x·x/x is not x at x = 0. */
 static void
-prod_add (Prod          *p,
-          const KanExpr *e,
-          int            power)
+collect (Prod          *p,
+         const KanExpr *e,
+         int            power,
+         gboolean       raw)
 {
   int k;
 
@@ -289,25 +292,33 @@ prod_add (Prod          *p,
     case KAN_EXPR_NEG:
       if (power % 2 != 0)
         p->coef = -p->coef;
-      prod_add (p, e->a, power);
+      collect (p, e->a, power, raw);
       return;
     case KAN_EXPR_MUL:
-      prod_add (p, e->a, power);
-      prod_add (p, e->b, power);
+      collect (p, e->a, power, raw);
+      collect (p, e->b, power, raw);
       return;
     case KAN_EXPR_DIV:
-      prod_add (p, e->a, power);
-      prod_add (p, e->b, -power);
+      collect (p, e->a, power, raw);
+      collect (p, e->b, -power, raw);
       return;
     case KAN_EXPR_POW:
       if (int_power (e->b, &k) && k != 0 && abs (k * power) <= MAX_INT_POWER)
         {
-          prod_add (p, e->a, k * power);
+          collect (p, e->a, k * power, raw);
           return;
         }
       break;
     default:
       break;
+    }
+
+  if (raw)
+    {
+      KanExpr *s = simp (e);
+      collect (p, s, power, FALSE);
+      kan_expr_free (s);
+      return;
     }
 
   {
@@ -367,7 +378,7 @@ prod_build (Prod *p)
     {
       /* 0·t → 0, even where t is not finite: see kan_expr_simplify. */
       prod_clear (p);
-      return kan_expr_num (0.0);
+      return kan_expr_num (c);  /* keeps the sign of −0, which 1/x can see */
     }
 
   if (p->den->len == 0 && p->num->len == 1
@@ -421,7 +432,13 @@ scaled (double   c,
   Prod p;
 
   prod_init (&p, c);
-  prod_add (&p, t, 1);
+  collect (&p, t, 1, FALSE);
+  if (!isfinite (p.coef))
+    {
+      /* Distributing an infinite coefficient would turn inf·(x+1) into inf·x + inf. */
+      prod_clear (&p);
+      return c == 1.0 ? t : kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (c), t);
+    }
   kan_expr_free (t);
   return prod_build (&p);
 }
@@ -457,7 +474,7 @@ sum_add (Sum           *s,
     }
 
   prod_init (&p, 1.0);
-  prod_add (&p, e, 1);
+  collect (&p, e, 1, FALSE);
   c = p.coef * w;
   if (!isfinite (p.coef))
     {
@@ -472,7 +489,7 @@ sum_add (Sum           *s,
     }
   if (is_sum (rest) || rest->kind == KAN_EXPR_NUM)
     {
-      /* Only reachable with unsimplified input; the sum rules take it apart. */
+      /* c·(x+1) with the c taken out: the sum rules take the rest apart, distributing c. */
       sum_add (s, rest, c);
       kan_expr_free (rest);
       return;
@@ -550,33 +567,33 @@ simp_sum (const KanExpr *e)
   return sum_build (&s);
 }
 
-/* Collects the product SA·SB or SA/SB (both taken); falls back to the plain binary node when
- * the coefficient would not be finite (division by zero, overflow). */
+/* A product, quotient or integer power E as one normal form; E itself, with simplified
+ * operands, when the coefficient would not be finite (division by zero, overflow). */
 static KanExpr *
-simp_prod (KanExprKind  kind,
-           KanExpr     *sa,
-           KanExpr     *sb)
+simp_prod (const KanExpr *e)
 {
   Prod p;
 
   prod_init (&p, 1.0);
-  prod_add (&p, sa, 1);
-  prod_add (&p, sb, kind == KAN_EXPR_DIV ? -1 : 1);
+  collect (&p, e, 1, TRUE);
   if (!isfinite (p.coef))
     {
       prod_clear (&p);
-      return kan_expr_binary (kind, sa, sb);
+      return kan_expr_binary (e->kind, simp (e->a), simp (e->b));
     }
-  kan_expr_free (sa);
-  kan_expr_free (sb);
   return prod_build (&p);
 }
 
 static KanExpr *
 simp_pow (const KanExpr *e)
 {
-  KanExpr *sa = simp (e->a), *sb = simp (e->b);
+  KanExpr *sa, *sb;
   int k;
+
+  if (int_power (e->b, &k) && k != 0)
+    return simp_prod (e);
+  sa = simp (e->a);
+  sb = simp (e->b);
 
   if (sa->kind == KAN_EXPR_NUM && sb->kind == KAN_EXPR_NUM)
     {
@@ -600,7 +617,7 @@ simp_pow (const KanExpr *e)
       Prod p;
 
       prod_init (&p, 1.0);
-      prod_add (&p, sa, k);
+      collect (&p, sa, k, FALSE);
       if (isfinite (p.coef))
         {
           kan_expr_free (sa);
@@ -628,7 +645,7 @@ simp (const KanExpr *e)
 
     case KAN_EXPR_MUL:
     case KAN_EXPR_DIV:
-      return simp_prod (e->kind, simp (e->a), simp (e->b));
+      return simp_prod (e);
 
     case KAN_EXPR_POW:
       return simp_pow (e);

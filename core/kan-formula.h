@@ -47,10 +47,12 @@ void        kan_formula_free         (KanExpr            **formulas);
  * pruned and zeroed edges leave behind and the user wants those terms gone. */
 KanExpr    *kan_expr_simplify        (KanExpr             *e);
 
-/* If V lies within TOL (see KAN_SNAP_DEFAULT_TOL) of an integer, a fraction p/q (q ≤ MAX_DEN)
- * or a multiple p·π/q (q ≤ MAX_DEN), stores the simplest such value in *SNAPPED and returns
- * TRUE. Integers are preferred, then smaller q, and at equal q the rational before the π
- * multiple. */
+/* If V lies within TOL (see KAN_SNAP_DEFAULT_TOL) of an integer, a fraction p/q or a multiple
+ * p·π/q (q ≤ MAX_DEN, |p| ≤ 100), stores the simplest such value in *SNAPPED and returns TRUE.
+ * Integers are preferred, then smaller q, and at equal q the rational before the π multiple.
+ * A kind of value is tried only while the tolerance window is under a quarter of its spacing
+ * (1, 1/q, π/q), so that it singles out one value: at TOL = 1e-2 a constant above 25 no longer
+ * snaps to an integer. NaN and infinities never snap. */
 gboolean    kan_snap_value           (double               v,
                                       double               tol,
                                       int                  max_den,

@@ -1518,6 +1518,9 @@ kan_model_update_grid (KanModel     *m,
               double uni = lo + (hi - lo) / G * q;
               interior[q] = m->grid_eps * uni + (1.0 - m->grid_eps) * xs[id];
             }
+          /* Both mixtures agree at the ends; keep them exact so the samples lie inside. */
+          interior[0] = lo;
+          interior[G] = hi;
           ok = refit_input (m, L, i, interior, xs, n, error);
         }
       kan_model_grid_changed (m);

@@ -31,6 +31,11 @@
 
 G_BEGIN_DECLS
 
+/* In the ranking, R² above 1 − KAN_SYMFIT_R2_RESOLUTION counts as 1 − KAN_SYMFIT_R2_RESOLUTION:
+ * differences that small are rounding, and exact equivalents (sin/cos, tanh/sigmoid, …) must
+ * tie so that library order decides. */
+#define KAN_SYMFIT_R2_RESOLUTION 1e-12
+
 typedef struct
 {
   int    sym_id;      /* library id (kan-symbolic.h) */
@@ -74,7 +79,8 @@ gboolean    kan_symfit_fit         (int                    sym_id,
 /* Fits each of the N_LIB functions LIB_IDS (NULL: the whole library, in library order) and
  * returns them ranked, best first (free with g_free); *N_OUT receives their number.
  *
- * Ranking: ascending score (pykan's loss), ties in library order. The one exception is "0":
+ * Ranking: ascending score (pykan's loss, with R² capped as KAN_SYMFIT_R2_RESOLUTION says), ties
+ * in library order. The one exception is "0":
  * on a negligible edge its r2 is 1, so with complexity 0 it ranks first; on any other edge its
  * r2 is 0 and it takes the place its score gives it among the others, moved down if needed so
  * that it stays below every function with r2 > zero_guard_r2. */
