@@ -10,6 +10,9 @@
  * failures with 1, an interrupted fit with 130. No output file is written unless the command
  * succeeded (or a fit was stopped with Ctrl-C, which keeps what it has).
  */
+/* From OpenBLAS's cblas.h, which clashes with GSL's gsl_cblas.h. */
+extern void openblas_set_num_threads (int n);
+
 #include "cli.h"
 
 #include <math.h>
@@ -844,6 +847,9 @@ main (int argc, char **argv)
   int status;
 
   gsl_set_error_handler_off ();
+  /* One BLAS thread: a threaded dsyrk changes its summation order from run to run, and runs
+   * must be reproducible. Training threads are Kanvas's own (--threads). */
+  openblas_set_num_threads (1);
 
   if (argc < 2)
     {
