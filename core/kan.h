@@ -10,3 +10,4 @@
 #include "kan-train.h"
 #include "kan-session.h"
 #include "kan-prune.h"
+#include "kan-formula.h"
