@@ -36,6 +36,11 @@ G_BEGIN_DECLS
  * tie so that library order decides. */
 #define KAN_SYMFIT_R2_RESOLUTION 1e-12
 
+/* A fit with R² ≥ 1 − KAN_SYMFIT_EXACT_R2 is exact: exact fits rank above inexact ones (then
+ * pykan's loss ranks within each group), so a function fitted exactly to its own samples is
+ * never beaten by a simpler approximation. */
+#define KAN_SYMFIT_EXACT_R2 1e-9
+
 typedef struct
 {
   int    sym_id;      /* library id (kan-symbolic.h) */
@@ -50,7 +55,8 @@ typedef struct
   double a_range[2];     /* search range of a; default (−10, 10) */
   double b_range[2];     /* search range of b (two-dimensional searches); default (−10, 10) */
   int    grid_number;    /* points per coordinate of one-dimensional searches; two-dimensional
-                          * searches use ⌈grid_number/3⌉+1 per coordinate. Default 101, ≥ 5 */
+                          * searches use grid_number/3+1 per coordinate in the first sweep and
+                          * 9 in the zoom sweeps. Default 101, ≥ 5 */
   int    iterations;     /* zoom iterations of every search; default 3, ≥ 1 */
   double weight_simple;  /* weight of complexity in the ranking loss; default 0.8, in [0, 1] */
   double zero_threshold; /* the edge is negligible, and "0" fits it with r2 = 1, when the
@@ -59,7 +65,8 @@ typedef struct
                           * knows the scale of the node the edge feeds should pass 1e-3 × that */
   double zero_guard_r2;  /* "0" of a non-negligible edge never ranks above a function with r2
                           * above this; default 0.9 */
-  int    subsample;      /* samples used by the searches; default 128, ≥ 8 (all if n is less) */
+  int    subsample;      /* samples the grid sweeps use (and a first Levenberg–Marquardt pass);
+                          * default 64, ≥ 8 (all samples if there are fewer) */
 } KanSymFitParams;
 
 /* Fills P with the defaults above. */

@@ -1,0 +1,241 @@
+/* kan-lock.c — suggest, lock, unlock and auto-symbolic (see kan-lock.h). */
+#include "kan-lock.h"
+#include "kan-model-private.h"
+#include "kan-symbolic.h"
+#include "kan-error.h"
+
+#include <math.h>
+#include <string.h>
+
+static gboolean
+check_edge (const KanModel *m, int l, int i, int j, GError **error)
+{
+  if (l < 0 || l >= m->depth || i < 0 || i >= m->layers[l].n_in || j < 0
+      || j >= m->layers[l].n_out)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                   "edge (%d,%d,%d) does not exist in this network", l, i, j);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Edge samples plus the standard deviation of the subnode sum the edge feeds. */
+static gboolean
+edge_samples (const KanModel *m, const double *x, size_t n, int l, int i, int j,
+              double *xs, double *ys, double *sub_std, GError **error)
+{
+  KanWork *w;
+  const double *in, *post;
+  int I, O;
+  double mu = 0.0, ss = 0.0;
+
+  if (!check_edge (m, l, i, j, error))
+    return FALSE;
+  if (n < 4)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                   "fitting an edge needs at least 4 samples, got %zu", n);
+      return FALSE;
+    }
+  I = m->layers[l].n_in;
+  O = m->layers[l].n_out;
+  w = kan_work_new (m, n);
+  kan_model_forward (m, w, x, n, 0.0, NULL);
+  in = kan_work_layer_input (w, l);
+  post = kan_work_edge_output (w, l);
+  for (size_t b = 0; b < n; b++)
+    {
+      double z = 0.0;
+      xs[b] = in[b * I + i];
+      ys[b] = post[(b * I + i) * O + j];
+      for (int q = 0; q < I; q++)
+        z += post[(b * I + q) * O + j];
+      mu += z;
+      ss += z * z;
+    }
+  kan_work_free (w);
+  mu /= n;
+  *sub_std = sqrt (MAX (0.0, (ss - n * mu * mu) / (n - 1)));
+  for (size_t b = 0; b < n; b++)
+    if (!isfinite (xs[b]) || !isfinite (ys[b]))
+      {
+        g_set_error (error, KAN_ERROR, KAN_ERROR_NONFINITE,
+                     "edge (%d,%d,%d) has non-finite values on row %zu", l, i, j, b + 1);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+gboolean
+kan_model_edge_samples (const KanModel *m, const double *x, size_t n, int l, int i, int j,
+                        double *xs, double *ys, GError **error)
+{
+  double sub_std;
+  return edge_samples (m, x, n, l, i, j, xs, ys, &sub_std, error);
+}
+
+/* The fit parameters for one edge: "0" is judged against the subnode the edge feeds. */
+static KanSymFitParams
+edge_params (const KanSymFitParams *p, double sub_std)
+{
+  KanSymFitParams q;
+  if (p)
+    q = *p;
+  else
+    kan_symfit_params_init (&q);
+  q.zero_threshold *= sub_std > 0 ? sub_std : 1.0;
+  return q;
+}
+
+KanSymFit *
+kan_model_suggest (const KanModel *m, const double *x, size_t n, int l, int i, int j,
+                   const int *lib, int n_lib, const KanSymFitParams *p, int *n_out,
+                   GError **error)
+{
+  double *xs = g_new (double, MAX (n, 1)), *ys = g_new (double, MAX (n, 1)), sub_std;
+  KanSymFit *fits = NULL;
+
+  if (edge_samples (m, x, n, l, i, j, xs, ys, &sub_std, error))
+    {
+      KanSymFitParams q = edge_params (p, sub_std);
+      fits = kan_symfit_suggest (xs, ys, n, lib, n_lib, &q, n_out, error);
+    }
+  g_free (xs);
+  g_free (ys);
+  return fits;
+}
+
+gboolean
+kan_model_lock (KanModel *m, const double *x, size_t n, int l, int i, int j, const char *name,
+                const KanSymFitParams *p, KanSymFit *fit, GError **error)
+{
+  int id = kan_sym_lookup (name);
+  double *xs, *ys, sub_std;
+  KanSymFit f;
+  gboolean ok;
+
+  if (id < 0)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                   "unknown symbolic function '%s'", name ? name : "(null)");
+      return FALSE;
+    }
+  xs = g_new (double, MAX (n, 1));
+  ys = g_new (double, MAX (n, 1));
+  ok = edge_samples (m, x, n, l, i, j, xs, ys, &sub_std, error);
+  if (ok)
+    {
+      KanSymFitParams q = edge_params (p, sub_std);
+      ok = kan_symfit_fit (id, xs, ys, n, &q, &f, error);
+    }
+  if (ok)
+    {
+      double abcd[4] = { f.a, f.b, f.c, f.d };
+      kan_model_set_edge (m, l, i, j, KAN_EDGE_SYMBOLIC, id, abcd);
+      if (fit)
+        *fit = f;
+    }
+  g_free (xs);
+  g_free (ys);
+  return ok;
+}
+
+void
+kan_model_unlock (KanModel *m, int l, int i, int j)
+{
+  g_return_if_fail (check_edge (m, l, i, j, NULL));
+  if (kan_model_edge_mode (m, l, i, j) == KAN_EDGE_OFF)
+    return;
+  kan_model_set_edge (m, l, i, j, KAN_EDGE_NUMERIC, 0, NULL);
+}
+
+int
+kan_model_auto_symbolic (KanModel *m, const double *x, size_t n, const int *lib, int n_lib,
+                         double r2_threshold, const KanSymFitParams *p, GString *log,
+                         GError **error)
+{
+  int locked = 0;
+
+  for (int l = 0; l < m->depth; l++)
+    {
+      const KanLayer *L = &m->layers[l];
+      for (int i = 0; i < L->n_in; i++)
+        for (int j = 0; j < L->n_out; j++)
+          {
+            KanEdgeMode mode = kan_model_edge_mode (m, l, i, j);
+            KanSymFit *fits;
+            int n_fits = 0;
+
+            if (mode == KAN_EDGE_OFF || mode == KAN_EDGE_SYMBOLIC)
+              {
+                if (log)
+                  g_string_append_printf (log, "(%d,%d,%d) %s\n", l, i, j,
+                                          mode == KAN_EDGE_OFF ? "pruned, skipped"
+                                                               : "already symbolic");
+                continue;
+              }
+            fits = kan_model_suggest (m, x, n, l, i, j, lib, n_lib, p, &n_fits, error);
+            if (fits == NULL)
+              return -1;
+            if (n_fits > 0 && fits[0].r2 >= r2_threshold)
+              {
+                /* "0" on a negligible edge keeps its constant d, so the network's output does
+                 * not jump when it is locked. */
+                double abcd[4] = { fits[0].a, fits[0].b, fits[0].c, fits[0].d };
+                kan_model_set_edge (m, l, i, j, KAN_EDGE_SYMBOLIC, fits[0].sym_id, abcd);
+                locked++;
+                if (log)
+                  g_string_append_printf (log, "(%d,%d,%d) locked to %s, r2 = %.6f, "
+                                          "c·f(a·x+b)+d with a=%.6g b=%.6g c=%.6g d=%.6g\n",
+                                          l, i, j, kan_sym_info (fits[0].sym_id)->name,
+                                          fits[0].r2, fits[0].a, fits[0].b, fits[0].c,
+                                          fits[0].d);
+              }
+            else if (log)
+              g_string_append_printf (log, "(%d,%d,%d) left numeric: best %s has r2 = %.6f "
+                                      "< %.6f\n", l, i, j,
+                                      n_fits > 0 ? kan_sym_info (fits[0].sym_id)->name : "-",
+                                      n_fits > 0 ? fits[0].r2 : NAN, r2_threshold);
+            g_free (fits);
+          }
+    }
+  return locked;
+}
+
+int *
+kan_sym_parse_lib (const char *names, int *n_out, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (names ? names : "", ",", -1);
+  int n = g_strv_length (parts), k = 0;
+  int *ids = g_new (int, MAX (n, 1));
+
+  for (int q = 0; q < n; q++)
+    {
+      char *name = g_strstrip (parts[q]);
+      int id;
+      if (*name == '\0')
+        continue;
+      id = kan_sym_lookup (name);
+      if (id < 0)
+        {
+          GString *all = g_string_new (NULL);
+          for (int r = 0; r < kan_sym_count (); r++)
+            g_string_append_printf (all, "%s%s", r ? ", " : "", kan_sym_info (r)->name);
+          g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE,
+                       "unknown symbolic function '%s' (the library: %s)", name, all->str);
+          g_string_free (all, TRUE);
+          g_free (ids);
+          return NULL;
+        }
+      ids[k++] = id;
+    }
+  if (k == 0)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE, "the symbolic library list is empty");
+      g_free (ids);
+      return NULL;
+    }
+  *n_out = k;
+  return ids;
+}
