@@ -824,6 +824,8 @@ struct _KanWork
   gboolean    tab_valid;
   /* per-sample backward scratch */
   double     *g_a, *g_b, *g_c;  /* max width */
+  double     *gb1, *gb2, *gzb;  /* n_max × max width: batched backward */
+  double     *gcl;              /* G+k: one edge's coefficient gradient */
 };
 
 KanWork *
@@ -867,6 +869,10 @@ kan_work_new (const KanModel *m,
   w->g_a = g_new (double, wmax);
   w->g_b = g_new (double, wmax);
   w->g_c = g_new (double, wmax);
+  w->gb1 = g_new (double, n_max * wmax);
+  w->gb2 = g_new (double, n_max * wmax);
+  w->gzb = g_new (double, n_max * wmax);
+  w->gcl = g_new (double, m->G + m->k);
   return w;
 }
 
@@ -890,6 +896,10 @@ kan_work_free (KanWork *w)
   g_free (w->g_a);
   g_free (w->g_b);
   g_free (w->g_c);
+  g_free (w->gb1);
+  g_free (w->gb2);
+  g_free (w->gzb);
+  g_free (w->gcl);
   g_free (w);
 }
 
@@ -968,59 +978,67 @@ forward_bases (const KanModel *m, const KanLayer *L, WorkLayer *W, int K1, size_
 }
 
 /* Edges of one layer: post[b,i,j] = mask·(w_b·b(x) + w_s·spline(x)) + mask_s·(c·f(a·x+b)+d),
- * summed into the subnodes z. K1 is a parameter so that the k = 3 call is unrolled. */
+ * summed into the subnodes z. Edge by edge, so masks are tested once per edge; K1 is a parameter
+ * so that the k = 3 call is unrolled. */
 G_ALWAYS_INLINE static inline void
 forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, size_t n, int K1,
                gboolean has_sym, gboolean need_dx, double y_th)
 {
   int I = L->n_in, O = L->n_out, P = m->G + m->k;
 
-  for (size_t b = 0; b < n; b++)
-    {
-      double *z = W->z + b * O;
-      memset (z, 0, sizeof (double) * O);
-      for (int i = 0; i < I; i++)
-        {
-          size_t bi = b * I + i;
-          int m0 = W->m0[bi];
-          const double *bas = W->bas + bi * K1, *dbas = W->dbas + bi * K1;
-          double bv = W->base[bi], xv = W->x[bi];
-          for (int j = 0; j < O; j++)
-            {
-              size_t e = (size_t) i * O + j, bij = bi * O + j;
-              double s = 0.0, ds = 0.0, pn = 0.0, pt;
-              if (m0 >= 0)
-                {
-                  const double *c = L->coef + e * P + m0;
-                  KAN_UNROLL
-                  for (int r = 0; r < K1; r++)
-                    s += c[r] * bas[r];
-                  /* Layer 0's inputs are data: nothing needs ∂/∂x there. */
-                  if (need_dx)
+  memset (W->z, 0, sizeof (double) * n * O);
+  for (int i = 0; i < I; i++)
+    for (int j = 0; j < O; j++)
+      {
+        size_t e = (size_t) i * O + j;
+        const double *c = L->coef + e * P;
+        double msk = L->mask[e], wb = msk * L->scale_base[e], ws = msk * L->scale_sp[e];
+        gboolean sym = has_sym && L->mask_sym[e] != 0.0, numeric = msk != 0.0;
+
+        for (size_t b = 0; b < n; b++)
+          {
+            size_t bi = b * I + i, bij = bi * O + j;
+            int m0 = W->m0[bi];
+            double sv = 0.0, ds = 0.0, pn;
+            if (m0 >= 0)
+              {
+                const double *bas = W->bas + bi * K1;
+                KAN_UNROLL
+                for (int r = 0; r < K1; r++)
+                  sv += c[m0 + r] * bas[r];
+                /* Layer 0's inputs are data: nothing needs ∂/∂x there. */
+                if (need_dx)
+                  {
+                    const double *dbas = W->dbas + bi * K1;
                     KAN_UNROLL
                     for (int r = 0; r < K1; r++)
-                      ds += c[r] * dbas[r];
-                }
-              W->spl[bij] = s;
-              W->dspl[bij] = ds;
-              if (L->mask[e] != 0.0)
-                pn = L->mask[e] * (L->scale_base[e] * bv + L->scale_sp[e] * s);
-              W->postnum[bij] = pn;
-              pt = pn;
-              if (has_sym && L->mask_sym[e] != 0.0)
-                {
-                  const double *a = L->sym + e * 4;
-                  double f = kan_sym_eval (L->sym_fn[e], a[0] * xv + a[1], y_th,
-                                           &W->dsymf[bij]);
-                  W->symf[bij] = f;
-                  pt += L->mask_sym[e] * (a[2] * f + a[3]);
-                }
-              W->post[bij] = pt;
-              z[j] += pt;
-            }
-        }
-    }
-
+                      ds += c[m0 + r] * dbas[r];
+                  }
+              }
+            W->spl[bij] = sv;
+            W->dspl[bij] = ds;
+            /* A masked edge is exactly 0, whatever its (possibly stale) parameters hold. */
+            pn = numeric ? wb * W->base[bi] + ws * sv : 0.0;
+            W->postnum[bij] = pn;
+            W->post[bij] = pn;
+            W->z[b * O + j] += pn;
+          }
+        if (sym)
+          {
+            const double *a = L->sym + e * 4;
+            double ms = L->mask_sym[e];
+            for (size_t b = 0; b < n; b++)
+              {
+                size_t bi = b * I + i, bij = bi * O + j;
+                double f = kan_sym_eval (L->sym_fn[e], a[0] * W->x[bi] + a[1], y_th,
+                                         &W->dsymf[bij]);
+                double ps = ms * (a[2] * f + a[3]);
+                W->symf[bij] = f;
+                W->post[bij] += ps;
+                W->z[b * O + j] += ps;
+              }
+          }
+      }
 }
 
 void
@@ -1394,15 +1412,141 @@ backward_sample (const KanModel *m, KanWork *w, size_t b, const double *dout, do
     backward_sample_k (m, w, b, dout, grad, m->k + 1);
 }
 
+/* Backward over all rows of the last forward, layer by layer and edge by edge: per-edge sums
+ * stay in registers and the branches on masks and the regulariser leave the inner loops.
+ * K1 as in forward_edges. */
+G_ALWAYS_INLINE static inline void
+backward_batch_k (const KanModel *m,
+                  KanWork        *w,
+                  const double   *dout,
+                  double         *grad,
+                  int             K1)
+{
+  size_t n = w->n;
+  int P = m->G + m->k;
+  gboolean reg = w->reg_pending;
+  double *g = w->gb1, *gx = w->gb2, *gz = w->gzb;
+
+  memcpy (g, dout, sizeof (double) * n * kan_model_n_out (m));
+  for (int l = m->depth - 1; l >= 0; l--)
+    {
+      const KanLayer *L = &m->layers[l];
+      WorkLayer *W = &w->wl[l];
+      int I = L->n_in, O = L->n_out, Q = L->n_next;
+      double *g_ns = grad + (L->node_scale - m->params), *g_nb = grad + (L->node_bias - m->params);
+      double *g_ss = grad + (L->subnode_scale - m->params);
+      double *g_sb = grad + (L->subnode_bias - m->params);
+
+      /* Node affine and multiplication: g (n × Q) → gz (n × O). */
+      for (size_t b = 0; b < n; b++)
+        {
+          const double *zs = W->zs + b * O, *z = W->z + b * O, *y = W->y + b * Q;
+          for (int q = 0; q < Q; q++)
+            {
+              double gq = g[b * Q + q], gy = gq * L->node_scale[q];
+              int s0 = L->group_start[q], s1 = L->group_start[q + 1];
+              g_ns[q] += gq * y[q];
+              g_nb[q] += gq;
+              for (int s = s0; s < s1; s++)
+                {
+                  double others = 1.0;
+                  for (int t = s0; t < s1; t++)
+                    if (t != s)
+                      others *= zs[t];
+                  g_ss[s] += gy * others * z[s];
+                  g_sb[s] += gy * others;
+                  gz[b * O + s] = gy * others * L->subnode_scale[s];
+                }
+            }
+        }
+
+      if (l > 0)
+        memset (gx, 0, sizeof (double) * n * I);
+      for (int i = 0; i < I; i++)
+        for (int j = 0; j < O; j++)
+          {
+            size_t e = (size_t) i * O + j;
+            if (L->mask[e] != 0.0)
+              {
+                double msk = L->mask[e], sp = L->scale_sp[e], sbw = L->scale_base[e];
+                double alpha = reg ? W->alpha[e] : 0.0, mp = W->mean_p[e];
+                double acc_sb = 0.0, acc_sp = 0.0, *gcl = w->gcl, *gc;
+                memset (gcl, 0, sizeof (double) * P);
+                for (size_t b = 0; b < n; b++)
+                  {
+                    size_t bi = b * I + i, bij = bi * O + j;
+                    double gm = gz[b * O + j];
+                    int m0 = W->m0[bi];
+                    if (reg)
+                      gm += alpha * (W->postnum[bij] - mp);
+                    gm *= msk;
+                    if (m0 >= 0)
+                      {
+                        const double *bas = W->bas + bi * K1;
+                        double gs = gm * sp;
+                        KAN_UNROLL
+                        for (int r = 0; r < K1; r++)
+                          gcl[m0 + r] += gs * bas[r];
+                      }
+                    acc_sb += gm * W->base[bi];
+                    acc_sp += gm * W->spl[bij];
+                    if (l > 0)
+                      gx[bi] += gm * (sbw * W->dbase[bi] + sp * W->dspl[bij]);
+                  }
+                gc = grad + (L->coef - m->params) + e * P;
+                for (int r = 0; r < P; r++)
+                  gc[r] += gcl[r];
+                grad[(L->scale_base - m->params) + e] += acc_sb;
+                grad[(L->scale_sp - m->params) + e] += acc_sp;
+              }
+            if (L->mask_sym[e] != 0.0)
+              {
+                const double *a = L->sym + e * 4;
+                double ms = L->mask_sym[e], ga = 0.0, gb = 0.0, gcc = 0.0, gd = 0.0;
+                double *gs4 = grad + (L->sym - m->params) + e * 4;
+                for (size_t b = 0; b < n; b++)
+                  {
+                    size_t bi = b * I + i, bij = bi * O + j;
+                    double gsym = gz[b * O + j] * ms;
+                    double gu = gsym * a[2] * W->dsymf[bij];
+                    ga += gu * W->x[bi];
+                    gb += gu;
+                    gcc += gsym * W->symf[bij];
+                    gd += gsym;
+                    if (l > 0)
+                      gx[bi] += gu * a[0];
+                  }
+                gs4[0] += ga;
+                gs4[1] += gb;
+                gs4[2] += gcc;
+                gs4[3] += gd;
+              }
+          }
+
+      if (l > 0)
+        {
+          double *tmp;
+          if (reg)
+            for (size_t b = 0; b < n; b++)
+              for (int i = 0; i < I; i++)
+                gx[b * I + i] += W->beta[i] * (W->x[b * I + i] - W->mean_x[i]);
+          tmp = g;
+          g = gx;
+          gx = tmp;
+        }
+    }
+}
+
 void
 kan_model_backward (const KanModel *m,
                     KanWork        *w,
                     const double   *dout,
                     double         *grad)
 {
-  int O = kan_model_n_out (m);
-  for (size_t b = 0; b < w->n; b++)
-    backward_sample (m, w, b, dout + b * O, grad);
+  if (m->k == 3)
+    backward_batch_k (m, w, dout, grad, 4);
+  else
+    backward_batch_k (m, w, dout, grad, m->k + 1);
   w->reg_pending = FALSE;
 }
 

@@ -194,6 +194,16 @@ kan_spline_basis_tab3 (const double *t,
 
   m0 = s - 3;
   clip = m0 < 0 ? 0 : (m0 > n_basis - 4 ? n_basis - 4 : m0);
+  if (clip == m0)
+    {
+      /* Inside the grid (the common case): all four bases are real. */
+      b[0] = B[0]; b[1] = B[1]; b[2] = B[2]; b[3] = B[3];
+      if (db)
+        {
+          db[0] = D[0]; db[1] = D[1]; db[2] = D[2]; db[3] = D[3];
+        }
+      return m0;
+    }
   for (int r = 0; r < 4; r++)
     {
       int src = clip + r - m0;
