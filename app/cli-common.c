@@ -189,8 +189,9 @@ cli_command_clear (CliCommand *c)
 #define FLAG_OPT(long_name, field, help) \
   { long_name, 0, 0, G_OPTION_ARG_NONE, &o->field, help, NULL }
 
-/* Row counts above this are refused before anything is allocated. */
-#define CLI_MAX_ROWS 100000000
+/* Row counts are not capped here: the core refuses data sets and training workspaces over its
+ * memory budget (KAN_ERROR_BUDGET) before allocating them. */
+#define CLI_MAX_ROWS G_MAXINT64
 
 void
 cli_data_opts_add (CliCommand  *c,
@@ -858,3 +859,99 @@ cli_json_null (CliJson *j, const char *key)
   json_item (j, key);
   g_string_append (j->s, "null");
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sessions and results                                                                        */
+
+KanSession *
+cli_load_session (const char *path,
+                  GError    **error)
+{
+  KanSession *s = kan_session_load (path, error);
+
+  if (s != NULL && s->model == NULL)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED, "%s: the session has no model", path);
+      kan_session_free (s);
+      return NULL;
+    }
+  return s;
+}
+
+gboolean
+cli_require (const char *value,
+             const char *what,
+             GError    **error)
+{
+  if (value == NULL)
+    g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "missing required option %s", what);
+  return value != NULL;
+}
+
+/* Fails unless data D fits model M under LOSS. */
+gboolean
+cli_check_fit (const KanModel   *m,
+               const KanDataset *d,
+               KanLoss           loss,
+               GError          **error)
+{
+  if (d->n_in != kan_model_n_in (m))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "the data have %d input columns but the model takes %d inputs",
+                   d->n_in, kan_model_n_in (m));
+      return FALSE;
+    }
+  if (loss == KAN_LOSS_MSE && d->n_out != kan_model_n_out (m))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "the data have %d target columns but the model has %d outputs",
+                   d->n_out, kan_model_n_out (m));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* "train RMSE 2.63e-03, test RMSE 2.98e-03", or cross-entropy with accuracy. */
+char *
+cli_metrics_text (const CliMetrics *mt,
+                  KanLoss           loss)
+{
+  char a[32], b[32];
+
+  if (loss == KAN_LOSS_CE)
+    return g_strdup_printf ("train cross-entropy %s (accuracy %.1f%%), "
+                            "test cross-entropy %s (accuracy %.1f%%)",
+                            cli_fmt_sci (a, mt->train * mt->train), 100 * mt->train_acc,
+                            cli_fmt_sci (b, mt->test * mt->test), 100 * mt->test_acc);
+  return g_strdup_printf ("train RMSE %s, test RMSE %s", cli_fmt_sci (a, mt->train),
+                          cli_fmt_sci (b, mt->test));
+}
+
+void
+cli_metrics_json (CliJson          *j,
+                  const CliMetrics *mt,
+                  KanLoss           loss,
+                  const char       *prefix)
+{
+  g_autofree char *k1 = g_strconcat (prefix, "train_rmse", NULL);
+  g_autofree char *k2 = g_strconcat (prefix, "test_rmse", NULL);
+
+  cli_json_double (j, k1, mt->train);
+  cli_json_double (j, k2, mt->test);
+  if (loss == KAN_LOSS_CE)
+    {
+      g_autofree char *k3 = g_strconcat (prefix, "train_accuracy", NULL);
+      g_autofree char *k4 = g_strconcat (prefix, "test_accuracy", NULL);
+      cli_json_double (j, k3, mt->train_acc);
+      cli_json_double (j, k4, mt->test_acc);
+    }
+}
+
+void
+cli_print_json (CliJson *j)
+{
+  g_autofree char *text = cli_json_finish (j);
+  fputs (text, stdout);
+}
+

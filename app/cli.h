@@ -155,7 +155,43 @@ void         cli_json_bool         (CliJson *j, const char *key, gboolean v);
 void         cli_json_string       (CliJson *j, const char *key, const char *v);
 void         cli_json_null         (CliJson *j, const char *key);
 
+/* Loads PATH and fails unless it has a model. */
+KanSession  *cli_load_session      (const char          *path,
+                                    GError             **error);
+/* A usage error "missing required option WHAT" unless VALUE is set. */
+gboolean     cli_require           (const char          *value,
+                                    const char          *what,
+                                    GError             **error);
+/* Fails unless data D fits model M under LOSS. */
+gboolean     cli_check_fit         (const KanModel      *m,
+                                    const KanDataset    *d,
+                                    KanLoss              loss,
+                                    GError             **error);
+/* "train RMSE 2.63e-03, test RMSE 2.98e-03", or cross-entropy with accuracy. */
+char        *cli_metrics_text      (const CliMetrics    *mt,
+                                    KanLoss              loss);
+/* Members PREFIX"train_rmse", PREFIX"test_rmse" (and accuracies for CE). */
+void         cli_metrics_json      (CliJson             *j,
+                                    const CliMetrics    *mt,
+                                    KanLoss              loss,
+                                    const char          *prefix);
+/* Finishes J and prints it on stdout. */
+void         cli_print_json        (CliJson             *j);
+
+/* The interpretability sub-commands (cli-interp.c). */
+int          cli_cmd_scores        (int argc, char **argv, GError **error);
+int          cli_cmd_prune         (int argc, char **argv, GError **error);
+int          cli_cmd_suggest       (int argc, char **argv, GError **error);
+int          cli_cmd_lock          (int argc, char **argv, GError **error);
+int          cli_cmd_unlock        (int argc, char **argv, GError **error);
+int          cli_cmd_symbolic      (int argc, char **argv, GError **error);
+int          cli_cmd_formula       (int argc, char **argv, GError **error);
+int          cli_cmd_discover      (int argc, char **argv, GError **error);
+
 /* The bench sub-command (cli-bench.c). */
 int          cli_cmd_bench         (int argc, char **argv, GError **error);
+
+/* The plot sub-command (cli-plot.c). */
+int          cli_cmd_plot          (int argc, char **argv, GError **error);
 
 G_END_DECLS

@@ -4,6 +4,9 @@
  *   kanvas-cli refine -i IN --grid G [-o OUT] [--json]
  *   kanvas-cli eval   -i IN [data | --points …] [--json]
  *   kanvas-cli info   -i IN [--json]
+ *   kanvas-cli scores|prune|suggest|lock|unlock|symbolic|formula -i IN …   (cli-interp.c)
+ *   kanvas-cli discover [data] [--pareto] [-o OUT] [--json]               (cli-interp.c)
+ *   kanvas-cli plot   -i IN -o OUT.png|.svg|.pdf [--edge l,i,j] …          (cli-plot.c)
  *   kanvas-cli bench  [--quick] [--json]
  *
  * Every error is one line "kanvas-cli: MESSAGE" on stderr; usage errors exit with 2, other
@@ -115,98 +118,6 @@ progress_end (Progress *p)
 /* ------------------------------------------------------------------------------------------ */
 /* Shared bits of the commands                                                                 */
 
-static KanSession *
-load_session (const char *path,
-              GError    **error)
-{
-  KanSession *s = kan_session_load (path, error);
-
-  if (s != NULL && s->model == NULL)
-    {
-      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED, "%s: the session has no model", path);
-      kan_session_free (s);
-      return NULL;
-    }
-  return s;
-}
-
-static gboolean
-require (const char *value,
-         const char *what,
-         GError    **error)
-{
-  if (value == NULL)
-    g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "missing required option %s", what);
-  return value != NULL;
-}
-
-/* Fails unless data D fits model M under LOSS. */
-static gboolean
-check_fit (const KanModel   *m,
-           const KanDataset *d,
-           KanLoss           loss,
-           GError          **error)
-{
-  if (d->n_in != kan_model_n_in (m))
-    {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
-                   "the data have %d input columns but the model takes %d inputs",
-                   d->n_in, kan_model_n_in (m));
-      return FALSE;
-    }
-  if (loss == KAN_LOSS_MSE && d->n_out != kan_model_n_out (m))
-    {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
-                   "the data have %d target columns but the model has %d outputs",
-                   d->n_out, kan_model_n_out (m));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* "train RMSE 2.63e-03, test RMSE 2.98e-03", or cross-entropy with accuracy. */
-static char *
-metrics_text (const CliMetrics *mt,
-              KanLoss           loss)
-{
-  char a[32], b[32];
-
-  if (loss == KAN_LOSS_CE)
-    return g_strdup_printf ("train cross-entropy %s (accuracy %.1f%%), "
-                            "test cross-entropy %s (accuracy %.1f%%)",
-                            cli_fmt_sci (a, mt->train * mt->train), 100 * mt->train_acc,
-                            cli_fmt_sci (b, mt->test * mt->test), 100 * mt->test_acc);
-  return g_strdup_printf ("train RMSE %s, test RMSE %s", cli_fmt_sci (a, mt->train),
-                          cli_fmt_sci (b, mt->test));
-}
-
-static void
-metrics_json (CliJson          *j,
-              const CliMetrics *mt,
-              KanLoss           loss,
-              const char       *prefix)
-{
-  g_autofree char *k1 = g_strconcat (prefix, "train_rmse", NULL);
-  g_autofree char *k2 = g_strconcat (prefix, "test_rmse", NULL);
-
-  cli_json_double (j, k1, mt->train);
-  cli_json_double (j, k2, mt->test);
-  if (loss == KAN_LOSS_CE)
-    {
-      g_autofree char *k3 = g_strconcat (prefix, "train_accuracy", NULL);
-      g_autofree char *k4 = g_strconcat (prefix, "test_accuracy", NULL);
-      cli_json_double (j, k3, mt->train_acc);
-      cli_json_double (j, k4, mt->test_acc);
-    }
-}
-
-static void
-print_json (CliJson *j)
-{
-  g_autofree char *text = cli_json_finish (j);
-  fputs (text, stdout);
-}
-
 /* Regulariser of the model as it is (the "reg" of step 0). */
 static double
 initial_reg (const KanModel       *m,
@@ -295,7 +206,7 @@ cmd_fit (int argc, char **argv, GError **error)
                        "(use 'refine' to change the grid)");
           goto done;
         }
-      s = load_session (in, error);
+      s = cli_load_session (in, error);
       if (s == NULL)
         goto done;
       cfg = s->train;
@@ -343,7 +254,7 @@ cmd_fit (int argc, char **argv, GError **error)
         goto done;
       kan_session_add_history (s, "new", detail, NAN, NAN);
     }
-  if (!check_fit (s->model, s->data, cfg.loss, error))
+  if (!cli_check_fit (s->model, s->data, cfg.loss, error))
     goto done;
 
   t = kan_trainer_new (s->model, s->data, &cfg, error);
@@ -419,7 +330,7 @@ cmd_fit (int argc, char **argv, GError **error)
       CliJson j;
       cli_json_init (&j);
       cli_json_begin_object (&j, NULL);
-      metrics_json (&j, &mt, cfg.loss, "");
+      cli_metrics_json (&j, &mt, cfg.loss, "");
       cli_json_double (&j, "seconds", info.seconds);
       cli_json_int (&j, "steps", done);
       cli_json_int (&j, "evals", info.n_evals);
@@ -440,11 +351,11 @@ cmd_fit (int argc, char **argv, GError **error)
         }
       cli_json_end_array (&j);
       cli_json_end_object (&j);
-      print_json (&j);
+      cli_print_json (&j);
     }
   else
     {
-      g_autofree char *text = metrics_text (&mt, cfg.loss);
+      g_autofree char *text = cli_metrics_text (&mt, cfg.loss);
       printf ("step %d/%d: %s (%.2f s, %ld evaluations)\n", done, cfg.steps, text, info.seconds,
               info.n_evals);
     }
@@ -494,11 +405,11 @@ cmd_refine (int argc, char **argv, GError **error)
       status = 0;
       goto done;
     }
-  if (!require (in, "-i IN.kanvas", error) || !require (grid_text, "--grid G", error)
+  if (!cli_require (in, "-i IN.kanvas", error) || !cli_require (grid_text, "--grid G", error)
       || !cli_parse_int ("--grid", grid_text, 1, 100000, &g, error))
     goto done;
 
-  s = load_session (in, error);
+  s = cli_load_session (in, error);
   if (s == NULL)
     goto done;
   if (s->data == NULL || s->data->n_train == 0)
@@ -507,7 +418,7 @@ cmd_refine (int argc, char **argv, GError **error)
                    "%s: refining needs the session's training inputs, and it has none", in);
       goto done;
     }
-  if (!check_fit (s->model, s->data, s->train.loss, error))
+  if (!cli_check_fit (s->model, s->data, s->train.loss, error))
     goto done;
 
   old_grid = kan_model_grid (s->model);
@@ -532,16 +443,16 @@ cmd_refine (int argc, char **argv, GError **error)
       cli_json_begin_object (&j, NULL);
       cli_json_int (&j, "grid_before", old_grid);
       cli_json_int (&j, "grid", g);
-      metrics_json (&j, &before, s->train.loss, "before_");
-      metrics_json (&j, &after, s->train.loss, "");
+      cli_metrics_json (&j, &before, s->train.loss, "before_");
+      cli_metrics_json (&j, &after, s->train.loss, "");
       cli_json_string (&j, "output", out);
       cli_json_end_object (&j);
-      print_json (&j);
+      cli_print_json (&j);
     }
   else
     {
-      g_autofree char *t1 = metrics_text (&before, s->train.loss);
-      g_autofree char *t2 = metrics_text (&after, s->train.loss);
+      g_autofree char *t1 = cli_metrics_text (&before, s->train.loss);
+      g_autofree char *t2 = cli_metrics_text (&after, s->train.loss);
       printf ("before (G=%d): %s\nafter (G=%d): %s\n", old_grid, t1, (int) g, t2);
     }
   status = 0;
@@ -600,7 +511,7 @@ eval_points (const KanSession *s,
         }
       cli_json_end_array (&j);
       cli_json_end_object (&j);
-      print_json (&j);
+      cli_print_json (&j);
       return TRUE;
     }
   for (size_t b = 0; b < n; b++)
@@ -645,7 +556,7 @@ cmd_eval (int argc, char **argv, GError **error)
       status = 0;
       goto done;
     }
-  if (!require (in, "-i IN.kanvas", error))
+  if (!cli_require (in, "-i IN.kanvas", error))
     goto done;
   if (points && cli_data_opts_given (&dopt))
     {
@@ -653,7 +564,7 @@ cmd_eval (int argc, char **argv, GError **error)
                    "--points cannot be combined with data options");
       goto done;
     }
-  s = load_session (in, error);
+  s = cli_load_session (in, error);
   if (s == NULL)
     goto done;
   if (points)
@@ -677,7 +588,7 @@ cmd_eval (int argc, char **argv, GError **error)
                    "%s: the session has no data; give --formula or --csv", in);
       goto done;
     }
-  if (!check_fit (s->model, d, s->train.loss, error))
+  if (!cli_check_fit (s->model, d, s->train.loss, error))
     goto done;
   cli_metrics (s->model, d, s->train.loss, &mt);
 
@@ -686,15 +597,15 @@ cmd_eval (int argc, char **argv, GError **error)
       CliJson j;
       cli_json_init (&j);
       cli_json_begin_object (&j, NULL);
-      metrics_json (&j, &mt, s->train.loss, "");
+      cli_metrics_json (&j, &mt, s->train.loss, "");
       cli_json_int (&j, "n_train", (gint64) d->n_train);
       cli_json_int (&j, "n_test", (gint64) d->n_test);
       cli_json_end_object (&j);
-      print_json (&j);
+      cli_print_json (&j);
     }
   else
     {
-      g_autofree char *text = metrics_text (&mt, s->train.loss);
+      g_autofree char *text = cli_metrics_text (&mt, s->train.loss);
       printf ("%s (%zu train / %zu test rows)\n", text, d->n_train, d->n_test);
     }
   status = 0;
@@ -735,9 +646,9 @@ cmd_info (int argc, char **argv, GError **error)
       status = 0;
       goto done;
     }
-  if (!require (in, "-i S.kanvas", error))
+  if (!cli_require (in, "-i S.kanvas", error))
     goto done;
-  s = load_session (in, error);
+  s = cli_load_session (in, error);
   if (s == NULL)
     goto done;
 
@@ -778,7 +689,7 @@ cmd_info (int argc, char **argv, GError **error)
         }
       cli_json_end_array (&j);
       cli_json_end_object (&j);
-      print_json (&j);
+      cli_print_json (&j);
     }
   else
     {
@@ -822,6 +733,15 @@ static const Command commands[] = {
   { "refine", cmd_refine,    "change a session's grid size G by least-squares refitting" },
   { "eval",   cmd_eval,      "RMSE on the session's or other data; outputs at given points" },
   { "info",   cmd_info,      "describe a session: model, data, settings, history" },
+  { "scores", cli_cmd_scores, "attribution scores of edges, nodes and inputs" },
+  { "prune",  cli_cmd_prune, "remove weak hidden nodes, then weak edges" },
+  { "suggest", cli_cmd_suggest, "rank library functions for one edge" },
+  { "lock",   cli_cmd_lock,  "lock one edge to a library function" },
+  { "unlock", cli_cmd_unlock, "return a locked edge to its spline" },
+  { "symbolic", cli_cmd_symbolic, "lock every spline edge to its best library function" },
+  { "formula", cli_cmd_formula, "the closed-form formula of a fully locked network" },
+  { "discover", cli_cmd_discover, "find a closed-form formula for data, end to end" },
+  { "plot",   cli_cmd_plot,  "draw the network (or one edge) to PNG, SVG or PDF" },
   { "bench",  cli_cmd_bench, "time the optimisers on pykan's recipe T1" },
 };
 
@@ -832,7 +752,7 @@ usage (FILE *f)
               "Kolmogorov–Arnold networks on the command line, over session files.\n\n"
               "Commands:\n");
   for (unsigned q = 0; q < G_N_ELEMENTS (commands); q++)
-    fprintf (f, "  %-8s %s\n", commands[q].name, commands[q].summary);
+    fprintf (f, "  %-9s %s\n", commands[q].name, commands[q].summary);
   fprintf (f, "\nRun 'kanvas-cli COMMAND --help' for a command's options.\n"
               "Exit status: 0 on success, 1 on failure, 2 on a usage error, 130 when a fit was "
               "stopped with Ctrl-C.\n");

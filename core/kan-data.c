@@ -56,7 +56,8 @@ check_budget (size_t   rows,
   if (cols != 0 && rows > KAN_DATA_MAX_BYTES / sizeof (double) / cols)
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_BUDGET,
-                   "%zu rows × %zu columns would need more than 4 GiB", rows, cols);
+                   "%zu rows × %zu columns would need more than the 4 GiB memory budget",
+                   rows, cols);
       return FALSE;
     }
   return TRUE;
@@ -580,37 +581,20 @@ kan_dataset_from_csv (const char  *path,
   g_autofree char *display = NULL;
   g_autofree char *contents = NULL;
   g_autoptr (GError) local = NULL;
-  g_autoptr (GPtrArray) names = NULL;
-  g_autoptr (GArray) fields = NULL;
-  g_autoptr (GArray) values = NULL;
-  g_auto (GStrv) target_list = NULL;
-  g_autofree int *is_target = NULL;
-  g_autofree int *out_cols = NULL;
-  g_autofree size_t *order = NULL;
   KanDataset *d;
-  CsvReader cr = { 0 };
   GStatBuf st;
-  const char *text;
-  gsize length, pos = 0;
-  size_t n_rows, n_cols, n_test;
-  int n_out = 0, n_in;
-  guint last_data_line = 0;
-  gboolean blank_seen = FALSE;
-  guint blank_line = 0;
+  gsize length;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   display = g_filename_display_name (path);
-  cr.display = display;
-
   if (!(test_fraction >= 0.0 && test_fraction < 1.0))
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
                    "the test fraction must be in [0, 1), not %g", test_fraction);
       return NULL;
     }
-
   if (g_stat (path, &st) == 0 && (guint64) st.st_size > KAN_DATA_MAX_BYTES)
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_BUDGET, "%s: the file is larger than 4 GiB",
@@ -619,9 +603,55 @@ kan_dataset_from_csv (const char  *path,
     }
   if (!g_file_get_contents (path, &contents, &length, &local))
     {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_IO, "%s", local->message);
+      /* GLib's message names the file, but not first; every other error starts with it. */
+      g_set_error (error, KAN_ERROR, KAN_ERROR_IO, "%s: %s", display, local->message);
       return NULL;
     }
+  d = kan_dataset_from_csv_data (contents, length, display, targets, test_fraction, seed, error);
+  if (d != NULL)
+    d->csv_path = g_strdup (path);
+  return d;
+}
+
+KanDataset *
+kan_dataset_from_csv_data (const char  *contents,
+                           gsize        length,
+                           const char  *name_for_errors,
+                           const char  *targets,
+                           double       test_fraction,
+                           guint64      seed,
+                           GError     **error)
+{
+  g_autoptr (GPtrArray) names = NULL;
+  g_autoptr (GArray) fields = NULL;
+  g_autoptr (GArray) values = NULL;
+  g_auto (GStrv) target_list = NULL;
+  g_autofree int *is_target = NULL;
+  g_autofree int *out_cols = NULL;
+  g_autofree size_t *order = NULL;
+  const char *display = name_for_errors != NULL ? name_for_errors : "<csv>";
+  KanDataset *d;
+  CsvReader cr = { 0 };
+  const char *text;
+  size_t n_rows, n_cols, n_test;
+  int n_out = 0, n_in;
+  guint last_data_line = 0;
+  gboolean blank_seen = FALSE;
+  guint blank_line = 0;
+  gsize pos = 0;
+
+  g_return_val_if_fail (contents != NULL || length == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  cr.display = display;
+  if (!(test_fraction >= 0.0 && test_fraction < 1.0))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                   "the test fraction must be in [0, 1), not %g", test_fraction);
+      return NULL;
+    }
+  if (contents == NULL)
+    contents = "";
 
   text = contents;
   if (length >= 3 && memcmp (text, "\xef\xbb\xbf", 3) == 0)
@@ -701,7 +731,7 @@ kan_dataset_from_csv (const char  *path,
       if (name[0] == '\0')
         {
           g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
-                       "the target list '%s' has an empty name", targets);
+                       "%s: the target list '%s' has an empty name", display, targets);
           return NULL;
         }
       for (size_t c = 0; c < n_cols && !found; c++)
@@ -711,7 +741,7 @@ kan_dataset_from_csv (const char  *path,
             if (is_target[c])
               {
                 g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
-                             "target '%s' is named twice", name);
+                             "%s: target '%s' is named twice", display, name);
                 return NULL;
               }
             is_target[c] = 1;
@@ -728,7 +758,8 @@ kan_dataset_from_csv (const char  *path,
     }
   if (n_out == 0)
     {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "no target column was named");
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "%s: no target column was named",
+                   display);
       return NULL;
     }
   n_in = (int) n_cols - n_out;
@@ -861,7 +892,6 @@ kan_dataset_from_csv (const char  *path,
       for (int t = 0; t < n_out; t++)
         y[t] = row[out_cols[t]];
     }
-  d->csv_path = g_strdup (path);
   d->test_fraction = test_fraction;
   d->seed = seed;
   return d;

@@ -80,6 +80,16 @@ KanDataset  *kan_dataset_from_csv     (const char          *path,
                                        guint64              seed,
                                        GError              **error);
 
+/* The same as kan_dataset_from_csv for LENGTH bytes of CONTENTS already in memory (they need
+ * not be NUL-terminated). NAME_FOR_ERRORS stands for the file in messages; csv_path is NULL. */
+KanDataset  *kan_dataset_from_csv_data (const char         *contents,
+                                        gsize               length,
+                                        const char         *name_for_errors,
+                                        const char         *targets,
+                                        double              test_fraction,
+                                        guint64             seed,
+                                        GError            **error);
+
 /* A data set from caller-owned arrays (copied). Names may be NULL (x1.., y1..). */
 KanDataset  *kan_dataset_new_arrays   (int                  n_in,
                                        int                  n_out,

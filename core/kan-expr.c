@@ -340,14 +340,23 @@ kan_expr_eval_rows (const KanExpr *e,
 int
 kan_expr_max_var (const KanExpr *e)
 {
-  int m;
+  int ma, mb;
 
   if (e == NULL)
     return -1;
   if (e->kind == KAN_EXPR_VAR)
     return e->var;
-  m = kan_expr_max_var (e->a);
-  return MAX (m, kan_expr_max_var (e->b));
+  /* Not MAX (m, kan_expr_max_var (…)): the macro would evaluate the call twice, which made
+   * this exponential in the height of the tree. */
+  ma = kan_expr_max_var (e->a);
+  mb = kan_expr_max_var (e->b);
+  return MAX (ma, mb);
+}
+
+int
+kan_expr_size (const KanExpr *e)
+{
+  return e == NULL ? 0 : 1 + kan_expr_size (e->a) + kan_expr_size (e->b);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1508,8 +1517,13 @@ print_expr (const Printer *pr,
       break;
     case KAN_EXPR_NEG:
       g_string_append_c (out, '-');
-      /* Parenthesise anything but an atom or a power: -(a*b) and -(-a) keep their shape. */
-      print_wrapped (pr, e->a, precedence (pr, e->a) <= PREC_NEG, out);
+      /* Parenthesise anything but an atom or a power: -(a*b) and -(-a) keep their shape.
+       * In TEXT style a chain of signs stays --a: each parenthesis counts as a level of
+       * nesting, so -(-(…)) of a chain the parser took would exceed its nesting limit. */
+      if (pr->style == KAN_EXPR_STYLE_TEXT && e->a->kind == KAN_EXPR_NEG)
+        print_expr (pr, e->a, out);
+      else
+        print_wrapped (pr, e->a, precedence (pr, e->a) <= PREC_NEG, out);
       break;
     case KAN_EXPR_CALL:
       print_call (pr, e, out);

@@ -87,6 +87,9 @@ void         kan_expr_eval_rows    (const KanExpr      *e,
                                     double             *out);
 /* Largest variable index used, or -1. */
 int          kan_expr_max_var      (const KanExpr      *e);
+/* Number of nodes of the tree (a constant such as pi counts one): the complexity measure of
+ * discovered formulas. */
+int          kan_expr_size         (const KanExpr      *e);
 
 char        *kan_expr_to_string    (const KanExpr      *e,
                                     const char *const  *var_names,

@@ -828,6 +828,27 @@ struct _KanWork
   double     *gcl;              /* G+k: one edge's coefficient gradient */
 };
 
+gsize
+kan_work_bytes (const KanModel *m,
+                size_t          n_max)
+{
+  /* Counted in doubles, as kan_work_new allocates them (ints count as a double). */
+  double n = (double) n_max, K1 = m->k + 1, ext = kan_spline_ext_len (m->G, m->k), wmax = 1;
+  double total = 0;
+
+  for (int l = 0; l < m->depth; l++)
+    {
+      const KanLayer *L = &m->layers[l];
+      double I = L->n_in, O = L->n_out, Q = L->n_next;
+      total += n * (I * (4 + 2 * K1) + 4 * I * O + 2 * O + Q)
+               + 2 * I * O + 2 * I + I * ext * (1 + MAX (m->k, 1));
+      wmax = MAX (wmax, MAX (I, MAX (O, Q)));
+    }
+  total += n * m->layers[m->depth - 1].n_next + 3 * wmax + 3 * n * wmax + m->G + m->k;
+  total *= sizeof (double);
+  return total >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) total;
+}
+
 KanWork *
 kan_work_new (const KanModel *m,
               size_t          n_max)

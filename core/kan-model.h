@@ -115,6 +115,9 @@ void         kan_model_edge_abcd (const KanModel *m, int l, int i, int j, double
 KanWork     *kan_work_new        (const KanModel *m,
                                   size_t          n_max);
 void         kan_work_free       (KanWork        *w);
+/* Bytes kan_work_new (M, N_MAX) allocates, saturating at G_MAXSIZE; for memory budgets. */
+gsize        kan_work_bytes      (const KanModel *m,
+                                  size_t          n_max);
 /* Tells the workspace that the rows behind the pointer last given to forward changed; layer 0's
  * bases are cached across calls with the same pointer, row count and grid. */
 void         kan_work_input_changed (KanWork     *w);

@@ -438,6 +438,28 @@ kan_trainer_new (KanModel             *model,
       return NULL;
     }
 
+  {
+    /* Workspaces for the (batch) rows, the test rows, the thread slices (about one more set)
+     * and Levenberg–Marquardt's Jacobian; refused before anything is allocated. */
+    size_t nb = (cfg->batch > 0 && (size_t) cfg->batch < data->n_train && cfg->opt != KAN_OPT_LM)
+                ? (size_t) cfg->batch : data->n_train;
+    double need = (double) kan_work_bytes (model, nb)
+                  + (double) kan_work_bytes (model, data->n_test)
+                  + (cfg->threads > 1 ? (double) kan_work_bytes (model, nb) : 0.0)
+                  + (cfg->opt == KAN_OPT_LM
+                     ? (double) nb * O * (double) model->n_params * sizeof (double) : 0.0);
+
+    if (need > (double) KAN_TRAIN_BUDGET_BYTES)
+      {
+        g_set_error (error, KAN_ERROR, KAN_ERROR_BUDGET,
+                     "training on %zu rows would need %.3g GiB of workspace, more than the "
+                     "%g GiB budget; use fewer rows, a smaller model or minibatches",
+                     data->n_train + data->n_test, need / 1073741824.0,
+                     KAN_TRAIN_BUDGET_BYTES / 1073741824.0);
+        return NULL;
+      }
+  }
+
   t = g_new0 (KanTrainer, 1);
   t->model = model;
   t->data = data;
@@ -736,11 +758,23 @@ step_lm (KanTrainer *t, GError **error)
   if (!t->lm_ready && !lm_init (t, error))
     return FALSE;
   st = gsl_multifit_nlinear_iterate (t->lm);
-  /* The solver's x is its accepted point; a rejected trial leaves it where it was. */
-  unpack (t, gsl_multifit_nlinear_position (t->lm)->data);
-  if (st == GSL_EBADFUNC)
-    t->nonfinite = TRUE;
-  /* GSL_ENOPROG: no step lowered the cost this iteration; that is convergence, not failure. */
+  /* The solver's x is its accepted point; a rejected or failed trial leaves it where it was. */
+  {
+    const gsl_vector *pos = gsl_multifit_nlinear_position (t->lm);
+    gboolean finite = TRUE;
+    for (size_t q = 0; q < pos->size; q++)
+      finite = finite && isfinite (pos->data[q]);
+    if (finite)
+      unpack (t, pos->data);
+    else
+      memcpy (t->model->params, t->good, sizeof (double) * t->model->n_params);
+  }
+  /* A trial point with non-finite residuals (GSL_EBADFUNC), no progress (GSL_ENOPROG, typical
+   * at convergence) or a singular system are not failures of the model: the accepted point
+   * stands, and the solver starts afresh from it next step. Whether the model itself is finite
+   * is checked after every step. */
+  if (st != GSL_SUCCESS)
+    t->lm_ready = FALSE;
   return TRUE;
 }
 

@@ -12,6 +12,9 @@
 
 G_BEGIN_DECLS
 
+/* kan_trainer_new refuses (KAN_ERROR_BUDGET) training whose workspaces would need more. */
+#define KAN_TRAIN_BUDGET_BYTES ((double) (G_GUINT64_CONSTANT (4) << 30))
+
 typedef enum
 {
   KAN_OPT_LBFGS,

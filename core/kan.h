@@ -11,3 +11,6 @@
 #include "kan-session.h"
 #include "kan-prune.h"
 #include "kan-formula.h"
+#include "kan-symfit.h"
+#include "kan-lock.h"
+#include "kan-discover.h"

@@ -62,7 +62,11 @@ if [ "$rc" -eq 0 ] && grep -q 'fit' out.txt && grep -q 'bench' out.txt; then pas
 else fail "--help lists the commands" "exit $rc"; fi
 
 for spec in "fit:--formula:--width:--opt:--steps:--json" "refine:--grid:--input" \
-            "eval:--points:--csv" "info:--input" "bench:--quick:--json"; do
+            "eval:--points:--csv" "info:--input" "bench:--quick:--json" \
+            "scores:--input:--json" "prune:--node-th:--edge-th:--nodes" \
+            "suggest:--edge:--lib:--top" "lock:--edge:--fn" "unlock:--edge" \
+            "symbolic:--lib:--r2" "formula:--style:--no-snap:--json" \
+            "discover:--formula:--csv:--pareto:--widths:--json:--output"; do
   IFS=: read -r cmd opts <<<"$spec"
   run "$cmd" --help
   missing=""
@@ -188,6 +192,168 @@ run fit --steps abc
   || fail "usage errors exit 2 with a hint to --help" "exit $rc"
 run fit --formula 'foo(x1)'
 [ "$rc" -eq 1 ] && pass "data errors exit 1" || fail "data errors exit 1" "exit $rc"
+
+# --- interpretability: scores, prune, suggest, lock, unlock, symbolic, formula -------------
+
+run fit --width 2,5,1 --steps 20 --lamb 1e-3 -o w.kanvas
+check "fit a sparse 2,5,1 network" test "$rc" -eq 0 -a -s w.kanvas
+
+run scores -i w.kanvas
+if [ "$rc" -eq 0 ] && grep -q '^inputs:' out.txt && grep -q '(1,4,0)' out.txt; then pass "scores prints inputs, nodes and edges"
+else fail "scores prints inputs, nodes and edges" "exit $rc" "$(head -c 600 err.txt)"; fi
+run scores -i w.kanvas --json
+json_check "scores --json" \
+  'assert [x["name"] for x in d["inputs"]]==["x1","x2"]; assert len(d["edges"])==15;
+assert d["nodes"][2]==[1]; assert all(e["mode"]=="spline" and e["score"]>=0 for e in d["edges"])'
+
+run prune -i w.kanvas -o pr.kanvas
+if [ "$rc" -eq 0 ] && grep -q '^width 2,5,1 -> ' out.txt && grep -q 'removed .* hidden node' out.txt; then
+  pass "prune prints what it removed ($(head -1 out.txt))"
+else fail "prune prints what it removed" "exit $rc" "$(head -c 600 err.txt)"; fi
+run info -i pr.kanvas --json
+json_check "pruned session is smaller and has a prune entry" \
+  'assert d["width"]!="2,5,1"; assert d["history"][-1]["op"]=="prune"'
+run prune -i w.kanvas --nodes "1:0,3" --edge-th 0 --json
+json_check "prune --nodes keeps exactly the listed nodes" \
+  'assert d["width"]=="2,2,1" and d["nodes_removed"]==3 and d["edges_removed"]==0, d'
+run prune -i w.kanvas --edge-th 0.5 -o cut.kanvas
+run scores -i cut.kanvas --json
+pruned_edge=$(python3 -c 'import json; d=json.load(open("out.txt")); print(next("%d,%d,%d"%(e["l"],e["i"],e["j"]) for e in d["edges"] if e["mode"]=="pruned"))' 2>/dev/null)
+check "prune --edge-th 0.5 turns edges off ($pruned_edge)" test -n "$pruned_edge"
+
+run suggest -i w.kanvas --edge 0,0,3 --lib x,x^2,sin --top 2
+if [ "$rc" -eq 0 ] && [ "$(wc -l <out.txt)" -eq 3 ] && grep -q 'c·f(a·x+b)+d' out.txt; then pass "suggest prints a ranked table"
+else fail "suggest prints a ranked table" "exit $rc" "$(cat out.txt err.txt | head -c 600)"; fi
+run suggest -i w.kanvas --edge 0,0,3 --json
+json_check "suggest --json: 5 ranked fits with the written-out function" \
+  'assert len(d["suggestions"])==5; s=d["suggestions"]; assert all(a["score"]<=b["score"] or b["name"]=="0" for a,b in zip(s,s[1:]));
+assert all(k in s[0] for k in ("name","r2","complexity","score","fit"))'
+
+# The manual session on pykan's example: fit, lock all, fine-tune, read the formula.
+run fit --width 2,1,1 --opt lm --steps 100 --seed 2 -o m.kanvas
+check "fit 2,1,1 with LM" test "$rc" -eq 0
+run formula -i m.kanvas
+if [ "$rc" -eq 1 ] && grep -q '^kanvas-cli: 3 edges are still splines: (0,0,0), (0,1,0), (1,0,0)$' err.txt; then
+  pass "formula with splines left exits 1 naming the edges"
+else fail "formula with splines left exits 1 naming the edges" "exit $rc" "$(head -c 300 err.txt)"; fi
+run lock -i m.kanvas --edge 0,0,0 --fn sin -o m1.kanvas
+if [ "$rc" -eq 0 ] && grep -q 'edge (0,0,0) locked to sin: ' out.txt; then pass "lock --edge 0,0,0 --fn sin"
+else fail "lock --edge 0,0,0 --fn sin" "exit $rc" "$(head -c 300 err.txt)"; fi
+run formula -i m1.kanvas
+if [ "$rc" -eq 1 ] && grep -q '2 edges are still splines: (0,1,0), (1,0,0)' err.txt; then pass "a locked edge is no longer named"
+else fail "a locked edge is no longer named" "exit $rc" "$(head -c 300 err.txt)"; fi
+run unlock -i m1.kanvas --edge 0,0,0 -o m2.kanvas --json
+json_check "unlock --json" 'assert d["edge"]=="0,0,0" and d["output"]=="m2.kanvas"'
+run info -i m2.kanvas --json
+json_check "lock and unlock are in the history" \
+  'assert [h["op"] for h in d["history"]][-2:]==["lock","unlock"]'
+run formula -i m2.kanvas
+check "after unlock the edge is a spline again" grep -q '3 edges are still splines' err.txt
+run symbolic -i m.kanvas --lib x,x^2,sin,exp -o s.kanvas
+if [ "$rc" -eq 0 ] && grep -q '(0,0,0) locked to sin' out.txt && grep -q '(1,0,0) locked to exp' out.txt \
+   && grep -q '^locked 3 edges' out.txt; then pass "symbolic locks every edge and prints its log"
+else fail "symbolic locks every edge and prints its log" "exit $rc" "$(cat out.txt err.txt | head -c 600)"; fi
+run fit -i s.kanvas --opt lm --steps 10 -o s2.kanvas
+check "fine-tune the locked network with LM" test "$rc" -eq 0
+run formula -i s2.kanvas
+if [ "$rc" -eq 0 ] && [ "$(cat out.txt)" = "exp(sin(pi*x1) + x2^2)" ]; then pass "formula: exp(sin(pi*x1) + x2^2)"
+else fail "formula: exp(sin(pi*x1) + x2^2)" "exit $rc" "$(cat out.txt err.txt | head -c 600)"; fi
+run formula -i s2.kanvas --json
+json_check "formula --json: every style and the RMSEs of the printed formula" \
+  'assert d["formula"]=="exp(sin(pi*x1) + x2^2)" and d["sympy"]=="exp(sin(pi*x1) + x2**2)";
+assert d["c"].startswith("exp(") and d["python"].startswith("np.exp(") and "\\pi" in d["latex"];
+assert d["train_rmse"] < 1e-12 and d["test_rmse"] < 1e-12'
+run formula -i s2.kanvas --style all
+check "formula --style all prints five styles" test "$(wc -l <out.txt)" -eq 5
+run formula -i s2.kanvas --no-snap
+check "formula --no-snap keeps the fitted constants" grep -q 'e-' out.txt
+
+# --- discover -------------------------------------------------------------------------------
+
+run discover --formula 'x1*x2' --json -o disc.kanvas
+json_check "discover x1*x2 --json" \
+  'assert d["formula"]=="x1*x2" and d["exact"] and d["test_rmse"] < 1e-12, d["formula"];
+assert d["stages"][0]["stage"]=="fit" and d["stages"][0]["width"]=="2,1";
+assert any(s["width"]=="2,[0,1],1" for s in d["stages"]); assert d["seconds"] > 0;
+assert d["pareto"][-1]["best"] and d["output"]=="disc.kanvas"'
+run info -i disc.kanvas --json
+json_check "discover -o saves the locked network and a discover entry" \
+  'assert d["width"]=="2,[0,1],1" and d["history"][-1]["op"]=="discover"'
+run formula -i disc.kanvas
+check "the saved session gives the same formula" test "$(cat out.txt)" = "x1*x2"
+run discover --formula 'sin(pi*x1)+x2^2' --pareto
+if [ "$rc" -eq 0 ] && [ "$(head -1 out.txt)" = "sin(pi*x1) + x2^2" ] && grep -q '^exact: ' out.txt \
+   && grep -q '<- best' out.txt; then pass "discover --pareto prints the formula and the front"
+else fail "discover --pareto prints the formula and the front" "exit $rc" "$(cat out.txt err.txt | head -c 600)"; fi
+run discover --csv prod.csv --target y --widths '2,1;2,[0,1],1' --seeds 1
+if [ "$rc" -eq 0 ] && [ "$(head -1 out.txt)" = "a*b" ]; then pass "discover on a CSV file names the columns (a*b)"
+else fail "discover on a CSV file names the columns (a*b)" "exit $rc" "$(cat out.txt err.txt | head -c 600)"; fi
+
+# --- interpretability errors ----------------------------------------------------------------
+
+expect_fail "lock with an unknown --fn"      lock -i m.kanvas --edge 0,0,0 --fn nope
+expect_fail "lock without --fn"              lock -i m.kanvas --edge 0,0,0
+expect_fail "lock: edge out of range"        lock -i m.kanvas --edge 2,0,0 --fn x
+expect_fail "suggest: edge out of range"     suggest -i m.kanvas --edge 0,5,0
+expect_fail "suggest: malformed edge"        suggest -i m.kanvas --edge 0,1
+expect_fail "suggest on a pruned edge"       suggest -i cut.kanvas --edge "${pruned_edge:-0,0,0}"
+expect_fail "lock of a pruned edge"          lock -i cut.kanvas --edge "${pruned_edge:-0,0,0}" --fn x
+expect_fail "unlock of an edge not locked"   unlock -i m.kanvas --edge 0,0,0
+expect_fail "formula with splines left"      formula -i m.kanvas
+expect_fail "formula with an unknown style"  formula -i s2.kanvas --style nope
+expect_fail "prune --nodes of a missing layer" prune -i w.kanvas --nodes 5:0
+expect_fail "prune --nodes out of range"     prune -i w.kanvas --nodes 1:9
+expect_fail "prune with a negative threshold" prune -i w.kanvas --node-th -1
+expect_fail "symbolic with an unknown --lib" symbolic -i m.kanvas --lib x,nope
+expect_fail "scores of a missing session"    scores -i nonexistent.kanvas
+expect_fail "discover without data"          discover
+expect_fail "discover with a width for 3 inputs" discover --formula 'x1*x2' --widths 3,1
+run lock -i m.kanvas --edge 0,0,0 --fn nope
+[ "$rc" -eq 2 ] && grep -q 'the library: x, x^2' err.txt && pass "unknown --fn is a usage error that lists the library" \
+  || fail "unknown --fn is a usage error that lists the library" "exit $rc"
+run suggest -i m.kanvas --edge 0,5,0
+[ "$rc" -eq 1 ] && grep -q 'edge (0,5,0) does not exist in this network (width 2,1,1)' err.txt \
+  && pass "an edge out of range is named with the width" || fail "an edge out of range is named with the width" "exit $rc"
+run suggest -i cut.kanvas --edge "${pruned_edge:-0,0,0}"
+[ "$rc" -eq 1 ] && grep -q 'is pruned' err.txt && pass "suggest on a pruned edge says so" \
+  || fail "suggest on a pruned edge says so" "exit $rc"
+
+# --- plot -----------------------------------------------------------------------------------
+
+run plot -i a.kanvas -o net.png
+if [ "$rc" -eq 0 ] && [ "$(head -c 8 net.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+  pass "plot writes a PNG"
+else fail "plot writes a PNG" "exit $rc" "$(head -c 300 err.txt)"; fi
+run plot -i a.kanvas -o net.svg --dark --beta 100 --width 640 --height 480
+if [ "$rc" -eq 0 ] && head -c 200 net.svg | grep -q '<svg' && head -c 200 net.svg | grep -q 'width="640pt"'; then
+  pass "plot writes an SVG of the size asked for"
+else fail "plot writes an SVG of the size asked for" "exit $rc" "$(head -c 300 err.txt)"; fi
+run plot -i a.kanvas -o edge.pdf --edge 0,1,2
+if [ "$rc" -eq 0 ] && [ "$(head -c 5 edge.pdf)" = "%PDF-" ]; then pass "plot --edge writes a PDF"
+else fail "plot --edge writes a PDF" "exit $rc" "$(head -c 300 err.txt)"; fi
+if [ -z "$(ls -A | grep '^\.')" ]; then pass "plot leaves no temporary files"
+else fail "plot leaves no temporary files" "$(ls -A | grep '^\.')"; fi
+run plot -i a.kanvas -o net.jpg
+[ "$rc" -eq 1 ] && [ ! -e net.jpg ] && grep -q '^kanvas-cli: net.jpg: unknown picture format' err.txt \
+  && pass "plot to an unknown extension fails with exit 1 and no file" \
+  || fail "plot to an unknown extension fails with exit 1 and no file" "exit $rc" "$(head -c 300 err.txt)"
+run plot -i a.kanvas -o nodir/net.png
+[ "$rc" -eq 1 ] && [ ! -e nodir ] && grep -q '^kanvas-cli: nodir/net.png: ' err.txt \
+  && pass "plot into a missing folder fails naming the file" \
+  || fail "plot into a missing folder fails naming the file" "exit $rc" "$(head -c 300 err.txt)"
+run plot -i a.kanvas -o e.png --edge 1,5,0
+[ "$rc" -eq 1 ] && [ ! -e e.png ] && grep -q 'edge (1,5,0) does not exist in this network (width 2,5,1)' err.txt \
+  && pass "plot --edge out of range names the width" \
+  || fail "plot --edge out of range names the width" "exit $rc" "$(head -c 300 err.txt)"
+run plot -i a.kanvas -o e.png --edge 1,5
+[ "$rc" -eq 2 ] && [ ! -e e.png ] && pass "plot --edge with two indices is a usage error" \
+  || fail "plot --edge with two indices is a usage error" "exit $rc"
+run plot -i a.kanvas -o e.png --width 0
+[ "$rc" -eq 2 ] && [ ! -e e.png ] && pass "plot --width 0 is a usage error" \
+  || fail "plot --width 0 is a usage error" "exit $rc"
+run plot -o e.png
+[ "$rc" -eq 2 ] && pass "plot without -i is a usage error" || fail "plot without -i is a usage error" "exit $rc"
+rm -f net.png net.svg edge.pdf
 
 # --- bench ----------------------------------------------------------------------------------
 

@@ -1,0 +1,1113 @@
+/* cli-interp.c — the interpretability sub-commands of kanvas-cli:
+ *
+ *   scores   -i S [--json]                               attribution of edges, nodes, inputs
+ *   prune    -i S [--node-th T] [--edge-th T] [--nodes L:I,I;…] [-o OUT] [--json]
+ *   suggest  -i S --edge L,I,J [--lib …] [--top N] [--json]
+ *   lock     -i S --edge L,I,J --fn NAME [-o OUT] [--json]
+ *   unlock   -i S --edge L,I,J [-o OUT] [--json]
+ *   symbolic -i S [--lib …] [--r2 R] [-o OUT] [--json]
+ *   formula  -i S [--style …] [--no-snap] [--json]
+ *   discover [data options] [search options] [--pareto] [-o OUT] [--json]
+ *
+ * Every command that changes the model appends a history entry; nothing is written unless the
+ * command succeeded.
+ */
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Snapping in `formula` may raise the train RMSE by this share of std(y) at least (see
+ * kan_discover_formula): round-off of an exact network, no more. */
+#define FORMULA_SNAP_TOL 1e-9
+
+#define COMMON_ENTRIES(what) \
+  { "input", 'i', 0, G_OPTION_ARG_FILENAME, &in, what " (required)", "S.kanvas" }, \
+  { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Save the session (atomically)", \
+    "OUT.kanvas" }, \
+  { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Shared bits                                                                                 */
+
+/* Parses the command line; returns FALSE on error or after --help (*STATUS then set). */
+static gboolean
+parse (CliCommand *c, int *argc, char ***argv, int *status, GError **error)
+{
+  if (!cli_command_parse (c, argc, argv, error))
+    return FALSE;
+  if (c->help)
+    {
+      *status = 0;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The session at IN, which must have a model and training rows that fit it. */
+static KanSession *
+load_with_data (const char *in, GError **error)
+{
+  KanSession *s;
+
+  if (!cli_require (in, "-i S.kanvas", error))
+    return NULL;
+  s = cli_load_session (in, error);
+  if (s == NULL)
+    return NULL;
+  if (s->data == NULL || s->data->n_train < 2)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,
+                   "%s: this needs the session's training rows, and it has none", in);
+      kan_session_free (s);
+      return NULL;
+    }
+  if (!cli_check_fit (s->model, s->data, s->train.loss, error))
+    {
+      kan_session_free (s);
+      return NULL;
+    }
+  return s;
+}
+
+/* Appends a history entry with the model's metrics now; *MT receives them. */
+static void
+record (KanSession *s, const char *op, const char *detail, CliMetrics *mt)
+{
+  cli_metrics (s->model, s->data, s->train.loss, mt);
+  kan_session_add_history (s, op, detail, mt->train, mt->test);
+}
+
+static gboolean
+save (const KanSession *s, const char *out, GError **error)
+{
+  return out == NULL || kan_session_save (s, out, error);
+}
+
+/* "l,i,j" of an existing edge of M. */
+static gboolean
+parse_edge (const KanModel *m, const char *text, int e[3], GError **error)
+{
+  g_autofree double *v = NULL;
+  int n;
+
+  if (!cli_require (text, "--edge L,I,J", error)
+      || !cli_parse_doubles ("--edge", text, 3, &v, &n, error))
+    return FALSE;
+  for (int q = 0; q < 3; q++)
+    {
+      if (v[q] != floor (v[q]) || fabs (v[q]) > G_MAXINT / 2)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "--edge: '%s' is not three integers l,i,j", text);
+          return FALSE;
+        }
+      e[q] = (int) v[q];
+    }
+  if (e[0] < 0 || e[0] >= kan_model_depth (m) || e[1] < 0
+      || e[1] >= kan_model_layer_in (m, e[0]) || e[2] < 0
+      || e[2] >= kan_model_layer_out (m, e[0]))
+    {
+      g_autofree char *w = kan_shape_to_string (kan_model_shape (m));
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                   "edge (%d,%d,%d) does not exist in this network (width %s)", e[0], e[1],
+                   e[2], w);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static const char *
+mode_name (KanEdgeMode mode)
+{
+  switch (mode)
+    {
+    case KAN_EDGE_OFF:
+      return "pruned";
+    case KAN_EDGE_NUMERIC:
+      return "spline";
+    case KAN_EDGE_SYMBOLIC:
+      return "locked";
+    case KAN_EDGE_BOTH:
+      return "spline+locked";
+    }
+  return "?";
+}
+
+/* The library ids of --lib, or the whole library when NAMES is NULL. */
+static int *
+parse_lib (const char *names, const char *fallback, int *n, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  int *ids;
+
+  if (names == NULL && fallback == NULL)
+    {
+      *n = 0;
+      return NULL;
+    }
+  ids = kan_sym_parse_lib (names ? names : fallback, n, &local);
+  if (ids == NULL)
+    g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--lib: %s", local->message);
+  return ids;
+}
+
+/* c·f(a·x+b)+d written out with the variable x, simplified. */
+static char *
+fit_text (const KanSymFit *f)
+{
+  static const char *const x[] = { "x", NULL };
+  KanExpr *arg = kan_expr_binary (KAN_EXPR_ADD,
+                                  kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (f->a),
+                                                   kan_expr_var (0)),
+                                  kan_expr_num (f->b));
+  KanExpr *e = kan_expr_binary (KAN_EXPR_ADD,
+                                kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (f->c),
+                                                 kan_sym_expr (f->sym_id, arg)),
+                                kan_expr_num (f->d));
+  char *text;
+
+  e = kan_expr_simplify (e);
+  text = kan_expr_to_string (e, x, KAN_EXPR_STYLE_TEXT);
+  kan_expr_free (e);
+  return text;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* scores                                                                                      */
+
+int
+cli_cmd_scores (int argc, char **argv, GError **error)
+{
+  CliCommand c;
+  g_autofree char *in = NULL, *out = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = { COMMON_ENTRIES ("The session to score"), { NULL } };
+  g_autoptr (KanSession) s = NULL;
+  g_autoptr (KanScores) sc = NULL;
+  const KanModel *m;
+  int status = 1;
+
+  cli_command_init (&c, "scores", "attribution scores of edges, nodes and inputs", entries);
+  g_option_context_set_description (c.ctx,
+    "Computes pykan's attribution scores (KAN 2.0) on the session's training inputs: each\n"
+    "edge's share of the node it feeds, propagated back from the output. Edges scoring at\n"
+    "most 3e-2 and hidden nodes at most 1e-2 are what `prune` removes by default.\n");
+  if (!parse (&c, &argc, &argv, &status, error))
+    goto done;
+  s = load_with_data (in, error);
+  if (s == NULL)
+    goto done;
+  m = s->model;
+  sc = kan_scores_compute (m, s->data->train_x, s->data->n_train, error);
+  if (sc == NULL || !save (s, out, error))
+    goto done;
+
+  if (json)
+    {
+      CliJson j;
+      cli_json_init (&j);
+      cli_json_begin_object (&j, NULL);
+      cli_json_begin_array (&j, "inputs");
+      for (int i = 0; i < kan_model_n_in (m); i++)
+        {
+          cli_json_begin_object (&j, NULL);
+          cli_json_string (&j, "name", s->data->in_names[i]);
+          cli_json_double (&j, "score", kan_scores_inputs (sc)[i]);
+          cli_json_end_object (&j);
+        }
+      cli_json_end_array (&j);
+      cli_json_begin_array (&j, "nodes");
+      for (int l = 0; l <= kan_scores_depth (sc); l++)
+        {
+          cli_json_begin_array (&j, NULL);
+          for (int i = 0; i < kan_scores_width (sc, l); i++)
+            cli_json_double (&j, NULL, kan_scores_node (sc, l)[i]);
+          cli_json_end_array (&j);
+        }
+      cli_json_end_array (&j);
+      cli_json_begin_array (&j, "edges");
+      for (int l = 0; l < kan_model_depth (m); l++)
+        for (int i = 0; i < kan_model_layer_in (m, l); i++)
+          for (int o = 0; o < kan_model_layer_out (m, l); o++)
+            {
+              cli_json_begin_object (&j, NULL);
+              cli_json_int (&j, "l", l);
+              cli_json_int (&j, "i", i);
+              cli_json_int (&j, "j", o);
+              cli_json_double (&j, "score",
+                               kan_scores_edge (sc, l)[i * kan_model_layer_out (m, l) + o]);
+              cli_json_string (&j, "mode", mode_name (kan_model_edge_mode (m, l, i, o)));
+              cli_json_end_object (&j);
+            }
+      cli_json_end_array (&j);
+      cli_json_end_object (&j);
+      cli_print_json (&j);
+    }
+  else
+    {
+      printf ("inputs:\n");
+      for (int i = 0; i < kan_model_n_in (m); i++)
+        printf ("  %-12s %.4g\n", s->data->in_names[i], kan_scores_inputs (sc)[i]);
+      printf ("nodes (layer: scores):\n");
+      for (int l = 0; l <= kan_scores_depth (sc); l++)
+        {
+          printf ("  %d:", l);
+          for (int i = 0; i < kan_scores_width (sc, l); i++)
+            printf (" %.4g", kan_scores_node (sc, l)[i]);
+          putchar ('\n');
+        }
+      printf ("edges:\n  %-10s %-10s %s\n", "(l,i,j)", "score", "state");
+      for (int l = 0; l < kan_model_depth (m); l++)
+        for (int i = 0; i < kan_model_layer_in (m, l); i++)
+          for (int o = 0; o < kan_model_layer_out (m, l); o++)
+            {
+              g_autofree char *e = g_strdup_printf ("(%d,%d,%d)", l, i, o);
+              printf ("  %-10s %-10.4g %s\n", e,
+                      kan_scores_edge (sc, l)[i * kan_model_layer_out (m, l) + o],
+                      mode_name (kan_model_edge_mode (m, l, i, o)));
+            }
+    }
+  status = 0;
+
+done:
+  cli_command_clear (&c);
+  return status;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* prune                                                                                       */
+
+static void
+keep_free (int **keep, int depth)
+{
+  if (keep)
+    for (int l = 0; l < depth; l++)
+      g_free (keep[l]);
+  g_free (keep);
+}
+
+/* "1:0,2;2:1" into KEEP lists for hidden layers 1 … depth-1 (each ends with -1). */
+static int **
+parse_nodes (const KanModel *m, const char *text, GError **error)
+{
+  int depth = kan_model_depth (m);
+  int **keep = g_new0 (int *, MAX (depth, 1));
+  g_auto (GStrv) groups = g_strsplit (text, ";", -1);
+
+  for (char **g = groups; *g; g++)
+    {
+      g_auto (GStrv) lr = g_strsplit (*g, ":", 2);
+      g_auto (GStrv) ids = NULL;
+      gint64 l, v;
+      int n = 0;
+
+      if (g_strv_length (lr) != 2)
+        goto bad;
+      if (!cli_parse_int ("--nodes", g_strstrip (lr[0]), 1, MAX (depth - 1, 1), &l, error))
+        goto fail;
+      if (l >= depth)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "--nodes: this network has no hidden layer %s", lr[0]);
+          goto fail;
+        }
+      if (keep[l - 1] != NULL)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--nodes: layer %d given twice",
+                       (int) l);
+          goto fail;
+        }
+      ids = g_strsplit (lr[1], ",", -1);
+      keep[l - 1] = g_new (int, g_strv_length (ids) + 1);
+      for (char **id = ids; *id; id++)
+        {
+          int width = kan_shape_nodes (kan_model_shape (m), (int) l);
+          if (!cli_parse_int ("--nodes", g_strstrip (*id), 0, width - 1, &v, error))
+            goto fail;
+          keep[l - 1][n++] = (int) v;
+        }
+      keep[l - 1][n] = -1;
+    }
+  return keep;
+
+bad:
+  g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+               "--nodes: '%s' is not a list of LAYER:I,I;LAYER:I", text);
+fail:
+  keep_free (keep, depth);
+  return NULL;
+}
+
+int
+cli_cmd_prune (int argc, char **argv, GError **error)
+{
+  CliCommand c;
+  g_autofree char *in = NULL, *out = NULL, *node_th_text = NULL, *edge_th_text = NULL;
+  g_autofree char *nodes_text = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    COMMON_ENTRIES ("The session to prune"),
+    { "node-th", 0, 0, G_OPTION_ARG_FILENAME, &node_th_text,
+      "Remove hidden nodes scoring at most T (default 1e-2)", "T" },
+    { "edge-th", 0, 0, G_OPTION_ARG_FILENAME, &edge_th_text,
+      "Then turn off edges scoring at most T (default 3e-2)", "T" },
+    { "nodes", 0, 0, G_OPTION_ARG_FILENAME, &nodes_text,
+      "Keep exactly these hidden nodes in the layers listed (others by --node-th)",
+      "L:I,I;L:I" },
+    { NULL }
+  };
+  g_autoptr (KanSession) s = NULL;
+  g_autoptr (KanScores) sc = NULL, sc2 = NULL;
+  g_autoptr (KanModel) pruned = NULL;
+  g_autoptr (GString) removed_nodes = g_string_new (NULL);
+  g_autoptr (GString) removed_edges = g_string_new (NULL);
+  g_autofree char *w0 = NULL, *w1 = NULL, *detail = NULL;
+  int **keep = NULL, depth = 0, n_nodes = 0, n_edges;
+  double node_th = KAN_PRUNE_NODE_THRESHOLD, edge_th = KAN_PRUNE_EDGE_THRESHOLD;
+  CliMetrics mt;
+  int status = 1;
+
+  cli_command_init (&c, "prune", "remove weak hidden nodes, then weak edges", entries);
+  g_option_context_set_description (c.ctx,
+    "pykan's prune(): attribution scores on the training inputs; hidden nodes scoring at most\n"
+    "--node-th go (a layer keeps at least its best node), then edges of the smaller network\n"
+    "scoring at most --edge-th are turned off. Prints what was removed.\n");
+  if (!parse (&c, &argc, &argv, &status, error))
+    goto done;
+  if ((node_th_text && !cli_parse_double ("--node-th", node_th_text, 0, HUGE_VAL, &node_th,
+                                          error))
+      || (edge_th_text && !cli_parse_double ("--edge-th", edge_th_text, 0, HUGE_VAL, &edge_th,
+                                             error)))
+    goto done;
+  s = load_with_data (in, error);
+  if (s == NULL)
+    goto done;
+  depth = kan_model_depth (s->model);
+  if (nodes_text && (keep = parse_nodes (s->model, nodes_text, error)) == NULL)
+    goto done;
+
+  sc = kan_scores_compute (s->model, s->data->train_x, s->data->n_train, error);
+  if (sc == NULL)
+    goto done;
+  /* Which hidden nodes go, by the rule kan_model_prune_nodes applies. */
+  for (int l = 1; l < depth; l++)
+    {
+      int width = kan_scores_width (sc, l), best = 0, kept = 0;
+      const double *ns = kan_scores_node (sc, l);
+      gboolean *keep_it = g_new0 (gboolean, width);
+      for (int i = 0; i < width; i++)
+        {
+          if (keep && keep[l - 1])
+            for (int *k = keep[l - 1]; *k >= 0; k++)
+              keep_it[i] |= *k == i;
+          else
+            keep_it[i] = ns[i] > node_th;
+          kept += keep_it[i];
+          if (ns[i] > ns[best])
+            best = i;
+        }
+      if (kept == 0)
+        keep_it[best] = TRUE;
+      for (int i = 0; i < width; i++)
+        if (!keep_it[i])
+          {
+            g_string_append_printf (removed_nodes, "%s(%d,%d)", n_nodes ? ", " : "", l, i);
+            n_nodes++;
+          }
+      g_free (keep_it);
+    }
+  pruned = kan_model_prune_nodes (s->model, sc, node_th, (const int *const *) keep, error);
+  if (pruned == NULL)
+    goto done;
+  sc2 = kan_scores_compute (pruned, s->data->train_x, s->data->n_train, error);
+  if (sc2 == NULL)
+    goto done;
+  {
+    g_autoptr (KanModel) before = kan_model_copy (pruned);
+    n_edges = kan_model_prune_edges (pruned, sc2, edge_th);
+    for (int l = 0; l < kan_model_depth (pruned); l++)
+      for (int i = 0; i < kan_model_layer_in (pruned, l); i++)
+        for (int o = 0; o < kan_model_layer_out (pruned, l); o++)
+          if (kan_model_edge_mode (before, l, i, o) != KAN_EDGE_OFF
+              && kan_model_edge_mode (pruned, l, i, o) == KAN_EDGE_OFF)
+            g_string_append_printf (removed_edges, "%s(%d,%d,%d)",
+                                    removed_edges->len ? ", " : "", l, i, o);
+  }
+  w0 = kan_shape_to_string (kan_model_shape (s->model));
+  w1 = kan_shape_to_string (kan_model_shape (pruned));
+  kan_model_free (s->model);
+  s->model = g_steal_pointer (&pruned);
+  detail = g_strdup_printf ("node_th=%g edge_th=%g%s%s width=%s->%s nodes=%d edges=%d",
+                            node_th, edge_th, nodes_text ? " nodes=" : "",
+                            nodes_text ? nodes_text : "", w0, w1, n_nodes, n_edges);
+  record (s, "prune", detail, &mt);
+  if (!save (s, out, error))
+    goto done;
+
+  if (json)
+    {
+      CliJson j;
+      cli_json_init (&j);
+      cli_json_begin_object (&j, NULL);
+      cli_json_string (&j, "width_before", w0);
+      cli_json_string (&j, "width", w1);
+      cli_json_int (&j, "nodes_removed", n_nodes);
+      cli_json_string (&j, "nodes", removed_nodes->str);
+      cli_json_int (&j, "edges_removed", n_edges);
+      cli_json_string (&j, "edges", removed_edges->str);
+      cli_metrics_json (&j, &mt, s->train.loss, "");
+      cli_json_string (&j, "output", out);
+      cli_json_end_object (&j);
+      cli_print_json (&j);
+    }
+  else
+    {
+      g_autofree char *t = cli_metrics_text (&mt, s->train.loss);
+      printf ("width %s -> %s\n", w0, w1);
+      printf ("removed %d hidden node%s%s%s\n", n_nodes, n_nodes == 1 ? "" : "s",
+              n_nodes ? ": " : "", removed_nodes->str);
+      printf ("turned off %d edge%s%s%s (numbered in the pruned network)\n", n_edges,
+              n_edges == 1 ? "" : "s", n_edges ? ": " : "", removed_edges->str);
+      printf ("%s\n", t);
+    }
+  status = 0;
+
+done:
+  keep_free (keep, depth);
+  cli_command_clear (&c);
+  return status;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* suggest                                                                                     */
+
+int
+cli_cmd_suggest (int argc, char **argv, GError **error)
+{
+  CliCommand c;
+  g_autofree char *in = NULL, *out = NULL, *edge_text = NULL, *lib_text = NULL;
+  g_autofree char *top_text = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    COMMON_ENTRIES ("The session"),
+    { "edge", 0, 0, G_OPTION_ARG_FILENAME, &edge_text, "The edge (required)", "L,I,J" },
+    { "lib", 0, 0, G_OPTION_ARG_FILENAME, &lib_text,
+      "Library functions to try (default: all)", "x,x^2,exp,sin" },
+    { "top", 0, 0, G_OPTION_ARG_FILENAME, &top_text, "Show the best N (default 5)", "N" },
+    { NULL }
+  };
+  g_autoptr (KanSession) s = NULL;
+  g_autofree int *lib = NULL;
+  g_autofree KanSymFit *fits = NULL;
+  int e[3], n_lib = 0, n_fits = 0, status = 1;
+  gint64 top = 5;
+
+  cli_command_init (&c, "suggest", "rank library functions for one edge", entries);
+  g_option_context_set_description (c.ctx,
+    "Fits c·f(a·x+b)+d for every library function to what the edge computes on the training\n"
+    "inputs and ranks them as pykan does: score = 0.8·complexity + 0.2·log2(1+1e-5−R²),\n"
+    "lower is better. Lock the one you like with `lock --edge L,I,J --fn NAME`.\n");
+  if (!parse (&c, &argc, &argv, &status, error))
+    goto done;
+  if (top_text && !cli_parse_int ("--top", top_text, 1, 1000, &top, error))
+    goto done;
+  if (lib_text && (lib = parse_lib (lib_text, NULL, &n_lib, error)) == NULL)
+    goto done;
+  s = load_with_data (in, error);
+  if (s == NULL || !parse_edge (s->model, edge_text, e, error))
+    goto done;
+  if (kan_model_edge_mode (s->model, e[0], e[1], e[2]) == KAN_EDGE_OFF)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,
+                   "edge (%d,%d,%d) is pruned; there is nothing to fit", e[0], e[1], e[2]);
+      goto done;
+    }
+  fits = kan_model_suggest (s->model, s->data->train_x, s->data->n_train, e[0], e[1], e[2],
+                            lib, n_lib, NULL, &n_fits, error);
+  if (fits == NULL || !save (s, out, error))
+    goto done;
+  n_fits = MIN (n_fits, (int) top);
+
+  if (json)
+    {
+      CliJson j;
+      cli_json_init (&j);
+      cli_json_begin_object (&j, NULL);
+      cli_json_string (&j, "edge", edge_text);
+      cli_json_begin_array (&j, "suggestions");
+      for (int q = 0; q < n_fits; q++)
+        {
+          g_autofree char *t = fit_text (&fits[q]);
+          cli_json_begin_object (&j, NULL);
+          cli_json_string (&j, "name", kan_sym_info (fits[q].sym_id)->name);
+          cli_json_double (&j, "r2", fits[q].r2);
+          cli_json_int (&j, "complexity", fits[q].complexity);
+          cli_json_double (&j, "score", fits[q].score);
+          cli_json_double (&j, "a", fits[q].a);
+          cli_json_double (&j, "b", fits[q].b);
+          cli_json_double (&j, "c", fits[q].c);
+          cli_json_double (&j, "d", fits[q].d);
+          cli_json_string (&j, "fit", t);
+          cli_json_end_object (&j);
+        }
+      cli_json_end_array (&j);
+      cli_json_end_object (&j);
+      cli_print_json (&j);
+    }
+  else
+    {
+      printf ("%-3s %-10s %-14s %-10s %-9s %s\n", "#", "function", "R²", "complexity", "score",
+              "c·f(a·x+b)+d");
+      for (int q = 0; q < n_fits; q++)
+        {
+          g_autofree char *t = fit_text (&fits[q]);
+          printf ("%-3d %-10s %-13.10f %-10d %-9.4f %s\n", q + 1,
+                  kan_sym_info (fits[q].sym_id)->name, fits[q].r2, fits[q].complexity,
+                  fits[q].score, t);
+        }
+    }
+  status = 0;
+
+done:
+  cli_command_clear (&c);
+  return status;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* lock, unlock                                                                                */
+
+static int
+lock_or_unlock (gboolean lock, int argc, char **argv, GError **error)
+{
+  CliCommand c;
+  g_autofree char *in = NULL, *out = NULL, *edge_text = NULL, *fn = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    COMMON_ENTRIES ("The session"),
+    { "edge", 0, 0, G_OPTION_ARG_FILENAME, &edge_text, "The edge (required)", "L,I,J" },
+    { "fn", 0, 0, G_OPTION_ARG_FILENAME, &fn, "Library function, e.g. sin (required)", "NAME" },
+    { NULL }
+  };
+  g_autoptr (KanSession) s = NULL;
+  g_autofree char *detail = NULL, *text = NULL;
+  KanSymFit fit = { 0 };
+  CliMetrics mt;
+  int e[3], status = 1;
+  KanEdgeMode mode;
+
+  if (!lock)
+    entries[4] = entries[5];  /* unlock has no --fn */
+  cli_command_init (&c, lock ? "lock" : "unlock",
+                    lock ? "lock one edge to a library function"
+                         : "return a locked edge to its spline", entries);
+  g_option_context_set_description (c.ctx, lock
+    ? "Fits c·f(a·x+b)+d for NAME to what the edge computes on the training inputs and\n"
+      "switches the edge to it (its spline is kept, unused, for `unlock`). See `suggest`.\n"
+    : "Switches a locked edge back to the spline it had when it was locked.\n");
+  if (!parse (&c, &argc, &argv, &status, error))
+    goto done;
+  if (lock && !cli_require (fn, "--fn NAME", error))
+    goto done;
+  if (lock && kan_sym_lookup (fn) < 0)
+    {
+      g_autoptr (GError) local = NULL;
+      int n;
+      g_free (kan_sym_parse_lib (fn, &n, &local));
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--fn: %s", local->message);
+      goto done;
+    }
+  s = lock ? load_with_data (in, error)
+           : (cli_require (in, "-i S.kanvas", error) ? cli_load_session (in, error) : NULL);
+  if (s == NULL || !parse_edge (s->model, edge_text, e, error))
+    goto done;
+  mode = kan_model_edge_mode (s->model, e[0], e[1], e[2]);
+  if (mode == KAN_EDGE_OFF)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED, "edge (%d,%d,%d) is pruned", e[0], e[1],
+                   e[2]);
+      goto done;
+    }
+  if (lock)
+    {
+      if (!kan_model_lock (s->model, s->data->train_x, s->data->n_train, e[0], e[1], e[2], fn,
+                           NULL, &fit, error))
+        goto done;
+      text = fit_text (&fit);
+      detail = g_strdup_printf ("(%d,%d,%d) %s r2=%.6f", e[0], e[1], e[2], fn, fit.r2);
+    }
+  else
+    {
+      if (mode == KAN_EDGE_NUMERIC)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED, "edge (%d,%d,%d) is not locked",
+                       e[0], e[1], e[2]);
+          goto done;
+        }
+      kan_model_unlock (s->model, e[0], e[1], e[2]);
+      detail = g_strdup_printf ("(%d,%d,%d)", e[0], e[1], e[2]);
+    }
+  if (s->data)
+    record (s, lock ? "lock" : "unlock", detail, &mt);
+  else
+    {
+      mt.train = mt.test = mt.train_acc = mt.test_acc = NAN;
+      kan_session_add_history (s, "unlock", detail, NAN, NAN);
+    }
+  if (!save (s, out, error))
+    goto done;
+
+  if (json)
+    {
+      CliJson j;
+      cli_json_init (&j);
+      cli_json_begin_object (&j, NULL);
+      cli_json_string (&j, "edge", edge_text);
+      if (lock)
+        {
+          cli_json_string (&j, "fn", fn);
+          cli_json_double (&j, "r2", fit.r2);
+          cli_json_double (&j, "a", fit.a);
+          cli_json_double (&j, "b", fit.b);
+          cli_json_double (&j, "c", fit.c);
+          cli_json_double (&j, "d", fit.d);
+          cli_json_string (&j, "fit", text);
+        }
+      cli_metrics_json (&j, &mt, s->train.loss, "");
+      cli_json_string (&j, "output", out);
+      cli_json_end_object (&j);
+      cli_print_json (&j);
+    }
+  else
+    {
+      g_autofree char *t = s->data ? cli_metrics_text (&mt, s->train.loss) : g_strdup ("");
+      if (lock)
+        printf ("edge (%d,%d,%d) locked to %s: %s (R² %.10f)\n", e[0], e[1], e[2], fn, text,
+                fit.r2);
+      else
+        printf ("edge (%d,%d,%d) is a spline again\n", e[0], e[1], e[2]);
+      if (*t)
+        printf ("%s\n", t);
+    }
+  status = 0;
+
+done:
+  cli_command_clear (&c);
+  return status;
+}
+
+int
+cli_cmd_lock (int argc, char **argv, GError **error)
+{
+  return lock_or_unlock (TRUE, argc, argv, error);
+}
+
+int
+cli_cmd_unlock (int argc, char **argv, GError **error)
+{
+  return lock_or_unlock (FALSE, argc, argv, error);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* symbolic                                                                                    */
+
+int
+cli_cmd_symbolic (int argc, char **argv, GError **error)
+{
+  CliCommand c;
+  g_autofree char *in = NULL, *out = NULL, *lib_text = NULL, *r2_text = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    COMMON_ENTRIES ("The session"),
+    { "lib", 0, 0, G_OPTION_ARG_FILENAME, &lib_text,
+      "Library functions to choose from (default: all)", "x,x^2,exp,sin" },
+    { "r2", 0, 0, G_OPTION_ARG_FILENAME, &r2_text,
+      "Leave an edge a spline if its best fit has R² below R (default 0)", "R" },
+    { NULL }
+  };
+  g_autoptr (KanSession) s = NULL;
+  g_autoptr (GString) log = g_string_new (NULL);
+  g_autofree int *lib = NULL;
+  g_autofree char *detail = NULL;
+  double r2 = 0.0;
+  int n_lib = 0, locked, status = 1;
+  CliMetrics mt;
+
+  cli_command_init (&c, "symbolic", "lock every spline edge to its best library function",
+                    entries);
+  g_option_context_set_description (c.ctx,
+    "pykan's auto_symbolic: layer by layer, each edge that is still a spline is locked to the\n"
+    "best-ranked function of `suggest`, if its R² reaches --r2. Prints one line per edge.\n"
+    "Train afterwards (`fit -i … --opt lm`) to tune the a, b, c, d of the locked edges.\n");
+  if (!parse (&c, &argc, &argv, &status, error))
+    goto done;
+  if (r2_text && !cli_parse_double ("--r2", r2_text, -HUGE_VAL, 1.0, &r2, error))
+    goto done;
+  if (lib_text && (lib = parse_lib (lib_text, NULL, &n_lib, error)) == NULL)
+    goto done;
+  s = load_with_data (in, error);
+  if (s == NULL)
+    goto done;
+  locked = kan_model_auto_symbolic (s->model, s->data->train_x, s->data->n_train, lib, n_lib,
+                                    r2, NULL, log, error);
+  if (locked < 0)
+    goto done;
+  detail = g_strdup_printf ("lib=%s r2=%g locked=%d", lib_text ? lib_text : "all", r2, locked);
+  record (s, "symbolic", detail, &mt);
+  if (!save (s, out, error))
+    goto done;
+
+  if (json)
+    {
+      CliJson j;
+      g_auto (GStrv) lines = g_strsplit (log->str, "\n", -1);
+      cli_json_init (&j);
+      cli_json_begin_object (&j, NULL);
+      cli_json_int (&j, "locked", locked);
+      cli_json_begin_array (&j, "log");
+      for (char **l = lines; *l; l++)
+        if (**l)
+          cli_json_string (&j, NULL, *l);
+      cli_json_end_array (&j);
+      cli_metrics_json (&j, &mt, s->train.loss, "");
+      cli_json_string (&j, "output", out);
+      cli_json_end_object (&j);
+      cli_print_json (&j);
+    }
+  else
+    {
+      g_autofree char *t = cli_metrics_text (&mt, s->train.loss);
+      fputs (log->str, stdout);
+      printf ("locked %d edge%s; %s\n", locked, locked == 1 ? "" : "s", t);
+    }
+  status = 0;
+
+done:
+  cli_command_clear (&c);
+  return status;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* formula                                                                                     */
+
+static const struct
+{
+  const char  *name;
+  KanExprStyle style;
+} styles[] = {
+  { "text", KAN_EXPR_STYLE_TEXT },
+  { "sympy", KAN_EXPR_STYLE_SYMPY },
+  { "latex", KAN_EXPR_STYLE_LATEX },
+  { "c", KAN_EXPR_STYLE_C },
+  { "python", KAN_EXPR_STYLE_PYTHON },
+};
+
+/* The JSON members every formula result has: "formula" (text) and the other styles. */
+static void
+formula_json (CliJson *j, const KanExpr *e, const KanDataset *d)
+{
+  const char *const *names = (const char *const *) d->in_names;
+
+  for (unsigned q = 0; q < G_N_ELEMENTS (styles); q++)
+    {
+      g_autofree char *t = kan_expr_to_string (e, names, styles[q].style);
+      cli_json_string (j, q == 0 ? "formula" : styles[q].name, t);
+    }
+}
+
+int
+cli_cmd_formula (int argc, char **argv, GError **error)
+{
+  CliCommand c;
+  g_autofree char *in = NULL, *out = NULL, *style_text = NULL;
+  gboolean json = FALSE, no_snap = FALSE;
+  GOptionEntry entries[] = {
+    COMMON_ENTRIES ("The session"),
+    { "style", 0, 0, G_OPTION_ARG_FILENAME, &style_text,
+      "text, latex, sympy, c, python or all (default text)", "STYLE" },
+    { "no-snap", 0, 0, G_OPTION_ARG_NONE, &no_snap,
+      "Print the constants as fitted, not snapped to simple values", NULL },
+    { NULL }
+  };
+  g_autoptr (KanSession) s = NULL;
+  g_autoptr (KanExpr) e = NULL;
+  int style = 0, status = 1;
+  gboolean all = FALSE;
+
+  cli_command_init (&c, "formula", "the closed-form formula of a fully locked network",
+                    entries);
+  g_option_context_set_description (c.ctx,
+    "Composes the locked edges into one formula over the data's variable names, in the data's\n"
+    "units; simplifies it; gathers constants that only the network's parametrisation splits\n"
+    "(out of exp, roots and products); and snaps constants to integers, fractions p/q and\n"
+    "multiples of pi (q ≤ 12) where that does not raise the train RMSE (beyond 1% of it or\n"
+    "1e-9·std(y)). Fails, naming them, while edges are still splines. --json prints every\n"
+    "style and the train and test RMSE of the printed formula on the session's data.\n");
+  if (!parse (&c, &argc, &argv, &status, error))
+    goto done;
+  if (style_text)
+    {
+      style = -1;
+      all = strcmp (style_text, "all") == 0;
+      for (unsigned q = 0; q < G_N_ELEMENTS (styles); q++)
+        if (strcmp (style_text, styles[q].name) == 0)
+          style = (int) q;
+      if (style < 0 && !all)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "--style: unknown style '%s' (text, latex, sympy, c, python or all)",
+                       style_text);
+          goto done;
+        }
+    }
+  s = load_with_data (in, error);
+  if (s == NULL)
+    goto done;
+  if (s->data->n_out != 1)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,
+                   "formula handles one output; this model has %d", s->data->n_out);
+      goto done;
+    }
+  e = kan_discover_formula (s->model, s->data, !no_snap, FORMULA_SNAP_TOL, NULL, error);
+  if (e == NULL || !save (s, out, error))
+    goto done;
+
+  if (json)
+    {
+      CliJson j;
+      cli_json_init (&j);
+      cli_json_begin_object (&j, NULL);
+      formula_json (&j, e, s->data);
+      cli_json_double (&j, "train_rmse", kan_discover_rmse (e, s->data, FALSE));
+      cli_json_double (&j, "test_rmse", kan_discover_rmse (e, s->data, TRUE));
+      cli_json_end_object (&j);
+      cli_print_json (&j);
+    }
+  else
+    for (unsigned q = 0; q < G_N_ELEMENTS (styles); q++)
+      if (all || (int) q == style)
+        {
+          g_autofree char *t = kan_expr_to_string (e, (const char *const *) s->data->in_names,
+                                                   styles[q].style);
+          if (all)
+            printf ("%-7s %s\n", styles[q].name, t);
+          else
+            printf ("%s\n", t);
+        }
+  status = 0;
+
+done:
+  cli_command_clear (&c);
+  return status;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* discover                                                                                    */
+
+int
+cli_cmd_discover (int argc, char **argv, GError **error)
+{
+  CliCommand c;
+  CliDataOpts dopt = { 0 };
+  g_autofree char *out = NULL, *widths_text = NULL, *lib_text = NULL, *seeds_text = NULL;
+  g_autofree char *seed_text = NULL, *time_text = NULL, *grid_text = NULL;
+  g_autofree char *fine_text = NULL;
+  gboolean json = FALSE, show_pareto = FALSE;
+  GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
+      "Save the final session: data and the locked network of the best formula", "OUT.kanvas" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
+    { "pareto", 0, 0, G_OPTION_ARG_NONE, &show_pareto,
+      "Also print the alternatives, simplest to most accurate", NULL },
+    { "widths", 0, 0, G_OPTION_ARG_FILENAME, &widths_text,
+      "Candidate widths in order, separated by ';'", "W;W…" },
+    { "lib", 0, 0, G_OPTION_ARG_FILENAME, &lib_text,
+      "Library to lock edges to (default " KAN_DISCOVER_DEFAULT_LIB ")", "x,x^2,…" },
+    { "seeds", 0, 0, G_OPTION_ARG_FILENAME, &seeds_text,
+      "Model seeds per width (default 4; one for one-layer widths)", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_FILENAME, &seed_text, "First model seed (default 1)", "N" },
+    { "grid", 0, 0, G_OPTION_ARG_FILENAME, &grid_text, "Grid of the first fit (default 5)",
+      "G" },
+    { "fine-grid", 0, 0, G_OPTION_ARG_FILENAME, &fine_text,
+      "Grid after refining, 0 for none (default 20)", "G" },
+    { "time-limit", 0, 0, G_OPTION_ARG_FILENAME, &time_text,
+      "Start no new candidate after this many seconds (default: none)", "S" },
+    { NULL }
+  };
+  g_autoptr (KanDataset) d = NULL;
+  g_autoptr (KanDiscoverResult) r = NULL;
+  g_auto (GStrv) widths = NULL;
+  g_autofree int *lib = NULL;
+  KanDiscoverOptions o;
+  const KanDiscoverCandidate *best;
+  gint64 v;
+  int status = 1;
+
+  cli_command_init (&c, "discover", "find a closed-form formula for data, end to end",
+                    entries);
+  cli_data_opts_add (&c, &dopt);
+  g_option_context_set_description (c.ctx,
+    "The manual session in one call. For each candidate width, simplest first — for n inputs\n"
+    "n,1 (additive), n,1,1 (a function of a sum), n,[0,1],1 (a product), n,2,1, n,3,1, n,5,1 —\n"
+    "and each seed:\n"
+    "  fit       100 Levenberg–Marquardt steps at G=5 (widths with one hidden node);\n"
+    "            wider ones: 50 L-BFGS steps with lamb=1e-3 to sparsify, then\n"
+    "  prune     nodes ≤ 1e-2, edges ≤ 3e-2, and 100 LM steps (also for products);\n"
+    "  refine    to G=20 and 100 LM steps;\n"
+    "  symbolic  lock every edge under three rules — the simplest function fitting as well\n"
+    "            as the best (1−R² within 10×), pykan's ranking, the best R² — each giving\n"
+    "  retrain   100 LM steps on the locked network (a, b, c, d of every edge);\n"
+    "  formula   compose, simplify, gather constants, snap (checked on the train rows).\n"
+    "Every formula is a candidate (complexity = nodes of its tree, error = test RMSE). The\n"
+    "search stops at the first exact one (test RMSE ≤ 1e-9·std(y)); the result is the\n"
+    "simplest candidate within 2× of the most accurate. -o saves the data and the locked\n"
+    "network of that formula.\n");
+  if (!parse (&c, &argc, &argv, &status, error))
+    goto done;
+  if (!cli_data_opts_given (&dopt))
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "discover needs --formula or --csv");
+      goto done;
+    }
+  kan_discover_options_init (&o);
+  if (seeds_text)
+    {
+      if (!cli_parse_int ("--seeds", seeds_text, 1, 1000, &v, error))
+        goto done;
+      o.n_seeds = (int) v;
+    }
+  if (seed_text)
+    {
+      if (!cli_parse_int ("--seed", seed_text, 0, G_MAXINT64, &v, error))
+        goto done;
+      o.seed = (guint64) v;
+    }
+  if (grid_text)
+    {
+      if (!cli_parse_int ("--grid", grid_text, 1, 1000, &v, error))
+        goto done;
+      o.grid = (int) v;
+    }
+  if (fine_text)
+    {
+      if (!cli_parse_int ("--fine-grid", fine_text, 0, 1000, &v, error))
+        goto done;
+      o.fine_grid = (int) v;
+    }
+  if (time_text && !cli_parse_double ("--time-limit", time_text, 0, HUGE_VAL, &o.time_limit,
+                                      error))
+    goto done;
+  if (lib_text)
+    {
+      if ((lib = parse_lib (lib_text, NULL, &o.n_lib, error)) == NULL)
+        goto done;
+      o.lib = lib;
+    }
+  if (widths_text)
+    {
+      widths = g_strsplit (widths_text, ";", -1);
+      for (char **w = widths; *w; w++)
+        g_strstrip (*w);
+      o.widths = (const char *const *) widths;
+    }
+  d = cli_data_from_opts (&dopt, error);
+  if (d == NULL)
+    goto done;
+  if (!kan_discover (d, &o, &r, error))
+    goto done;
+  best = r->best;
+
+  if (out)
+    {
+      g_autoptr (KanSession) s = kan_session_new ();
+      g_autofree char *detail = g_strdup_printf ("%s (width %s, seed %" G_GUINT64_FORMAT
+                                                 ", %s; %d formulas, %.1f s)", best->text,
+                                                 best->width, best->seed, best->lock,
+                                                 r->n_candidates, r->seconds);
+      CliMetrics mt;
+      s->model = kan_model_copy (best->model);
+      s->data = kan_dataset_copy (d);
+      s->train.opt = KAN_OPT_LM;
+      s->train.update_grid = FALSE;
+      record (s, "discover", detail, &mt);
+      if (!kan_session_save (s, out, error))
+        goto done;
+    }
+
+  if (json)
+    {
+      CliJson j;
+      cli_json_init (&j);
+      cli_json_begin_object (&j, NULL);
+      formula_json (&j, best->expr, d);
+      cli_json_double (&j, "train_rmse", best->train_rmse);
+      cli_json_double (&j, "test_rmse", best->test_rmse);
+      cli_json_int (&j, "complexity", best->complexity);
+      cli_json_bool (&j, "exact", r->exact);
+      cli_json_string (&j, "width", best->width);
+      cli_json_int (&j, "seed", (gint64) best->seed);
+      cli_json_string (&j, "lock", best->lock);
+      cli_json_int (&j, "candidates", r->n_candidates);
+      cli_json_double (&j, "seconds", r->seconds);
+      cli_json_begin_array (&j, "stages");
+      for (guint q = 0; q < r->stages->len; q++)
+        {
+          const KanDiscoverStage *st = r->stages->pdata[q];
+          cli_json_begin_object (&j, NULL);
+          cli_json_string (&j, "stage", st->stage);
+          cli_json_string (&j, "width", st->width);
+          cli_json_int (&j, "seed", (gint64) st->seed);
+          cli_json_string (&j, "detail", st->detail);
+          cli_json_double (&j, "train_rmse", st->train_rmse);
+          cli_json_double (&j, "test_rmse", st->test_rmse);
+          cli_json_double (&j, "seconds", st->seconds);
+          cli_json_end_object (&j);
+        }
+      cli_json_end_array (&j);
+      cli_json_begin_array (&j, "pareto");
+      for (guint q = 0; q < r->pareto->len; q++)
+        {
+          const KanDiscoverCandidate *p = r->pareto->pdata[q];
+          cli_json_begin_object (&j, NULL);
+          cli_json_string (&j, "formula", p->text);
+          cli_json_int (&j, "complexity", p->complexity);
+          cli_json_double (&j, "train_rmse", p->train_rmse);
+          cli_json_double (&j, "test_rmse", p->test_rmse);
+          cli_json_string (&j, "width", p->width);
+          cli_json_bool (&j, "best", p == best);
+          cli_json_end_object (&j);
+        }
+      cli_json_end_array (&j);
+      cli_json_string (&j, "output", out);
+      cli_json_end_object (&j);
+      cli_print_json (&j);
+    }
+  else
+    {
+      char a[32], b[32];
+      printf ("%s\n", best->text);
+      printf ("%s: train RMSE %s, test RMSE %s; width %s, seed %" G_GUINT64_FORMAT
+              ", edges %s; %d formula%s in %.2f s\n", r->exact ? "exact" : "approximate",
+              cli_fmt_sci (a, best->train_rmse), cli_fmt_sci (b, best->test_rmse),
+              best->width, best->seed, best->lock, r->n_candidates,
+              r->n_candidates == 1 ? "" : "s", r->seconds);
+      if (show_pareto)
+        {
+          printf ("\n%-10s  %-9s  %s\n", "complexity", "test RMSE", "formula");
+          for (guint q = 0; q < r->pareto->len; q++)
+            {
+              const KanDiscoverCandidate *p = r->pareto->pdata[q];
+              printf ("%10d  %-9s  %s%s\n", p->complexity, cli_fmt_sci (a, p->test_rmse),
+                      p->text, p == best ? "   <- best" : "");
+            }
+        }
+    }
+  status = 0;
+
+done:
+  cli_data_opts_clear (&dopt);
+  cli_command_clear (&c);
+  return status;
+}

@@ -1,0 +1,1226 @@
+/* kan-discover.c — from data to a closed-form formula in one call (see kan-discover.h). */
+#include "kan-discover.h"
+#include "kan-error.h"
+#include "kan-formula.h"
+#include "kan-lock.h"
+#include "kan-prune.h"
+#include "kan-symbolic.h"
+#include "kan-train.h"
+
+#include <math.h>
+#include <string.h>
+
+/* LM on a spline or locked network stops early once a step lowers the train loss by less than
+ * this share, this many times in a row: it has converged and more steps only cost time. */
+#define LM_STALL_REL    1e-9
+#define LM_STALL_STEPS  4
+/* Rounds of canonicalise → simplify → snap; a round changes nothing once the form is reached. */
+#define CANON_ROUNDS    4
+/* A selection rule counts a function as fitting an edge as well as the best one when its
+ * unexplained variance 1 − R² is at most this many times the best's (or below the floor). */
+#define SELECT_R2_FACTOR 10.0
+#define SELECT_R2_FLOOR  1e-12
+/* Snapping constants may raise the train RMSE of a formula by this share of what it is. */
+#define SNAP_RMSE_SHARE  1e-2
+/* kan_snap_value's results are p/q or p·π/q up to the rounding of that one division. */
+#define SIMPLE_VALUE_REL 1e-14
+
+void
+kan_discover_options_init (KanDiscoverOptions *o)
+{
+  memset (o, 0, sizeof *o);
+  o->n_seeds = 4;
+  o->seed = 1;
+  o->grid = 5;
+  o->fine_grid = 20;
+  o->fit_steps = 100;
+  o->sparse_steps = 50;
+  o->lamb = 1e-3;
+  o->symbolic_steps = 100;
+  o->exact_tol = 1e-9;
+  o->accuracy_tol = 1.0;
+  o->time_limit = 0.0;
+}
+
+char **
+kan_discover_default_widths (int n_in)
+{
+  GPtrArray *w = g_ptr_array_new ();
+
+  g_ptr_array_add (w, g_strdup_printf ("%d,1", n_in));
+  g_ptr_array_add (w, g_strdup_printf ("%d,1,1", n_in));
+  if (n_in >= 2)
+    g_ptr_array_add (w, g_strdup_printf ("%d,[0,1],1", n_in));
+  g_ptr_array_add (w, g_strdup_printf ("%d,2,1", n_in));
+  g_ptr_array_add (w, g_strdup_printf ("%d,3,1", n_in));
+  g_ptr_array_add (w, g_strdup_printf ("%d,5,1", n_in));
+  g_ptr_array_add (w, NULL);
+  return (char **) g_ptr_array_free (w, FALSE);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Data in its own units                                                                       */
+
+/* The rows of D as the user gave them: normalisation undone. Output 0 only. */
+typedef struct
+{
+  int     n_in;
+  size_t  n_train, n_test;
+  double *train_x, *train_y, *test_x, *test_y;
+  double  y_std;   /* std of the raw train labels */
+} RawData;
+
+static void
+raw_part (const KanDataset *d, const double *x, const double *y, size_t n,
+          double **rx, double **ry)
+{
+  int I = d->n_in, O = d->n_out;
+
+  *rx = g_new (double, MAX (n * I, 1));
+  *ry = g_new (double, MAX (n, 1));
+  for (size_t r = 0; r < n; r++)
+    {
+      for (int i = 0; i < I; i++)
+        (*rx)[r * I + i] = d->in_mean ? x[r * I + i] * d->in_std[i] + d->in_mean[i]
+                                      : x[r * I + i];
+      (*ry)[r] = d->out_mean ? y[r * O] * d->out_std[0] + d->out_mean[0] : y[r * O];
+    }
+}
+
+static void
+raw_init (RawData *r, const KanDataset *d)
+{
+  double mu = 0.0, ss = 0.0;
+
+  r->n_in = d->n_in;
+  r->n_train = d->n_train;
+  r->n_test = d->n_test;
+  raw_part (d, d->train_x, d->train_y, d->n_train, &r->train_x, &r->train_y);
+  raw_part (d, d->test_x, d->test_y, d->n_test, &r->test_x, &r->test_y);
+  for (size_t q = 0; q < r->n_train; q++)
+    mu += r->train_y[q];
+  mu /= MAX (r->n_train, 1);
+  for (size_t q = 0; q < r->n_train; q++)
+    ss += (r->train_y[q] - mu) * (r->train_y[q] - mu);
+  r->y_std = r->n_train > 1 ? sqrt (ss / (r->n_train - 1)) : 0.0;
+}
+
+static void
+raw_clear (RawData *r)
+{
+  g_free (r->train_x);
+  g_free (r->train_y);
+  g_free (r->test_x);
+  g_free (r->test_y);
+}
+
+double
+kan_discover_rmse (const KanExpr *e, const KanDataset *d, gboolean test)
+{
+  RawData r;
+  double v;
+
+  if ((test ? d->n_test : d->n_train) == 0)
+    return NAN;
+  raw_init (&r, d);
+  v = test ? kan_expr_rmse (e, r.test_x, r.n_in, r.test_y, 1, r.n_test)
+           : kan_expr_rmse (e, r.train_x, r.n_in, r.train_y, 1, r.n_train);
+  raw_clear (&r);
+  return v;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Canonical form                                                                              */
+
+/* The terms of a simplified sum: Σ coef[k]·term[k] + constant (terms borrowed from E). */
+typedef struct
+{
+  GPtrArray *terms;  /* const KanExpr* */
+  GArray    *coefs;  /* double */
+  double     constant;
+} Terms;
+
+static void
+terms_collect (const KanExpr *e, double w, Terms *t)
+{
+  switch (e->kind)
+    {
+    case KAN_EXPR_ADD:
+      terms_collect (e->a, w, t);
+      terms_collect (e->b, w, t);
+      return;
+    case KAN_EXPR_SUB:
+      terms_collect (e->a, w, t);
+      terms_collect (e->b, -w, t);
+      return;
+    case KAN_EXPR_NEG:
+      terms_collect (e->a, -w, t);
+      return;
+    case KAN_EXPR_NUM:
+      t->constant += w * e->value;
+      return;
+    case KAN_EXPR_MUL:
+      if (e->a->kind == KAN_EXPR_NUM)
+        {
+          double c = w * e->a->value;
+          g_ptr_array_add (t->terms, (gpointer) e->b);
+          g_array_append_val (t->coefs, c);
+          return;
+        }
+      break;
+    default:
+      break;
+    }
+  g_ptr_array_add (t->terms, (gpointer) e);
+  g_array_append_val (t->coefs, w);
+}
+
+static void
+terms_init (Terms *t, const KanExpr *e)
+{
+  t->terms = g_ptr_array_new ();
+  t->coefs = g_array_new (FALSE, FALSE, sizeof (double));
+  t->constant = 0.0;
+  terms_collect (e, 1.0, t);
+}
+
+static void
+terms_clear (Terms *t)
+{
+  g_ptr_array_unref (t->terms);
+  g_array_unref (t->coefs);
+}
+
+/* Σ (coef/g)·term + constant/g, with the constant left out when DROP_CONSTANT. */
+static KanExpr *
+terms_build (const Terms *t, double g, gboolean drop_constant)
+{
+  KanExpr *e = NULL;
+
+  for (guint k = 0; k < t->terms->len; k++)
+    {
+      KanExpr *term = kan_expr_binary (KAN_EXPR_MUL,
+                                       kan_expr_num (g_array_index (t->coefs, double, k) / g),
+                                       kan_expr_copy (t->terms->pdata[k]));
+      e = e ? kan_expr_binary (KAN_EXPR_ADD, e, term) : term;
+    }
+  if (!drop_constant && t->constant != 0.0)
+    {
+      KanExpr *c = kan_expr_num (t->constant / g);
+      e = e ? kan_expr_binary (KAN_EXPR_ADD, e, c) : c;
+    }
+  return e ? e : kan_expr_num (0.0);
+}
+
+/* How well the coefficients of T divided by G snap: the number that snap, and the sum of
+ * their relative distances to the snapped values (smaller is better at an equal number). */
+static int
+count_snappable (const Terms *t, double g, double *dist)
+{
+  int n = 0;
+
+  *dist = 0.0;
+  for (guint k = 0; k <= t->coefs->len; k++)
+    {
+      double v, s;
+      if (k == t->coefs->len && t->constant == 0.0)
+        break;
+      v = (k < t->coefs->len ? g_array_index (t->coefs, double, k) : t->constant) / g;
+      if (kan_snap_value (v, KAN_SNAP_DEFAULT_TOL, KAN_SNAP_DEFAULT_MAX_DEN, &s))
+        {
+          n++;
+          *dist += fabs (v - s) / MAX (1.0, fabs (s));
+        }
+    }
+  return n;
+}
+
+/* The positive factor g to take out of the sum T so that most of its coefficients become
+ * simple numbers, and of those the closest (the first such in term order, then the
+ * constant), or 0 when no factor does better than none. */
+static double
+best_factor (const Terms *t)
+{
+  double best = 0.0, best_dist;
+  int best_n = count_snappable (t, 1.0, &best_dist);
+
+  for (int k = 0; k <= (int) t->coefs->len; k++)
+    {
+      double g = k < (int) t->coefs->len ? fabs (g_array_index (t->coefs, double, k))
+                                         : fabs (t->constant);
+      double dist;
+      int n;
+      if (!(g > 0.0) || !isfinite (g) || g == 1.0)
+        continue;
+      n = count_snappable (t, g, &dist);
+      if (n > best_n || (n == best_n && n > 0 && dist < 0.5 * best_dist))
+        {
+          best_n = n;
+          best_dist = dist;
+          best = g;
+        }
+    }
+  return best;
+}
+
+static KanExpr *canon (const KanExpr *e);
+
+static KanExpr *
+call (KanFunc f, KanExpr *a)
+{
+  return kan_expr_unary (KAN_EXPR_CALL, f, a);
+}
+
+static KanExpr *
+times (double c, KanExpr *e)
+{
+  return kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (c), e);
+}
+
+/* A sum S as g·S', written as the pair (g, S'); g = 1 and S' = copy when nothing helps. */
+static KanExpr *
+factor_sum (const KanExpr *s, double *g_out)
+{
+  Terms t;
+  double g;
+  KanExpr *r;
+
+  terms_init (&t, s);
+  g = (t.terms->len + (t.constant != 0.0) >= 1) ? best_factor (&t) : 0.0;
+  if (g > 0.0)
+    r = terms_build (&t, g, FALSE);
+  else
+    {
+      g = 1.0;
+      r = kan_expr_copy (s);
+    }
+  terms_clear (&t);
+  *g_out = g;
+  return r;
+}
+
+static gboolean
+is_sum (const KanExpr *e)
+{
+  return e->kind == KAN_EXPR_ADD || e->kind == KAN_EXPR_SUB
+         || (e->kind == KAN_EXPR_MUL && e->a->kind == KAN_EXPR_NUM);
+}
+
+/* exp(S + K) → e^K·exp(S). */
+static KanExpr *
+canon_exp (KanExpr *arg)
+{
+  Terms t;
+  KanExpr *r;
+
+  terms_init (&t, arg);
+  if (t.constant != 0.0 && t.terms->len > 0 && isfinite (exp (t.constant)))
+    {
+      r = times (exp (t.constant), call (KAN_FUNC_EXP, terms_build (&t, 1.0, TRUE)));
+      kan_expr_free (arg);
+    }
+  else
+    r = call (KAN_FUNC_EXP, arg);
+  terms_clear (&t);
+  return r;
+}
+
+/* sin(S): the first coefficient made positive (sin(−u) = −sin u, cos(−u) = cos u), the
+ * constant folded into (−π, π], and a phase of π taken out as a sign. */
+static KanExpr *
+canon_trig (KanFunc f, KanExpr *arg)
+{
+  Terms t;
+  double sign = 1.0, k, s;
+  KanExpr *r;
+
+  terms_init (&t, arg);
+  if (t.terms->len == 0)
+    {
+      terms_clear (&t);
+      return call (f, arg);
+    }
+  if (g_array_index (t.coefs, double, 0) < 0.0)
+    {
+      for (guint q = 0; q < t.coefs->len; q++)
+        g_array_index (t.coefs, double, q) *= -1.0;
+      t.constant = -t.constant;
+      if (f == KAN_FUNC_SIN)
+        sign = -sign;
+    }
+  k = remainder (t.constant, 2.0 * M_PI);
+  if (kan_snap_value (fabs (k), KAN_SNAP_DEFAULT_TOL, KAN_SNAP_DEFAULT_MAX_DEN, &s) && s == M_PI)
+    {
+      k = 0.0;
+      sign = -sign;
+    }
+  t.constant = k;
+  r = call (f, terms_build (&t, 1.0, FALSE));
+  if (sign < 0)
+    r = kan_expr_unary (KAN_EXPR_NEG, 0, r);
+  terms_clear (&t);
+  kan_expr_free (arg);
+  return r;
+}
+
+/* f(S) of an odd f with a negative first coefficient → −f(−S). */
+static KanExpr *
+canon_odd (KanFunc f, KanExpr *arg)
+{
+  Terms t;
+  KanExpr *r;
+
+  terms_init (&t, arg);
+  if (t.terms->len == 0 || g_array_index (t.coefs, double, 0) >= 0.0)
+    {
+      terms_clear (&t);
+      return call (f, arg);
+    }
+  r = kan_expr_unary (KAN_EXPR_NEG, 0, call (f, terms_build (&t, -1.0, FALSE)));
+  terms_clear (&t);
+  kan_expr_free (arg);
+  return r;
+}
+
+static KanExpr *
+canon_call (const KanExpr *e)
+{
+  KanExpr *arg = canon (e->a), *inner;
+  double g;
+
+  switch (e->func)
+    {
+    case KAN_FUNC_EXP:
+      return canon_exp (arg);
+    case KAN_FUNC_SIN:
+    case KAN_FUNC_COS:
+      return canon_trig (e->func, arg);
+    case KAN_FUNC_TANH:
+    case KAN_FUNC_ATANH:
+    case KAN_FUNC_ATAN:
+    case KAN_FUNC_ASIN:
+    case KAN_FUNC_SINH:
+    case KAN_FUNC_ASINH:
+      return canon_odd (e->func, arg);
+    case KAN_FUNC_SQRT:
+    case KAN_FUNC_LOG:
+    case KAN_FUNC_ABS:
+      if (!is_sum (arg))
+        break;
+      inner = factor_sum (arg, &g);
+      if (g == 1.0)
+        {
+          kan_expr_free (inner);
+          break;
+        }
+      kan_expr_free (arg);
+      if (e->func == KAN_FUNC_SQRT)
+        return times (sqrt (g), call (KAN_FUNC_SQRT, inner));
+      if (e->func == KAN_FUNC_ABS)
+        return times (g, call (KAN_FUNC_ABS, inner));
+      return kan_expr_binary (KAN_EXPR_ADD, call (KAN_FUNC_LOG, inner), kan_expr_num (log (g)));
+    default:
+      break;
+    }
+  return call (e->func, arg);
+}
+
+/* Rewrites E (simplified) so that the constants that only a gauge of the network fixes — the
+ * split of scales and offsets between an edge and the next — are gathered where they become
+ * one coefficient: out of exp, roots, logs, powers and the factors of products. */
+static KanExpr *
+canon (const KanExpr *e)
+{
+  KanExpr *a, *b, *inner;
+  double g;
+
+  switch (e->kind)
+    {
+    case KAN_EXPR_NUM:
+    case KAN_EXPR_VAR:
+      return kan_expr_copy (e);
+    case KAN_EXPR_CALL:
+      return canon_call (e);
+    case KAN_EXPR_POW:
+      a = canon (e->a);
+      b = canon (e->b);
+      if (b->kind == KAN_EXPR_NUM && is_sum (a) && a->kind != KAN_EXPR_MUL)
+        {
+          inner = factor_sum (a, &g);
+          if (g != 1.0 && isfinite (pow (g, b->value)))
+            {
+              double c = pow (g, b->value);
+              kan_expr_free (a);
+              return times (c, kan_expr_binary (KAN_EXPR_POW, inner, b));
+            }
+          kan_expr_free (inner);
+        }
+      return kan_expr_binary (KAN_EXPR_POW, a, b);
+    case KAN_EXPR_MUL:
+    case KAN_EXPR_DIV:
+      a = canon (e->a);
+      b = canon (e->b);
+      /* A sum that is a factor (not a coefficient's partner, where simplification would
+       * distribute the coefficient again) gives its factor to the product. */
+      if (!(e->kind == KAN_EXPR_MUL && (a->kind == KAN_EXPR_NUM || b->kind == KAN_EXPR_NUM)))
+        {
+          KanExpr **side[2] = { &a, &b };
+          for (int q = 0; q < 2; q++)
+            if ((*side[q])->kind == KAN_EXPR_ADD || (*side[q])->kind == KAN_EXPR_SUB)
+              {
+                inner = factor_sum (*side[q], &g);
+                if (g == 1.0)
+                  {
+                    kan_expr_free (inner);
+                    continue;
+                  }
+                kan_expr_free (*side[q]);
+                *side[q] = inner;
+                if (q == 1 && e->kind == KAN_EXPR_DIV)
+                  g = 1.0 / g;
+                a = times (g, a);
+              }
+        }
+      return kan_expr_binary (e->kind, a, b);
+    case KAN_EXPR_NEG:
+      return kan_expr_unary (KAN_EXPR_NEG, 0, canon (e->a));
+    default:
+      return kan_expr_binary (e->kind, canon (e->a), canon (e->b));
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Formula of a locked model                                                                   */
+
+/* E with every variable i replaced by (x_i − mean_i)/std_i and the result by E·std + mean:
+ * the formula over the user's units. Takes E. */
+static KanExpr *
+denormalise (KanExpr *e, const KanDataset *d)
+{
+  if (e == NULL)
+    return NULL;
+  if (e->kind == KAN_EXPR_VAR && d->in_mean)
+    {
+      int i = e->var;
+      kan_expr_free (e);
+      return kan_expr_binary (KAN_EXPR_DIV,
+                              kan_expr_binary (KAN_EXPR_SUB, kan_expr_var (i),
+                                               kan_expr_num (d->in_mean[i])),
+                              kan_expr_num (d->in_std[i]));
+    }
+  e->a = denormalise (e->a, d);
+  e->b = denormalise (e->b, d);
+  return e;
+}
+
+/* Simplify, canonicalise and snap (checked on R's train rows) until nothing moves. */
+static KanExpr *
+polish (KanExpr *e, const RawData *r, gboolean snap, double snap_tol)
+{
+  char *prev = NULL;
+
+  double allowed;
+
+  e = kan_expr_simplify (e);
+  /* A snap may cost SNAP_RMSE_SHARE of the error the formula has anyway, or SNAP_TOL·std(y)
+   * when it has none to speak of. */
+  allowed = snap ? MAX (snap_tol * r->y_std,
+                        SNAP_RMSE_SHARE * kan_expr_rmse (e, r->train_x, r->n_in, r->train_y,
+                                                         1, r->n_train))
+                 : 0.0;
+  if (!isfinite (allowed))
+    allowed = snap_tol * r->y_std;
+  for (int round = 0; round < CANON_ROUNDS; round++)
+    {
+      KanExpr *c = canon (e);
+      char *text;
+
+      kan_expr_free (e);
+      e = kan_expr_simplify (c);
+      if (snap)
+        e = kan_expr_snap_checked (e, r->train_x, r->n_in, r->train_y, 1, r->n_train,
+                                   allowed, KAN_SNAP_DEFAULT_TOL,
+                                   KAN_SNAP_DEFAULT_MAX_DEN);
+      text = kan_expr_to_string (e, NULL, KAN_EXPR_STYLE_TEXT);
+      if (prev && strcmp (prev, text) == 0)
+        {
+          g_free (text);
+          break;
+        }
+      g_free (prev);
+      prev = text;
+    }
+  g_free (prev);
+  return e;
+}
+
+/* The tree of a value that kan_snap_value returned: p, p/q, pi, p*pi or p*pi/q. */
+static KanExpr *
+simple_value_expr (double v)
+{
+  for (int pi = 0; pi < 2; pi++)
+    for (int q = 1; q <= KAN_SNAP_DEFAULT_MAX_DEN; q++)
+      {
+        double unit = pi ? M_PI : 1.0, p = round (v * q / unit);
+        KanExpr *e;
+
+        if (p == 0.0 || fabs (p * unit / q - v) > SIMPLE_VALUE_REL * fabs (v))
+          continue;
+        e = !pi ? kan_expr_num (p)
+            : p == 1.0 ? kan_expr_num (M_PI) : times (p, kan_expr_num (M_PI));
+        return q == 1 ? e : kan_expr_binary (KAN_EXPR_DIV, e, kan_expr_num (q));
+      }
+  return kan_expr_num (v);
+}
+
+/* Coefficients c (of c·T) that do not snap but whose square, or inverse square, does, as
+ * sqrt(s)·T or T/sqrt(s): 0.3989…·exp(…) is exp(…)/sqrt(2*pi). Works in place; the result
+ * must not be simplified again, which would fold the roots back into numbers. */
+static KanExpr *
+root_constants (KanExpr *e)
+{
+  double c, s;
+
+  if (e == NULL)
+    return NULL;
+  e->a = root_constants (e->a);
+  e->b = root_constants (e->b);
+  if (e->kind != KAN_EXPR_MUL || e->a->kind != KAN_EXPR_NUM || e->b->kind == KAN_EXPR_NUM)
+    return e;
+  c = e->a->value;
+  if (c == 0.0 || !isfinite (c)
+      || kan_snap_value (c, KAN_SNAP_DEFAULT_TOL, KAN_SNAP_DEFAULT_MAX_DEN, &s))
+    return e;
+  if (kan_snap_value (1.0 / (c * c), KAN_SNAP_DEFAULT_TOL, KAN_SNAP_DEFAULT_MAX_DEN, &s))
+    {
+      KanExpr *t = e->b;
+      e->b = NULL;
+      kan_expr_free (e);
+      e = kan_expr_binary (KAN_EXPR_DIV, t, call (KAN_FUNC_SQRT, simple_value_expr (s)));
+    }
+  else if (kan_snap_value (c * c, KAN_SNAP_DEFAULT_TOL, KAN_SNAP_DEFAULT_MAX_DEN, &s))
+    {
+      kan_expr_free (e->a);
+      e->a = call (KAN_FUNC_SQRT, simple_value_expr (s));
+    }
+  else
+    return e;
+  return c < 0 ? kan_expr_unary (KAN_EXPR_NEG, 0, e) : e;
+}
+
+KanExpr *
+kan_discover_formula (const KanModel *m, const KanDataset *d, gboolean snap, double snap_tol,
+                      char ***numeric_edges_out, GError **error)
+{
+  KanExpr **f, *e;
+  RawData r;
+
+  g_return_val_if_fail (m != NULL && d != NULL, NULL);
+  if (d->n_in != kan_model_n_in (m) || d->n_out < 1)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "the data have %d input columns but the model takes %d inputs",
+                   d->n_in, kan_model_n_in (m));
+      return NULL;
+    }
+  f = kan_formula_compose (m, numeric_edges_out, error);
+  if (f == NULL)
+    return NULL;
+  e = f[0];
+  f[0] = NULL;
+  for (int q = 1; f[q]; q++)
+    kan_expr_free (f[q]);
+  g_free (f);
+
+  e = denormalise (e, d);
+  if (d->out_mean)
+    e = kan_expr_binary (KAN_EXPR_ADD, times (d->out_std[0], e), kan_expr_num (d->out_mean[0]));
+  raw_init (&r, d);
+  e = polish (e, &r, snap && r.n_train > 0, snap_tol);
+  if (snap && r.n_train > 0)
+    {
+      double before = kan_expr_rmse (e, r.train_x, r.n_in, r.train_y, 1, r.n_train);
+      KanExpr *rooted = root_constants (kan_expr_copy (e));
+      if (kan_expr_rmse (rooted, r.train_x, r.n_in, r.train_y, 1, r.n_train)
+          <= before + MAX (snap_tol * r.y_std, SNAP_RMSE_SHARE * before))
+        {
+          kan_expr_free (e);
+          e = rooted;
+        }
+      else
+        kan_expr_free (rooted);
+    }
+  raw_clear (&r);
+  return e;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Training                                                                                    */
+
+/* Trains M in place. A non-finite step ends the run early with the last finite parameters and
+ * is not an error; only cancellation and bad configurations are. */
+static gboolean
+train (KanModel *m, const KanDataset *d, KanOptimizer opt, int steps, double lamb,
+       gboolean update_grid, GCancellable *cancellable, GError **error)
+{
+  KanTrainConfig cfg;
+  KanTrainer *t;
+  KanStepInfo info;
+  double last = HUGE_VAL;
+  int stalled = 0;
+
+  kan_train_config_init (&cfg);
+  cfg.opt = opt;
+  cfg.steps = steps;
+  cfg.lamb = lamb;
+  cfg.update_grid = update_grid;
+  cfg.stop_grid_update_step = steps;
+  t = kan_trainer_new (m, d, &cfg, error);
+  if (t == NULL)
+    return FALSE;
+  for (int s = 0; s < steps; s++)
+    {
+      g_autoptr (GError) local = NULL;
+
+      if (!kan_trainer_step (t, cancellable, &info, &local))
+        {
+          if (g_error_matches (local, KAN_ERROR, KAN_ERROR_NONFINITE))
+            break;
+          g_propagate_error (error, g_steal_pointer (&local));
+          kan_trainer_free (t);
+          return FALSE;
+        }
+      if (opt == KAN_OPT_LM)
+        {
+          stalled = info.loss >= last * (1.0 - LM_STALL_REL) ? stalled + 1 : 0;
+          last = MIN (last, info.loss);
+          if (stalled >= LM_STALL_STEPS || info.loss == 0.0)
+            break;
+        }
+    }
+  kan_trainer_free (t);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Locking                                                                                     */
+
+typedef enum
+{
+  SELECT_EXACT_SIMPLEST,  /* the simplest function fitting as well as the best one */
+  SELECT_PYKAN,           /* pykan's ranking (simplicity weighted 0.8) */
+  SELECT_BEST_R2,         /* the best fit, ties to the simpler */
+  N_SELECT
+} Select;
+
+/* Position of SYM_ID in LIB (ties of complexity go to the earlier function). */
+static int
+lib_rank (const int *lib, int n_lib, int sym_id)
+{
+  for (int q = 0; q < n_lib; q++)
+    if (lib[q] == sym_id)
+      return q;
+  return n_lib;
+}
+
+/* The fit RULE picks from FITS. Under the R² rules, functions of equal complexity that fit
+ * equally well go by library order, not by the last digits of R²: a sin or a gaussian with a
+ * tiny a·x mimics x^2 as well as x^2 itself fits a spline. */
+static const KanSymFit *
+select_fit (const KanSymFit *fits, int n, const int *lib, int n_lib, Select rule)
+{
+  const KanSymFit *best = NULL;
+  double best_u = HUGE_VAL;
+
+  if (n == 0)
+    return NULL;
+  if (rule == SELECT_PYKAN)
+    return &fits[0];
+  for (int q = 0; q < n; q++)
+    if (1.0 - fits[q].r2 < best_u)
+      best_u = 1.0 - fits[q].r2;
+  for (int q = 0; q < n; q++)
+    {
+      double u = 1.0 - fits[q].r2;
+      gboolean ok = rule == SELECT_BEST_R2 ? u <= best_u + SELECT_R2_FLOOR
+                                           : u <= SELECT_R2_FACTOR * best_u + SELECT_R2_FLOOR;
+      if (!ok)
+        continue;
+      if (best == NULL || fits[q].complexity < best->complexity
+          || (fits[q].complexity == best->complexity
+              && lib_rank (lib, n_lib, fits[q].sym_id) < lib_rank (lib, n_lib, best->sym_id)))
+        best = &fits[q];
+    }
+  return best;
+}
+
+/* Locks every numeric edge of M, layer by layer, under RULE; NAMES receives the function
+ * names in edge order. */
+static gboolean
+lock_all (KanModel *m, const KanDataset *d, const int *lib, int n_lib, Select rule,
+          GString *names, GError **error)
+{
+  for (int l = 0; l < kan_model_depth (m); l++)
+    for (int i = 0; i < kan_model_layer_in (m, l); i++)
+      for (int j = 0; j < kan_model_layer_out (m, l); j++)
+        {
+          KanSymFit *fits;
+          const KanSymFit *f;
+          int n = 0;
+
+          if (kan_model_edge_mode (m, l, i, j) != KAN_EDGE_NUMERIC)
+            continue;
+          fits = kan_model_suggest (m, d->train_x, d->n_train, l, i, j, lib, n_lib, NULL, &n,
+                                    error);
+          if (fits == NULL)
+            return FALSE;
+          f = select_fit (fits, n, lib, n_lib, rule);
+          if (f == NULL)
+            {
+              g_free (fits);
+              g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                           "no library function fits edge (%d,%d,%d)", l, i, j);
+              return FALSE;
+            }
+          {
+            double abcd[4] = { f->a, f->b, f->c, f->d };
+            kan_model_set_edge (m, l, i, j, KAN_EDGE_SYMBOLIC, f->sym_id, abcd);
+          }
+          g_string_append_printf (names, "%s%s", names->len ? "," : "",
+                                  kan_sym_info (f->sym_id)->name);
+          g_free (fits);
+        }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The search                                                                                  */
+
+typedef struct
+{
+  const KanDataset         *d;
+  KanDataset               *train_only;  /* D without test rows: trainers skip test RMSEs */
+  const KanDiscoverOptions *o;
+  const int                *lib;
+  int                       n_lib;
+  RawData                   raw;
+  KanDiscoverResult        *res;
+  GPtrArray                *cands;       /* every candidate */
+  GTimer                   *timer;
+  gboolean                  exact;
+} Search;
+
+static void
+stage_free (KanDiscoverStage *s)
+{
+  g_free (s->stage);
+  g_free (s->width);
+  g_free (s->detail);
+  g_free (s);
+}
+
+static void
+candidate_free (KanDiscoverCandidate *c)
+{
+  kan_expr_free (c->expr);
+  g_free (c->text);
+  g_free (c->width);
+  g_free (c->lock);
+  kan_model_free (c->model);
+  g_free (c);
+}
+
+void
+kan_discover_result_free (KanDiscoverResult *r)
+{
+  if (r == NULL)
+    return;
+  g_ptr_array_unref (r->stages);
+  g_ptr_array_unref (r->pareto);
+  g_free (r);
+}
+
+/* RMSE of M on D's train or test rows, in the labels' own units. */
+static double
+model_rmse (const KanModel *m, const KanDataset *d, gboolean test)
+{
+  size_t n = test ? d->n_test : d->n_train;
+  double v;
+
+  if (n == 0)
+    return NAN;
+  v = sqrt (kan_model_loss (m, KAN_LOSS_MSE, test ? d->test_x : d->train_x,
+                            test ? d->test_y : d->train_y, n));
+  return d->out_std ? v * d->out_std[0] : v;
+}
+
+static void
+add_stage (Search *s, const char *stage, const char *width, guint64 seed, const char *detail,
+           const KanModel *m, double t0)
+{
+  KanDiscoverStage *st = g_new0 (KanDiscoverStage, 1);
+
+  st->stage = g_strdup (stage);
+  st->width = g_strdup (width);
+  st->seed = seed;
+  st->detail = g_strdup (detail);
+  st->train_rmse = m ? model_rmse (m, s->d, FALSE) : NAN;
+  st->test_rmse = m ? model_rmse (m, s->d, TRUE) : NAN;
+  st->seconds = g_timer_elapsed (s->timer, NULL) - t0;
+  g_ptr_array_add (s->res->stages, st);
+}
+
+static gboolean
+cancelled (const Search *s, GError **error)
+{
+  return g_cancellable_set_error_if_cancelled (s->o->cancellable, error)
+         ? (g_clear_error (error),
+            g_set_error (error, KAN_ERROR, KAN_ERROR_CANCELLED, "discover was stopped"), TRUE)
+         : FALSE;
+}
+
+/* The RMSE a candidate is judged by: test rows if there are any. */
+static double
+judged_rmse (const KanDiscoverCandidate *c)
+{
+  return isnan (c->test_rmse) ? c->train_rmse : c->test_rmse;
+}
+
+static gboolean
+is_exact (const Search *s, double rmse)
+{
+  return rmse <= s->o->exact_tol * MAX (s->raw.y_std, G_MINDOUBLE);
+}
+
+/* Locks a copy of M under each rule, fine-tunes it and keeps its formula as a candidate. */
+static gboolean
+symbolic_stage (Search *s, const KanModel *m, const char *width, guint64 seed, GError **error)
+{
+  GPtrArray *seen = g_ptr_array_new_with_free_func (g_free);
+
+  for (int rule = 0; rule < N_SELECT && !s->exact; rule++)
+    {
+      g_autoptr (KanModel) lm = kan_model_copy (m);
+      g_autoptr (GString) names = g_string_new (NULL);
+      g_autoptr (GError) local = NULL;
+      g_autofree char *detail = NULL;
+      KanDiscoverCandidate *c;
+      KanExpr *e;
+      double t0 = g_timer_elapsed (s->timer, NULL);
+      gboolean dup = FALSE;
+
+      if (cancelled (s, error))
+        goto fail;
+      if (!lock_all (lm, s->d, s->lib, s->n_lib, rule, names, &local))
+        continue;  /* an edge no function fits: this rule gives no candidate */
+      for (guint q = 0; q < seen->len; q++)
+        dup |= strcmp (seen->pdata[q], names->str) == 0;
+      if (dup)
+        continue;
+      g_ptr_array_add (seen, g_strdup (names->str));
+      detail = g_strdup_printf ("lock=%s", names->str);
+      add_stage (s, "symbolic", width, seed, detail, lm, t0);
+
+      t0 = g_timer_elapsed (s->timer, NULL);
+      if (!train (lm, s->train_only, KAN_OPT_LM, s->o->symbolic_steps, 0.0, FALSE,
+                  s->o->cancellable, error))
+        goto fail;
+      add_stage (s, "retrain", width, seed, detail, lm, t0);
+
+      e = kan_discover_formula (lm, s->d, TRUE, s->o->exact_tol, NULL, &local);
+      if (e == NULL)
+        continue;
+      c = g_new0 (KanDiscoverCandidate, 1);
+      c->expr = e;
+      c->text = kan_expr_to_string (e, (const char *const *) s->d->in_names,
+                                    KAN_EXPR_STYLE_TEXT);
+      c->complexity = kan_expr_size (e);
+      c->train_rmse = kan_expr_rmse (e, s->raw.train_x, s->raw.n_in, s->raw.train_y, 1,
+                                     s->raw.n_train);
+      c->test_rmse = s->raw.n_test
+                     ? kan_expr_rmse (e, s->raw.test_x, s->raw.n_in, s->raw.test_y, 1,
+                                      s->raw.n_test)
+                     : NAN;
+      c->width = g_strdup (width);
+      c->seed = seed;
+      c->lock = g_strdup (names->str);
+      c->model = g_steal_pointer (&lm);
+      g_ptr_array_add (s->cands, c);
+      if (isfinite (judged_rmse (c)) && is_exact (s, judged_rmse (c)))
+        s->exact = TRUE;
+    }
+  g_ptr_array_unref (seen);
+  return TRUE;
+
+fail:
+  g_ptr_array_unref (seen);
+  return FALSE;
+}
+
+/* Whether WIDTH needs pruning: a hidden layer with more than one node, or a multiplication
+ * node (whose inputs reach every factor). */
+static gboolean
+needs_pruning (const KanShape *sh)
+{
+  for (int l = 1; l + 1 < sh->n_layers; l++)
+    if (sh->n_sum[l] + sh->n_mult[l] > 1 || sh->n_mult[l] > 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+needs_sparsifying (const KanShape *sh)
+{
+  for (int l = 1; l + 1 < sh->n_layers; l++)
+    if (sh->n_sum[l] + sh->n_mult[l] > 1)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+candidate (Search *s, const char *width, guint64 seed, GError **error)
+{
+  g_autoptr (KanShape) sh = NULL;
+  g_autoptr (KanModel) m = NULL;
+  KanModelConfig cfg;
+  const KanDataset *tr = s->train_only;
+  double t0 = g_timer_elapsed (s->timer, NULL);
+
+  sh = kan_shape_parse (width, "2", error);
+  if (sh == NULL)
+    return FALSE;
+  if (sh->n_sum[0] + sh->n_mult[0] != s->d->n_in
+      || sh->n_sum[sh->n_layers - 1] + sh->n_mult[sh->n_layers - 1] != 1)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "width %s does not take %d inputs to one output", width, s->d->n_in);
+      return FALSE;
+    }
+  kan_model_config_init (&cfg);
+  cfg.shape = sh;
+  cfg.grid = s->o->grid;
+  cfg.seed = seed;
+  m = kan_model_new (&cfg, error);
+  if (m == NULL)
+    return FALSE;
+
+  if (needs_sparsifying (sh) && s->o->sparse_steps > 0)
+    {
+      if (!train (m, tr, KAN_OPT_LBFGS, s->o->sparse_steps, s->o->lamb, TRUE,
+                  s->o->cancellable, error))
+        return FALSE;
+      add_stage (s, "sparsify", width, seed, NULL, m, t0);
+      t0 = g_timer_elapsed (s->timer, NULL);
+    }
+  else
+    {
+      if (!train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, TRUE, s->o->cancellable, error))
+        return FALSE;
+      add_stage (s, "fit", width, seed, NULL, m, t0);
+      t0 = g_timer_elapsed (s->timer, NULL);
+    }
+  if (cancelled (s, error))
+    return FALSE;
+
+  if (needs_pruning (sh))
+    {
+      KanModel *p = kan_model_prune (m, tr->train_x, tr->n_train, KAN_PRUNE_NODE_THRESHOLD,
+                                     KAN_PRUNE_EDGE_THRESHOLD, error);
+      g_autofree char *w = NULL;
+      if (p == NULL)
+        return FALSE;
+      kan_model_free (m);
+      m = p;
+      if (!train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, TRUE, s->o->cancellable, error))
+        return FALSE;
+      w = kan_shape_to_string (kan_model_shape (m));
+      add_stage (s, "prune", width, seed, w, m, t0);
+      t0 = g_timer_elapsed (s->timer, NULL);
+    }
+
+  if (s->o->fine_grid > 0 && s->o->fine_grid != kan_model_grid (m))
+    {
+      KanModel *f = kan_model_refine (m, s->o->fine_grid, tr->train_x, tr->n_train, error);
+      g_autofree char *detail = g_strdup_printf ("grid=%d", s->o->fine_grid);
+      if (f == NULL)
+        return FALSE;
+      kan_model_free (m);
+      m = f;
+      if (!train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, FALSE, s->o->cancellable, error))
+        return FALSE;
+      add_stage (s, "refine", width, seed, detail, m, t0);
+    }
+  if (cancelled (s, error))
+    return FALSE;
+  return symbolic_stage (s, m, width, seed, error);
+}
+
+static gint
+cmp_candidates (gconstpointer pa, gconstpointer pb)
+{
+  const KanDiscoverCandidate *a = *(KanDiscoverCandidate *const *) pa;
+  const KanDiscoverCandidate *b = *(KanDiscoverCandidate *const *) pb;
+  double ra = judged_rmse (a), rb = judged_rmse (b);
+
+  if (a->complexity != b->complexity)
+    return a->complexity < b->complexity ? -1 : 1;
+  if (ra != rb)
+    return isnan (ra) ? 1 : isnan (rb) ? -1 : ra < rb ? -1 : 1;
+  return 0;
+}
+
+/* Keeps the Pareto front of S->cands in RES->pareto (the rest are freed) and picks the best. */
+static void
+pareto (Search *s)
+{
+  KanDiscoverResult *r = s->res;
+  double front = HUGE_VAL, min_rmse = HUGE_VAL, limit;
+
+  g_ptr_array_sort (s->cands, cmp_candidates);
+  for (guint q = 0; q < s->cands->len; q++)
+    {
+      KanDiscoverCandidate *c = s->cands->pdata[q];
+      double v = judged_rmse (c);
+      s->cands->pdata[q] = NULL;
+      if (isfinite (v) && v < front)
+        {
+          front = v;
+          g_ptr_array_add (r->pareto, c);
+        }
+      else
+        candidate_free (c);
+    }
+  for (guint q = 0; q < r->pareto->len; q++)
+    min_rmse = MIN (min_rmse, judged_rmse (r->pareto->pdata[q]));
+  limit = MAX ((1.0 + s->o->accuracy_tol) * min_rmse, s->o->exact_tol * s->raw.y_std);
+  for (guint q = 0; q < r->pareto->len && r->best == NULL; q++)
+    if (judged_rmse (r->pareto->pdata[q]) <= limit)
+      r->best = r->pareto->pdata[q];
+  r->exact = r->best && is_exact (s, judged_rmse (r->best));
+}
+
+/* A network of one layer is linear in its spline coefficients: every seed reaches the same
+ * fit, so it gets one. */
+static int
+seeds_for (const char *width, const KanDiscoverOptions *o)
+{
+  int commas = 0;
+
+  for (const char *p = width; *p; p++)
+    commas += *p == ',' || *p == '[';
+  return commas == 1 ? 1 : o->n_seeds;
+}
+
+gboolean
+kan_discover (const KanDataset *d, const KanDiscoverOptions *o, KanDiscoverResult **out,
+              GError **error)
+{
+  KanDiscoverOptions defaults;
+  g_auto (GStrv) own_widths = NULL;
+  g_autofree int *own_lib = NULL;
+  const char *const *widths;
+  Search s = { 0 };
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (d != NULL && out != NULL, FALSE);
+  if (o == NULL)
+    {
+      kan_discover_options_init (&defaults);
+      o = &defaults;
+    }
+  if (!kan_dataset_validate (d, error))
+    return FALSE;
+  if (d->n_out != 1 || d->n_train < 4)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "discover needs one target column and at least 4 train rows "
+                   "(got %d targets, %zu rows)", d->n_out, d->n_train);
+      return FALSE;
+    }
+  if (o->n_seeds < 1 || o->grid < 1 || o->fine_grid < 0 || o->fit_steps < 1
+      || o->sparse_steps < 0 || !(o->lamb >= 0) || o->symbolic_steps < 0
+      || !(o->exact_tol >= 0) || !(o->accuracy_tol >= 0) || !(o->time_limit >= 0))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "discover options out of range");
+      return FALSE;
+    }
+
+  s.d = d;
+  s.o = o;
+  if (o->lib)
+    {
+      s.lib = o->lib;
+      s.n_lib = o->n_lib;
+    }
+  else
+    {
+      own_lib = kan_sym_parse_lib (KAN_DISCOVER_DEFAULT_LIB, &s.n_lib, error);
+      g_assert (own_lib != NULL);
+      s.lib = own_lib;
+    }
+  if (o->widths)
+    widths = o->widths;
+  else
+    {
+      own_widths = kan_discover_default_widths (d->n_in);
+      widths = (const char *const *) own_widths;
+    }
+  s.train_only = kan_dataset_new_arrays (d->n_in, d->n_out, d->n_train, 0, d->train_x,
+                                         d->train_y, NULL, NULL,
+                                         (const char *const *) d->in_names,
+                                         (const char *const *) d->out_names);
+  raw_init (&s.raw, d);
+  s.res = g_new0 (KanDiscoverResult, 1);
+  s.res->stages = g_ptr_array_new_with_free_func ((GDestroyNotify) stage_free);
+  s.res->pareto = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
+  s.cands = g_ptr_array_new ();
+  s.timer = g_timer_new ();
+
+  for (int w = 0; widths[w] && ok && !s.exact; w++)
+    for (int k = 0; k < seeds_for (widths[w], o) && ok && !s.exact; k++)
+      {
+        g_autoptr (GError) local = NULL;
+        if (o->time_limit > 0 && (w > 0 || k > 0)
+            && g_timer_elapsed (s.timer, NULL) > o->time_limit)
+          break;
+        if (!candidate (&s, widths[w], o->seed + k, &local))
+          {
+            /* A candidate that fails numerically is just not a candidate; cancellation and
+             * a width that does not fit the data are the caller's. */
+            if (g_error_matches (local, KAN_ERROR, KAN_ERROR_CANCELLED)
+                || g_error_matches (local, KAN_ERROR, KAN_ERROR_SHAPE)
+                || g_error_matches (local, KAN_ERROR, KAN_ERROR_PARSE))
+              {
+                g_propagate_error (error, g_steal_pointer (&local));
+                ok = FALSE;
+              }
+          }
+      }
+
+  s.res->n_candidates = s.cands->len;
+  if (ok)
+    {
+      pareto (&s);
+      if (s.res->best == NULL)
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_NONFINITE,
+                       "discover found no formula with a finite error");
+          ok = FALSE;
+        }
+    }
+  for (guint q = 0; q < s.cands->len; q++)
+    if (s.cands->pdata[q])
+      candidate_free (s.cands->pdata[q]);
+  g_ptr_array_unref (s.cands);
+  s.res->seconds = g_timer_elapsed (s.timer, NULL);
+  g_timer_destroy (s.timer);
+  raw_clear (&s.raw);
+  kan_dataset_free (s.train_only);
+  if (!ok)
+    {
+      kan_discover_result_free (s.res);
+      return FALSE;
+    }
+  *out = s.res;
+  return TRUE;
+}

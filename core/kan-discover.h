@@ -1,0 +1,129 @@
+/* kan-discover.h — the whole manual session in one call: from data to a closed-form formula.
+ *
+ * For each candidate architecture, simplest first, and a few model seeds: fit the splines,
+ * prune (wide and multiplication networks), refine the grid and fit again, lock every edge to
+ * a library function (under several selection rules), fine-tune the locked network with
+ * Levenberg–Marquardt, and read off its formula: composed, rewritten in the data's own units,
+ * simplified, put in a canonical form (constants pulled out of exp, scales out of roots and
+ * powers, phases of sin folded) and snapped to simple constants where the data agree. Every
+ * formula is a candidate; the Pareto front over (complexity, test RMSE) is kept, and the search
+ * stops as soon as a formula is exact.
+ */
+#pragma once
+
+#include <glib.h>
+#include <gio/gio.h>
+#include "kan-data.h"
+#include "kan-expr.h"
+#include "kan-model.h"
+
+G_BEGIN_DECLS
+
+/* The default library of discover, in library names (kan-symbolic.h). */
+#define KAN_DISCOVER_DEFAULT_LIB \
+  "0,x,x^2,x^3,x^4,1/x,sqrt,exp,log,sin,tanh,arctanh,abs,gaussian"
+
+typedef struct
+{
+  /* Candidate widths, tried in order (NULL-terminated); NULL: kan_discover_default_widths. */
+  const char *const *widths;
+  /* Library ids to lock edges to; NULL: KAN_DISCOVER_DEFAULT_LIB. */
+  const int         *lib;
+  int                n_lib;
+  int                n_seeds;        /* model seeds per width: seed, seed+1, …; default 4.
+                                      * Widths of one layer get one: they are linear in
+                                      * their coefficients and every seed fits the same */
+  guint64            seed;           /* first model seed; default 1 */
+  int                grid;           /* G of the first fit; default 5 */
+  int                fine_grid;      /* G after refining (0: no refinement); default 20 */
+  int                fit_steps;      /* LM steps of each spline fit; default 100 */
+  int                sparse_steps;   /* L-BFGS steps with lamb before pruning wide networks;
+                                      * default 50 */
+  double             lamb;           /* regularisation of those steps; default 1e-3 */
+  int                symbolic_steps; /* LM steps on each locked network; default 100 */
+  /* A candidate is exact, and the search stops, when its test RMSE (train RMSE without test
+   * rows) is at most exact_tol·std(y_train); default 1e-9. */
+  double             exact_tol;
+  /* The best formula is the simplest whose test RMSE is at most
+   * max((1 + accuracy_tol)·RMSE_min, exact_tol·std(y)); default 1. */
+  double             accuracy_tol;
+  double             time_limit;     /* seconds; after it no new candidate starts; 0: none.
+                                      * Default 0 */
+  GCancellable      *cancellable;    /* checked between stages; may be NULL */
+} KanDiscoverOptions;
+
+void        kan_discover_options_init (KanDiscoverOptions *o);
+
+/* The default candidate widths for N_IN inputs (NULL-terminated, g_strfreev):
+ *   N,1  (additive)      N,1,1  (a function of a sum)      N,[0,1],1  (a product; N ≥ 2)
+ *   N,2,1    N,3,1    N,5,1   (pruned after a sparsifying fit) */
+char      **kan_discover_default_widths (int n_in);
+
+/* One stage of one candidate, for the log and the --json "stages". */
+typedef struct
+{
+  char   *stage;        /* "fit", "prune", "refine", "symbolic", "retrain" */
+  char   *width;        /* the candidate's width as given */
+  guint64 seed;
+  char   *detail;       /* e.g. "lock=x^2,sin,exp" or the width after pruning */
+  double  train_rmse;   /* of the network, in the data's units */
+  double  test_rmse;
+  double  seconds;      /* of this stage */
+} KanDiscoverStage;
+
+/* One formula found. */
+typedef struct
+{
+  KanExpr  *expr;        /* over the data's inputs, in the data's own units */
+  char     *text;        /* KAN_EXPR_STYLE_TEXT with the data's input names */
+  int       complexity;  /* kan_expr_size (expr) */
+  double    train_rmse;  /* of EXPR on the data (as printed, constants snapped) */
+  double    test_rmse;
+  char     *width;
+  guint64   seed;
+  char     *lock;        /* the functions the edges were locked to, e.g. "x^2,sin,exp" */
+  KanModel *model;       /* the locked, fine-tuned network it was read from */
+} KanDiscoverCandidate;
+
+typedef struct
+{
+  GPtrArray                  *stages;   /* KanDiscoverStage*, in order */
+  GPtrArray                  *pareto;   /* KanDiscoverCandidate*, simplest first, each more
+                                         * accurate (test RMSE) than all simpler ones */
+  const KanDiscoverCandidate *best;     /* one of PARETO (see accuracy_tol) */
+  gboolean                    exact;    /* BEST is exact (see exact_tol) */
+  int                         n_candidates; /* formulas tried */
+  double                      seconds;
+} KanDiscoverResult;
+
+/* Runs the search on D (one output, at least 4 train rows). Fails with KAN_ERROR_INVALID for
+ * bad options, KAN_ERROR_SHAPE for data or widths of the wrong shape, KAN_ERROR_CANCELLED
+ * when cancelled, and KAN_ERROR_NONFINITE when no candidate produced a finite formula. */
+gboolean    kan_discover              (const KanDataset          *d,
+                                       const KanDiscoverOptions  *o,
+                                       KanDiscoverResult        **out,
+                                       GError                   **error);
+void        kan_discover_result_free  (KanDiscoverResult         *r);
+
+/* The formula of locked model M for data D, as discover prints it: composed, in the data's
+ * units (undoing D's input and label normalisation), simplified, canonicalised and snapped
+ * where the train rows agree: a snap may raise the train RMSE by at most
+ * max(SNAP_TOL·std(y_train), 1% of the RMSE before snapping). With SNAP = FALSE only
+ * simplified and canonicalised. Output 0 only. *NUMERIC_EDGES_OUT and the error for edges
+ * that are still splines as for kan_formula_compose. */
+KanExpr    *kan_discover_formula      (const KanModel            *m,
+                                       const KanDataset          *d,
+                                       gboolean                   snap,
+                                       double                     snap_tol,
+                                       char                    ***numeric_edges_out,
+                                       GError                   **error);
+
+/* RMSE of E (over D's raw inputs) against D's raw labels of output 0, on the train rows
+ * (TEST = FALSE) or the test rows; NaN without rows. */
+double      kan_discover_rmse         (const KanExpr             *e,
+                                       const KanDataset          *d,
+                                       gboolean                   test);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanDiscoverResult, kan_discover_result_free)
+
+G_END_DECLS

@@ -1,0 +1,455 @@
+/* test-gui.c — the workbench window, in process under Xvfb.
+ *
+ * Runs without forking (CK_FORK=no): GTK is initialised once, and a forked child of an
+ * initialised GTK cannot open a second display connection. Without a display every test is
+ * skipped (exit code 77), and the program says so.
+ */
+#include <check.h>
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <gsl/gsl_errno.h>
+#include <adwaita.h>
+
+#include "kanvas-application.h"
+#include "kanvas-window.h"
+
+#define SKIP_CODE 77
+
+static KanvasApplication *app;
+static KanvasWindow *win;
+static char *tmpdir;
+
+static gboolean
+tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates the main loop until COND holds or TIMEOUT seconds pass. */
+static gboolean
+spin_until (gboolean (*cond) (gpointer),
+            gpointer  data,
+            double    timeout)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (timeout * G_USEC_PER_SEC);
+  guint id = g_timeout_add (5, tick, NULL);
+  gboolean ok;
+
+  while (!(ok = cond (data)) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (id);
+  return ok;
+}
+
+static gboolean
+never (gpointer data)
+{
+  return FALSE;
+}
+
+static void
+spin_for (double seconds)
+{
+  spin_until (never, NULL, seconds);
+}
+
+static gboolean
+is_idle (gpointer data)
+{
+  return !kanvas_window_is_training (win);
+}
+
+static gboolean
+has_snapshots (gpointer data)
+{
+  return kanvas_canvas_get_n_snapshots (kanvas_window_get_canvas (win)) > GPOINTER_TO_UINT (data);
+}
+
+static gboolean
+steps_reach (gpointer data)
+{
+  return kanvas_window_get_steps_done (win) >= GPOINTER_TO_INT (data);
+}
+
+static void
+setup (void)
+{
+  win = kanvas_window_new (GTK_APPLICATION (app));
+  gtk_window_present (GTK_WINDOW (win));
+  spin_for (0.2);
+}
+
+static void
+teardown (void)
+{
+  gtk_window_destroy (GTK_WINDOW (win));
+  win = NULL;
+  spin_for (0.1);
+}
+
+static void
+app_action (const char *name,
+            GVariant   *param)
+{
+  /* The application's actions are what `gapplication action` reaches over D-Bus. */
+  g_action_group_activate_action (G_ACTION_GROUP (app), name, param);
+}
+
+static char *
+write_session (const char *name,
+               int         steps)
+{
+  g_autoptr (KanSession) s = kan_session_new ();
+  g_autoptr (KanShape) shape = kan_shape_parse ("2,5,1", NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  char *path = g_build_filename (tmpdir, name, NULL);
+  KanFormulaSpec spec;
+  KanModelConfig mc;
+
+  kan_formula_spec_init (&spec);
+  spec.formula = "exp(sin(pi*x1)+x2^2)";
+  s->data = kan_dataset_from_formula (&spec, &error);
+  ck_assert_ptr_nonnull (s->data);
+  kan_model_config_init (&mc);
+  mc.shape = shape;
+  mc.grid = 5;
+  s->model = kan_model_new (&mc, &error);
+  ck_assert_ptr_nonnull (s->model);
+  kan_train_config_init (&s->train);
+  s->train.steps = steps;
+  ck_assert_msg (kan_session_save (s, path, &error), "%s", error ? error->message : "");
+  return path;
+}
+
+START_TEST (test_starts_on_demo)
+{
+  const KanSession *s = kanvas_window_get_session (win);
+  g_autofree char *width = NULL;
+  const KanSnapshot *snap;
+
+  ck_assert_ptr_nonnull (s->model);
+  ck_assert_ptr_nonnull (s->data);
+  ck_assert_int_eq (s->data->source, KAN_DATA_FORMULA);
+  ck_assert_str_eq (s->data->formula, "exp(sin(pi*x1)+x2^2)");
+  width = kan_shape_to_string (kan_model_shape (s->model));
+  ck_assert_str_eq (width, "2,5,1");
+  ck_assert_int_eq (kan_model_grid (s->model), 5);
+  ck_assert (!kanvas_window_get_modified (win));
+  ck_assert (!kanvas_window_is_training (win));
+  snap = kanvas_canvas_get_snapshot (kanvas_window_get_canvas (win));
+  ck_assert_ptr_nonnull (snap);
+  ck_assert_int_eq (snap->n_edges, 2 * 5 + 5 * 1);
+  ck_assert_ptr_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (win)), "Demo"));
+}
+END_TEST
+
+START_TEST (test_train_action)
+{
+  KanvasCanvas *canvas = kanvas_window_get_canvas (win);
+  guint before = kanvas_canvas_get_n_snapshots (canvas);
+
+  app_action ("train", NULL);
+  ck_assert (kanvas_window_is_training (win));
+  ck_assert_msg (spin_until (has_snapshots, GUINT_TO_POINTER (before), 20),
+                 "no snapshot reached the canvas");
+  ck_assert_msg (spin_until (is_idle, NULL, 120), "the run did not end");
+  /* The configured number of steps (50 for the demo), then it stops by itself. */
+  ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, 50);
+  ck_assert_uint_eq (kanvas_loss_view_get_n_steps (kanvas_window_get_loss_view (win)), 50);
+  ck_assert (kanvas_window_get_modified (win));
+  ck_assert_ptr_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (win)), "•"));
+  ck_assert_int_eq (kanvas_canvas_get_snapshot (canvas)->step, 50);
+  ck_assert_double_lt (kanvas_canvas_get_snapshot (canvas)->train_rmse, 0.05);
+}
+END_TEST
+
+START_TEST (test_pause_step_stop)
+{
+  g_autofree char *path = write_session ("long.kanvas", 100000);
+  KanvasCanvas *canvas = kanvas_window_get_canvas (win);
+  guint before;
+  int n0, n1;
+
+  app_action ("open", g_variant_new_string (path));
+  ck_assert_str_eq (kanvas_window_get_path (win), path);
+  before = kanvas_canvas_get_n_snapshots (canvas);
+  app_action ("train", NULL);
+  ck_assert (spin_until (has_snapshots, GUINT_TO_POINTER (before), 20));
+  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (3), 20));
+
+  app_action ("pause", NULL);
+  ck_assert_int_eq (kanvas_window_get_train_state (win), KAN_WORKER_PAUSED);
+  /* The worker publishes a snapshot when it pauses; after that nothing moves. */
+  spin_for (0.5);
+  n0 = kanvas_window_get_steps_done (win);
+  spin_for (0.5);
+  n1 = kanvas_window_get_steps_done (win);
+  ck_assert_int_eq (n0, n1);
+  ck_assert (kanvas_window_is_training (win));
+
+  /* Step: exactly one more. */
+  app_action ("step", NULL);
+  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (n1 + 1), 10));
+  spin_for (0.3);
+  ck_assert_int_eq (kanvas_window_get_steps_done (win), n1 + 1);
+
+  /* Resume, then stop: the run ends promptly and the model keeps what was learnt. */
+  app_action ("train", NULL);
+  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (n1 + 3), 20));
+  app_action ("stop", NULL);
+  ck_assert_msg (spin_until (is_idle, NULL, 5), "stop did not end the run within 5 s");
+  ck_assert_int_ge (kanvas_window_get_session (win)->steps_done, n1 + 3);
+  ck_assert_int_lt (kanvas_window_get_session (win)->steps_done, 100000);
+}
+END_TEST
+
+START_TEST (test_save_open_roundtrip)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "round.kanvas", NULL);
+  g_autofree double *params = NULL;
+  const KanSession *s;
+  size_t n;
+
+  app_action ("step", NULL);
+  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (1), 20));
+  app_action ("stop", NULL);
+  ck_assert (spin_until (is_idle, NULL, 10));
+  s = kanvas_window_get_session (win);
+  n = kan_model_n_params (s->model);
+  params = g_memdup2 (kan_model_params_const (s->model), n * sizeof (double));
+  ck_assert (kanvas_window_get_modified (win));
+
+  app_action ("save-as", g_variant_new_string (path));
+  ck_assert (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  ck_assert (!kanvas_window_get_modified (win));
+  ck_assert_str_eq (kanvas_window_get_path (win), path);
+  ck_assert_ptr_null (strstr (gtk_window_get_title (GTK_WINDOW (win)), "•"));
+
+  /* Something else, then back. */
+  app_action ("load-example", g_variant_new_string ("xy"));
+  ck_assert_ptr_null (kanvas_window_get_path (win));
+  ck_assert_str_eq (kanvas_window_get_session (win)->data->formula, "x1*x2");
+  app_action ("open", g_variant_new_string (path));
+  s = kanvas_window_get_session (win);
+  ck_assert_str_eq (kanvas_window_get_path (win), path);
+  ck_assert_uint_eq (kan_model_n_params (s->model), n);
+  ck_assert_int_eq (memcmp (kan_model_params_const (s->model), params, n * sizeof (double)), 0);
+  ck_assert_int_eq (s->steps_done, 1);
+}
+END_TEST
+
+START_TEST (test_cli_sessions)
+{
+  const char *cli = g_getenv ("KANVAS_CLI");
+  g_autofree char *from_cli = g_build_filename (tmpdir, "cli.kanvas", NULL);
+  g_autofree char *from_gui = g_build_filename (tmpdir, "gui.kanvas", NULL);
+  g_autoptr (GError) error = NULL;
+  int status = -1;
+
+  if (cli == NULL)
+    {
+      fprintf (stderr, "test_cli_sessions: KANVAS_CLI is not set; skipped\n");
+      return;
+    }
+  {
+    const char *argv[] = { cli, "fit", "--steps", "3", "-o", from_cli, NULL };
+    ck_assert (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL
+                             | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status,
+                             &error));
+    ck_assert (g_spawn_check_wait_status (status, NULL));
+  }
+  app_action ("open", g_variant_new_string (from_cli));
+  ck_assert_str_eq (kanvas_window_get_path (win), from_cli);
+  ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, 3);
+
+  app_action ("save-as", g_variant_new_string (from_gui));
+  {
+    const char *argv[] = { cli, "info", "-i", from_gui, NULL };
+    ck_assert (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL
+                             | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status,
+                             &error));
+    ck_assert_msg (g_spawn_check_wait_status (status, NULL), "kanvas-cli info rejected the GUI's session");
+  }
+}
+END_TEST
+
+START_TEST (test_invalid_entries)
+{
+  GtkWidget *formula = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (win), KANVAS_TYPE_WINDOW,
+                                                      "formula_row"));
+  GtkWidget *width = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (win), KANVAS_TYPE_WINDOW,
+                                                    "width_row"));
+  GtkLabel *label = GTK_LABEL (gtk_widget_get_template_child (GTK_WIDGET (win),
+                                                              KANVAS_TYPE_WINDOW, "error_label"));
+  const KanModel *model = kanvas_window_get_session (win)->model;
+  const KanDataset *data = kanvas_window_get_session (win)->data;
+
+  gtk_editable_set_text (GTK_EDITABLE (formula), "exp(sin(pi*x1)+");
+  g_action_group_activate_action (G_ACTION_GROUP (win), "apply", NULL);
+  ck_assert (gtk_widget_has_css_class (formula, "error"));
+  ck_assert (gtk_widget_get_visible (GTK_WIDGET (label)));
+  ck_assert_int_gt (strlen (gtk_label_get_text (label)), 5);
+  /* The model and data are the ones from before. */
+  ck_assert_ptr_eq (kanvas_window_get_session (win)->model, model);
+  ck_assert_ptr_eq (kanvas_window_get_session (win)->data, data);
+  ck_assert (!kanvas_window_get_modified (win));
+
+  /* A valid formula with three variables does not fit width 2,5,1. */
+  gtk_editable_set_text (GTK_EDITABLE (formula), "x1*x2+x3");
+  g_action_group_activate_action (G_ACTION_GROUP (win), "apply", NULL);
+  ck_assert (!gtk_widget_has_css_class (formula, "error"));
+  ck_assert (gtk_widget_has_css_class (width, "error"));
+  ck_assert_ptr_eq (kanvas_window_get_session (win)->model, model);
+
+  gtk_editable_set_text (GTK_EDITABLE (width), "3,[2,");
+  g_action_group_activate_action (G_ACTION_GROUP (win), "apply", NULL);
+  ck_assert (gtk_widget_has_css_class (width, "error"));
+  ck_assert_ptr_eq (kanvas_window_get_session (win)->model, model);
+
+  /* Fixed: the session changes and the error goes. */
+  gtk_editable_set_text (GTK_EDITABLE (width), "3,4,1");
+  g_action_group_activate_action (G_ACTION_GROUP (win), "apply", NULL);
+  ck_assert (!gtk_widget_has_css_class (width, "error"));
+  ck_assert (!gtk_widget_get_visible (GTK_WIDGET (label)));
+  ck_assert_int_eq (kan_model_n_in (kanvas_window_get_session (win)->model), 3);
+  ck_assert (kanvas_window_get_modified (win));
+
+  /* Bad scripted input is a message, not a crash. */
+  app_action ("load-example", g_variant_new_string ("no-such-example"));
+  app_action ("open", g_variant_new_string ("/nonexistent/x.kanvas"));
+  ck_assert_int_eq (kan_model_n_in (kanvas_window_get_session (win)->model), 3);
+}
+END_TEST
+
+START_TEST (test_examples_load)
+{
+  const char *ids[] = { "demo", "xy", "sin-sq", "deep4", "bessel", "two-moons", "five-peaks" };
+
+  for (guint e = 0; e < G_N_ELEMENTS (ids); e++)
+    {
+      g_autoptr (GError) error = NULL;
+      ck_assert_msg (kanvas_window_load_example (win, ids[e], &error), "%s: %s", ids[e],
+                     error ? error->message : "");
+      ck_assert_ptr_nonnull (kanvas_canvas_get_snapshot (kanvas_window_get_canvas (win)));
+    }
+  /* Two moons is a classification: cross-entropy over two outputs. */
+  ck_assert_int_eq (kanvas_window_get_session (win)->train.loss, KAN_LOSS_MSE);
+  ck_assert (kanvas_window_load_example (win, "two-moons", NULL));
+  ck_assert_int_eq (kanvas_window_get_session (win)->train.loss, KAN_LOSS_CE);
+  ck_assert_int_eq (kan_model_n_out (kanvas_window_get_session (win)->model), 2);
+}
+END_TEST
+
+START_TEST (test_window_not_blank)
+{
+  KanvasCanvas *canvas = kanvas_window_get_canvas (win);
+  GskRenderer *renderer;
+  g_autoptr (GdkPaintable) paintable = NULL;
+  g_autoptr (GtkSnapshot) snapshot = NULL;
+  g_autoptr (GskRenderNode) node = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+  g_autofree guchar *pixels = NULL;
+  int w = gtk_widget_get_width (GTK_WIDGET (canvas));
+  int h = gtk_widget_get_height (GTK_WIDGET (canvas));
+  double sum = 0, sum2 = 0;
+  int dark = 0, n = 0;
+
+  ck_assert_int_gt (w, 100);
+  ck_assert_int_gt (h, 100);
+  ck_assert_ptr_nonnull (kanvas_canvas_get_snapshot (canvas));
+
+  /* Render the canvas the way the window does, to a texture, and look at its pixels. */
+  paintable = gtk_widget_paintable_new (GTK_WIDGET (canvas));
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
+  node = gtk_snapshot_to_node (snapshot);
+  ck_assert_ptr_nonnull (node);
+  renderer = gtk_native_get_renderer (GTK_NATIVE (win));
+  ck_assert_ptr_nonnull (renderer);
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  pixels = g_malloc (4 * (gsize) w * h);
+  gdk_texture_download (texture, pixels, 4 * w);
+  for (int p = 0; p < w * h; p++)
+    {
+      double v = (pixels[4 * p] + pixels[4 * p + 1] + pixels[4 * p + 2]) / 3.0;
+      sum += v;
+      sum2 += v * v;
+      dark += v < 128;
+      n++;
+    }
+  {
+    double mean = sum / n, var = sum2 / n - mean * mean;
+    ck_assert_msg (var > 50, "the canvas looks blank (variance %g)", var);
+    ck_assert_msg (dark > 500, "the canvas has only %d dark pixels", dark);
+  }
+  ck_assert_int_lt (kanvas_canvas_get_last_draw_us (canvas), 1000000);
+}
+END_TEST
+
+static Suite *
+gui_suite (void)
+{
+  Suite *s = suite_create ("gui");
+  TCase *tc = tcase_create ("window");
+
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_set_timeout (tc, 300);
+  tcase_add_test (tc, test_starts_on_demo);
+  tcase_add_test (tc, test_window_not_blank);
+  tcase_add_test (tc, test_train_action);
+  tcase_add_test (tc, test_pause_step_stop);
+  tcase_add_test (tc, test_save_open_roundtrip);
+  tcase_add_test (tc, test_cli_sessions);
+  tcase_add_test (tc, test_invalid_entries);
+  tcase_add_test (tc, test_examples_load);
+  suite_add_tcase (s, tc);
+  return s;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr (GError) error = NULL;
+  SRunner *sr;
+  int failed;
+
+  gsl_set_error_handler_off ();
+  if (!gtk_init_check ())
+    {
+      printf ("SKIP: no display (DISPLAY/WAYLAND_DISPLAY unset or unusable); the GUI tests need "
+              "one — run them under xvfb-run, as tools/run-tests.sh does\n");
+      return SKIP_CODE;
+    }
+  tmpdir = g_dir_make_tmp ("kanvas-gui-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  /* NON_UNIQUE: a test must not hand its work to a Kanvas already on the bus. */
+  app = kanvas_application_new (G_APPLICATION_NON_UNIQUE);
+  if (!g_application_register (G_APPLICATION (app), NULL, &error))
+    {
+      printf ("cannot register the application: %s\n", error->message);
+      return 1;
+    }
+
+  sr = srunner_create (gui_suite ());
+  srunner_set_fork_status (sr, CK_NOFORK);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+
+  g_object_unref (app);
+  {
+    g_autoptr (GDir) dir = g_dir_open (tmpdir, 0, NULL);
+    const char *name;
+    while (dir && (name = g_dir_read_name (dir)))
+      {
+        g_autofree char *p = g_build_filename (tmpdir, name, NULL);
+        g_unlink (p);
+      }
+    g_rmdir (tmpdir);
+  }
+  g_free (tmpdir);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,1572 @@
+/* kan-render.c — the network picture, the edge plot and the loss plot, with Cairo only.
+ *
+ * Geometry follows pykan's plot (section 6 of the behaviour notes): node layer l sits at height
+ * l·(y0+z0) of a band per edge layer, with y0 = 0.3 to the subnode row and z0 = 0.1 from there
+ * to the next node layer; node q of n at x = (q + ½)/n; edge (i→j) of a layer with N = n·n_sub
+ * edges in slot i·n_sub + j, its mini-plot box centred half-way up y0. Unlike pykan, box and
+ * node sizes are chosen per layer from the space there is, so dense layers shrink without
+ * shrinking sparse ones, and the Σ icon of plain sum layers is left out: an edge runs straight
+ * into its sum node, drawn as a filled dot; multiplication nodes are a ring with ×, fed by a row
+ * of subnodes.
+ */
+#include "kan-render.h"
+#include "kan-model-private.h"
+#include "kan-formula.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <gio/gio.h>
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
+
+/* Band fractions (pykan: y0 = 0.3 and z0 = 0.1 of a 0.4 band). */
+#define BAND_BOX_CENTRE 0.375   /* y0/2 */
+#define BAND_SUB        0.75    /* y0 */
+#define BOX_MAX_BAND    0.46    /* a box takes at most this share of the band's height */
+#define BOX_MAX_SLOT    0.8     /* … and of its slot's width (pykan: 0.8 for the densest layer) */
+#define BOX_MAX_WIDTH   0.2     /* … and of the drawing's width */
+#define BOX_PAD         0.12    /* curve inset inside its box, relative to the box */
+#define BOX_MAX_ROWS    4       /* rows a dense layer may stagger its boxes over */
+#define BOX_MAX_BAND_ROWS 0.56  /* the height staggered rows may take, share of the band */
+#define BOX_ROW_GAP     0.15    /* between staggered rows, relative to a box */
+#define BOX_MAX_RATIO   2.5     /* largest box side over the smallest one of the picture */
+#define BOX_STAGGER_GAIN 1.5    /* stagger only when boxes grow at least this much, */
+#define BOX_STAGGER_BELOW 0.04  /* … and one row would make them smaller than this share of
+                                   the picture's smaller side */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Style                                                                                       */
+
+static void
+rgb_set (double c[3], double r, double g, double b)
+{
+  c[0] = r;
+  c[1] = g;
+  c[2] = b;
+}
+
+void
+kan_render_style_init (KanRenderStyle *st)
+{
+  g_return_if_fail (st != NULL);
+  memset (st, 0, sizeof *st);
+  st->beta = 3.0;
+  rgb_set (st->fg, 0.09, 0.09, 0.11);
+  rgb_set (st->bg, 1.0, 1.0, 1.0);
+  rgb_set (st->symbolic, 0.85, 0.11, 0.14);
+  rgb_set (st->both, 0.52, 0.16, 0.72);
+  rgb_set (st->selected, 0.21, 0.52, 0.89);   /* GNOME accent blue */
+  rgb_set (st->accent, 0.90, 0.45, 0.08);
+  st->sel_l = st->sel_i = st->sel_j = -1;
+  st->font_size = 0.0;
+  st->transparent = FALSE;
+}
+
+void
+kan_render_style_dark (KanRenderStyle *st)
+{
+  kan_render_style_init (st);
+  rgb_set (st->fg, 0.93, 0.93, 0.93);
+  rgb_set (st->bg, 0.14, 0.14, 0.14);         /* libadwaita's dark window */
+  rgb_set (st->symbolic, 1.0, 0.42, 0.40);
+  rgb_set (st->both, 0.80, 0.52, 1.0);
+  rgb_set (st->selected, 0.47, 0.68, 0.93);
+  rgb_set (st->accent, 1.0, 0.64, 0.28);
+}
+
+double
+kan_render_edge_alpha (const KanRenderStyle *st,
+                       double                score)
+{
+  double a;
+
+  g_return_val_if_fail (st != NULL, 0.0);
+  a = tanh (st->beta * score);
+  if (!(a > 0.0))
+    return 0.0;
+  return MIN (a, 1.0);
+}
+
+void
+kan_render_mode_color (const KanRenderStyle *st,
+                       KanEdgeMode           mode,
+                       double                rgb[3])
+{
+  const double *c = mode == KAN_EDGE_SYMBOLIC ? st->symbolic
+                    : mode == KAN_EDGE_BOTH ? st->both : st->fg;
+  memcpy (rgb, c, 3 * sizeof (double));
+}
+
+static void
+set_rgba (cairo_t *cr, const double c[3], double a)
+{
+  cairo_set_source_rgba (cr, c[0], c[1], c[2], a);
+}
+
+static void
+paint_bg (cairo_t *cr, const KanRenderStyle *st, double w, double h)
+{
+  if (st->transparent)
+    return;
+  cairo_save (cr);
+  set_rgba (cr, st->bg, 1.0);
+  cairo_rectangle (cr, 0, 0, w, h);
+  cairo_fill (cr);
+  cairo_restore (cr);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Text                                                                                        */
+
+static void
+font_set (cairo_t *cr, double size, gboolean bold)
+{
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL,
+                          bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size (cr, size);
+}
+
+/* Draws TEXT with its ink box anchored at (X,Y): HA 0 left … 1 right; VA 0 top … 1 bottom of
+ * the line (ascent to descent), so labels of one row share a baseline. Returns the width. */
+static double
+text_at (cairo_t *cr, const char *text, double x, double y, double ha, double va)
+{
+  cairo_text_extents_t te;
+  cairo_font_extents_t fe;
+  double top;
+
+  cairo_text_extents (cr, text, &te);
+  cairo_font_extents (cr, &fe);
+  top = y - va * (fe.ascent + fe.descent);
+  cairo_move_to (cr, x - ha * te.x_advance, top + fe.ascent);
+  cairo_show_text (cr, text);
+  return te.x_advance;
+}
+
+static double
+text_width (cairo_t *cr, const char *text)
+{
+  cairo_text_extents_t te;
+  cairo_text_extents (cr, text, &te);
+  return te.x_advance;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Layout                                                                                      */
+
+struct _KanLayout
+{
+  double   width, height;
+  double   font;
+  int      depth;
+  int     *n_nodes;      /* depth+1 */
+  int     *node_off;     /* depth+2: first node of each layer in node_x */
+  double  *node_x;       /* every node's centre x */
+  gboolean *node_mult;   /* a multiplication node */
+  double  *layer_y;      /* depth+1: centre y of each node layer */
+  double  *node_r;       /* depth+1: drawn radius of the layer's sum nodes */
+  double  *node_hit;     /* depth+1: half-size of the square a click hits */
+  int     *n_sub;        /* depth+1 (index 0 unused) */
+  int     *sub_off;      /* depth+2 */
+  double  *sub_x;        /* every subnode's centre x */
+  int     *sub_node;     /* the node each subnode feeds */
+  double  *sub_y;        /* depth+1: the subnode row (= layer_y when the layer has no products) */
+  int     *edge_off;     /* depth+1 */
+  int     *edge_out;     /* depth: subnodes per edge layer */
+  int     *edge_in;      /* depth */
+  KanRect *edges;        /* snapshot order */
+  double  *box;          /* depth: side of the layer's boxes */
+  int     *rows;         /* depth: rows the layer's boxes are staggered over */
+  double   line_w;
+};
+
+double
+kan_layout_font_size (const KanLayout *lay)
+{
+  g_return_val_if_fail (lay != NULL, 10.0);
+  return lay->font;
+}
+
+static double
+layout_font (double width, double height)
+{
+  return CLAMP (MIN (width, 1.3 * height) / 44.0, 8.0, 20.0);
+}
+
+KanLayout *
+kan_layout_new (const KanSnapshot *s,
+                double             width,
+                double             height)
+{
+  KanLayout *lay;
+  const KanShape *shape;
+  int D, n_total = 0, n_sub_total = 0, max_nodes = 1;
+  double mx, mtop, mbot, aw, band, node_r;
+
+  g_return_val_if_fail (s != NULL && s->model != NULL, NULL);
+
+  lay = g_new0 (KanLayout, 1);
+  D = lay->depth = s->depth;
+  lay->width = width = MAX (width, 1.0);
+  lay->height = height = MAX (height, 1.0);
+  lay->font = layout_font (width, height);
+  shape = kan_model_shape (s->model);
+
+  lay->n_nodes = g_new (int, D + 1);
+  lay->node_off = g_new (int, D + 2);
+  lay->n_sub = g_new (int, D + 1);
+  lay->sub_off = g_new (int, D + 2);
+  lay->layer_y = g_new (double, D + 1);
+  lay->sub_y = g_new (double, D + 1);
+  lay->node_r = g_new (double, D + 1);
+  lay->node_hit = g_new (double, D + 1);
+  for (int l = 0; l <= D; l++)
+    {
+      lay->node_off[l] = n_total;
+      lay->sub_off[l] = n_sub_total;
+      lay->n_nodes[l] = s->n_nodes[l];
+      lay->n_sub[l] = l == 0 ? s->n_nodes[0] : s->n_sub[l];
+      n_total += s->n_nodes[l];
+      n_sub_total += lay->n_sub[l];
+      max_nodes = MAX (max_nodes, s->n_nodes[l]);
+    }
+  lay->node_off[D + 1] = n_total;
+  lay->sub_off[D + 1] = n_sub_total;
+
+  /* Labels take two lines of text below the inputs and above the outputs. */
+  mx = 0.03 * width;
+  mtop = mbot = 2.6 * lay->font + 0.02 * height;
+  aw = width - 2 * mx;
+  band = (height - mtop - mbot) / MAX (D, 1);
+  /* pykan's dot is 0.14/max(n,5) of the width across; never more than a sliver of the band. */
+  node_r = MIN (0.07 * aw / MAX (max_nodes, 5), 0.055 * band);
+  node_r = MAX (node_r, 1.5);
+  lay->line_w = CLAMP (0.0015 * MIN (width, 1.5 * height), 0.8, 2.2);
+
+  lay->node_x = g_new (double, n_total);
+  lay->node_mult = g_new0 (gboolean, n_total);
+  lay->sub_x = g_new (double, n_sub_total);
+  lay->sub_node = g_new (int, n_sub_total);
+  for (int l = 0; l <= D; l++)
+    {
+      int n = lay->n_nodes[l], ns = lay->n_sub[l];
+      gboolean has_mult = l > 0 && shape->n_mult[l] > 0;
+      double slot = aw / n;
+
+      lay->layer_y[l] = height - mbot - l * band;
+      lay->sub_y[l] = has_mult ? lay->layer_y[l] + (1.0 - BAND_SUB) * band : lay->layer_y[l];
+      lay->node_r[l] = node_r;
+      lay->node_hit[l] = MIN (MAX (1.6 * node_r, 5.0), MIN (0.45 * slot, 0.15 * band));
+      for (int q = 0; q < n; q++)
+        {
+          lay->node_x[lay->node_off[l] + q] = mx + (q + 0.5) * slot;
+          lay->node_mult[lay->node_off[l] + q] = q >= s->n_sum[l];
+        }
+      /* Subnodes: sum subnode q feeds node q; then each product takes ARITY subnodes. */
+      {
+        int sub = 0;
+        for (int q = 0; q < s->n_sum[l] && sub < ns; q++, sub++)
+          lay->sub_node[lay->sub_off[l] + sub] = q;
+        for (int m = 0; l > 0 && m < shape->n_mult[l]; m++)
+          for (int a = 0; a < shape->arity[l][m] && sub < ns; a++, sub++)
+            lay->sub_node[lay->sub_off[l] + sub] = s->n_sum[l] + m;
+        for (; sub < ns; sub++)
+          lay->sub_node[lay->sub_off[l] + sub] = MIN (sub, n - 1);
+      }
+      for (int q = 0; q < ns; q++)
+        lay->sub_x[lay->sub_off[l] + q] = has_mult ? mx + (q + 0.5) * aw / ns
+                                                   : lay->node_x[lay->node_off[l] + q];
+    }
+
+  lay->edge_off = g_new (int, D + 1);
+  lay->edge_in = g_new (int, MAX (D, 1));
+  lay->edge_out = g_new (int, MAX (D, 1));
+  lay->box = g_new (double, MAX (D, 1));
+  {
+    int q = 0;
+    for (int l = 0; l < D; l++)
+      {
+        lay->edge_off[l] = q;
+        lay->edge_in[l] = lay->n_nodes[l];
+        lay->edge_out[l] = lay->n_sub[l + 1];
+        q += lay->edge_in[l] * lay->edge_out[l];
+      }
+    lay->edge_off[D] = q;
+    g_warn_if_fail (q == s->n_edges);
+  }
+  lay->edges = g_new0 (KanRect, MAX (lay->edge_off[D], 1));
+  lay->rows = g_new (int, MAX (D, 1));
+  for (int l = 0; l < D; l++)
+    {
+      int N = lay->edge_in[l] * lay->edge_out[l], R = 1;
+      double slot = aw / N, side = 0.0, side1 = 0.0;
+
+      /* Dense layers stagger their boxes over up to BOX_MAX_ROWS rows (slot id in row
+       * id mod R), which lets each box be R slots wide; they still never overlap. */
+      for (int r = 1; r <= BOX_MAX_ROWS; r++)
+        {
+          double hmax = (r == 1 ? BOX_MAX_BAND : BOX_MAX_BAND_ROWS) * band / (r + (r - 1) * BOX_ROW_GAP);
+          double sd = MIN (MIN (BOX_MAX_SLOT * slot * r, hmax), BOX_MAX_WIDTH * width);
+          /* The outermost boxes stay on the canvas. */
+          sd = MIN (sd, 2 * (mx + 0.5 * slot));
+          if (r == 1)
+            side1 = sd;
+          if (sd > side)
+            {
+              side = sd;
+              R = r;
+            }
+        }
+      if (side < BOX_STAGGER_GAIN * side1 || side1 >= BOX_STAGGER_BELOW * MIN (width, height))
+        {
+          side = side1;
+          R = 1;
+        }
+      lay->box[l] = side;
+      lay->rows[l] = R;
+    }
+  /* Sparse layers get bigger boxes than dense ones, but not so much bigger that the picture
+   * looks like two scales. */
+  {
+    double smallest = G_MAXDOUBLE;
+    for (int l = 0; l < D; l++)
+      smallest = MIN (smallest, lay->box[l]);
+    for (int l = 0; l < D; l++)
+      lay->box[l] = MIN (lay->box[l], BOX_MAX_RATIO * smallest);
+  }
+  for (int l = 0; l < D; l++)
+    {
+      int N = lay->edge_in[l] * lay->edge_out[l], R = lay->rows[l];
+      double slot = aw / N, side = lay->box[l];
+      double cy = lay->layer_y[l] - BAND_BOX_CENTRE * band;
+
+      for (int id = 0; id < N; id++)
+        {
+          KanRect *r = &lay->edges[lay->edge_off[l] + id];
+          double cx = mx + (id + 0.5) * slot;
+          double row = (id % R) - 0.5 * (R - 1);
+          r->x = cx - 0.5 * side;
+          r->y = cy - 0.5 * side - row * side * (1 + BOX_ROW_GAP);
+          r->w = side;
+          r->h = side;
+        }
+    }
+  return lay;
+}
+
+void
+kan_layout_free (KanLayout *lay)
+{
+  if (lay == NULL)
+    return;
+  g_free (lay->n_nodes);
+  g_free (lay->node_off);
+  g_free (lay->node_x);
+  g_free (lay->node_mult);
+  g_free (lay->layer_y);
+  g_free (lay->node_r);
+  g_free (lay->node_hit);
+  g_free (lay->n_sub);
+  g_free (lay->sub_off);
+  g_free (lay->sub_x);
+  g_free (lay->sub_node);
+  g_free (lay->sub_y);
+  g_free (lay->edge_off);
+  g_free (lay->edge_in);
+  g_free (lay->edge_out);
+  g_free (lay->edges);
+  g_free (lay->box);
+  g_free (lay->rows);
+  g_free (lay);
+}
+
+KanRect
+kan_layout_edge_box (const KanLayout *lay,
+                     int l, int i, int j)
+{
+  KanRect none = { 0, 0, 0, 0 };
+
+  g_return_val_if_fail (lay != NULL, none);
+  if (l < 0 || l >= lay->depth || i < 0 || i >= lay->edge_in[l] || j < 0
+      || j >= lay->edge_out[l])
+    return none;
+  return lay->edges[lay->edge_off[l] + i * lay->edge_out[l] + j];
+}
+
+static double
+node_radius (const KanLayout *lay, int l, int i)
+{
+  /* A product's ring is a little larger than a dot so its × reads. */
+  return lay->node_mult[lay->node_off[l] + i] ? 1.3 * lay->node_r[l] : lay->node_r[l];
+}
+
+KanRect
+kan_layout_node_box (const KanLayout *lay,
+                     int l, int i)
+{
+  KanRect r = { 0, 0, 0, 0 };
+  double rad;
+
+  g_return_val_if_fail (lay != NULL, r);
+  if (l < 0 || l > lay->depth || i < 0 || i >= lay->n_nodes[l])
+    return r;
+  rad = node_radius (lay, l, i);
+  r.x = lay->node_x[lay->node_off[l] + i] - rad;
+  r.y = lay->layer_y[l] - rad;
+  r.w = r.h = 2 * rad;
+  return r;
+}
+
+static gboolean
+in_rect (const KanRect *r, double x, double y)
+{
+  return x >= r->x && x <= r->x + r->w && y >= r->y && y <= r->y + r->h;
+}
+
+gboolean
+kan_layout_hit (const KanLayout *lay,
+                double           x,
+                double           y,
+                int             *l,
+                int             *i,
+                int             *j)
+{
+  int hl = -1, hi = -1, hj = -1;
+
+  g_return_val_if_fail (lay != NULL, FALSE);
+
+  for (int k = 0; k <= lay->depth && hl < 0; k++)
+    {
+      double h = MAX (lay->node_hit[k], node_radius (lay, k, 0));
+      if (fabs (y - lay->layer_y[k]) > h)
+        continue;
+      for (int q = 0; q < lay->n_nodes[k]; q++)
+        if (fabs (x - lay->node_x[lay->node_off[k] + q]) <= MAX (lay->node_hit[k],
+                                                                 node_radius (lay, k, q)))
+          {
+            hl = k;
+            hi = q;
+            break;
+          }
+    }
+  for (int k = 0; k < lay->depth && hl < 0; k++)
+    {
+      int out = lay->edge_out[k], N = lay->edge_in[k] * out;
+      const KanRect *first = &lay->edges[lay->edge_off[k]];
+      int R = lay->rows[k];
+      double top = first->y, bottom = first->y + first->h, slot;
+      int id;
+
+      for (int c = 1; c < MIN (R, N); c++)
+        {
+          top = MIN (top, lay->edges[lay->edge_off[k] + c].y);
+          bottom = MAX (bottom, lay->edges[lay->edge_off[k] + c].y + first->h);
+        }
+      if (N == 0 || y < top || y > bottom)
+        continue;
+      /* Boxes of a layer are equal and evenly spaced: only slots near X can hold it. */
+      slot = N > 1 ? lay->edges[lay->edge_off[k] + 1].x - first->x : first->w;
+      id = (int) floor ((x - first->x - 0.5 * first->w) / slot + 0.5);
+      for (int c = MAX (id - R - 1, 0); c <= MIN (id + R + 1, N - 1); c++)
+        if (in_rect (&lay->edges[lay->edge_off[k] + c], x, y))
+          {
+            hl = k;
+            hi = c / out;
+            hj = c % out;
+            break;
+          }
+    }
+  if (l)
+    *l = hl;
+  if (i)
+    *i = hi;
+  if (j)
+    *j = hj;
+  return hl >= 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Network                                                                                     */
+
+static gboolean
+is_selected (const KanRenderStyle *st, int l, int i, int j)
+{
+  return st->sel_l == l && st->sel_i == i && st->sel_j == j;
+}
+
+/* The curve of E inside box R, from its sampled points; NaN points break the line. */
+static void
+path_curve (cairo_t *cr, const KanSnapshotEdge *e, const KanRect *r)
+{
+  double pad = BOX_PAD * r->w;
+  double x0 = r->x + pad, y0 = r->y + r->h - pad;
+  double sx = (r->w - 2 * pad) / (e->x_max - e->x_min);
+  double sy = (r->h - 2 * pad) / (e->y_max - e->y_min);
+  gboolean pen = FALSE;
+
+  for (int p = 0; p < KAN_SNAPSHOT_CURVE_POINTS; p++)
+    {
+      double cx = e->curve_x[p], cy = e->curve_y[p];
+      if (!isfinite (cy))
+        {
+          pen = FALSE;
+          continue;
+        }
+      cy = CLAMP (cy, e->y_min, e->y_max);
+      cx = x0 + (cx - e->x_min) * sx;
+      cy = y0 - (cy - e->y_min) * sy;
+      if (pen)
+        cairo_line_to (cr, cx, cy);
+      else
+        cairo_move_to (cr, cx, cy);
+      pen = TRUE;
+    }
+}
+
+static void
+draw_edge (cairo_t              *cr,
+           const KanSnapshot    *s,
+           const KanLayout      *lay,
+           const KanRenderStyle *st,
+           const KanSnapshotEdge *e)
+{
+  const KanRect *r = &lay->edges[lay->edge_off[e->l] + e->i * lay->edge_out[e->l] + e->j];
+  double a = kan_render_edge_alpha (st, e->score);
+  double c[3];
+  double nx = lay->node_x[lay->node_off[e->l] + e->i], ny = lay->layer_y[e->l];
+  double tx = lay->sub_x[lay->sub_off[e->l + 1] + e->j], ty = lay->sub_y[e->l + 1];
+  double side = r->w;
+  gboolean sel = is_selected (st, e->l, e->i, e->j);
+
+  if (sel)
+    {
+      double pad = MAX (0.08 * side, 2.0);
+      cairo_save (cr);
+      cairo_rectangle (cr, r->x - pad, r->y - pad, side + 2 * pad, side + 2 * pad);
+      set_rgba (cr, st->selected, 0.18);
+      cairo_fill_preserve (cr);
+      set_rgba (cr, st->selected, 1.0);
+      cairo_set_line_width (cr, MAX (1.5, 1.5 * lay->line_w));
+      cairo_stroke (cr);
+      cairo_restore (cr);
+    }
+  if (a <= 0.0)
+    return;
+
+  kan_render_mode_color (st, e->mode, c);
+  cairo_save (cr);
+  set_rgba (cr, c, a);
+  cairo_set_line_cap (cr, CAIRO_LINE_CAP_BUTT);
+  cairo_set_line_width (cr, lay->line_w);
+  /* Node → bottom of the box, top of the box → subnode (or node). */
+  cairo_move_to (cr, nx, ny - (lay->node_mult[lay->node_off[e->l] + e->i] ? node_radius (lay, e->l, e->i) : 0));
+  cairo_line_to (cr, r->x + 0.5 * side, r->y + side);
+  cairo_move_to (cr, r->x + 0.5 * side, r->y);
+  cairo_line_to (cr, tx, ty);
+  cairo_stroke (cr);
+
+  /* The mini-plot: an opaque ground (lines of fainter edges pass behind staggered boxes),
+   * then frame and curve at the edge's alpha. */
+  cairo_rectangle (cr, r->x, r->y, side, side);
+  set_rgba (cr, st->bg, 1.0);
+  cairo_fill (cr);
+  set_rgba (cr, c, a);
+  cairo_set_line_width (cr, CLAMP (side / 70.0, 0.5, 1.2));
+  cairo_rectangle (cr, r->x, r->y, side, side);
+  cairo_stroke (cr);
+  cairo_rectangle (cr, r->x, r->y, side, side);
+  cairo_clip (cr);
+  cairo_set_line_width (cr, CLAMP (side / 26.0, 0.8, 3.5));
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
+  path_curve (cr, e, r);
+  cairo_stroke (cr);
+  cairo_restore (cr);
+}
+
+static void
+draw_cross (cairo_t *cr, double x, double y, double h)
+{
+  cairo_move_to (cr, x - h, y - h);
+  cairo_line_to (cr, x + h, y + h);
+  cairo_move_to (cr, x - h, y + h);
+  cairo_line_to (cr, x + h, y - h);
+}
+
+static void
+draw_nodes (cairo_t              *cr,
+            const KanSnapshot    *s,
+            const KanLayout      *lay,
+            const KanRenderStyle *st)
+{
+  cairo_save (cr);
+  /* Subnode rows of product layers: small dots, each joined to the node it feeds. */
+  for (int l = 1; l <= lay->depth; l++)
+    {
+      if (lay->sub_y[l] == lay->layer_y[l])
+        continue;
+      cairo_set_line_width (cr, lay->line_w);
+      set_rgba (cr, st->fg, 1.0);
+      for (int q = 0; q < lay->n_sub[l]; q++)
+        {
+          int node = lay->sub_node[lay->sub_off[l] + q];
+          double sx = lay->sub_x[lay->sub_off[l] + q];
+          cairo_move_to (cr, sx, lay->sub_y[l]);
+          cairo_line_to (cr, lay->node_x[lay->node_off[l] + node],
+                         lay->layer_y[l] + node_radius (lay, l, node));
+        }
+      cairo_stroke (cr);
+      for (int q = 0; q < lay->n_sub[l]; q++)
+        {
+          cairo_arc (cr, lay->sub_x[lay->sub_off[l] + q], lay->sub_y[l],
+                     MAX (0.45 * lay->node_r[l], 1.2), 0, 2 * G_PI);
+          cairo_fill (cr);
+        }
+    }
+  for (int l = 0; l <= lay->depth; l++)
+    for (int q = 0; q < lay->n_nodes[l]; q++)
+      {
+        double x = lay->node_x[lay->node_off[l] + q], y = lay->layer_y[l];
+        double rad = node_radius (lay, l, q);
+
+        if (lay->node_mult[lay->node_off[l] + q])
+          {
+            cairo_arc (cr, x, y, rad, 0, 2 * G_PI);
+            set_rgba (cr, st->bg, 1.0);
+            cairo_fill_preserve (cr);
+            set_rgba (cr, st->fg, 1.0);
+            cairo_set_line_width (cr, MAX (1.0, 0.18 * rad));
+            cairo_stroke (cr);
+            draw_cross (cr, x, y, 0.45 * rad);
+            cairo_stroke (cr);
+          }
+        else
+          {
+            set_rgba (cr, st->fg, 1.0);
+            cairo_arc (cr, x, y, rad, 0, 2 * G_PI);
+            cairo_fill (cr);
+          }
+        if (is_selected (st, l, q, -1))
+          {
+            set_rgba (cr, st->selected, 1.0);
+            cairo_set_line_width (cr, MAX (1.5, 0.35 * rad));
+            cairo_arc (cr, x, y, rad + MAX (0.6 * rad, 2.5), 0, 2 * G_PI);
+            cairo_stroke (cr);
+          }
+      }
+  cairo_restore (cr);
+}
+
+/* One row of names centred on the nodes of layer L, above (UP) or below; names that would run
+ * into their neighbours get a smaller font. */
+static void
+draw_names (cairo_t              *cr,
+            const KanLayout      *lay,
+            const KanRenderStyle *st,
+            int                   l,
+            char *const          *names,
+            gboolean              up,
+            double                font)
+{
+  int n = lay->n_nodes[l];
+  double slot = n > 1 ? lay->node_x[lay->node_off[l] + 1] - lay->node_x[lay->node_off[l]]
+                      : lay->width;
+  double gap = lay->node_r[l] + 0.45 * font;
+  double y = up ? lay->layer_y[l] - gap : lay->layer_y[l] + gap;
+
+  cairo_save (cr);
+  set_rgba (cr, st->fg, 1.0);
+  for (int q = 0; q < n && names && names[q]; q++)
+    {
+      double f = font, w;
+      font_set (cr, f, FALSE);
+      w = text_width (cr, names[q]);
+      if (w > 0.92 * slot)
+        {
+          f = MAX (font * 0.92 * slot / w, 5.0);
+          font_set (cr, f, FALSE);
+        }
+      text_at (cr, names[q], lay->node_x[lay->node_off[l] + q], y, 0.5, up ? 1.0 : 0.0);
+    }
+  cairo_restore (cr);
+}
+
+typedef struct
+{
+  int    q;
+  double key;
+} EdgeOrder;
+
+static int
+cmp_order (const void *pa, const void *pb)
+{
+  const EdgeOrder *a = pa, *b = pb;
+  if (a->key != b->key)
+    return a->key < b->key ? -1 : 1;
+  return a->q - b->q;   /* stable */
+}
+
+static void
+render_network_layout (cairo_t              *cr,
+                       const KanSnapshot    *s,
+                       const KanLayout      *lay,
+                       const KanRenderStyle *st)
+{
+  double font = st->font_size > 0 ? st->font_size : lay->font;
+
+  paint_bg (cr, st, lay->width, lay->height);
+  /* Edges behind nodes, faint ones first so strong ones stay on top. */
+  {
+    g_autofree EdgeOrder *order = g_new (EdgeOrder, MAX (s->n_edges, 1));
+    int n = 0;
+    for (int q = 0; q < s->n_edges; q++)
+      {
+        const KanSnapshotEdge *e = &s->edges[q];
+        gboolean sel = is_selected (st, e->l, e->i, e->j);
+        if (e->mode == KAN_EDGE_OFF && !sel)
+          continue;
+        order[n].q = q;
+        /* The selected edge last, so its frame is not covered. */
+        order[n].key = sel ? 2.0 : e->mode == KAN_EDGE_OFF ? 0.0 : kan_render_edge_alpha (st, e->score);
+        n++;
+      }
+    qsort (order, n, sizeof *order, cmp_order);
+    for (int q = 0; q < n; q++)
+      {
+        const KanSnapshotEdge *e = &s->edges[order[q].q];
+        if (e->mode == KAN_EDGE_OFF)
+          {
+            /* Pruned: only the selection frame, so the user sees what is selected. */
+            KanSnapshotEdge off = *e;
+            off.score = 0.0;
+            draw_edge (cr, s, lay, st, &off);
+          }
+        else
+          draw_edge (cr, s, lay, st, e);
+      }
+  }
+  draw_nodes (cr, s, lay, st);
+  draw_names (cr, lay, st, 0, s->in_names, FALSE, font);
+  draw_names (cr, lay, st, s->depth, s->out_names, TRUE, font);
+}
+
+void
+kan_render_network (cairo_t              *cr,
+                    const KanSnapshot    *s,
+                    const KanRenderStyle *st,
+                    double                width,
+                    double                height)
+{
+  g_autoptr (KanLayout) lay = NULL;
+
+  g_return_if_fail (cr != NULL && s != NULL && st != NULL);
+  lay = kan_layout_new (s, width, height);
+  render_network_layout (cr, s, lay, st);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Axes                                                                                        */
+
+typedef struct
+{
+  double x, y, w, h;        /* plot area in device units */
+  double x0, x1, y0, y1;    /* data range (y in log10 for log axes) */
+} Axes;
+
+static double
+ax_x (const Axes *a, double v)
+{
+  return a->x + (v - a->x0) / (a->x1 - a->x0) * a->w;
+}
+
+static double
+ax_y (const Axes *a, double v)
+{
+  return a->y + a->h - (v - a->y0) / (a->y1 - a->y0) * a->h;
+}
+
+/* A step of 1, 2 or 5 × 10^k giving about TARGET intervals over SPAN. */
+static double
+nice_step (double span, int target)
+{
+  double raw = span / MAX (target, 1), mag, f;
+
+  if (!(raw > 0) || !isfinite (raw))
+    return 1.0;
+  mag = pow (10.0, floor (log10 (raw)));
+  f = raw / mag;
+  return (f < 1.5 ? 1.0 : f < 3.5 ? 2.0 : f < 7.5 ? 5.0 : 10.0) * mag;
+}
+
+static void
+fmt_tick (char *buf, size_t size, double v, double step)
+{
+  int dec = step >= 1 ? 0 : (int) ceil (-log10 (step) - 1e-9);
+  if (fabs (v) < 1e-9 * step)
+    v = 0.0;
+  if ((fabs (v) >= 1e5 || (fabs (v) < 1e-3 && v != 0.0)))
+    snprintf (buf, size, "%.2g", v);
+  else
+    snprintf (buf, size, "%.*f", MIN (dec, 6), v);
+  /* A typographic minus. */
+  if (buf[0] == '-')
+    {
+      g_autofree char *t = g_strconcat ("\xe2\x88\x92", buf + 1, NULL);
+      g_strlcpy (buf, t, size);
+    }
+}
+
+static void
+axes_frame (cairo_t *cr, const Axes *a, const KanRenderStyle *st, double lw)
+{
+  cairo_save (cr);
+  set_rgba (cr, st->fg, 1.0);
+  cairo_set_line_width (cr, lw);
+  cairo_rectangle (cr, a->x, a->y, a->w, a->h);
+  cairo_stroke (cr);
+  cairo_restore (cr);
+}
+
+/* Linear ticks, labels and faint grid lines along X (VERTICAL FALSE) or Y. */
+static void
+axes_ticks_linear (cairo_t *cr, const Axes *a, const KanRenderStyle *st, gboolean vertical,
+                   double font, double lw, int target, gboolean integer)
+{
+  double lo = vertical ? a->y0 : a->x0, hi = vertical ? a->y1 : a->x1;
+  double step = nice_step (hi - lo, target);
+
+  if (integer)
+    step = MAX (step, 1.0);
+  double tick = 0.35 * font;
+
+  cairo_save (cr);
+  font_set (cr, font, FALSE);
+  cairo_set_line_width (cr, lw);
+  for (double v = ceil (lo / step - 1e-9) * step; v <= hi + 1e-9 * step; v += step)
+    {
+      char buf[48];
+      fmt_tick (buf, sizeof buf, v, step);
+      if (vertical)
+        {
+          double y = ax_y (a, v);
+          set_rgba (cr, st->fg, 0.10);
+          cairo_move_to (cr, a->x, y);
+          cairo_line_to (cr, a->x + a->w, y);
+          cairo_stroke (cr);
+          set_rgba (cr, st->fg, 1.0);
+          cairo_move_to (cr, a->x, y);
+          cairo_line_to (cr, a->x + tick, y);
+          cairo_stroke (cr);
+          text_at (cr, buf, a->x - 0.4 * font, y, 1.0, 0.5);
+        }
+      else
+        {
+          double x = ax_x (a, v);
+          set_rgba (cr, st->fg, 0.10);
+          cairo_move_to (cr, x, a->y);
+          cairo_line_to (cr, x, a->y + a->h);
+          cairo_stroke (cr);
+          set_rgba (cr, st->fg, 1.0);
+          cairo_move_to (cr, x, a->y + a->h);
+          cairo_line_to (cr, x, a->y + a->h - tick);
+          cairo_stroke (cr);
+          text_at (cr, buf, x, a->y + a->h + 0.35 * font, 0.5, 0.0);
+        }
+    }
+  cairo_restore (cr);
+}
+
+/* "M×10^E" (or "10^E" for M = 1) with a raised exponent, right-aligned at (X, Y middle). */
+static void
+text_pow10 (cairo_t *cr, int mant, int e, double x, double y, double font)
+{
+  char exp_buf[16], mant_buf[16];
+  double we, wb;
+
+  snprintf (exp_buf, sizeof exp_buf, e < 0 ? "\xe2\x88\x92%d" : "%d", abs (e));
+  font_set (cr, 0.72 * font, FALSE);
+  we = text_width (cr, exp_buf);
+  text_at (cr, exp_buf, x, y - 0.35 * font, 1.0, 0.5);
+  font_set (cr, font, FALSE);
+  wb = text_at (cr, "10", x - we - 0.05 * font, y, 1.0, 0.5);
+  if (mant != 1)
+    {
+      snprintf (mant_buf, sizeof mant_buf, "%d\xc3\x97", mant);
+      text_at (cr, mant_buf, x - we - 0.05 * font - wb, y, 1.0, 0.5);
+    }
+}
+
+/* Ticks at powers of ten along a log10 Y axis (a->y0, a->y1 are exponents); on short ranges
+ * also at 2 and 5 (or every mantissa), labelled, so there are always a few labels. */
+static void
+axes_ticks_log (cairo_t *cr, const Axes *a, const KanRenderStyle *st, double font, double lw)
+{
+  int e0 = (int) floor (a->y0), e1 = (int) ceil (a->y1);
+  int every = MAX (1, (e1 - e0 + 5) / 6);
+  double span = a->y1 - a->y0;
+  double tick = 0.35 * font;
+
+  cairo_save (cr);
+  cairo_set_line_width (cr, lw);
+  for (int e = e0; e <= e1; e++)
+    for (int m = 1; m <= 9; m++)
+      {
+        double v = e + log10 ((double) m), y;
+        gboolean major = m == 1;
+        gboolean label = major ? (e - e0) % every == 0
+                               : span < 0.5 || (span < 1.3 && (m == 2 || m == 5));
+        if (v < a->y0 - 1e-9 || v > a->y1 + 1e-9)
+          continue;
+        if (!major && span >= 5)
+          continue;
+        y = ax_y (a, v);
+        set_rgba (cr, st->fg, major ? 0.12 : 0.05);
+        cairo_move_to (cr, a->x, y);
+        cairo_line_to (cr, a->x + a->w, y);
+        cairo_stroke (cr);
+        set_rgba (cr, st->fg, 1.0);
+        cairo_move_to (cr, a->x, y);
+        cairo_line_to (cr, a->x + (major ? tick : 0.5 * tick), y);
+        cairo_stroke (cr);
+        if (label)
+          text_pow10 (cr, m, e, a->x - 0.4 * font, y, major ? font : 0.85 * font);
+      }
+  cairo_restore (cr);
+}
+
+static void
+text_vertical (cairo_t *cr, const char *text, double x, double y)
+{
+  cairo_save (cr);
+  cairo_translate (cr, x, y);
+  cairo_rotate (cr, -G_PI / 2);
+  text_at (cr, text, 0, 0, 0.5, 0.5);
+  cairo_restore (cr);
+}
+
+static double
+plot_font (const KanRenderStyle *st, double width, double height)
+{
+  return st->font_size > 0 ? st->font_size : CLAMP (MIN (width, 1.3 * height) / 36.0, 7.0, 18.0);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Edge plot                                                                                   */
+
+#define EDGE_PLOT_POINTS 400
+
+static void
+message_centered (cairo_t *cr, const KanRenderStyle *st, const char *msg, double width,
+                  double height, double font)
+{
+  cairo_save (cr);
+  font_set (cr, font, FALSE);
+  set_rgba (cr, st->fg, 0.6);
+  text_at (cr, msg, 0.5 * width, 0.5 * height, 0.5, 0.5);
+  cairo_restore (cr);
+}
+
+/* "c·f(a·x+b)+d" with the numbers of ABCD rounded to three digits and simplified, for the
+ * legend. */
+static double
+round3 (double v)
+{
+  char buf[32];
+  snprintf (buf, sizeof buf, "%.3g", v);
+  return g_ascii_strtod (buf, NULL);
+}
+
+static char *
+sym_formula (int sym_id, const double abcd[4])
+{
+  const char *const vars[] = { "x", NULL };
+  KanExpr *inner, *e;
+
+  inner = kan_expr_binary (KAN_EXPR_ADD,
+                           kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (round3 (abcd[0])),
+                                            kan_expr_var (0)),
+                           kan_expr_num (round3 (abcd[1])));
+  e = kan_expr_binary (KAN_EXPR_ADD,
+                       kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (round3 (abcd[2])),
+                                        kan_sym_expr (sym_id, inner)),
+                       kan_expr_num (round3 (abcd[3])));
+  e = kan_expr_simplify (e);
+  {
+    char *text = kan_expr_to_string (e, vars, KAN_EXPR_STYLE_TEXT);
+    kan_expr_free (e);
+    return text;
+  }
+}
+
+static const char *
+mode_name (KanEdgeMode mode)
+{
+  switch (mode)
+    {
+    case KAN_EDGE_OFF: return "pruned";
+    case KAN_EDGE_NUMERIC: return "spline";
+    case KAN_EDGE_SYMBOLIC: return "symbolic";
+    case KAN_EDGE_BOTH: return "spline + symbolic";
+    default: return "";
+    }
+}
+
+/* The node of node layer L that subnode J feeds (sums first, then each product's group). */
+static int
+subnode_owner (const KanSnapshot *s, int l, int j)
+{
+  const KanShape *shape = kan_model_shape (s->model);
+  int sub;
+
+  if (j < s->n_sum[l])
+    return j;
+  sub = s->n_sum[l];
+  for (int m = 0; m < shape->n_mult[l]; m++)
+    {
+      sub += shape->arity[l][m];
+      if (j < sub)
+        return s->n_sum[l] + m;
+    }
+  return MIN (j, s->n_nodes[l] - 1);
+}
+
+void
+kan_render_edge_plot (cairo_t              *cr,
+                      const KanSnapshot    *s,
+                      int l, int i, int j,
+                      const KanRenderStyle *st,
+                      double                width,
+                      double                height)
+{
+  const KanSnapshotEdge *e;
+  double font, lw, c[3];
+  double xs[EDGE_PLOT_POINTS], ys[EDGE_PLOT_POINTS], zs[EDGE_PLOT_POINTS];
+  gboolean locked;
+  Axes a;
+
+  g_return_if_fail (cr != NULL && s != NULL && st != NULL);
+  font = plot_font (st, width, height);
+  lw = CLAMP (MIN (width, height) / 400.0, 0.8, 2.0);
+  paint_bg (cr, st, width, height);
+  e = kan_snapshot_edge (s, l, i, j);
+  if (e == NULL)
+    {
+      message_centered (cr, st, "no such edge", width, height, font);
+      return;
+    }
+  cairo_save (cr);
+  locked = (e->mode == KAN_EDGE_SYMBOLIC || e->mode == KAN_EDGE_BOTH) && e->sym_id >= 0;
+
+  for (int p = 0; p < EDGE_PLOT_POINTS; p++)
+    xs[p] = e->x_min + (e->x_max - e->x_min) * p / (EDGE_PLOT_POINTS - 1);
+  if (s->model != NULL)
+    kan_model_edge_eval (s->model, l, i, j, xs, EDGE_PLOT_POINTS, ys);
+  else
+    for (int p = 0; p < EDGE_PLOT_POINTS; p++)
+      ys[p] = NAN;
+  if (e->mode == KAN_EDGE_OFF)
+    for (int p = 0; p < EDGE_PLOT_POINTS; p++)
+      ys[p] = 0.0;
+  if (locked)
+    for (int p = 0; p < EDGE_PLOT_POINTS; p++)
+      zs[p] = e->abcd[2] * kan_sym_eval (e->sym_id, e->abcd[0] * xs[p] + e->abcd[1], 0.0, NULL)
+              + e->abcd[3];
+
+  a.x = 4.6 * font;
+  a.y = 2.4 * font;
+  a.w = width - a.x - 1.2 * font;
+  a.h = height - a.y - 3.4 * font;
+  if (a.w < 10 || a.h < 10)
+    {
+      cairo_restore (cr);
+      return;
+    }
+  {
+    double pad = 0.03 * (e->x_max - e->x_min), ylo = e->y_min, yhi = e->y_max, ypad;
+    for (int p = 0; p < EDGE_PLOT_POINTS; p++)
+      if (isfinite (ys[p]))
+        {
+          ylo = MIN (ylo, ys[p]);
+          yhi = MAX (yhi, ys[p]);
+        }
+    ypad = 0.08 * (yhi - ylo);
+    if (!(ypad > 0))
+      ypad = 0.5;
+    a.x0 = e->x_min - pad;
+    a.x1 = e->x_max + pad;
+    a.y0 = ylo - ypad;
+    a.y1 = yhi + ypad;
+  }
+  axes_ticks_linear (cr, &a, st, FALSE, font, lw, (int) MAX (3, a.w / (8 * font)), FALSE);
+  axes_ticks_linear (cr, &a, st, TRUE, font, lw, (int) MAX (3, a.h / (4.5 * font)), FALSE);
+
+  cairo_save (cr);
+  cairo_rectangle (cr, a.x, a.y, a.w, a.h);
+  cairo_clip (cr);
+  /* The traced samples under the curve: they lie on it, so they show as a halo whose
+   * density is the data's. */
+  {
+    double rad = CLAMP (MIN (a.w, a.h) / 130.0, 1.5, 5.0);
+    set_rgba (cr, st->selected, 0.40);
+    for (int p = 0; p < e->n_samples; p++)
+      {
+        cairo_new_sub_path (cr);
+        cairo_arc (cr, ax_x (&a, e->sample_x[p]), ax_y (&a, e->sample_y[p]), rad, 0, 2 * G_PI);
+      }
+    cairo_fill (cr);
+  }
+  kan_render_mode_color (st, e->mode, c);
+  set_rgba (cr, c, e->mode == KAN_EDGE_OFF ? 0.35 : 1.0);
+  cairo_set_line_width (cr, 2.2 * lw);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  {
+    gboolean pen = FALSE;
+    for (int p = 0; p < EDGE_PLOT_POINTS; p++)
+      {
+        if (!isfinite (ys[p]))
+          {
+            pen = FALSE;
+            continue;
+          }
+        if (pen)
+          cairo_line_to (cr, ax_x (&a, xs[p]), ax_y (&a, ys[p]));
+        else
+          cairo_move_to (cr, ax_x (&a, xs[p]), ax_y (&a, ys[p]));
+        pen = TRUE;
+      }
+    cairo_stroke (cr);
+  }
+  if (locked)
+    {
+      double dash[2] = { 4 * lw, 3 * lw };
+      gboolean pen = FALSE;
+      set_rgba (cr, st->accent, 1.0);
+      cairo_set_line_width (cr, 1.6 * lw);
+      cairo_set_dash (cr, dash, 2, 0);
+      for (int p = 0; p < EDGE_PLOT_POINTS; p++)
+        {
+          double v = zs[p];
+          if (!isfinite (v))
+            {
+              pen = FALSE;
+              continue;
+            }
+          /* Keep far-off values finite for Cairo; the clip hides them. */
+          v = CLAMP (v, a.y0 - 10 * (a.y1 - a.y0), a.y1 + 10 * (a.y1 - a.y0));
+          if (pen)
+            cairo_line_to (cr, ax_x (&a, xs[p]), ax_y (&a, v));
+          else
+            cairo_move_to (cr, ax_x (&a, xs[p]), ax_y (&a, v));
+          pen = TRUE;
+        }
+      cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
+    }
+  cairo_restore (cr);
+  axes_frame (cr, &a, st, lw);
+
+  /* Title, axis labels, legend. */
+  set_rgba (cr, st->fg, 1.0);
+  {
+    g_autofree char *title = NULL, *from = NULL, *to = NULL;
+    const char *src = l == 0 && s->in_names && s->in_names[i] ? s->in_names[i] : NULL;
+    int node = subnode_owner (s, l + 1, j);
+    char score[32];
+    snprintf (score, sizeof score, "%.3g", e->score);
+    from = src ? g_strdup (src) : g_strdup_printf ("node (%d,%d)", l, i);
+    if (l + 1 == s->depth && node < s->n_sum[l + 1] && s->out_names && s->out_names[node])
+      to = g_strdup (s->out_names[node]);
+    else
+      to = g_strdup_printf ("node (%d,%d)", l + 1, node);
+    title = g_strdup_printf ("edge (%d,%d,%d)   %s \xe2\x86\x92 %s", l, i, j, from, to);
+    font_set (cr, font, TRUE);
+    text_at (cr, title, a.x, 0.55 * font, 0.0, 0.0);
+    font_set (cr, font, FALSE);
+    {
+      g_autofree char *right = g_strdup_printf ("%s \xc2\xb7 score %s", mode_name (e->mode),
+                                                score);
+      text_at (cr, right, a.x + a.w, 0.55 * font, 1.0, 0.0);
+    }
+    text_at (cr, src ? src : "x", a.x + 0.5 * a.w, height - 0.35 * font, 0.5, 1.0);
+    text_vertical (cr, "\xcf\x86(x)", 0.9 * font, a.y + 0.5 * a.h);
+  }
+  if (locked)
+    {
+      g_autofree char *f = sym_formula (e->sym_id, e->abcd);
+      double lx = a.x + 0.8 * font, ly = a.y + 0.9 * font, len = 2.2 * font;
+      double dash[2] = { 4 * lw, 3 * lw };
+      font_set (cr, 0.9 * font, FALSE);
+      set_rgba (cr, c, 1.0);
+      cairo_set_line_width (cr, 2.2 * lw);
+      cairo_move_to (cr, lx, ly);
+      cairo_line_to (cr, lx + len, ly);
+      cairo_stroke (cr);
+      set_rgba (cr, st->fg, 1.0);
+      text_at (cr, "edge", lx + len + 0.4 * font, ly, 0.0, 0.5);
+      ly += 1.3 * font;
+      set_rgba (cr, st->accent, 1.0);
+      cairo_set_line_width (cr, 1.6 * lw);
+      cairo_set_dash (cr, dash, 2, 0);
+      cairo_move_to (cr, lx, ly);
+      cairo_line_to (cr, lx + len, ly);
+      cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
+      set_rgba (cr, st->fg, 1.0);
+      text_at (cr, f, lx + len + 0.4 * font, ly, 0.0, 0.5);
+    }
+  cairo_restore (cr);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Loss plot                                                                                   */
+
+static gboolean
+loss_ok (double v)
+{
+  return isfinite (v) && v > 0.0;
+}
+
+static void
+loss_series (cairo_t *cr, const Axes *a, const double *v, int n, double lw)
+{
+  gboolean pen = FALSE;
+  int count = 0, last = -1;
+
+  for (int p = 0; p < n; p++)
+    {
+      double x, y;
+      if (!loss_ok (v[p]))
+        {
+          pen = FALSE;
+          continue;
+        }
+      x = n > 1 ? ax_x (a, p + 1) : a->x + 0.5 * a->w;
+      y = ax_y (a, log10 (v[p]));
+      if (pen)
+        cairo_line_to (cr, x, y);
+      else
+        cairo_move_to (cr, x, y);
+      pen = TRUE;
+      count++;
+      last = p;
+    }
+  cairo_set_line_width (cr, lw);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_stroke (cr);
+  /* Isolated points (one step, or between NaNs) would be invisible as a path: mark them. */
+  for (int p = 0; p < n; p++)
+    {
+      gboolean alone = loss_ok (v[p]) && (p == 0 || !loss_ok (v[p - 1]))
+                       && (p == n - 1 || !loss_ok (v[p + 1]));
+      if (alone || (count <= 40 && loss_ok (v[p])))
+        {
+          double x = n > 1 ? ax_x (a, p + 1) : a->x + 0.5 * a->w;
+          cairo_new_sub_path (cr);
+          cairo_arc (cr, x, ax_y (a, log10 (v[p])), 1.6 * lw, 0, 2 * G_PI);
+        }
+    }
+  cairo_fill (cr);
+  (void) last;
+}
+
+void
+kan_render_loss_plot (cairo_t              *cr,
+                      const double         *train,
+                      const double         *test,
+                      int                   n,
+                      const KanRenderStyle *st,
+                      double                width,
+                      double                height)
+{
+  double font, lw, lo = INFINITY, hi = -INFINITY;
+  gboolean has_train = FALSE, has_test = FALSE;
+  Axes a;
+
+  g_return_if_fail (cr != NULL && st != NULL);
+  font = plot_font (st, width, height);
+  lw = CLAMP (MIN (width, height) / 300.0, 0.8, 2.0);
+  paint_bg (cr, st, width, height);
+  cairo_save (cr);
+
+  for (int p = 0; p < n; p++)
+    {
+      if (train && loss_ok (train[p]))
+        {
+          has_train = TRUE;
+          lo = MIN (lo, train[p]);
+          hi = MAX (hi, train[p]);
+        }
+      if (test && loss_ok (test[p]))
+        {
+          has_test = TRUE;
+          lo = MIN (lo, test[p]);
+          hi = MAX (hi, test[p]);
+        }
+    }
+
+  a.x = 5.2 * font;
+  a.y = 1.0 * font;
+  a.w = width - a.x - 1.0 * font;
+  a.h = height - a.y - 3.2 * font;
+  if (a.w < 10 || a.h < 10)
+    {
+      cairo_restore (cr);
+      return;
+    }
+  a.x0 = 1;
+  a.x1 = MAX (n, 2);
+  if (has_train || has_test)
+    {
+      double l0 = log10 (lo), l1 = log10 (hi), pad = MAX (0.05 * (l1 - l0), 0.15);
+      a.y0 = l0 - pad;
+      a.y1 = l1 + pad;
+    }
+  else
+    {
+      a.y0 = -3;
+      a.y1 = 0;
+    }
+  set_rgba (cr, st->fg, 1.0);
+  axes_ticks_linear (cr, &a, st, FALSE, font, lw, (int) MAX (2, MIN (a.w / (5 * font), a.x1 - 1)),
+                     TRUE);
+  axes_ticks_log (cr, &a, st, font, lw);
+
+  if (has_train || has_test)
+    {
+      cairo_save (cr);
+      cairo_rectangle (cr, a.x, a.y, a.w, a.h);
+      cairo_clip (cr);
+      if (has_test)
+        {
+          set_rgba (cr, st->accent, 1.0);
+          loss_series (cr, &a, test, n, 1.6 * lw);
+        }
+      if (has_train)
+        {
+          set_rgba (cr, st->fg, 1.0);
+          loss_series (cr, &a, train, n, 1.6 * lw);
+        }
+      cairo_restore (cr);
+    }
+  else
+    message_centered (cr, st, n == 0 ? "no steps yet" : "no finite RMSE to show", width,
+                      height - 2 * font, font);
+  axes_frame (cr, &a, st, lw);
+
+  set_rgba (cr, st->fg, 1.0);
+  font_set (cr, font, FALSE);
+  text_at (cr, "step", a.x + 0.5 * a.w, height - 0.3 * font, 0.5, 1.0);
+  text_vertical (cr, "RMSE", 0.8 * font, a.y + 0.5 * a.h);
+
+  /* Legend, top right. */
+  {
+    const char *names[2] = { "train", "test" };
+    const double *cols[2] = { st->fg, st->accent };
+    gboolean on[2] = { has_train, has_test };
+    double len = 1.8 * font, x = a.x + a.w - 0.6 * font, y = a.y + 0.9 * font, wmax = 0;
+    font_set (cr, 0.9 * font, FALSE);
+    for (int q = 0; q < 2; q++)
+      wmax = MAX (wmax, text_width (cr, names[q]));
+    for (int q = 0; q < 2; q++)
+      {
+        if (!on[q])
+          continue;
+        set_rgba (cr, cols[q], 1.0);
+        cairo_set_line_width (cr, 1.6 * lw);
+        cairo_move_to (cr, x - wmax - 0.4 * font - len, y);
+        cairo_line_to (cr, x - wmax - 0.4 * font, y);
+        cairo_stroke (cr);
+        set_rgba (cr, st->fg, 1.0);
+        text_at (cr, names[q], x - wmax, y, 0.0, 0.5);
+        y += 1.3 * font;
+      }
+  }
+  cairo_restore (cr);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Files                                                                                       */
+
+typedef enum { FMT_NONE, FMT_PNG, FMT_SVG, FMT_PDF } FileFormat;
+
+static FileFormat
+format_for (const char *path)
+{
+  const char *dot = strrchr (path, '.');
+  const char *slash = strrchr (path, G_DIR_SEPARATOR);
+
+  if (dot == NULL || (slash != NULL && dot < slash))
+    return FMT_NONE;
+  if (g_ascii_strcasecmp (dot, ".png") == 0)
+    return FMT_PNG;
+  if (g_ascii_strcasecmp (dot, ".svg") == 0)
+    return FMT_SVG;
+  if (g_ascii_strcasecmp (dot, ".pdf") == 0)
+    return FMT_PDF;
+  return FMT_NONE;
+}
+
+gboolean
+kan_render_func_to_file (const char    *path,
+                         double         width,
+                         double         height,
+                         KanRenderFunc  func,
+                         gpointer       user_data,
+                         GError       **error)
+{
+  FileFormat fmt;
+  g_autofree char *dir = NULL, *base = NULL, *tmp = NULL;
+  cairo_surface_t *surf = NULL;
+  cairo_t *cr;
+  cairo_status_t status;
+  int fd, saved;
+
+  g_return_val_if_fail (path != NULL && func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  fmt = format_for (path);
+  if (fmt == FMT_NONE)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "%s: unknown picture format (use .png, .svg or .pdf)", path);
+      return FALSE;
+    }
+  if (!(width >= 1 && height >= 1 && width <= 32767 && height <= 32767))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "%s: picture size %g × %g is out of range (1 … 32767)", path, width, height);
+      return FALSE;
+    }
+
+  /* A temporary file beside PATH, so the rename stays on one file system. */
+  dir = g_path_get_dirname (path);
+  base = g_path_get_basename (path);
+  tmp = g_strdup_printf ("%s%c.%s.XXXXXX", dir, G_DIR_SEPARATOR, base);
+  /* Mode 0666 under the umask, like any new file (g_mkstemp would make it 0600). */
+  fd = g_mkstemp_full (tmp, O_RDWR, 0666);
+  if (fd < 0)
+    {
+      saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+
+  switch (fmt)
+    {
+    case FMT_PNG:
+      surf = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) ceil (width),
+                                         (int) ceil (height));
+      break;
+    case FMT_SVG:
+      surf = cairo_svg_surface_create (tmp, width, height);
+      break;
+    case FMT_PDF:
+      surf = cairo_pdf_surface_create (tmp, width, height);
+      break;
+    case FMT_NONE:
+    default:
+      g_assert_not_reached ();
+    }
+  cr = cairo_create (surf);
+  func (cr, width, height, user_data);
+  status = cairo_status (cr);
+  cairo_destroy (cr);
+  if (status == CAIRO_STATUS_SUCCESS && fmt == FMT_PNG)
+    status = cairo_surface_write_to_png (surf, tmp);
+  cairo_surface_finish (surf);
+  if (status == CAIRO_STATUS_SUCCESS)
+    status = cairo_surface_status (surf);
+  cairo_surface_destroy (surf);
+
+  if (status != CAIRO_STATUS_SUCCESS)
+    {
+      g_unlink (tmp);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", path,
+                   cairo_status_to_string (status));
+      return FALSE;
+    }
+  if (g_rename (tmp, path) != 0)
+    {
+      saved = errno;
+      g_unlink (tmp);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  const KanSnapshot    *s;
+  const KanRenderStyle *st;
+  int                   l, i, j;
+} DrawArgs;
+
+static void
+draw_network_cb (cairo_t *cr, double width, double height, gpointer data)
+{
+  DrawArgs *d = data;
+  kan_render_network (cr, d->s, d->st, width, height);
+}
+
+static void
+draw_edge_cb (cairo_t *cr, double width, double height, gpointer data)
+{
+  DrawArgs *d = data;
+  kan_render_edge_plot (cr, d->s, d->l, d->i, d->j, d->st, width, height);
+}
+
+/* Files always get a background, whatever the style says about the widget. */
+static void
+opaque_style (KanRenderStyle *dst, const KanRenderStyle *st)
+{
+  *dst = *st;
+  dst->transparent = FALSE;
+}
+
+gboolean
+kan_render_to_file (const KanSnapshot    *s,
+                    const KanRenderStyle *st,
+                    const char           *path,
+                    double                width,
+                    double                height,
+                    GError              **error)
+{
+  KanRenderStyle own;
+  DrawArgs d = { s, &own, -1, -1, -1 };
+
+  g_return_val_if_fail (s != NULL && st != NULL && path != NULL, FALSE);
+  opaque_style (&own, st);
+  return kan_render_func_to_file (path, width, height, draw_network_cb, &d, error);
+}
+
+gboolean
+kan_render_edge_to_file (const KanSnapshot    *s,
+                         int l, int i, int j,
+                         const KanRenderStyle *st,
+                         const char           *path,
+                         double                width,
+                         double                height,
+                         GError              **error)
+{
+  KanRenderStyle own;
+  DrawArgs d = { s, &own, l, i, j };
+
+  g_return_val_if_fail (s != NULL && st != NULL && path != NULL, FALSE);
+  if (kan_snapshot_edge (s, l, i, j) == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "the network has no edge (%d,%d,%d)", l, i, j);
+      return FALSE;
+    }
+  opaque_style (&own, st);
+  return kan_render_func_to_file (path, width, height, draw_edge_cb, &d, error);
+}

@@ -1,0 +1,124 @@
+/* kan-render.h — the network picture, drawn with Cairo only (the GTK canvas and the CLI's
+ * `plot` share it).
+ *
+ * Layers run bottom to top as in pykan's plot. Every edge carries a mini-plot of its activation
+ * over the inputs it sees, with alpha = tanh(β·score); numeric edges use the foreground colour,
+ * symbolic ones red, edges with both branches purple. Sum and product nodes look different.
+ */
+#pragma once
+
+#include <cairo.h>
+#include "kan-snapshot.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  double beta;             /* alpha = tanh(beta·score); pykan's default 3 */
+  double fg[3];            /* foreground (numeric edges, nodes, text), RGB 0..1 */
+  double bg[3];            /* background */
+  double symbolic[3];      /* red */
+  double both[3];          /* purple */
+  double selected[3];      /* highlight of the selected edge or node */
+  int    sel_l, sel_i, sel_j; /* selection: edge (l,i,j), node (l,i,-1), none (-1,-1,-1) */
+  double font_size;        /* points; 0 = from the size of the picture */
+  double accent[3];        /* second series: test RMSE, fitted symbolic curve overlay */
+  gboolean transparent;    /* TRUE: do not paint bg first (the caller has painted) */
+} KanRenderStyle;
+
+void     kan_render_style_init  (KanRenderStyle       *st);   /* light theme */
+void     kan_render_style_dark  (KanRenderStyle       *st);
+
+/* An edge's opacity, tanh(beta·score) clamped to [0,1] (0 for a NaN score). */
+double   kan_render_edge_alpha  (const KanRenderStyle *st,
+                                 double                score);
+/* The colour of an edge in MODE: fg, symbolic or both (OFF gives fg). */
+void     kan_render_mode_color  (const KanRenderStyle *st,
+                                 KanEdgeMode           mode,
+                                 double                rgb[3]);
+
+/* Geometry of the picture in a WIDTH × HEIGHT area: where every node and edge box sits. */
+typedef struct
+{
+  double x, y, w, h;       /* box */
+} KanRect;
+
+typedef struct _KanLayout KanLayout;
+
+KanLayout *kan_layout_new       (const KanSnapshot    *s,
+                                 double                width,
+                                 double                height);
+void       kan_layout_free      (KanLayout            *lay);
+KanRect    kan_layout_edge_box  (const KanLayout      *lay,
+                                 int l, int i, int j);
+/* Node (l,i): node layer l (0 = inputs … depth = outputs). Out-of-range indices give an
+ * empty rect at 0,0. */
+KanRect    kan_layout_node_box  (const KanLayout      *lay,
+                                 int l, int i);
+/* The font size (pixels) the picture uses when the style does not set one. */
+double     kan_layout_font_size (const KanLayout      *lay);
+/* Hit test: TRUE and (l,i,j) for an edge box, (l,i,-1) for a node, FALSE (and -1,-1,-1) for
+ * nothing. A node is hit a little outside its drawn box so small nodes stay clickable. Pruned
+ * edges (mode OFF) still have a box, so they can be selected and re-enabled. */
+gboolean   kan_layout_hit       (const KanLayout      *lay,
+                                 double                x,
+                                 double                y,
+                                 int                  *l,
+                                 int                  *i,
+                                 int                  *j);
+
+/* Draws S into CR over WIDTH × HEIGHT (from the current origin). */
+void       kan_render_network   (cairo_t              *cr,
+                                 const KanSnapshot    *s,
+                                 const KanRenderStyle *st,
+                                 double                width,
+                                 double                height);
+
+/* A large plot of one edge: its curve, the traced samples scattered under it and, when locked,
+ * the symbolic curve; axes with ticks. */
+void       kan_render_edge_plot (cairo_t              *cr,
+                                 const KanSnapshot    *s,
+                                 int l, int i, int j,
+                                 const KanRenderStyle *st,
+                                 double                width,
+                                 double                height);
+
+/* Train/test RMSE per step on a log scale. */
+void       kan_render_loss_plot (cairo_t              *cr,
+                                 const double         *train,
+                                 const double         *test,
+                                 int                   n,
+                                 const KanRenderStyle *st,
+                                 double                width,
+                                 double                height);
+
+/* Writes the network picture to PATH; the format follows the extension (.png, .svg, .pdf,
+ * any case). The file is written to a temporary name in the same folder and renamed, so PATH
+ * is either the complete new picture or untouched. Errors (G_IO_ERROR) start with "PATH: ". */
+gboolean   kan_render_to_file   (const KanSnapshot    *s,
+                                 const KanRenderStyle *st,
+                                 const char           *path,
+                                 double                width,
+                                 double                height,
+                                 GError              **error);
+/* The same for the large plot of edge (l,i,j); an edge that does not exist is an error. */
+gboolean   kan_render_edge_to_file (const KanSnapshot    *s,
+                                    int l, int i, int j,
+                                    const KanRenderStyle *st,
+                                    const char           *path,
+                                    double                width,
+                                    double                height,
+                                    GError              **error);
+/* Any drawing: FUNC draws over WIDTH × HEIGHT into the file's surface (it paints its own
+ * background). */
+typedef void (*KanRenderFunc) (cairo_t *cr, double width, double height, gpointer user_data);
+gboolean   kan_render_func_to_file (const char        *path,
+                                    double             width,
+                                    double             height,
+                                    KanRenderFunc      func,
+                                    gpointer           user_data,
+                                    GError           **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanLayout, kan_layout_free)
+
+G_END_DECLS

@@ -1,0 +1,622 @@
+/* kanvas-canvas.c — the network canvas.
+ *
+ * The widget owns the latest snapshot and draws it with kan_render_network, the same code the
+ * CLI exports with. Rasterising a large network in software takes tens of milliseconds, so after
+ * the first frame the picture is rendered on a thread (GTask) into an image of the widget's size
+ * and shown as a texture; the main loop only blits it. Snapshots are immutable and shared with
+ * the thread by reference count, so no lock is held while drawing. The minimum size grows with
+ * the network and the zoom, so inside a GtkScrolledWindow large networks scroll instead of
+ * shrinking into unreadable boxes.
+ */
+#include "kanvas-canvas.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Room an edge box and a layer need to stay readable at zoom 1. */
+#define EDGE_MIN_PX   22.0
+#define LAYER_MIN_PX  110.0
+#define ZOOM_MIN      1.0
+#define ZOOM_MAX      8.0
+
+/* A snapshot shared between the widget and render threads (g_atomic_rc_box). */
+typedef struct
+{
+  KanSnapshot *snapshot;
+} SharedSnapshot;
+
+struct _KanvasCanvas
+{
+  GtkWidget       parent_instance;
+
+  /* owned */
+  SharedSnapshot *shared;
+  KanSnapshot    *snapshot;     /* = shared->snapshot, borrowed */
+  KanRenderStyle  style;
+  GdkTexture     *texture;      /* the last rendered picture */
+  GCancellable   *cancellable;
+  /* state */
+  double          zoom;
+  guint           n_snapshots;
+  gint64          last_draw_us;
+  gboolean        dark;
+  gboolean        dirty;        /* the texture is older than the snapshot, style or size */
+  gboolean        rendering;    /* a render thread is running */
+  int             tex_width;    /* size (in device pixels) the texture was made for */
+  int             tex_height;
+};
+
+G_DEFINE_FINAL_TYPE (KanvasCanvas, kanvas_canvas, GTK_TYPE_WIDGET)
+
+enum
+{
+  PROP_0,
+  PROP_BETA,
+  PROP_ZOOM,
+  N_PROPS
+};
+
+enum
+{
+  SELECTION_CHANGED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void
+kanvas_canvas_measure (GtkWidget      *widget,
+                       GtkOrientation  orientation,
+                       int             for_size,
+                       int            *minimum,
+                       int            *natural,
+                       int            *minimum_baseline,
+                       int            *natural_baseline)
+{
+  KanvasCanvas *self = KANVAS_CANVAS (widget);
+  double size = 200;
+
+  if (self->snapshot)
+    {
+      const KanSnapshot *s = self->snapshot;
+      int widest = 1;
+
+      if (orientation == GTK_ORIENTATION_HORIZONTAL)
+        {
+          for (int l = 0; l < s->depth; l++)
+            widest = MAX (widest, s->n_sub[l] * s->n_nodes[l + 1]);
+          for (int l = 0; l <= s->depth; l++)
+            widest = MAX (widest, 3 * s->n_nodes[l]);
+          size = MAX (240, widest * EDGE_MIN_PX);
+        }
+      else
+        size = MAX (240, (s->depth + 0.6) * LAYER_MIN_PX);
+    }
+  *minimum = (int) ceil (size * self->zoom);
+  *natural = *minimum;
+}
+
+static void
+shared_clear (SharedSnapshot *sh)
+{
+  g_clear_pointer (&sh->snapshot, kan_snapshot_free);
+}
+
+static void
+shared_release (SharedSnapshot *sh)
+{
+  g_atomic_rc_box_release_full (sh, (GDestroyNotify) shared_clear);
+}
+
+typedef struct
+{
+  SharedSnapshot *shared;
+  KanRenderStyle  style;
+  int             width, height;  /* logical */
+  int             scale;
+} RenderJob;
+
+static void
+render_job_free (RenderJob *job)
+{
+  shared_release (job->shared);
+  g_free (job);
+}
+
+static void
+free_surface (gpointer surface)
+{
+  cairo_surface_destroy (surface);
+}
+
+/* On a worker thread: the picture as a texture. */
+static void
+render_thread (GTask        *task,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  RenderJob *job = task_data;
+  int pw = job->width * job->scale, ph = job->height * job->scale;
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, pw, ph);
+  g_autoptr (GBytes) bytes = NULL;
+  cairo_t *cr;
+
+  cr = cairo_create (surface);
+  cairo_scale (cr, job->scale, job->scale);
+  kan_render_network (cr, job->shared->snapshot, &job->style, job->width, job->height);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  /* CAIRO_FORMAT_ARGB32 is premultiplied BGRA in native order: GDK_MEMORY_DEFAULT. */
+  bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
+                                      (gsize) cairo_image_surface_get_stride (surface) * ph,
+                                      free_surface, surface);
+  g_task_return_pointer (task,
+                         gdk_memory_texture_new (pw, ph, GDK_MEMORY_DEFAULT, bytes,
+                                                 cairo_image_surface_get_stride (surface)),
+                         g_object_unref);
+}
+
+static void
+render_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  KanvasCanvas *self = KANVAS_CANVAS (source);
+  RenderJob *job = g_task_get_task_data (G_TASK (result));
+  GdkTexture *texture = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  self->rendering = FALSE;
+  if (texture == NULL)
+    return;
+  g_set_object (&self->texture, texture);
+  self->tex_width = job->width * job->scale;
+  self->tex_height = job->height * job->scale;
+  g_object_unref (texture);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+start_render (KanvasCanvas *self,
+              int           w,
+              int           h,
+              int           scale)
+{
+  RenderJob *job = g_new0 (RenderJob, 1);
+  g_autoptr (GTask) task = g_task_new (self, self->cancellable, render_done, NULL);
+
+  job->shared = g_atomic_rc_box_acquire (self->shared);
+  job->style = self->style;
+  job->width = w;
+  job->height = h;
+  job->scale = scale;
+  g_task_set_task_data (task, job, (GDestroyNotify) render_job_free);
+  self->rendering = TRUE;
+  self->dirty = FALSE;
+  g_task_run_in_thread (task, render_thread);
+}
+
+static void
+kanvas_canvas_snapshot (GtkWidget   *widget,
+                        GtkSnapshot *snapshot)
+{
+  KanvasCanvas *self = KANVAS_CANVAS (widget);
+  int w = gtk_widget_get_width (widget);
+  int h = gtk_widget_get_height (widget);
+  int scale = gtk_widget_get_scale_factor (widget);
+  gint64 t0 = g_get_monotonic_time ();
+
+  if (w <= 0 || h <= 0 || self->snapshot == NULL)
+    return;
+  if (self->tex_width != w * scale || self->tex_height != h * scale)
+    self->dirty = TRUE;
+
+  if (self->texture == NULL)
+    {
+      /* The first picture is drawn in place, so the canvas is never empty. */
+      cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
+      kan_render_network (cr, self->snapshot, &self->style, w, h);
+      cairo_destroy (cr);
+      if (!self->rendering)
+        start_render (self, w, h, scale);
+    }
+  else
+    {
+      /* The last picture (stretched while a new size renders), and a new one if it is old. */
+      gtk_snapshot_append_texture (snapshot, self->texture, &GRAPHENE_RECT_INIT (0, 0, w, h));
+      if (self->dirty && !self->rendering)
+        start_render (self, w, h, scale);
+    }
+  self->last_draw_us = g_get_monotonic_time () - t0;
+}
+
+static void
+invalidate (KanvasCanvas *self)
+{
+  self->dirty = TRUE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static gboolean
+hit (KanvasCanvas *self,
+     double        x,
+     double        y,
+     int          *l,
+     int          *i,
+     int          *j)
+{
+  g_autoptr (KanLayout) lay = NULL;
+
+  if (self->snapshot == NULL)
+    return FALSE;
+  lay = kan_layout_new (self->snapshot, gtk_widget_get_width (GTK_WIDGET (self)),
+                        gtk_widget_get_height (GTK_WIDGET (self)));
+  return kan_layout_hit (lay, x, y, l, i, j);
+}
+
+static void
+on_click_pressed (GtkGestureClick *gesture,
+                  int              n_press,
+                  double           x,
+                  double           y,
+                  KanvasCanvas    *self)
+{
+  int l = -1, i = -1, j = -1;
+
+  if (!hit (self, x, y, &l, &i, &j))
+    l = i = j = -1;
+  kanvas_canvas_set_selection (self, l, i, j);
+}
+
+static const char *
+mode_name (KanEdgeMode mode)
+{
+  switch (mode)
+    {
+    case KAN_EDGE_OFF:
+      return "pruned";
+    case KAN_EDGE_NUMERIC:
+      return "spline";
+    case KAN_EDGE_SYMBOLIC:
+      return "symbolic";
+    case KAN_EDGE_BOTH:
+      return "spline + symbolic";
+    default:
+      return "?";
+    }
+}
+
+static gboolean
+on_query_tooltip (GtkWidget  *widget,
+                  int         x,
+                  int         y,
+                  gboolean    keyboard,
+                  GtkTooltip *tooltip,
+                  gpointer    user_data)
+{
+  KanvasCanvas *self = KANVAS_CANVAS (widget);
+  g_autofree char *text = NULL;
+  int l, i, j;
+
+  if (keyboard || !hit (self, x, y, &l, &i, &j))
+    return FALSE;
+  if (j >= 0)
+    {
+      const KanSnapshotEdge *e = kan_snapshot_edge (self->snapshot, l, i, j);
+      if (e == NULL)
+        return FALSE;
+      text = g_strdup_printf ("Edge (%d, %d, %d): %s\nscore %.3g, input range [%.3g, %.3g]",
+                              l, i, j, mode_name (e->mode), e->score, e->x_min, e->x_max);
+    }
+  else
+    {
+      const KanSnapshot *s = self->snapshot;
+      const char *name = NULL;
+      if (l == 0 && s->in_names && i < (int) g_strv_length (s->in_names))
+        name = s->in_names[i];
+      else if (l == s->depth && s->out_names && i < (int) g_strv_length (s->out_names))
+        name = s->out_names[i];
+      text = g_strdup_printf ("Node %d of layer %d%s%s%s\nscore %.3g", i, l,
+                              name ? " (" : "", name ? name : "", name ? ")" : "",
+                              s->node_score && s->node_score[l] ? s->node_score[l][i] : 0.0);
+    }
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+static gboolean
+on_scroll (GtkEventControllerScroll *controller,
+           double                    dx,
+           double                    dy,
+           KanvasCanvas             *self)
+{
+  GdkModifierType mods = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
+
+  /* Ctrl+wheel zooms; a plain wheel scrolls the surrounding window. */
+  if (!(mods & GDK_CONTROL_MASK))
+    return FALSE;
+  kanvas_canvas_set_zoom (self, self->zoom * (dy < 0 ? 1.25 : 0.8));
+  return TRUE;
+}
+
+static void
+kanvas_canvas_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  KanvasCanvas *self = KANVAS_CANVAS (object);
+
+  switch (prop_id)
+    {
+    case PROP_BETA:
+      g_value_set_double (value, self->style.beta);
+      break;
+    case PROP_ZOOM:
+      g_value_set_double (value, self->zoom);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+kanvas_canvas_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  KanvasCanvas *self = KANVAS_CANVAS (object);
+
+  switch (prop_id)
+    {
+    case PROP_BETA:
+      kanvas_canvas_set_beta (self, g_value_get_double (value));
+      break;
+    case PROP_ZOOM:
+      kanvas_canvas_set_zoom (self, g_value_get_double (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+kanvas_canvas_dispose (GObject *object)
+{
+  KanvasCanvas *self = KANVAS_CANVAS (object);
+
+  g_cancellable_cancel (self->cancellable);
+  G_OBJECT_CLASS (kanvas_canvas_parent_class)->dispose (object);
+}
+
+static void
+kanvas_canvas_finalize (GObject *object)
+{
+  KanvasCanvas *self = KANVAS_CANVAS (object);
+
+  g_clear_pointer (&self->shared, shared_release);
+  g_clear_object (&self->texture);
+  g_clear_object (&self->cancellable);
+  G_OBJECT_CLASS (kanvas_canvas_parent_class)->finalize (object);
+}
+
+static void
+kanvas_canvas_class_init (KanvasCanvasClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = kanvas_canvas_dispose;
+  object_class->finalize = kanvas_canvas_finalize;
+  object_class->get_property = kanvas_canvas_get_property;
+  object_class->set_property = kanvas_canvas_set_property;
+  widget_class->measure = kanvas_canvas_measure;
+  widget_class->snapshot = kanvas_canvas_snapshot;
+
+  properties[PROP_BETA] =
+    g_param_spec_double ("beta", NULL, NULL, 0, 1000, 3,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ZOOM] =
+    g_param_spec_double ("zoom", NULL, NULL, ZOOM_MIN, ZOOM_MAX, 1,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[SELECTION_CHANGED] =
+    g_signal_new ("selection-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  gtk_widget_class_set_css_name (widget_class, "kanvascanvas");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+kanvas_canvas_init (KanvasCanvas *self)
+{
+  GtkGesture *click = gtk_gesture_click_new ();
+  GtkEventController *scroll =
+    gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+
+  kan_render_style_init (&self->style);
+  self->zoom = 1;
+  self->cancellable = g_cancellable_new ();
+
+  g_signal_connect (click, "pressed", G_CALLBACK (on_click_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
+  g_signal_connect (scroll, "scroll", G_CALLBACK (on_scroll), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), scroll);
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  g_signal_connect (self, "query-tooltip", G_CALLBACK (on_query_tooltip), NULL);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  "Network", -1);
+}
+
+GtkWidget *
+kanvas_canvas_new (void)
+{
+  return g_object_new (KANVAS_TYPE_CANVAS, NULL);
+}
+
+void
+kanvas_canvas_set_snapshot (KanvasCanvas *self,
+                            KanSnapshot  *snapshot)
+{
+  gboolean reshape;
+
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+
+  reshape = self->snapshot == NULL || snapshot == NULL
+            || self->snapshot->depth != snapshot->depth
+            || memcmp (self->snapshot->n_sub, snapshot->n_sub,
+                       sizeof (int) * (snapshot->depth + 1)) != 0
+            || memcmp (self->snapshot->n_nodes, snapshot->n_nodes,
+                       sizeof (int) * (snapshot->depth + 1)) != 0;
+  /* A render thread may still hold the old one; it goes with the last reference. */
+  g_clear_pointer (&self->shared, shared_release);
+  self->snapshot = snapshot;
+  if (snapshot)
+    {
+      self->shared = g_atomic_rc_box_new0 (SharedSnapshot);
+      self->shared->snapshot = snapshot;
+      self->n_snapshots++;
+    }
+  else
+    {
+      g_clear_object (&self->texture);
+      self->tex_width = self->tex_height = 0;
+    }
+  if (reshape)
+    {
+      /* A picture of another network must not show, even stretched for a moment. */
+      g_clear_object (&self->texture);
+      self->tex_width = self->tex_height = 0;
+      self->style.sel_l = self->style.sel_i = self->style.sel_j = -1;
+      gtk_widget_queue_resize (GTK_WIDGET (self));
+    }
+  invalidate (self);
+}
+
+const KanSnapshot *
+kanvas_canvas_get_snapshot (KanvasCanvas *self)
+{
+  g_return_val_if_fail (KANVAS_IS_CANVAS (self), NULL);
+  return self->snapshot;
+}
+
+guint
+kanvas_canvas_get_n_snapshots (KanvasCanvas *self)
+{
+  g_return_val_if_fail (KANVAS_IS_CANVAS (self), 0);
+  return self->n_snapshots;
+}
+
+double
+kanvas_canvas_get_beta (KanvasCanvas *self)
+{
+  g_return_val_if_fail (KANVAS_IS_CANVAS (self), 0);
+  return self->style.beta;
+}
+
+void
+kanvas_canvas_set_beta (KanvasCanvas *self,
+                        double        beta)
+{
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+
+  if (self->style.beta == beta)
+    return;
+  self->style.beta = beta;
+  invalidate (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BETA]);
+}
+
+double
+kanvas_canvas_get_zoom (KanvasCanvas *self)
+{
+  g_return_val_if_fail (KANVAS_IS_CANVAS (self), 1);
+  return self->zoom;
+}
+
+void
+kanvas_canvas_set_zoom (KanvasCanvas *self,
+                        double        zoom)
+{
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+
+  zoom = CLAMP (zoom, ZOOM_MIN, ZOOM_MAX);
+  if (self->zoom == zoom)
+    return;
+  self->zoom = zoom;
+  gtk_widget_queue_resize (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
+}
+
+void
+kanvas_canvas_set_dark (KanvasCanvas *self,
+                        gboolean      dark)
+{
+  KanRenderStyle st;
+
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+
+  /* Keep what the user chose (β, selection); take the colours of the theme. */
+  if (dark)
+    kan_render_style_dark (&st);
+  else
+    kan_render_style_init (&st);
+  st.beta = self->style.beta;
+  st.sel_l = self->style.sel_l;
+  st.sel_i = self->style.sel_i;
+  st.sel_j = self->style.sel_j;
+  st.font_size = self->style.font_size;
+  self->style = st;
+  self->dark = dark;
+  invalidate (self);
+}
+
+const KanRenderStyle *
+kanvas_canvas_get_style (KanvasCanvas *self)
+{
+  g_return_val_if_fail (KANVAS_IS_CANVAS (self), NULL);
+  return &self->style;
+}
+
+void
+kanvas_canvas_get_selection (KanvasCanvas *self,
+                             int          *l,
+                             int          *i,
+                             int          *j)
+{
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+  if (l)
+    *l = self->style.sel_l;
+  if (i)
+    *i = self->style.sel_i;
+  if (j)
+    *j = self->style.sel_j;
+}
+
+void
+kanvas_canvas_set_selection (KanvasCanvas *self,
+                             int           l,
+                             int           i,
+                             int           j)
+{
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+
+  if (self->style.sel_l == l && self->style.sel_i == i && self->style.sel_j == j)
+    return;
+  self->style.sel_l = l;
+  self->style.sel_i = i;
+  self->style.sel_j = j;
+  invalidate (self);
+  g_signal_emit (self, signals[SELECTION_CHANGED], 0);
+}
+
+gint64
+kanvas_canvas_get_last_draw_us (KanvasCanvas *self)
+{
+  g_return_val_if_fail (KANVAS_IS_CANVAS (self), 0);
+  return self->last_draw_us;
+}

@@ -1,0 +1,42 @@
+/* kanvas-canvas.h — the network canvas: draws training snapshots with the Cairo renderer. */
+#pragma once
+
+#include <gtk/gtk.h>
+#include "kan-render.h"
+
+G_BEGIN_DECLS
+
+#define KANVAS_TYPE_CANVAS (kanvas_canvas_get_type ())
+
+G_DECLARE_FINAL_TYPE (KanvasCanvas, kanvas_canvas, KANVAS, CANVAS, GtkWidget)
+
+GtkWidget         *kanvas_canvas_new              (void);
+/* Takes SNAPSHOT (transfer full, may be NULL) and redraws. */
+void               kanvas_canvas_set_snapshot     (KanvasCanvas *self,
+                                                   KanSnapshot  *snapshot);
+const KanSnapshot *kanvas_canvas_get_snapshot     (KanvasCanvas *self);
+/* How many snapshots the canvas has been given since it was made. */
+guint              kanvas_canvas_get_n_snapshots  (KanvasCanvas *self);
+double             kanvas_canvas_get_beta         (KanvasCanvas *self);
+void               kanvas_canvas_set_beta         (KanvasCanvas *self,
+                                                   double        beta);
+/* 1 fits the picture to the visible area; larger values make it bigger (scroll to see). */
+double             kanvas_canvas_get_zoom         (KanvasCanvas *self);
+void               kanvas_canvas_set_zoom         (KanvasCanvas *self,
+                                                   double        zoom);
+void               kanvas_canvas_set_dark         (KanvasCanvas *self,
+                                                   gboolean      dark);
+const KanRenderStyle *kanvas_canvas_get_style     (KanvasCanvas *self);
+/* The selection: an edge (l,i,j), a node (l,i,-1) or nothing (-1,-1,-1). */
+void               kanvas_canvas_get_selection    (KanvasCanvas *self,
+                                                   int          *l,
+                                                   int          *i,
+                                                   int          *j);
+void               kanvas_canvas_set_selection    (KanvasCanvas *self,
+                                                   int           l,
+                                                   int           i,
+                                                   int           j);
+/* Microseconds the last frame took to draw (for the frame-time benchmark). */
+gint64             kanvas_canvas_get_last_draw_us (KanvasCanvas *self);
+
+G_END_DECLS

@@ -1,0 +1,22 @@
+/* kanvas-loss-view.h — the live train/test RMSE plot (log scale). */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define KANVAS_TYPE_LOSS_VIEW (kanvas_loss_view_get_type ())
+
+G_DECLARE_FINAL_TYPE (KanvasLossView, kanvas_loss_view, KANVAS, LOSS_VIEW, GtkWidget)
+
+GtkWidget *kanvas_loss_view_new         (void);
+/* Shows N steps of TRAIN and TEST (copied; TEST may hold NaN where there is no test set). */
+void       kanvas_loss_view_set_history (KanvasLossView *self,
+                                         const double   *train,
+                                         const double   *test,
+                                         guint           n);
+guint      kanvas_loss_view_get_n_steps (KanvasLossView *self);
+void       kanvas_loss_view_set_dark    (KanvasLossView *self,
+                                         gboolean        dark);
+
+G_END_DECLS

@@ -1,0 +1,1618 @@
+/* kanvas-window.c — the workbench window.
+ *
+ * The window owns the session (model, data, settings, history). Training runs in a KanWorker on
+ * a copy of the model; the window only draws the snapshots the worker publishes, and takes the
+ * trained model back when the run ends. Edits to data or model replace the worker, so no
+ * callback of an old run can reach a new model.
+ */
+#include "kanvas-window.h"
+
+#include <math.h>
+#include <string.h>
+#include "kan-render.h"
+#include "kanvas-examples.h"
+
+typedef enum
+{
+  SOURCE_FORMULA,
+  SOURCE_CSV,
+  SOURCE_MOONS,
+  SOURCE_KEEP,
+} DataSource;
+
+typedef enum
+{
+  RUN_IDLE,
+  RUN_RUNNING,
+  RUN_PAUSED,
+} RunState;
+
+struct _KanvasWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  /* template widgets */
+  AdwToastOverlay      *toast_overlay;
+  AdwWindowTitle       *window_title;
+  GtkButton            *train_button;
+  AdwButtonContent     *train_content;
+  GtkMenuButton        *examples_button;
+  AdwComboRow          *source_row;
+  AdwEntryRow          *formula_row;
+  AdwEntryRow          *ranges_row;
+  AdwActionRow         *csv_file_row;
+  AdwComboRow          *target_row;
+  AdwActionRow         *test_fraction_row;
+  GtkSpinButton        *test_fraction_spin;
+  AdwActionRow         *samples_row;
+  AdwActionRow         *test_samples_row;
+  GtkSpinButton        *train_spin;
+  GtkSpinButton        *test_spin;
+  AdwActionRow         *noise_row;
+  GtkSpinButton        *noise_spin;
+  GtkSpinButton        *data_seed_spin;
+  AdwEntryRow          *width_row;
+  GtkSpinButton        *grid_spin;
+  GtkSpinButton        *k_spin;
+  GtkSpinButton        *model_seed_spin;
+  GtkLabel             *error_label;
+  AdwComboRow          *optimizer_row;
+  AdwComboRow          *loss_row;
+  GtkSpinButton        *steps_spin;
+  GtkSpinButton        *lr_spin;
+  GtkSpinButton        *lamb_spin;
+  AdwExpanderRow       *grid_update_row;
+  GtkSpinButton        *grid_updates_spin;
+  KanvasCanvas         *canvas;
+  KanvasLossView       *loss_view;
+  GtkLabel             *model_label;
+  GtkInscription       *status_label;
+  GtkLabel             *state_label;
+
+  /* owned */
+  KanSession           *session;
+  char                 *path;        /* where the session was opened from or saved to */
+  char                 *name;        /* shown while there is no path */
+  char                 *csv_path;    /* the CSV file chosen in the panel */
+  GtkStringList        *targets;     /* the CSV header's column names */
+  KanWorker            *worker;
+  GArray               *hist_train;  /* RMSE per step of the finished runs */
+  GArray               *hist_test;
+  GArray               *run_train;   /* of the run in progress */
+  GArray               *run_test;
+  GtkFileChooserNative *chooser;
+
+  /* state */
+  RunState              run_state;
+  int                   run_steps;   /* steps the run in progress was asked for */
+  gboolean              modified;
+  gboolean              close_after_save;
+  gboolean              loading_panel;
+};
+
+G_DEFINE_FINAL_TYPE (KanvasWindow, kanvas_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void update_title    (KanvasWindow *self);
+static void update_controls (KanvasWindow *self);
+static void reset_worker    (KanvasWindow *self);
+
+/* Messages ------------------------------------------------------------------------------------ */
+
+static void
+toast (KanvasWindow *self,
+       const char   *format,
+       ...) G_GNUC_PRINTF (2, 3);
+
+static void
+toast (KanvasWindow *self,
+       const char   *format,
+       ...)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *markup = NULL;
+  AdwToast *t;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  /* Toast titles are Pango markup; messages from the core may hold '<' or '&'. */
+  markup = g_markup_escape_text (text, -1);
+  t = adw_toast_new (markup);
+  adw_toast_set_timeout (t, 6);
+  adw_toast_overlay_add_toast (self->toast_overlay, t);
+}
+
+static void
+set_row_error (gpointer row,
+               gboolean on)
+{
+  if (on)
+    gtk_widget_add_css_class (GTK_WIDGET (row), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (row), "error");
+}
+
+static void
+clear_errors (KanvasWindow *self)
+{
+  set_row_error (self->formula_row, FALSE);
+  set_row_error (self->ranges_row, FALSE);
+  set_row_error (self->csv_file_row, FALSE);
+  set_row_error (self->target_row, FALSE);
+  set_row_error (self->width_row, FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->error_label), FALSE);
+}
+
+static void
+show_error (KanvasWindow *self,
+            gpointer      row,
+            const GError *error)
+{
+  if (row)
+    set_row_error (row, TRUE);
+  gtk_label_set_text (self->error_label, error->message);
+  gtk_widget_set_visible (GTK_WIDGET (self->error_label), TRUE);
+}
+
+/* Panel ----------------------------------------------------------------------------------------- */
+
+static void
+update_source_rows (KanvasWindow *self)
+{
+  DataSource src = adw_combo_row_get_selected (self->source_row);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->formula_row), src == SOURCE_FORMULA);
+  gtk_widget_set_visible (GTK_WIDGET (self->ranges_row), src == SOURCE_FORMULA);
+  gtk_widget_set_visible (GTK_WIDGET (self->csv_file_row), src == SOURCE_CSV);
+  gtk_widget_set_visible (GTK_WIDGET (self->target_row), src == SOURCE_CSV);
+  gtk_widget_set_visible (GTK_WIDGET (self->test_fraction_row), src == SOURCE_CSV);
+  gtk_widget_set_visible (GTK_WIDGET (self->samples_row),
+                          src == SOURCE_FORMULA || src == SOURCE_MOONS);
+  gtk_widget_set_visible (GTK_WIDGET (self->test_samples_row),
+                          src == SOURCE_FORMULA || src == SOURCE_MOONS);
+  gtk_widget_set_visible (GTK_WIDGET (self->noise_row),
+                          src == SOURCE_FORMULA || src == SOURCE_MOONS);
+  adw_action_row_set_subtitle (self->noise_row, src == SOURCE_MOONS
+                               ? "Standard deviation of the points"
+                               : "Relative to the spread of the labels");
+}
+
+static void
+on_source_changed (KanvasWindow *self)
+{
+  update_source_rows (self);
+}
+
+static void
+on_optimizer_changed (KanvasWindow *self)
+{
+  double lr = gtk_spin_button_get_value (self->lr_spin);
+
+  if (self->loading_panel)
+    return;
+  /* pykan's lr = 1 suits L-BFGS and LM; Adam wants about 0.01. */
+  if (adw_combo_row_get_selected (self->optimizer_row) == KAN_OPT_ADAM && lr == 1)
+    gtk_spin_button_set_value (self->lr_spin, 0.01);
+  else if (adw_combo_row_get_selected (self->optimizer_row) != KAN_OPT_ADAM && lr == 0.01)
+    gtk_spin_button_set_value (self->lr_spin, 1);
+}
+
+static char *
+ranges_text (const double *ranges,
+             int           n)
+{
+  GString *s = g_string_new (NULL);
+  gboolean same = TRUE;
+
+  for (int v = 1; v < n; v++)
+    same = same && ranges[2 * v] == ranges[0] && ranges[2 * v + 1] == ranges[1];
+  for (int v = 0; v < (same ? MIN (n, 1) : n); v++)
+    g_string_append_printf (s, "%s%g,%g", v ? ":" : "", ranges[2 * v], ranges[2 * v + 1]);
+  return g_string_free (s, FALSE);
+}
+
+static void
+set_targets (KanvasWindow      *self,
+             const char *const *names,
+             const char        *selected)
+{
+  guint n_old = g_list_model_get_n_items (G_LIST_MODEL (self->targets));
+  guint pick = 0, n = names ? g_strv_length ((char **) names) : 0;
+
+  gtk_string_list_splice (self->targets, 0, n_old, names);
+  for (guint c = 0; c < n; c++)
+    if (g_strcmp0 (names[c], selected) == 0)
+      pick = c;
+  if (n > 0)
+    adw_combo_row_set_selected (self->target_row, selected ? pick : n - 1);
+}
+
+static void
+panel_from_session (KanvasWindow *self)
+{
+  const KanSession *s = self->session;
+  const KanDataset *d = s->data;
+  const KanTrainConfig *c = &s->train;
+
+  self->loading_panel = TRUE;
+  clear_errors (self);
+  if (d && d->source == KAN_DATA_FORMULA)
+    {
+      g_autofree char *r = ranges_text (d->ranges, d->n_in);
+      adw_combo_row_set_selected (self->source_row, SOURCE_FORMULA);
+      gtk_editable_set_text (GTK_EDITABLE (self->formula_row), d->formula ? d->formula : "");
+      gtk_editable_set_text (GTK_EDITABLE (self->ranges_row), r);
+    }
+  else if (d && d->source == KAN_DATA_CSV)
+    {
+      GPtrArray *names = g_ptr_array_new ();
+      adw_combo_row_set_selected (self->source_row, SOURCE_CSV);
+      g_free (self->csv_path);
+      self->csv_path = g_strdup (d->csv_path);
+      adw_action_row_set_subtitle (self->csv_file_row, d->csv_path ? d->csv_path : "(stored in the session)");
+      for (int v = 0; v < d->n_in; v++)
+        g_ptr_array_add (names, d->in_names[v]);
+      for (int v = 0; v < d->n_out; v++)
+        g_ptr_array_add (names, d->out_names[v]);
+      g_ptr_array_add (names, NULL);
+      set_targets (self, (const char *const *) names->pdata, d->out_names[0]);
+      g_ptr_array_free (names, TRUE);
+      gtk_spin_button_set_value (self->test_fraction_spin, d->test_fraction);
+    }
+  else if (d)
+    adw_combo_row_set_selected (self->source_row, SOURCE_KEEP);
+  if (d)
+    {
+      gtk_spin_button_set_value (self->noise_spin, d->noise);
+      gtk_spin_button_set_value (self->train_spin, d->n_train);
+      gtk_spin_button_set_value (self->test_spin, d->n_test);
+      gtk_spin_button_set_value (self->data_seed_spin, d->seed);
+    }
+  if (s->model)
+    {
+      g_autofree char *w = kan_shape_to_string (kan_model_shape (s->model));
+      gtk_editable_set_text (GTK_EDITABLE (self->width_row), w);
+      gtk_spin_button_set_value (self->grid_spin, kan_model_grid (s->model));
+      gtk_spin_button_set_value (self->k_spin, kan_model_k (s->model));
+    }
+  adw_combo_row_set_selected (self->optimizer_row, c->opt);
+  adw_combo_row_set_selected (self->loss_row, c->loss);
+  gtk_spin_button_set_value (self->steps_spin, c->steps);
+  gtk_spin_button_set_value (self->lr_spin, c->lr);
+  gtk_spin_button_set_value (self->lamb_spin, c->lamb);
+  adw_expander_row_set_enable_expansion (self->grid_update_row, c->update_grid);
+  gtk_spin_button_set_value (self->grid_updates_spin, c->grid_update_num);
+  update_source_rows (self);
+  self->loading_panel = FALSE;
+}
+
+static void
+train_config_from_panel (KanvasWindow   *self,
+                         KanTrainConfig *cfg)
+{
+  *cfg = self->session->train;
+  cfg->opt = adw_combo_row_get_selected (self->optimizer_row);
+  cfg->loss = adw_combo_row_get_selected (self->loss_row);
+  cfg->steps = gtk_spin_button_get_value_as_int (self->steps_spin);
+  cfg->lr = gtk_spin_button_get_value (self->lr_spin);
+  cfg->lamb = gtk_spin_button_get_value (self->lamb_spin);
+  cfg->update_grid = adw_expander_row_get_enable_expansion (self->grid_update_row);
+  cfg->grid_update_num = gtk_spin_button_get_value_as_int (self->grid_updates_spin);
+}
+
+/* Builds the data set the panel describes; on failure says which row is wrong. */
+static KanDataset *
+dataset_from_panel (KanvasWindow  *self,
+                    gpointer      *bad_row,
+                    GError       **error)
+{
+  guint n_train = gtk_spin_button_get_value_as_int (self->train_spin);
+  guint n_test = gtk_spin_button_get_value_as_int (self->test_spin);
+  double noise = gtk_spin_button_get_value (self->noise_spin);
+  guint64 seed = (guint64) gtk_spin_button_get_value (self->data_seed_spin);
+
+  switch ((DataSource) adw_combo_row_get_selected (self->source_row))
+    {
+    case SOURCE_FORMULA:
+      {
+        KanFormulaSpec spec;
+        g_autofree double *ranges = NULL;
+        const char *r = gtk_editable_get_text (GTK_EDITABLE (self->ranges_row));
+        KanDataset *d;
+
+        kan_formula_spec_init (&spec);
+        if (!kan_parse_ranges (*r ? r : "-1,1", &ranges, &spec.n_ranges, error))
+          {
+            *bad_row = self->ranges_row;
+            return NULL;
+          }
+        spec.formula = gtk_editable_get_text (GTK_EDITABLE (self->formula_row));
+        spec.ranges = ranges;
+        spec.n_train = n_train;
+        spec.n_test = n_test;
+        spec.noise = noise;
+        spec.seed = seed;
+        d = kan_dataset_from_formula (&spec, error);
+        if (d == NULL)
+          *bad_row = (error && *error && strstr ((*error)->message, "range"))
+                     ? (gpointer) self->ranges_row : (gpointer) self->formula_row;
+        return d;
+      }
+    case SOURCE_CSV:
+      {
+        GtkStringObject *target = adw_combo_row_get_selected_item (self->target_row);
+        if (self->csv_path == NULL)
+          {
+            *bad_row = self->csv_file_row;
+            g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "Choose a CSV file first.");
+            return NULL;
+          }
+        if (target == NULL)
+          {
+            *bad_row = self->target_row;
+            g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "Choose the target column.");
+            return NULL;
+          }
+        *bad_row = self->csv_file_row;
+        return kan_dataset_from_csv (self->csv_path, gtk_string_object_get_string (target),
+                                     gtk_spin_button_get_value (self->test_fraction_spin), seed,
+                                     error);
+      }
+    case SOURCE_MOONS:
+      return kanvas_two_moons (n_train, n_test, noise, seed);
+    case SOURCE_KEEP:
+    default:
+      if (self->session->data == NULL)
+        {
+          *bad_row = self->source_row;
+          g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "The session has no data to keep.");
+          return NULL;
+        }
+      return kan_dataset_copy (self->session->data);
+    }
+}
+
+/* Classes of a cross-entropy data set: the labels are 0 … n-1 in one column. */
+static int
+n_classes (const KanDataset *d)
+{
+  double mx = 0;
+
+  for (size_t b = 0; b < d->n_train; b++)
+    mx = MAX (mx, d->train_y[b * d->n_out]);
+  for (size_t b = 0; b < d->n_test; b++)
+    mx = MAX (mx, d->test_y[b * d->n_out]);
+  return (int) MIN (mx, 1e6) + 1;
+}
+
+static KanModel *
+model_from_panel (KanvasWindow      *self,
+                  const KanDataset  *d,
+                  KanLoss            loss,
+                  char             **detail,
+                  GError           **error)
+{
+  KanModelConfig cfg;
+  g_autoptr (KanShape) shape = NULL;
+  g_autofree char *width = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->width_row))));
+  int n_out = loss == KAN_LOSS_CE ? n_classes (d) : d->n_out;
+  KanModel *m;
+
+  if (*width == '\0')
+    {
+      g_free (width);
+      width = g_strdup_printf ("%d,5,%d", d->n_in, n_out);
+    }
+  shape = kan_shape_parse (width, NULL, error);
+  if (shape == NULL)
+    return NULL;
+  if (kan_shape_nodes (shape, 0) != d->n_in)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "Width %s has %d input%s but the data has %d (%s…).", width,
+                   kan_shape_nodes (shape, 0), kan_shape_nodes (shape, 0) == 1 ? "" : "s",
+                   d->n_in, d->in_names[0]);
+      return NULL;
+    }
+  if (kan_shape_nodes (shape, shape->n_layers - 1) != n_out)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   loss == KAN_LOSS_CE ? "Width %s has %d outputs but the data has %d classes."
+                                       : "Width %s has %d outputs but the data has %d.",
+                   width, kan_shape_nodes (shape, shape->n_layers - 1), n_out);
+      return NULL;
+    }
+  kan_model_config_init (&cfg);
+  cfg.shape = shape;
+  cfg.grid = gtk_spin_button_get_value_as_int (self->grid_spin);
+  cfg.k = gtk_spin_button_get_value_as_int (self->k_spin);
+  cfg.seed = (guint64) gtk_spin_button_get_value (self->model_seed_spin);
+  m = kan_model_new (&cfg, error);
+  if (m && detail)
+    *detail = g_strdup_printf ("width=%s grid=%d k=%d seed=%" G_GUINT64_FORMAT, width, cfg.grid,
+                               cfg.k, cfg.seed);
+  return m;
+}
+
+/* Session ----------------------------------------------------------------------------------------- */
+
+static void
+refresh_snapshot (KanvasWindow *self)
+{
+  const KanSession *s = self->session;
+  g_autoptr (GError) error = NULL;
+  KanSnapshot *snap;
+
+  if (s->model == NULL || s->data == NULL)
+    {
+      kanvas_canvas_set_snapshot (self->canvas, NULL);
+      return;
+    }
+  snap = kan_snapshot_new (s->model, s->data->train_x, s->data->n_train,
+                           (const char *const *) s->data->in_names,
+                           (const char *const *) s->data->out_names, &error);
+  if (snap == NULL)
+    toast (self, "Cannot draw the network: %s", error->message);
+  kanvas_canvas_set_snapshot (self->canvas, snap);
+}
+
+static void
+update_loss_view (KanvasWindow *self)
+{
+  g_autoptr (GArray) train = g_array_copy (self->hist_train);
+  g_autoptr (GArray) test = g_array_copy (self->hist_test);
+
+  g_array_append_vals (train, self->run_train->data, self->run_train->len);
+  g_array_append_vals (test, self->run_test->data, self->run_test->len);
+  kanvas_loss_view_set_history (self->loss_view, (double *) train->data, (double *) test->data,
+                                train->len);
+}
+
+static void
+update_model_label (KanvasWindow *self)
+{
+  const KanSession *s = self->session;
+  g_autofree char *w = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *data = NULL;
+
+  if (s->model == NULL || s->data == NULL)
+    {
+      gtk_label_set_text (self->model_label, "No model");
+      return;
+    }
+  w = kan_shape_to_string (kan_model_shape (s->model));
+  if (s->data->source == KAN_DATA_FORMULA)
+    data = g_strdup_printf ("f = %s", s->data->formula);
+  else if (s->data->source == KAN_DATA_CSV && s->data->csv_path)
+    data = g_path_get_basename (s->data->csv_path);
+  else
+    data = g_strdup ("data in the session");
+  text = g_strdup_printf ("KAN [%s], G=%d, k=%d  ·  %s  ·  %zu train / %zu test rows", w,
+                          kan_model_grid (s->model), kan_model_k (s->model), data,
+                          s->data->n_train, s->data->n_test);
+  gtk_label_set_text (self->model_label, text);
+}
+
+static void
+set_modified (KanvasWindow *self,
+              gboolean      modified)
+{
+  self->modified = modified;
+  update_title (self);
+}
+
+static void
+update_status_idle (KanvasWindow *self)
+{
+  const KanSession *s = self->session;
+  g_autofree char *text = NULL;
+
+  if (s->model && s->data)
+    {
+      double tr = kan_model_loss (s->model, s->train.loss, s->data->train_x, s->data->train_y,
+                                  s->data->n_train);
+      double te = s->data->n_test
+                  ? kan_model_loss (s->model, s->train.loss, s->data->test_x, s->data->test_y,
+                                    s->data->n_test)
+                  : NAN;
+      /* kan_model_loss gives the loss; the status line shows RMSE-like numbers for MSE. */
+      if (s->train.loss == KAN_LOSS_MSE)
+        {
+          tr = sqrt (tr);
+          te = sqrt (te);
+        }
+      text = g_strdup_printf ("Step %d  ·  train %s %.3e  ·  test %s %.3e", s->steps_done,
+                              s->train.loss == KAN_LOSS_MSE ? "RMSE" : "loss", tr,
+                              s->train.loss == KAN_LOSS_MSE ? "RMSE" : "loss", te);
+    }
+  gtk_inscription_set_text (self->status_label, text ? text : "");
+}
+
+/* Takes S (transfer full) as the window's session. */
+static void
+set_session (KanvasWindow *self,
+             KanSession   *s,
+             const char   *path,
+             const char   *name)
+{
+  reset_worker (self);
+  g_clear_pointer (&self->session, kan_session_free);
+  self->session = s;
+  g_free (self->path);
+  self->path = g_strdup (path);
+  g_free (self->name);
+  self->name = g_strdup (name);
+  g_array_set_size (self->hist_train, 0);
+  g_array_set_size (self->hist_test, 0);
+  g_array_set_size (self->run_train, 0);
+  g_array_set_size (self->run_test, 0);
+  panel_from_session (self);
+  refresh_snapshot (self);
+  update_loss_view (self);
+  update_model_label (self);
+  update_status_idle (self);
+  set_modified (self, FALSE);
+  update_controls (self);
+}
+
+static void
+update_title (KanvasWindow *self)
+{
+  g_autofree char *base = NULL;
+  g_autofree char *title = NULL;
+  g_autofree char *wm_title = NULL;
+  g_autofree char *subtitle = NULL;
+
+  if (self->path)
+    {
+      base = g_path_get_basename (self->path);
+      if (g_str_has_suffix (base, ".kanvas"))
+        base[strlen (base) - strlen (".kanvas")] = '\0';
+      subtitle = g_path_get_dirname (self->path);
+    }
+  else
+    {
+      base = g_strdup (self->name ? self->name : "Untitled");
+      subtitle = g_strdup ("Not saved");
+    }
+  title = self->modified ? g_strdup_printf ("%s •", base) : g_strdup (base);
+  adw_window_title_set_title (self->window_title, title);
+  adw_window_title_set_subtitle (self->window_title, subtitle);
+  wm_title = g_strdup_printf ("%s — Kanvas", title);
+  gtk_window_set_title (GTK_WINDOW (self), wm_title);
+}
+
+/* Training ----------------------------------------------------------------------------------------- */
+
+static char *
+format_elapsed (double seconds)
+{
+  int m = (int) (seconds / 60);
+  return g_strdup_printf ("%d:%04.1f", m, seconds - 60 * m);
+}
+
+static void
+on_worker_snapshot (KanSnapshot *snap,
+                    gpointer     user_data)
+{
+  KanvasWindow *self = KANVAS_WINDOW (user_data);
+  g_autofree char *elapsed = format_elapsed (snap->seconds);
+  g_autofree char *text = NULL;
+  gboolean mse = self->session->train.loss == KAN_LOSS_MSE;
+
+  g_array_set_size (self->run_train, 0);
+  g_array_set_size (self->run_test, 0);
+  g_array_append_vals (self->run_train, snap->history_train, snap->n_history);
+  g_array_append_vals (self->run_test, snap->history_test, snap->n_history);
+  update_loss_view (self);
+
+  text = g_strdup_printf ("Step %d / %d (session %d)  ·  loss %.3e  ·  train %s %.3e  ·  "
+                          "test %s %.3e  ·  %.1f steps/s  ·  %s elapsed",
+                          snap->step, self->run_steps, self->session->steps_done + snap->step,
+                          snap->loss, mse ? "RMSE" : "loss", snap->train_rmse,
+                          mse ? "RMSE" : "loss", snap->test_rmse,
+                          snap->seconds > 0 ? snap->step / snap->seconds : 0.0, elapsed);
+  gtk_inscription_set_text (self->status_label, text);
+  kanvas_canvas_set_snapshot (self->canvas, snap);
+  update_controls (self);
+}
+
+static void
+on_worker_done (KanModel          *model,
+                const KanStepInfo *info,
+                const GError      *error,
+                gboolean           stopped,
+                gpointer           user_data)
+{
+  KanvasWindow *self = KANVAS_WINDOW (user_data);
+  KanSession *s = self->session;
+  int done = (int) self->run_train->len;
+
+  if (model)
+    {
+      kan_model_free (s->model);
+      s->model = model;
+    }
+  if (info && info->step + 1 > done)
+    done = info->step + 1;
+  self->run_state = RUN_IDLE;
+  g_array_append_vals (self->hist_train, self->run_train->data, self->run_train->len);
+  g_array_append_vals (self->hist_test, self->run_test->data, self->run_test->len);
+  g_array_set_size (self->run_train, 0);
+  g_array_set_size (self->run_test, 0);
+
+  if (done > 0)
+    {
+      KanTrainConfig *c = &s->train;
+      g_autofree char *detail =
+        g_strdup_printf ("opt=%s steps=%d lr=%g lamb=%g%s%s", kan_optimizer_name (c->opt),
+                         c->steps, c->lr, c->lamb, c->loss == KAN_LOSS_CE ? " loss=ce" : "",
+                         stopped ? " stopped" : "");
+      s->steps_done += done;
+      kan_session_add_history (s, "fit", detail, info ? info->train_rmse : NAN,
+                               info ? info->test_rmse : NAN);
+      set_modified (self, TRUE);
+    }
+  if (error && !g_error_matches (error, KAN_ERROR, KAN_ERROR_CANCELLED))
+    {
+      toast (self, "Training stopped: %s", error->message);
+      g_message ("training stopped: %s", error->message);
+      /* The worker's model is the last finite one; draw it. */
+      refresh_snapshot (self);
+    }
+  g_message ("training %s after %d steps: train %.6g, test %.6g", stopped ? "stopped" : "ended",
+             done, info ? info->train_rmse : NAN, info ? info->test_rmse : NAN);
+  update_loss_view (self);
+  update_controls (self);
+  gtk_label_set_text (self->state_label, stopped ? "Stopped" : error ? "Failed" : "Finished");
+}
+
+static void
+reset_worker (KanvasWindow *self)
+{
+  /* Freeing stops the run; no callback of it runs afterwards. */
+  g_clear_pointer (&self->worker, kan_worker_free);
+  self->worker = kan_worker_new (g_main_context_default (), on_worker_snapshot, on_worker_done,
+                                 self);
+  self->run_state = RUN_IDLE;
+}
+
+static gboolean
+start_run (KanvasWindow *self,
+           gboolean      paused)
+{
+  g_autoptr (GError) error = NULL;
+  KanTrainConfig cfg;
+
+  if (self->session->model == NULL || self->session->data == NULL)
+    {
+      toast (self, "Nothing to train: build a model first.");
+      return FALSE;
+    }
+  train_config_from_panel (self, &cfg);
+  if (!kan_worker_start (self->worker, self->session->model, self->session->data, &cfg, paused,
+                         &error))
+    {
+      toast (self, "Cannot train: %s", error->message);
+      g_message ("cannot train: %s", error->message);
+      return FALSE;
+    }
+  self->session->train = cfg;
+  self->run_steps = cfg.steps;
+  self->run_state = paused ? RUN_PAUSED : RUN_RUNNING;
+  g_array_set_size (self->run_train, 0);
+  g_array_set_size (self->run_test, 0);
+  return TRUE;
+}
+
+static void
+update_controls (KanvasWindow *self)
+{
+  gboolean running = self->run_state == RUN_RUNNING;
+
+  adw_button_content_set_label (self->train_content, running ? "Pause"
+                                : self->run_state == RUN_PAUSED ? "Resume" : "Train");
+  adw_button_content_set_icon_name (self->train_content, running ? "media-playback-pause-symbolic"
+                                    : "media-playback-start-symbolic");
+  gtk_widget_set_sensitive (GTK_WIDGET (self->train_button), self->session->model != NULL);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "stop")),
+                               self->run_state != RUN_IDLE);
+  if (self->run_state == RUN_RUNNING)
+    gtk_label_set_text (self->state_label, "Training…");
+  else if (self->run_state == RUN_PAUSED)
+    gtk_label_set_text (self->state_label, "Paused");
+  else
+    gtk_label_set_text (self->state_label, "Ready");
+}
+
+static void
+train_action (GSimpleAction *action,
+              GVariant      *param,
+              gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+
+  if (self->run_state == RUN_IDLE)
+    start_run (self, FALSE);
+  else if (self->run_state == RUN_PAUSED)
+    {
+      kan_worker_resume (self->worker);
+      self->run_state = RUN_RUNNING;
+    }
+  update_controls (self);
+}
+
+static void
+pause_action (GSimpleAction *action,
+              GVariant      *param,
+              gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+
+  if (self->run_state == RUN_RUNNING)
+    {
+      kan_worker_pause (self->worker);
+      self->run_state = RUN_PAUSED;
+    }
+  update_controls (self);
+}
+
+static void
+train_pause_action (GSimpleAction *action,
+                    GVariant      *param,
+                    gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+
+  if (self->run_state == RUN_RUNNING)
+    pause_action (NULL, NULL, self);
+  else
+    train_action (NULL, NULL, self);
+}
+
+static void
+step_action (GSimpleAction *action,
+             GVariant      *param,
+             gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+
+  if (self->run_state == RUN_IDLE && !start_run (self, TRUE))
+    return;
+  if (self->run_state == RUN_RUNNING)
+    {
+      kan_worker_pause (self->worker);
+      self->run_state = RUN_PAUSED;
+    }
+  else
+    kan_worker_step (self->worker);
+  update_controls (self);
+}
+
+static void
+stop_action (GSimpleAction *action,
+             GVariant      *param,
+             gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+
+  if (self->run_state != RUN_IDLE)
+    kan_worker_stop (self->worker);
+}
+
+/* Data and model actions -------------------------------------------------------------------------- */
+
+static void
+apply_action (GSimpleAction *action,
+              GVariant      *param,
+              gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanDataset) data = NULL;
+  g_autoptr (KanModel) model = NULL;
+  g_autofree char *detail = NULL;
+  gpointer bad_row = NULL;
+  KanTrainConfig cfg;
+
+  clear_errors (self);
+  data = dataset_from_panel (self, &bad_row, &error);
+  if (data == NULL)
+    {
+      show_error (self, bad_row, error);
+      return;
+    }
+  train_config_from_panel (self, &cfg);
+  model = model_from_panel (self, data, cfg.loss, &detail, &error);
+  if (model == NULL)
+    {
+      show_error (self, self->width_row, error);
+      return;
+    }
+
+  /* Only now, with both made, does the session change. */
+  reset_worker (self);
+  kan_dataset_free (self->session->data);
+  self->session->data = g_steal_pointer (&data);
+  kan_model_free (self->session->model);
+  self->session->model = g_steal_pointer (&model);
+  self->session->train = cfg;
+  self->session->steps_done = 0;
+  kan_session_add_history (self->session, "new", detail, NAN, NAN);
+  g_array_set_size (self->hist_train, 0);
+  g_array_set_size (self->hist_test, 0);
+  g_array_set_size (self->run_train, 0);
+  g_array_set_size (self->run_test, 0);
+  panel_from_session (self);
+  refresh_snapshot (self);
+  update_loss_view (self);
+  update_model_label (self);
+  update_status_idle (self);
+  set_modified (self, TRUE);
+  update_controls (self);
+}
+
+static void
+on_entry_apply (KanvasWindow *self)
+{
+  g_action_group_activate_action (G_ACTION_GROUP (self), "apply", NULL);
+}
+
+static KanSession *
+example_session (const KanvasExample *ex,
+                 GError             **error)
+{
+  g_autoptr (KanSession) s = kan_session_new ();
+  g_autoptr (KanShape) shape = NULL;
+  g_autofree char *detail = NULL;
+  KanModelConfig cfg;
+
+  s->data = kanvas_example_dataset (ex, 0, error);
+  if (s->data == NULL)
+    return NULL;
+  shape = kan_shape_parse (ex->width, NULL, error);
+  if (shape == NULL)
+    return NULL;
+  kan_model_config_init (&cfg);
+  cfg.shape = shape;
+  cfg.grid = ex->grid;
+  cfg.k = ex->k;
+  s->model = kan_model_new (&cfg, error);
+  if (s->model == NULL)
+    return NULL;
+  kan_train_config_init (&s->train);
+  s->train.opt = ex->opt;
+  s->train.loss = ex->loss;
+  s->train.steps = ex->steps;
+  s->train.lr = ex->lr;
+  s->train.lamb = ex->lamb;
+  detail = g_strdup_printf ("example=%s width=%s grid=%d k=%d seed=%" G_GUINT64_FORMAT, ex->id,
+                            ex->width, cfg.grid, cfg.k, cfg.seed);
+  kan_session_add_history (s, "new", detail, NAN, NAN);
+  return g_steal_pointer (&s);
+}
+
+gboolean
+kanvas_window_load_example (KanvasWindow *self,
+                            const char   *id,
+                            GError      **error)
+{
+  const KanvasExample *ex;
+  KanSession *s;
+
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), FALSE);
+
+  ex = kanvas_example_lookup (id);
+  if (ex == NULL)
+    {
+      g_autofree char *ids = kanvas_example_ids ();
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "No example '%s' (there are %s)", id, ids);
+      return FALSE;
+    }
+  s = example_session (ex, error);
+  if (s == NULL)
+    return FALSE;
+  set_session (self, s, NULL, ex->title);
+  if (ex->formula == NULL)
+    adw_combo_row_set_selected (self->source_row, SOURCE_MOONS);
+  return TRUE;
+}
+
+static void
+load_example_action (GSimpleAction *action,
+                     GVariant      *param,
+                     gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!kanvas_window_load_example (self, g_variant_get_string (param, NULL), &error))
+    {
+      toast (self, "%s", error->message);
+      g_message ("load-example: %s", error->message);
+    }
+}
+
+static void
+new_action (GSimpleAction *action,
+            GVariant      *param,
+            gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!kanvas_window_load_example (self, "demo", &error))
+    toast (self, "%s", error->message);
+  else
+    {
+      g_free (self->name);
+      self->name = g_strdup ("Untitled");
+      update_title (self);
+    }
+}
+
+/* Files ----------------------------------------------------------------------------------------- */
+
+gboolean
+kanvas_window_open_path (KanvasWindow *self,
+                         const char   *path,
+                         GError      **error)
+{
+  g_autoptr (KanSession) s = NULL;
+
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  s = kan_session_load (path, error);
+  if (s == NULL)
+    return FALSE;
+  if (s->data == NULL)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SESSION,
+                   "%s: the session has no data set; give it one with kanvas-cli fit", path);
+      return FALSE;
+    }
+  if (s->model == NULL)
+    {
+      /* A session with data only gets the default model, as kanvas-cli fit would make. */
+      KanModelConfig cfg;
+      g_autofree char *width = g_strdup_printf ("%d,5,%d", s->data->n_in,
+                                                s->train.loss == KAN_LOSS_CE
+                                                ? n_classes (s->data) : s->data->n_out);
+      g_autoptr (KanShape) shape = kan_shape_parse (width, NULL, error);
+      if (shape == NULL)
+        return FALSE;
+      kan_model_config_init (&cfg);
+      cfg.shape = shape;
+      cfg.grid = 5;
+      s->model = kan_model_new (&cfg, error);
+      if (s->model == NULL)
+        return FALSE;
+    }
+  set_session (self, g_steal_pointer (&s), path, NULL);
+  g_message ("opened %s", path);
+  return TRUE;
+}
+
+gboolean
+kanvas_window_save_to (KanvasWindow *self,
+                       const char   *path,
+                       GError      **error)
+{
+  KanSession *s;
+  KanModel *saved_model = NULL;
+  int saved_steps;
+  gboolean ok;
+
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  s = self->session;
+  train_config_from_panel (self, &s->train);
+  /* During a run, save what the canvas shows: the latest snapshot's model. */
+  saved_steps = s->steps_done;
+  if (self->run_state != RUN_IDLE && kanvas_canvas_get_snapshot (self->canvas))
+    {
+      const KanSnapshot *snap = kanvas_canvas_get_snapshot (self->canvas);
+      saved_model = s->model;
+      s->model = snap->model;
+      s->steps_done += snap->step;
+    }
+  ok = kan_session_save (s, path, error);
+  if (saved_model)
+    {
+      s->model = saved_model;
+      s->steps_done = saved_steps;
+    }
+  if (!ok)
+    return FALSE;
+  if (g_strcmp0 (self->path, path) != 0)
+    {
+      g_free (self->path);
+      self->path = g_strdup (path);
+    }
+  set_modified (self, self->run_state != RUN_IDLE);
+  g_message ("saved %s", path);
+  return TRUE;
+}
+
+gboolean
+kanvas_window_export_figure (KanvasWindow *self,
+                             const char   *path,
+                             GError      **error)
+{
+  const KanSnapshot *snap;
+  KanRenderStyle st;
+  double w, h;
+
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), FALSE);
+
+  snap = kanvas_canvas_get_snapshot (self->canvas);
+  if (snap == NULL)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "There is no network to export.");
+      return FALSE;
+    }
+  /* Figures are for papers: the light style, with the β the user chose. */
+  kan_render_style_init (&st);
+  st.beta = kanvas_canvas_get_beta (self->canvas);
+  w = MAX (800, gtk_widget_get_width (GTK_WIDGET (self->canvas)));
+  h = MAX (600, gtk_widget_get_height (GTK_WIDGET (self->canvas)));
+  if (!kan_render_to_file (snap, &st, path, w, h, error))
+    return FALSE;
+  g_message ("exported %s", path);
+  return TRUE;
+}
+
+typedef void (*ChooserDone) (KanvasWindow *self, const char *path);
+
+static void
+on_chooser_response (GtkNativeDialog *dialog,
+                     int              response,
+                     KanvasWindow    *self)
+{
+  ChooserDone done = g_object_get_data (G_OBJECT (dialog), "kanvas-done");
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      if (path)
+        done (self, path);
+    }
+  else
+    self->close_after_save = FALSE;
+  g_clear_object (&self->chooser);
+}
+
+static void
+run_chooser (KanvasWindow         *self,
+             const char           *title,
+             GtkFileChooserAction  mode,
+             const char           *accept,
+             const char           *suggested,
+             const char           *pattern,
+             const char           *pattern_name,
+             ChooserDone           done)
+{
+  GtkFileFilter *filter;
+
+  if (self->chooser)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  self->chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), mode, accept, "_Cancel");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  if (pattern)
+    {
+      filter = gtk_file_filter_new ();
+      gtk_file_filter_set_name (filter, pattern_name);
+      gtk_file_filter_add_pattern (filter, pattern);
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
+      g_object_unref (filter);
+      filter = gtk_file_filter_new ();
+      gtk_file_filter_set_name (filter, "All files");
+      gtk_file_filter_add_pattern (filter, "*");
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
+      g_object_unref (filter);
+    }
+  if (suggested)
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), suggested);
+  g_object_set_data (G_OBJECT (self->chooser), "kanvas-done", done);
+  g_signal_connect (self->chooser, "response", G_CALLBACK (on_chooser_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+open_chosen (KanvasWindow *self,
+             const char   *path)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!kanvas_window_open_path (self, path, &error))
+    toast (self, "%s", error->message);
+}
+
+static void
+save_chosen (KanvasWindow *self,
+             const char   *path)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!kanvas_window_save_to (self, path, &error))
+    {
+      self->close_after_save = FALSE;
+      toast (self, "%s", error->message);
+      return;
+    }
+  if (self->close_after_save)
+    kanvas_window_close_discard (self);
+}
+
+static void
+export_chosen (KanvasWindow *self,
+               const char   *path)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!kanvas_window_export_figure (self, path, &error))
+    toast (self, "%s", error->message);
+  else
+    toast (self, "Exported the network to %s", path);
+}
+
+static gboolean
+read_csv_header (const char  *path,
+                 GStrv       *names,
+                 GError     **error)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileInputStream) in = g_file_read (file, NULL, error);
+  g_autoptr (GDataInputStream) data = NULL;
+  g_autofree char *line = NULL;
+  g_auto (GStrv) cols = NULL;
+  GPtrArray *out;
+
+  if (in == NULL)
+    return FALSE;
+  data = g_data_input_stream_new (G_INPUT_STREAM (in));
+  line = g_data_input_stream_read_line_utf8 (data, NULL, NULL, error);
+  if (line == NULL)
+    {
+      if (error && *error == NULL)
+        g_set_error (error, KAN_ERROR, KAN_ERROR_DATA, "%s: the file is empty", path);
+      return FALSE;
+    }
+  /* The core reads the rows; here only the names matter (BOM, CR and quotes dropped). */
+  cols = g_strsplit (g_str_has_prefix (line, "\xEF\xBB\xBF") ? line + 3 : line, ",", -1);
+  out = g_ptr_array_new ();
+  for (char **c = cols; *c; c++)
+    {
+      char *name = g_strstrip (*c);
+      gsize len = strlen (name);
+      if (len >= 2 && name[0] == '"' && name[len - 1] == '"')
+        {
+          name[len - 1] = '\0';
+          name++;
+        }
+      g_ptr_array_add (out, g_strdup (name));
+    }
+  g_ptr_array_add (out, NULL);
+  if (out->len < 3)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                   "%s:1: the header names %u column; a data set needs an input and a target",
+                   path, out->len - 1);
+      g_ptr_array_free (out, TRUE);
+      return FALSE;
+    }
+  *names = (GStrv) g_ptr_array_free (out, FALSE);
+  return TRUE;
+}
+
+static void
+csv_chosen (KanvasWindow *self,
+            const char   *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) names = NULL;
+  g_autofree char *width = NULL;
+
+  clear_errors (self);
+  if (!read_csv_header (path, &names, &error))
+    {
+      show_error (self, self->csv_file_row, error);
+      return;
+    }
+  g_free (self->csv_path);
+  self->csv_path = g_strdup (path);
+  adw_action_row_set_subtitle (self->csv_file_row, path);
+  set_targets (self, (const char *const *) names, NULL);
+  adw_combo_row_set_selected (self->source_row, SOURCE_CSV);
+  width = g_strdup_printf ("%u,5,1", g_strv_length (names) - 1);
+  gtk_editable_set_text (GTK_EDITABLE (self->width_row), width);
+  toast (self, "Pick the target column, then build the data and model.");
+}
+
+static void
+open_action (GSimpleAction *action,
+             GVariant      *param,
+             gpointer       user_data)
+{
+  run_chooser (user_data, "Open Session", GTK_FILE_CHOOSER_ACTION_OPEN, "_Open", NULL,
+               "*.kanvas", "Kanvas sessions", open_chosen);
+}
+
+static void
+save_as_action (GSimpleAction *action,
+                GVariant      *param,
+                gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+  g_autofree char *name = NULL;
+
+  if (self->path)
+    name = g_path_get_basename (self->path);
+  run_chooser (self, "Save Session", GTK_FILE_CHOOSER_ACTION_SAVE, "_Save",
+               name ? name : "session.kanvas", "*.kanvas", "Kanvas sessions", save_chosen);
+}
+
+static void
+save_action (GSimpleAction *action,
+             GVariant      *param,
+             gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+
+  if (self->path == NULL)
+    save_as_action (NULL, NULL, self);
+  else
+    save_chosen (self, self->path);
+}
+
+static void
+export_figure_action (GSimpleAction *action,
+                      GVariant      *param,
+                      gpointer       user_data)
+{
+  run_chooser (user_data, "Export Figure", GTK_FILE_CHOOSER_ACTION_SAVE, "_Export",
+               "network.png", NULL, NULL, export_chosen);
+}
+
+static void
+import_csv_action (GSimpleAction *action,
+                   GVariant      *param,
+                   gpointer       user_data)
+{
+  run_chooser (user_data, "Import CSV", GTK_FILE_CHOOSER_ACTION_OPEN, "_Import", NULL,
+               "*.csv", "CSV files", csv_chosen);
+}
+
+static void
+zoom_action (GSimpleAction *action,
+             GVariant      *param,
+             gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+  const char *name = g_action_get_name (G_ACTION (action));
+  double z = kanvas_canvas_get_zoom (self->canvas);
+
+  if (g_str_equal (name, "zoom-in"))
+    z *= 1.25;
+  else if (g_str_equal (name, "zoom-out"))
+    z /= 1.25;
+  else
+    z = 1;
+  kanvas_canvas_set_zoom (self->canvas, z);
+}
+
+/* Closing ----------------------------------------------------------------------------------------- */
+
+static void
+on_close_response (AdwMessageDialog *dialog,
+                   const char       *response,
+                   KanvasWindow     *self)
+{
+  if (g_str_equal (response, "discard"))
+    kanvas_window_close_discard (self);
+  else if (g_str_equal (response, "save"))
+    {
+      self->close_after_save = TRUE;
+      save_action (NULL, NULL, self);
+    }
+}
+
+static gboolean
+kanvas_window_close_request (GtkWindow *window)
+{
+  KanvasWindow *self = KANVAS_WINDOW (window);
+  GtkWidget *dialog;
+  g_autofree char *base = NULL;
+
+  if (!self->modified)
+    return GTK_WINDOW_CLASS (kanvas_window_parent_class)->close_request (window);
+
+  base = self->path ? g_path_get_basename (self->path)
+                    : g_strdup (self->name ? self->name : "Untitled");
+  dialog = adw_message_dialog_new (window, "Save Changes?", NULL);
+  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                  "“%s” has unsaved changes. Changes which are not saved will be "
+                                  "lost.", base);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", "_Cancel",
+                                    "discard", "_Discard", "save", "_Save", NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "discard",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "save",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "save");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_signal_connect (dialog, "response", G_CALLBACK (on_close_response), self);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return TRUE;
+}
+
+void
+kanvas_window_close_discard (KanvasWindow *self)
+{
+  g_return_if_fail (KANVAS_IS_WINDOW (self));
+
+  self->modified = FALSE;
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+/* Theme ----------------------------------------------------------------------------------------- */
+
+static void
+on_dark_changed (AdwStyleManager *manager,
+                 GParamSpec      *pspec,
+                 KanvasWindow    *self)
+{
+  gboolean dark = adw_style_manager_get_dark (manager);
+
+  kanvas_canvas_set_dark (self->canvas, dark);
+  kanvas_loss_view_set_dark (self->loss_view, dark);
+}
+
+/* Object ----------------------------------------------------------------------------------------- */
+
+static const GActionEntry win_entries[] = {
+  { "new", new_action },
+  { "open", open_action },
+  { "save", save_action },
+  { "save-as", save_as_action },
+  { "export-figure", export_figure_action },
+  { "import-csv", import_csv_action },
+  { "load-example", load_example_action, "s" },
+  { "apply", apply_action },
+  { "train", train_action },
+  { "pause", pause_action },
+  { "train-pause", train_pause_action },
+  { "step", step_action },
+  { "stop", stop_action },
+  { "zoom-in", zoom_action },
+  { "zoom-out", zoom_action },
+  { "zoom-fit", zoom_action },
+};
+
+static void
+kanvas_window_dispose (GObject *object)
+{
+  KanvasWindow *self = KANVAS_WINDOW (object);
+
+  g_clear_pointer (&self->worker, kan_worker_free);
+  if (self->chooser)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  gtk_widget_dispose_template (GTK_WIDGET (self), KANVAS_TYPE_WINDOW);
+  G_OBJECT_CLASS (kanvas_window_parent_class)->dispose (object);
+}
+
+static void
+kanvas_window_finalize (GObject *object)
+{
+  KanvasWindow *self = KANVAS_WINDOW (object);
+
+  g_clear_pointer (&self->session, kan_session_free);
+  g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->name, g_free);
+  g_clear_pointer (&self->csv_path, g_free);
+  g_clear_object (&self->targets);
+  g_clear_pointer (&self->hist_train, g_array_unref);
+  g_clear_pointer (&self->hist_test, g_array_unref);
+  g_clear_pointer (&self->run_train, g_array_unref);
+  g_clear_pointer (&self->run_test, g_array_unref);
+  G_OBJECT_CLASS (kanvas_window_parent_class)->finalize (object);
+}
+
+static void
+kanvas_window_class_init (KanvasWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = kanvas_window_dispose;
+  object_class->finalize = kanvas_window_finalize;
+  window_class->close_request = kanvas_window_close_request;
+
+  g_type_ensure (KANVAS_TYPE_CANVAS);
+  g_type_ensure (KANVAS_TYPE_LOSS_VIEW);
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/kanvas/Kanvas/ui/kanvas-window.ui");
+#define CHILD(name) gtk_widget_class_bind_template_child (widget_class, KanvasWindow, name)
+  CHILD (toast_overlay);
+  CHILD (window_title);
+  CHILD (train_button);
+  CHILD (train_content);
+  CHILD (examples_button);
+  CHILD (source_row);
+  CHILD (formula_row);
+  CHILD (ranges_row);
+  CHILD (csv_file_row);
+  CHILD (target_row);
+  CHILD (test_fraction_row);
+  CHILD (test_fraction_spin);
+  CHILD (samples_row);
+  CHILD (test_samples_row);
+  CHILD (train_spin);
+  CHILD (test_spin);
+  CHILD (noise_row);
+  CHILD (noise_spin);
+  CHILD (data_seed_spin);
+  CHILD (width_row);
+  CHILD (grid_spin);
+  CHILD (k_spin);
+  CHILD (model_seed_spin);
+  CHILD (error_label);
+  CHILD (optimizer_row);
+  CHILD (loss_row);
+  CHILD (steps_spin);
+  CHILD (lr_spin);
+  CHILD (lamb_spin);
+  CHILD (grid_update_row);
+  CHILD (grid_updates_spin);
+  CHILD (canvas);
+  CHILD (loss_view);
+  CHILD (model_label);
+  CHILD (status_label);
+  CHILD (state_label);
+#undef CHILD
+}
+
+static GMenuModel *
+examples_menu (void)
+{
+  GMenu *menu = g_menu_new ();
+  const KanvasExample *ex;
+  guint n;
+
+  ex = kanvas_examples (&n);
+  for (guint e = 0; e < n; e++)
+    {
+      g_autoptr (GMenuItem) item = g_menu_item_new (ex[e].title, NULL);
+      g_menu_item_set_action_and_target (item, "win.load-example", "s", ex[e].id);
+      g_menu_append_item (menu, item);
+    }
+  return G_MENU_MODEL (menu);
+}
+
+static void
+kanvas_window_init (KanvasWindow *self)
+{
+  g_autoptr (GMenuModel) menu = examples_menu ();
+  g_autoptr (GError) error = NULL;
+  GtkEventController *shortcuts;
+  AdwStyleManager *style = adw_style_manager_get_default ();
+  GtkExpression *expr;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries),
+                                   self);
+
+  self->hist_train = g_array_new (FALSE, FALSE, sizeof (double));
+  self->hist_test = g_array_new (FALSE, FALSE, sizeof (double));
+  self->run_train = g_array_new (FALSE, FALSE, sizeof (double));
+  self->run_test = g_array_new (FALSE, FALSE, sizeof (double));
+  self->targets = gtk_string_list_new (NULL);
+  expr = gtk_property_expression_new (GTK_TYPE_STRING_OBJECT, NULL, "string");
+  adw_combo_row_set_expression (self->target_row, expr);
+  gtk_expression_unref (expr);
+  adw_combo_row_set_model (self->target_row, G_LIST_MODEL (self->targets));
+  gtk_menu_button_set_menu_model (self->examples_button, menu);
+
+  g_signal_connect_swapped (self->source_row, "notify::selected", G_CALLBACK (on_source_changed), self);
+  g_signal_connect_swapped (self->optimizer_row, "notify::selected",
+                            G_CALLBACK (on_optimizer_changed), self);
+  g_signal_connect_swapped (self->formula_row, "apply", G_CALLBACK (on_entry_apply), self);
+  g_signal_connect_swapped (self->ranges_row, "apply", G_CALLBACK (on_entry_apply), self);
+  g_signal_connect_swapped (self->width_row, "apply", G_CALLBACK (on_entry_apply), self);
+
+  /* Space trains or pauses, but only when no entry or button wants it: a bubble-phase
+   * shortcut sees the key after the focused widget declined it. */
+  shortcuts = gtk_shortcut_controller_new ();
+  gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_BUBBLE);
+  gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts),
+                                        gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_space, 0),
+                                                          gtk_named_action_new ("win.train-pause")));
+  gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
+
+  g_signal_connect_object (style, "notify::dark", G_CALLBACK (on_dark_changed), self, 0);
+  on_dark_changed (style, NULL, self);
+
+  self->session = kan_session_new ();
+  self->worker = kan_worker_new (g_main_context_default (), on_worker_snapshot, on_worker_done,
+                                 self);
+  if (!kanvas_window_load_example (self, "demo", &error))
+    g_critical ("the built-in demo failed: %s", error->message);
+}
+
+KanvasWindow *
+kanvas_window_new (GtkApplication *application)
+{
+  return g_object_new (KANVAS_TYPE_WINDOW, "application", application, NULL);
+}
+
+void
+kanvas_window_show_message (KanvasWindow *self,
+                            const char   *text)
+{
+  g_return_if_fail (KANVAS_IS_WINDOW (self));
+  toast (self, "%s", text);
+}
+
+const KanSession *
+kanvas_window_get_session (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), NULL);
+  return self->session;
+}
+
+const char *
+kanvas_window_get_path (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), NULL);
+  return self->path;
+}
+
+gboolean
+kanvas_window_get_modified (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), FALSE);
+  return self->modified;
+}
+
+gboolean
+kanvas_window_is_training (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), FALSE);
+  return self->run_state != RUN_IDLE;
+}
+
+KanWorkerState
+kanvas_window_get_train_state (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), KAN_WORKER_IDLE);
+  return self->run_state == RUN_RUNNING ? KAN_WORKER_RUNNING
+         : self->run_state == RUN_PAUSED ? KAN_WORKER_PAUSED : KAN_WORKER_IDLE;
+}
+
+KanvasCanvas *
+kanvas_window_get_canvas (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), NULL);
+  return self->canvas;
+}
+
+KanvasLossView *
+kanvas_window_get_loss_view (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), NULL);
+  return self->loss_view;
+}
+
+int
+kanvas_window_get_steps_done (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), 0);
+  return self->session->steps_done + (int) self->run_train->len;
+}
