@@ -51,6 +51,12 @@ kan_discover_default_widths (int n_in)
   g_ptr_array_add (w, g_strdup_printf ("%d,1,1", n_in));
   if (n_in >= 2)
     g_ptr_array_add (w, g_strdup_printf ("%d,[0,1],1", n_in));
+  /* A product of one function of each input (power laws such as G·m1·m2/r²): one
+   * multiplication node of arity n. Then a sum next to a product (x1·x2 + sin x3). */
+  if (n_in >= 3)
+    g_ptr_array_add (w, g_strdup_printf ("%d,[0,1],1|%d", n_in, n_in));
+  if (n_in >= 2)
+    g_ptr_array_add (w, g_strdup_printf ("%d,[1,1],1", n_in));
   g_ptr_array_add (w, g_strdup_printf ("%d,2,1", n_in));
   g_ptr_array_add (w, g_strdup_printf ("%d,3,1", n_in));
   g_ptr_array_add (w, g_strdup_printf ("%d,5,1", n_in));
@@ -314,6 +320,33 @@ canon_exp (KanExpr *arg)
   KanExpr *r;
 
   terms_init (&t, arg);
+  {
+    /* exp(Σ cₖ·log uₖ + K) → e^K·Π uₖ^cₖ: a power law, as KANs often find them. It holds
+     * wherever the formula is defined (every uₖ > 0). */
+    gboolean all_logs = t.terms->len > 0;
+    for (guint k = 0; k < t.terms->len && all_logs; k++)
+      {
+        const KanExpr *u = t.terms->pdata[k];
+        all_logs = u->kind == KAN_EXPR_CALL && u->func == KAN_FUNC_LOG;
+      }
+    if (all_logs && isfinite (exp (t.constant)))
+      {
+        KanExpr *prod = NULL;
+        for (guint k = 0; k < t.terms->len; k++)
+          {
+            const KanExpr *u = t.terms->pdata[k];
+            double c = g_array_index (t.coefs, double, k);
+            KanExpr *f = c == 1.0 ? kan_expr_copy (u->a)
+                                  : kan_expr_binary (KAN_EXPR_POW, kan_expr_copy (u->a),
+                                                     kan_expr_num (c));
+            prod = prod ? kan_expr_binary (KAN_EXPR_MUL, prod, f) : f;
+          }
+        r = t.constant != 0.0 ? times (exp (t.constant), prod) : prod;
+        kan_expr_free (arg);
+        terms_clear (&t);
+        return r;
+      }
+  }
   if (t.constant != 0.0 && t.terms->len > 0 && isfinite (exp (t.constant)))
     {
       r = times (exp (t.constant), call (KAN_FUNC_EXP, terms_build (&t, 1.0, TRUE)));
@@ -986,7 +1019,11 @@ candidate (Search *s, const char *width, guint64 seed, GError **error)
   const KanDataset *tr = s->train_only;
   double t0 = g_timer_elapsed (s->timer, NULL);
 
-  sh = kan_shape_parse (width, "2", error);
+  {
+    /* "WIDTH|ARITY" gives the multiplication nodes' arity (default 2). */
+    g_auto (GStrv) parts = g_strsplit (width, "|", 2);
+    sh = kan_shape_parse (parts[0], parts[1] ? parts[1] : "2", error);
+  }
   if (sh == NULL)
     return FALSE;
   if (sh->n_sum[0] + sh->n_mult[0] != s->d->n_in

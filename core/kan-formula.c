@@ -733,6 +733,23 @@ kan_snap_value (double  v,
           return TRUE;
         }
     }
+  /* Last, a short decimal (up to 6 significant digits): constants of physics such as 6.674 come
+   * back from the fit as 6.674000000000009. */
+  for (int digits = 1; digits <= 6; digits++)
+    {
+      char buf[G_ASCII_DTOSTR_BUF_SIZE], fmt[8];
+      double s, spacing;
+      /* g_ascii_formatd: the GUI runs in the user's locale, whose decimal point may be ','. */
+      g_snprintf (fmt, sizeof fmt, "%%.%de", digits - 1);
+      g_ascii_formatd (buf, sizeof buf, fmt, v);
+      s = g_ascii_strtod (buf, NULL);
+      spacing = pow (10.0, floor (log10 (fabs (v))) - (digits - 1));
+      if (s != 0.0 && within (v, s, spacing, tol))
+        {
+          *snapped = s;
+          return TRUE;
+        }
+    }
   return FALSE;
 }
 

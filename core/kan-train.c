@@ -755,6 +755,9 @@ step_lm (KanTrainer *t, GError **error)
 {
   int st;
 
+  /* Nothing to move (every edge pruned or frozen): a step changes nothing. */
+  if (t->n_act == 0)
+    return TRUE;
   if (!t->lm_ready && !lm_init (t, error))
     return FALSE;
   st = gsl_multifit_nlinear_iterate (t->lm);

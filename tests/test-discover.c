@@ -109,6 +109,20 @@ check_discover (const char *formula, double lo, double hi)
   ck_assert_msg (seconds < TIME_BUDGET, "%s took %.1f s", formula, seconds);
 }
 
+/* Beyond the issue's list: a power law in three variables (Newton's gravity, with its constant)
+ * and a sum next to a product. */
+START_TEST (test_power_law)
+{
+  check_discover ("6.674*x1*x2/x3^2", 1, 2);
+}
+END_TEST
+
+START_TEST (test_sum_and_product)
+{
+  check_discover ("x1*x2 + sin(x3)", -1, 1);
+}
+END_TEST
+
 START_TEST (test_exp_sin_square)
 {
   check_discover ("exp(sin(pi*x1)+x2^2)", -1, 1);
@@ -367,6 +381,8 @@ discover_suite (void)
   tcase_add_test (tc, test_relativistic_sum);
   tcase_add_test (tc, test_sqrt);
   tcase_add_test (tc, test_gaussian);
+  tcase_add_test (tc, test_power_law);
+  tcase_add_test (tc, test_sum_and_product);
   suite_add_tcase (s, tc);
 
   tcase_set_timeout (tp, 300);
