@@ -1518,9 +1518,11 @@ print_expr (const Printer *pr,
     case KAN_EXPR_NEG:
       g_string_append_c (out, '-');
       /* Parenthesise anything but an atom or a power: -(a*b) and -(-a) keep their shape.
-       * In TEXT style a chain of signs stays --a: each parenthesis counts as a level of
-       * nesting, so -(-(…)) of a chain the parser took would exceed its nesting limit. */
-      if (pr->style == KAN_EXPR_STYLE_TEXT && e->a->kind == KAN_EXPR_NEG)
+       * In TEXT style a chain of signs stays --a (and -(-2) is --2, which reads back as
+       * --2): each parenthesis counts as a level of nesting, so -(-(…)) of a chain the parser
+       * took would exceed its nesting limit. */
+      if (pr->style == KAN_EXPR_STYLE_TEXT
+          && (e->a->kind == KAN_EXPR_NEG || is_negative_number (e->a)))
         print_expr (pr, e->a, out);
       else
         print_wrapped (pr, e->a, precedence (pr, e->a) <= PREC_NEG, out);

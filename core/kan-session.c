@@ -41,7 +41,7 @@
  *                "adam" | "lm", "loss": "mse" | "ce" },
  *     "steps_done": 0,
  *     "history": [ { "op": "fit", "detail": "…" | null, "train_rmse": 0.01 | null,
- *                    "test_rmse": … }, … ]
+ *                    "test_rmse": …, "model": { as above } (optional) }, … ]
  *   }
  *
  * Formula data sets are regenerated on load (sampling is deterministic); CSV and array data sets
@@ -68,6 +68,13 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "kan-error.h"
@@ -88,6 +95,7 @@ history_entry_free (gpointer p)
     return;
   g_free (e->op);
   g_free (e->detail);
+  kan_model_free (e->model);
   g_free (e);
 }
 
@@ -701,6 +709,11 @@ kan_session_to_json (const KanSession *s,
       out_double (&o, e->train_rmse);
       g_string_append (o.s, ", \"test_rmse\": ");
       out_double (&o, e->test_rmse);
+      if (e->model != NULL)
+        {
+          g_string_append (o.s, ", \"model\": ");
+          write_model (&o, e->model);
+        }
       g_string_append_c (o.s, '}');
     }
   out_close (&o, ']');
@@ -712,13 +725,106 @@ kan_session_to_json (const KanSession *s,
   return g_string_free (o.s, FALSE);
 }
 
+/* Replaces PATH by DATA atomically: a reader (or a crash) sees the old file or the new one,
+ * never a partial one. The data go to a temporary file in the same folder, which is fsynced and
+ * renamed over PATH. The temporary name is fixed (".NAME.tmp" next to PATH) rather than random
+ * (g_file_set_contents's NAME.XXXXXX), so a save killed half-way leaves at most that one file
+ * behind and the next save reuses it, instead of strays piling up. Two processes saving to the
+ * same PATH take turns through a lock on the temporary file. On failure the temporary file is
+ * removed and PATH is untouched. */
+static gboolean
+save_atomically (const char *path,
+                 const char *data,
+                 gsize       len,
+                 GError    **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *tmp = g_strdup_printf ("%s%s.%s.tmp", dir, G_DIR_SEPARATOR_S, base);
+  const char *what;
+  int fd, err, dfd;
+  gsize done = 0;
+
+  for (;;)
+    {
+      struct stat a, b;
+
+      fd = g_open (tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+      if (fd < 0)
+        {
+          err = errno;
+          g_set_error (error, KAN_ERROR, KAN_ERROR_IO, "%s: cannot save: cannot create %s: %s",
+                       path, tmp, g_strerror (err));
+          return FALSE;
+        }
+      if (flock (fd, LOCK_EX) != 0)
+        {
+          err = errno;
+          what = "cannot lock";
+          goto fail;
+        }
+      /* Another save may have renamed the file away between our open and our lock. */
+      if (fstat (fd, &a) == 0 && g_stat (tmp, &b) == 0 && a.st_dev == b.st_dev
+          && a.st_ino == b.st_ino)
+        break;
+      close (fd);
+    }
+
+  if (ftruncate (fd, 0) != 0)
+    {
+      err = errno;
+      what = "cannot write";
+      goto fail;
+    }
+  while (done < len)
+    {
+      gssize n = write (fd, data + done, len - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          err = n < 0 ? errno : ENOSPC;
+          what = "cannot write";
+          goto fail;
+        }
+      done += (gsize) n;
+    }
+  if (fsync (fd) != 0)
+    {
+      err = errno;
+      what = "cannot write";
+      goto fail;
+    }
+  if (g_rename (tmp, path) != 0)
+    {
+      err = errno;
+      what = "cannot replace it";
+      goto fail;
+    }
+  close (fd);
+  /* The rename itself reaches the disk with the folder. */
+  dfd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (dfd >= 0)
+    {
+      fsync (dfd);
+      close (dfd);
+    }
+  return TRUE;
+
+fail:
+  g_unlink (tmp);
+  close (fd);
+  g_set_error (error, KAN_ERROR, KAN_ERROR_IO, "%s: cannot save: %s: %s", path, what,
+               g_strerror (err));
+  return FALSE;
+}
+
 gboolean
 kan_session_save (const KanSession *s,
                   const char       *path,
                   GError          **error)
 {
   g_autofree char *json = NULL;
-  g_autoptr (GError) local = NULL;
   gsize len = 0;
 
   g_return_val_if_fail (s != NULL, FALSE);
@@ -734,14 +840,7 @@ kan_session_save (const KanSession *s,
     }
 
   json = kan_session_to_json (s, &len);
-  /* Writes PATH.XXXXXX in the same folder, fsyncs it and renames it over PATH; on failure the
-   * temporary file is removed and PATH is untouched. */
-  if (!g_file_set_contents (path, json, (gssize) len, &local))
-    {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_IO, "%s: cannot save: %s", path, local->message);
-      return FALSE;
-    }
-  return TRUE;
+  return save_atomically (path, json, len, error);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1663,6 +1762,10 @@ read_train (In             *in,
 static const char *const history_fields[] = {
   "op", "detail", "train_rmse", "test_rmse", NULL
 };
+/* An entry may also carry the model after its operation (version 1 files without it load). */
+static const char *const history_fields_model[] = {
+  "op", "detail", "train_rmse", "test_rmse", "model", NULL
+};
 
 /* An RMSE: a finite non-negative number, or null for unknown (NaN). */
 static gboolean
@@ -1688,9 +1791,14 @@ read_history (In         *in,
   for (guint i = 0; i < json_array_get_length (a); i++)
     {
       g_autofree char *p = g_strdup_printf ("history[%u]", i);
-      JsonObject *obj = get_object (in, json_array_get_element (a, i), p, history_fields);
+      JsonNode *en = json_array_get_element (a, i);
+      gboolean has_model = JSON_NODE_HOLDS_OBJECT (en)
+                           && json_object_has_member (json_node_get_object (en), "model");
+      JsonObject *obj = get_object (in, en, p, has_model ? history_fields_model : history_fields);
       const char *op, *detail;
       double train_rmse, test_rmse;
+      KanModel *m = NULL;
+      KanHistoryEntry *e;
 
       if (obj == NULL
           || !get_string (in, obj, p, "op", FALSE, &op)
@@ -1698,7 +1806,12 @@ read_history (In         *in,
           || !get_rmse (in, obj, p, "train_rmse", &train_rmse)
           || !get_rmse (in, obj, p, "test_rmse", &test_rmse))
         return FALSE;
+      if (has_model && !JSON_NODE_HOLDS_NULL (json_object_get_member (obj, "model"))
+          && (m = read_model (in, json_object_get_member (obj, "model"))) == NULL)
+        return FALSE;
       kan_session_add_history (s, op, detail, train_rmse, test_rmse);
+      e = g_ptr_array_index (s->history, s->history->len - 1);
+      e->model = m;
     }
   return TRUE;
 }
@@ -1715,6 +1828,13 @@ check_consistent (In               *in,
   const KanDataset *d = s->data;
   int model_out;
 
+  for (guint h = 0; d != NULL && h < s->history->len; h++)
+    {
+      const KanHistoryEntry *e = g_ptr_array_index (s->history, h);
+      if (e->model != NULL && kan_model_n_in (e->model) != d->n_in)
+        return in_fail (in, KAN_ERROR_SESSION, "history[%u].model: the data set has %d inputs, "
+                        "the model %d", h, d->n_in, kan_model_n_in (e->model));
+    }
   if (s->model == NULL || d == NULL)
     return TRUE;
   if (d->n_in != kan_model_n_in (s->model))

@@ -23,6 +23,8 @@ typedef struct
   char     *detail;   /* human-readable parameters, e.g. "steps=50 opt=lbfgs" */
   double    train_rmse; /* after the operation, NaN if unknown */
   double    test_rmse;
+  KanModel *model;    /* owned, may be NULL: the model after the operation (the GUI's undo
+                       * states); written as an optional "model" member of the entry */
 } KanHistoryEntry;
 
 typedef struct

@@ -387,6 +387,288 @@ START_TEST (test_window_not_blank)
 }
 END_TEST
 
+
+static GtkWidget *
+child (const char *name)
+{
+  return GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (win), KANVAS_TYPE_WINDOW, name));
+}
+
+static char *
+model_width (void)
+{
+  return kan_shape_to_string (kan_model_shape (kanvas_window_get_session (win)->model));
+}
+
+/* Trains with the panel's settings and waits for the run to end. */
+static void
+train_and_wait (void)
+{
+  int before = kanvas_window_get_session (win)->steps_done;
+
+  app_action ("train", NULL);
+  ck_assert (kanvas_window_is_training (win));
+  ck_assert_msg (spin_until (is_idle, NULL, 120), "the run did not end");
+  ck_assert_int_gt (kanvas_window_get_session (win)->steps_done, before);
+}
+
+START_TEST (test_canvas_hit)
+{
+  KanvasCanvas *canvas = kanvas_window_get_canvas (win);
+  const KanSnapshot *snap = kanvas_canvas_get_snapshot (canvas);
+  g_autoptr (KanLayout) lay = kanvas_canvas_get_layout (canvas);
+  GtkLabel *title = GTK_LABEL (child ("inspect_title"));
+  int l, i, j;
+
+  ck_assert_ptr_nonnull (snap);
+  ck_assert_ptr_nonnull (lay);
+  /* Every edge's box maps to its (l,i,j), in the geometry the canvas draws with. */
+  for (int e = 0; e < snap->n_edges; e++)
+    {
+      const KanSnapshotEdge *ed = &snap->edges[e];
+      KanRect r = kan_layout_edge_box (lay, ed->l, ed->i, ed->j);
+      ck_assert_double_gt (r.w, 2);
+      ck_assert_double_gt (r.h, 2);
+      ck_assert (kanvas_canvas_hit (canvas, r.x + r.w / 2, r.y + r.h / 2, &l, &i, &j));
+      ck_assert_msg (l == ed->l && i == ed->i && j == ed->j, "edge (%d,%d,%d) hit as (%d,%d,%d)",
+                     ed->l, ed->i, ed->j, l, i, j);
+      /* A little inside each corner too. */
+      ck_assert (kanvas_canvas_hit (canvas, r.x + 0.1 * r.w, r.y + 0.1 * r.h, &l, &i, &j));
+      ck_assert (l == ed->l && i == ed->i && j == ed->j);
+      ck_assert (kanvas_canvas_hit (canvas, r.x + 0.9 * r.w, r.y + 0.9 * r.h, &l, &i, &j));
+      ck_assert (l == ed->l && i == ed->i && j == ed->j);
+    }
+  /* Every node maps to (l,i,-1). */
+  for (int nl = 0; nl <= snap->depth; nl++)
+    for (int n = 0; n < snap->n_nodes[nl]; n++)
+      {
+        KanRect r = kan_layout_node_box (lay, nl, n);
+        ck_assert (kanvas_canvas_hit (canvas, r.x + r.w / 2, r.y + r.h / 2, &l, &i, &j));
+        ck_assert_msg (l == nl && i == n && j == -1, "node (%d,%d) hit as (%d,%d,%d)", nl, n, l,
+                       i, j);
+      }
+  /* A corner of the canvas is nothing. */
+  ck_assert (!kanvas_canvas_hit (canvas, 1, 1, &l, &i, &j));
+  ck_assert_int_eq (l, -1);
+
+  /* A click selects, and the inspector follows with the suggestions. */
+  {
+    KanRect r = kan_layout_edge_box (lay, 0, 1, 3);
+    GtkWidget *list = child ("suggest_list");
+    int rows = 0;
+    kanvas_canvas_select_at (canvas, r.x + r.w / 2, r.y + r.h / 2);
+    kanvas_canvas_get_selection (canvas, &l, &i, &j);
+    ck_assert (l == 0 && i == 1 && j == 3);
+    ck_assert_str_eq (gtk_label_get_text (title), "Edge (0, 1, 3)");
+    for (GtkWidget *c = gtk_widget_get_first_child (list); c; c = gtk_widget_get_next_sibling (c))
+      rows++;
+    ck_assert_int_ge (rows, 3);
+    kanvas_canvas_select_at (canvas, 1, 1);
+    kanvas_canvas_get_selection (canvas, &l, &i, &j);
+    ck_assert_int_eq (l, -1);
+  }
+  /* The scripted selection: nodes and edges; bad ones leave it alone. */
+  app_action ("select", g_variant_new_string ("1,2"));
+  kanvas_canvas_get_selection (canvas, &l, &i, &j);
+  ck_assert (l == 1 && i == 2 && j == -1);
+  ck_assert_ptr_nonnull (strstr (gtk_label_get_text (title), "Node (1, 2)"));
+  app_action ("select", g_variant_new_string ("0,0,9"));
+  app_action ("select", g_variant_new_string ("junk"));
+  kanvas_canvas_get_selection (canvas, &l, &i, &j);
+  ck_assert (l == 1 && i == 2 && j == -1);
+}
+END_TEST
+
+/* The true function of the demo. */
+static double
+demo_truth (double x1,
+            double x2)
+{
+  return exp (sin (M_PI * x1) + x2 * x2);
+}
+
+/* The formula panel's text evaluates to the demo's function. */
+static void
+check_formula_panel (char **text_out)
+{
+  const char *text = gtk_label_get_text (GTK_LABEL (child ("formula_label")));
+  const char *vars[] = { "x1", "x2", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanExpr) e = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+
+  ck_assert_msg (*text, "the formula panel is empty: %s",
+                 gtk_label_get_text (GTK_LABEL (child ("numeric_label"))));
+  e = kan_expr_parse (text, vars, NULL, &error);
+  ck_assert_msg (e != NULL, "cannot parse '%s': %s", text, error ? error->message : "");
+  for (int r = 0; r < 200; r++)
+    {
+      double x[2] = { g_rand_double_range (rand, -1, 1), g_rand_double_range (rand, -1, 1) };
+      double want = demo_truth (x[0], x[1]), got = kan_expr_eval (e, x);
+      ck_assert_msg (fabs (got - want) <= 1e-6 * fabs (want), "'%s' at (%g,%g): %.12g, want %.12g",
+                     text, x[0], x[1], got, want);
+    }
+  if (text_out)
+    *text_out = g_strdup (text);
+}
+
+START_TEST (test_session_end_to_end)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "symbolic.kanvas", NULL);
+  g_autofree char *formula_path = g_build_filename (tmpdir, "formula.py", NULL);
+  g_autofree char *tex_path = g_build_filename (tmpdir, "formula.tex", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *text2 = NULL;
+  g_autofree char *w = NULL;
+  g_autofree char *contents = NULL;
+  const KanSession *s;
+  const KanModel *m;
+  guint n_hist;
+
+  app_action ("load-example", g_variant_new_string ("demo"));
+  /* pykan's recipe: a sparsifying fit, prune, fit again, auto-symbolic, fit the locked net. */
+  app_action ("configure", g_variant_new_string ("opt=lbfgs,steps=50,lamb=0.01"));
+  train_and_wait ();
+  app_action ("prune", NULL);
+  w = model_width ();
+  ck_assert_str_eq (w, "2,1,1");
+  app_action ("configure", g_variant_new_string ("lamb=0"));
+  train_and_wait ();
+  app_action ("auto-symbolic", g_variant_new_string ("x,x^2,exp,sin"));
+  app_action ("configure", g_variant_new_string ("opt=lm,lamb=0,steps=50"));
+  train_and_wait ();
+
+  /* No spline edge remains, and the panel shows exp(sin(pi*x1) + x2^2). */
+  m = kanvas_window_get_session (win)->model;
+  for (int l = 0; l < kan_model_depth (m); l++)
+    for (int i = 0; i < kan_model_layer_in (m, l); i++)
+      for (int j = 0; j < kan_model_layer_out (m, l); j++)
+        ck_assert_int_ne (kan_model_edge_mode (m, l, i, j), KAN_EDGE_NUMERIC);
+  check_formula_panel (&text);
+  ck_assert_ptr_nonnull (strstr (gtk_label_get_text (GTK_LABEL (child ("formula_rmse_label"))),
+                                 "Test RMSE"));
+  g_message ("formula: %s", text);
+
+  /* Every operation is in the history. */
+  s = kanvas_window_get_session (win);
+  n_hist = s->history->len;
+  ck_assert_uint_ge (n_hist, 6);
+  {
+    const char *ops[] = { "new", "fit", "prune", "fit", "symbolic", "fit" };
+    for (guint k = 0; k < G_N_ELEMENTS (ops); k++)
+      ck_assert_str_eq (((KanHistoryEntry *) g_ptr_array_index (s->history,
+                                                                n_hist - 6 + k))->op, ops[k]);
+  }
+
+  /* Exports: SymPy by default, LaTeX by extension. */
+  app_action ("export-formula", g_variant_new_string (formula_path));
+  ck_assert (g_file_get_contents (formula_path, &contents, NULL, NULL));
+  ck_assert_ptr_nonnull (strstr (contents, "**2"));
+  g_clear_pointer (&contents, g_free);
+  app_action ("export-formula", g_variant_new_string (tex_path));
+  ck_assert (g_file_get_contents (tex_path, &contents, NULL, NULL));
+  ck_assert_ptr_nonnull (strstr (contents, "\\sin"));
+
+  /* Save, open something else, reopen: the same formula and history. */
+  app_action ("save-as", g_variant_new_string (path));
+  app_action ("load-example", g_variant_new_string ("xy"));
+  ck_assert_str_eq (gtk_label_get_text (GTK_LABEL (child ("formula_label"))), "");
+  app_action ("open", g_variant_new_string (path));
+  check_formula_panel (&text2);
+  ck_assert_str_eq (text, text2);
+  ck_assert_uint_eq (kanvas_window_get_session (win)->history->len, n_hist);
+
+  /* Undo back to before the pruning (the undo states came back from the file): whole again. */
+  for (int k = 0; k < 4; k++)
+    app_action ("undo", NULL);
+  g_free (w);
+  w = model_width ();
+  ck_assert_str_eq (w, "2,5,1");
+  ck_assert_ptr_nonnull (kanvas_canvas_get_snapshot (kanvas_window_get_canvas (win)));
+  ck_assert_int_eq (kanvas_canvas_get_snapshot (kanvas_window_get_canvas (win))->n_edges, 15);
+  /* Redo the prune; then a new edit drops the entries after it. */
+  app_action ("redo", NULL);
+  g_free (w);
+  w = model_width ();
+  ck_assert_str_eq (w, "2,1,1");
+  app_action ("lock", g_variant_new_string ("0,0,0,sin"));
+  ck_assert_int_eq (kan_model_edge_mode (kanvas_window_get_session (win)->model, 0, 0, 0),
+                    KAN_EDGE_SYMBOLIC);
+  ck_assert_uint_eq (kanvas_window_get_session (win)->history->len, n_hist - 2);
+  app_action ("unlock", g_variant_new_string ("0,0,0"));
+  ck_assert_int_eq (kan_model_edge_mode (kanvas_window_get_session (win)->model, 0, 0, 0),
+                    KAN_EDGE_NUMERIC);
+  /* The formula panel lists the spline edges. */
+  ck_assert_ptr_nonnull (strstr (gtk_label_get_text (GTK_LABEL (child ("numeric_label"))),
+                                 "(0,0,0)"));
+  app_action ("undo", NULL);
+  ck_assert_int_eq (kan_model_edge_mode (kanvas_window_get_session (win)->model, 0, 0, 0),
+                    KAN_EDGE_SYMBOLIC);
+}
+END_TEST
+
+START_TEST (test_session_actions)
+{
+  g_autofree char *w = NULL;
+  g_autofree char *png = g_build_filename (tmpdir, "edge.svg", NULL);
+  const KanModel *m;
+
+  /* Edits are refused while a run holds a copy of the model. */
+  app_action ("step", NULL);
+  ck_assert (kanvas_window_is_training (win));
+  ck_assert (!g_action_group_get_action_enabled (G_ACTION_GROUP (win), "prune"));
+  app_action ("prune-node", g_variant_new_string ("1,0"));
+  w = model_width ();
+  ck_assert_str_eq (w, "2,5,1");
+  app_action ("stop", NULL);
+  ck_assert (spin_until (is_idle, NULL, 10));
+  ck_assert (g_action_group_get_action_enabled (G_ACTION_GROUP (win), "prune"));
+
+  /* Prune one node by hand; refine; undo both. */
+  app_action ("prune-node", g_variant_new_string ("1,0"));
+  g_free (w);
+  w = model_width ();
+  ck_assert_str_eq (w, "2,4,1");
+  app_action ("prune-node", g_variant_new_string ("0,0"));
+  app_action ("prune-node", g_variant_new_string ("7,0"));
+  g_free (w);
+  w = model_width ();
+  ck_assert_str_eq (w, "2,4,1");
+  app_action ("refine", g_variant_new_int32 (10));
+  ck_assert_int_eq (kan_model_grid (kanvas_window_get_session (win)->model), 10);
+  app_action ("undo", NULL);
+  ck_assert_int_eq (kan_model_grid (kanvas_window_get_session (win)->model), 5);
+  app_action ("undo", NULL);
+  g_free (w);
+  w = model_width ();
+  ck_assert_str_eq (w, "2,5,1");
+
+  /* Lock via the selection's best suggestion; prune an edge; bad input is a message. */
+  app_action ("select", g_variant_new_string ("0,0,0"));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "lock-best", NULL);
+  m = kanvas_window_get_session (win)->model;
+  ck_assert_int_eq (kan_model_edge_mode (m, 0, 0, 0), KAN_EDGE_SYMBOLIC);
+  ck_assert (gtk_widget_get_visible (child ("unlock_button")));
+  app_action ("export-edge-plot", g_variant_new_string (png));
+  ck_assert (g_file_test (png, G_FILE_TEST_IS_REGULAR));
+  app_action ("prune-edge", g_variant_new_string ("0,1,4"));
+  ck_assert_int_eq (kan_model_edge_mode (kanvas_window_get_session (win)->model, 0, 1, 4),
+                    KAN_EDGE_OFF);
+  app_action ("lock", g_variant_new_string ("0,0,1,no-such-function"));
+  app_action ("lock", g_variant_new_string ("9,0,1,sin"));
+  app_action ("auto-symbolic", g_variant_new_string ("sin,bogus"));
+  app_action ("unlock", g_variant_new_string ("x"));
+  ck_assert_int_eq (kan_model_edge_mode (kanvas_window_get_session (win)->model, 0, 0, 1),
+                    KAN_EDGE_NUMERIC);
+  /* Clicking a history entry returns to it. */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "goto-history", g_variant_new_int32 (0));
+  ck_assert_int_eq (kan_model_edge_mode (kanvas_window_get_session (win)->model, 0, 0, 0),
+                    KAN_EDGE_NUMERIC);
+  ck_assert_int_eq (kan_model_edge_mode (kanvas_window_get_session (win)->model, 0, 1, 4),
+                    KAN_EDGE_NUMERIC);
+}
+END_TEST
+
 static Suite *
 gui_suite (void)
 {
@@ -403,6 +685,9 @@ gui_suite (void)
   tcase_add_test (tc, test_cli_sessions);
   tcase_add_test (tc, test_invalid_entries);
   tcase_add_test (tc, test_examples_load);
+  tcase_add_test (tc, test_canvas_hit);
+  tcase_add_test (tc, test_session_actions);
+  tcase_add_test (tc, test_session_end_to_end);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -279,3 +279,35 @@ kan_snapshot_edge (const KanSnapshot *s,
     return &s->edges[q + i * out + j];
   }
 }
+
+char *
+kan_edge_form_text (int           sym_id,
+                    const double  abcd[4])
+{
+  const KanSymInfo *info = sym_id >= 0 && sym_id < kan_sym_count () ? kan_sym_info (sym_id) : NULL;
+  GString *s = g_string_new (NULL);
+  g_autofree char *arg = NULL;
+  const char *name = info ? info->name : "?";
+
+  if (info && sym_id == kan_sym_zero ())
+    {
+      g_string_append_printf (s, "%.4g", abcd[3]);
+      return g_string_free (s, FALSE);
+    }
+  /* a·x + b, with the signs written as a reader would. */
+  if (abcd[1] == 0)
+    arg = g_strdup_printf ("%.4g·x", abcd[0]);
+  else
+    arg = g_strdup_printf ("%.4g·x %s %.4g", abcd[0], abcd[1] < 0 ? "−" : "+", fabs (abcd[1]));
+  if (g_str_equal (name, "x"))
+    g_string_append_printf (s, "%.4g·(%s)", abcd[2], arg);
+  else if (g_str_has_prefix (name, "x^"))
+    g_string_append_printf (s, "%.4g·(%s)%s", abcd[2], arg, name + 1);
+  else if (g_str_has_prefix (name, "1/x"))
+    g_string_append_printf (s, "%.4g/(%s)%s", abcd[2], arg, name + 3);
+  else
+    g_string_append_printf (s, "%.4g·%s(%s)", abcd[2], name, arg);
+  if (abcd[3] != 0)
+    g_string_append_printf (s, " %s %.4g", abcd[3] < 0 ? "−" : "+", fabs (abcd[3]));
+  return g_string_free (s, FALSE);
+}

@@ -73,6 +73,11 @@ void         kan_snapshot_free  (KanSnapshot         *s);
 /* The edge (l,i,j), or NULL. */
 const KanSnapshotEdge *kan_snapshot_edge (const KanSnapshot *s, int l, int i, int j);
 
+/* The locked form c·f(a·x+b)+d of library function SYM_ID written out with its numbers, e.g.
+ * "0.4968·sin(3.142·x + 0.0005) + 0.3487" (4 significant digits; "x" names the input). */
+char        *kan_edge_form_text (int           sym_id,
+                                 const double  abcd[4]);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanSnapshot, kan_snapshot_free)
 
 G_END_DECLS

@@ -247,10 +247,17 @@ queue_dispatch_locked (KanWorker *w)
   if (w->dispatch_queued)
     return;
   w->dispatch_queued = TRUE;
-  /* The worker thread has its own thread-default context, so this never runs DISPATCH on the
-   * worker thread: it always attaches an idle source to W->context. */
-  g_main_context_invoke_full (w->context, G_PRIORITY_DEFAULT, dispatch, token_ref (w->token),
-                              token_unref);
+  /* Always an idle source on W->context, never a direct call: g_main_context_invoke_full runs
+   * DISPATCH right here when W->context is this thread's default context and nobody owns it,
+   * and DISPATCH takes W->lock, which the caller holds. */
+  {
+    GSource *source = g_idle_source_new ();
+    g_source_set_priority (source, G_PRIORITY_DEFAULT);
+    g_source_set_callback (source, dispatch, token_ref (w->token), token_unref);
+    g_source_set_static_name (source, "kan-worker dispatch");
+    g_source_attach (source, w->context);
+    g_source_unref (source);
+  }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -402,14 +409,14 @@ worker_thread (gpointer data)
   g_array_unref (run->hist_test);
   g_free (run);
 
-  g_main_context_pop_thread_default (own);
-  g_main_context_unref (own);
-
   lock (&w->lock);
   g_assert (w->pending_done == NULL);
   w->pending_done = done;
   queue_dispatch_locked (w);
   unlock (&w->lock);
+
+  g_main_context_pop_thread_default (own);
+  g_main_context_unref (own);
   return NULL;
 }
 

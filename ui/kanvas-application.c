@@ -138,6 +138,19 @@ about_action (GSimpleAction *action,
                          NULL);
 }
 
+static void
+help_action (GSimpleAction *action,
+             GVariant      *param,
+             gpointer       user_data)
+{
+  g_autoptr (GtkBuilder) builder = gtk_builder_new_from_resource ("/org/kanvas/Kanvas/ui/kanvas-help.ui");
+  GtkWindow *help = GTK_WINDOW (gtk_builder_get_object (builder, "help_window"));
+
+  gtk_window_set_transient_for (help, gtk_application_get_active_window (GTK_APPLICATION (user_data)));
+  gtk_window_set_application (help, GTK_APPLICATION (user_data));
+  gtk_window_present (help);
+}
+
 static const GActionEntry app_entries[] = {
   { "open", open_action, "s" },
   { "save", save_action },
@@ -149,6 +162,23 @@ static const GActionEntry app_entries[] = {
   { "step", forward_action },
   { "stop", forward_action },
   { "export-figure", export_figure_action, "s" },
+  /* The interactive session (the window's actions of the same names). */
+  { "select", forward_action, "s" },
+  { "show-panel", forward_action, "s" },
+  { "prune", forward_action },
+  { "prune-node", forward_action, "s" },
+  { "prune-edge", forward_action, "s" },
+  { "lock", forward_action, "s" },
+  { "unlock", forward_action, "s" },
+  { "auto-symbolic", forward_action, "s" },
+  { "refine", forward_action, "i" },
+  { "undo", forward_action },
+  { "redo", forward_action },
+  { "goto-history", forward_action, "i" },
+  { "export-formula", forward_action, "s" },
+  { "export-edge-plot", forward_action, "s" },
+  { "configure", forward_action, "s" },
+  { "help", help_action },
   { "about", about_action },
   { "quit", quit_action },
 };
@@ -167,6 +197,9 @@ static const struct
   { "win.step", { "F6", NULL } },
   { "win.stop", { "<Shift>F5", NULL } },
   { "win.apply", { "<Control>b", NULL } },
+  { "win.undo", { "<Control>z", NULL } },
+  { "win.redo", { "<Control><Shift>z", NULL } },
+  { "app.help", { "F1", NULL } },
   { "win.zoom-in", { "<Control>plus", "<Control>equal", NULL } },
   { "win.zoom-out", { "<Control>minus", NULL } },
   { "win.zoom-fit", { "<Control>0", NULL } },

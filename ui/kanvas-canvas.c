@@ -35,6 +35,7 @@ struct _KanvasCanvas
   KanRenderStyle  style;
   GdkTexture     *texture;      /* the last rendered picture */
   GCancellable   *cancellable;
+  GtkWidget      *menu_popover; /* the context menu, a child of the canvas */
   /* state */
   double          zoom;
   guint           n_snapshots;
@@ -238,21 +239,59 @@ invalidate (KanvasCanvas *self)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
-static gboolean
-hit (KanvasCanvas *self,
-     double        x,
-     double        y,
-     int          *l,
-     int          *i,
-     int          *j)
+KanLayout *
+kanvas_canvas_get_layout (KanvasCanvas *self)
+{
+  g_return_val_if_fail (KANVAS_IS_CANVAS (self), NULL);
+
+  if (self->snapshot == NULL)
+    return NULL;
+  /* The same size kanvas_canvas_snapshot draws over. */
+  return kan_layout_new (self->snapshot, gtk_widget_get_width (GTK_WIDGET (self)),
+                         gtk_widget_get_height (GTK_WIDGET (self)));
+}
+
+gboolean
+kanvas_canvas_hit (KanvasCanvas *self,
+                   double        x,
+                   double        y,
+                   int          *l,
+                   int          *i,
+                   int          *j)
 {
   g_autoptr (KanLayout) lay = NULL;
 
-  if (self->snapshot == NULL)
-    return FALSE;
-  lay = kan_layout_new (self->snapshot, gtk_widget_get_width (GTK_WIDGET (self)),
-                        gtk_widget_get_height (GTK_WIDGET (self)));
-  return kan_layout_hit (lay, x, y, l, i, j);
+  g_return_val_if_fail (KANVAS_IS_CANVAS (self), FALSE);
+
+  *l = *i = *j = -1;
+  lay = kanvas_canvas_get_layout (self);
+  return lay != NULL && kan_layout_hit (lay, x, y, l, i, j);
+}
+
+void
+kanvas_canvas_select_at (KanvasCanvas *self,
+                         double        x,
+                         double        y)
+{
+  int l, i, j;
+
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+
+  if (!kanvas_canvas_hit (self, x, y, &l, &i, &j))
+    l = i = j = -1;
+  kanvas_canvas_set_selection (self, l, i, j);
+}
+
+static void
+popup_menu (KanvasCanvas *self,
+            double        x,
+            double        y)
+{
+  if (self->menu_popover == NULL || self->style.sel_l < 0)
+    return;
+  gtk_popover_set_pointing_to (GTK_POPOVER (self->menu_popover),
+                               &(GdkRectangle) { (int) x, (int) y, 1, 1 });
+  gtk_popover_popup (GTK_POPOVER (self->menu_popover));
 }
 
 static void
@@ -262,11 +301,74 @@ on_click_pressed (GtkGestureClick *gesture,
                   double           y,
                   KanvasCanvas    *self)
 {
-  int l = -1, i = -1, j = -1;
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  kanvas_canvas_select_at (self, x, y);
+  if (gtk_gesture_single_get_current_button (GTK_GESTURE_SINGLE (gesture)) == GDK_BUTTON_SECONDARY)
+    popup_menu (self, x, y);
+}
 
-  if (!hit (self, x, y, &l, &i, &j))
-    l = i = j = -1;
-  kanvas_canvas_set_selection (self, l, i, j);
+/* Keyboard: Left/Right walk the edges in order, Up/Down jump a layer, Escape clears, Menu or
+ * Shift+F10 opens the context menu at the selection. */
+static gboolean
+on_key_pressed (GtkEventControllerKey *controller,
+                guint                  keyval,
+                guint                  keycode,
+                GdkModifierType        state,
+                KanvasCanvas          *self)
+{
+  const KanSnapshot *s = self->snapshot;
+  int cur = -1, next;
+
+  if (s == NULL || s->n_edges == 0)
+    return FALSE;
+  for (int e = 0; e < s->n_edges && self->style.sel_j >= 0; e++)
+    if (s->edges[e].l == self->style.sel_l && s->edges[e].i == self->style.sel_i
+        && s->edges[e].j == self->style.sel_j)
+      cur = e;
+  switch (keyval)
+    {
+    case GDK_KEY_Right:
+      next = cur < 0 ? 0 : (cur + 1) % s->n_edges;
+      break;
+    case GDK_KEY_Left:
+      next = cur <= 0 ? s->n_edges - 1 : cur - 1;
+      break;
+    case GDK_KEY_Up:
+    case GDK_KEY_Down:
+      {
+        int layer = cur < 0 ? 0 : s->edges[cur].l + (keyval == GDK_KEY_Up ? 1 : -1);
+        layer = CLAMP (layer, 0, s->depth - 1);
+        next = cur < 0 ? 0 : cur;
+        for (int e = 0; e < s->n_edges; e++)
+          if (s->edges[e].l == layer)
+            {
+              next = e;
+              break;
+            }
+        break;
+      }
+    case GDK_KEY_Escape:
+      kanvas_canvas_set_selection (self, -1, -1, -1);
+      return TRUE;
+    case GDK_KEY_Menu:
+    case GDK_KEY_F10:
+      if (keyval == GDK_KEY_F10 && !(state & GDK_SHIFT_MASK))
+        return FALSE;
+      if (self->style.sel_l >= 0)
+        {
+          g_autoptr (KanLayout) lay = kanvas_canvas_get_layout (self);
+          KanRect r = self->style.sel_j >= 0
+                      ? kan_layout_edge_box (lay, self->style.sel_l, self->style.sel_i,
+                                             self->style.sel_j)
+                      : kan_layout_node_box (lay, self->style.sel_l, self->style.sel_i);
+          popup_menu (self, r.x + r.w / 2, r.y + r.h / 2);
+        }
+      return TRUE;
+    default:
+      return FALSE;
+    }
+  kanvas_canvas_set_selection (self, s->edges[next].l, s->edges[next].i, s->edges[next].j);
+  return TRUE;
 }
 
 static const char *
@@ -299,15 +401,20 @@ on_query_tooltip (GtkWidget  *widget,
   g_autofree char *text = NULL;
   int l, i, j;
 
-  if (keyboard || !hit (self, x, y, &l, &i, &j))
+  if (keyboard || !kanvas_canvas_hit (self, x, y, &l, &i, &j))
     return FALSE;
   if (j >= 0)
     {
       const KanSnapshotEdge *e = kan_snapshot_edge (self->snapshot, l, i, j);
+      g_autofree char *form = NULL;
       if (e == NULL)
         return FALSE;
-      text = g_strdup_printf ("Edge (%d, %d, %d): %s\nscore %.3g, input range [%.3g, %.3g]",
-                              l, i, j, mode_name (e->mode), e->score, e->x_min, e->x_max);
+      if ((e->mode == KAN_EDGE_SYMBOLIC || e->mode == KAN_EDGE_BOTH) && e->sym_id >= 0)
+        form = kan_edge_form_text (e->sym_id, e->abcd);
+      text = g_strdup_printf ("Edge (%d, %d, %d): %s%s%s\nscore %.3g, input range [%.3g, %.3g]\n"
+                              "Click to inspect, right-click for actions",
+                              l, i, j, mode_name (e->mode), form ? " " : "", form ? form : "",
+                              e->score, e->x_min, e->x_max);
     }
   else
     {
@@ -383,11 +490,24 @@ kanvas_canvas_set_property (GObject      *object,
 }
 
 static void
+kanvas_canvas_size_allocate (GtkWidget *widget,
+                             int        width,
+                             int        height,
+                             int        baseline)
+{
+  KanvasCanvas *self = KANVAS_CANVAS (widget);
+
+  if (self->menu_popover)
+    gtk_popover_present (GTK_POPOVER (self->menu_popover));
+}
+
+static void
 kanvas_canvas_dispose (GObject *object)
 {
   KanvasCanvas *self = KANVAS_CANVAS (object);
 
   g_cancellable_cancel (self->cancellable);
+  g_clear_pointer (&self->menu_popover, gtk_widget_unparent);
   G_OBJECT_CLASS (kanvas_canvas_parent_class)->dispose (object);
 }
 
@@ -414,6 +534,7 @@ kanvas_canvas_class_init (KanvasCanvasClass *klass)
   object_class->set_property = kanvas_canvas_set_property;
   widget_class->measure = kanvas_canvas_measure;
   widget_class->snapshot = kanvas_canvas_snapshot;
+  widget_class->size_allocate = kanvas_canvas_size_allocate;
 
   properties[PROP_BETA] =
     g_param_spec_double ("beta", NULL, NULL, 0, 1000, 3,
@@ -435,6 +556,7 @@ static void
 kanvas_canvas_init (KanvasCanvas *self)
 {
   GtkGesture *click = gtk_gesture_click_new ();
+  GtkEventController *keys = gtk_event_controller_key_new ();
   GtkEventController *scroll =
     gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
 
@@ -442,7 +564,12 @@ kanvas_canvas_init (KanvasCanvas *self)
   self->zoom = 1;
   self->cancellable = g_cancellable_new ();
 
+  /* Any button selects; the secondary one also opens the context menu. */
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), 0);
   g_signal_connect (click, "pressed", G_CALLBACK (on_click_pressed), self);
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (on_key_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), keys);
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
   g_signal_connect (scroll, "scroll", G_CALLBACK (on_scroll), self);
   gtk_widget_add_controller (GTK_WIDGET (self), scroll);
@@ -462,7 +589,7 @@ void
 kanvas_canvas_set_snapshot (KanvasCanvas *self,
                             KanSnapshot  *snapshot)
 {
-  gboolean reshape;
+  gboolean reshape, had_selection = self->style.sel_l >= 0;
 
   g_return_if_fail (KANVAS_IS_CANVAS (self));
 
@@ -495,6 +622,8 @@ kanvas_canvas_set_snapshot (KanvasCanvas *self,
       gtk_widget_queue_resize (GTK_WIDGET (self));
     }
   invalidate (self);
+  if (reshape && had_selection)
+    g_signal_emit (self, signals[SELECTION_CHANGED], 0);
 }
 
 const KanSnapshot *
@@ -612,6 +741,20 @@ kanvas_canvas_set_selection (KanvasCanvas *self,
   self->style.sel_j = j;
   invalidate (self);
   g_signal_emit (self, signals[SELECTION_CHANGED], 0);
+}
+
+void
+kanvas_canvas_set_context_menu (KanvasCanvas *self,
+                                GMenuModel   *menu)
+{
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+
+  g_clear_pointer (&self->menu_popover, gtk_widget_unparent);
+  if (menu == NULL)
+    return;
+  self->menu_popover = gtk_popover_menu_new_from_model (menu);
+  gtk_widget_set_halign (self->menu_popover, GTK_ALIGN_START);
+  gtk_widget_set_parent (self->menu_popover, GTK_WIDGET (self));
 }
 
 gint64

@@ -36,6 +36,23 @@ void               kanvas_canvas_set_selection    (KanvasCanvas *self,
                                                    int           l,
                                                    int           i,
                                                    int           j);
+/* The geometry the canvas draws with at its current size (free with kan_layout_free), or NULL
+ * without a snapshot. Hit tests use the same layout. */
+KanLayout         *kanvas_canvas_get_layout       (KanvasCanvas *self);
+/* What is at X,Y (widget coordinates), as kan_layout_hit. */
+gboolean           kanvas_canvas_hit              (KanvasCanvas *self,
+                                                   double        x,
+                                                   double        y,
+                                                   int          *l,
+                                                   int          *i,
+                                                   int          *j);
+/* A click at X,Y: selects what is there, or clears the selection. */
+void               kanvas_canvas_select_at        (KanvasCanvas *self,
+                                                   double        x,
+                                                   double        y);
+/* The menu a right click (or Menu / Shift+F10) opens over the selection. */
+void               kanvas_canvas_set_context_menu (KanvasCanvas *self,
+                                                   GMenuModel   *menu);
 /* Microseconds the last frame took to draw (for the frame-time benchmark). */
 gint64             kanvas_canvas_get_last_draw_us (KanvasCanvas *self);
 

@@ -5,90 +5,12 @@
  * trained model back when the run ends. Edits to data or model replace the worker, so no
  * callback of an old run can reach a new model.
  */
-#include "kanvas-window.h"
+#include "kanvas-window-private.h"
 
 #include <math.h>
 #include <string.h>
 #include "kan-render.h"
 #include "kanvas-examples.h"
-
-typedef enum
-{
-  SOURCE_FORMULA,
-  SOURCE_CSV,
-  SOURCE_MOONS,
-  SOURCE_KEEP,
-} DataSource;
-
-typedef enum
-{
-  RUN_IDLE,
-  RUN_RUNNING,
-  RUN_PAUSED,
-} RunState;
-
-struct _KanvasWindow
-{
-  AdwApplicationWindow  parent_instance;
-
-  /* template widgets */
-  AdwToastOverlay      *toast_overlay;
-  AdwWindowTitle       *window_title;
-  GtkButton            *train_button;
-  AdwButtonContent     *train_content;
-  GtkMenuButton        *examples_button;
-  AdwComboRow          *source_row;
-  AdwEntryRow          *formula_row;
-  AdwEntryRow          *ranges_row;
-  AdwActionRow         *csv_file_row;
-  AdwComboRow          *target_row;
-  AdwActionRow         *test_fraction_row;
-  GtkSpinButton        *test_fraction_spin;
-  AdwActionRow         *samples_row;
-  AdwActionRow         *test_samples_row;
-  GtkSpinButton        *train_spin;
-  GtkSpinButton        *test_spin;
-  AdwActionRow         *noise_row;
-  GtkSpinButton        *noise_spin;
-  GtkSpinButton        *data_seed_spin;
-  AdwEntryRow          *width_row;
-  GtkSpinButton        *grid_spin;
-  GtkSpinButton        *k_spin;
-  GtkSpinButton        *model_seed_spin;
-  GtkLabel             *error_label;
-  AdwComboRow          *optimizer_row;
-  AdwComboRow          *loss_row;
-  GtkSpinButton        *steps_spin;
-  GtkSpinButton        *lr_spin;
-  GtkSpinButton        *lamb_spin;
-  AdwExpanderRow       *grid_update_row;
-  GtkSpinButton        *grid_updates_spin;
-  KanvasCanvas         *canvas;
-  KanvasLossView       *loss_view;
-  GtkLabel             *model_label;
-  GtkInscription       *status_label;
-  GtkLabel             *state_label;
-
-  /* owned */
-  KanSession           *session;
-  char                 *path;        /* where the session was opened from or saved to */
-  char                 *name;        /* shown while there is no path */
-  char                 *csv_path;    /* the CSV file chosen in the panel */
-  GtkStringList        *targets;     /* the CSV header's column names */
-  KanWorker            *worker;
-  GArray               *hist_train;  /* RMSE per step of the finished runs */
-  GArray               *hist_test;
-  GArray               *run_train;   /* of the run in progress */
-  GArray               *run_test;
-  GtkFileChooserNative *chooser;
-
-  /* state */
-  RunState              run_state;
-  int                   run_steps;   /* steps the run in progress was asked for */
-  gboolean              modified;
-  gboolean              close_after_save;
-  gboolean              loading_panel;
-};
 
 G_DEFINE_FINAL_TYPE (KanvasWindow, kanvas_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -98,15 +20,10 @@ static void reset_worker    (KanvasWindow *self);
 
 /* Messages ------------------------------------------------------------------------------------ */
 
-static void
-toast (KanvasWindow *self,
-       const char   *format,
-       ...) G_GNUC_PRINTF (2, 3);
-
-static void
-toast (KanvasWindow *self,
-       const char   *format,
-       ...)
+void
+kanvas_window_toast (KanvasWindow *self,
+                     const char   *format,
+                     ...)
 {
   g_autofree char *text = NULL;
   g_autofree char *markup = NULL;
@@ -453,7 +370,7 @@ refresh_snapshot (KanvasWindow *self)
                            (const char *const *) s->data->in_names,
                            (const char *const *) s->data->out_names, &error);
   if (snap == NULL)
-    toast (self, "Cannot draw the network: %s", error->message);
+    kanvas_window_toast (self, "Cannot draw the network: %s", error->message);
   kanvas_canvas_set_snapshot (self->canvas, snap);
 }
 
@@ -503,6 +420,33 @@ set_modified (KanvasWindow *self,
   update_title (self);
 }
 
+void
+kanvas_window_model_rmse (KanvasWindow *self,
+                          double       *train,
+                          double       *test)
+{
+  const KanSession *s = self->session;
+  double tr = NAN, te = NAN;
+
+  if (s->model && s->data)
+    {
+      tr = kan_model_loss (s->model, s->train.loss, s->data->train_x, s->data->train_y,
+                           s->data->n_train);
+      te = s->data->n_test
+           ? kan_model_loss (s->model, s->train.loss, s->data->test_x, s->data->test_y,
+                             s->data->n_test)
+           : NAN;
+      /* kan_model_loss gives the loss; RMSE-like numbers for MSE. */
+      if (s->train.loss == KAN_LOSS_MSE)
+        {
+          tr = sqrt (tr);
+          te = sqrt (te);
+        }
+    }
+  *train = tr;
+  *test = te;
+}
+
 static void
 update_status_idle (KanvasWindow *self)
 {
@@ -511,23 +455,39 @@ update_status_idle (KanvasWindow *self)
 
   if (s->model && s->data)
     {
-      double tr = kan_model_loss (s->model, s->train.loss, s->data->train_x, s->data->train_y,
-                                  s->data->n_train);
-      double te = s->data->n_test
-                  ? kan_model_loss (s->model, s->train.loss, s->data->test_x, s->data->test_y,
-                                    s->data->n_test)
-                  : NAN;
-      /* kan_model_loss gives the loss; the status line shows RMSE-like numbers for MSE. */
-      if (s->train.loss == KAN_LOSS_MSE)
-        {
-          tr = sqrt (tr);
-          te = sqrt (te);
-        }
+      double tr, te;
+      kanvas_window_model_rmse (self, &tr, &te);
       text = g_strdup_printf ("Step %d  ·  train %s %.3e  ·  test %s %.3e", s->steps_done,
                               s->train.loss == KAN_LOSS_MSE ? "RMSE" : "loss", tr,
                               s->train.loss == KAN_LOSS_MSE ? "RMSE" : "loss", te);
     }
   gtk_inscription_set_text (self->status_label, text ? text : "");
+}
+
+void
+kanvas_window_model_changed (KanvasWindow *self)
+{
+  refresh_snapshot (self);
+  update_model_label (self);
+  update_status_idle (self);
+  set_modified (self, TRUE);
+  /* The Model group describes the current model (pruning and refining change it). */
+  if (self->session->model)
+    {
+      g_autofree char *w = kan_shape_to_string (kan_model_shape (self->session->model));
+      self->loading_panel = TRUE;
+      gtk_editable_set_text (GTK_EDITABLE (self->width_row), w);
+      gtk_spin_button_set_value (self->grid_spin, kan_model_grid (self->session->model));
+      self->loading_panel = FALSE;
+    }
+  kanvas_window_session_refresh (self);
+}
+
+void
+kanvas_window_set_modified (KanvasWindow *self,
+                            gboolean      modified)
+{
+  set_modified (self, modified);
 }
 
 /* Takes S (transfer full) as the window's session. */
@@ -554,6 +514,7 @@ set_session (KanvasWindow *self,
   update_model_label (self);
   update_status_idle (self);
   set_modified (self, FALSE);
+  kanvas_window_session_reset (self);
   update_controls (self);
 }
 
@@ -651,13 +612,13 @@ on_worker_done (KanModel          *model,
                          c->steps, c->lr, c->lamb, c->loss == KAN_LOSS_CE ? " loss=ce" : "",
                          stopped ? " stopped" : "");
       s->steps_done += done;
-      kan_session_add_history (s, "fit", detail, info ? info->train_rmse : NAN,
-                               info ? info->test_rmse : NAN);
+      kanvas_window_record (self, "fit", detail);
       set_modified (self, TRUE);
+      kanvas_window_session_refresh (self);
     }
   if (error && !g_error_matches (error, KAN_ERROR, KAN_ERROR_CANCELLED))
     {
-      toast (self, "Training stopped: %s", error->message);
+      kanvas_window_toast (self, "Training stopped: %s", error->message);
       g_message ("training stopped: %s", error->message);
       /* The worker's model is the last finite one; draw it. */
       refresh_snapshot (self);
@@ -688,14 +649,14 @@ start_run (KanvasWindow *self,
 
   if (self->session->model == NULL || self->session->data == NULL)
     {
-      toast (self, "Nothing to train: build a model first.");
+      kanvas_window_toast (self, "Nothing to train: build a model first.");
       return FALSE;
     }
   train_config_from_panel (self, &cfg);
   if (!kan_worker_start (self->worker, self->session->model, self->session->data, &cfg, paused,
                          &error))
     {
-      toast (self, "Cannot train: %s", error->message);
+      kanvas_window_toast (self, "Cannot train: %s", error->message);
       g_message ("cannot train: %s", error->message);
       return FALSE;
     }
@@ -725,6 +686,7 @@ update_controls (KanvasWindow *self)
     gtk_label_set_text (self->state_label, "Paused");
   else
     gtk_label_set_text (self->state_label, "Ready");
+  kanvas_window_session_update (self);
 }
 
 static void
@@ -840,7 +802,14 @@ apply_action (GSimpleAction *action,
   self->session->model = g_steal_pointer (&model);
   self->session->train = cfg;
   self->session->steps_done = 0;
-  kan_session_add_history (self->session, "new", detail, NAN, NAN);
+  /* The models before belong to other data: they are no longer states to return to. */
+  for (guint h = 0; h < self->session->history->len; h++)
+    {
+      KanHistoryEntry *e = g_ptr_array_index (self->session->history, h);
+      g_clear_pointer (&e->model, kan_model_free);
+    }
+  self->hist_pos = -1;
+  kanvas_window_record (self, "new", detail);
   g_array_set_size (self->hist_train, 0);
   g_array_set_size (self->hist_test, 0);
   g_array_set_size (self->run_train, 0);
@@ -851,6 +820,7 @@ apply_action (GSimpleAction *action,
   update_model_label (self);
   update_status_idle (self);
   set_modified (self, TRUE);
+  kanvas_window_session_refresh (self);
   update_controls (self);
 }
 
@@ -930,7 +900,7 @@ load_example_action (GSimpleAction *action,
 
   if (!kanvas_window_load_example (self, g_variant_get_string (param, NULL), &error))
     {
-      toast (self, "%s", error->message);
+      kanvas_window_toast (self, "%s", error->message);
       g_message ("load-example: %s", error->message);
     }
 }
@@ -944,7 +914,7 @@ new_action (GSimpleAction *action,
   g_autoptr (GError) error = NULL;
 
   if (!kanvas_window_load_example (self, "demo", &error))
-    toast (self, "%s", error->message);
+    kanvas_window_toast (self, "%s", error->message);
   else
     {
       g_free (self->name);
@@ -1131,7 +1101,7 @@ open_chosen (KanvasWindow *self,
   g_autoptr (GError) error = NULL;
 
   if (!kanvas_window_open_path (self, path, &error))
-    toast (self, "%s", error->message);
+    kanvas_window_toast (self, "%s", error->message);
 }
 
 static void
@@ -1143,7 +1113,7 @@ save_chosen (KanvasWindow *self,
   if (!kanvas_window_save_to (self, path, &error))
     {
       self->close_after_save = FALSE;
-      toast (self, "%s", error->message);
+      kanvas_window_toast (self, "%s", error->message);
       return;
     }
   if (self->close_after_save)
@@ -1157,9 +1127,9 @@ export_chosen (KanvasWindow *self,
   g_autoptr (GError) error = NULL;
 
   if (!kanvas_window_export_figure (self, path, &error))
-    toast (self, "%s", error->message);
+    kanvas_window_toast (self, "%s", error->message);
   else
-    toast (self, "Exported the network to %s", path);
+    kanvas_window_toast (self, "Exported the network to %s", path);
 }
 
 static gboolean
@@ -1232,7 +1202,7 @@ csv_chosen (KanvasWindow *self,
   adw_combo_row_set_selected (self->source_row, SOURCE_CSV);
   width = g_strdup_printf ("%u,5,1", g_strv_length (names) - 1);
   gtk_editable_set_text (GTK_EDITABLE (self->width_row), width);
-  toast (self, "Pick the target column, then build the data and model.");
+  kanvas_window_toast (self, "Pick the target column, then build the data and model.");
 }
 
 static void
@@ -1401,6 +1371,7 @@ kanvas_window_dispose (GObject *object)
   KanvasWindow *self = KANVAS_WINDOW (object);
 
   g_clear_pointer (&self->worker, kan_worker_free);
+  kanvas_window_session_dispose (self);
   if (self->chooser)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -1477,6 +1448,7 @@ kanvas_window_class_init (KanvasWindowClass *klass)
   CHILD (status_label);
   CHILD (state_label);
 #undef CHILD
+  kanvas_window_session_class_init (widget_class);
 }
 
 static GMenuModel *
@@ -1539,6 +1511,8 @@ kanvas_window_init (KanvasWindow *self)
   g_signal_connect_object (style, "notify::dark", G_CALLBACK (on_dark_changed), self, 0);
   on_dark_changed (style, NULL, self);
 
+  self->hist_pos = -1;
+  kanvas_window_session_init (self);
   self->session = kan_session_new ();
   self->worker = kan_worker_new (g_main_context_default (), on_worker_snapshot, on_worker_done,
                                  self);
@@ -1557,7 +1531,7 @@ kanvas_window_show_message (KanvasWindow *self,
                             const char   *text)
 {
   g_return_if_fail (KANVAS_IS_WINDOW (self));
-  toast (self, "%s", text);
+  kanvas_window_toast (self, "%s", text);
 }
 
 const KanSession *

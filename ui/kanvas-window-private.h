@@ -1,0 +1,152 @@
+/* kanvas-window-private.h — the window's parts shared by its source files.
+ *
+ * kanvas-window.c holds the workbench (panel, files, training); kanvas-window-session.c the
+ * interactive session (selection, inspector, pruning, locking, formula, history and undo).
+ */
+#pragma once
+
+#include "kanvas-window.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  SOURCE_FORMULA,
+  SOURCE_CSV,
+  SOURCE_MOONS,
+  SOURCE_KEEP,
+} DataSource;
+
+typedef enum
+{
+  RUN_IDLE,
+  RUN_RUNNING,
+  RUN_PAUSED,
+} RunState;
+
+struct _KanvasWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  /* template widgets */
+  AdwToastOverlay      *toast_overlay;
+  AdwWindowTitle       *window_title;
+  GtkButton            *train_button;
+  AdwButtonContent     *train_content;
+  GtkMenuButton        *examples_button;
+  AdwComboRow          *source_row;
+  AdwEntryRow          *formula_row;
+  AdwEntryRow          *ranges_row;
+  AdwActionRow         *csv_file_row;
+  AdwComboRow          *target_row;
+  AdwActionRow         *test_fraction_row;
+  GtkSpinButton        *test_fraction_spin;
+  AdwActionRow         *samples_row;
+  AdwActionRow         *test_samples_row;
+  GtkSpinButton        *train_spin;
+  GtkSpinButton        *test_spin;
+  AdwActionRow         *noise_row;
+  GtkSpinButton        *noise_spin;
+  GtkSpinButton        *data_seed_spin;
+  AdwEntryRow          *width_row;
+  GtkSpinButton        *grid_spin;
+  GtkSpinButton        *k_spin;
+  GtkSpinButton        *model_seed_spin;
+  GtkLabel             *error_label;
+  AdwComboRow          *optimizer_row;
+  AdwComboRow          *loss_row;
+  GtkSpinButton        *steps_spin;
+  GtkSpinButton        *lr_spin;
+  GtkSpinButton        *lamb_spin;
+  AdwExpanderRow       *grid_update_row;
+  GtkSpinButton        *grid_updates_spin;
+  KanvasCanvas         *canvas;
+  KanvasLossView       *loss_view;
+  GtkLabel             *model_label;
+  GtkInscription       *status_label;
+  GtkLabel             *state_label;
+  /* template widgets of the interactive session (kanvas-window-session.c) */
+  GtkStack             *session_stack;
+  GtkLabel             *inspect_title;
+  GtkLabel             *inspect_subtitle;
+  GtkWidget            *edge_box;
+  GtkDrawingArea       *edge_plot;
+  GtkWidget            *unlock_button;
+  GtkListBox           *suggest_list;
+  GtkWidget            *node_box;
+  GtkWidget            *prune_node_button;
+  GtkSpinButton        *prune_node_spin;
+  GtkSpinButton        *prune_edge_spin;
+  AdwActionRow         *prune_preview_row;
+  GtkFlowBox           *lib_flow;
+  GtkSpinButton        *r2_spin;
+  GtkButton            *auto_button;
+  GtkSpinButton        *refine_spin;
+  GtkButton            *refine_button;
+  GtkLabel             *formula_heading;
+  GtkLabel             *formula_label;
+  GtkLabel             *formula_rmse_label;
+  GtkWidget            *copy_box;
+  GtkLabel             *numeric_label;
+  GtkListBox           *history_list;
+  GMenuModel           *canvas_menu;
+
+  /* owned */
+  KanSession           *session;
+  char                 *path;        /* where the session was opened from or saved to */
+  char                 *name;        /* shown while there is no path */
+  char                 *csv_path;    /* the CSV file chosen in the panel */
+  GtkStringList        *targets;     /* the CSV header's column names */
+  KanWorker            *worker;
+  GArray               *hist_train;  /* RMSE per step of the finished runs */
+  GArray               *hist_test;
+  GArray               *run_train;   /* of the run in progress */
+  GArray               *run_test;
+  GtkFileChooserNative *chooser;
+  KanExpr              *formula;     /* of the current model, NULL while edges are splines */
+  GStrv                 numeric;     /* "(l,i,j)" of the edges still splines */
+  KanSymFit            *fits;        /* suggestions for the selected edge */
+  int                   n_fits;
+
+  /* state */
+  RunState              run_state;
+  int                   run_steps;   /* steps the run in progress was asked for */
+  gboolean              modified;
+  gboolean              close_after_save;
+  gboolean              loading_panel;
+  int                   hist_pos;    /* history entry whose model is the current one, or -1 */
+};
+
+/* kanvas-window.c */
+void     kanvas_window_toast           (KanvasWindow   *self,
+                                        const char     *format,
+                                        ...) G_GNUC_PRINTF (2, 3);
+/* After an edit of the session's model: redraws the canvas, updates the labels that describe
+ * the model, marks the session modified and refreshes the session panes. */
+void     kanvas_window_model_changed   (KanvasWindow   *self);
+void     kanvas_window_set_modified    (KanvasWindow   *self,
+                                        gboolean        modified);
+/* Train and test RMSE (the loss for cross-entropy) of the session's model. */
+void     kanvas_window_model_rmse      (KanvasWindow   *self,
+                                        double         *train,
+                                        double         *test);
+
+/* kanvas-window-session.c */
+void     kanvas_window_session_class_init (GtkWidgetClass *widget_class);
+void     kanvas_window_session_init    (KanvasWindow   *self);
+void     kanvas_window_session_dispose (KanvasWindow   *self);
+/* The session was replaced (opened, example): the last history entry gets the current model
+ * if it has none, and it becomes the current state. Refreshes. */
+void     kanvas_window_session_reset   (KanvasWindow   *self);
+/* Appends a history entry for a model-changing operation, keeping a copy of the model after
+ * it; entries undone before are dropped. The caller refreshes. */
+void     kanvas_window_record          (KanvasWindow   *self,
+                                        const char     *op,
+                                        const char     *detail);
+/* Enables the session's actions: none while training (edits apply to the main thread's model
+ * only when no run holds a copy of it). Cheap; called on every snapshot. */
+void     kanvas_window_session_update  (KanvasWindow   *self);
+/* Recomputes the formula, the inspector, the prune preview and the history list. */
+void     kanvas_window_session_refresh (KanvasWindow   *self);
+
+G_END_DECLS
