@@ -239,6 +239,74 @@ START_TEST (test_save_open_roundtrip)
 }
 END_TEST
 
+/* Bad session files (issue 5/5): opening one shows a message that names the file and what is
+ * wrong, and the current session stays as it was. */
+START_TEST (test_bad_session_files)
+{
+  g_autofree char *good = write_session ("good.kanvas", 50);
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  struct { const char *name; const char *expect; } cases[] = {
+    { "missing.kanvas", "missing.kanvas" },
+    { "truncated.kanvas", "truncated.kanvas" },
+    { "version.kanvas", "version" },
+    { "nan.kanvas", "nan.kanvas" },
+    { "garbage.kanvas", "garbage.kanvas" },
+  };
+  const KanSession *before;
+  g_autofree double *params = NULL;
+  size_t n;
+
+  ck_assert (g_file_get_contents (good, &text, &len, NULL));
+  {
+    g_autofree char *p1 = g_build_filename (tmpdir, "truncated.kanvas", NULL);
+    g_autofree char *p2 = g_build_filename (tmpdir, "version.kanvas", NULL);
+    g_autofree char *p3 = g_build_filename (tmpdir, "nan.kanvas", NULL);
+    g_autofree char *p4 = g_build_filename (tmpdir, "garbage.kanvas", NULL);
+    g_autoptr (GString) v = g_string_new (text);
+    g_autoptr (GString) nan = g_string_new (text);
+    char *coef;
+    ck_assert (g_file_set_contents (p1, text, len / 2, NULL));
+    ck_assert (g_string_replace (v, "\"version\": 1", "\"version\": 99", 1) == 1);
+    ck_assert (g_file_set_contents (p2, v->str, -1, NULL));
+    /* The first coefficient becomes a string "nan". */
+    coef = strstr (nan->str, "\"coef\"");
+    ck_assert_ptr_nonnull (coef);
+    coef = strchr (coef, '[');
+    while (*coef == '[' || *coef == ' ' || *coef == '\n')
+      coef++;
+    g_string_insert (nan, coef - nan->str, "\"nan\", ");
+    ck_assert (g_file_set_contents (p3, nan->str, -1, NULL));
+    ck_assert (g_file_set_contents (p4, "\x89PNG\r\n\x1a\n\x01\x02garbage", 16, NULL));
+  }
+
+  app_action ("load-example", g_variant_new_string ("sin-sq"));
+  before = kanvas_window_get_session (win);
+  n = kan_model_n_params (before->model);
+  params = g_memdup2 (kan_model_params_const (before->model), n * sizeof (double));
+
+  for (unsigned q = 0; q < G_N_ELEMENTS (cases); q++)
+    {
+      g_autofree char *path = g_build_filename (tmpdir, cases[q].name, NULL);
+      const KanSession *after;
+      const char *msg;
+
+      app_action ("open", g_variant_new_string (path));
+      msg = kanvas_window_get_last_message (win);
+      ck_assert_msg (msg != NULL && strstr (msg, cases[q].expect) != NULL,
+                     "%s: message '%s' does not mention '%s'", cases[q].name,
+                     msg ? msg : "(none)", cases[q].expect);
+      after = kanvas_window_get_session (win);
+      ck_assert_ptr_eq (after, before);
+      ck_assert_ptr_null (kanvas_window_get_path (win));
+      ck_assert_str_eq (after->data->formula, "sin(pi*x1)+x2^2");
+      ck_assert_uint_eq (kan_model_n_params (after->model), n);
+      ck_assert_int_eq (memcmp (kan_model_params_const (after->model), params,
+                                n * sizeof (double)), 0);
+    }
+}
+END_TEST
+
 START_TEST (test_cli_sessions)
 {
   const char *cli = g_getenv ("KANVAS_CLI");
@@ -685,6 +753,7 @@ gui_suite (void)
   tcase_add_test (tc, test_cli_sessions);
   tcase_add_test (tc, test_invalid_entries);
   tcase_add_test (tc, test_examples_load);
+  tcase_add_test (tc, test_bad_session_files);
   tcase_add_test (tc, test_canvas_hit);
   tcase_add_test (tc, test_session_actions);
   tcase_add_test (tc, test_session_end_to_end);

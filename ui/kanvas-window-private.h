@@ -94,6 +94,7 @@ struct _KanvasWindow
   /* owned */
   KanSession           *session;
   char                 *path;        /* where the session was opened from or saved to */
+  char                 *last_message; /* the last message shown (a toast), for tests */
   char                 *name;        /* shown while there is no path */
   char                 *csv_path;    /* the CSV file chosen in the panel */
   GtkStringList        *targets;     /* the CSV header's column names */

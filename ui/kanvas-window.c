@@ -35,6 +35,8 @@ kanvas_window_toast (KanvasWindow *self,
   va_end (args);
   /* Toast titles are Pango markup; messages from the core may hold '<' or '&'. */
   markup = g_markup_escape_text (text, -1);
+  g_free (self->last_message);
+  self->last_message = g_strdup (text);
   t = adw_toast_new (markup);
   adw_toast_set_timeout (t, 6);
   adw_toast_overlay_add_toast (self->toast_overlay, t);
@@ -1386,6 +1388,7 @@ kanvas_window_finalize (GObject *object)
 
   g_clear_pointer (&self->session, kan_session_free);
   g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->last_message, g_free);
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->csv_path, g_free);
   g_clear_object (&self->targets);
@@ -1539,6 +1542,13 @@ kanvas_window_get_session (KanvasWindow *self)
 {
   g_return_val_if_fail (KANVAS_IS_WINDOW (self), NULL);
   return self->session;
+}
+
+const char *
+kanvas_window_get_last_message (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), NULL);
+  return self->last_message;
 }
 
 const char *

@@ -37,6 +37,8 @@ void              kanvas_window_show_message    (KanvasWindow   *self,
 /* State, for tests and the application. */
 const KanSession *kanvas_window_get_session     (KanvasWindow   *self);
 const char       *kanvas_window_get_path        (KanvasWindow   *self);
+/* The last message shown in the window (NULL if none). */
+const char       *kanvas_window_get_last_message (KanvasWindow  *self);
 gboolean          kanvas_window_get_modified    (KanvasWindow   *self);
 /* TRUE while a training run is in progress (running or paused). */
 gboolean          kanvas_window_is_training     (KanvasWindow   *self);
