@@ -85,39 +85,6 @@ save (const KanSession *s, const char *out, GError **error)
   return out == NULL || kan_session_save (s, out, error);
 }
 
-/* "l,i,j" of an existing edge of M. */
-static gboolean
-parse_edge (const KanModel *m, const char *text, int e[3], GError **error)
-{
-  g_autofree double *v = NULL;
-  int n;
-
-  if (!cli_require (text, "--edge L,I,J", error)
-      || !cli_parse_doubles ("--edge", text, 3, &v, &n, error))
-    return FALSE;
-  for (int q = 0; q < 3; q++)
-    {
-      if (v[q] != floor (v[q]) || fabs (v[q]) > G_MAXINT / 2)
-        {
-          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
-                       "--edge: '%s' is not three integers l,i,j", text);
-          return FALSE;
-        }
-      e[q] = (int) v[q];
-    }
-  if (e[0] < 0 || e[0] >= kan_model_depth (m) || e[1] < 0
-      || e[1] >= kan_model_layer_in (m, e[0]) || e[2] < 0
-      || e[2] >= kan_model_layer_out (m, e[0]))
-    {
-      g_autofree char *w = kan_shape_to_string (kan_model_shape (m));
-      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
-                   "edge (%d,%d,%d) does not exist in this network (width %s)", e[0], e[1],
-                   e[2], w);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static const char *
 mode_name (KanEdgeMode mode)
 {
@@ -516,7 +483,7 @@ cli_cmd_suggest (int argc, char **argv, GError **error)
   if (lib_text && (lib = parse_lib (lib_text, NULL, &n_lib, error)) == NULL)
     goto done;
   s = load_with_data (in, error);
-  if (s == NULL || !parse_edge (s->model, edge_text, e, error))
+  if (s == NULL || !cli_parse_edge (s->model, edge_text, e, error))
     goto done;
   if (kan_model_edge_mode (s->model, e[0], e[1], e[2]) == KAN_EDGE_OFF)
     {
@@ -620,7 +587,7 @@ lock_or_unlock (gboolean lock, int argc, char **argv, GError **error)
     }
   s = lock ? load_with_data (in, error)
            : (cli_require (in, "-i S.kanvas", error) ? cli_load_session (in, error) : NULL);
-  if (s == NULL || !parse_edge (s->model, edge_text, e, error))
+  if (s == NULL || !cli_parse_edge (s->model, edge_text, e, error))
     goto done;
   mode = kan_model_edge_mode (s->model, e[0], e[1], e[2]);
   if (mode == KAN_EDGE_OFF)

@@ -14,30 +14,6 @@
 #define PLOT_MIN_SIZE    16
 #define PLOT_MAX_SIZE    16384
 
-/* "l,i,j" into EDGE[3]. */
-static gboolean
-parse_edge (const char *text,
-            int         edge[3],
-            GError    **error)
-{
-  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
-
-  if (g_strv_length (parts) != 3)
-    {
-      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
-                   "--edge needs three indices l,i,j (got '%s')", text);
-      return FALSE;
-    }
-  for (int q = 0; q < 3; q++)
-    {
-      gint64 v;
-      if (!cli_parse_int ("--edge", g_strstrip (parts[q]), 0, G_MAXINT, &v, error))
-        return FALSE;
-      edge[q] = (int) v;
-    }
-  return TRUE;
-}
-
 int
 cli_cmd_plot (int argc, char **argv, GError **error)
 {
@@ -88,8 +64,6 @@ cli_cmd_plot (int argc, char **argv, GError **error)
     goto done;
   if (beta_text && !cli_parse_double ("--beta", beta_text, 0, 1e6, &beta, error))
     goto done;
-  if (edge_text && !parse_edge (edge_text, edge, error))
-    goto done;
   w = edge_text ? EDGE_PLOT_WIDTH : PLOT_WIDTH;
   h = edge_text ? EDGE_PLOT_HEIGHT : PLOT_HEIGHT;
   if (width_text
@@ -100,7 +74,7 @@ cli_cmd_plot (int argc, char **argv, GError **error)
     goto done;
 
   s = cli_load_session (in, error);
-  if (s == NULL)
+  if (s == NULL || (edge_text && !cli_parse_edge (s->model, edge_text, edge, error)))
     goto done;
   /* Curves span what the edges see on the training rows; without fitting data they span the
    * grid, and names default to x1…, y1…. */
@@ -121,14 +95,6 @@ cli_cmd_plot (int argc, char **argv, GError **error)
 
   if (edge_text)
     {
-      if (kan_snapshot_edge (snap, edge[0], edge[1], edge[2]) == NULL)
-        {
-          g_autofree char *shape = kan_shape_to_string (kan_model_shape (s->model));
-          g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,
-                       "edge (%d,%d,%d) does not exist in this network (width %s)", edge[0],
-                       edge[1], edge[2], shape);
-          goto done;
-        }
       if (!kan_render_edge_to_file (snap, edge[0], edge[1], edge[2], &st, out, w, h, error))
         goto done;
     }

@@ -194,4 +194,11 @@ int          cli_cmd_bench         (int argc, char **argv, GError **error);
 /* The plot sub-command (cli-plot.c). */
 int          cli_cmd_plot          (int argc, char **argv, GError **error);
 
+/* "l,i,j" of an existing edge of M into E: a usage error if it is not three integers, a
+ * KAN_ERROR_INVALID naming the width if the edge does not exist. */
+gboolean     cli_parse_edge         (const KanModel *m,
+                                     const char     *text,
+                                     int             e[3],
+                                     GError        **error);
+
 G_END_DECLS
