@@ -461,6 +461,77 @@ canon_call (const KanExpr *e)
 /* Rewrites E (simplified) so that the constants that only a gauge of the network fixes — the
  * split of scales and offsets between an edge and the next — are gathered where they become
  * one coefficient: out of exp, roots, logs, powers and the factors of products. */
+/* A sum whose terms all carry the same coefficient up to sign, as c/u + c/v − c·w, written as
+ * c·(1/u + 1/v − w): *G_OUT = c and the result is the sum without it; NULL if the terms do not
+ * share one (within 1e-9 relative). Terms c/u count as c·(1/u): factor_sum does not see those,
+ * and networks of 1/x edges (parallel resistors, reduced masses) produce them. */
+static gboolean
+common_coef_collect (const KanExpr *e, double sign, GPtrArray *bodies, GArray *coefs)
+{
+  double c;
+  KanExpr *body;
+
+  switch (e->kind)
+    {
+    case KAN_EXPR_ADD:
+      return common_coef_collect (e->a, sign, bodies, coefs)
+             && common_coef_collect (e->b, sign, bodies, coefs);
+    case KAN_EXPR_SUB:
+      return common_coef_collect (e->a, sign, bodies, coefs)
+             && common_coef_collect (e->b, -sign, bodies, coefs);
+    case KAN_EXPR_NEG:
+      return common_coef_collect (e->a, -sign, bodies, coefs);
+    case KAN_EXPR_NUM:
+      return FALSE;
+    case KAN_EXPR_MUL:
+      if (e->a->kind != KAN_EXPR_NUM)
+        return FALSE;
+      c = sign * e->a->value;
+      body = kan_expr_copy (e->b);
+      break;
+    case KAN_EXPR_DIV:
+      if (e->a->kind != KAN_EXPR_NUM)
+        return FALSE;
+      c = sign * e->a->value;
+      body = kan_expr_binary (KAN_EXPR_DIV, kan_expr_num (1.0), kan_expr_copy (e->b));
+      break;
+    default:
+      return FALSE;
+    }
+  g_ptr_array_add (bodies, body);
+  g_array_append_val (coefs, c);
+  return TRUE;
+}
+
+static KanExpr *
+common_coef_sum (const KanExpr *s, double *g_out)
+{
+  g_autoptr (GPtrArray) bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) kan_expr_free);
+  g_autoptr (GArray) coefs = g_array_new (FALSE, FALSE, sizeof (double));
+  KanExpr *r = NULL;
+  double g;
+
+  if (!common_coef_collect (s, 1.0, bodies, coefs) || coefs->len < 2)
+    return NULL;
+  g = g_array_index (coefs, double, 0);
+  if (!(fabs (g) > 0) || !isfinite (g))
+    return NULL;
+  for (guint k = 1; k < coefs->len; k++)
+    if (fabs (fabs (g_array_index (coefs, double, k)) - fabs (g)) > 1e-9 * fabs (g))
+      return NULL;
+  for (guint k = 0; k < coefs->len; k++)
+    {
+      KanExpr *b = kan_expr_copy (bodies->pdata[k]);
+      gboolean neg = (g_array_index (coefs, double, k) < 0) != (g < 0);
+      if (r == NULL)
+        r = neg ? kan_expr_unary (KAN_EXPR_NEG, 0, b) : b;
+      else
+        r = kan_expr_binary (neg ? KAN_EXPR_SUB : KAN_EXPR_ADD, r, b);
+    }
+  *g_out = g;
+  return r;
+}
+
 static KanExpr *
 canon (const KanExpr *e)
 {
@@ -513,6 +584,19 @@ canon (const KanExpr *e)
                   g = 1.0 / g;
                 a = times (g, a);
               }
+        }
+      if (e->kind == KAN_EXPR_DIV && a->kind == KAN_EXPR_NUM)
+        {
+          /* k/(c·S') → (k/c)/S' when every term of the denominator carries c. */
+          inner = common_coef_sum (b, &g);
+          if (inner != NULL && isfinite (a->value / g))
+            {
+              double k = a->value / g;
+              kan_expr_free (a);
+              kan_expr_free (b);
+              return kan_expr_binary (KAN_EXPR_DIV, kan_expr_num (k), inner);
+            }
+          kan_expr_free (inner);
         }
       return kan_expr_binary (e->kind, a, b);
     case KAN_EXPR_NEG:

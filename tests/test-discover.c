@@ -116,6 +116,12 @@ START_TEST (test_power_law)
 }
 END_TEST
 
+START_TEST (test_parallel_resistors)
+{
+  check_discover ("1/(1/x1 + 1/x2)", 1, 3);
+}
+END_TEST
+
 START_TEST (test_sum_and_product)
 {
   check_discover ("x1*x2 + sin(x3)", -1, 1);
@@ -382,6 +388,7 @@ discover_suite (void)
   tcase_add_test (tc, test_gaussian);
   tcase_add_test (tc, test_power_law);
   tcase_add_test (tc, test_sum_and_product);
+  tcase_add_test (tc, test_parallel_resistors);
   suite_add_tcase (s, tc);
 
   tcase_set_timeout (tp, 300);
