@@ -1499,7 +1499,13 @@ print_binary (const Printer *pr,
     default:
       g_return_if_reached ();
     }
-  print_wrapped (pr, e->b, pb <= p || pb == PREC_NEG, out);
+  /* In TEXT style a negated right operand stays a - -b: like a chain of signs, every added
+   * parenthesis is a level of nesting, and a formula the parser took at its nesting limit must
+   * read back after printing. */
+  if (s == KAN_EXPR_STYLE_TEXT && (e->b->kind == KAN_EXPR_NEG || is_negative_number (e->b)))
+    print_expr (pr, e->b, out);
+  else
+    print_wrapped (pr, e->b, pb <= p || pb == PREC_NEG, out);
 }
 
 static void

@@ -82,6 +82,7 @@ for t in $targets; do
   if OPENBLAS_NUM_THREADS=1 G_DEBUG=fatal-criticals \
      ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
      "$exe" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
+            ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
             -artifact_prefix="$build/crash-$t-" "$work" "$seeds" > "$build/fuzz-$t.log" 2>&1; then
     grep -E '^stat::number_of_executed_units|^Done [0-9]+ runs' "$build/fuzz-$t.log" | tail -n 2
   else
