@@ -6,6 +6,8 @@
  */
 #include "cli.h"
 
+#include "kan-file.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +18,13 @@ G_DEFINE_QUARK (kanvas-cli-error-quark, cli_error)
 /* ------------------------------------------------------------------------------------------ */
 /* Numbers                                                                                     */
 
+/* An option value as quoted in messages: at most KAN_EXPR_EXCERPT_CHARS characters. */
+static char *
+quote_value (const char *text)
+{
+  return kan_expr_excerpt (text, 0);
+}
+
 gboolean
 cli_parse_int (const char *name,
                const char *text,
@@ -24,24 +33,36 @@ cli_parse_int (const char *name,
                gint64     *out,
                GError    **error)
 {
+  g_autofree char *shown = quote_value (text);
+  const char *digits = text + (text[0] == '-' || text[0] == '+');
   char *end = NULL;
   gint64 v;
 
-  errno = 0;
-  v = g_ascii_strtoll (text, &end, 10);
-  if (text[0] == '\0' || g_ascii_isspace (text[0]) || *end != '\0')
+  if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
     {
-      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: '%s' is not an integer", name, text);
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                   "%s: '%s' is a hexadecimal number; numbers are read in decimal only", name,
+                   shown);
       return FALSE;
     }
-  if (errno == ERANGE || v < lo || v > hi)
+  errno = 0;
+  v = g_ascii_strtoll (text, &end, 10);
+  if (!g_ascii_isdigit (digits[0]) || *end != '\0')
     {
-      if (hi == G_MAXINT64 || hi == G_MAXINT)
-        g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: %s is out of range (must be ≥ %"
-                     G_GINT64_FORMAT ")", name, text, lo);
-      else
-        g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: %s is out of range (%"
-                     G_GINT64_FORMAT " … %" G_GINT64_FORMAT ")", name, text, lo, hi);
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: '%s' is not an integer", name, shown);
+      return FALSE;
+    }
+  /* Beyond 64 bits strtoll saturates; the value is then too large (or small) all the same. */
+  if ((errno == ERANGE && text[0] != '-') || v > hi)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                   "%s: %s is too large (at most %" G_GINT64_FORMAT ")", name, shown, hi);
+      return FALSE;
+    }
+  if (errno == ERANGE || v < lo)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                   "%s: %s is too small (at least %" G_GINT64_FORMAT ")", name, shown, lo);
       return FALSE;
     }
   *out = v;
@@ -56,25 +77,26 @@ cli_parse_double (const char *name,
                   double     *out,
                   GError    **error)
 {
-  char *end = NULL;
+  g_autofree char *shown = quote_value (text);
+  const char *problem = NULL;
   double v;
 
-  errno = 0;
-  v = g_ascii_strtod (text, &end);
-  if (text[0] == '\0' || g_ascii_isspace (text[0]) || *end != '\0' || !isfinite (v))
+  if (!kan_parse_number (text, &v, &problem))
     {
-      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: '%s' is not a finite number",
-                   name, text);
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: '%s' %s", name, shown, problem);
       return FALSE;
     }
   if (v < lo || v > hi)
     {
       if (isinf (hi))
         g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: %s is out of range (must be ≥ %g)",
-                     name, text, lo);
+                     name, shown, lo);
+      else if (isinf (lo))
+        g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: %s is out of range (must be ≤ %g)",
+                     name, shown, hi);
       else
         g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: %s is out of range (%g … %g)",
-                     name, text, lo, hi);
+                     name, shown, lo, hi);
       return FALSE;
     }
   *out = v;
@@ -95,8 +117,10 @@ cli_parse_doubles (const char  *name,
 
   if (expect > 0 && count != expect)
     {
+      g_autofree char *shown = quote_value (text);
+
       g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "%s: '%s' has %d value%s, expected %d",
-                   name, text, count, count == 1 ? "" : "s", expect);
+                   name, shown, count, count == 1 ? "" : "s", expect);
       return FALSE;
     }
   v = g_new (double, MAX (count, 1));
@@ -108,8 +132,39 @@ cli_parse_doubles (const char  *name,
   return TRUE;
 }
 
+gboolean
+cli_check_width_numbers (const char  *name,
+                         const char  *text,
+                         GError     **error)
+{
+  for (const char *p = text; *p != '\0';)
+    {
+      gsize run = strspn (p, "0123456789");
+
+      if (run > 0)
+        {
+          g_autofree char *number = g_strndup (p, run);
+          gint64 v;
+
+          if (!cli_parse_int (name, number, 0, CLI_MAX_WIDTH, &v, error))
+            return FALSE;
+          p += run;
+        }
+      else
+        p++;
+    }
+  return TRUE;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Option contexts                                                                             */
+
+/* An option that takes a value: its name and where GOption stores it. */
+typedef struct
+{
+  const char  *long_name;
+  char       **slot;
+} CliValue;
 
 void
 cli_command_init (CliCommand         *c,
@@ -125,6 +180,7 @@ cli_command_init (CliCommand         *c,
 
   c->command = command;
   c->help = FALSE;
+  c->values = g_array_new (FALSE, FALSE, sizeof (CliValue));
   c->ctx = g_option_context_new (param);
   /* Our own --help prints every group at once; GLib's would hide them behind --help-GROUP. */
   g_option_context_set_help_enabled (c->ctx, FALSE);
@@ -143,6 +199,12 @@ cli_command_add_group (CliCommand         *c,
 {
   GOptionGroup *g = g_option_group_new (name, title, title, NULL, NULL);
 
+  for (const GOptionEntry *e = entries; e->long_name != NULL; e++)
+    if (e->arg == G_OPTION_ARG_FILENAME || e->arg == G_OPTION_ARG_STRING)
+      {
+        CliValue v = { e->long_name, e->arg_data };
+        g_array_append_val (c->values, v);
+      }
   g_option_group_add_entries (g, entries);
   g_option_context_add_group (c->ctx, g);
 }
@@ -167,9 +229,32 @@ cli_command_parse (CliCommand   *c,
       fputs (text, stdout);
       return TRUE;
     }
+  for (guint q = 0; q < c->values->len; q++)
+    {
+      const CliValue *v = &g_array_index (c->values, CliValue, q);
+
+      if (*v->slot != NULL && (*v->slot)[0] == '\0' && strcmp (v->long_name, "formula") != 0)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--%s: the value is empty",
+                       v->long_name);
+          return FALSE;
+        }
+    }
+  /* An output that could never be written (a device, a FIFO, a folder, a missing folder) is
+   * refused now, before any long work, with the message saving would give. */
+  for (guint q = 0; q < c->values->len; q++)
+    {
+      const CliValue *v = &g_array_index (c->values, CliValue, q);
+
+      if (*v->slot != NULL && strcmp (v->long_name, "output") == 0
+          && !kan_file_check_output (*v->slot, error))
+        return FALSE;
+    }
   if (*argc > 1)
     {
-      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "unexpected argument '%s'", (*argv)[1]);
+      g_autofree char *shown = quote_value ((*argv)[1]);
+
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "unexpected argument '%s'", shown);
       return FALSE;
     }
   return TRUE;
@@ -179,6 +264,7 @@ void
 cli_command_clear (CliCommand *c)
 {
   g_clear_pointer (&c->ctx, g_option_context_free);
+  g_clear_pointer (&c->values, g_array_unref);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -202,18 +288,18 @@ cli_data_opts_add (CliCommand  *c,
     STR_OPT ("vars", vars, "Variable order for --formula (default: natural order)", "a,b,…"),
     STR_OPT ("range", range, "Sampling range, one for all or one per variable (default -1,1)",
              "LO,HI[:LO,HI…]"),
-    STR_OPT ("train", n_train, "Training rows sampled from --formula (default 1000)", "N"),
-    STR_OPT ("test", n_test, "Test rows sampled from --formula (default 1000)", "N"),
-    STR_OPT ("noise", noise, "Gaussian label noise, relative to the labels' std (default 0)",
-             "S"),
-    STR_OPT ("data-seed", seed, "Seed for sampling, or for the CSV train/test split (default 0)",
-             "N"),
+    STR_OPT ("train", n_train, "Training rows sampled from --formula, ≥ 1 (default 1000)", "N"),
+    STR_OPT ("test", n_test, "Test rows sampled from --formula, ≥ 0 (default 1000)", "N"),
+    STR_OPT ("noise", noise, "Gaussian label noise, relative to the labels' std, ≥ 0 "
+             "(default 0)", "S"),
+    STR_OPT ("data-seed", seed, "Seed for sampling, or for the CSV train/test split, "
+             "0 … " CLI_MAX_SEED_TEXT " (default 0)", "N"),
     FLAG_OPT ("normalize", normalize, "Z-score the inputs of --formula with train statistics"),
     FLAG_OPT ("normalize-label", normalize_label, "Z-score the labels of --formula too"),
     STR_OPT ("csv", csv, "Read a CSV file with a header row", "FILE"),
     STR_OPT ("target", target, "Target column(s) of --csv; the others are inputs", "NAME[,NAME…]"),
-    STR_OPT ("test-fraction", test_fraction, "Share of CSV rows held out for testing (default 0.2)",
-             "F"),
+    STR_OPT ("test-fraction", test_fraction, "Share of CSV rows held out for testing, "
+             "0 ≤ F < 1 (default 0.2)", "F"),
     { NULL }
   };
 
@@ -283,7 +369,7 @@ cli_data_from_opts (const CliDataOpts *o,
         }
       if (o->n_train)
         {
-          if (!cli_parse_int ("--train", o->n_train, 0, CLI_MAX_ROWS, &n, error))
+          if (!cli_parse_int ("--train", o->n_train, 1, CLI_MAX_ROWS, &n, error))
             return NULL;
           spec.n_train = (size_t) n;
         }
@@ -317,6 +403,12 @@ cli_data_from_opts (const CliDataOpts *o,
       if (o->test_fraction
           && !cli_parse_double ("--test-fraction", o->test_fraction, 0, 1, &frac, error))
         return NULL;
+      if (frac == 1)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "--test-fraction: 1 leaves no training rows; give 0 ≤ F < 1");
+          return NULL;
+        }
       return kan_dataset_from_csv (o->csv, o->target, frac, (guint64) seed, error);
     }
 }
@@ -374,12 +466,14 @@ cli_model_opts_add (CliCommand   *c,
              "(default N_IN,5,N_OUT)", "2,5,1"),
     STR_OPT ("mult-arity", mult_arity, "Arity of multiplication nodes: one, or one per node "
              "(default 2)", "N[,N…]"),
-    STR_OPT ("grid", grid, "Grid intervals G (default 5)", "G"),
-    STR_OPT ("k", k, "Spline order (default 3)", "K"),
-    STR_OPT ("seed", seed, "Model initialisation seed (default 1)", "N"),
+    STR_OPT ("grid", grid, "Grid intervals G, 1 … " G_STRINGIFY (CLI_MAX_GRID) " (default 5)",
+             "G"),
+    STR_OPT ("k", k, "Spline order k, 1 … " G_STRINGIFY (KAN_SPLINE_MAX_K) " (default 3)", "K"),
+    STR_OPT ("seed", seed, "Model initialisation seed, 0 … " CLI_MAX_SEED_TEXT
+             " (default 1)", "N"),
     STR_OPT ("base", base, "Base function: silu, identity or zero (default silu)", "FUN"),
-    STR_OPT ("grid-eps", grid_eps, "Mix of uniform and quantile grids in updates (default 0.02)",
-             "E"),
+    STR_OPT ("grid-eps", grid_eps, "Mix of uniform and quantile grids in updates, 0 … 1 "
+             "(default 0.02)", "E"),
     STR_OPT ("grid-range", grid_range, "Initial grid range (default -1,1)", "LO,HI"),
     { NULL }
   };
@@ -429,22 +523,27 @@ cli_model_from_opts (const CliModelOpts *o,
   else
     width = g_strdup_printf ("%d,5,%d", data->n_in,
                              loss == KAN_LOSS_CE ? n_classes (data) : data->n_out);
+  if (!cli_check_width_numbers ("--width", width, error)
+      || (o->mult_arity && !cli_check_width_numbers ("--mult-arity", o->mult_arity, error)))
+    return NULL;
   shape = kan_shape_parse (width, o->mult_arity, &local);
   if (shape == NULL)
     {
-      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--width %s: %s", width, local->message);
+      g_autofree char *shown = quote_value (width);
+
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--width %s: %s", shown, local->message);
       return NULL;
     }
   cfg.shape = shape;
   if (o->grid)
     {
-      if (!cli_parse_int ("--grid", o->grid, 1, 100000, &v, error))
+      if (!cli_parse_int ("--grid", o->grid, 1, CLI_MAX_GRID, &v, error))
         return NULL;
       cfg.grid = (int) v;
     }
   if (o->k)
     {
-      if (!cli_parse_int ("--k", o->k, 0, 20, &v, error))
+      if (!cli_parse_int ("--k", o->k, 1, KAN_SPLINE_MAX_K, &v, error))
         return NULL;
       cfg.k = (int) v;
     }
@@ -472,6 +571,13 @@ cli_model_from_opts (const CliModelOpts *o,
         {
           g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
                        "--grid-range: the low end must be below the high end");
+          return NULL;
+        }
+      if (!isfinite (r[1] - r[0]))
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "--grid-range: [%g, %g] is too wide: its width hi − lo overflows a double",
+                       r[0], r[1]);
           return NULL;
         }
       cfg.grid_range[0] = r[0];
@@ -511,23 +617,26 @@ cli_train_opts_add (CliCommand   *c,
 {
   GOptionEntry entries[] = {
     STR_OPT ("opt", opt, "Optimiser: lbfgs, adam or lm (default lbfgs)", "NAME"),
-    STR_OPT ("steps", steps, "Training steps (default 50)", "N"),
-    STR_OPT ("lr", lr, "Learning rate (default 1 for lbfgs and lm, 0.01 for adam)", "X"),
-    STR_OPT ("lamb", lamb, "Regularisation strength (default 0)", "X"),
-    STR_OPT ("lamb-l1", lamb_l1, "L1 weight inside the regulariser (default 1)", "X"),
-    STR_OPT ("lamb-entropy", lamb_entropy, "Entropy weight inside the regulariser (default 2)",
-             "X"),
-    STR_OPT ("lamb-coef", lamb_coef, "Coefficient L1 weight inside the regulariser (default 0)",
-             "X"),
-    STR_OPT ("batch", batch, "Minibatch rows (default: the whole train set)", "N"),
+    STR_OPT ("steps", steps, "Training steps, 0 … " CLI_MAX_INT_TEXT " (default 50)", "N"),
+    STR_OPT ("lr", lr, "Learning rate, > 0 (default 1 for lbfgs and lm, 0.01 for adam)", "X"),
+    STR_OPT ("lamb", lamb, "Regularisation strength, ≥ 0 (default 0)", "X"),
+    STR_OPT ("lamb-l1", lamb_l1, "L1 weight inside the regulariser, ≥ 0 (default 1)", "X"),
+    STR_OPT ("lamb-entropy", lamb_entropy, "Entropy weight inside the regulariser, ≥ 0 "
+             "(default 2)", "X"),
+    STR_OPT ("lamb-coef", lamb_coef, "Coefficient L1 weight inside the regulariser, ≥ 0 "
+             "(default 0)", "X"),
+    STR_OPT ("batch", batch, "Minibatch rows, 1 … " CLI_MAX_INT_TEXT ", or -1 for the "
+             "whole train set (the default)", "N"),
     FLAG_OPT ("no-grid-update", no_grid_update, "Do not update grids from the data while training"),
-    STR_OPT ("grid-update-num", grid_update_num, "Number of grid updates (default 10)", "N"),
+    STR_OPT ("grid-update-num", grid_update_num, "Number of grid updates, 1 … "
+             CLI_MAX_INT_TEXT " (default 10)", "N"),
     STR_OPT ("stop-grid-update-step", stop_grid_update_step,
-             "No grid updates from this step on (default 50)", "N"),
+             "No grid updates from this step on, 0 … " CLI_MAX_INT_TEXT " (default 50)", "N"),
     STR_OPT ("loss", loss, "Loss: mse, or ce for class labels (default mse)", "NAME"),
     FLAG_OPT ("singularity-avoiding", singularity_avoiding,
               "Bound symbolic functions near their singularities"),
-    STR_OPT ("threads", threads, "Threads for loss evaluations (default 1)", "N"),
+    STR_OPT ("threads", threads, "Threads for loss evaluations, 1 … " G_STRINGIFY (CLI_MAX_THREADS)
+             " (default 1)", "N"),
     { NULL }
   };
 
@@ -632,7 +741,7 @@ cli_train_opts_apply (const CliTrainOpts *o,
     cfg->singularity_avoiding = TRUE;
   if (o->threads)
     {
-      if (!cli_parse_int ("--threads", o->threads, 1, 1024, &v, error))
+      if (!cli_parse_int ("--threads", o->threads, 1, CLI_MAX_THREADS, &v, error))
         return FALSE;
       cfg->threads = (int) v;
     }
@@ -731,24 +840,120 @@ cli_json_finish (CliJson *j)
   return g_string_free (g_steal_pointer (&j->s), FALSE);
 }
 
+/* Characters a terminal may act on rather than show: C0 controls and DEL, C1 controls (U+0080
+ * to U+009F, which some terminals read as ESC sequences: U+009B is CSI), the bidirectional
+ * formatting characters that reorder what is shown (U+061C, U+200E, U+200F, U+202A to U+202E,
+ * U+2066 to U+2069), and the line and paragraph separators. */
+static gboolean
+char_is_unsafe (gunichar c)
+{
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f
+         || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0x2028
+         || c == 0x2029;
+}
+
+/* Appends TEXT to S: invalid UTF-8 as U+FFFD (one per bad byte), and each character through
+ * ESCAPE, which writes it escaped and returns TRUE, or returns FALSE to have it copied. */
+static void
+append_escaped (GString    *s,
+                const char *text,
+                gboolean  (*escape) (GString *s, gunichar c))
+{
+  const char *p = text, *end = text + strlen (text);
+
+  while (p < end)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append (s, "\xef\xbf\xbd");
+          p++;
+          continue;
+        }
+      if (!escape (s, c))
+        g_string_append_len (s, p, g_utf8_next_char (p) - p);
+      p = g_utf8_next_char (p);
+    }
+}
+
+/* ESC becomes \x1b, U+202E \u202e. */
+static gboolean
+escape_for_terminal (GString *s, gunichar c)
+{
+  if (!char_is_unsafe (c))
+    return FALSE;
+  if (c < 0x80)
+    g_string_append_printf (s, "\\x%02x", (unsigned) c);
+  else
+    g_string_append_printf (s, "\\u%04x", (unsigned) c);
+  return TRUE;
+}
+
+char *
+cli_shorten_words (const char *text)
+{
+  GString *s;
+  const char *p = text;
+
+  if (text == NULL)
+    return NULL;
+  s = g_string_new (NULL);
+  while (*p != '\0')
+    {
+      gsize run = strcspn (p, " ");
+
+      if (run > CLI_MAX_WORD_BYTES)
+        {
+          g_autofree char *word = g_strndup (p, run);
+          g_autofree char *cut = kan_expr_excerpt (word, 0);
+          g_string_append (s, cut);
+        }
+      else
+        g_string_append_len (s, p, run);
+      p += run;
+      if (*p == ' ')
+        g_string_append_c (s, *p++);
+    }
+  return g_string_free (s, FALSE);
+}
+
+char *
+cli_term_escape (const char *text)
+{
+  GString *s;
+
+  if (text == NULL)
+    return NULL;
+  s = g_string_new (NULL);
+  append_escaped (s, text, escape_for_terminal);
+  return g_string_free (s, FALSE);
+}
+
+/* JSON needs quotes, backslashes and C0 controls escaped; the other unsafe characters are
+ * escaped too, so that printing the JSON on a terminal is safe. */
+static gboolean
+escape_for_json (GString *s, gunichar c)
+{
+  if (c == '"' || c == '\\')
+    g_string_append_printf (s, "\\%c", (char) c);
+  else if (c == '\n')
+    g_string_append (s, "\\n");
+  else if (c == '\t')
+    g_string_append (s, "\\t");
+  else if (char_is_unsafe (c))
+    g_string_append_printf (s, "\\u%04x", (unsigned) c);
+  else
+    return FALSE;
+  return TRUE;
+}
+
 static void
 json_escape (GString    *s,
              const char *v)
 {
   g_string_append_c (s, '"');
-  for (const unsigned char *p = (const unsigned char *) v; *p; p++)
-    {
-      if (*p == '"' || *p == '\\')
-        g_string_append_printf (s, "\\%c", *p);
-      else if (*p == '\n')
-        g_string_append (s, "\\n");
-      else if (*p == '\t')
-        g_string_append (s, "\\t");
-      else if (*p < 0x20)
-        g_string_append_printf (s, "\\u%04x", *p);
-      else
-        g_string_append_c (s, (char) *p);
-    }
+  append_escaped (s, v, escape_for_json);
   g_string_append_c (s, '"');
 }
 

@@ -317,9 +317,9 @@ cli_cmd_prune (int argc, char **argv, GError **error)
   GOptionEntry entries[] = {
     COMMON_ENTRIES ("The session to prune"),
     { "node-th", 0, 0, G_OPTION_ARG_FILENAME, &node_th_text,
-      "Remove hidden nodes scoring at most T (default 1e-2)", "T" },
+      "Remove hidden nodes scoring at most T, ≥ 0 (default 1e-2)", "T" },
     { "edge-th", 0, 0, G_OPTION_ARG_FILENAME, &edge_th_text,
-      "Then turn off edges scoring at most T (default 3e-2)", "T" },
+      "Then turn off edges scoring at most T, ≥ 0 (default 3e-2)", "T" },
     { "nodes", 0, 0, G_OPTION_ARG_FILENAME, &nodes_text,
       "Keep exactly these hidden nodes in the layers listed (others by --node-th)",
       "L:I,I;L:I" },
@@ -462,7 +462,8 @@ cli_cmd_suggest (int argc, char **argv, GError **error)
     { "edge", 0, 0, G_OPTION_ARG_FILENAME, &edge_text, "The edge (required)", "L,I,J" },
     { "lib", 0, 0, G_OPTION_ARG_FILENAME, &lib_text,
       "Library functions to try (default: all)", "x,x^2,exp,sin" },
-    { "top", 0, 0, G_OPTION_ARG_FILENAME, &top_text, "Show the best N (default 5)", "N" },
+    { "top", 0, 0, G_OPTION_ARG_FILENAME, &top_text, "Show the best N, 1 … 1000 (default 5)",
+      "N" },
     { NULL }
   };
   g_autoptr (KanSession) s = NULL;
@@ -690,7 +691,7 @@ cli_cmd_symbolic (int argc, char **argv, GError **error)
     { "lib", 0, 0, G_OPTION_ARG_FILENAME, &lib_text,
       "Library functions to choose from (default: all)", "x,x^2,exp,sin" },
     { "r2", 0, 0, G_OPTION_ARG_FILENAME, &r2_text,
-      "Leave an edge a spline if its best fit has R² below R (default 0)", "R" },
+      "Leave an edge a spline if its best fit has R² below R, ≤ 1 (default 0)", "R" },
     { NULL }
   };
   g_autoptr (KanSession) s = NULL;
@@ -893,22 +894,26 @@ cli_cmd_discover (int argc, char **argv, GError **error)
     { "lib", 0, 0, G_OPTION_ARG_FILENAME, &lib_text,
       "Library to lock edges to (default " KAN_DISCOVER_DEFAULT_LIB ")", "x,x^2,…" },
     { "seeds", 0, 0, G_OPTION_ARG_FILENAME, &seeds_text,
-      "Model seeds per width (default 4; one for one-layer widths)", "N" },
-    { "seed", 0, 0, G_OPTION_ARG_FILENAME, &seed_text, "First model seed (default 1)", "N" },
-    { "grid", 0, 0, G_OPTION_ARG_FILENAME, &grid_text, "Grid of the first fit (default 5)",
-      "G" },
+      "Model seeds per width, 1 … 1000 (default 4; one for one-layer widths)", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_FILENAME, &seed_text,
+      "First model seed, 0 … " CLI_MAX_SEED_TEXT " − (seeds − 1) (default 1)", "N" },
+    { "grid", 0, 0, G_OPTION_ARG_FILENAME, &grid_text,
+      "Grid of the first fit, 1 … 1000 (default 5)", "G" },
     { "fine-grid", 0, 0, G_OPTION_ARG_FILENAME, &fine_text,
-      "Grid after refining, 0 for none (default 20)", "G" },
+      "Grid after refining, 1 … 1000, or 0 for none (default 20)", "G" },
     { "time-limit", 0, 0, G_OPTION_ARG_FILENAME, &time_text,
-      "Start no new candidate after this many seconds (default: none)", "S" },
+      "Stop after this many seconds with the best formula so far (default: none)", "S" },
     { NULL }
   };
   g_autoptr (KanDataset) d = NULL;
   g_autoptr (KanDiscoverResult) r = NULL;
   g_auto (GStrv) widths = NULL;
   g_autofree int *lib = NULL;
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
   KanDiscoverOptions o;
   const KanDiscoverCandidate *best;
+  CliInterrupt *ci;
+  gboolean found, interrupted;
   gint64 v;
   int status = 1;
 
@@ -947,7 +952,8 @@ cli_cmd_discover (int argc, char **argv, GError **error)
     }
   if (seed_text)
     {
-      if (!cli_parse_int ("--seed", seed_text, 0, G_MAXINT64, &v, error))
+      /* The seeds tried are seed … seed + seeds − 1; they must all be seeds (≤ 2^63 − 1). */
+      if (!cli_parse_int ("--seed", seed_text, 0, G_MAXINT64 - (o.n_seeds - 1), &v, error))
         goto done;
       o.seed = (guint64) v;
     }
@@ -976,14 +982,35 @@ cli_cmd_discover (int argc, char **argv, GError **error)
     {
       widths = g_strsplit (widths_text, ";", -1);
       for (char **w = widths; *w; w++)
-        g_strstrip (*w);
+        if (!cli_check_width_numbers ("--widths", *w, error))
+          goto done;
+        else if (g_strstrip (*w)[0] == '\0')
+          {
+            g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                         "--widths: width %d is empty; write W;W…, e.g. \"2,1;2,5,1\"",
+                         (int) (w - widths) + 1);
+            goto done;
+          }
       o.widths = (const char *const *) widths;
     }
   d = cli_data_from_opts (&dopt, error);
   if (d == NULL)
     goto done;
-  if (!kan_discover (d, &o, &r, error))
-    goto done;
+  /* Ctrl-C and the time limit stop the search within a second with what it has found. */
+  o.cancellable = cancel;
+  ci = cli_interrupt_begin (cancel);
+  found = kan_discover (d, &o, &r, error);
+  interrupted = cli_interrupt_end (ci);
+  if (!found)
+    {
+      if (interrupted && g_error_matches (*error, KAN_ERROR, KAN_ERROR_CANCELLED))
+        {
+          fprintf (stderr, "kanvas-cli: %s\n", (*error)->message);
+          g_clear_error (error);
+          status = CLI_EXIT_INTERRUPTED;
+        }
+      goto done;
+    }
   best = r->best;
 
   if (out)
@@ -1017,6 +1044,7 @@ cli_cmd_discover (int argc, char **argv, GError **error)
       cli_json_int (&j, "seed", (gint64) best->seed);
       cli_json_string (&j, "lock", best->lock);
       cli_json_int (&j, "candidates", r->n_candidates);
+      cli_json_bool (&j, "stopped", r->stopped);
       cli_json_double (&j, "seconds", r->seconds);
       cli_json_begin_array (&j, "stages");
       for (guint q = 0; q < r->stages->len; q++)
@@ -1071,7 +1099,10 @@ cli_cmd_discover (int argc, char **argv, GError **error)
             }
         }
     }
-  status = 0;
+  if (r->stopped)
+    fprintf (stderr, "stopped after %.1f s (%s): the best formula found so far\n", r->seconds,
+             interrupted ? "Ctrl-C" : "time limit");
+  status = r->stopped && interrupted ? CLI_EXIT_INTERRUPTED : 0;
 
 done:
   cli_data_opts_clear (&dopt);

@@ -27,11 +27,13 @@ cli_cmd_plot (int argc, char **argv, GError **error)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
       "The picture to write (required); .png, .svg or .pdf", "OUT.png" },
     { "beta", 0, 0, G_OPTION_ARG_STRING, &beta_text,
-      "Edge opacity tanh(beta·score) (default 3; 100 shows every edge)", "B" },
+      "Edge opacity tanh(beta·score), 0 … 1e6 (default 3; 100 shows every edge)", "B" },
     { "width", 0, 0, G_OPTION_ARG_STRING, &width_text,
-      "Width in pixels (points for SVG/PDF; default 1200, 800 with --edge)", "W" },
+      "Width in pixels (points for SVG/PDF), " G_STRINGIFY (PLOT_MIN_SIZE) " … "
+      G_STRINGIFY (PLOT_MAX_SIZE) " (default 1200, 800 with --edge)", "W" },
     { "height", 0, 0, G_OPTION_ARG_STRING, &height_text,
-      "Height (default 900, 600 with --edge)", "H" },
+      "Height, " G_STRINGIFY (PLOT_MIN_SIZE) " … " G_STRINGIFY (PLOT_MAX_SIZE)
+      " (default 900, 600 with --edge)", "H" },
     { "dark", 0, 0, G_OPTION_ARG_NONE, &dark, "Light text on a dark background", NULL },
     { "edge", 0, 0, G_OPTION_ARG_STRING, &edge_text,
       "Draw the large plot of edge (l,i,j) instead of the network", "l,i,j" },

@@ -20,6 +20,16 @@ typedef enum
 
 GQuark       cli_error_quark       (void);
 
+/* Limits of option values, written out for --help. kan_model_new takes grids up to 100000 and
+ * spline orders up to KAN_SPLINE_MAX_K; steps, batches and grid updates are ints; seeds are the
+ * non-negative gint64. */
+#define CLI_MAX_GRID      100000
+#define CLI_MAX_THREADS   1024
+/* The most nodes (or subnodes) a layer may have: KAN_SHAPE_MAX_SUBNODES in kan-model.c. */
+#define CLI_MAX_WIDTH     1000000
+#define CLI_MAX_INT_TEXT  "2147483647"
+#define CLI_MAX_SEED_TEXT "9223372036854775807"
+
 /* Strict number parsing for option values; NAME is the option for messages ("--steps"). */
 gboolean     cli_parse_int         (const char   *name,
                                     const char   *text,
@@ -41,12 +51,19 @@ gboolean     cli_parse_doubles     (const char   *name,
                                     int          *n,
                                     GError      **error);
 
+/* Fails (a usage error naming NAME) if a number in the width TEXT ("2,[3,2],1", "2,3" for
+ * arities) is too large for a layer, before the width parser sees it. */
+gboolean     cli_check_width_numbers (const char   *name,
+                                      const char   *text,
+                                      GError      **error);
+
 /* A sub-command's option context: "kanvas-cli CMD [OPTIONS]" with its own -h/--help. */
 typedef struct
 {
   const char     *command;
   GOptionContext *ctx;
   gboolean        help;
+  GArray         *values;   /* CliValue: the options that take a value, to refuse empty ones */
 } CliCommand;
 
 void         cli_command_init      (CliCommand          *c,
@@ -57,7 +74,9 @@ void         cli_command_add_group (CliCommand          *c,
                                     const char          *name,
                                     const char          *title,
                                     const GOptionEntry  *entries);
-/* Parses ARGV; on --help prints the help and sets *HELP. Stray arguments are usage errors. */
+/* Parses ARGV; on --help prints the help and sets *HELP. Stray arguments and empty option
+ * values (--points '', -o '') are usage errors; only --formula may be given empty, for the
+ * parser to say where the formula is missing. */
 gboolean     cli_command_parse     (CliCommand          *c,
                                     int                 *argc,
                                     char              ***argv,
@@ -155,6 +174,18 @@ void         cli_json_bool         (CliJson *j, const char *key, gboolean v);
 void         cli_json_string       (CliJson *j, const char *key, const char *v);
 void         cli_json_null         (CliJson *j, const char *key);
 
+/* TEXT as it may be shown on a terminal: control characters (C0, DEL, C1), bidirectional
+ * formatting characters and line separators are written as \x1b or \u202e, and invalid UTF-8
+ * as U+FFFD, so that no text from a file can move the cursor, recolour or reorder the screen. */
+char        *cli_term_escape       (const char          *text);
+
+/* TEXT with every word (a run without blanks) longer than CLI_MAX_WORD_BYTES cut to its first
+ * KAN_EXPR_EXCERPT_CHARS characters and "…": for error messages that quote long arguments
+ * (a 5000-character --opt, an unknown option, a path). Messages quote formulas in part already,
+ * around the position they name. */
+#define CLI_MAX_WORD_BYTES 160
+char        *cli_shorten_words     (const char          *text);
+
 /* Loads PATH and fails unless it has a model. */
 KanSession  *cli_load_session      (const char          *path,
                                     GError             **error);
@@ -177,6 +208,27 @@ void         cli_metrics_json      (CliJson             *j,
                                     const char          *prefix);
 /* Finishes J and prints it on stdout. */
 void         cli_print_json        (CliJson             *j);
+
+/* Runs the command ARGV[1] with its options as main does, and returns the exit status; errors
+ * go to *ERROR instead of stderr (CLI_ERROR_USAGE for usage errors) and *COMMAND names the
+ * command that ran, or is NULL. main prints the error; the fuzz target of the option parsing
+ * (tests/fuzz/fuzz-cli-args.c) calls this directly. */
+int          cli_run               (int                  argc,
+                                    char               **argv,
+                                    const char         **command,
+                                    GError             **error);
+
+/* Ctrl-C for long commands (fit, discover): from begin to end, SIGINT only sets a flag, and a
+ * watcher thread cancels CANCELLABLE within 20 ms of it. A second Ctrl-C gets the default
+ * action. cli_interrupt_end stops the thread, puts the old handler back and returns whether
+ * Ctrl-C was pressed. */
+typedef struct _CliInterrupt CliInterrupt;
+
+/* Exit status of a command stopped by Ctrl-C (128 + SIGINT, as shells report it). */
+#define CLI_EXIT_INTERRUPTED 130
+
+CliInterrupt *cli_interrupt_begin  (GCancellable        *cancellable);
+gboolean     cli_interrupt_end     (CliInterrupt        *ci);
 
 /* The interpretability sub-commands (cli-interp.c). */
 int          cli_cmd_scores        (int argc, char **argv, GError **error);

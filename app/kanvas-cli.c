@@ -30,9 +30,6 @@ extern void openblas_set_num_threads (int n);
 #define KANVAS_VERSION "unknown"
 #endif
 
-/* Exit status of a fit stopped by Ctrl-C (128 + SIGINT, as shells report it). */
-#define EXIT_INTERRUPTED 130
-
 #define DEMO_FORMULA "exp(sin(pi*x1)+x2^2)"
 
 /* The progress bar is redrawn at most this often. */
@@ -41,7 +38,10 @@ extern void openblas_set_num_threads (int n);
 /* ------------------------------------------------------------------------------------------ */
 /* Ctrl-C                                                                                      */
 
-/* Set by the SIGINT handler; the fit loop checks it between steps. */
+/* How often the watcher thread looks at the flag the SIGINT handler sets. */
+#define INTERRUPT_POLL_US (20 * 1000)
+
+/* Set by the SIGINT handler, which may do nothing else (async-signal safety). */
 static volatile sig_atomic_t interrupted = 0;
 
 static void
@@ -50,25 +50,64 @@ on_sigint (int sig)
   interrupted = 1;
 }
 
-/* Installs the handler for one run; a second Ctrl-C gets the default action (SA_RESETHAND),
- * so a step that takes too long can still be killed. */
-static void
-sigint_install (struct sigaction *old)
+struct _CliInterrupt
 {
-  struct sigaction sa;
+  GCancellable     *cancellable;
+  GThread          *thread;
+  gint              done;       /* atomic: the watcher stops */
+  struct sigaction  old;
+};
 
-  memset (&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigint;
-  sa.sa_flags = SA_RESETHAND;
-  sigemptyset (&sa.sa_mask);
-  interrupted = 0;
-  sigaction (SIGINT, &sa, old);
+/* Turns the flag into a cancellation within INTERRUPT_POLL_US: the core looks at the
+ * cancellable inside its loops, so the command stops within a fraction of a second. The thread
+ * allocates nothing until then. */
+static gpointer
+interrupt_watch (gpointer data)
+{
+  CliInterrupt *ci = data;
+
+  while (!g_atomic_int_get (&ci->done))
+    {
+      if (interrupted)
+        {
+          g_cancellable_cancel (ci->cancellable);
+          break;
+        }
+      g_usleep (INTERRUPT_POLL_US);
+    }
+  return NULL;
 }
 
-static void
-sigint_restore (const struct sigaction *old)
+CliInterrupt *
+cli_interrupt_begin (GCancellable *cancellable)
 {
-  sigaction (SIGINT, old, NULL);
+  CliInterrupt *ci = g_new0 (CliInterrupt, 1);
+  struct sigaction sa;
+
+  ci->cancellable = g_object_ref (cancellable);
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  /* A second Ctrl-C gets the default action, so a run that does not stop can still be
+   * killed; system calls the signal lands in are restarted, not failed. */
+  sa.sa_flags = SA_RESETHAND | SA_RESTART;
+  sigemptyset (&sa.sa_mask);
+  interrupted = 0;
+  sigaction (SIGINT, &sa, &ci->old);
+  ci->thread = g_thread_new ("kanvas-cli-sigint", interrupt_watch, ci);
+  return ci;
+}
+
+gboolean
+cli_interrupt_end (CliInterrupt *ci)
+{
+  gboolean was = interrupted != 0;
+
+  g_atomic_int_set (&ci->done, 1);
+  g_thread_join (ci->thread);
+  sigaction (SIGINT, &ci->old, NULL);
+  g_object_unref (ci->cancellable);
+  g_free (ci);
+  return was;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -118,7 +157,8 @@ progress_end (Progress *p)
 /* ------------------------------------------------------------------------------------------ */
 /* Shared bits of the commands                                                                 */
 
-/* Regulariser of the model as it is (the "reg" of step 0). */
+/* Regulariser of the model as it is (the "reg" of step 0); NaN when its workspace for every
+ * train row would not fit the training budget (with minibatches it can be the larger). */
 static double
 initial_reg (const KanModel       *m,
              const KanDataset     *d,
@@ -126,9 +166,13 @@ initial_reg (const KanModel       *m,
 {
   g_autoptr (KanWork) w = NULL;
   double *out, reg;
+  double budget = cfg->memory_budget > 0 ? cfg->memory_budget : KAN_TRAIN_BUDGET_BYTES;
 
   if (!(cfg->lamb > 0))
     return 0.0;
+  if ((double) kan_work_bytes (m, d->n_train) + (double) kan_model_bytes (m)
+      + (double) d->n_train * (d->n_in + 2 * d->n_out) * sizeof (double) > budget)
+    return NAN;
   w = kan_work_new (m, d->n_train);
   out = g_new (double, d->n_train * kan_model_n_out (m));
   kan_model_forward (m, w, d->train_x, d->n_train,
@@ -141,6 +185,36 @@ initial_reg (const KanModel       *m,
 
 /* ------------------------------------------------------------------------------------------ */
 /* fit                                                                                         */
+
+/* KANVAS_MEMORY_BUDGET: the training budget in bytes, with an optional k, M or G (powers of
+ * 1024); unset or empty keeps the default. */
+static gboolean
+budget_from_env (double  *budget,
+                 GError **error)
+{
+  const char *text = g_getenv ("KANVAS_MEMORY_BUDGET");
+  char *end;
+  double v, unit = 1.0;
+
+  if (text == NULL || *text == '\0')
+    return TRUE;
+  v = g_ascii_strtod (text, &end);
+  if (*end == 'k' || *end == 'K')
+    unit = 1024.0, end++;
+  else if (*end == 'M')
+    unit = 1048576.0, end++;
+  else if (*end == 'G')
+    unit = 1073741824.0, end++;
+  if (end == text || *end != '\0' || !(v > 0) || !isfinite (v))
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                   "KANVAS_MEMORY_BUDGET=%s: expected a positive number of bytes, e.g. 512M",
+                   text);
+      return FALSE;
+    }
+  *budget = v * unit;
+  return TRUE;
+}
 
 typedef struct
 {
@@ -174,7 +248,8 @@ cmd_fit (int argc, char **argv, GError **error)
   KanStepInfo info = { 0 };
   CliMetrics mt;
   LossRow row;
-  struct sigaction old_sigint;
+  CliInterrupt *ci;
+  double reg0;
   Progress progress = { 0 };
   gboolean stopped = FALSE, demo = FALSE;
   int done = 0, status = 1;
@@ -187,7 +262,9 @@ cmd_fit (int argc, char **argv, GError **error)
     "Without data options and -i, fits the built-in demo " DEMO_FORMULA " on [-1,1]^2\n"
     "(1000 train / 1000 test rows, width 2,5,1, G=5). With -i, the model, data and training\n"
     "settings come from the session; data options replace the data and training options\n"
-    "override the settings. Ctrl-C stops after the current step and saves what there is.\n");
+    "override the settings. Ctrl-C stops within a second: the step in progress is undone and\n"
+    "what there is is saved (exit status 130). KANVAS_MEMORY_BUDGET (bytes, or with k, M, G)\n"
+    "lowers the 4 GiB training budget.\n");
   if (!cli_command_parse (&c, &argc, &argv, error))
     goto done;
   if (c.help)
@@ -217,6 +294,8 @@ cmd_fit (int argc, char **argv, GError **error)
       kan_train_config_init (&cfg);
     }
   if (!cli_train_opts_apply (&topt, &cfg, error))
+    goto done;
+  if (!budget_from_env (&cfg.memory_budget, error))
     goto done;
 
   if (cli_data_opts_given (&dopt))
@@ -257,6 +336,8 @@ cmd_fit (int argc, char **argv, GError **error)
   if (!cli_check_fit (s->model, s->data, cfg.loss, error))
     goto done;
 
+  /* Before the trainer exists: its workspace for every train row is not the trainer's. */
+  reg0 = initial_reg (s->model, s->data, &cfg);
   t = kan_trainer_new (s->model, s->data, &cfg, error);
   if (t == NULL)
     goto done;
@@ -266,21 +347,17 @@ cmd_fit (int argc, char **argv, GError **error)
              s->data->n_test);
 
   cli_metrics (s->model, s->data, cfg.loss, &mt);
-  row = (LossRow) { 0, mt.train, mt.test, initial_reg (s->model, s->data, &cfg) };
+  row = (LossRow) { 0, mt.train, mt.test, reg0 };
   g_array_append_val (rows, row);
 
   /* The loop. */
   progress.on = !json && isatty (STDERR_FILENO);
-  sigint_install (&old_sigint);
-  while (done < cfg.steps)
+  ci = cli_interrupt_begin (cancel);
+  while (done < cfg.steps && !g_cancellable_is_cancelled (cancel))
     {
       g_autoptr (GError) local = NULL;
 
-      if (interrupted)
-        {
-          g_cancellable_cancel (cancel);
-          break;
-        }
+      /* A step stopped part-way leaves the model as it was before that step. */
       if (!kan_trainer_step (t, cancel, &info, &local))
         {
           if (g_error_matches (local, KAN_ERROR, KAN_ERROR_CANCELLED))
@@ -293,14 +370,23 @@ cmd_fit (int argc, char **argv, GError **error)
       g_array_append_val (rows, row);
       progress_draw (&progress, &info, done, cfg.steps, done == cfg.steps);
     }
-  stopped = done < cfg.steps && (interrupted || g_cancellable_is_cancelled (cancel));
-  sigint_restore (&old_sigint);
+  stopped = cli_interrupt_end (ci);
+  stopped = done < cfg.steps && (stopped || g_cancellable_is_cancelled (cancel));
   progress_end (&progress);
+  /* The trainer's memory is not needed to save. */
+  g_clear_pointer (&t, kan_trainer_free);
   if (error != NULL && *error != NULL)
     goto done;
 
-  /* Record and save. */
-  cli_metrics (s->model, s->data, cfg.loss, &mt);
+  /* Record and save. After Ctrl-C the model is the one the last step reported on (or the first
+   * one), so its metrics are known without another pass over the data. */
+  if (stopped && done > 0 && cfg.loss == KAN_LOSS_MSE && !cfg.singularity_avoiding)
+    {
+      mt.train = info.train_rmse;
+      mt.test = info.test_rmse;
+    }
+  else if (!(stopped && done == 0))
+    cli_metrics (s->model, s->data, cfg.loss, &mt);
   {
     GString *detail = g_string_new (NULL);
     g_string_append_printf (detail, "opt=%s steps=%d lr=%g lamb=%g", kan_optimizer_name (cfg.opt),
@@ -359,7 +445,7 @@ cmd_fit (int argc, char **argv, GError **error)
       printf ("step %d/%d: %s (%.2f s, %ld evaluations)\n", done, cfg.steps, text, info.seconds,
               info.n_evals);
     }
-  status = stopped ? EXIT_INTERRUPTED : 0;
+  status = stopped ? CLI_EXIT_INTERRUPTED : 0;
 
 done:
   cli_data_opts_clear (&dopt);
@@ -381,8 +467,8 @@ cmd_refine (int argc, char **argv, GError **error)
   GOptionEntry entries[] = {
     { "input", 'i', 0, G_OPTION_ARG_FILENAME, &in, "The session to refine (required)",
       "IN.kanvas" },
-    { "grid", 0, 0, G_OPTION_ARG_FILENAME, &grid_text, "New number of grid intervals (required)",
-      "G" },
+    { "grid", 0, 0, G_OPTION_ARG_FILENAME, &grid_text,
+      "New number of grid intervals, 1 … " G_STRINGIFY (CLI_MAX_GRID) " (required)", "G" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Save the refined session (atomically)",
       "OUT.kanvas" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
@@ -406,7 +492,7 @@ cmd_refine (int argc, char **argv, GError **error)
       goto done;
     }
   if (!cli_require (in, "-i IN.kanvas", error) || !cli_require (grid_text, "--grid G", error)
-      || !cli_parse_int ("--grid", grid_text, 1, 100000, &g, error))
+      || !cli_parse_int ("--grid", grid_text, 1, CLI_MAX_GRID, &g, error))
     goto done;
 
   s = cli_load_session (in, error);
@@ -478,14 +564,31 @@ eval_points (const KanSession *s,
   int I = kan_model_n_in (m), O = kan_model_n_out (m);
   g_auto (GStrv) pts = g_strsplit (text, ":", -1);
   size_t n = g_strv_length (pts);
-  g_autofree double *x = g_new (double, MAX (n * I, 1));
-  g_autofree double *y = g_new (double, MAX (n * O, 1));
+  g_autofree double *x = NULL;
+  g_autofree double *y = NULL;
   CliJson j;
 
+  if (n == 0)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                   "--points: no points given; write x1,x2[:x1,x2…] with %d value%s each", I,
+                   I == 1 ? "" : "s");
+      return FALSE;
+    }
+  x = g_new (double, n * I);
+  y = g_new (double, n * O);
   for (size_t b = 0; b < n; b++)
     {
       g_autofree double *v = NULL;
       int got;
+
+      if (pts[b][strspn (pts[b], " \t")] == '\0')
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "--points: point %zu is empty; write x1,x2[:x1,x2…] with %d value%s "
+                       "each", b + 1, I, I == 1 ? "" : "s");
+          return FALSE;
+        }
       if (!cli_parse_doubles ("--points", pts[b], I, &v, &got, error))
         return FALSE;
       for (int i = 0; i < I; i++)
@@ -496,6 +599,20 @@ eval_points (const KanSession *s,
     for (size_t b = 0; b < n; b++)
       for (int o = 0; o < O; o++)
         y[b * O + o] = y[b * O + o] * d->out_std[o] + d->out_mean[o];
+  /* A pole (a locked 1/x at 0) or an overflow gives no number to print. */
+  for (size_t b = 0; b < n * O; b++)
+    if (!isfinite (y[b]))
+      {
+        g_autofree char *point = cli_term_escape (pts[b / O]);
+        g_autofree char *shown = kan_expr_excerpt (point, 0);
+
+        g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,
+                     "--points: at point %zu (%s) output %zu of the model is %s; the point "
+                     "may be at a pole or outside the model's domain", b / O + 1, g_strstrip (shown),
+                     b % O + 1, isnan (y[b]) ? "not a number (NaN)"
+                                             : y[b] > 0 ? "+infinity" : "-infinity");
+        return FALSE;
+      }
 
   if (json)
     {
@@ -521,6 +638,22 @@ eval_points (const KanSession *s,
       putchar ('\n');
     }
   return TRUE;
+}
+
+/* The first of N rows of X where M's outputs are not all finite, or -1. */
+static long
+first_nonfinite_row (const KanModel *m,
+                     const double   *x,
+                     size_t          n)
+{
+  int O = kan_model_n_out (m);
+  g_autofree double *y = g_new (double, MAX (n * O, 1));
+
+  kan_model_eval (m, x, n, y);
+  for (size_t b = 0; b < n * O; b++)
+    if (!isfinite (y[b]))
+      return (long) (b / O);
+  return -1;
 }
 
 static int
@@ -591,6 +724,26 @@ cmd_eval (int argc, char **argv, GError **error)
   if (!cli_check_fit (s->model, d, s->train.loss, error))
     goto done;
   cli_metrics (s->model, d, s->train.loss, &mt);
+  /* An RMSE that is not a number means outputs that are not numbers (a pole, an overflow):
+   * say where, rather than print "n/a" as for a part without rows. */
+  if ((d->n_train > 0 && !isfinite (mt.train)) || (d->n_test > 0 && !isfinite (mt.test)))
+    {
+      gboolean train = d->n_train > 0 && !isfinite (mt.train);
+      long row = first_nonfinite_row (s->model, train ? d->train_x : d->test_x,
+                                      train ? d->n_train : d->n_test);
+
+      g_autofree char *where = row >= 0 ? g_strdup_printf (" (its outputs are not finite at %s "
+                                                           "row %ld)", train ? "train" : "test",
+                                                           row + 1)
+                                          : g_strdup ("");
+
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,
+                   "the model's %s on the %s rows is not a number%s; an input may be at a pole "
+                   "or outside the model's domain",
+                   s->train.loss == KAN_LOSS_CE ? "cross-entropy" : "RMSE",
+                   train ? "train" : "test", where);
+      goto done;
+    }
 
   if (json)
     {
@@ -693,9 +846,12 @@ cmd_info (int argc, char **argv, GError **error)
     }
   else
     {
+      g_autofree char *data_shown = cli_term_escape (data_text);
+
       printf ("model:    width %s, G=%d, k=%d, %zu parameters (%zu trainable)\n", width,
               kan_model_grid (s->model), kan_model_k (s->model), n_params, n_active);
-      printf ("data:     %s\n", data_text);
+      /* Strings from the file are escaped: a session must not drive the terminal. */
+      printf ("data:     %s\n", data_shown);
       printf ("training: %s, %d steps, lr %g, lamb %g, loss %s; %d steps done\n",
               kan_optimizer_name (tc->opt), tc->steps, tc->lr, tc->lamb,
               tc->loss == KAN_LOSS_CE ? "ce" : "mse", s->steps_done);
@@ -703,8 +859,10 @@ cmd_info (int argc, char **argv, GError **error)
       for (guint q = 0; q < s->history->len; q++)
         {
           const KanHistoryEntry *e = g_ptr_array_index (s->history, q);
+          g_autofree char *op = cli_term_escape (e->op);
+          g_autofree char *detail = cli_term_escape (e->detail ? e->detail : "");
           char a[32], b[32];
-          printf ("  %2u. %-8s %s", q + 1, e->op, e->detail ? e->detail : "");
+          printf ("  %2u. %-8s %s", q + 1, op, detail);
           if (!isnan (e->train_rmse) || !isnan (e->test_rmse))
             printf ("  (train %s, test %s)", cli_fmt_sci (a, e->train_rmse),
                     cli_fmt_sci (b, e->test_rmse));
@@ -759,18 +917,15 @@ usage (FILE *f)
 }
 
 int
-main (int argc, char **argv)
+cli_run (int          argc,
+         char       **argv,
+         const char **command,
+         GError     **error)
 {
-  g_autoptr (GError) error = NULL;
   const Command *cmd = NULL;
   const char *name;
-  int status;
 
-  gsl_set_error_handler_off ();
-  /* One BLAS thread: a threaded dsyrk changes its summation order from run to run, and runs
-   * must be reproducible. Training threads are Kanvas's own (--threads). */
-  openblas_set_num_threads (1);
-
+  *command = NULL;
   if (argc < 2)
     {
       usage (stderr);
@@ -802,23 +957,46 @@ main (int argc, char **argv)
       cmd = &commands[q];
   if (cmd == NULL)
     {
-      fprintf (stderr, "kanvas-cli: unknown command '%s' (see 'kanvas-cli --help')\n", name);
+      g_autofree char *cut = kan_expr_excerpt (name, 0);
+
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                   "unknown command '%s' (see 'kanvas-cli --help')", cut);
       return 2;
     }
 
+  *command = cmd->name;
   {
     g_autofree char *prgname = g_strdup_printf ("kanvas-cli %s", cmd->name);
     g_set_prgname (prgname);
   }
-  status = cmd->run (argc - 1, argv + 1, &error);
+  return cmd->run (argc - 1, argv + 1, error);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  const char *command;
+  int status;
+
+  gsl_set_error_handler_off ();
+  /* One BLAS thread: a threaded dsyrk changes its summation order from run to run, and runs
+   * must be reproducible. Training threads are Kanvas's own (--threads). */
+  openblas_set_num_threads (1);
+
+  status = cli_run (argc, argv, &command, &error);
   if (error != NULL)
     {
       gboolean usage_error = g_error_matches (error, CLI_ERROR, CLI_ERROR_USAGE);
-      if (usage_error)
-        fprintf (stderr, "kanvas-cli: %s (see 'kanvas-cli %s --help')\n", error->message,
-                 cmd->name);
+      /* Messages quote file contents and arguments: one line of bounded length, nothing a
+       * terminal acts on. */
+      g_autofree char *shorter = cli_shorten_words (error->message);
+      g_autofree char *message = cli_term_escape (shorter);
+
+      if (usage_error && command != NULL)
+        fprintf (stderr, "kanvas-cli: %s (see 'kanvas-cli %s --help')\n", message, command);
       else
-        fprintf (stderr, "kanvas-cli: %s\n", error->message);
+        fprintf (stderr, "kanvas-cli: %s\n", message);
       return usage_error ? 2 : 1;
     }
   return status;

@@ -4,6 +4,7 @@
  * the first bad row and its inputs, or FILE:LINE:COL for CSV files.
  */
 #include "kan-data.h"
+#include "kan-file.h"
 #include "kan-error.h"
 
 #include <math.h>
@@ -15,6 +16,9 @@
 
 /* A data set may hold at most this many bytes of values. */
 #define KAN_DATA_MAX_BYTES ((guint64) 4 << 30)
+/* The largest CSV file read. Its text is in memory while its numbers are parsed (at most one per
+ * two bytes, 8 bytes each), so 1 GiB of text keeps the reading within the 4 GiB budget. */
+#define KAN_DATA_MAX_FILE_BYTES ((guint64) 1 << 30)
 /* CSV lines longer than this are rejected (binary files often have none at all). */
 #define KAN_CSV_MAX_LINE ((gsize) 1 << 20)
 
@@ -59,6 +63,68 @@ check_budget (size_t   rows,
                    "%zu rows × %zu columns would need more than the 4 GiB memory budget",
                    rows, cols);
       return FALSE;
+    }
+  return TRUE;
+}
+
+/* Fails unless NAME can name a variable (kan_expr_name_problem), with a message that starts
+ * with the quoted name and ends with a suggestion: "'a-1' is not an identifier (…), so it cannot
+ * name a variable of a formula; rename it, e.g. to a_1". */
+static gboolean
+check_variable_name (const char  *name,
+                     GError     **error)
+{
+  g_autofree char *problem = kan_expr_name_problem (name);
+  g_autofree char *shown = NULL;
+  g_autofree char *better = NULL;
+
+  if (problem == NULL)
+    return TRUE;
+  shown = kan_expr_excerpt (name, 0);
+  better = kan_expr_name_suggest (name);
+  g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+               "'%s' %s, so it cannot name a variable of a formula; rename it%s%s", shown,
+               problem, better ? ", e.g. to " : "", better ? better : "");
+  return FALSE;
+}
+
+/* Fails unless every name of NAMES (N of them) can name a variable and no two print alike.
+ * WHAT says where they come from, for messages ("variable"). */
+static gboolean
+check_variable_names (const char *const *names,
+                      int                n,
+                      const char        *what,
+                      GError           **error)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (int i = 0; i < n; i++)
+    {
+      char *key;
+      gpointer also;
+
+      if (!check_variable_name (names[i], error))
+        {
+          g_prefix_error (error, "%s %d ", what, i + 1);
+          return FALSE;
+        }
+      key = kan_expr_name_key (names[i]);
+      if (g_hash_table_lookup_extended (seen, key, NULL, &also))
+        {
+          int j = GPOINTER_TO_INT (also);
+
+          if (strcmp (names[j], names[i]) == 0)
+            g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                         "%s %d '%s' is a duplicate: %s %d has the same name", what, i + 1,
+                         names[i], what, j + 1);
+          else
+            g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                         "%ss %d '%s' and %d '%s' would both print as %s in LaTeX; rename one",
+                         what, j + 1, names[j], i + 1, names[i], key);
+          g_free (key);
+          return FALSE;
+        }
+      g_hash_table_insert (seen, key, GINT_TO_POINTER (i));
     }
   return TRUE;
 }
@@ -133,7 +199,14 @@ normalize_columns (double        *train,
   for (int c = 0; c < cols; c++)
     {
       column_stats (train, n_train, cols, c, &mean[c], &std[c]);
-      if (!(std[c] > 0.0) || !isfinite (std[c]))
+      if (!isfinite (mean[c]) || !isfinite (std[c]))
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                       "cannot normalise '%s': its train values are too large (their %s is not "
+                       "a finite number)", names[c], isfinite (mean[c]) ? "spread" : "mean");
+          return FALSE;
+        }
+      if (!(std[c] > 0.0))
         {
           g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
                        "cannot normalise '%s': its train values do not vary", names[c]);
@@ -231,6 +304,8 @@ kan_dataset_from_formula (const KanFormulaSpec *spec,
   g_autoptr (KanExpr) e = NULL;
   g_auto (GStrv) names = NULL;
   g_autoptr (KanDataset) d = NULL;
+  g_autofree char *shown = NULL;
+  g_autoptr (GError) local = NULL;
   gsl_rng *rng;
   const double *ranges;
   int n_ranges, n_in;
@@ -243,17 +318,53 @@ kan_dataset_from_formula (const KanFormulaSpec *spec,
       g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "no formula was given");
       return NULL;
     }
-  e = kan_expr_parse (spec->formula, spec->vars, &names, error);
+  /* Messages quote at most KAN_EXPR_EXCERPT_CHARS characters of the formula. */
+  shown = kan_expr_excerpt (spec->formula, 0);
+  if (spec->vars != NULL)
+    {
+      int n_vars = (int) g_strv_length ((char **) spec->vars);
+
+      if (n_vars == 0)
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                       "formula '%s': the list of variables is empty", shown);
+          return NULL;
+        }
+      for (int i = 0; i < n_vars; i++)
+        if (spec->vars[i][0] == '\0')
+          {
+            g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                         "formula '%s': the list of variables has an empty name (variable %d)",
+                         shown, i + 1);
+            return NULL;
+          }
+      if (!check_variable_names (spec->vars, n_vars, "variable", error))
+        {
+          g_prefix_error (error, "formula '%s': ", shown);
+          return NULL;
+        }
+    }
+  e = kan_expr_parse (spec->formula, spec->vars, &names, &local);
   if (e == NULL)
     {
-      g_prefix_error (error, "formula '%s': ", spec->formula);
+      g_autofree char *around = kan_expr_excerpt (spec->formula,
+                                                  kan_expr_error_position (local));
+      g_propagate_prefixed_error (error, g_steal_pointer (&local), "formula '%s': ", around);
       return NULL;
     }
   n_in = (int) g_strv_length (names);
   if (n_in == 0)
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
-                   "formula '%s' has no variables to sample", spec->formula);
+                   "formula '%s' has no variables to sample", shown);
+      return NULL;
+    }
+  /* Names found in the formula (no list given) must be usable too: lambda, E or int parse as
+   * variables but print as something else. */
+  if (spec->vars == NULL
+      && !check_variable_names ((const char *const *) names, n_in, "variable", error))
+    {
+      g_prefix_error (error, "formula '%s': ", shown);
       return NULL;
     }
 
@@ -262,10 +373,11 @@ kan_dataset_from_formula (const KanFormulaSpec *spec,
   if (n_ranges != 1 && n_ranges != n_in)
     {
       g_autofree char *list = g_strjoinv (", ", names);
+      g_autofree char *qlist = kan_expr_excerpt (list, 0);
 
       g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
                    "formula '%s' has %d variables (%s) but %d ranges were given; give one "
-                   "range for all or one per variable", spec->formula, n_in, list, n_ranges);
+                   "range for all or one per variable", shown, n_in, qlist, n_ranges);
       return NULL;
     }
   for (int i = 0; i < n_ranges; i++)
@@ -279,6 +391,17 @@ kan_dataset_from_formula (const KanFormulaSpec *spec,
           g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
                        "the range [%s, %s] for %s is not a finite interval with lo < hi",
                        g_ascii_formatd (a, sizeof a, "%g", lo),
+                       g_ascii_formatd (b, sizeof b, "%g", hi),
+                       n_ranges == 1 ? "every variable" : names[i]);
+          return NULL;
+        }
+      if (!isfinite (hi - lo))
+        {
+          char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+
+          g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                       "the range [%s, %s] for %s is too wide: its width hi − lo overflows a "
+                       "double", g_ascii_formatd (a, sizeof a, "%g", lo),
                        g_ascii_formatd (b, sizeof b, "%g", hi),
                        n_ranges == 1 ? "every variable" : names[i]);
           return NULL;
@@ -329,10 +452,8 @@ kan_dataset_from_formula (const KanFormulaSpec *spec,
         d->test_x[r * n_in + i] = gsl_rng_uniform (rng) * span + lo;
     }
 
-  if (!label_rows (e, spec->formula, names, d->train_x, d->n_train, n_in, "train", d->train_y,
-                   error)
-      || !label_rows (e, spec->formula, names, d->test_x, d->n_test, n_in, "test", d->test_y,
-                      error))
+  if (!label_rows (e, shown, names, d->train_x, d->n_train, n_in, "train", d->train_y, error)
+      || !label_rows (e, shown, names, d->test_x, d->n_test, n_in, "test", d->test_y, error))
     {
       gsl_rng_free (rng);
       return NULL;
@@ -347,6 +468,18 @@ kan_dataset_from_formula (const KanFormulaSpec *spec,
         d->train_y[r] += gsl_ran_gaussian (rng, spec->noise * std);
       for (size_t r = 0; r < d->n_test; r++)
         d->test_y[r] += gsl_ran_gaussian (rng, spec->noise * std);
+      /* Blame labels that overflow on the noise, not on what trains on them later. */
+      for (int part = 0; part < 2; part++)
+        for (size_t r = 0; r < (part == 0 ? d->n_train : d->n_test); r++)
+          if (!isfinite ((part == 0 ? d->train_y : d->test_y)[r]))
+            {
+              g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                           "the noise level %g is too large for these labels: with it, the %s "
+                           "label of row %zu is not finite", spec->noise,
+                           part == 0 ? "train" : "test", r + 1);
+              gsl_rng_free (rng);
+              return NULL;
+            }
     }
   gsl_rng_free (rng);
 
@@ -366,20 +499,33 @@ kan_dataset_from_formula (const KanFormulaSpec *spec,
 /* CSV files                                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 
+/* The current record: one line, or several when a quoted field holds line breaks. */
 typedef struct
 {
   const char  *display;   /* the file name, for messages */
-  const char  *line;      /* start of the current line */
+  const char  *line;      /* start of the current record */
   gsize        line_len;
-  guint        line_no;   /* 1-based */
+  guint        line_no;   /* 1-based line where the record starts */
+  guint        breaks;    /* line breaks inside the record (in quoted fields) */
 } CsvReader;
 
-/* 1-based character column of P on the current line. */
-static long
-csv_column (const CsvReader *cr,
-            const char      *p)
+/* The 1-based line and character column of P, a pointer into the current record. */
+static void
+csv_locate (const CsvReader *cr,
+            const char      *p,
+            guint           *line,
+            long            *column)
 {
-  return g_utf8_pointer_to_offset (cr->line, p) + 1;
+  const char *start = cr->line;
+
+  *line = cr->line_no;
+  for (const char *q = cr->line; q < p; q++)
+    if (*q == '\n' || (*q == '\r' && !(q + 1 < p && q[1] == '\n')))
+      {
+        (*line)++;
+        start = q + 1;
+      }
+  *column = g_utf8_pointer_to_offset (start, p) + 1;
 }
 
 G_GNUC_PRINTF (5, 6)
@@ -393,12 +539,82 @@ csv_error (const CsvReader  *cr,
 {
   va_list args;
   g_autofree char *msg = NULL;
+  guint line = cr->line_no;
+  long column = 1;
 
   va_start (args, format);
   msg = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, KAN_ERROR, code, "%s:%u:%ld: %s", cr->display, cr->line_no,
-               p != NULL ? csv_column (cr, p) : 1L, msg);
+  if (p != NULL)
+    csv_locate (cr, p, &line, &column);
+  g_set_error (error, KAN_ERROR, code, "%s:%u:%ld: %s", cr->display, line, column, msg);
+}
+
+/* A quoted header name may span lines, as spreadsheets write a cell with line breaks; each
+ * break, with the blanks around it, reads as one space ("total\ncost" is "total cost"). */
+static void
+join_lines (char *text)
+{
+  char *w = text;
+
+  for (const char *r = text; *r != '\0';)
+    {
+      if (*r == '\n' || *r == '\r')
+        {
+          while (w > text && (w[-1] == ' ' || w[-1] == '\t'))
+            w--;
+          while (*r == '\n' || *r == '\r' || *r == ' ' || *r == '\t')
+            r++;
+          if (w > text && *r != '\0')
+            *w++ = ' ';
+        }
+      else
+        *w++ = *r++;
+    }
+  *w = '\0';
+}
+
+/* TEXT as quoted in messages (a field may be up to 1 MiB long). */
+static char *
+csv_quote (const char *text)
+{
+  return kan_expr_excerpt (text, 0);
+}
+
+/* What a line that is not comma-separated seems to be separated by ("tab-separated"), judged by
+ * the characters between fields outside quotes; NULL if it looks like nothing else. */
+static const char *
+csv_guess_separator (const char *line,
+                     gsize       len)
+{
+  static const struct { char c; const char *name; } seps[] = {
+    { '\t', "tab-separated" }, { ';', "semicolon-separated" }, { '|', "pipe-separated" },
+  };
+  gsize count[G_N_ELEMENTS (seps)] = { 0 };
+  gsize best = 0, spaces = 0;
+  const char *name = NULL;
+  gboolean quoted = FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      if (line[i] == '"')
+        quoted = !quoted;
+      if (quoted)
+        continue;
+      for (guint k = 0; k < G_N_ELEMENTS (seps); k++)
+        count[k] += line[i] == seps[k].c;
+      /* A blank between two other characters (not at either end). */
+      spaces += line[i] == ' ' && i > 0 && line[i - 1] != ' ' && i + 1 < len && line[i + 1] != ' ';
+    }
+  for (guint k = 0; k < G_N_ELEMENTS (seps); k++)
+    if (count[k] > best)
+      {
+        best = count[k];
+        name = seps[k].name;
+      }
+  if (name == NULL && spaces > 0)
+    name = "space-separated";
+  return name;
 }
 
 typedef struct
@@ -501,20 +717,59 @@ line_is_blank (const char *line,
   return TRUE;
 }
 
-/* Advances *POS past the next line of CONTENTS (LF, CRLF or CR ends), filling CR. */
+/* Advances *POS past the next record of CONTENTS, filling CR: a line (LF, CRLF or CR ends), or
+ * several when a quoted field holds line breaks (RFC 4180). A quote that is never closed, or not
+ * within KAN_CSV_MAX_LINE bytes, leaves the record at its first line, where csv_split reports
+ * it. */
 static gboolean
 csv_next_line (CsvReader   *cr,
                const char  *contents,
                gsize        length,
                gsize       *pos)
 {
-  gsize i = *pos;
+  gsize i = *pos, start = *pos;
+  gboolean quoted = FALSE, field_start = TRUE;
+  guint breaks = 0;
 
   if (i >= length)
     return FALSE;
   cr->line = contents + i;
-  while (i < length && contents[i] != '\n' && contents[i] != '\r')
-    i++;
+  cr->line_no += cr->breaks;
+  for (; i < length; i++)
+    {
+      char c = contents[i];
+
+      if (quoted)
+        {
+          if (i - start > KAN_CSV_MAX_LINE)
+            break;
+          if (c == '"')
+            {
+              if (i + 1 < length && contents[i + 1] == '"')
+                i++;  /* "" is a literal quote */
+              else
+                quoted = FALSE;
+            }
+          else if (c == '\n' || (c == '\r' && !(i + 1 < length && contents[i + 1] == '\n')))
+            breaks++;
+          continue;
+        }
+      if (c == '\n' || c == '\r')
+        break;
+      if (c == '"' && field_start)
+        quoted = TRUE;
+      if (c == ',')
+        field_start = TRUE;
+      else if (c != ' ' && c != '\t')
+        field_start = FALSE;
+    }
+  if (quoted)
+    {
+      breaks = 0;
+      for (i = start; i < length && contents[i] != '\n' && contents[i] != '\r'; i++)
+        ;
+    }
+  cr->breaks = breaks;
   cr->line_len = contents + i - cr->line;
   if (i < length && contents[i] == '\r')
     {
@@ -580,9 +835,7 @@ kan_dataset_from_csv (const char  *path,
 {
   g_autofree char *display = NULL;
   g_autofree char *contents = NULL;
-  g_autoptr (GError) local = NULL;
   KanDataset *d;
-  GStatBuf st;
   gsize length;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -595,18 +848,11 @@ kan_dataset_from_csv (const char  *path,
                    "the test fraction must be in [0, 1), not %g", test_fraction);
       return NULL;
     }
-  if (g_stat (path, &st) == 0 && (guint64) st.st_size > KAN_DATA_MAX_BYTES)
-    {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_BUDGET, "%s: the file is larger than 4 GiB",
-                   display);
-      return NULL;
-    }
-  if (!g_file_get_contents (path, &contents, &length, &local))
-    {
-      /* GLib's message names the file, but not first; every other error starts with it. */
-      g_set_error (error, KAN_ERROR, KAN_ERROR_IO, "%s: %s", display, local->message);
-      return NULL;
-    }
+  /* Read through a counting limit, so that /dev/zero, /dev/urandom or a pipe is bounded like a
+   * regular file (kan-file.h). */
+  contents = kan_file_read (path, KAN_DATA_MAX_FILE_BYTES, &length, error);
+  if (contents == NULL)
+    return NULL;
   d = kan_dataset_from_csv_data (contents, length, display, targets, test_fraction, seed, error);
   if (d != NULL)
     d->csv_path = g_strdup (path);
@@ -623,6 +869,10 @@ kan_dataset_from_csv_data (const char  *contents,
                            GError     **error)
 {
   g_autoptr (GPtrArray) names = NULL;
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  const char *header = NULL;
+  gsize header_len = 0;
+  g_autoptr (GHashTable) seen = NULL;
   g_autoptr (GArray) fields = NULL;
   g_autoptr (GArray) values = NULL;
   g_auto (GStrv) target_list = NULL;
@@ -686,10 +936,28 @@ kan_dataset_from_csv_data (const char  *contents,
     }
   if (!csv_split (&cr, fields, error))
     return NULL;
+  /* One column cannot be a data set (it needs an input and a target), so a header of one field
+   * that holds tabs or semicolons is a file with another separator. */
+  if (fields->len == 1 && !g_array_index (fields, CsvField, 0).quoted)
+    {
+      const char *sep = csv_guess_separator (cr.line, cr.line_len);
+
+      if (sep != NULL)
+        {
+          csv_error (&cr, error, KAN_ERROR_DATA, cr.line,
+                     "line 1 has 1 field; the file looks %s — Kanvas reads comma-separated "
+                     "values", sep);
+          return NULL;
+        }
+    }
+  seen = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < fields->len; i++)
     {
       CsvField *f = &g_array_index (fields, CsvField, i);
+      gpointer also;
 
+      if (f->quoted)
+        join_lines (f->text);
       if (f->text[0] == '\0')
         {
           csv_error (&cr, error, KAN_ERROR_DATA, f->start, "column %u has an empty name", i + 1);
@@ -699,19 +967,27 @@ kan_dataset_from_csv_data (const char  *contents,
         if ((unsigned char) *c < 0x20 || *c == 0x7f)
           {
             csv_error (&cr, error, KAN_ERROR_DATA, f->start,
-                       "the name of column %u contains a control character", i + 1);
+                       "the name of column %u contains %s", i + 1,
+                       *c == '\t' ? "a tab (is the file tab-separated? Kanvas reads "
+                                    "comma-separated values)"
+                                  : *c == '\n' || *c == '\r' ? "a line break"
+                                  : "a control character");
             return NULL;
           }
-      for (guint j = 0; j < i; j++)
-        if (strcmp (g_ptr_array_index (names, j), f->text) == 0)
-          {
-            csv_error (&cr, error, KAN_ERROR_DATA, f->start,
-                       "duplicate column name '%s' (also column %u)", f->text, j + 1);
-            return NULL;
-          }
+      if (g_hash_table_lookup_extended (seen, f->text, NULL, &also))
+        {
+          g_autofree char *q = csv_quote (f->text);
+
+          csv_error (&cr, error, KAN_ERROR_DATA, f->start,
+                     "duplicate column name '%s' (also column %u)", q, GPOINTER_TO_UINT (also));
+          return NULL;
+        }
       g_ptr_array_add (names, g_strdup (f->text));
+      g_hash_table_insert (seen, g_ptr_array_index (names, i), GUINT_TO_POINTER (i + 1));
     }
   n_cols = names->len;
+  header = cr.line;
+  header_len = cr.line_len;
 
   /* Targets: named columns, in the order given; by default the last column. */
   is_target = g_new0 (int, n_cols);
@@ -730,8 +1006,10 @@ kan_dataset_from_csv_data (const char  *contents,
 
       if (name[0] == '\0')
         {
+          g_autofree char *q = csv_quote (targets);
+
           g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
-                       "%s: the target list '%s' has an empty name", display, targets);
+                       "%s: the target list '%s' has an empty name", display, q);
           return NULL;
         }
       for (size_t c = 0; c < n_cols && !found; c++)
@@ -740,8 +1018,10 @@ kan_dataset_from_csv_data (const char  *contents,
             found = TRUE;
             if (is_target[c])
               {
+                g_autofree char *q = csv_quote (name);
+
                 g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
-                             "%s: target '%s' is named twice", display, name);
+                             "%s: target '%s' is named twice", display, q);
                 return NULL;
               }
             is_target[c] = 1;
@@ -750,9 +1030,16 @@ kan_dataset_from_csv_data (const char  *contents,
       if (!found)
         {
           g_autofree char *list = join_names (names);
+          g_autofree char *q = csv_quote (name);
+          g_autofree char *ql = csv_quote (list);
+          const char *sep = csv_guess_separator (header, header_len);
 
+          if (sep != NULL && strcmp (sep, "space-separated") == 0)
+            sep = NULL;
           g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
-                       "%s:1:1: no column named '%s' (columns: %s)", display, name, list);
+                       "%s:1:1: no column named '%s' (columns: %s)%s%s%s", display, q, ql,
+                       sep ? "; the header looks " : "", sep ? sep : "",
+                       sep ? " — Kanvas reads comma-separated values" : "");
           return NULL;
         }
     }
@@ -769,6 +1056,37 @@ kan_dataset_from_csv_data (const char  *contents,
                    "%s:1:1: every column is a target; at least one input column is needed",
                    display);
       return NULL;
+    }
+
+  /* Input columns name the variables of formulas; targets are only labels. */
+  g_hash_table_remove_all (seen);
+  for (size_t c = 0; c < n_cols; c++)
+    {
+      const CsvField *f = &g_array_index (fields, CsvField, c);
+      g_autoptr (GError) local = NULL;
+      char *key;
+      gpointer also;
+
+      if (is_target[c])
+        continue;
+      if (!check_variable_name (f->text, &local))
+        {
+          csv_error (&cr, error, KAN_ERROR_DATA, f->start, "input column %zu %s", c + 1,
+                     local->message);
+          return NULL;
+        }
+      key = kan_expr_name_key (f->text);
+      g_ptr_array_add (keys, key);
+      if (g_hash_table_lookup_extended (seen, key, NULL, &also))
+        {
+          csv_error (&cr, error, KAN_ERROR_DATA, f->start,
+                     "input columns %u '%s' and %zu '%s' would both print as %s in LaTeX; "
+                     "rename one", GPOINTER_TO_UINT (also),
+                     (char *) g_ptr_array_index (names, GPOINTER_TO_UINT (also) - 1), c + 1,
+                     f->text, key);
+          return NULL;
+        }
+      g_hash_table_insert (seen, key, GUINT_TO_POINTER ((guint) c + 1));
     }
 
   /* Rows. */
@@ -804,9 +1122,16 @@ kan_dataset_from_csv_data (const char  *contents,
           const char *where = fields->len > n_cols
                               ? g_array_index (fields, CsvField, n_cols).start
                               : cr.line + cr.line_len;
+          const char *sep = fields->len < n_cols
+                            ? csv_guess_separator (cr.line, cr.line_len) : NULL;
 
-          csv_error (&cr, error, KAN_ERROR_DATA, where, "line %u has %u fields, the header has %zu",
-                     cr.line_no, fields->len, n_cols);
+          if (sep != NULL && strcmp (sep, "space-separated") == 0)
+            sep = NULL;  /* blanks around numbers are common in comma-separated files */
+          csv_error (&cr, error, KAN_ERROR_DATA, where,
+                     "line %u has %u field%s, the header has %zu%s%s%s", cr.line_no,
+                     fields->len, fields->len == 1 ? "" : "s", n_cols,
+                     sep ? "; the line looks " : "", sep ? sep : "",
+                     sep ? " — Kanvas reads comma-separated values" : "");
           return NULL;
         }
       if (!check_budget ((size_t) values->len / n_cols + 1, n_cols, error))
@@ -815,26 +1140,23 @@ kan_dataset_from_csv_data (const char  *contents,
         {
           CsvField *f = &g_array_index (fields, CsvField, i);
           const char *s = f->text;
-          char *end = NULL;
+          const char *problem = NULL;
           double v;
 
           if (s[0] == '\0')
             {
-              csv_error (&cr, error, KAN_ERROR_DATA, f->start, "empty field in column '%s'",
-                         (char *) g_ptr_array_index (names, i));
+              g_autofree char *qn = csv_quote (g_ptr_array_index (names, i));
+
+              csv_error (&cr, error, KAN_ERROR_DATA, f->start, "empty field in column '%s'", qn);
               return NULL;
             }
-          v = g_ascii_strtod (s, &end);
-          if (end == s || *end != '\0' || g_ascii_isspace (s[0]))
+          if (!kan_parse_number (s, &v, &problem))
             {
-              csv_error (&cr, error, KAN_ERROR_DATA, f->start, "'%s' is not a number", s);
-              return NULL;
-            }
-          if (!isfinite (v))
-            {
-              csv_error (&cr, error, KAN_ERROR_DATA, f->start,
-                         "'%s' is not a finite number (column '%s')", s,
-                         (char *) g_ptr_array_index (names, i));
+              g_autofree char *q = csv_quote (s);
+              g_autofree char *qn = csv_quote (g_ptr_array_index (names, i));
+
+              csv_error (&cr, error, KAN_ERROR_DATA, f->start, "'%s' %s (column '%s')", q,
+                         problem, qn);
               return NULL;
             }
           g_array_append_val (values, v);
@@ -1037,6 +1359,8 @@ kan_dataset_validate (const KanDataset *d,
                    "the data set needs %d input names and %d output names", d->n_in, d->n_out);
       return FALSE;
     }
+  if (!check_variable_names ((const char *const *) d->in_names, d->n_in, "input", error))
+    return FALSE;
   if (d->source == KAN_DATA_FORMULA && (d->formula == NULL || d->ranges == NULL))
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
@@ -1079,19 +1403,22 @@ parse_bound (const char  *text,
   static const char *const no_vars[] = { NULL };
   g_autoptr (GError) local = NULL;
   g_autoptr (KanExpr) e = kan_expr_parse (piece, no_vars, NULL, &local);
+  g_autofree char *shown = kan_expr_excerpt (text, 0);
 
   if (e == NULL)
     {
+      g_autofree char *bound = kan_expr_excerpt (g_strstrip ((char *) piece),
+                                                 kan_expr_error_position (local));
       g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE,
-                   "ranges '%s': range %d, %s bound '%s': %s", text, index, which,
-                   g_strstrip ((char *) piece), local->message);
+                   "ranges '%s': range %d, %s bound '%s': %s", shown, index, which, bound,
+                   local->message);
       return FALSE;
     }
   *out = kan_expr_eval (e, NULL);
   if (!isfinite (*out))
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE,
-                   "ranges '%s': range %d, %s bound is not finite", text, index, which);
+                   "ranges '%s': range %d, %s bound is not finite", shown, index, which);
       return FALSE;
     }
   return TRUE;
@@ -1105,6 +1432,7 @@ kan_parse_ranges (const char  *text,
 {
   g_auto (GStrv) pairs = NULL;
   g_autofree double *values = NULL;
+  g_autofree char *shown = NULL;
   int n;
 
   g_return_val_if_fail (text != NULL && out != NULL && n_pairs != NULL, FALSE);
@@ -1112,12 +1440,13 @@ kan_parse_ranges (const char  *text,
 
   *out = NULL;
   *n_pairs = 0;
+  shown = kan_expr_excerpt (text, 0);
   pairs = g_strsplit (text, ":", 0);
   n = (int) g_strv_length (pairs);
   if (n == 0 || (n == 1 && line_is_blank (pairs[0], strlen (pairs[0]))))
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE,
-                   "ranges '%s': expected lo,hi (for example -1,1 or -1,1:0,2)", text);
+                   "ranges '%s': expected lo,hi (for example -1,1 or -1,1:0,2)", shown);
       return FALSE;
     }
   values = g_new (double, 2 * (size_t) n);
@@ -1127,9 +1456,11 @@ kan_parse_ranges (const char  *text,
 
       if (g_strv_length (bounds) != 2)
         {
+          g_autofree char *pair = kan_expr_excerpt (g_strstrip (pairs[i]), 0);
+
           g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE,
-                       "ranges '%s': range %d ('%s') must be two numbers lo,hi", text, i + 1,
-                       g_strstrip (pairs[i]));
+                       "ranges '%s': range %d ('%s') must be two numbers lo,hi", shown, i + 1,
+                       pair);
           return FALSE;
         }
       if (!parse_bound (text, bounds[0], i + 1, "lower", &values[2 * i], error)
@@ -1138,8 +1469,16 @@ kan_parse_ranges (const char  *text,
       if (!(values[2 * i] < values[2 * i + 1]))
         {
           g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE,
-                       "ranges '%s': range %d has lo ≥ hi (%g, %g)", text, i + 1,
+                       "ranges '%s': range %d has lo ≥ hi (%g, %g)", shown, i + 1,
                        values[2 * i], values[2 * i + 1]);
+          return FALSE;
+        }
+      /* Sampling draws lo + u·(hi − lo), so the width itself must be a finite number. */
+      if (!isfinite (values[2 * i + 1] - values[2 * i]))
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE,
+                       "ranges '%s': range %d [%g, %g] is too wide: its width hi − lo "
+                       "overflows a double", shown, i + 1, values[2 * i], values[2 * i + 1]);
           return FALSE;
         }
     }

@@ -1,5 +1,6 @@
 /* kan-discover.c — from data to a closed-form formula in one call (see kan-discover.h). */
 #include "kan-discover.h"
+#include "kan-decompose.h"
 #include "kan-error.h"
 #include "kan-formula.h"
 #include "kan-lock.h"
@@ -40,6 +41,7 @@ kan_discover_options_init (KanDiscoverOptions *o)
   o->exact_tol = 1e-9;
   o->accuracy_tol = 1.0;
   o->time_limit = 0.0;
+  o->decompose = 2;
 }
 
 char **
@@ -725,6 +727,27 @@ root_constants (KanExpr *e)
   return c < 0 ? kan_expr_unary (KAN_EXPR_NEG, 0, e) : e;
 }
 
+/* polish, then constants as roots of simple values where the train rows agree. */
+static KanExpr *
+polish_rooted (KanExpr *e, const RawData *r, gboolean snap, double snap_tol)
+{
+  e = polish (e, r, snap, snap_tol);
+  if (snap)
+    {
+      double before = kan_expr_rmse (e, r->train_x, r->n_in, r->train_y, 1, r->n_train);
+      KanExpr *rooted = root_constants (kan_expr_copy (e));
+      if (kan_expr_rmse (rooted, r->train_x, r->n_in, r->train_y, 1, r->n_train)
+          <= before + MAX (snap_tol * r->y_std, SNAP_RMSE_SHARE * before))
+        {
+          kan_expr_free (e);
+          e = rooted;
+        }
+      else
+        kan_expr_free (rooted);
+    }
+  return e;
+}
+
 KanExpr *
 kan_discover_formula (const KanModel *m, const KanDataset *d, gboolean snap, double snap_tol,
                       char ***numeric_edges_out, GError **error)
@@ -753,20 +776,19 @@ kan_discover_formula (const KanModel *m, const KanDataset *d, gboolean snap, dou
   if (d->out_mean)
     e = kan_expr_binary (KAN_EXPR_ADD, times (d->out_std[0], e), kan_expr_num (d->out_mean[0]));
   raw_init (&r, d);
-  e = polish (e, &r, snap && r.n_train > 0, snap_tol);
-  if (snap && r.n_train > 0)
-    {
-      double before = kan_expr_rmse (e, r.train_x, r.n_in, r.train_y, 1, r.n_train);
-      KanExpr *rooted = root_constants (kan_expr_copy (e));
-      if (kan_expr_rmse (rooted, r.train_x, r.n_in, r.train_y, 1, r.n_train)
-          <= before + MAX (snap_tol * r.y_std, SNAP_RMSE_SHARE * before))
-        {
-          kan_expr_free (e);
-          e = rooted;
-        }
-      else
-        kan_expr_free (rooted);
-    }
+  e = polish_rooted (e, &r, snap && r.n_train > 0, snap_tol);
+  raw_clear (&r);
+  return e;
+}
+
+KanExpr *
+kan_discover_polish (KanExpr *e, const KanDataset *d, double snap_tol)
+{
+  RawData r;
+
+  g_return_val_if_fail (e != NULL && d != NULL, e);
+  raw_init (&r, d);
+  e = polish_rooted (e, &r, r.n_train > 0, snap_tol);
   raw_clear (&r);
   return e;
 }
@@ -875,7 +897,7 @@ select_fit (const KanSymFit *fits, int n, const int *lib, int n_lib, Select rule
  * names in edge order. */
 static gboolean
 lock_all (KanModel *m, const KanDataset *d, const int *lib, int n_lib, Select rule,
-          GString *names, GError **error)
+          GString *names, GCancellable *cancellable, GError **error)
 {
   for (int l = 0; l < kan_model_depth (m); l++)
     for (int i = 0; i < kan_model_layer_in (m, l); i++)
@@ -887,6 +909,12 @@ lock_all (KanModel *m, const KanDataset *d, const int *lib, int n_lib, Select ru
 
           if (kan_model_edge_mode (m, l, i, j) != KAN_EDGE_NUMERIC)
             continue;
+          /* An edge's fits take milliseconds; a wide network has many edges. */
+          if (g_cancellable_is_cancelled (cancellable))
+            {
+              g_set_error (error, KAN_ERROR, KAN_ERROR_CANCELLED, "discover was stopped");
+              return FALSE;
+            }
           fits = kan_model_suggest (m, d->train_x, d->n_train, l, i, j, lib, n_lib, NULL, &n,
                                     error);
           if (fits == NULL)
@@ -925,6 +953,8 @@ typedef struct
   GPtrArray                *cands;       /* every candidate */
   GTimer                   *timer;
   gboolean                  exact;
+  /* Cancelled by the caller's cancellable or at the time limit; every stage watches it. */
+  GCancellable             *stop;
 } Search;
 
 static void
@@ -990,7 +1020,7 @@ add_stage (Search *s, const char *stage, const char *width, guint64 seed, const 
 static gboolean
 cancelled (const Search *s, GError **error)
 {
-  return g_cancellable_set_error_if_cancelled (s->o->cancellable, error)
+  return g_cancellable_set_error_if_cancelled (s->stop, error)
          ? (g_clear_error (error),
             g_set_error (error, KAN_ERROR, KAN_ERROR_CANCELLED, "discover was stopped"), TRUE)
          : FALSE;
@@ -1028,8 +1058,12 @@ symbolic_stage (Search *s, const KanModel *m, const char *width, guint64 seed, G
 
       if (cancelled (s, error))
         goto fail;
-      if (!lock_all (lm, s->d, s->lib, s->n_lib, rule, names, &local))
-        continue;  /* an edge no function fits: this rule gives no candidate */
+      if (!lock_all (lm, s->d, s->lib, s->n_lib, rule, names, s->stop, &local))
+        {
+          if (cancelled (s, error))
+            goto fail;
+          continue;  /* an edge no function fits: this rule gives no candidate */
+        }
       for (guint q = 0; q < seen->len; q++)
         dup |= strcmp (seen->pdata[q], names->str) == 0;
       if (dup)
@@ -1040,7 +1074,7 @@ symbolic_stage (Search *s, const KanModel *m, const char *width, guint64 seed, G
 
       t0 = g_timer_elapsed (s->timer, NULL);
       if (!train (lm, s->train_only, KAN_OPT_LM, s->o->symbolic_steps, 0.0, FALSE,
-                  s->o->cancellable, error))
+                  s->stop, error))
         goto fail;
       add_stage (s, "retrain", width, seed, detail, lm, t0);
 
@@ -1072,6 +1106,29 @@ symbolic_stage (Search *s, const KanModel *m, const char *width, guint64 seed, G
 fail:
   g_ptr_array_unref (seen);
   return FALSE;
+}
+
+/* F (a formula of the decomposition; its expression and network are taken) as a candidate.
+ * Returns whether it is exact. */
+static gboolean
+add_formula (Search *s, KanDecomposeFormula *f)
+{
+  KanDiscoverCandidate *c = g_new0 (KanDiscoverCandidate, 1);
+
+  c->expr = g_steal_pointer (&f->expr);
+  c->text = kan_expr_to_string (c->expr, (const char *const *) s->d->in_names,
+                                KAN_EXPR_STYLE_TEXT);
+  c->complexity = kan_expr_size (c->expr);
+  c->train_rmse = kan_expr_rmse (c->expr, s->raw.train_x, s->raw.n_in, s->raw.train_y, 1,
+                                 s->raw.n_train);
+  c->test_rmse = s->raw.n_test ? kan_expr_rmse (c->expr, s->raw.test_x, s->raw.n_in,
+                                                s->raw.test_y, 1, s->raw.n_test)
+                               : NAN;
+  c->width = g_strdup (f->width);
+  c->lock = g_strdup (f->lock);
+  c->model = g_steal_pointer (&f->model);
+  g_ptr_array_add (s->cands, c);
+  return isfinite (judged_rmse (c)) && is_exact (s, judged_rmse (c));
 }
 
 /* Whether WIDTH needs pruning: a hidden layer with more than one node, or a multiplication
@@ -1128,14 +1185,14 @@ candidate (Search *s, const char *width, guint64 seed, GError **error)
   if (needs_sparsifying (sh) && s->o->sparse_steps > 0)
     {
       if (!train (m, tr, KAN_OPT_LBFGS, s->o->sparse_steps, s->o->lamb, TRUE,
-                  s->o->cancellable, error))
+                  s->stop, error))
         return FALSE;
       add_stage (s, "sparsify", width, seed, NULL, m, t0);
       t0 = g_timer_elapsed (s->timer, NULL);
     }
   else
     {
-      if (!train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, TRUE, s->o->cancellable, error))
+      if (!train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, TRUE, s->stop, error))
         return FALSE;
       add_stage (s, "fit", width, seed, NULL, m, t0);
       t0 = g_timer_elapsed (s->timer, NULL);
@@ -1152,7 +1209,7 @@ candidate (Search *s, const char *width, guint64 seed, GError **error)
         return FALSE;
       kan_model_free (m);
       m = p;
-      if (!train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, TRUE, s->o->cancellable, error))
+      if (!train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, TRUE, s->stop, error))
         return FALSE;
       w = kan_shape_to_string (kan_model_shape (m));
       add_stage (s, "prune", width, seed, w, m, t0);
@@ -1161,13 +1218,14 @@ candidate (Search *s, const char *width, guint64 seed, GError **error)
 
   if (s->o->fine_grid > 0 && s->o->fine_grid != kan_model_grid (m))
     {
-      KanModel *f = kan_model_refine (m, s->o->fine_grid, tr->train_x, tr->n_train, error);
+      KanModel *f = kan_model_refine_full (m, s->o->fine_grid, tr->train_x, tr->n_train,
+                                           s->stop, error);
       g_autofree char *detail = g_strdup_printf ("grid=%d", s->o->fine_grid);
       if (f == NULL)
         return FALSE;
       kan_model_free (m);
       m = f;
-      if (!train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, FALSE, s->o->cancellable, error))
+      if (!train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, FALSE, s->stop, error))
         return FALSE;
       add_stage (s, "refine", width, seed, detail, m, t0);
     }
@@ -1232,6 +1290,115 @@ seeds_for (const char *width, const KanDiscoverOptions *o)
   return commas == 1 ? 1 : o->n_seeds;
 }
 
+/* The time limit: a thread that cancels the search's STOP when the limit is reached, unless
+ * told to quit first. */
+typedef struct
+{
+  GMutex        lock;
+  GCond         cond;
+  gboolean      quit;
+  gboolean      fired;
+  gint64        end_time;   /* monotonic, µs */
+  GCancellable *stop;
+  GThread      *thread;
+} Deadline;
+
+static gpointer
+deadline_wait (gpointer data)
+{
+  Deadline *dl = data;
+  gboolean fire = FALSE;
+
+  g_mutex_lock (&dl->lock);
+  while (!dl->quit && !fire)
+    if (!g_cond_wait_until (&dl->cond, &dl->lock, dl->end_time))
+      fire = dl->fired = TRUE;
+  g_mutex_unlock (&dl->lock);
+  if (fire)
+    g_cancellable_cancel (dl->stop);
+  return NULL;
+}
+
+static void
+deadline_start (Deadline *dl, double seconds, GCancellable *stop)
+{
+  g_mutex_init (&dl->lock);
+  g_cond_init (&dl->cond);
+  dl->quit = dl->fired = FALSE;
+  dl->end_time = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+  dl->stop = stop;
+  dl->thread = g_thread_new ("kan-discover-limit", deadline_wait, dl);
+}
+
+/* Stops the thread; TRUE if the limit was reached. */
+static gboolean
+deadline_stop (Deadline *dl)
+{
+  gboolean fired;
+
+  g_mutex_lock (&dl->lock);
+  dl->quit = TRUE;
+  g_cond_signal (&dl->cond);
+  g_mutex_unlock (&dl->lock);
+  g_thread_join (dl->thread);
+  fired = dl->fired;
+  g_mutex_clear (&dl->lock);
+  g_cond_clear (&dl->cond);
+  return fired;
+}
+
+static void
+forward_cancel (GCancellable *from, gpointer stop)
+{
+  g_cancellable_cancel (stop);
+}
+
+/* Where the oracle stage of the decomposition runs in the default ladder: right after the
+ * monomial stage (before the second width) for four inputs or more, where the ladder gets
+ * slow; for two or three after the widths with one hidden node, which are cheap there and
+ * usually enough; never for one. */
+static int
+oracle_at (int n_in)
+{
+  return n_in >= 4 ? 1 : n_in == 3 ? 5 : n_in == 2 ? 4 : -1;
+}
+
+/* The decomposition stages (kan-decompose.h) that come before width W of the default ladder;
+ * their formulas join the candidates. */
+static gboolean
+decompose_stage (Search *s, int w, GError **error)
+{
+  g_autoptr (GPtrArray) found = NULL;
+  g_autoptr (KanDataset) raw = NULL;
+  KanDiscoverOptions o;
+  double left = 0.0;
+  gboolean ok = TRUE;
+
+  if (s->o->widths || s->o->decompose < 1 || (w != 1 && w != oracle_at (s->d->n_in)))
+    return TRUE;
+  if (s->o->time_limit > 0
+      && (left = s->o->time_limit - g_timer_elapsed (s->timer, NULL)) <= 0)
+    return TRUE;
+  o = *s->o;
+  o.cancellable = s->stop;
+  raw = kan_dataset_new_arrays (s->raw.n_in, 1, s->raw.n_train, s->raw.n_test, s->raw.train_x,
+                                s->raw.train_y, s->raw.test_x, s->raw.test_y,
+                                (const char *const *) s->d->in_names, NULL);
+  found = g_ptr_array_new_with_free_func ((GDestroyNotify) kan_decompose_formula_free);
+  if (w == 1)
+    ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
+  for (guint q = 0; q < found->len; q++)
+    s->exact |= add_formula (s, found->pdata[q]);
+  g_ptr_array_set_size (found, 0);
+  if (ok && !s->exact && w == oracle_at (s->d->n_in))
+    {
+      ok = kan_decompose_oracle (raw, &o, left, s->res->stages, found, error);
+      for (guint q = 0; q < found->len; q++)
+        s->exact |= add_formula (s, found->pdata[q]);
+    }
+  return ok;
+}
+
 gboolean
 kan_discover (const KanDataset *d, const KanDiscoverOptions *o, KanDiscoverResult **out,
               GError **error)
@@ -1241,7 +1408,9 @@ kan_discover (const KanDataset *d, const KanDiscoverOptions *o, KanDiscoverResul
   g_autofree int *own_lib = NULL;
   const char *const *widths;
   Search s = { 0 };
-  gboolean ok = TRUE;
+  Deadline limit;
+  gulong forward_id = 0;
+  gboolean ok = TRUE, stopped = FALSE, timed_out = FALSE;
 
   g_return_val_if_fail (d != NULL && out != NULL, FALSE);
   if (o == NULL)
@@ -1296,33 +1465,59 @@ kan_discover (const KanDataset *d, const KanDiscoverOptions *o, KanDiscoverResul
   s.res->pareto = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
   s.cands = g_ptr_array_new ();
   s.timer = g_timer_new ();
+  /* One cancellable for the whole search, passed down into every training, refit and lock:
+   * the caller's cancellation and the time limit stop it within a fraction of a second. */
+  s.stop = g_cancellable_new ();
+  if (o->cancellable)
+    forward_id = g_cancellable_connect (o->cancellable, G_CALLBACK (forward_cancel), s.stop,
+                                        NULL);
+  if (o->time_limit > 0)
+    deadline_start (&limit, o->time_limit, s.stop);
 
-  for (int w = 0; widths[w] && ok && !s.exact; w++)
-    for (int k = 0; k < seeds_for (widths[w], o) && ok && !s.exact; k++)
+  for (int w = 0; widths[w] && ok && !s.exact && !stopped; w++)
+    for (int k = 0; k < seeds_for (widths[w], o) && ok && !s.exact && !stopped; k++)
       {
         g_autoptr (GError) local = NULL;
-        if (o->time_limit > 0 && (w > 0 || k > 0)
-            && g_timer_elapsed (s.timer, NULL) > o->time_limit)
-          break;
-        if (!candidate (&s, widths[w], o->seed + k, &local))
+        if ((k == 0 && !decompose_stage (&s, w, &local))
+            || (!s.exact && !candidate (&s, widths[w], o->seed + k, &local)))
           {
-            /* A candidate that fails numerically is just not a candidate; cancellation and
-             * a width that does not fit the data are the caller's. */
+            /* A candidate that fails numerically is just not a candidate; a width that does
+             * not fit the data is the caller's. Stopped, the search keeps what it found. */
             if (g_error_matches (local, KAN_ERROR, KAN_ERROR_CANCELLED)
-                || g_error_matches (local, KAN_ERROR, KAN_ERROR_SHAPE)
-                || g_error_matches (local, KAN_ERROR, KAN_ERROR_PARSE))
+                || g_cancellable_is_cancelled (s.stop))
+              stopped = TRUE;
+            else if (g_error_matches (local, KAN_ERROR, KAN_ERROR_SHAPE)
+                     || g_error_matches (local, KAN_ERROR, KAN_ERROR_PARSE))
               {
                 g_propagate_error (error, g_steal_pointer (&local));
                 ok = FALSE;
               }
           }
       }
+  stopped = stopped || g_cancellable_is_cancelled (s.stop);
+  if (o->time_limit > 0)
+    timed_out = deadline_stop (&limit);
+  if (forward_id)
+    g_cancellable_disconnect (o->cancellable, forward_id);
+  g_object_unref (s.stop);
 
   s.res->n_candidates = s.cands->len;
+  s.res->stopped = stopped && !s.exact;
   if (ok)
     {
       pareto (&s);
-      if (s.res->best == NULL)
+      if (s.res->best == NULL && stopped)
+        {
+          if (timed_out && !(o->cancellable && g_cancellable_is_cancelled (o->cancellable)))
+            g_set_error (error, KAN_ERROR, KAN_ERROR_CANCELLED,
+                         "discover found no formula within its time limit of %g s",
+                         o->time_limit);
+          else
+            g_set_error (error, KAN_ERROR, KAN_ERROR_CANCELLED,
+                         "discover was stopped before it found a formula");
+          ok = FALSE;
+        }
+      else if (s.res->best == NULL)
         {
           g_set_error (error, KAN_ERROR, KAN_ERROR_NONFINITE,
                        "discover found no formula with a finite error");

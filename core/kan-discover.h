@@ -47,9 +47,15 @@ typedef struct
   /* The best formula is the simplest whose test RMSE is at most
    * max((1 + accuracy_tol)·RMSE_min, exact_tol·std(y)); default 1. */
   double             accuracy_tol;
-  double             time_limit;     /* seconds; after it no new candidate starts; 0: none.
-                                      * Default 0 */
-  GCancellable      *cancellable;    /* checked between stages; may be NULL */
+  double             time_limit;     /* seconds; the search stops then (within a fraction
+                                      * of a second, whatever stage it is in) with what it
+                                      * has found; 0: none. Default 0 */
+  /* Levels of decomposition (kan-decompose.h) that may split the problem with a trained
+   * network as the oracle; 0 also turns off the monomial stage. Used only with the default
+   * widths (WIDTHS = NULL). Default 2 */
+  int                decompose;
+  GCancellable      *cancellable;    /* stops the search like the time limit (every
+                                      * training, refit and lock watches it); may be NULL */
 } KanDiscoverOptions;
 
 void        kan_discover_options_init (KanDiscoverOptions *o);
@@ -82,7 +88,10 @@ typedef struct
   char     *width;
   guint64   seed;
   char     *lock;        /* the functions the edges were locked to, e.g. "x^2,sin,exp" */
-  KanModel *model;       /* the locked, fine-tuned network it was read from */
+  KanModel *model;       /* the locked, fine-tuned network it was read from; for formulas
+                          * of the decomposition (width "monomial" or "decompose") a locked
+                          * network when one computes it, else the spline network the
+                          * decomposition used as its oracle (kan-decompose.h) */
 } KanDiscoverCandidate;
 
 typedef struct
@@ -93,12 +102,15 @@ typedef struct
   const KanDiscoverCandidate *best;     /* one of PARETO (see accuracy_tol) */
   gboolean                    exact;    /* BEST is exact (see exact_tol) */
   int                         n_candidates; /* formulas tried */
+  gboolean                    stopped;  /* cut short by the time limit or the cancellable:
+                                         * BEST is the best found so far */
   double                      seconds;
 } KanDiscoverResult;
 
 /* Runs the search on D (one output, at least 4 train rows). Fails with KAN_ERROR_INVALID for
  * bad options, KAN_ERROR_SHAPE for data or widths of the wrong shape, KAN_ERROR_CANCELLED
- * when cancelled, and KAN_ERROR_NONFINITE when no candidate produced a finite formula. */
+ * when cancelled or out of time before any formula was found (stopped later, it succeeds
+ * with STOPPED set), and KAN_ERROR_NONFINITE when no candidate produced a finite formula. */
 gboolean    kan_discover              (const KanDataset          *d,
                                        const KanDiscoverOptions  *o,
                                        KanDiscoverResult        **out,
@@ -117,6 +129,12 @@ KanExpr    *kan_discover_formula      (const KanModel            *m,
                                        double                     snap_tol,
                                        char                    ***numeric_edges_out,
                                        GError                   **error);
+
+/* E (taken) simplified, canonicalised and snapped as kan_discover_formula does, with the
+ * snaps checked on D's train rows. */
+KanExpr    *kan_discover_polish       (KanExpr                   *e,
+                                       const KanDataset          *d,
+                                       double                     snap_tol);
 
 /* RMSE of E (over D's raw inputs) against D's raw labels of output 0, on the train rows
  * (TEST = FALSE) or the test rows; NaN without rows. */

@@ -18,6 +18,10 @@
 #define KAN_EXPR_MAX_NESTING 200
 /* A parsed tree may be at most this high (long chains like x+x+…+x count too). */
 #define KAN_EXPR_MAX_HEIGHT 2000
+/* Numbers and names quoted in parse errors are cut to this many characters. */
+#define KAN_EXPR_TOKEN_CHARS 40
+
+static char *excerpt_chars (const char *text, long pos, long max);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Functions                                                                                  */
@@ -473,6 +477,17 @@ describe_at (const char *s)
   return g_strdup_printf ("'%.*s'", (int) (g_utf8_next_char (s) - s), s);
 }
 
+/* LEN bytes at S as quoted in messages: at most KAN_EXPR_TOKEN_CHARS characters, so that a
+ * long number or name does not flood the message. */
+static char *
+token_text (const char *s,
+            gsize       len)
+{
+  g_autofree char *t = g_strndup (s, len);
+
+  return excerpt_chars (t, 0, KAN_EXPR_TOKEN_CHARS);
+}
+
 /* Operators are also accepted in their Unicode forms, as pasted from documents. */
 static int
 peek_op (const Parser *ps,
@@ -503,6 +518,17 @@ peek_op (const Parser *ps,
 
 static KanExpr *parse_sum (Parser *ps, int *height);
 
+/* The tree would grow higher than KAN_EXPR_MAX_HEIGHT. Unlike the nesting limit this is reached
+ * without any nesting, by a long chain such as x+x+…+x, so the message says so. */
+static void
+height_error (Parser     *ps,
+              const char *at)
+{
+  parse_error (ps, at, "the formula is too long: more than %d operations in a row make its "
+               "tree higher than the limit of %d levels (KAN_EXPR_MAX_HEIGHT)",
+               KAN_EXPR_MAX_HEIGHT, KAN_EXPR_MAX_HEIGHT);
+}
+
 static KanExpr *
 make_binary (Parser       *ps,
              const char   *at,
@@ -516,8 +542,7 @@ make_binary (Parser       *ps,
   *height = MAX (ha, hb) + 1;
   if (*height > KAN_EXPR_MAX_HEIGHT)
     {
-      parse_error (ps, at, "formula is too long (more than %d nested operations)",
-                   KAN_EXPR_MAX_HEIGHT);
+      height_error (ps, at);
       kan_expr_free (a);
       kan_expr_free (b);
       return NULL;
@@ -537,8 +562,7 @@ make_unary (Parser       *ps,
   *height = ha + 1;
   if (*height > KAN_EXPR_MAX_HEIGHT)
     {
-      parse_error (ps, at, "formula is too long (more than %d nested operations)",
-                   KAN_EXPR_MAX_HEIGHT);
+      height_error (ps, at);
       kan_expr_free (a);
       return NULL;
     }
@@ -552,6 +576,16 @@ parse_number (Parser *ps)
   char *lexeme, *end;
   double v;
 
+  if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+    {
+      const char *q = p + 2;
+
+      while (g_ascii_isalnum (*q) || *q == '.')
+        q++;
+      parse_error (ps, start, "'%.*s' is a hexadecimal number; numbers are read in decimal only",
+                   (int) MIN (q - start, 40), start);
+      return NULL;
+    }
   while (g_ascii_isdigit (*p))
     p++;
   if (*p == '.')
@@ -569,8 +603,8 @@ parse_number (Parser *ps)
           q++;
           if (!g_ascii_isdigit (*q))
             {
-              parse_error (ps, start, "malformed number '%.*s' (the exponent has no digits)",
-                           (int) (q - start), start);
+              g_autofree char *t = token_text (start, q - start);
+              parse_error (ps, start, "malformed number '%s' (the exponent has no digits)", t);
               return NULL;
             }
         }
@@ -583,32 +617,32 @@ parse_number (Parser *ps)
     }
   if (*p == '.')
     {
-      parse_error (ps, p, "malformed number '%.*s.' (a second decimal point)",
-                   (int) (p - start), start);
+      g_autofree char *t = token_text (start, p + 1 - start);
+      parse_error (ps, p, "malformed number '%s' (a second decimal point)", t);
       return NULL;
     }
   if (g_ascii_isalpha (*p) || *p == '_')
     {
       const char *q = p;
+      g_autofree char *a = NULL, *b = NULL;
 
       while (g_ascii_isalnum (*q) || *q == '_')
         q++;
-      parse_error (ps, p, "missing operator between '%.*s' and '%.*s' (write %.*s*%.*s)",
-                   (int) (p - start), start, (int) (q - p), p,
-                   (int) (p - start), start, (int) (q - p), p);
+      a = token_text (start, p - start);
+      b = token_text (p, q - p);
+      parse_error (ps, p, "missing operator between '%s' and '%s' (write %s*%s)", a, b, a, b);
       return NULL;
     }
   lexeme = g_strndup (start, p - start);
   v = g_ascii_strtod (lexeme, &end);
-  if (*end != '\0' || end == lexeme)
+  if (*end != '\0' || end == lexeme || !isfinite (v))
     {
-      parse_error (ps, start, "malformed number '%s'", lexeme);
-      g_free (lexeme);
-      return NULL;
-    }
-  if (!isfinite (v))
-    {
-      parse_error (ps, start, "number '%s' is too large", lexeme);
+      g_autofree char *t = token_text (start, p - start);
+
+      if (!isfinite (v))
+        parse_error (ps, start, "number '%s' is too large", t);
+      else
+        parse_error (ps, start, "malformed number '%s'", t);
       g_free (lexeme);
       return NULL;
     }
@@ -617,12 +651,16 @@ parse_number (Parser *ps)
   return kan_expr_num (v);
 }
 
+/* The allowed variables for messages; a long list is cut after KAN_EXPR_EXCERPT_CHARS. */
 static char *
 join_vars (const char *const *vars)
 {
+  g_autofree char *all = NULL;
+
   if (vars == NULL || vars[0] == NULL)
     return g_strdup ("none");
-  return g_strjoinv (", ", (char **) vars);
+  all = g_strjoinv (", ", (char **) vars);
+  return excerpt_chars (all, 0, KAN_EXPR_EXCERPT_CHARS);
 }
 
 static KanExpr *
@@ -631,12 +669,14 @@ parse_identifier (Parser *ps,
 {
   const char *start = ps->p;
   g_autofree char *name = NULL;
+  g_autofree char *shown = NULL;
   KanFunc func;
   const char *after;
 
   while (g_ascii_isalnum (*ps->p) || *ps->p == '_')
     ps->p++;
   name = g_strndup (start, ps->p - start);
+  shown = token_text (start, ps->p - start);
 
   after = ps->p;
   while (g_ascii_isspace (*after))
@@ -653,7 +693,7 @@ parse_identifier (Parser *ps,
           if (strcmp (name, "pi") == 0 || strcmp (name, "e") == 0)
             parse_error (ps, start, "'%s' is a constant, not a function", name);
           else
-            parse_error (ps, start, "unknown function '%s'", name);
+            parse_error (ps, start, "unknown function '%s'", shown);
           return NULL;
         }
       ps->p = after + 1;
@@ -720,7 +760,7 @@ parse_identifier (Parser *ps,
           ps->failed = TRUE;
           g_set_error (ps->error, KAN_ERROR, KAN_ERROR_PARSE,
                        "unknown variable '%s' at position %ld (variables: %s)",
-                       name, position_of (ps, start), list);
+                       shown, position_of (ps, start), list);
         }
       return NULL;
     }
@@ -1312,6 +1352,8 @@ append_latex_name (GString    *out,
     }
 }
 
+static void append_style_name (GString *out, const char *name, KanExprStyle style);
+
 static void
 print_var (const Printer *pr,
            int            var,
@@ -1325,10 +1367,7 @@ print_var (const Printer *pr,
   else
     name = fallback = g_strdup_printf ("x%d", var + 1);
 
-  if (pr->style == KAN_EXPR_STYLE_LATEX)
-    append_latex_name (out, name);
-  else
-    g_string_append (out, name);
+  append_style_name (out, name, pr->style);
 }
 
 static void
@@ -1556,4 +1595,496 @@ kan_expr_to_string (const KanExpr      *e,
   out = g_string_new (NULL);
   print_expr (&pr, e, out);
   return g_string_free (out, FALSE);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Variable names                                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/* C's keywords (C11, C23 and GNU's asm and typeof). */
+static const char *const c_keywords[] = {
+  "alignas", "alignof", "asm", "auto", "bool", "break", "case", "char", "const", "constexpr",
+  "continue", "default", "do", "double", "else", "enum", "extern", "false", "float", "for",
+  "goto", "if", "inline", "int", "long", "nullptr", "register", "restrict", "return", "short",
+  "signed", "sizeof", "static", "static_assert", "struct", "switch", "thread_local", "true",
+  "typedef", "typeof", "typeof_unqual", "union", "unsigned", "void", "volatile", "while",
+  NULL
+};
+
+/* What the C output writes besides the functions of func_info: powers and constants. */
+/* Constants the text printer writes by name (and the parser reads). */
+static const char *const text_constants[] = { "pi", "e", "inf", "nan", NULL };
+static const char *const c_output_names[] = { "pow", "M_PI", "M_E", "NAN", "INFINITY", NULL };
+
+/* Python's keywords (3.12). */
+static const char *const python_keywords[] = {
+  "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+  "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if",
+  "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try",
+  "while", "with", "yield",
+  NULL
+};
+
+/* Every name of the form above that SymPy 1.14's sympify does not read as a plain symbol (its
+ * namespace `from sympy import *` and Python's built-in functions), Python keywords aside; in
+ * strcmp order. Made by trying each name of sympy.__all__, builtins, the Greek letters and the
+ * single letters: sympify("NAME*2 + 1") == Symbol("NAME")*2 + 1, and likewise "sin(NAME)". */
+static const char *const sympy_names[] = {
+  "Abs", "AccumBounds", "Add", "Adjoint", "AlgebraicField", "AlgebraicNumber", "And",
+  "AppliedPredicate", "Array", "AssumptionsContext", "Atom", "AtomicExpr", "BasePolynomialError",
+  "Basic", "BlockDiagMatrix", "BlockMatrix", "CC", "CRootOf", "Catalan", "Chi", "Ci", "Circle",
+  "CoercionFailed", "Complement", "ComplexField", "ComplexRegion", "ComplexRootOf", "Complexes",
+  "ComputationFailed", "ConditionSet", "Contains", "CosineTransform", "Curve", "DeferredVector",
+  "DenseNDimArray", "Derivative", "Determinant", "DiagMatrix", "DiagonalMatrix", "DiagonalOf",
+  "Dict", "DiracDelta", "DisjointUnion", "Domain", "DomainError", "DotProduct", "Dummy", "E",
+  "E1", "EPath", "EX", "EXRAW", "Ei", "Eijk", "Ellipse", "EmptySequence", "EmptySet", "Eq",
+  "Equality", "Equivalent", "EulerGamma", "EvaluationFailed", "ExactQuotientFailed", "Expr",
+  "ExpressionDomain", "ExtraneousFactors", "FF", "FF_gmpy", "FF_python", "FallingFactorial",
+  "FiniteField", "FiniteSet", "FlagError", "Float", "FourierTransform", "FractionField",
+  "Function", "FunctionClass", "FunctionMatrix", "GF", "GMPYFiniteField", "GMPYIntegerRing",
+  "GMPYRationalField", "Ge", "GeneratorsError", "GeneratorsNeeded", "GeometryError",
+  "GoldenRatio", "GramSchmidt", "GreaterThan", "GroebnerBasis", "Gt", "HadamardPower",
+  "HadamardProduct", "HankelTransform", "Heaviside", "HeuristicGCDFailed", "HomomorphismFailed",
+  "I", "ITE", "Id", "Identity", "Idx", "ImageSet", "ImmutableDenseMatrix",
+  "ImmutableDenseNDimArray", "ImmutableMatrix", "ImmutableSparseMatrix",
+  "ImmutableSparseNDimArray", "Implies", "Indexed", "IndexedBase", "Integer", "IntegerRing",
+  "Integers", "Integral", "Intersection", "Interval", "Inverse", "InverseCosineTransform",
+  "InverseFourierTransform", "InverseHankelTransform", "InverseLaplaceTransform",
+  "InverseMellinTransform", "InverseSineTransform", "IsomorphismFailed", "KroneckerDelta",
+  "KroneckerProduct", "LC", "LM", "LT", "Lambda", "LambertW", "LaplaceTransform", "Le",
+  "LessThan", "LeviCivita", "Li", "Limit", "Line", "Line2D", "Line3D", "Lt", "MatAdd", "MatMul",
+  "MatPow", "Matrix", "MatrixBase", "MatrixExpr", "MatrixPermute", "MatrixSlice", "MatrixSymbol",
+  "Max", "MellinTransform", "Min", "Mod", "Monomial", "Mul", "MultivariatePolynomialError",
+  "MutableDenseMatrix", "MutableDenseNDimArray", "MutableMatrix", "MutableSparseMatrix",
+  "MutableSparseNDimArray", "N", "NDimArray", "Nand", "Naturals", "Naturals0", "Ne",
+  "NonSquareMatrixError", "Nor", "Not", "NotAlgebraic", "NotInvertible", "NotReversible",
+  "Number", "NumberSymbol", "O", "OmegaPower", "OneMatrix", "OperationNotSupported",
+  "OptionError", "Options", "Or", "Order", "Ordinal", "POSform", "Parabola", "Permanent",
+  "PermutationMatrix", "Piecewise", "Plane", "Point", "Point2D", "Point3D", "PoleError",
+  "PolificationFailed", "Poly", "Polygon", "PolynomialDivisionFailed", "PolynomialError",
+  "PolynomialRing", "Pow", "PowerSet", "PrecisionExhausted", "Predicate", "Product", "ProductSet",
+  "PurePoly", "PythonFiniteField", "PythonIntegerRing", "PythonRational", "Q", "QQ", "QQ_I",
+  "QQ_gmpy", "QQ_python", "Quaternion", "RR", "Range", "Rational", "RationalField", "Rationals",
+  "Ray", "Ray2D", "Ray3D", "RealField", "RealNumber", "Reals", "RefinementFailed",
+  "RegularPolygon", "Rel", "Rem", "RisingFactorial", "RootOf", "RootSum", "S", "SOPform",
+  "Segment", "Segment2D", "Segment3D", "SeqAdd", "SeqFormula", "SeqMul", "SeqPer", "Set",
+  "ShapeError", "Shi", "Si", "Sieve", "SineTransform", "SingularityFunction", "SparseMatrix",
+  "SparseNDimArray", "StrPrinter", "StrictGreaterThan", "StrictLessThan", "Subs", "Sum", "Symbol",
+  "SymmetricDifference", "SympifyError", "TableForm", "Trace", "Transpose", "Triangle",
+  "TribonacciConstant", "Tuple", "Unequality", "UnevaluatedExpr", "UnificationFailed", "Union",
+  "UnivariatePolynomialError", "UniversalSet", "Wild", "WildFunction", "Xor", "Ynm", "Ynm_c",
+  "ZZ", "ZZ_I", "ZZ_gmpy", "ZZ_python", "ZeroMatrix", "Znm", "abs", "abundance", "acos", "acosh",
+  "acot", "acoth", "acsc", "acsch", "adjoint", "airyai", "airyaiprime", "airybi", "airybiprime",
+  "aiter", "all", "all_roots", "andre", "anext", "any", "apart", "apart_list", "appellf1",
+  "apply_finite_diff", "approximants", "are_similar", "arg", "arity", "ascii", "asec", "asech",
+  "asin", "asinh", "ask", "assemble_partfrac_list", "assoc_laguerre", "assoc_legendre",
+  "assuming", "atan", "atan2", "atanh", "banded", "bell", "bernoulli", "besseli", "besselj",
+  "besselk", "besselsimp", "bessely", "beta", "betainc", "betainc_regularized", "bin", "binomial",
+  "binomial_coefficients", "binomial_coefficients_list", "block_collapse", "blockcut", "bool_map",
+  "bottom_up", "breakpoint", "bspline_basis", "bspline_basis_set", "cacheit", "callable",
+  "cancel", "capture", "carmichael", "cartes", "casoratian", "catalan", "cbrt", "ccode",
+  "ceiling", "centroid", "chebyshevt", "chebyshevt_poly", "chebyshevt_root", "chebyshevu",
+  "chebyshevu_poly", "chebyshevu_root", "check_assumptions", "checkodesol", "checkpdesol",
+  "checksol", "chr", "classify_ode", "classify_pde", "closest_points", "cofactors", "collect",
+  "collect_const", "combsimp", "comp", "compile", "compose", "composite", "compositepi",
+  "conjugate", "construct_domain", "content", "continued_fraction",
+  "continued_fraction_convergents", "continued_fraction_iterator", "continued_fraction_periodic",
+  "continued_fraction_reduce", "convex_hull", "convolution", "cos", "cosh", "cosine_transform",
+  "cot", "coth", "count_ops", "count_roots", "covering_product", "csc", "csch", "cse", "cxxcode",
+  "cycle_length", "cyclotomic_poly", "decompogen", "decompose", "default_sort_key", "deg",
+  "degree", "degree_list", "delattr", "denom", "derive_by_array", "det", "det_quick", "diag",
+  "diagonalize_vector", "dict_merge", "diff", "difference_delta", "differentiate_finite",
+  "digamma", "diophantine", "dir", "dirichlet_eta", "discrete_log", "discriminant", "div",
+  "divisor_count", "divisor_sigma", "divisors", "divmod", "doctest", "dotprint", "dsolve",
+  "egyptian_fraction", "elliptic_e", "elliptic_f", "elliptic_k", "elliptic_pi", "epath", "erf",
+  "erf2", "erf2inv", "erfc", "erfcinv", "erfi", "erfinv", "euler", "euler_equations", "eval",
+  "evaluate", "exec", "exp", "exp_polar", "expand", "expand_complex", "expand_func", "expand_log",
+  "expand_mul", "expand_multinomial", "expand_power_base", "expand_power_exp", "expand_trig",
+  "expint", "exptrigsimp", "exquo", "eye", "factor", "factor_list", "factor_nc", "factor_system",
+  "factor_terms", "factorial", "factorial2", "factorint", "factorrat", "failing_assumptions",
+  "false", "farthest_points", "fcode", "ff", "fft", "fibonacci", "field", "field_isomorphism",
+  "filldedent", "finite_diff_weights", "flatten", "floor", "format", "fourier_series",
+  "fourier_transform", "fps", "frac", "fraction", "fresnelc", "fresnels", "fu", "fwht",
+  "galois_group", "gamma", "gammasimp", "gcd", "gcd_list", "gcd_terms", "gcdex", "gegenbauer",
+  "genocchi", "get_contraction_structure", "get_indices", "getattr", "gff", "gff_list", "globals",
+  "glsl_code", "grevlex", "grlex", "groebner", "ground_roots", "group", "gruntz",
+  "hadamard_product", "half_gcdex", "hankel1", "hankel2", "hankel_transform", "harmonic",
+  "has_dups", "has_variety", "hasattr", "hash", "hermite", "hermite_poly", "hermite_prob",
+  "hermite_prob_poly", "hessian", "hex", "hn1", "hn2", "homogeneous_order", "horner", "hyper",
+  "hyperexpand", "hypersimilar", "hypersimp", "id", "idiff", "ifft", "ifwht", "igcd", "igrevlex",
+  "igrlex", "ilcm", "ilex", "im", "imageset", "init_printing", "init_session", "input",
+  "integer_log", "integer_nthroot", "integrate", "interactive_traversal", "interpolate",
+  "interpolating_poly", "interpolating_spline", "intersecting_product", "intersection",
+  "intervals", "intt", "inv_quick", "inverse_cosine_transform", "inverse_fourier_transform",
+  "inverse_hankel_transform", "inverse_laplace_transform", "inverse_mellin_transform",
+  "inverse_mobius_transform", "inverse_sine_transform", "invert", "is_abundant", "is_amicable",
+  "is_carmichael", "is_convex", "is_decreasing", "is_deficient", "is_increasing",
+  "is_mersenne_prime", "is_monotonic", "is_nthpow_residue", "is_perfect", "is_primitive_root",
+  "is_quad_residue", "is_strictly_decreasing", "is_strictly_increasing", "is_zero_dimensional",
+  "isinstance", "isolate", "isprime", "issubclass", "iter", "itermonomials", "jacobi",
+  "jacobi_normalized", "jacobi_poly", "jacobi_symbol", "jn", "jn_zeros", "jordan_cell", "jscode",
+  "julia_code", "kronecker_product", "kronecker_symbol", "kroneckersimp", "laguerre",
+  "laguerre_poly", "lambdify", "laplace_correspondence", "laplace_initial_conds",
+  "laplace_transform", "latex", "lcm", "lcm_list", "legendre", "legendre_poly", "legendre_symbol",
+  "len", "lerchphi", "lex", "li", "limit", "limit_seq", "line_integrate", "linear_eq_to_matrix",
+  "linsolve", "list2numpy", "ln", "locals", "log", "logcombine", "loggamma", "lowergamma",
+  "lucas", "maple_code", "marcumq", "mathematica_code", "mathieuc", "mathieucprime", "mathieus",
+  "mathieusprime", "mathml", "matrix2numpy", "matrix_multiply_elementwise", "matrix_symbols",
+  "max", "maximum", "meijerg", "mellin_transform", "memoize_property", "mersenne_prime_exponent",
+  "min", "minimal_polynomial", "minimum", "minpoly", "mobius", "mobius_transform", "mod_inverse",
+  "monic", "motzkin", "multigamma", "multiline_latex", "multinomial_coefficients", "multiplicity",
+  "n_order", "nan", "next", "nextprime", "nfloat", "nonlinsolve", "not_empty_in", "npartitions",
+  "nroots", "nsimplify", "nsolve", "nth_power_roots_poly", "nthroot_mod", "ntt", "num_digits",
+  "numbered_symbols", "numer", "oct", "octave_code", "ode_order", "ones", "oo", "open", "ord",
+  "ord0", "ordered", "pager_print", "parallel_poly_from_expr", "parse_expr", "partition",
+  "pde_separate", "pde_separate_add", "pde_separate_mul", "pdiv", "pdsolve", "per",
+  "perfect_power", "periodic_argument", "periodicity", "permutedims", "pexquo", "pi",
+  "piecewise_exclusive", "piecewise_fold", "plot", "plot_implicit", "plot_parametric",
+  "polar_lift", "polarify", "pollard_pm1", "pollard_rho", "poly", "poly_from_expr", "polygamma",
+  "polylog", "posify", "postfixes", "postorder_traversal", "pow", "powdenest", "powsimp",
+  "pprint", "pprint_try_use_unicode", "pprint_use_unicode", "pquo", "prefixes", "prem",
+  "preorder_traversal", "pretty", "pretty_print", "preview", "prevprime", "prime", "prime_decomp",
+  "prime_valuation", "primefactors", "primenu", "primeomega", "primepi", "primerange",
+  "primitive", "primitive_element", "primitive_root", "primorial", "principal_branch", "print",
+  "print_ccode", "print_fcode", "print_glsl", "print_gtk", "print_jscode", "print_latex",
+  "print_maple_code", "print_mathml", "print_python", "print_rcode", "print_tree", "prod",
+  "product", "proper_divisor_count", "proper_divisors", "public", "pycode", "python",
+  "quadratic_congruence", "quadratic_residues", "quo", "rad", "radsimp", "randMatrix",
+  "random_poly", "randprime", "rational_interpolate", "ratsimp", "ratsimpmodprime", "rcode",
+  "rcollect", "re", "real_root", "real_roots", "reduce_abs_inequalities", "reduce_abs_inequality",
+  "reduce_inequalities", "reduced", "reduced_totient", "refine", "refine_root",
+  "register_handler", "rem", "remove_handler", "repr", "reshape", "residue", "resultant", "rf",
+  "riemann_xi", "ring", "root", "rootof", "roots", "rot_axis1", "rot_axis2", "rot_axis3",
+  "rot_ccw_axis1", "rot_ccw_axis2", "rot_ccw_axis3", "rot_givens", "rotations", "round",
+  "round_two", "rsolve", "rsolve_hyper", "rsolve_poly", "rsolve_ratio", "rust_code",
+  "satisfiable", "sec", "sech", "separatevars", "sequence", "series", "setattr", "seterr",
+  "sfield", "shape", "sift", "sign", "signsimp", "simplify", "simplify_logic", "sin", "sinc",
+  "sine_transform", "singularities", "singularityintegrate", "sinh", "smtlib_code", "solve",
+  "solve_linear", "solve_linear_system", "solve_linear_system_LU", "solve_poly_inequality",
+  "solve_poly_system", "solve_rational_inequalities", "solve_triangulated",
+  "solve_undetermined_coeffs", "solve_univariate_inequality", "solveset", "sorted", "sqf",
+  "sqf_list", "sqf_norm", "sqf_part", "sqrt", "sqrt_mod", "sqrt_mod_iter", "sqrtdenest", "srepr",
+  "sring", "sstr", "sstrrepr", "stationary_points", "stieltjes", "sturm", "subfactorial",
+  "subresultants", "subsets", "substitution", "sum", "summation", "swinnerton_dyer_poly",
+  "symarray", "symbols", "symmetric_poly", "symmetrize", "sympify", "take", "tan", "tanh",
+  "tensorcontraction", "tensordiagonal", "tensorproduct", "terms_gcd", "test", "textplot",
+  "threaded", "timed", "to_cnf", "to_dnf", "to_nnf", "to_number_field", "together",
+  "topological_sort", "total_degree", "totient", "trace", "trailing", "transpose", "tribonacci",
+  "trigamma", "trigsimp", "true", "trunc", "unbranched_argument", "unflatten", "unpolarify",
+  "uppergamma", "use", "var", "variations", "vars", "vectorize", "vfield", "viete", "vring",
+  "wronskian", "xfield", "xring", "xthreaded", "yn", "zeros", "zeta", "zoo",
+};
+
+static gboolean
+in_list (const char *const *list,
+         const char        *name)
+{
+  for (int i = 0; list[i] != NULL; i++)
+    if (strcmp (list[i], name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static int
+compare_names (const void *a,
+               const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* TRUE if the leading identifier of CODE (up to '.', '(' or the end) is NAME: "np" for
+ * "np.sin", "besselj" for "besselj(0, ". */
+static gboolean
+code_head_is (const char *code,
+              const char *name)
+{
+  size_t n;
+
+  if (code == NULL)
+    return FALSE;
+  n = strcspn (code, ".( ");
+  return strlen (name) == n && strncmp (code, name, n) == 0;
+}
+
+/* NAME as the LaTeX printer writes it. */
+static char *
+latex_of_name (const char *name)
+{
+  GString *s = g_string_new (NULL);
+
+  append_latex_name (s, name);
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+name_is_identifier (const char *name)
+{
+  const char *p = name;
+
+  if (!g_ascii_isalpha (*p))
+    return FALSE;
+  for (p++; *p != '\0'; p++)
+    {
+      if (*p == '_')
+        {
+          if (!g_ascii_isalnum (p[1]))
+            return FALSE;  /* a trailing or doubled underscore */
+        }
+      else if (!g_ascii_isalnum (*p))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+kan_expr_name_problem (const char *name)
+{
+  g_autofree char *latex = NULL;
+
+  g_return_val_if_fail (name != NULL, NULL);
+
+  if (name[0] == '\0')
+    return g_strdup ("is empty");
+  if (!name_is_identifier (name))
+    return g_strdup ("is not an identifier (an ASCII letter, then letters and digits with "
+                     "single underscores between them)");
+  /* The text printer writes these constants by name; a variable of that name would read back
+   * as the constant. Every other identifier is a variable name: in text a function is only
+   * ever a name followed by '(', and the code styles rename what their language reserves
+   * (kan_expr_style_name). */
+  for (int i = 0; text_constants[i] != NULL; i++)
+    if (strcmp (name, text_constants[i]) == 0)
+      return g_strdup_printf ("is the constant %s in formulas", name);
+  return NULL;
+}
+
+char *
+kan_expr_name_suggest (const char *name)
+{
+  GString *s;
+  g_autofree char *problem = NULL;
+
+  g_return_val_if_fail (name != NULL, NULL);
+
+  /* Runs of other characters become one underscore; a leading digit gets "x_" before it. */
+  s = g_string_new (NULL);
+  for (const char *p = name; *p != '\0'; p++)
+    {
+      if (g_ascii_isalnum (*p))
+        g_string_append_c (s, *p);
+      else if (s->len > 0 && s->str[s->len - 1] != '_')
+        g_string_append_c (s, '_');
+      if (s->len > 64)
+        break;
+    }
+  while (s->len > 0 && s->str[s->len - 1] == '_')
+    g_string_truncate (s, s->len - 1);
+  if (s->len == 0)
+    {
+      g_string_free (s, TRUE);
+      return NULL;
+    }
+  if (g_ascii_isdigit (s->str[0]))
+    g_string_prepend (s, "x_");
+  problem = kan_expr_name_problem (s->str);
+  if (problem != NULL)
+    {
+      g_clear_pointer (&problem, g_free);
+      g_string_append (s, "_1");
+      problem = kan_expr_name_problem (s->str);
+    }
+  if (problem != NULL || strcmp (s->str, name) == 0)
+    {
+      g_string_free (s, TRUE);
+      return NULL;
+    }
+  return g_string_free (s, FALSE);
+}
+
+char *
+kan_expr_name_key (const char *name)
+{
+  g_return_val_if_fail (name != NULL, NULL);
+
+  /* Other styles print names as they are, so names that differ differ there too. */
+  return latex_of_name (name);
+}
+
+/* How NAME reads in STYLE: text as it is; LaTeX typeset (x1 → x_{1}, theta → \theta); C and
+ * Python with an underscore appended when the language or the output reserves it (int → int_,
+ * exp → exp_ in C, lambda → lambda_, np → np_ in Python; a valid name never ends in '_', so the
+ * result cannot clash with another); SymPy as Symbol('NAME', real=True) when sympify would
+ * read the bare name as something else (E, I, N, S, gamma, beta, lambda, …). */
+static void
+append_style_name (GString      *out,
+                   const char   *name,
+                   KanExprStyle  style)
+{
+  gboolean reserved = FALSE;
+
+  switch (style)
+    {
+    case KAN_EXPR_STYLE_LATEX:
+      append_latex_name (out, name);
+      return;
+    case KAN_EXPR_STYLE_C:
+      reserved = in_list (c_keywords, name) || in_list (c_output_names, name);
+      for (int f = 0; f < KAN_FUNC_N_FUNCS && !reserved; f++)
+        reserved = code_head_is (func_info[f].c, name);
+      break;
+    case KAN_EXPR_STYLE_PYTHON:
+      reserved = in_list (python_keywords, name) || strcmp (name, "math") == 0;
+      for (int f = 0; f < KAN_FUNC_N_FUNCS && !reserved; f++)
+        reserved = code_head_is (func_info[f].python, name);
+      break;
+    case KAN_EXPR_STYLE_SYMPY:
+      if (in_list (python_keywords, name)
+          || bsearch (&name, sympy_names, G_N_ELEMENTS (sympy_names), sizeof (char *),
+                      compare_names) != NULL)
+        {
+          g_string_append_printf (out, "Symbol('%s', real=True)", name);
+          return;
+        }
+      break;
+    case KAN_EXPR_STYLE_TEXT:
+    default:
+      break;
+    }
+  g_string_append (out, name);
+  if (reserved)
+    g_string_append_c (out, '_');
+}
+
+char *
+kan_expr_style_name (const char   *name,
+                     KanExprStyle  style)
+{
+  GString *s = g_string_new (NULL);
+
+  g_return_val_if_fail (name != NULL, NULL);
+  append_style_name (s, name, style);
+  return g_string_free (s, FALSE);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Messages and numbers                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/* At most MAX characters of TEXT around the 1-based position POS, ellipses included. */
+static char *
+excerpt_chars (const char *text,
+               long        pos,
+               long        max)
+{
+  g_autofree char *valid = NULL;
+  long len, start, end;
+  GString *s;
+
+  valid = g_utf8_make_valid (text, -1);
+  len = g_utf8_strlen (valid, -1);
+  if (len <= max)
+    return g_steal_pointer (&valid);
+  if (pos < 1)
+    start = 0;
+  else
+    start = CLAMP (pos - 1 - max / 2, 0, len - max);
+  end = start + max;
+  if (start > 0)
+    start++;
+  if (end < len)
+    end--;
+  s = g_string_new (start > 0 ? "…" : "");
+  {
+    const char *a = g_utf8_offset_to_pointer (valid, start);
+    const char *b = g_utf8_offset_to_pointer (valid, end);
+    g_string_append_len (s, a, b - a);
+  }
+  if (end < len)
+    g_string_append (s, "…");
+  return g_string_free (s, FALSE);
+}
+
+char *
+kan_expr_excerpt (const char *text,
+                  long        pos)
+{
+  g_return_val_if_fail (text != NULL, NULL);
+
+  return excerpt_chars (text, pos, KAN_EXPR_EXCERPT_CHARS);
+}
+
+long
+kan_expr_error_position (const GError *error)
+{
+  const char *p;
+
+  if (error == NULL || error->message == NULL)
+    return 0;
+  p = strstr (error->message, "position ");
+  if (p == NULL)
+    return 0;
+  return strtol (p + strlen ("position "), NULL, 10);
+}
+
+gboolean
+kan_parse_number (const char  *text,
+                  double      *out,
+                  const char **problem)
+{
+  const char *p = text, *digits;
+  gboolean mantissa = FALSE;
+  char *end = NULL;
+  double v;
+
+  g_return_val_if_fail (text != NULL && out != NULL, FALSE);
+
+  if (*p == '+' || *p == '-')
+    p++;
+  if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+    {
+      if (problem != NULL)
+        *problem = "is a hexadecimal number; numbers are read in decimal only";
+      return FALSE;
+    }
+  digits = p;
+  while (g_ascii_isdigit (*p))
+    p++;
+  mantissa = p > digits;
+  if (*p == '.')
+    {
+      p++;
+      digits = p;
+      while (g_ascii_isdigit (*p))
+        p++;
+      mantissa = mantissa || p > digits;
+    }
+  if (mantissa && (*p == 'e' || *p == 'E'))
+    {
+      p++;
+      if (*p == '+' || *p == '-')
+        p++;
+      digits = p;
+      while (g_ascii_isdigit (*p))
+        p++;
+      if (p == digits)
+        mantissa = FALSE;
+    }
+  if (!mantissa || *p != '\0')
+    {
+      /* "inf", "nan" and the like read as numbers, but not as finite ones. */
+      v = g_ascii_strtod (text, &end);
+      if (problem != NULL)
+        *problem = end != text && *end == '\0' && !isfinite (v) && !g_ascii_isspace (text[0])
+                   ? "is not a finite number" : "is not a number";
+      return FALSE;
+    }
+  v = g_ascii_strtod (text, &end);
+  if (!isfinite (v))
+    {
+      if (problem != NULL)
+        *problem = "is not a finite number";
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
 }

@@ -95,6 +95,46 @@ char        *kan_expr_to_string    (const KanExpr      *e,
                                     const char *const  *var_names,
                                     KanExprStyle        style);
 
+/* Variable names. A variable's name is an ASCII letter, then letters and digits with single
+ * underscores between them (x1, temp_K, v_max, theta, gamma, E), other than the constants the
+ * text style writes by name (pi, e, inf, nan). In text a function is always a name followed by
+ * '(', so a variable may share a function's name (gamma*p is a product, gamma(p) a call). Each
+ * style shows the name so that it reads as that variable there: text as it is, LaTeX typeset,
+ * C and Python with '_' appended where the language or the output reserves the word (int_,
+ * exp_, lambda_, np_), SymPy as Symbol('E', real=True) where sympify would read the bare word
+ * as something else (kan_expr_style_name).
+ *
+ * kan_expr_name_problem returns NULL for a usable name, else why it is not, as a phrase that
+ * follows the quoted name ("is not an identifier …"); free it with g_free. */
+char        *kan_expr_name_problem (const char         *name);
+/* A usable name close to NAME ("a-1" → "a_1", "lambda" → "lambda_1"), or NULL. */
+char        *kan_expr_name_suggest (const char         *name);
+/* Two names print the same in some style exactly when their keys are equal: the key is the
+ * name as LaTeX prints it (x1 and x_1 both print as x_{1}). Free with g_free. */
+char        *kan_expr_name_key     (const char         *name);
+/* NAME as STYLE prints it (see above). Free with g_free. */
+char        *kan_expr_style_name   (const char         *name,
+                                    KanExprStyle        style);
+
+/* For messages: TEXT when it has at most KAN_EXPR_EXCERPT_CHARS characters, else that many
+ * around the 1-based character position POS (the start when POS < 1), with "…" where cut.
+ * Invalid UTF-8 is replaced. */
+#define KAN_EXPR_EXCERPT_CHARS 80
+char        *kan_expr_excerpt      (const char         *text,
+                                    long                pos);
+/* The 1-based character position named by a parse error ("position N: …", "… at position N"),
+ * or 0. */
+long         kan_expr_error_position (const GError     *error);
+
+/* Numbers in data and options: a decimal number, optionally signed ("-1.5e-3", ".5", "2."),
+ * with nothing around it. Hexadecimal ("0x1p3"), infinities, NaN and numbers too large for a
+ * double are refused; *PROBLEM (if not NULL) then says why, as a phrase following the quoted
+ * text ("is not a number", "is not a finite number", "is a hexadecimal number; numbers are read
+ * in decimal only"). */
+gboolean     kan_parse_number      (const char         *text,
+                                    double             *out,
+                                    const char        **problem);
+
 const char  *kan_func_name         (KanFunc             f);
 gboolean     kan_func_lookup       (const char         *name,
                                     KanFunc            *out);

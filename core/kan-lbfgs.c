@@ -22,6 +22,9 @@ struct _KanLbfgs
   double   t;
   long     n_iter;   /* iterations since the last reset */
   gboolean have_state;
+  /* the step in progress: its cancellable (borrowed) and whether it fired */
+  GCancellable *cancellable;
+  gboolean aborted;
 };
 
 void
@@ -103,6 +106,15 @@ max_abs (const double *a, size_t n)
   return m;
 }
 
+/* Whether the step's cancellable fired (looked at after every evaluation). */
+static gboolean
+aborted (KanLbfgs *s)
+{
+  if (!s->aborted && s->cancellable != NULL && g_cancellable_is_cancelled (s->cancellable))
+    s->aborted = TRUE;
+  return s->aborted;
+}
+
 /* Evaluates at x0 + t·d into X; non-finite values become +∞ (rejected by every test). */
 static double
 eval_at (KanLbfgs *s, double *x, double t, KanObjectiveFunc fn, void *data, double *g)
@@ -111,6 +123,8 @@ eval_at (KanLbfgs *s, double *x, double t, KanObjectiveFunc fn, void *data, doub
   for (size_t q = 0; q < s->n; q++)
     x[q] = s->x0[q] + t * s->d[q];
   f = fn (data, x, g);
+  if (aborted (s))
+    return HUGE_VAL;
   if (!isfinite (f))
     return HUGE_VAL;
   for (size_t q = 0; q < s->n; q++)
@@ -165,6 +179,8 @@ strong_wolfe (KanLbfgs *s, double *x, KanObjectiveFunc fn, void *data,
   memcpy (g_prev, g0, sizeof (double) * n);
   f_new = eval_at (s, x, t, fn, data, g_new);
   (*evals)++;
+  if (s->aborted)
+    return HUGE_VAL;
   gtd_new = dot (g_new, s->d, n);
 
   while (ls_iter < p->max_ls)
@@ -200,6 +216,8 @@ strong_wolfe (KanLbfgs *s, double *x, KanObjectiveFunc fn, void *data,
       memcpy (g_prev, g_new, sizeof (double) * n);
       f_new = eval_at (s, x, t, fn, data, g_new);
       (*evals)++;
+      if (s->aborted)
+        return HUGE_VAL;
       gtd_new = dot (g_new, s->d, n);
       ls_iter++;
     }
@@ -235,6 +253,8 @@ strong_wolfe (KanLbfgs *s, double *x, KanObjectiveFunc fn, void *data,
 
       f_new = eval_at (s, x, t, fn, data, g_new);
       (*evals)++;
+      if (s->aborted)
+        return HUGE_VAL;
       gtd_new = dot (g_new, s->d, n);
       ls_iter++;
 
@@ -278,9 +298,13 @@ kan_lbfgs_step (KanLbfgs         *s,
   int evals = 0, h = MAX (p->history, 1);
   double f;
 
+  s->cancellable = cancellable;
+  s->aborted = FALSE;
   /* The objective at the starting point (the model may have changed since the last step). */
   f = fn (data, x, s->g);
   evals++;
+  if (aborted (s))
+    return -1;
   if (!isfinite (f))
     {
       *f_out = f;
@@ -378,6 +402,12 @@ kan_lbfgs_step (KanLbfgs         *s,
 
       memcpy (s->x0, x, sizeof (double) * n);
       f = strong_wolfe (s, x, fn, data, f, s->g_prev, gtd, &t, s->g, &evals);
+      if (s->aborted)
+        {
+          /* X and the history hold a step half done: the caller restores X and resets. */
+          s->cancellable = NULL;
+          return -1;
+        }
       s->t = t;
 
       if (evals >= p->max_eval)
@@ -388,9 +418,8 @@ kan_lbfgs_step (KanLbfgs         *s,
         break;
       if (fabs (f - f_prev) < p->tolerance_change)
         break;
-      if (cancellable && g_cancellable_is_cancelled (cancellable))
-        break;
     }
+  s->cancellable = NULL;
   s->have_state = TRUE;
   *f_out = f;
   return evals;

@@ -1,7 +1,8 @@
 /* kan-lbfgs.h — L-BFGS with a strong-Wolfe line search whose state persists across steps.
  *
- * Kanvas drives training one step at a time (grid updates, snapshots and cancellation happen
- * between steps), and pykan's optimiser keeps its curvature history across steps. liblbfgs
+ * Kanvas drives training one step at a time (grid updates and snapshots happen between steps;
+ * cancellation may also stop a step), and pykan's optimiser keeps its curvature history
+ * across steps. liblbfgs
  * restarts its history on every call; measured on pykan's hello-world recipe this raised the
  * test RMSE after 50 steps from ~2e-3 to ~1e-2 (see README, "Why not liblbfgs"). Hence this
  * small, resumable implementation of the same algorithm (two-loop recursion, Nocedal–Wright
@@ -40,7 +41,10 @@ void       kan_lbfgs_free        (KanLbfgs             *s);
 /* Forgets the curvature history (the next step starts like the first). */
 void       kan_lbfgs_reset       (KanLbfgs             *s);
 /* One step from X (updated in place). Returns the number of evaluations; *F receives the
- * objective at the final X. Non-finite trial values count as +∞ and are never accepted. */
+ * objective at the final X. Non-finite trial values count as +∞ and are never accepted.
+ * CANCELLABLE (may be NULL) is looked at after every evaluation: once it is cancelled the step
+ * stops and returns −1, leaving X and the curvature history half updated — restore X and call
+ * kan_lbfgs_reset before the next step. */
 int        kan_lbfgs_step        (KanLbfgs             *s,
                                   double               *x,
                                   KanObjectiveFunc      fn,

@@ -18,6 +18,16 @@
  * KAN_ERROR_BUDGET error rather than an allocation the system would kill us for. */
 #define KAN_MODEL_MAX_BYTES ((gsize) 1 << 30)
 
+/* Cancellation: forward, backward and the Jacobian look at the workspace's cancellable once
+ * every KAN_WORK_CHECK_UNITS units of work (a unit is one row of one edge, or one parameter
+ * of one Jacobian row: well under a millisecond for the lot). The bases are computed in
+ * blocks of KAN_WORK_BLOCK_ROWS rows between checks. */
+#define KAN_WORK_CHECK_UNITS ((size_t) 1 << 16)
+#define KAN_WORK_BLOCK_ROWS  4096
+
+/* Most rows of one chunk of kan_model_eval and of the grid operations. */
+#define KAN_WORK_CHUNK_ROWS  4096
+
 /* Most subnodes a layer may have (n_sum plus the arities of its multiplication nodes). */
 #define KAN_SHAPE_MAX_SUBNODES 1000000
 
@@ -362,7 +372,44 @@ kan_model_config_bytes (const KanModelConfig *cfg)
     return G_MAXSIZE;
   if (np + nd > G_MAXSIZE / 16)
     return G_MAXSIZE;
-  return (np + nd) * sizeof (double) + ni * sizeof (int);
+  return (np + nd) * sizeof (double) + ni * sizeof (int) + sizeof (KanModel)
+         + (cfg->shape->n_layers - 1) * sizeof (KanLayer) + 3 * cfg->shape->n_layers * sizeof (int);
+}
+
+/* What kan_model_new allocates on top of the model while it initialises one layer: the knot
+ * values of one input node's edges, their coefficients and the spline fit. */
+static double
+init_extra_bytes (const KanModelConfig *cfg)
+{
+  double extra = 0;
+
+  for (int l = 0; l + 1 < cfg->shape->n_layers; l++)
+    {
+      int O = kan_shape_subnodes (cfg->shape, l + 1);
+      double P = (double) cfg->grid + cfg->k;
+      extra = MAX (extra, ((double) (cfg->grid + 1) * O + O * P) * sizeof (double)
+                          + (double) kan_spline_fit_bytes (cfg->grid, cfg->k, cfg->grid + 1, O));
+    }
+  return extra;
+}
+
+gsize
+kan_model_new_bytes (const KanModelConfig *cfg)
+{
+  double bytes = (double) kan_model_config_bytes (cfg);
+
+  if (bytes >= (double) G_MAXSIZE)
+    return G_MAXSIZE;
+  bytes += init_extra_bytes (cfg);
+  return bytes >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) bytes;
+}
+
+gsize
+kan_model_bytes (const KanModel *m)
+{
+  return (m->n_params + m->n_state_d) * sizeof (double) + m->n_state_i * sizeof (int)
+         + sizeof (KanModel) + m->depth * sizeof (KanLayer)
+         + 3 * (m->depth + 1) * sizeof (int);
 }
 
 /* Serials come from one process-wide counter, so two models (or a model freed and another
@@ -423,9 +470,12 @@ fill_groups (KanModel *m)
     }
 }
 
-KanModel *
-kan_model_alloc (const KanModelConfig *cfg,
-                 GError              **error)
+/* The allocation of kan_model_alloc; FOR_INIT adds what kan_model_new needs on top to the
+ * budget check. */
+static KanModel *
+model_alloc (const KanModelConfig *cfg,
+             gboolean              for_init,
+             GError              **error)
 {
   KanModel *m;
   gsize np, nd, ni, bytes;
@@ -461,7 +511,7 @@ kan_model_alloc (const KanModelConfig *cfg,
                    "grid_eps %g is outside [0, 1]", cfg->grid_eps);
       return NULL;
     }
-  bytes = kan_model_config_bytes (cfg);
+  bytes = for_init ? kan_model_new_bytes (cfg) : kan_model_config_bytes (cfg);
   if (bytes > KAN_MODEL_MAX_BYTES)
     {
       g_autofree char *w = kan_shape_to_string (cfg->shape);
@@ -522,6 +572,13 @@ kan_model_alloc (const KanModelConfig *cfg,
   return m;
 }
 
+KanModel *
+kan_model_alloc (const KanModelConfig *cfg,
+                 GError              **error)
+{
+  return model_alloc (cfg, FALSE, error);
+}
+
 /* pykan's sparse_mask: inputs at (i+½)/I and outputs at (j+½)/O on [0,1]; each input links to
  * its nearest output, each output to its nearest input. */
 static void
@@ -559,7 +616,7 @@ KanModel *
 kan_model_new (const KanModelConfig *cfg,
                GError              **error)
 {
-  KanModel *m = kan_model_alloc (cfg, error);
+  KanModel *m = model_alloc (cfg, TRUE, error);
   gsl_rng *rng;
   int G, k, P;
 
@@ -575,24 +632,26 @@ kan_model_new (const KanModelConfig *cfg,
     {
       KanLayer *L = &m->layers[l];
       int I = L->n_in, O = L->n_out;
-      double *noise = g_new (double, (size_t) (G + 1) * I * O);
       double *y = g_new (double, (size_t) (G + 1) * O);
       double *c = g_new (double, (size_t) O * P);
       double inv_sqrt_in = 1.0 / sqrt (I);
 
       /* Noise (G+1, I, O), uniform in ±noise_scale/(2G), read as curve values at the interior
-       * knots and fitted (minimum norm: G+1 points, G+k unknowns). */
-      for (size_t q = 0; q < (size_t) (G + 1) * I * O; q++)
-        noise[q] = (gsl_rng_uniform (rng) - 0.5) * m->noise_scale / G;
+       * knots and fitted (minimum norm: G+1 points, G+k unknowns). Value (q, i, j) waits in
+       * slot q of edge (i, j)'s coefficients (G+1 ≤ G+k slots), so the noise needs no array of
+       * its own; each input node's edges are then fitted in place. */
+      for (int q = 0; q <= G; q++)
+        for (size_t e = 0; e < (size_t) I * O; e++)
+          L->coef[e * P + q] = (gsl_rng_uniform (rng) - 0.5) * m->noise_scale / G;
       for (int i = 0; i < I; i++)
         {
           const double *t = kan_layer_knots (m, L, i);
           for (int q = 0; q <= G; q++)
             for (int j = 0; j < O; j++)
-              y[q * O + j] = noise[((size_t) q * I + i) * O + j];
+              y[q * O + j] = L->coef[((size_t) i * O + j) * P + q];
           if (!kan_spline_fit (t, G, k, t + k, y, G + 1, O, c, error))
             {
-              g_free (noise); g_free (y); g_free (c);
+              g_free (y); g_free (c);
               gsl_rng_free (rng);
               kan_model_free (m);
               return NULL;
@@ -600,16 +659,15 @@ kan_model_new (const KanModelConfig *cfg,
           for (int j = 0; j < O; j++)
             memcpy (L->coef + ((size_t) i * O + j) * P, c + (size_t) j * P, sizeof (double) * P);
         }
-      g_free (noise);
       g_free (y);
       g_free (c);
 
       if (cfg->sparse_init)
         sparse_mask (L);
-      for (int e = 0; e < I * O; e++)
+      for (size_t e = 0; e < (size_t) I * O; e++)
         L->scale_base[e] = m->scale_base_mu * inv_sqrt_in
                            + m->scale_base_sigma * (gsl_rng_uniform (rng) * 2 - 1) * inv_sqrt_in;
-      for (int e = 0; e < I * O; e++)
+      for (size_t e = 0; e < (size_t) I * O; e++)
         L->scale_sp[e] = inv_sqrt_in * L->mask[e];
     }
   gsl_rng_free (rng);
@@ -687,7 +745,7 @@ kan_model_active_params (const KanModel *m,
   size_t n = 0;
   int P = m->G + m->k;
 
-#define PUSH(ptr) (idx[n++] = (size_t) ((ptr) - m->params))
+#define PUSH(ptr) (idx ? (void) (idx[n] = (size_t) ((ptr) - m->params)) : (void) 0, n++)
   for (int l = 0; l < m->depth; l++)
     {
       const KanLayer *L = &m->layers[l];
@@ -778,6 +836,15 @@ kan_model_edge_abcd (const KanModel *m, int l, int i, int j, double abcd[4])
 /* ------------------------------------------------------------------------------------------ */
 /* Workspace                                                                                   */
 
+static gboolean
+layer_has_symbolic (const KanLayer *L)
+{
+  for (size_t e = 0; e < (size_t) L->n_in * L->n_out; e++)
+    if (L->mask_sym[e] != 0.0)
+      return TRUE;
+  return FALSE;
+}
+
 typedef struct
 {
   double *x;       /* n × I   layer input (owned for l > 0; layer 0 copies too, for the trace) */
@@ -822,6 +889,10 @@ struct _KanWork
   const KanModel *tab_model;
   guint64     tab_serial;
   gboolean    tab_valid;
+  /* cancellation (borrowed), checked every KAN_WORK_CHECK_UNITS units of work */
+  GCancellable *cancellable;
+  gboolean    cancelled;
+  size_t      ticks;
   /* per-sample backward scratch */
   double     *g_a, *g_b, *g_c;  /* max width */
   double     *gb1, *gb2, *gzb;  /* n_max × max width: batched backward */
@@ -832,9 +903,10 @@ gsize
 kan_work_bytes (const KanModel *m,
                 size_t          n_max)
 {
-  /* Counted in doubles, as kan_work_new allocates them (ints count as a double). */
-  double n = (double) n_max, K1 = m->k + 1, ext = kan_spline_ext_len (m->G, m->k), wmax = 1;
-  double total = 0;
+  /* Counted in doubles, as kan_work_new allocates them (ints count as a double), plus the
+   * symbolic arrays forward adds for layers with locked edges and the structs. */
+  double n = (double) MAX (n_max, 1), K1 = m->k + 1, ext = kan_spline_ext_len (m->G, m->k);
+  double wmax = 1, total = 0;
 
   for (int l = 0; l < m->depth; l++)
     {
@@ -842,11 +914,27 @@ kan_work_bytes (const KanModel *m,
       double I = L->n_in, O = L->n_out, Q = L->n_next;
       total += n * (I * (4 + 2 * K1) + 4 * I * O + 2 * O + Q)
                + 2 * I * O + 2 * I + I * ext * (1 + MAX (m->k, 1));
+      if (layer_has_symbolic (L))
+        total += 2 * n * I * O;
       wmax = MAX (wmax, MAX (I, MAX (O, Q)));
     }
   total += n * m->layers[m->depth - 1].n_next + 3 * wmax + 3 * n * wmax + m->G + m->k;
-  total *= sizeof (double);
+  total = total * sizeof (double) + sizeof (KanWork) + m->depth * sizeof (WorkLayer);
   return total >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) total;
+}
+
+size_t
+kan_work_chunk_rows (const KanModel *m,
+                     size_t          n,
+                     gsize           max_bytes)
+{
+  double fixed = (double) kan_work_bytes (m, 1) - ((double) kan_work_bytes (m, 2)
+                                                   - (double) kan_work_bytes (m, 1));
+  double per_row = (double) kan_work_bytes (m, 2) - (double) kan_work_bytes (m, 1);
+  double rows = ((double) max_bytes - fixed) / MAX (per_row, 1.0);
+
+  rows = MIN (rows, (double) KAN_WORK_CHUNK_ROWS);
+  return (size_t) MAX (1.0, MIN ((double) MAX (n, 1), floor (rows)));
 }
 
 KanWork *
@@ -930,21 +1018,44 @@ kan_work_input_changed (KanWork *w)
   w->cache_valid = FALSE;
 }
 
+void
+kan_work_set_cancellable (KanWork      *w,
+                          GCancellable *cancellable)
+{
+  w->cancellable = cancellable;
+  w->cancelled = FALSE;
+  w->ticks = 0;
+}
+
+gboolean
+kan_work_cancelled (const KanWork *w)
+{
+  return w->cancelled;
+}
+
+/* Counts UNITS of work (rows × edges, or parameters) and looks at the cancellable once every
+ * KAN_WORK_CHECK_UNITS of them; TRUE once it is cancelled. */
+static inline gboolean
+work_tick (KanWork *w,
+           size_t   units)
+{
+  if (w->cancelled)
+    return TRUE;
+  w->ticks += units;
+  if (w->ticks < KAN_WORK_CHECK_UNITS)
+    return FALSE;
+  w->ticks = 0;
+  if (w->cancellable != NULL && g_cancellable_is_cancelled (w->cancellable))
+    w->cancelled = TRUE;
+  return w->cancelled;
+}
+
 const double *kan_work_layer_input (const KanWork *w, int l) { return w->wl[l].x; }
 const double *kan_work_edge_output (const KanWork *w, int l) { return w->wl[l].post; }
 size_t kan_work_rows (const KanWork *w) { return w->n; }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Forward                                                                                     */
-
-static gboolean
-layer_has_symbolic (const KanLayer *L)
-{
-  for (int e = 0; e < L->n_in * L->n_out; e++)
-    if (L->mask_sym[e] != 0.0)
-      return TRUE;
-  return FALSE;
-}
 
 static void
 update_tables (const KanModel *m, KanWork *w)
@@ -969,40 +1080,46 @@ update_tables (const KanModel *m, KanWork *w)
 /* Bases and base function of layer input W->x (n × I); K is a parameter so that the k = 3
  * call below is specialised by the compiler. */
 G_ALWAYS_INLINE static inline void
-forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, int k, size_t n)
+forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, int k, size_t n)
 {
   int I = L->n_in, K1 = k + 1, len = kan_spline_ext_len (m->G, k);
-  for (size_t b = 0; b < n; b++)
-    for (int i = 0; i < I; i++)
-      {
-        size_t bi = b * I + i;
-        double xv = W->x[bi];
-        const double *t = kan_layer_knots (m, L, i);
-        const double *ext = W->ext + (size_t) i * len, *inv = W->inv + (size_t) i * k * len;
-        if (k == 3)
-          W->m0[bi] = kan_spline_basis_tab3 (t, ext, inv, m->G, xv, W->bas + bi * K1,
-                                             W->dbas + bi * K1);
-        else
-          W->m0[bi] = kan_spline_basis_tab (t, ext, inv, m->G, k, xv, W->bas + bi * K1,
-                                            W->dbas + bi * K1);
-        W->base[bi] = base_eval (m->base_fun, xv, &W->dbase[bi]);
-      }
+  for (size_t b0 = 0; b0 < n; b0 += KAN_WORK_BLOCK_ROWS)
+    {
+      size_t b1 = MIN (n, b0 + KAN_WORK_BLOCK_ROWS);
+      if (work_tick (w, (b1 - b0) * I))
+        return;
+      for (size_t b = b0; b < b1; b++)
+        for (int i = 0; i < I; i++)
+          {
+            size_t bi = b * I + i;
+            double xv = W->x[bi];
+            const double *t = kan_layer_knots (m, L, i);
+            const double *ext = W->ext + (size_t) i * len, *inv = W->inv + (size_t) i * k * len;
+            if (k == 3)
+              W->m0[bi] = kan_spline_basis_tab3 (t, ext, inv, m->G, xv, W->bas + bi * K1,
+                                                 W->dbas + bi * K1);
+            else
+              W->m0[bi] = kan_spline_basis_tab (t, ext, inv, m->G, k, xv, W->bas + bi * K1,
+                                                W->dbas + bi * K1);
+            W->base[bi] = base_eval (m->base_fun, xv, &W->dbase[bi]);
+          }
+    }
 }
 
 static void
-forward_bases (const KanModel *m, const KanLayer *L, WorkLayer *W, int K1, size_t n)
+forward_bases (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, int K1, size_t n)
 {
   if (K1 == 4)
-    forward_bases_k (m, L, W, 3, n);
+    forward_bases_k (m, L, W, w, 3, n);
   else
-    forward_bases_k (m, L, W, K1 - 1, n);
+    forward_bases_k (m, L, W, w, K1 - 1, n);
 }
 
 /* Edges of one layer: post[b,i,j] = mask·(w_b·b(x) + w_s·spline(x)) + mask_s·(c·f(a·x+b)+d),
  * summed into the subnodes z. Edge by edge, so masks are tested once per edge; K1 is a parameter
  * so that the k = 3 call is unrolled. */
 G_ALWAYS_INLINE static inline void
-forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, size_t n, int K1,
+forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, size_t n, int K1,
                gboolean has_sym, gboolean need_dx, double y_th)
 {
   int I = L->n_in, O = L->n_out, P = m->G + m->k;
@@ -1015,6 +1132,9 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, size_t n, int
         const double *c = L->coef + e * P;
         double msk = L->mask[e], wb = msk * L->scale_base[e], ws = msk * L->scale_sp[e];
         gboolean sym = has_sym && L->mask_sym[e] != 0.0, numeric = msk != 0.0;
+
+        if (work_tick (w, n))
+          return;
 
         for (size_t b = 0; b < n; b++)
           {
@@ -1062,23 +1182,25 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, size_t n, int
       }
 }
 
-void
-kan_model_forward (const KanModel *m,
-                   KanWork        *w,
-                   const double   *x,
-                   size_t          n,
-                   double          y_th,
-                   double         *out)
+/* Forward through layers 0 … N_LAYERS−1: the input of layer N_LAYERS (or the output) is then
+ * in the workspace. Stops early, with W->cancelled set, when the cancellable fires. */
+static void
+forward_layers (const KanModel *m,
+                KanWork        *w,
+                const double   *x,
+                size_t          n,
+                double          y_th,
+                int             n_layers)
 {
   int K1 = m->k + 1;
 
-  g_return_if_fail (n <= w->n_max);
   w->n = n;
   w->y_th = y_th;
   w->reg_pending = FALSE;
+  w->cancelled = FALSE;
   update_tables (m, w);
 
-  for (int l = 0; l < m->depth; l++)
+  for (int l = 0; l < n_layers; l++)
     {
       const KanLayer *L = &m->layers[l];
       WorkLayer *W = &w->wl[l];
@@ -1091,8 +1213,11 @@ kan_model_forward (const KanModel *m,
                             && w->cache_model == m && w->cache_grid_serial == m->grid_serial;
           if (!cached)
             {
+              w->cache_valid = FALSE;
               memcpy (W->x, x, sizeof (double) * n * I);
-              forward_bases (m, L, W, K1, n);
+              forward_bases (m, L, W, w, K1, n);
+              if (w->cancelled)
+                return;
               w->cache_valid = TRUE;
               w->cache_x = x;
               w->cache_n = n;
@@ -1101,7 +1226,9 @@ kan_model_forward (const KanModel *m,
             }
         }
       else
-        forward_bases (m, L, W, K1, n);
+        forward_bases (m, L, W, w, K1, n);
+      if (w->cancelled)
+        return;
 
       if (has_sym && W->symf == NULL)
         {
@@ -1110,9 +1237,11 @@ kan_model_forward (const KanModel *m,
         }
 
       if (K1 == 4)
-        forward_edges (m, L, W, n, 4, has_sym, l > 0, y_th);
+        forward_edges (m, L, W, w, n, 4, has_sym, l > 0, y_th);
       else
-        forward_edges (m, L, W, n, K1, has_sym, l > 0, y_th);
+        forward_edges (m, L, W, w, n, K1, has_sym, l > 0, y_th);
+      if (w->cancelled)
+        return;
 
       /* Subnode affine, multiplication, node affine. */
       {
@@ -1134,7 +1263,19 @@ kan_model_forward (const KanModel *m,
           }
       }
     }
-  if (out)
+}
+
+void
+kan_model_forward (const KanModel *m,
+                   KanWork        *w,
+                   const double   *x,
+                   size_t          n,
+                   double          y_th,
+                   double         *out)
+{
+  g_return_if_fail (n <= w->n_max);
+  forward_layers (m, w, x, n, y_th, m->depth);
+  if (out && !w->cancelled)
     memcpy (out, w->out, sizeof (double) * n * kan_model_n_out (m));
 }
 
@@ -1144,9 +1285,9 @@ kan_model_eval (const KanModel *m,
                 size_t          n,
                 double         *out)
 {
-  /* Chunks keep the workspace small for large inputs. */
-  const size_t chunk = 4096;
-  KanWork *w = kan_work_new (m, MIN (n, chunk) ? MIN (n, chunk) : 1);
+  /* Chunks keep the workspace small for many rows and wide models. */
+  const size_t chunk = kan_work_chunk_rows (m, n, KAN_WORK_CHUNK_BYTES);
+  KanWork *w = kan_work_new (m, chunk);
   int I = kan_model_n_in (m), O = kan_model_n_out (m);
 
   for (size_t s = 0; s < n; s += chunk)
@@ -1265,6 +1406,13 @@ kan_model_reg (const KanModel *m,
         for (int j = 0; j < O; j++)
           {
             size_t e = (size_t) i * O + j;
+            /* Cancelled: the value is not needed, only a quick return. */
+            if (work_tick (w, n))
+              {
+                g_free (A); g_free (dA); g_free (sx); g_free (sp);
+                w->reg_pending = FALSE;
+                return NAN;
+              }
             mean_std (W->postnum + e, n, (size_t) I * O, &W->mean_p[e], &sp[e]);
             A[e] = sp[e] / (sx[i] + REG_INPUT_RANGE_OFFSET);
             reg += lamb_l1 * A[e];
@@ -1487,6 +1635,8 @@ backward_batch_k (const KanModel *m,
         for (int j = 0; j < O; j++)
           {
             size_t e = (size_t) i * O + j;
+            if (work_tick (w, n))
+              return;
             if (L->mask[e] != 0.0)
               {
                 double msk = L->mask[e], sp = L->scale_sp[e], sbw = L->scale_base[e];
@@ -1584,7 +1734,7 @@ kan_model_jacobian (const KanModel *m,
   gboolean reg = w->reg_pending;
 
   w->reg_pending = FALSE;
-  for (size_t b = 0; b < w->n; b++)
+  for (size_t b = 0; b < w->n && !work_tick (w, m->n_params); b++)
     for (int o = 0; o < O; o++)
       {
         double *J = jac + (b * O + o) * n_idx;
@@ -1641,15 +1791,89 @@ refit_input (KanModel *m, KanLayer *L, int i, const double *new_interior,
   return ok;
 }
 
+/* Inputs of layer L of M for the N rows of X into XL (n × layer_in(L)), a chunk of rows at a
+ * time through W (made for CHUNK rows). FALSE if W's cancellable fired. */
+static gboolean
+layer_inputs (const KanModel *m, KanWork *w, size_t chunk, int l, const double *x, size_t n,
+              double *xl)
+{
+  int I0 = m->layers[0].n_in, I = m->layers[l].n_in;
+
+  if (l == 0)
+    {
+      memcpy (xl, x, sizeof (double) * n * I0);
+      return !(w->cancellable && g_cancellable_is_cancelled (w->cancellable));
+    }
+  for (size_t s = 0; s < n; s += chunk)
+    {
+      size_t c = MIN (chunk, n - s);
+      kan_work_input_changed (w);
+      forward_layers (m, w, x + s * I0, c, 0.0, l);
+      if (w->cancelled)
+        return FALSE;
+      memcpy (xl + s * I, w->wl[l].x, sizeof (double) * c * I);
+    }
+  return TRUE;
+}
+
+/* The most inputs (OUT = FALSE) or subnode outputs of any layer. */
+static int
+max_layer_width (const KanModel *m, gboolean out)
+{
+  int v = 1;
+  for (int l = 0; l < m->depth; l++)
+    v = MAX (v, out ? m->layers[l].n_out : m->layers[l].n_in);
+  return v;
+}
+
+/* Bytes of the grid operations on N rows at G intervals: a chunk workspace, one layer's
+ * inputs, a sorted column, the old splines' values, the new coefficients, knots and the fit. */
+static double
+grid_op_bytes (const KanModel *m, int G, size_t n)
+{
+  double I = max_layer_width (m, FALSE), O = max_layer_width (m, TRUE), P = (double) G + m->k;
+  size_t chunk = kan_work_chunk_rows (m, n, KAN_WORK_CHUNK_BYTES);
+
+  return (double) kan_work_bytes (m, chunk)
+         + ((double) n * (I + 1 + O) + O * P + 2.0 * (G + 2 * m->k + 3)) * sizeof (double)
+         + (double) kan_spline_fit_bytes (G, m->k, n, (int) O);
+}
+
+gsize
+kan_model_update_grid_bytes (const KanModel *m,
+                             size_t          n)
+{
+  double b = grid_op_bytes (m, m->G, n);
+  return b >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) b;
+}
+
+static gboolean
+set_cancelled (GError **error, const char *what)
+{
+  g_set_error (error, KAN_ERROR, KAN_ERROR_CANCELLED, "%s was stopped", what);
+  return FALSE;
+}
+
 gboolean
 kan_model_update_grid (KanModel     *m,
                        const double *x,
                        size_t        n,
                        GError      **error)
 {
+  return kan_model_update_grid_full (m, x, n, NULL, error);
+}
+
+gboolean
+kan_model_update_grid_full (KanModel     *m,
+                            const double *x,
+                            size_t        n,
+                            GCancellable *cancellable,
+                            GError      **error)
+{
   KanWork *w;
-  double *xs, *interior;
+  double *xl, *xs, *interior;
   gboolean ok = TRUE;
+  size_t chunk;
   int G = m->G;
 
   if (n < 2)
@@ -1657,20 +1881,30 @@ kan_model_update_grid (KanModel     *m,
       g_set_error (error, KAN_ERROR, KAN_ERROR_DATA, "a grid update needs at least two samples");
       return FALSE;
     }
-  w = kan_work_new (m, n);
+  chunk = kan_work_chunk_rows (m, n, KAN_WORK_CHUNK_BYTES);
+  w = kan_work_new (m, chunk);
+  kan_work_set_cancellable (w, cancellable);
+  xl = g_new (double, n * max_layer_width (m, FALSE));
   xs = g_new (double, n);
   interior = g_new (double, G + 1);
   for (int l = 0; l < m->depth && ok; l++)
     {
       KanLayer *L = &m->layers[l];
-      WorkLayer *W = &w->wl[l];
-      kan_work_input_changed (w);
-      kan_model_forward (m, w, x, n, 0.0, NULL);
+      if (!layer_inputs (m, w, chunk, l, x, n, xl))
+        {
+          ok = set_cancelled (error, "the grid update");
+          break;
+        }
       for (int i = 0; i < L->n_in && ok; i++)
         {
           double lo, hi;
+          if (cancellable && g_cancellable_is_cancelled (cancellable))
+            {
+              ok = set_cancelled (error, "the grid update");
+              break;
+            }
           for (size_t s = 0; s < n; s++)
-            xs[s] = W->x[s * L->n_in + i];
+            xs[s] = xl[s * L->n_in + i];
           qsort (xs, n, sizeof (double), cmp_double);
           lo = xs[0];
           hi = xs[n - 1];
@@ -1692,6 +1926,7 @@ kan_model_update_grid (KanModel     *m,
     }
   g_free (interior);
   g_free (xs);
+  g_free (xl);
   kan_work_free (w);
   return ok;
 }
@@ -1703,9 +1938,22 @@ kan_model_refine (const KanModel *m,
                   size_t          n,
                   GError        **error)
 {
+  return kan_model_refine_full (m, new_grid, x, n, NULL, error);
+}
+
+KanModel *
+kan_model_refine_full (const KanModel *m,
+                       int             new_grid,
+                       const double   *x,
+                       size_t          n,
+                       GCancellable   *cancellable,
+                       GError        **error)
+{
   KanModelConfig cfg;
   KanModel *c;
   KanWork *w;
+  double *xl;
+  size_t chunk;
   int Gp = m->G, k = m->k;
 
   if (n < 1)
@@ -1732,8 +1980,11 @@ kan_model_refine (const KanModel *m,
   if (c == NULL)
     return NULL;
 
-  w = kan_work_new (m, n);
-  kan_model_forward (m, w, x, n, 0.0, NULL);
+  /* The parent's layer inputs, a layer and a chunk of rows at a time. */
+  chunk = kan_work_chunk_rows (m, n, KAN_WORK_CHUNK_BYTES);
+  w = kan_work_new (m, chunk);
+  kan_work_set_cancellable (w, cancellable);
+  xl = g_new (double, n * max_layer_width (m, FALSE));
   for (int l = 0; l < m->depth; l++)
     {
       const KanLayer *Lp = &m->layers[l];
@@ -1743,6 +1994,14 @@ kan_model_refine (const KanModel *m,
       double *xs = g_new (double, n), *yv = g_new (double, n * O);
       double *coef = g_new (double, (size_t) O * Pc);
 
+      if (!layer_inputs (m, w, chunk, l, x, n, xl))
+        {
+          g_free (xs); g_free (yv); g_free (coef); g_free (xl);
+          kan_work_free (w);
+          kan_model_free (c);
+          set_cancelled (error, "refining the grid");
+          return NULL;
+        }
       for (int i = 0; i < I; i++)
         {
           const double *tp = kan_layer_knots (m, Lp, i);
@@ -1750,7 +2009,7 @@ kan_model_refine (const KanModel *m,
           double smin = INFINITY, smax = -INFINITY;
           for (size_t s = 0; s < n; s++)
             {
-              double v = w->wl[l].x[s * I + i];
+              double v = xl[s * I + i];
               smin = MIN (smin, v);
               smax = MAX (smax, v);
             }
@@ -1793,14 +2052,16 @@ kan_model_refine (const KanModel *m,
 
           for (size_t s = 0; s < n; s++)
             {
-              xs[s] = w->wl[l].x[s * I + i];
+              xs[s] = xl[s * I + i];
               for (int j = 0; j < O; j++)
                 yv[s * O + j] = kan_spline_eval (tp, Gp, k, Lp->coef + ((size_t) i * O + j) * Pp,
                                                  xs[s]);
             }
-          if (!kan_spline_fit (tc, new_grid, k, xs, yv, n, O, coef, error))
+          if ((cancellable && g_cancellable_is_cancelled (cancellable)
+               && !set_cancelled (error, "refining the grid"))
+              || !kan_spline_fit (tc, new_grid, k, xs, yv, n, O, coef, error))
             {
-              g_free (xs); g_free (yv); g_free (coef);
+              g_free (xs); g_free (yv); g_free (coef); g_free (xl);
               kan_work_free (w);
               kan_model_free (c);
               return NULL;
@@ -1823,6 +2084,7 @@ kan_model_refine (const KanModel *m,
       g_free (yv);
       g_free (coef);
     }
+  g_free (xl);
   kan_work_free (w);
   return c;
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <glib.h>
+#include <gio/gio.h>
 #include <gsl/gsl_rng.h>
 
 G_BEGIN_DECLS
@@ -88,7 +89,8 @@ size_t       kan_model_n_params  (const KanModel *m);
 double      *kan_model_params    (KanModel       *m);
 const double *kan_model_params_const (const KanModel *m);
 /* Fills IDX with the indices of parameters that training may move (trainable and on a live
- * edge or node) and returns how many there are. IDX has room for kan_model_n_params(). */
+ * edge or node) and returns how many there are. IDX has room for kan_model_n_params(), or is
+ * NULL to count only. */
 size_t       kan_model_active_params (const KanModel *m,
                                       size_t         *idx);
 /* TRUE if every parameter is finite. */
@@ -115,9 +117,24 @@ void         kan_model_edge_abcd (const KanModel *m, int l, int i, int j, double
 KanWork     *kan_work_new        (const KanModel *m,
                                   size_t          n_max);
 void         kan_work_free       (KanWork        *w);
-/* Bytes kan_work_new (M, N_MAX) allocates, saturating at G_MAXSIZE; for memory budgets. */
+/* Bytes kan_work_new (M, N_MAX) allocates, saturating at G_MAXSIZE; for memory budgets. It
+ * counts the symbolic arrays of the layers that have locked edges now; a layer that gets
+ * locked edges later adds 2·n_max·in·out doubles at its next forward. */
 gsize        kan_work_bytes      (const KanModel *m,
                                   size_t          n_max);
+/* The chunk workspaces of kan_model_eval and of the grid operations are kept to about this
+ * size (and at most 4096 rows, at least one). */
+#define KAN_WORK_CHUNK_BYTES ((gsize) 32 << 20)
+/* Rows of a chunk of N rows whose workspace stays within MAX_BYTES (at least 1). */
+size_t       kan_work_chunk_rows (const KanModel *m,
+                                  size_t          n,
+                                  gsize           max_bytes);
+/* Forward, backward, the regulariser and the Jacobian look at CANCELLABLE (borrowed; NULL for
+ * none) every fraction of a millisecond of work and stop early once it is cancelled; then
+ * kan_work_cancelled is TRUE and their results are meaningless. Each forward starts afresh. */
+void         kan_work_set_cancellable (KanWork      *w,
+                                       GCancellable *cancellable);
+gboolean     kan_work_cancelled  (const KanWork  *w);
 /* Tells the workspace that the rows behind the pointer last given to forward changed; layer 0's
  * bases are cached across calls with the same pointer, row count and grid. */
 void         kan_work_input_changed (KanWork     *w);
@@ -175,22 +192,43 @@ void         kan_model_eval      (const KanModel *m,
 void         kan_model_edge_eval (const KanModel *m, int l, int i, int j,
                                   const double *xs, size_t n, double *ys);
 
-/* Grid operations (pykan section 2.5–2.6). */
+/* Grid operations (pykan section 2.5–2.6). Both work through the rows a chunk at a time
+ * (memory: kan_model_update_grid_bytes, never a workspace for all rows). */
 /* Re-places every layer's knots from the samples X (n × n_in): each layer sees the outputs of
- * the already-updated earlier layers; coefficients are refitted by least squares. */
+ * the already-updated earlier layers; coefficients are refitted by least squares. On failure
+ * (or cancellation, KAN_ERROR_CANCELLED) earlier layers may already be updated. */
 gboolean     kan_model_update_grid (KanModel     *m,
                                     const double *x,
                                     size_t        n,
                                     GError      **error);
+gboolean     kan_model_update_grid_full (KanModel     *m,
+                                         const double *x,
+                                         size_t        n,
+                                         GCancellable *cancellable,
+                                         GError      **error);
+/* Bytes kan_model_update_grid allocates for N rows (and kan_model_refine to the same G). */
+gsize        kan_model_update_grid_bytes (const KanModel *m,
+                                          size_t          n);
 /* A new model with G' intervals whose splines are least-squares fits of the old ones on X. */
 KanModel    *kan_model_refine    (const KanModel *m,
                                   int             new_grid,
                                   const double   *x,
                                   size_t          n,
                                   GError        **error);
+KanModel    *kan_model_refine_full (const KanModel *m,
+                                    int             new_grid,
+                                    const double   *x,
+                                    size_t          n,
+                                    GCancellable   *cancellable,
+                                    GError        **error);
 
 /* Bytes a model of CFG would need (parameters + state), for memory budgets. */
 gsize        kan_model_config_bytes (const KanModelConfig *cfg);
+/* Bytes kan_model_new (CFG) allocates at its peak: the model and what initialising one layer
+ * needs. kan_model_new refuses (KAN_ERROR_BUDGET) more than 1 GiB. */
+gsize        kan_model_new_bytes (const KanModelConfig *cfg);
+/* Bytes model M occupies. */
+gsize        kan_model_bytes     (const KanModel       *m);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanModel, kan_model_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanWork, kan_work_free)

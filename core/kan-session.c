@@ -57,12 +57,19 @@
  * an edge's a,b,c,d, an input node's edges), so files stay readable and diffable. The same
  * session always gives the same bytes.
  *
- * Loading is strict: every field is required (null where allowed), unknown fields are refused,
- * and every error names the file and the JSON path of the problem. Sizes are checked against
- * KAN_SESSION_BUDGET_BYTES before anything is allocated. json-glib keeps the last of duplicated
- * keys; that is not detected.
+ * Loading is strict: the text is parsed by kan-json.c (strict RFC 8259: no comments, NaN,
+ * trailing commas or duplicate keys; nesting at most KAN_JSON_MAX_DEPTH deep; errors with line
+ * and column), every field is required (null where allowed), unknown fields are refused, every
+ * integer is range-checked where it is read, and every error names the file and the JSON path
+ * of the problem. Sizes are checked against KAN_SESSION_BUDGET_BYTES, and the arrays of a model
+ * against the lengths it needs, before anything is allocated, so that what loading allocates
+ * is backed by numbers in the file (a formula data set, which is sampled, is bounded by the
+ * budget alone). The parsed document keeps numbers packed (8 bytes each) and is freed once the
+ * session is built; see KAN_SESSION_LOAD_FACTOR.
  */
 #include "kan-session.h"
+
+#include "kan-file.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -75,9 +82,9 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 
 #include "kan-error.h"
+#include "kan-json.h"
 #include "kan-model-private.h"
 #include "kan-spline.h"
 #include "kan-symbolic.h"
@@ -725,100 +732,6 @@ kan_session_to_json (const KanSession *s,
   return g_string_free (o.s, FALSE);
 }
 
-/* Replaces PATH by DATA atomically: a reader (or a crash) sees the old file or the new one,
- * never a partial one. The data go to a temporary file in the same folder, which is fsynced and
- * renamed over PATH. The temporary name is fixed (".NAME.tmp" next to PATH) rather than random
- * (g_file_set_contents's NAME.XXXXXX), so a save killed half-way leaves at most that one file
- * behind and the next save reuses it, instead of strays piling up. Two processes saving to the
- * same PATH take turns through a lock on the temporary file. On failure the temporary file is
- * removed and PATH is untouched. */
-static gboolean
-save_atomically (const char *path,
-                 const char *data,
-                 gsize       len,
-                 GError    **error)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *tmp = g_strdup_printf ("%s%s.%s.tmp", dir, G_DIR_SEPARATOR_S, base);
-  const char *what;
-  int fd, err, dfd;
-  gsize done = 0;
-
-  for (;;)
-    {
-      struct stat a, b;
-
-      fd = g_open (tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-      if (fd < 0)
-        {
-          err = errno;
-          g_set_error (error, KAN_ERROR, KAN_ERROR_IO, "%s: cannot save: cannot create %s: %s",
-                       path, tmp, g_strerror (err));
-          return FALSE;
-        }
-      if (flock (fd, LOCK_EX) != 0)
-        {
-          err = errno;
-          what = "cannot lock";
-          goto fail;
-        }
-      /* Another save may have renamed the file away between our open and our lock. */
-      if (fstat (fd, &a) == 0 && g_stat (tmp, &b) == 0 && a.st_dev == b.st_dev
-          && a.st_ino == b.st_ino)
-        break;
-      close (fd);
-    }
-
-  if (ftruncate (fd, 0) != 0)
-    {
-      err = errno;
-      what = "cannot write";
-      goto fail;
-    }
-  while (done < len)
-    {
-      gssize n = write (fd, data + done, len - done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          err = n < 0 ? errno : ENOSPC;
-          what = "cannot write";
-          goto fail;
-        }
-      done += (gsize) n;
-    }
-  if (fsync (fd) != 0)
-    {
-      err = errno;
-      what = "cannot write";
-      goto fail;
-    }
-  if (g_rename (tmp, path) != 0)
-    {
-      err = errno;
-      what = "cannot replace it";
-      goto fail;
-    }
-  close (fd);
-  /* The rename itself reaches the disk with the folder. */
-  dfd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-  if (dfd >= 0)
-    {
-      fsync (dfd);
-      close (dfd);
-    }
-  return TRUE;
-
-fail:
-  g_unlink (tmp);
-  close (fd);
-  g_set_error (error, KAN_ERROR, KAN_ERROR_IO, "%s: cannot save: %s: %s", path, what,
-               g_strerror (err));
-  return FALSE;
-}
-
 gboolean
 kan_session_save (const KanSession *s,
                   const char       *path,
@@ -840,12 +753,27 @@ kan_session_save (const KanSession *s,
     }
 
   json = kan_session_to_json (s, &len);
-  return save_atomically (path, json, len, error);
+  /* Atomic, never through a pre-existing temporary name or link, keeping the mode and owner
+   * of the file it replaces (kan-file.h). */
+  return kan_file_replace (path, json, len, error);
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Reading                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
+
+/* Every integer a document gives is range-checked where it is read, against what it later
+ * allocates or loops over; where kanvas-cli has the same option (app/cli-common.c) the range is
+ * the same or wider, so that whatever the CLI writes loads again. */
+#define MAX_GRID          100000   /* as kan_model_alloc and --grid */
+#define MAX_ARITY         1000000  /* kan_shape_parse's bound on a number and on subnodes */
+/* L-BFGS keeps 2·history vectors of the trained parameters (kan-lbfgs.c); pykan uses 10,
+ * torch 100. */
+#define MAX_LBFGS_HISTORY 1000
+/* Inner iterations and evaluations of one L-BFGS step (pykan: 20 and 25); a step holds the
+ * worker until it ends. */
+#define MAX_LBFGS_ITER    100000
+#define MAX_THREADS       1024     /* as --threads */
 
 /* Every reader takes the file name for messages, the JSON path of what it reads, and the error
  * location; it returns FALSE (or NULL) after setting the error. */
@@ -854,6 +782,8 @@ typedef struct
   const char *name;
   GError    **error;
 } In;
+
+typedef KanJsonNode Node;
 
 static gboolean G_GNUC_PRINTF (3, 4)
 in_fail (In         *in,
@@ -871,57 +801,11 @@ in_fail (In         *in,
   return FALSE;
 }
 
-static const char *
-node_kind (JsonNode *node)
-{
-  switch (json_node_get_node_type (node))
-    {
-    case JSON_NODE_OBJECT:
-      return "an object";
-    case JSON_NODE_ARRAY:
-      return "an array";
-    case JSON_NODE_NULL:
-      return "null";
-    case JSON_NODE_VALUE:
-    default:
-      break;
-    }
-  switch (json_node_get_value_type (node))
-    {
-    case G_TYPE_STRING:
-      return "a string";
-    case G_TYPE_BOOLEAN:
-      return "a boolean";
-    case G_TYPE_INT64:
-      return "an integer";
-    case G_TYPE_DOUBLE:
-      return "a number";
-    default:
-      return "a value";
-    }
-}
-
 static gboolean
-node_is_number (JsonNode *node)
+node_is (const Node  *node,
+         KanJsonType  type)
 {
-  GType t;
-
-  if (!JSON_NODE_HOLDS_VALUE (node))
-    return FALSE;
-  t = json_node_get_value_type (node);
-  return t == G_TYPE_DOUBLE || t == G_TYPE_INT64;
-}
-
-static gboolean
-node_is_int (JsonNode *node)
-{
-  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64;
-}
-
-static gboolean
-node_is_string (JsonNode *node)
-{
-  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING;
+  return kan_json_type (node) == type;
 }
 
 static char *
@@ -931,87 +815,216 @@ path_join (const char *path,
   return *path != '\0' ? g_strconcat (path, ".", key, NULL) : g_strdup (key);
 }
 
-/* An object at PATH whose members are all in FIELDS (NULL-terminated) and all present. */
-static JsonObject *
+/* A key or string from the document for a one-line message: control characters escaped, cut
+ * after PRINT_MAX characters. */
+#define PRINT_MAX 80
+
+static char *
+printable (const char *s)
+{
+  GString *out = g_string_new (NULL);
+  int n = 0;
+
+  for (const char *q = s; *q != '\0'; q = g_utf8_next_char (q), n++)
+    {
+      if (n == PRINT_MAX)
+        {
+          g_string_append (out, "…");
+          break;
+        }
+      if ((guchar) *q < 0x20 || *q == 0x7f)
+        g_string_append_printf (out, "\\u%04X", (guchar) *q);
+      else
+        g_string_append_len (out, q, g_utf8_next_char (q) - q);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* An object at PATH whose members are all in FIELDS (NULL-terminated) and all present. The
+ * parser has refused duplicate keys. */
+static const Node *
 get_object (In                *in,
-            JsonNode          *node,
+            const Node        *node,
             const char        *path,
             const char *const *fields)
 {
-  JsonObject *obj;
-  JsonObjectIter iter;
-  const char *key;
-
-  if (!JSON_NODE_HOLDS_OBJECT (node))
+  if (!node_is (node, KAN_JSON_OBJECT))
     {
-      in_fail (in, KAN_ERROR_SESSION, "%s: expected an object, found %s", path, node_kind (node));
+      in_fail (in, KAN_ERROR_SESSION, "%s: expected an object, found %s", path,
+               kan_json_kind (node));
       return NULL;
     }
-  obj = json_node_get_object (node);
-  json_object_iter_init (&iter, obj);
-  while (json_object_iter_next (&iter, &key, NULL))
-    if (!g_strv_contains (fields, key))
-      {
-        in_fail (in, KAN_ERROR_SESSION, "%s%sunknown field '%s'", path, *path ? ": " : "", key);
-        return NULL;
-      }
+  for (gsize i = 0; i < kan_json_length (node); i++)
+    {
+      const char *key = kan_json_object_member (node, i)->key;
+
+      if (!g_strv_contains (fields, key))
+        {
+          g_autofree char *k = printable (key);
+          in_fail (in, KAN_ERROR_SESSION, "%s%sunknown field '%s'", path, *path ? ": " : "", k);
+          return NULL;
+        }
+    }
   for (const char *const *f = fields; *f != NULL; f++)
-    if (!json_object_has_member (obj, *f))
+    if (kan_json_object_get (node, *f) == NULL)
       {
         g_autofree char *p = path_join (path, *f);
         in_fail (in, KAN_ERROR_SESSION, "%s is missing", p);
         return NULL;
       }
-  return obj;
+  return node;
+}
+
+/* A member that get_object has checked is there. */
+static const Node *
+member (const Node *obj,
+        const char *key)
+{
+  const Node *n = kan_json_object_get (obj, key);
+
+  g_assert (n != NULL);
+  return n;
 }
 
 static gboolean
 node_double (In         *in,
-             JsonNode   *node,
+             const Node *node,
              const char *path,
              double     *out)
 {
-  if (!node_is_number (node))
+  if (!node_is (node, KAN_JSON_NUMBER))
     return in_fail (in, KAN_ERROR_SESSION, "%s: expected a number, found %s",
-                    path, node_kind (node));
-  *out = json_node_get_double (node);
+                    path, kan_json_kind (node));
+  *out = kan_json_get_double (node);
   if (!isfinite (*out))
     return in_fail (in, KAN_ERROR_SESSION, "%s: %g is not a finite number", path, *out);
   return TRUE;
 }
 
+/* A number for a message, exactly as far as it is an integer: "7", "1e+30",
+ * "a 401-digit integer". */
+static char *
+number_text (const Node *node)
+{
+  switch (kan_json_number_kind (node))
+    {
+    case KAN_JSON_INT:
+      return g_strdup_printf ("%" G_GINT64_FORMAT, kan_json_get_int (node));
+    case KAN_JSON_UINT:
+      return g_strdup_printf ("%" G_GUINT64_FORMAT, kan_json_get_uint (node));
+    case KAN_JSON_BIG:
+      return g_strdup_printf ("a %s%u-digit integer",
+                              kan_json_get_double (node) < 0 ? "negative " : "",
+                              kan_json_big_digits (node));
+    case KAN_JSON_REAL:
+    default:
+      return g_strdup_printf ("%g", kan_json_get_double (node));
+    }
+}
+
+/* "is 7", "is 1e+30", "is too large (a 401-digit integer)": a number outside a range. */
+static char *
+describe_number (const Node *node)
+{
+  g_autofree char *text = number_text (node);
+
+  if (kan_json_number_kind (node) == KAN_JSON_BIG)
+    return g_strdup_printf ("is too %s (%s)", kan_json_get_double (node) < 0 ? "small" : "large",
+                            text);
+  return g_strdup_printf ("is %s", text);
+}
+
+/* Where a number lies against [LO, HI], exactly whatever its size or form. */
+static int
+compare_range (const Node *node,
+               gint64      lo,
+               guint64     hi)
+{
+  switch (kan_json_number_kind (node))
+    {
+    case KAN_JSON_INT:
+      {
+        gint64 v = kan_json_get_int (node);
+        return v < lo ? -1 : v >= 0 && (guint64) v > hi ? 1 : 0;
+      }
+    case KAN_JSON_UINT:
+      return kan_json_get_uint (node) > hi ? 1 : 0;
+    case KAN_JSON_BIG:
+      return kan_json_get_double (node) < 0 ? -1 : 1;
+    case KAN_JSON_REAL:
+    default:
+      {
+        double d = kan_json_get_double (node);
+        return d < (double) lo ? -1 : d > (double) hi ? 1 : 0;
+      }
+    }
+}
+
+/* An integer in [LO, HI] (HI above G_MAXINT64 only for unsigned reads). A number out of the
+ * range is reported with the range whatever its form (1e30, a 401-digit integer); one in the
+ * range must be written as an integer. */
+static gboolean
+node_integer (In         *in,
+              const Node *node,
+              const char *path,
+              gint64      lo,
+              guint64     hi,
+              guint64    *out)
+{
+  if (!node_is (node, KAN_JSON_NUMBER))
+    return in_fail (in, KAN_ERROR_SESSION, "%s: expected an integer, found %s",
+                    path, kan_json_kind (node));
+  if (compare_range (node, lo, hi) != 0)
+    {
+      g_autofree char *what = describe_number (node);
+
+      return in_fail (in, KAN_ERROR_SESSION, "%s %s, expected %" G_GINT64_FORMAT " to %"
+                      G_GUINT64_FORMAT, path, what, lo, hi);
+    }
+  switch (kan_json_number_kind (node))
+    {
+    case KAN_JSON_INT:
+      *out = (guint64) kan_json_get_int (node);
+      return TRUE;
+    case KAN_JSON_UINT:
+      *out = kan_json_get_uint (node);
+      return TRUE;
+    default:
+      return in_fail (in, KAN_ERROR_SESSION, "%s: expected an integer, found %s",
+                      path, kan_json_kind (node));
+    }
+}
+
 static gboolean
 node_int (In         *in,
-          JsonNode   *node,
+          const Node *node,
           const char *path,
           gint64      lo,
           gint64      hi,
           gint64     *out)
 {
-  if (!node_is_int (node))
-    return in_fail (in, KAN_ERROR_SESSION, "%s: expected an integer, found %s",
-                    path, node_kind (node));
-  *out = json_node_get_int (node);
-  if (*out < lo || *out > hi)
-    return in_fail (in, KAN_ERROR_SESSION,
-                    "%s is %" G_GINT64_FORMAT ", expected %" G_GINT64_FORMAT " to %"
-                    G_GINT64_FORMAT, path, *out, lo, hi);
+  guint64 v;
+
+  g_assert (lo <= hi);
+  if (!node_integer (in, node, path, lo, (guint64) hi, &v))
+    return FALSE;
+  *out = (gint64) v;
   return TRUE;
 }
 
 static gboolean
-get_double (In *in, JsonObject *obj, const char *path, const char *key, double *out)
+get_double (In *in, const Node *obj, const char *path, const char *key, double *out)
 {
   g_autofree char *p = path_join (path, key);
-  return node_double (in, json_object_get_member (obj, key), p, out);
+  return node_double (in, member (obj, key), p, out);
 }
 
 static gboolean
-get_nonneg (In *in, JsonObject *obj, const char *path, const char *key, double *out)
+get_nonneg (In *in, const Node *obj, const char *path, const char *key, double *out)
 {
   g_autofree char *p = path_join (path, key);
 
-  if (!node_double (in, json_object_get_member (obj, key), p, out))
+  if (!node_double (in, member (obj, key), p, out))
     return FALSE;
   if (*out < 0)
     return in_fail (in, KAN_ERROR_SESSION, "%s is %g, expected at least 0", p, *out);
@@ -1019,118 +1032,122 @@ get_nonneg (In *in, JsonObject *obj, const char *path, const char *key, double *
 }
 
 static gboolean
-get_int (In *in, JsonObject *obj, const char *path, const char *key, gint64 lo, gint64 hi,
+get_int (In *in, const Node *obj, const char *path, const char *key, gint64 lo, gint64 hi,
          int *out)
 {
   g_autofree char *p = path_join (path, key);
   gint64 v;
 
   g_assert (lo >= G_MININT && hi <= G_MAXINT);
-  if (!node_int (in, json_object_get_member (obj, key), p, lo, hi, &v))
+  if (!node_int (in, member (obj, key), p, lo, hi, &v))
     return FALSE;
   *out = (int) v;
   return TRUE;
 }
 
 static gboolean
-get_bool (In *in, JsonObject *obj, const char *path, const char *key, gboolean *out)
+get_bool (In *in, const Node *obj, const char *path, const char *key, gboolean *out)
 {
   g_autofree char *p = path_join (path, key);
-  JsonNode *node = json_object_get_member (obj, key);
+  const Node *node = member (obj, key);
 
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+  if (!node_is (node, KAN_JSON_BOOL))
     return in_fail (in, KAN_ERROR_SESSION, "%s: expected true or false, found %s",
-                    p, node_kind (node));
-  *out = json_node_get_boolean (node);
+                    p, kan_json_kind (node));
+  *out = kan_json_get_bool (node);
   return TRUE;
 }
 
 /* A string member; NULL for JSON null when NULLABLE. */
 static gboolean
-get_string (In *in, JsonObject *obj, const char *path, const char *key, gboolean nullable,
+get_string (In *in, const Node *obj, const char *path, const char *key, gboolean nullable,
             const char **out)
 {
   g_autofree char *p = path_join (path, key);
-  JsonNode *node = json_object_get_member (obj, key);
+  const Node *node = member (obj, key);
 
-  if (nullable && JSON_NODE_HOLDS_NULL (node))
+  if (nullable && node_is (node, KAN_JSON_NULL))
     {
       *out = NULL;
       return TRUE;
     }
-  if (!node_is_string (node))
+  if (!node_is (node, KAN_JSON_STRING))
     return in_fail (in, KAN_ERROR_SESSION, "%s: expected a string%s, found %s",
-                    p, nullable ? " or null" : "", node_kind (node));
-  *out = json_node_get_string (node);
+                    p, nullable ? " or null" : "", kan_json_kind (node));
+  *out = kan_json_get_string (node);
   return TRUE;
 }
 
-/* A seed: a non-negative integer, or a decimal string for values above 2^63-1. */
+/* A seed: an integer from 0 to 2^64-1, or the same as a decimal string (which is how seeds
+ * above 2^63-1 are written, for readers that take integers as gint64). */
 static gboolean
-get_seed (In *in, JsonObject *obj, const char *path, const char *key, guint64 *out)
+get_seed (In *in, const Node *obj, const char *path, const char *key, guint64 *out)
 {
   g_autofree char *p = path_join (path, key);
-  JsonNode *node = json_object_get_member (obj, key);
-  gint64 v;
+  const Node *node = member (obj, key);
 
-  if (node_is_string (node))
+  if (node_is (node, KAN_JSON_STRING))
     {
-      if (!g_ascii_string_to_unsigned (json_node_get_string (node), 10, 0, G_MAXUINT64, out,
+      if (!g_ascii_string_to_unsigned (kan_json_get_string (node), 10, 0, G_MAXUINT64, out,
                                        NULL))
-        return in_fail (in, KAN_ERROR_SESSION, "%s: '%s' is not a seed", p,
-                        json_node_get_string (node));
+        {
+          g_autofree char *s = printable (kan_json_get_string (node));
+          return in_fail (in, KAN_ERROR_SESSION, "%s: '%s' is not a seed", p, s);
+        }
       return TRUE;
     }
-  if (!node_int (in, node, p, 0, G_MAXINT64, &v))
-    return FALSE;
-  *out = (guint64) v;
-  return TRUE;
+  return node_integer (in, node, p, 0, G_MAXUINT64, out);
 }
 
 /* An array at PATH of exactly N elements (any length when N < 0). */
-static JsonArray *
+static const Node *
 node_array (In         *in,
-            JsonNode   *node,
+            const Node *node,
             const char *path,
             gint64      n)
 {
-  JsonArray *a;
-
-  if (!JSON_NODE_HOLDS_ARRAY (node))
+  if (!node_is (node, KAN_JSON_ARRAY))
     {
-      in_fail (in, KAN_ERROR_SESSION, "%s: expected an array, found %s", path, node_kind (node));
+      in_fail (in, KAN_ERROR_SESSION, "%s: expected an array, found %s", path,
+               kan_json_kind (node));
       return NULL;
     }
-  a = json_node_get_array (node);
-  if (n >= 0 && json_array_get_length (a) != (guint64) n)
+  if (n >= 0 && kan_json_length (node) != (guint64) n)
     {
-      in_fail (in, KAN_ERROR_SESSION, "%s has %u values, expected %" G_GINT64_FORMAT,
-               path, json_array_get_length (a), n);
+      in_fail (in, KAN_ERROR_SESSION, "%s has %" G_GSIZE_FORMAT " values, expected %"
+               G_GINT64_FORMAT, path, kan_json_length (node), n);
       return NULL;
     }
-  return a;
+  return node;
 }
 
 /* N finite doubles into DST. */
 static gboolean
 node_doubles (In         *in,
-              JsonNode   *node,
+              const Node *node,
               const char *path,
               size_t      n,
               double     *dst)
 {
-  JsonArray *a = node_array (in, node, path, (gint64) n);
+  const Node *a = node_array (in, node, path, (gint64) n);
+  const double *packed;
 
   if (a == NULL)
     return FALSE;
+  packed = n > 0 ? kan_json_array_doubles (a) : NULL;
+  if (packed != NULL)
+    memcpy (dst, packed, n * sizeof (double));
   for (size_t i = 0; i < n; i++)
     {
-      JsonNode *e = json_array_get_element (a, (guint) i);
+      if (packed == NULL)
+        {
+          Node e = kan_json_array_get (a, i);
 
-      if (G_UNLIKELY (!node_is_number (e)))
-        return in_fail (in, KAN_ERROR_SESSION, "%s[%zu]: expected a number, found %s",
-                        path, i, node_kind (e));
-      dst[i] = json_node_get_double (e);
+          if (G_UNLIKELY (!node_is (&e, KAN_JSON_NUMBER)))
+            return in_fail (in, KAN_ERROR_SESSION, "%s[%zu]: expected a number, found %s",
+                            path, i, kan_json_kind (&e));
+          dst[i] = kan_json_get_double (&e);
+        }
       if (G_UNLIKELY (!isfinite (dst[i])))
         return in_fail (in, KAN_ERROR_SESSION, "%s[%zu]: %g is not a finite number",
                         path, i, dst[i]);
@@ -1139,31 +1156,72 @@ node_doubles (In         *in,
 }
 
 static gboolean
-get_doubles (In *in, JsonObject *obj, const char *path, const char *key, size_t n, double *dst)
+get_doubles (In *in, const Node *obj, const char *path, const char *key, size_t n, double *dst)
 {
   g_autofree char *p = path_join (path, key);
-  return node_doubles (in, json_object_get_member (obj, key), p, n, dst);
+  return node_doubles (in, member (obj, key), p, n, dst);
 }
 
-/* ROWS arrays of COLS finite doubles, row-major into DST. */
+/* ROWS arrays of COLS elements (checked without reading them). */
 static gboolean
-node_matrix (In         *in,
-             JsonNode   *node,
-             const char *path,
-             size_t      rows,
-             size_t      cols,
-             double     *dst)
+node_matrix_shape (In         *in,
+                   const Node *node,
+                   const char *path,
+                   size_t      rows,
+                   size_t      cols)
 {
-  JsonArray *a = node_array (in, node, path, (gint64) rows);
+  const Node *a = node_array (in, node, path, (gint64) rows);
 
   if (a == NULL)
     return FALSE;
   for (size_t r = 0; r < rows; r++)
     {
-      g_autofree char *p = g_strdup_printf ("%s[%zu]", path, r);
+      Node row = kan_json_array_get (a, r);
 
-      if (!node_doubles (in, json_array_get_element (a, (guint) r), p, cols, dst + r * cols))
-        return FALSE;
+      if (!node_is (&row, KAN_JSON_ARRAY) || kan_json_length (&row) != cols)
+        {
+          g_autofree char *p = g_strdup_printf ("%s[%zu]", path, r);
+          return node_array (in, &row, p, (gint64) cols) != NULL;
+        }
+    }
+  return TRUE;
+}
+
+/* ROWS arrays of COLS finite doubles, row-major into DST. */
+static gboolean
+node_matrix (In         *in,
+             const Node *node,
+             const char *path,
+             size_t      rows,
+             size_t      cols,
+             double     *dst)
+{
+  const Node *a = node_array (in, node, path, (gint64) rows);
+
+  if (a == NULL)
+    return FALSE;
+  for (size_t r = 0; r < rows; r++)
+    {
+      Node row = kan_json_array_get (a, r);
+      const double *packed = node_is (&row, KAN_JSON_ARRAY) && kan_json_length (&row) == cols
+                             && cols > 0 ? kan_json_array_doubles (&row) : NULL;
+      gboolean finite = packed != NULL;
+
+      /* Rows of a matrix are packed: copy them whole when they are all finite. */
+      if (packed != NULL)
+        {
+          for (size_t c = 0; c < cols && finite; c++)
+            finite = isfinite (packed[c]);
+          if (finite)
+            memcpy (dst + r * cols, packed, cols * sizeof (double));
+        }
+      if (!finite)
+        {
+          g_autofree char *p = g_strdup_printf ("%s[%zu]", path, r);
+
+          if (!node_doubles (in, &row, p, cols, dst + r * cols))
+            return FALSE;
+        }
     }
   return TRUE;
 }
@@ -1171,27 +1229,27 @@ node_matrix (In         *in,
 /* An array of strings (NULL-terminated copy in *OUT). */
 static gboolean
 node_strv (In         *in,
-           JsonNode   *node,
+           const Node *node,
            const char *path,
            gint64      n,
            GStrv      *out)
 {
-  JsonArray *a = node_array (in, node, path, n);
+  const Node *a = node_array (in, node, path, n);
   g_auto (GStrv) v = NULL;
-  guint len;
+  gsize len;
 
   if (a == NULL)
     return FALSE;
-  len = json_array_get_length (a);
+  len = kan_json_length (a);
   v = g_new0 (char *, len + 1);
-  for (guint i = 0; i < len; i++)
+  for (gsize i = 0; i < len; i++)
     {
-      JsonNode *e = json_array_get_element (a, i);
+      Node e = kan_json_array_get (a, i);
 
-      if (!node_is_string (e))
-        return in_fail (in, KAN_ERROR_SESSION, "%s[%u]: expected a string, found %s",
-                        path, i, node_kind (e));
-      v[i] = g_strdup (json_node_get_string (e));
+      if (!node_is (&e, KAN_JSON_STRING))
+        return in_fail (in, KAN_ERROR_SESSION, "%s[%" G_GSIZE_FORMAT "]: expected a string, "
+                        "found %s", path, i, kan_json_kind (&e));
+      v[i] = g_strdup (kan_json_get_string (&e));
     }
   *out = g_steal_pointer (&v);
   return TRUE;
@@ -1215,9 +1273,86 @@ static const char *const layer_fields[] = {
   "subnode_scale", "subnode_bias", "node_scale", "node_bias", NULL
 };
 
+/* Inputs, subnodes and nodes after multiplication of edge layer L of SHAPE. */
+static void
+layer_dims (const KanShape *shape,
+            int             l,
+            int            *n_in,
+            int            *n_out,
+            int            *n_next)
+{
+  *n_in = shape->n_sum[l] + shape->n_mult[l];
+  *n_next = shape->n_sum[l + 1] + shape->n_mult[l + 1];
+  *n_out = shape->n_sum[l + 1];
+  for (int q = 0; q < shape->n_mult[l + 1]; q++)
+    *n_out += shape->arity[l + 1][q];
+}
+
+/* The layer at PATH has every member, its sizes agree with the width and its arrays have the
+ * lengths the model needs. Checked for every layer before the model is allocated, so that a
+ * short file cannot make Kanvas allocate a large model. */
+static gboolean
+check_layer (In             *in,
+             const Node     *node,
+             const char     *path,
+             const KanShape *shape,
+             int             l,
+             int             G,
+             int             k)
+{
+  static const struct { const char *key; int per; } per_edge[] = {
+    { "scale_base", 1 }, { "scale_sp", 1 }, { "mask", 1 }, { "mask_sym", 1 }, { "sym_fn", 1 },
+    { "sym", 4 },
+  };
+  const Node *obj = get_object (in, node, path, layer_fields);
+  int n_in, n_out, n_next, in_doc, out_doc;
+  size_t n_edges;
+
+  if (obj == NULL)
+    return FALSE;
+  layer_dims (shape, l, &n_in, &n_out, &n_next);
+  n_edges = (size_t) n_in * n_out;
+  if (!get_int (in, obj, path, "n_in", 0, G_MAXINT, &in_doc)
+      || !get_int (in, obj, path, "n_out", 0, G_MAXINT, &out_doc))
+    return FALSE;
+  if (in_doc != n_in || out_doc != n_out)
+    return in_fail (in, KAN_ERROR_SESSION,
+                    "%s is %d×%d, but the width gives it %d inputs and %d subnodes",
+                    path, in_doc, out_doc, n_in, n_out);
+
+  {
+    g_autofree char *p = path_join (path, "grid");
+    if (!node_matrix_shape (in, member (obj, "grid"), p, (size_t) n_in,
+                            (size_t) G + 2 * (size_t) k + 1))
+      return FALSE;
+  }
+  {
+    g_autofree char *p = path_join (path, "coef");
+    if (!node_array (in, member (obj, "coef"), p, (gint64) (n_edges * (size_t) (G + k))))
+      return FALSE;
+  }
+  for (guint q = 0; q < G_N_ELEMENTS (per_edge); q++)
+    {
+      g_autofree char *p = path_join (path, per_edge[q].key);
+      if (!node_array (in, member (obj, per_edge[q].key), p, (gint64) n_edges * per_edge[q].per))
+        return FALSE;
+    }
+  {
+    static const char *const keys[] = { "subnode_scale", "subnode_bias", "node_scale",
+                                        "node_bias" };
+    for (guint q = 0; q < G_N_ELEMENTS (keys); q++)
+      {
+        g_autofree char *p = path_join (path, keys[q]);
+        if (!node_array (in, member (obj, keys[q]), p, q < 2 ? n_out : n_next))
+          return FALSE;
+      }
+  }
+  return TRUE;
+}
+
 static gboolean
 read_mask (In         *in,
-           JsonObject *obj,
+           const Node *obj,
            const char *path,
            const char *key,
            size_t      n,
@@ -1225,7 +1360,7 @@ read_mask (In         *in,
 {
   g_autofree char *p = path_join (path, key);
 
-  if (!node_doubles (in, json_object_get_member (obj, key), p, n, dst))
+  if (!node_doubles (in, member (obj, key), p, n, dst))
     return FALSE;
   for (size_t i = 0; i < n; i++)
     if (dst[i] != 0.0 && dst[i] != 1.0)
@@ -1233,33 +1368,21 @@ read_mask (In         *in,
   return TRUE;
 }
 
+/* The values of a layer that check_layer has passed. */
 static gboolean
 read_layer (In         *in,
-            JsonNode   *node,
+            const Node *obj,
             const char *path,
             KanModel   *m,
             KanLayer   *L)
 {
-  JsonObject *obj = get_object (in, node, path, layer_fields);
   size_t n_edges = (size_t) L->n_in * L->n_out;
   size_t n_knots = (size_t) (m->G + 2 * m->k + 1);
-  int n_in, n_out;
-
-  if (obj == NULL)
-    return FALSE;
-  if (!get_int (in, obj, path, "n_in", 0, G_MAXINT, &n_in)
-      || !get_int (in, obj, path, "n_out", 0, G_MAXINT, &n_out))
-    return FALSE;
-  if (n_in != L->n_in || n_out != L->n_out)
-    return in_fail (in, KAN_ERROR_SESSION,
-                    "%s is %d×%d, but the width gives it %d inputs and %d subnodes",
-                    path, n_in, n_out, L->n_in, L->n_out);
 
   {
     g_autofree char *p = path_join (path, "grid");
 
-    if (!node_matrix (in, json_object_get_member (obj, "grid"), p, (size_t) L->n_in, n_knots,
-                      L->grid))
+    if (!node_matrix (in, member (obj, "grid"), p, (size_t) L->n_in, n_knots, L->grid))
       return FALSE;
     for (int i = 0; i < L->n_in; i++)
       {
@@ -1281,22 +1404,25 @@ read_layer (In         *in,
 
   {
     g_autofree char *p = path_join (path, "sym_fn");
-    JsonArray *a = node_array (in, json_object_get_member (obj, "sym_fn"), p, (gint64) n_edges);
+    const Node *a = node_array (in, member (obj, "sym_fn"), p, (gint64) n_edges);
 
     if (a == NULL)
       return FALSE;
     for (size_t e = 0; e < n_edges; e++)
       {
-        JsonNode *name = json_array_get_element (a, (guint) e);
+        Node name = kan_json_array_get (a, e);
         int id;
 
-        if (!node_is_string (name))
+        if (!node_is (&name, KAN_JSON_STRING))
           return in_fail (in, KAN_ERROR_SESSION, "%s[%zu]: expected a function name, found %s",
-                          p, e, node_kind (name));
-        id = kan_sym_lookup (json_node_get_string (name));
+                          p, e, kan_json_kind (&name));
+        id = kan_sym_lookup (kan_json_get_string (&name));
         if (id < 0)
-          return in_fail (in, KAN_ERROR_SESSION, "%s[%zu]: unknown symbolic function '%s'",
-                          p, e, json_node_get_string (name));
+          {
+            g_autofree char *s = printable (kan_json_get_string (&name));
+            return in_fail (in, KAN_ERROR_SESSION, "%s[%zu]: unknown symbolic function '%s'",
+                            p, e, s);
+          }
         L->sym_fn[e] = id;
       }
   }
@@ -1324,123 +1450,138 @@ model_bytes (const KanShape *shape,
 
   for (int l = 0; l + 1 < shape->n_layers; l++)
     {
-      double n_in = (double) shape->n_sum[l] + shape->n_mult[l];
-      double n_next = (double) shape->n_sum[l + 1] + shape->n_mult[l + 1];
-      double n_out = shape->n_sum[l + 1];
+      int n_in, n_out, n_next;
       double edges;
 
-      for (int q = 0; q < shape->n_mult[l + 1]; q++)
-        n_out += shape->arity[l + 1][q];
-      edges = n_in * n_out;
-      total += sizeof (double) * (edges * ((double) G + k + 2 + 4 + 2) + 2 * n_out + 2 * n_next
-                                  + n_in * ((double) G + 2.0 * k + 1));
+      layer_dims (shape, l, &n_in, &n_out, &n_next);
+      edges = (double) n_in * n_out;
+      total += sizeof (double) * (edges * ((double) G + k + 2 + 4 + 2) + 2.0 * n_out
+                                  + 2.0 * n_next + n_in * ((double) G + 2.0 * k + 1));
       total += sizeof (int) * (edges + n_next + 1);
     }
   return total;
 }
 
+/* The model at PATH ("model", "history[3].model"). */
 static KanModel *
-read_model (In       *in,
-            JsonNode *node)
+read_model (In         *in,
+            const Node *node,
+            const char *path)
 {
-  JsonObject *obj = get_object (in, node, "model", model_fields);
+  const Node *obj = get_object (in, node, path, model_fields);
   KanModelConfig cfg;
   g_autoptr (KanShape) shape = NULL;
   g_autoptr (KanModel) m = NULL;
   g_autoptr (GString) arity = g_string_new (NULL);
   g_autoptr (GError) local = NULL;
+  g_autofree char *p_arity = path_join (path, "mult_arity");
+  g_autofree char *p_width = path_join (path, "width");
+  g_autofree char *p_layers = path_join (path, "layers");
+  g_autofree char *p_range = path_join (path, "grid_range");
   const char *width, *base;
-  JsonArray *a, *layers;
-  int n_arity, total_mult = 0;
+  const Node *a, *layers;
+  gsize n_arity;
+  gint64 total_mult = 0;
 
   if (obj == NULL)
     return NULL;
 
   kan_model_config_init (&cfg);
-  if (!get_string (in, obj, "model", "width", FALSE, &width))
+  if (!get_string (in, obj, path, "width", FALSE, &width))
     return NULL;
-  a = node_array (in, json_object_get_member (obj, "mult_arity"), "model.mult_arity", -1);
+  a = node_array (in, member (obj, "mult_arity"), p_arity, -1);
   if (a == NULL)
     return NULL;
-  n_arity = (int) json_array_get_length (a);
-  for (int q = 0; q < n_arity; q++)
+  n_arity = kan_json_length (a);
+  for (gsize q = 0; q < n_arity; q++)
     {
-      g_autofree char *p = g_strdup_printf ("model.mult_arity[%d]", q);
+      g_autofree char *p = g_strdup_printf ("%s[%" G_GSIZE_FORMAT "]", p_arity, q);
+      Node e = kan_json_array_get (a, q);
       gint64 v;
 
-      if (!node_int (in, json_array_get_element (a, (guint) q), p, 2, G_MAXINT, &v))
+      if (!node_int (in, &e, p, 2, MAX_ARITY, &v))
         return NULL;
       g_string_append_printf (arity, "%s%" G_GINT64_FORMAT, q > 0 ? "," : "", v);
     }
   shape = kan_shape_parse (width, n_arity > 0 ? arity->str : NULL, &local);
   if (shape == NULL)
     {
-      in_fail (in, KAN_ERROR_SESSION, "model.width '%s': %s", width, local->message);
+      g_autofree char *w = printable (width);
+      in_fail (in, KAN_ERROR_SESSION, "%s '%s': %s", p_width, w, local->message);
       return NULL;
     }
   for (int l = 0; l < shape->n_layers; l++)
     total_mult += shape->n_mult[l];
   /* kan_shape_parse takes one arity for all nodes; the document lists each. */
-  if (total_mult != n_arity)
+  if (total_mult != (gint64) n_arity)
     {
       in_fail (in, KAN_ERROR_SESSION,
-               "model.mult_arity has %d values, expected %d (one per multiplication node)",
-               n_arity, total_mult);
+               "%s has %" G_GSIZE_FORMAT " values, expected %" G_GINT64_FORMAT
+               " (one per multiplication node)", p_arity, n_arity, total_mult);
       return NULL;
     }
   if (shape->n_layers < 2)
     {
-      in_fail (in, KAN_ERROR_SESSION, "model.width '%s' has no layer of edges", width);
+      g_autofree char *w = printable (width);
+      in_fail (in, KAN_ERROR_SESSION, "%s '%s' has no layer of edges", p_width, w);
       return NULL;
     }
   cfg.shape = shape;
 
-  if (!get_int (in, obj, "model", "grid", 1, G_MAXINT / 4, &cfg.grid)
-      || !get_int (in, obj, "model", "k", 1, KAN_SPLINE_MAX_K, &cfg.k))
+  if (!get_int (in, obj, path, "grid", 1, MAX_GRID, &cfg.grid)
+      || !get_int (in, obj, path, "k", 1, KAN_SPLINE_MAX_K, &cfg.k))
     return NULL;
   if (!check_budget (in, "the model", model_bytes (shape, cfg.grid, cfg.k)))
     return NULL;
 
-  if (!get_string (in, obj, "model", "base_fun", FALSE, &base))
+  if (!get_string (in, obj, path, "base_fun", FALSE, &base))
     return NULL;
   if (!kan_base_fun_lookup (base, &cfg.base_fun))
     {
-      in_fail (in, KAN_ERROR_SESSION, "model.base_fun: unknown base function '%s'", base);
+      g_autofree char *b = printable (base);
+      in_fail (in, KAN_ERROR_SESSION, "%s.base_fun: unknown base function '%s'", path, b);
       return NULL;
     }
-  if (!get_nonneg (in, obj, "model", "grid_eps", &cfg.grid_eps)
-      || !get_doubles (in, obj, "model", "grid_range", 2, cfg.grid_range)
-      || !get_bool (in, obj, "model", "sp_trainable", &cfg.sp_trainable)
-      || !get_bool (in, obj, "model", "sb_trainable", &cfg.sb_trainable)
-      || !get_bool (in, obj, "model", "affine_trainable", &cfg.affine_trainable)
-      || !get_double (in, obj, "model", "noise_scale", &cfg.noise_scale)
-      || !get_double (in, obj, "model", "scale_base_mu", &cfg.scale_base_mu)
-      || !get_double (in, obj, "model", "scale_base_sigma", &cfg.scale_base_sigma)
-      || !get_seed (in, obj, "model", "seed", &cfg.seed))
+  if (!get_nonneg (in, obj, path, "grid_eps", &cfg.grid_eps)
+      || !get_doubles (in, obj, path, "grid_range", 2, cfg.grid_range)
+      || !get_bool (in, obj, path, "sp_trainable", &cfg.sp_trainable)
+      || !get_bool (in, obj, path, "sb_trainable", &cfg.sb_trainable)
+      || !get_bool (in, obj, path, "affine_trainable", &cfg.affine_trainable)
+      || !get_double (in, obj, path, "noise_scale", &cfg.noise_scale)
+      || !get_double (in, obj, path, "scale_base_mu", &cfg.scale_base_mu)
+      || !get_double (in, obj, path, "scale_base_sigma", &cfg.scale_base_sigma)
+      || !get_seed (in, obj, path, "seed", &cfg.seed))
     return NULL;
   if (!(cfg.grid_range[0] < cfg.grid_range[1]))
     {
-      in_fail (in, KAN_ERROR_SESSION, "model.grid_range [%g, %g] is empty",
+      in_fail (in, KAN_ERROR_SESSION, "%s [%g, %g] is empty", p_range,
                cfg.grid_range[0], cfg.grid_range[1]);
       return NULL;
     }
 
-  layers = node_array (in, json_object_get_member (obj, "layers"), "model.layers",
-                       shape->n_layers - 1);
+  layers = node_array (in, member (obj, "layers"), p_layers, shape->n_layers - 1);
   if (layers == NULL)
     return NULL;
-
   {
     gsize bytes = kan_model_config_bytes (&cfg);
 
     if (!check_budget (in, "the model", (double) bytes))
       return NULL;
   }
+  for (int l = 0; l + 1 < shape->n_layers; l++)
+    {
+      g_autofree char *p = g_strdup_printf ("%s[%d]", p_layers, l);
+      Node layer = kan_json_array_get (layers, (gsize) l);
+
+      if (!check_layer (in, &layer, p, shape, l, cfg.grid, cfg.k))
+        return NULL;
+    }
+
   m = kan_model_alloc (&cfg, &local);
   if (m == NULL)
     {
       in_fail (in, g_error_matches (local, KAN_ERROR, KAN_ERROR_BUDGET)
-                   ? KAN_ERROR_BUDGET : KAN_ERROR_SESSION, "model: %s", local->message);
+                   ? KAN_ERROR_BUDGET : KAN_ERROR_SESSION, "%s: %s", path, local->message);
       return NULL;
     }
   /* The allocator takes these from CFG; set them again so the document is the authority. */
@@ -1458,9 +1599,10 @@ read_model (In       *in,
 
   for (int l = 0; l < m->depth; l++)
     {
-      g_autofree char *p = g_strdup_printf ("model.layers[%d]", l);
+      g_autofree char *p = g_strdup_printf ("%s[%d]", p_layers, l);
+      Node layer = kan_json_array_get (layers, (gsize) l);
 
-      if (!read_layer (in, json_array_get_element (layers, (guint) l), p, m, &m->layers[l]))
+      if (!read_layer (in, &layer, p, m, &m->layers[l]))
         return NULL;
     }
   return g_steal_pointer (&m);
@@ -1478,7 +1620,7 @@ static const char *const rows_fields[] = {
 
 static KanDataset *
 read_formula_data (In         *in,
-                   JsonObject *obj)
+                   const Node *obj)
 {
   KanFormulaSpec spec;
   g_auto (GStrv) vars = NULL;
@@ -1490,7 +1632,7 @@ read_formula_data (In         *in,
 
   kan_formula_spec_init (&spec);
   if (!get_string (in, obj, "data", "formula", FALSE, &spec.formula)
-      || !node_strv (in, json_object_get_member (obj, "vars"), "data.vars", -1, &vars))
+      || !node_strv (in, member (obj, "vars"), "data.vars", -1, &vars))
     return NULL;
   n_vars = (int) g_strv_length (vars);
   if (n_vars < 1)
@@ -1499,8 +1641,7 @@ read_formula_data (In         *in,
       return NULL;
     }
   ranges = g_new (double, 2 * (size_t) n_vars);
-  if (!node_matrix (in, json_object_get_member (obj, "ranges"), "data.ranges",
-                    (size_t) n_vars, 2, ranges))
+  if (!node_matrix (in, member (obj, "ranges"), "data.ranges", (size_t) n_vars, 2, ranges))
     return NULL;
   for (int i = 0; i < n_vars; i++)
     if (!(ranges[2 * i] < ranges[2 * i + 1]))
@@ -1509,10 +1650,9 @@ read_formula_data (In         *in,
                  i, ranges[2 * i], ranges[2 * i + 1]);
         return NULL;
       }
-  if (!node_int (in, json_object_get_member (obj, "n_train"), "data.n_train", 1, G_MAXINT64,
-                 &n_train)
-      || !node_int (in, json_object_get_member (obj, "n_test"), "data.n_test", 0, G_MAXINT64,
-                    &n_test))
+  /* The rows are sampled, not stored: their number is bounded by the data budget below. */
+  if (!node_int (in, member (obj, "n_train"), "data.n_train", 1, G_MAXINT64, &n_train)
+      || !node_int (in, member (obj, "n_test"), "data.n_test", 0, G_MAXINT64, &n_test))
     return NULL;
   /* The formula has one output. */
   if (!check_budget (in, "the data set",
@@ -1531,26 +1671,29 @@ read_formula_data (In         *in,
   spec.n_test = (size_t) n_test;
   d = kan_dataset_from_formula (&spec, &local);
   if (d == NULL)
-    in_fail (in, KAN_ERROR_SESSION, "data.formula: %s", local->message);
+    in_fail (in, g_error_matches (local, KAN_ERROR, KAN_ERROR_BUDGET)
+                 ? KAN_ERROR_BUDGET : KAN_ERROR_SESSION, "data.formula: %s", local->message);
   return d;
 }
 
 /* Normalisation statistics: null, or N finite numbers (standard deviations positive). */
 static gboolean
 read_stats (In         *in,
-            JsonObject *obj,
+            const Node *obj,
             const char *key,
             int         n,
             gboolean    positive,
             double    **out)
 {
   g_autofree char *p = path_join ("data", key);
-  JsonNode *node = json_object_get_member (obj, key);
+  const Node *node = member (obj, key);
   g_autofree double *v = NULL;
 
   *out = NULL;
-  if (JSON_NODE_HOLDS_NULL (node))
+  if (node_is (node, KAN_JSON_NULL))
     return TRUE;
+  if (node_array (in, node, p, n) == NULL)
+    return FALSE;
   v = g_new (double, (size_t) n);
   if (!node_doubles (in, node, p, (size_t) n, v))
     return FALSE;
@@ -1563,7 +1706,7 @@ read_stats (In         *in,
 
 static KanDataset *
 read_rows_data (In            *in,
-                JsonObject    *obj,
+                const Node    *obj,
                 KanDataSource  source)
 {
   g_auto (GStrv) in_names = NULL;
@@ -1581,16 +1724,15 @@ read_rows_data (In            *in,
   const char *path;
   double test_fraction;
   guint64 seed;
-  JsonArray *rows_train, *rows_test;
+  const Node *rows_train, *rows_test;
   size_t n_train, n_test;
   int n_in, n_out;
 
   if (!get_string (in, obj, "data", "path", TRUE, &path)
       || !get_nonneg (in, obj, "data", "test_fraction", &test_fraction)
       || !get_seed (in, obj, "data", "seed", &seed)
-      || !node_strv (in, json_object_get_member (obj, "in_names"), "data.in_names", -1, &in_names)
-      || !node_strv (in, json_object_get_member (obj, "out_names"), "data.out_names", -1,
-                     &out_names))
+      || !node_strv (in, member (obj, "in_names"), "data.in_names", -1, &in_names)
+      || !node_strv (in, member (obj, "out_names"), "data.out_names", -1, &out_names))
     return NULL;
   if (test_fraction >= 1)
     {
@@ -1606,29 +1748,33 @@ read_rows_data (In            *in,
       return NULL;
     }
 
-  rows_train = node_array (in, json_object_get_member (obj, "train_x"), "data.train_x", -1);
-  rows_test = rows_train ? node_array (in, json_object_get_member (obj, "test_x"),
-                                       "data.test_x", -1) : NULL;
+  /* The numbers of rows and columns are those of the document's arrays, so the arrays
+   * allocated below are backed by numbers in it. */
+  rows_train = node_array (in, member (obj, "train_x"), "data.train_x", -1);
+  rows_test = rows_train ? node_array (in, member (obj, "test_x"), "data.test_x", -1) : NULL;
   if (rows_test == NULL)
     return NULL;
-  n_train = json_array_get_length (rows_train);
-  n_test = json_array_get_length (rows_test);
+  n_train = kan_json_length (rows_train);
+  n_test = kan_json_length (rows_test);
   if (!check_budget (in, "the data set",
                      ((double) n_train + (double) n_test) * (n_in + n_out) * sizeof (double)))
+    return NULL;
+  if (!node_matrix_shape (in, rows_train, "data.train_x", n_train, (size_t) n_in)
+      || !node_matrix_shape (in, member (obj, "train_y"), "data.train_y", n_train, (size_t) n_out)
+      || !node_matrix_shape (in, rows_test, "data.test_x", n_test, (size_t) n_in)
+      || !node_matrix_shape (in, member (obj, "test_y"), "data.test_y", n_test, (size_t) n_out))
     return NULL;
 
   train_x = g_new (double, n_train * n_in + 1);
   train_y = g_new (double, n_train * n_out + 1);
   test_x = g_new (double, n_test * n_in + 1);
   test_y = g_new (double, n_test * n_out + 1);
-  if (!node_matrix (in, json_object_get_member (obj, "train_x"), "data.train_x", n_train,
-                    (size_t) n_in, train_x)
-      || !node_matrix (in, json_object_get_member (obj, "train_y"), "data.train_y", n_train,
-                       (size_t) n_out, train_y)
-      || !node_matrix (in, json_object_get_member (obj, "test_x"), "data.test_x", n_test,
-                       (size_t) n_in, test_x)
-      || !node_matrix (in, json_object_get_member (obj, "test_y"), "data.test_y", n_test,
-                       (size_t) n_out, test_y))
+  if (!node_matrix (in, rows_train, "data.train_x", n_train, (size_t) n_in, train_x)
+      || !node_matrix (in, member (obj, "train_y"), "data.train_y", n_train, (size_t) n_out,
+                       train_y)
+      || !node_matrix (in, rows_test, "data.test_x", n_test, (size_t) n_in, test_x)
+      || !node_matrix (in, member (obj, "test_y"), "data.test_y", n_test, (size_t) n_out,
+                       test_y))
     return NULL;
 
   if (!read_stats (in, obj, "in_mean", n_in, FALSE, &in_mean)
@@ -1644,8 +1790,18 @@ read_rows_data (In            *in,
       return NULL;
     }
 
-  d = kan_dataset_new_arrays (n_in, n_out, n_train, n_test, train_x, train_y, test_x, test_y,
+  /* The rows move into the data set rather than being copied (peak memory while loading). */
+  d = kan_dataset_new_arrays (n_in, n_out, 0, 0, NULL, NULL, NULL, NULL,
                               (const char *const *) in_names, (const char *const *) out_names);
+  d->n_train = n_train;
+  d->n_test = n_test;
+  d->train_x = g_steal_pointer (&train_x);
+  d->train_y = g_steal_pointer (&train_y);
+  if (n_test > 0)
+    {
+      d->test_x = g_steal_pointer (&test_x);
+      d->test_y = g_steal_pointer (&test_y);
+    }
   d->source = source;
   d->csv_path = g_strdup (path);
   d->test_fraction = test_fraction;
@@ -1663,33 +1819,32 @@ read_rows_data (In            *in,
 }
 
 static KanDataset *
-read_data (In       *in,
-           JsonNode *node)
+read_data (In         *in,
+           const Node *node)
 {
-  JsonObject *obj;
-  JsonNode *src;
+  const Node *obj, *src;
   const char *source;
 
-  if (!JSON_NODE_HOLDS_OBJECT (node))
+  if (!node_is (node, KAN_JSON_OBJECT))
     {
       in_fail (in, KAN_ERROR_SESSION, "data: expected an object or null, found %s",
-               node_kind (node));
+               kan_json_kind (node));
       return NULL;
     }
   /* The source decides which fields belong. */
-  src = json_object_get_member (json_node_get_object (node), "source");
+  src = kan_json_object_get (node, "source");
   if (src == NULL)
     {
       in_fail (in, KAN_ERROR_SESSION, "data.source is missing");
       return NULL;
     }
-  if (!node_is_string (src))
+  if (!node_is (src, KAN_JSON_STRING))
     {
       in_fail (in, KAN_ERROR_SESSION, "data.source: expected a string, found %s",
-               node_kind (src));
+               kan_json_kind (src));
       return NULL;
     }
-  source = json_node_get_string (src);
+  source = kan_json_get_string (src);
   if (strcmp (source, "formula") == 0)
     {
       obj = get_object (in, node, "data", formula_fields);
@@ -1702,8 +1857,11 @@ read_data (In       *in,
              ? read_rows_data (in, obj, source[0] == 'c' ? KAN_DATA_CSV : KAN_DATA_ARRAYS)
              : NULL;
     }
-  in_fail (in, KAN_ERROR_SESSION,
-           "data.source: unknown source '%s' (expected formula, csv or arrays)", source);
+  {
+    g_autofree char *s = printable (source);
+    in_fail (in, KAN_ERROR_SESSION,
+             "data.source: unknown source '%s' (expected formula, csv or arrays)", s);
+  }
   return NULL;
 }
 
@@ -1716,10 +1874,10 @@ static const char *const train_fields[] = {
 
 static gboolean
 read_train (In             *in,
-            JsonNode       *node,
+            const Node     *node,
             KanTrainConfig *t)
 {
-  JsonObject *obj = get_object (in, node, "train", train_fields);
+  const Node *obj = get_object (in, node, "train", train_fields);
   const char *opt, *loss;
   gint64 batch;
 
@@ -1729,13 +1887,23 @@ read_train (In             *in,
       || !get_string (in, obj, "train", "loss", FALSE, &loss))
     return FALSE;
   if (!kan_optimizer_lookup (opt, &t->opt))
-    return in_fail (in, KAN_ERROR_SESSION, "train.optimizer: unknown optimizer '%s'", opt);
+    {
+      g_autofree char *s = printable (opt);
+      return in_fail (in, KAN_ERROR_SESSION, "train.optimizer: unknown optimizer '%s'", s);
+    }
   if (!loss_lookup (loss, &t->loss))
-    return in_fail (in, KAN_ERROR_SESSION, "train.loss: unknown loss '%s'", loss);
-  if (!node_int (in, json_object_get_member (obj, "batch"), "train.batch", -1, G_MAXLONG, &batch))
+    {
+      g_autofree char *s = printable (loss);
+      return in_fail (in, KAN_ERROR_SESSION, "train.loss: unknown loss '%s'", s);
+    }
+  /* Rows per minibatch, -1 (or 0, from older files) for the whole train set; the trainer takes
+   * at most the train set, so only the type of the field bounds it. */
+  if (!node_int (in, member (obj, "batch"), "train.batch", -1, G_MAXLONG, &batch))
     return FALSE;
   t->batch = (long) batch;
 
+  /* Steps, grid-update counts and steps, threads: loops and divisions, never allocations
+   * (the trainer clamps grid_update_num to at least 1, and uses at most 64 threads). */
   return get_int (in, obj, "train", "steps", 0, G_MAXINT, &t->steps)
          && get_nonneg (in, obj, "train", "lr", &t->lr)
          && get_nonneg (in, obj, "train", "lamb", &t->lamb)
@@ -1753,10 +1921,10 @@ read_train (In             *in,
          && get_seed (in, obj, "train", "seed", &t->seed)
          && get_bool (in, obj, "train", "singularity_avoiding", &t->singularity_avoiding)
          && get_nonneg (in, obj, "train", "y_th", &t->y_th)
-         && get_int (in, obj, "train", "lbfgs_history", 1, G_MAXINT, &t->lbfgs_history)
-         && get_int (in, obj, "train", "lbfgs_max_iter", 1, G_MAXINT, &t->lbfgs_max_iter)
-         && get_int (in, obj, "train", "lbfgs_max_eval", 1, G_MAXINT, &t->lbfgs_max_eval)
-         && get_int (in, obj, "train", "threads", 1, 1024, &t->threads);
+         && get_int (in, obj, "train", "lbfgs_history", 1, MAX_LBFGS_HISTORY, &t->lbfgs_history)
+         && get_int (in, obj, "train", "lbfgs_max_iter", 1, MAX_LBFGS_ITER, &t->lbfgs_max_iter)
+         && get_int (in, obj, "train", "lbfgs_max_eval", 1, MAX_LBFGS_ITER, &t->lbfgs_max_eval)
+         && get_int (in, obj, "train", "threads", 1, MAX_THREADS, &t->threads);
 }
 
 static const char *const history_fields[] = {
@@ -1769,9 +1937,9 @@ static const char *const history_fields_model[] = {
 
 /* An RMSE: a finite non-negative number, or null for unknown (NaN). */
 static gboolean
-get_rmse (In *in, JsonObject *obj, const char *path, const char *key, double *out)
+get_rmse (In *in, const Node *obj, const char *path, const char *key, double *out)
 {
-  if (JSON_NODE_HOLDS_NULL (json_object_get_member (obj, key)))
+  if (node_is (member (obj, key), KAN_JSON_NULL))
     {
       *out = NAN;
       return TRUE;
@@ -1781,20 +1949,22 @@ get_rmse (In *in, JsonObject *obj, const char *path, const char *key, double *ou
 
 static gboolean
 read_history (In         *in,
-              JsonNode   *node,
+              const Node *node,
               KanSession *s)
 {
-  JsonArray *a = node_array (in, node, "history", -1);
+  const Node *a = node_array (in, node, "history", -1);
 
   if (a == NULL)
     return FALSE;
-  for (guint i = 0; i < json_array_get_length (a); i++)
+  for (gsize i = 0; i < kan_json_length (a); i++)
     {
-      g_autofree char *p = g_strdup_printf ("history[%u]", i);
-      JsonNode *en = json_array_get_element (a, i);
-      gboolean has_model = JSON_NODE_HOLDS_OBJECT (en)
-                           && json_object_has_member (json_node_get_object (en), "model");
-      JsonObject *obj = get_object (in, en, p, has_model ? history_fields_model : history_fields);
+      g_autofree char *p = g_strdup_printf ("history[%" G_GSIZE_FORMAT "]", i);
+      g_autofree char *pm = g_strconcat (p, ".model", NULL);
+      Node en = kan_json_array_get (a, i);
+      gboolean has_model = node_is (&en, KAN_JSON_OBJECT)
+                           && kan_json_object_get (&en, "model") != NULL;
+      const Node *obj = get_object (in, &en, p,
+                                    has_model ? history_fields_model : history_fields);
       const char *op, *detail;
       double train_rmse, test_rmse;
       KanModel *m = NULL;
@@ -1806,8 +1976,8 @@ read_history (In         *in,
           || !get_rmse (in, obj, p, "train_rmse", &train_rmse)
           || !get_rmse (in, obj, p, "test_rmse", &test_rmse))
         return FALSE;
-      if (has_model && !JSON_NODE_HOLDS_NULL (json_object_get_member (obj, "model"))
-          && (m = read_model (in, json_object_get_member (obj, "model"))) == NULL)
+      if (has_model && !node_is (member (obj, "model"), KAN_JSON_NULL)
+          && (m = read_model (in, member (obj, "model"), pm)) == NULL)
         return FALSE;
       kan_session_add_history (s, op, detail, train_rmse, test_rmse);
       e = g_ptr_array_index (s->history, s->history->len - 1);
@@ -1820,7 +1990,7 @@ static const char *const session_fields[] = {
   "format", "version", "model", "data", "train", "steps_done", "history", NULL
 };
 
-/* The model and data set must fit each other. */
+/* The model and data set must fit each other, and training them must fit its budget. */
 static gboolean
 check_consistent (In               *in,
                   const KanSession *s)
@@ -1834,6 +2004,19 @@ check_consistent (In               *in,
       if (e->model != NULL && kan_model_n_in (e->model) != d->n_in)
         return in_fail (in, KAN_ERROR_SESSION, "history[%u].model: the data set has %d inputs, "
                         "the model %d", h, d->n_in, kan_model_n_in (e->model));
+    }
+  /* L-BFGS keeps 2·history vectors of the parameters and 8 more (kan-lbfgs.c); the trainer's
+   * own budget does not count them. */
+  if (s->model != NULL)
+    {
+      double n = (double) kan_model_n_params (s->model);
+      double need = ((double) s->train.lbfgs_history * 2 + 8) * n * sizeof (double);
+
+      if (need > KAN_TRAIN_BUDGET_BYTES)
+        return in_fail (in, KAN_ERROR_BUDGET, "train.lbfgs_history is %d: L-BFGS would need "
+                        "%.3g GiB for the model's %.0f parameters, more than the %g GiB "
+                        "training budget", s->train.lbfgs_history, need / 1073741824.0, n,
+                        KAN_TRAIN_BUDGET_BYTES / 1073741824.0);
     }
   if (s->model == NULL || d == NULL)
     return TRUE;
@@ -1850,52 +2033,61 @@ check_consistent (In               *in,
 
 static gboolean
 read_session (In         *in,
-              JsonNode   *root,
+              const Node *root,
               KanSession *s)
 {
-  JsonObject *obj;
-  JsonNode *node;
-  gint64 version;
+  const Node *node;
 
-  if (!JSON_NODE_HOLDS_OBJECT (root))
+  if (!node_is (root, KAN_JSON_OBJECT))
     return in_fail (in, KAN_ERROR_SESSION, "not a Kanvas session: expected an object, found %s",
-                    node_kind (root));
-  obj = json_node_get_object (root);
+                    kan_json_kind (root));
 
   /* Format and version first: a newer or foreign document gets the message that explains it. */
-  node = json_object_get_member (obj, "format");
+  node = kan_json_object_get (root, "format");
   if (node == NULL)
     return in_fail (in, KAN_ERROR_SESSION, "not a Kanvas session: format is missing");
-  if (!node_is_string (node))
+  if (!node_is (node, KAN_JSON_STRING))
     return in_fail (in, KAN_ERROR_SESSION, "format: expected a string, found %s",
-                    node_kind (node));
-  if (strcmp (json_node_get_string (node), KAN_SESSION_FORMAT) != 0)
-    return in_fail (in, KAN_ERROR_SESSION, "unknown format '%s' (expected '%s')",
-                    json_node_get_string (node), KAN_SESSION_FORMAT);
-  node = json_object_get_member (obj, "version");
+                    kan_json_kind (node));
+  if (strcmp (kan_json_get_string (node), KAN_SESSION_FORMAT) != 0)
+    {
+      g_autofree char *f = printable (kan_json_get_string (node));
+      return in_fail (in, KAN_ERROR_SESSION, "unknown format '%s' (expected '%s')",
+                      f, KAN_SESSION_FORMAT);
+    }
+  node = kan_json_object_get (root, "version");
   if (node == NULL)
     return in_fail (in, KAN_ERROR_SESSION, "version is missing");
-  if (!node_int (in, node, "version", G_MININT64, G_MAXINT64, &version))
-    return FALSE;
-  if (version > KAN_SESSION_VERSION)
-    return in_fail (in, KAN_ERROR_SESSION,
-                    "version %" G_GINT64_FORMAT " is newer than this Kanvas understands (%d)",
-                    version, KAN_SESSION_VERSION);
-  if (version < 1)
-    return in_fail (in, KAN_ERROR_SESSION, "version %" G_GINT64_FORMAT " is not valid", version);
+  if (!node_is (node, KAN_JSON_NUMBER))
+    return in_fail (in, KAN_ERROR_SESSION, "version: expected an integer, found %s",
+                    kan_json_kind (node));
+  /* Any number above the version this build writes is a newer format, however it is written
+   * (1e30, a 401-digit integer). */
+  if (compare_range (node, 1, KAN_SESSION_VERSION) != 0)
+    {
+      g_autofree char *what = number_text (node);
+
+      if (compare_range (node, 1, KAN_SESSION_VERSION) > 0)
+        return in_fail (in, KAN_ERROR_SESSION, "version %s is newer than this Kanvas understands "
+                        "(%d)", what, KAN_SESSION_VERSION);
+      return in_fail (in, KAN_ERROR_SESSION, "version %s is not valid", what);
+    }
+  if (kan_json_number_kind (node) != KAN_JSON_INT)
+    return in_fail (in, KAN_ERROR_SESSION, "version: expected an integer, found %s",
+                    kan_json_kind (node));
 
   if (get_object (in, root, "", session_fields) == NULL)
     return FALSE;
 
-  node = json_object_get_member (obj, "model");
-  if (!JSON_NODE_HOLDS_NULL (node) && (s->model = read_model (in, node)) == NULL)
+  node = member (root, "model");
+  if (!node_is (node, KAN_JSON_NULL) && (s->model = read_model (in, node, "model")) == NULL)
     return FALSE;
-  node = json_object_get_member (obj, "data");
-  if (!JSON_NODE_HOLDS_NULL (node) && (s->data = read_data (in, node)) == NULL)
+  node = member (root, "data");
+  if (!node_is (node, KAN_JSON_NULL) && (s->data = read_data (in, node)) == NULL)
     return FALSE;
-  if (!read_train (in, json_object_get_member (obj, "train"), &s->train)
-      || !get_int (in, obj, "", "steps_done", 0, G_MAXINT, &s->steps_done)
-      || !read_history (in, json_object_get_member (obj, "history"), s))
+  if (!read_train (in, member (root, "train"), &s->train)
+      || !get_int (in, root, "", "steps_done", 0, G_MAXINT, &s->steps_done)
+      || !read_history (in, member (root, "history"), s))
     return FALSE;
   return check_consistent (in, s);
 }
@@ -1906,7 +2098,7 @@ kan_session_from_json (const char  *json,
                        const char  *name_for_errors,
                        GError     **error)
 {
-  g_autoptr (JsonParser) parser = NULL;
+  g_autoptr (KanJsonDoc) doc = NULL;
   g_autoptr (KanSession) s = NULL;
   g_autoptr (GError) local = NULL;
   In in = { name_for_errors != NULL ? name_for_errors : "<session>", error };
@@ -1921,26 +2113,28 @@ kan_session_from_json (const char  *json,
       in_fail (&in, KAN_ERROR_SESSION, "the file is empty");
       return NULL;
     }
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, json, length, &local))
+  if ((guint64) length > KAN_SESSION_MAX_FILE_BYTES)
     {
-      /* json-glib says "<data>:LINE:COL: Parse error: …"; name the file instead. */
-      const char *msg = local->message;
-
-      if (g_str_has_prefix (msg, "<data>:"))
-        g_set_error (error, KAN_ERROR, KAN_ERROR_SESSION, "%s:%s", in.name, msg + 7);
-      else
-        in_fail (&in, KAN_ERROR_SESSION, "not valid JSON: %s", msg);
+      in_fail (&in, KAN_ERROR_BUDGET, "the file is %.1f MiB; a session file may be at most %"
+               G_GUINT64_FORMAT " MiB (loading one needs up to %d times its size in memory)",
+               (double) length / 1048576.0, (guint64) KAN_SESSION_MAX_FILE_BYTES >> 20,
+               KAN_SESSION_LOAD_FACTOR);
       return NULL;
     }
-  if (json_parser_get_root (parser) == NULL)
+  /* The parser's own limits: KAN_JSON_MAX_DEPTH levels, and at most KAN_JSON_MEMORY_FACTOR
+   * times the text for the parsed form (see KAN_SESSION_LOAD_FACTOR). */
+  doc = kan_json_parse (json, (gsize) length, NULL, &local);
+  if (doc == NULL)
     {
-      in_fail (&in, KAN_ERROR_SESSION, "the file holds no JSON value");
+      /* "LINE:COL: what" under the file's name. */
+      g_set_error (error, KAN_ERROR, g_error_matches (local, KAN_ERROR, KAN_ERROR_BUDGET)
+                                     ? KAN_ERROR_BUDGET : KAN_ERROR_SESSION,
+                   "%s:%s", in.name, local->message);
       return NULL;
     }
 
   s = kan_session_new ();
-  if (!read_session (&in, json_parser_get_root (parser), s))
+  if (!read_session (&in, kan_json_root (doc), s))
     return NULL;
   return g_steal_pointer (&s);
 }
@@ -1950,16 +2144,14 @@ kan_session_load (const char  *path,
                   GError     **error)
 {
   g_autofree char *contents = NULL;
-  g_autoptr (GError) local = NULL;
   gsize len = 0;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!g_file_get_contents (path, &contents, &len, &local))
-    {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_IO, "%s: cannot read: %s", path, local->message);
-      return NULL;
-    }
+  /* Read through a counting limit, so that /dev/zero or a pipe is bounded like a file. */
+  contents = kan_file_read (path, KAN_SESSION_MAX_FILE_BYTES, &len, error);
+  if (contents == NULL)
+    return NULL;
   return kan_session_from_json (contents, (gssize) len, path, error);
 }

@@ -16,6 +16,19 @@ G_BEGIN_DECLS
 #define KAN_SESSION_VERSION 1
 /* Loading refuses a model or data set that would need more memory than this. */
 #define KAN_SESSION_BUDGET_BYTES (G_GUINT64_CONSTANT (1) << 30)
+/* Loading a session holds its text (1×), the parsed document (at most 2×: kan-json.c refuses
+ * documents that need more, KAN_JSON_MEMORY_FACTOR) and the session built from it (at most as
+ * many doubles as the document holds numbers, so at most 2× again): at most
+ * KAN_SESSION_LOAD_FACTOR times the file size. Files Kanvas writes need about 2× (measured in
+ * tests/test-session.c). A formula data set is sampled, not stored, and has its own budget. */
+#define KAN_SESSION_LOAD_FACTOR 5
+/* Memory loading one session file may take; the largest file follows from it. */
+#define KAN_SESSION_LOAD_BUDGET_BYTES (G_GUINT64_CONSTANT (5) << 28)
+/* kan_session_load reads at most this many bytes of a file (pipes and devices included):
+ * 256 MiB. */
+#ifndef KAN_SESSION_MAX_FILE_BYTES
+#define KAN_SESSION_MAX_FILE_BYTES (KAN_SESSION_LOAD_BUDGET_BYTES / KAN_SESSION_LOAD_FACTOR)
+#endif
 
 typedef struct
 {

@@ -5,22 +5,45 @@
  * vector are continued with the mean spacing; they only enter bases that are not part of the
  * spline, which are dropped, so the stored bases equal pykan's recursion on the full vector.
  *
- * GSL's default error handler aborts; every program that links libkan turns it off in main
- * (gsl_set_error_handler_off), and this file checks return codes instead.
+ * Least-squares fits never form anything of size G²: a sample touches k+1 neighbouring bases,
+ * so the normal matrix AᵀA, its Cholesky factor, the QR factor R of A and (for samples sorted
+ * by their first basis) A·Aᵀ are all banded. Memory grows with rows + G·k and time with
+ * rows·k² + G·k², so a fit on G = 100000 intervals costs what its samples cost. In order:
+ * the Cholesky solution of AᵀA c = Aᵀy (well-conditioned systems, nearly always); the QR of
+ * A (full rank but too ill-conditioned for the normal equations); the dual A·Aᵀ z = y, c = Aᵀz
+ * (underdetermined with independent rows: pykan's initialisation); and iterated ridge
+ * regression for what remains (rank-deficient systems: the minimum-norm solution, with
+ * directions whose singular value is far below the ridge damped rather than blown up).
  */
 #include "kan-spline.h"
 #include "kan-error.h"
 
 #include <math.h>
 #include <string.h>
-#include <gsl/gsl_linalg.h>
-#include <gsl/gsl_matrix.h>
-#include <gsl/gsl_vector.h>
-#include <gsl/gsl_errno.h>
 
-/* Singular values below this fraction of the largest are treated as zero by the
- * minimum-norm fallback of kan_spline_fit. */
-#define KAN_SPLINE_SVD_RCOND 1e-12
+/* The plain Cholesky solution of the normal equations is used when the smallest diagonal entry
+ * of the factor is above this fraction of the largest (a condition number of AᵀA below about
+ * 1e12); other systems are rank-deficient, or nearly, and get the minimum-norm solution. */
+#define KAN_SPLINE_CHOL_RCOND 1e-6
+
+/* The minimum-norm path: the ridge λ relative to the largest diagonal entry of AᵀA, the
+ * relative size of a correction at which the iteration has converged, and its most
+ * iterations. λ trades speed (components with σ² ≫ λ converge in a step or two) against
+ * rounding (a correction carries about 1e-16/KAN_SPLINE_RIDGE of relative error). */
+#define KAN_SPLINE_RIDGE          1e-4
+
+/* A system the normal equations cannot take is solved by QR of the design matrix when the
+ * smallest diagonal entry of R is above this fraction of the largest (the cut-off the SVD it
+ * replaces used for singular values); right-hand sides are rotated along, at most
+ * KAN_SPLINE_QR_RHS_MAX of them at once (more go to the minimum-norm path). */
+#define KAN_SPLINE_QR_RCOND       1e-12
+
+/* Underdetermined systems whose dual normal matrix A·Aᵀ has at most this bandwidth (in sorted
+ * samples) and passes the Cholesky test are solved exactly through it (see fit_dual). */
+#define KAN_SPLINE_DUAL_MAX_BAND  (2 * KAN_SPLINE_MAX_K + 4)
+#define KAN_SPLINE_QR_RHS_MAX     64
+#define KAN_SPLINE_RIDGE_TOL      1e-14
+#define KAN_SPLINE_RIDGE_MAX_ITER 200
 
 void
 kan_knots_extend (double *t,
@@ -199,70 +222,325 @@ kan_spline_eval (const double *t,
   return y;
 }
 
-/* Minimum-norm least squares through an SVD with small singular values dropped.
- * A is n × p (row-major, any n, p); Y is n × n_rhs; COEF receives n_rhs × p. */
-static gboolean
-fit_minnorm_svd (const double *A,
-                 size_t        n,
-                 size_t        p,
-                 const double *y,
-                 int           n_rhs,
-                 double       *coef)
-{
-  /* gsl_linalg_SV_decomp needs rows >= columns: decompose A or Aᵀ, whichever is tall. */
-  gboolean tall = n >= p;
-  size_t M = tall ? n : p, N = tall ? p : n;
-  gsl_matrix *U = gsl_matrix_alloc (M, N);
-  gsl_matrix *V = gsl_matrix_alloc (N, N);
-  gsl_vector *S = gsl_vector_alloc (N);
-  gsl_vector *work = gsl_vector_alloc (N);
-  double *tmp = g_new0 (double, N);
-  gboolean ok;
+/* ------------------------------------------------------------------------------------------ */
+/* Banded least squares                                                                        */
 
-  for (size_t r = 0; r < n; r++)
-    for (size_t c = 0; c < p; c++)
-      {
-        if (tall)
-          gsl_matrix_set (U, r, c, A[r * p + c]);
-        else
-          gsl_matrix_set (U, c, r, A[r * p + c]);
-      }
-  ok = gsl_linalg_SV_decomp (U, V, S, work) == GSL_SUCCESS;
-  if (ok)
+/* The normal matrix AᵀA of a spline fit has bandwidth k (a sample touches k+1 neighbouring
+ * bases), and so do its Cholesky factor and the ridge matrix AᵀA + λI. Both are kept as
+ * p × (k+1) arrays: BAND[i·(k+1) + d] holds entry (i, i−d) of the lower triangle. */
+
+/* In-place Cholesky factor L (same layout) of the band matrix AB; FALSE if a pivot is not
+ * positive. Cost p·k²/2, no fill-in outside the band. */
+static gboolean
+band_cholesky (double *ab, size_t p, int k)
+{
+  const int K1 = k + 1;
+
+  for (size_t i = 0; i < p; i++)
     {
-      double smax = gsl_vector_get (S, 0);
-      for (int rhs = 0; rhs < n_rhs; rhs++)
+      size_t j0 = i >= (size_t) k ? i - k : 0;
+      for (size_t j = j0; j <= i; j++)
         {
-          double *out = coef + (size_t) rhs * p;
-          /* tall: A = U S Vᵀ, x = V S⁻¹ Uᵀ y.  wide: Aᵀ = U S Vᵀ, x = U S⁻¹ Vᵀ y. */
-          for (size_t q = 0; q < N; q++)
+          double s = ab[i * K1 + (i - j)];
+          for (size_t q = j0; q < j; q++)
+            s -= ab[i * K1 + (i - q)] * ab[j * K1 + (j - q)];
+          if (j < i)
+            ab[i * K1 + (i - j)] = s / ab[j * K1];
+          else
             {
-              double sq = gsl_vector_get (S, q), acc = 0.0;
-              if (!(sq > KAN_SPLINE_SVD_RCOND * smax))
-                {
-                  tmp[q] = 0.0;
-                  continue;
-                }
-              for (size_t r = 0; r < n; r++)
-                acc += (tall ? gsl_matrix_get (U, r, q) : gsl_matrix_get (V, r, q))
-                       * y[r * n_rhs + rhs];
-              tmp[q] = acc / sq;
-            }
-          for (size_t c = 0; c < p; c++)
-            {
-              double acc = 0.0;
-              for (size_t q = 0; q < N; q++)
-                acc += (tall ? gsl_matrix_get (V, c, q) : gsl_matrix_get (U, c, q)) * tmp[q];
-              out[c] = acc;
+              if (!(s > 0.0))
+                return FALSE;
+              ab[i * K1] = sqrt (s);
             }
         }
     }
-  g_free (tmp);
-  gsl_vector_free (work);
-  gsl_vector_free (S);
-  gsl_matrix_free (V);
-  gsl_matrix_free (U);
+  return TRUE;
+}
+
+/* Solves L·Lᵀ·x = b in place (B becomes X) with the factor of band_cholesky. */
+static void
+band_solve (const double *l, size_t p, int k, double *b)
+{
+  const int K1 = k + 1;
+
+  for (size_t i = 0; i < p; i++)
+    {
+      size_t j0 = i >= (size_t) k ? i - k : 0;
+      double s = b[i];
+      for (size_t j = j0; j < i; j++)
+        s -= l[i * K1 + (i - j)] * b[j];
+      b[i] = s / l[i * K1];
+    }
+  for (size_t i = p; i-- > 0;)
+    {
+      size_t j1 = MIN (p - 1, i + k);
+      double s = b[i];
+      for (size_t j = i + 1; j <= j1; j++)
+        s -= l[j * K1 + (j - i)] * b[j];
+      b[i] = s / l[i * K1];
+    }
+}
+
+/* OUT = AB·X for the symmetric band matrix AB. */
+static void
+band_symv (const double *ab, size_t p, int k, const double *x, double *out)
+{
+  const int K1 = k + 1;
+
+  for (size_t i = 0; i < p; i++)
+    out[i] = ab[i * K1] * x[i];
+  for (size_t i = 0; i < p; i++)
+    for (int d = 1; d <= k && (size_t) d <= i; d++)
+      {
+        double a = ab[i * K1 + d];
+        out[i] += a * x[i - d];
+        out[i - d] += a * x[i];
+      }
+}
+
+gsize
+kan_spline_fit_bytes (int G, int k, size_t n, int n_rhs)
+{
+  double p = (double) G + k, K1 = k + 1;
+  /* The normal matrix and its factor or R (2·p·K1), AᵀY, QᵀY and the solution (3·p·n_rhs),
+   * two work vectors, the index maps and the counting sort (6·p), the sample order of the QR
+   * (an index and a first basis per sample), and the dual path's bases, band and vector. */
+  double bytes = (2 * p * K1 + 3 * p * n_rhs + 6 * p) * sizeof (double)
+                 + (double) n * (sizeof (size_t) + sizeof (int))
+                 + MIN ((double) n, p) * (K1 + KAN_SPLINE_DUAL_MAX_BAND + 2) * sizeof (double);
+  return bytes >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) bytes;
+}
+
+/* Least squares by Givens QR of the (compressed) design matrix itself, one sample row at a
+ * time into the band R (R[i·(k+1) + d] = R(i, i+d)) and Z = Qᵀy (m × n_rhs): accurate to
+ * ε·κ(A) where the normal equations lose ε·κ(A)². The rows go in by their first basis (a
+ * counting sort), which keeps every rotation inside the band. CIDX maps a basis to its
+ * compressed column (or −1). Returns FALSE if R's diagonal shows a (numerically)
+ * rank-deficient A, which needs the minimum-norm path; else COEF (n_rhs × m) holds the
+ * solution. */
+static gboolean
+fit_qr (const double *t, int G, int k, const double *x, const double *y, size_t n, int n_rhs,
+        const gssize *cidx, size_t m, double *r, double *z, double *coef)
+{
+  const int K1 = k + 1;
+  const size_t p = (size_t) G + k;
+  double b[KAN_SPLINE_MAX_K + 1], h[KAN_SPLINE_MAX_K + 1], rmin = INFINITY, rmax = 0.0;
+  double yv[KAN_SPLINE_QR_RHS_MAX];
+  size_t *order, *start;
+  int *m0s;
+
+  if (n_rhs > KAN_SPLINE_QR_RHS_MAX)
+    return FALSE;
+  m0s = g_new (int, n);
+  order = g_new (size_t, n);
+  start = g_new0 (size_t, p + 2);
+  for (size_t s = 0; s < n; s++)
+    {
+      m0s[s] = kan_spline_basis (t, G, k, x[s], b, NULL);
+      start[m0s[s] + 1]++;
+    }
+  for (size_t q = 1; q <= p + 1; q++)
+    start[q] += start[q - 1];
+  for (size_t s = 0; s < n; s++)
+    order[start[m0s[s]]++] = s;
+  g_free (start);
+  g_free (m0s);
+
+  memset (r, 0, sizeof (double) * m * K1);
+  memset (z, 0, sizeof (double) * m * n_rhs);
+  for (size_t o = 0; o < n; o++)
+    {
+      size_t s = order[o];
+      int m0 = kan_spline_basis (t, G, k, x[s], b, NULL), w = 0;
+      gssize c0 = -1;
+      if (m0 < 0)
+        continue;
+      /* The row's non-zeros, on consecutive compressed columns from c0. */
+      for (int q = 0; q <= k; q++)
+        if (b[q] != 0.0)
+          {
+            if (c0 < 0)
+              c0 = cidx[m0 + q];
+            h[w++] = b[q];
+          }
+      for (int q = w; q <= k; q++)
+        h[q] = 0.0;
+      for (int q = 0; q < n_rhs; q++)
+        yv[q] = y[s * n_rhs + q];
+      for (int j = 0; j < w && c0 >= 0; j++)
+        {
+          size_t i = (size_t) c0 + j;
+          double piv = h[j], rii, cs, sn, hyp;
+          if (piv == 0.0)
+            continue;
+          rii = r[i * K1];
+          hyp = hypot (rii, piv);
+          cs = rii / hyp;
+          sn = piv / hyp;
+          r[i * K1] = hyp;
+          for (int d = 1; j + d < K1 && i + d < m; d++)
+            {
+              double a = r[i * K1 + d], e = h[j + d];
+              r[i * K1 + d] = cs * a + sn * e;
+              h[j + d] = -sn * a + cs * e;
+            }
+          for (int q = 0; q < n_rhs; q++)
+            {
+              double a = z[i * n_rhs + q], e = yv[q];
+              z[i * n_rhs + q] = cs * a + sn * e;
+              yv[q] = -sn * a + cs * e;
+            }
+        }
+    }
+  g_free (order);
+  for (size_t i = 0; i < m; i++)
+    {
+      rmin = MIN (rmin, fabs (r[i * K1]));
+      rmax = MAX (rmax, fabs (r[i * K1]));
+    }
+  if (!(rmin > KAN_SPLINE_QR_RCOND * rmax))
+    return FALSE;
+  for (int q = 0; q < n_rhs; q++)
+    {
+      double *c = coef + (size_t) q * m;
+      for (size_t i = m; i-- > 0;)
+        {
+          double acc = z[i * n_rhs + q];
+          for (int d = 1; d <= k && i + d < m; d++)
+            acc -= r[i * K1 + d] * c[i + d];
+          c[i] = acc / r[i * K1];
+        }
+    }
+  return TRUE;
+}
+
+/* The minimum-norm solution of an underdetermined A c = y with independent rows (pykan's
+ * initialisation: G+1 knot values, G+k bases), from the dual normal equations: c = Aᵀz with
+ * A·Aᵀ z = y. With the samples sorted by their first basis, A·Aᵀ is banded too (rows whose
+ * bases overlap are close); its bandwidth BW is at most KAN_SPLINE_DUAL_MAX_BAND here. Returns
+ * FALSE, leaving the work to the ridge path, for a wider band, dependent rows or a condition
+ * beyond the Cholesky acceptance test. COEF is n_rhs × p (every basis). */
+static gboolean
+fit_dual (const double *t, int G, int k, const double *x, const double *y, size_t n, int n_rhs,
+          double *coef)
+{
+  const int K1 = k + 1;
+  const size_t p = (size_t) G + k;
+  size_t *order, *start, bw = 0;
+  int *m0s;
+  double *bas, *band = NULL, *z = NULL, lmin = INFINITY, lmax = 0.0;
+  gboolean ok = FALSE;
+
+  m0s = g_new (int, n);
+  order = g_new (size_t, n);
+  start = g_new0 (size_t, p + 2);
+  bas = g_new (double, n * K1);
+  for (size_t s = 0; s < n; s++)
+    start[(m0s[s] = kan_spline_basis (t, G, k, x[s], bas + s * K1, NULL)) + 1]++;
+  for (size_t q = 1; q <= p + 1; q++)
+    start[q] += start[q - 1];
+  for (size_t s = 0; s < n; s++)
+    order[start[m0s[s]]++] = s;
+  /* A sample outside the knots is a zero row: dependent. */
+  if (n == 0 || m0s[order[0]] < 0)
+    goto out;
+  for (size_t a = 0, b = 0; a < n; a++)
+    {
+      while (b + 1 < n && m0s[order[b + 1]] <= m0s[order[a]] + k)
+        b++;
+      bw = MAX (bw, b - a);
+    }
+  if (bw > KAN_SPLINE_DUAL_MAX_BAND)
+    goto out;
+
+  /* BAND[a·(bw+1) + d] = (A·Aᵀ)(a, a−d) in sorted order. */
+  band = g_new0 (double, n * (bw + 1));
+  for (size_t a = 0; a < n; a++)
+    for (size_t d = 0; d <= bw && d <= a; d++)
+      {
+        size_t sa = order[a], sb = order[a - d];
+        int off = m0s[sa] - m0s[sb];
+        double acc = 0.0;
+        for (int r = 0; r <= k; r++)
+          if (r + off >= 0 && r + off <= k)
+            acc += bas[sa * K1 + r] * bas[sb * K1 + r + off];
+        band[a * (bw + 1) + d] = acc;
+      }
+  if (!band_cholesky (band, n, (int) bw))
+    goto out;
+  for (size_t a = 0; a < n; a++)
+    {
+      lmin = MIN (lmin, band[a * (bw + 1)]);
+      lmax = MAX (lmax, band[a * (bw + 1)]);
+    }
+  if (!(lmin > KAN_SPLINE_CHOL_RCOND * lmax))
+    goto out;
+  z = g_new (double, n);
+  memset (coef, 0, sizeof (double) * p * n_rhs);
+  for (int q = 0; q < n_rhs; q++)
+    {
+      double *c = coef + (size_t) q * p;
+      for (size_t a = 0; a < n; a++)
+        z[a] = y[order[a] * n_rhs + q];
+      band_solve (band, n, (int) bw, z);
+      for (size_t a = 0; a < n; a++)
+        for (int r = 0; r <= k; r++)
+          c[m0s[order[a]] + r] += bas[order[a] * K1 + r] * z[a];
+    }
+  ok = TRUE;
+
+out:
+  g_free (m0s);
+  g_free (order);
+  g_free (start);
+  g_free (bas);
+  g_free (band);
+  g_free (z);
   return ok;
+}
+
+/* Minimum-norm solutions of the (compressed) band system ATA c = ATY by iterated Tikhonov
+ * regularisation: c ← c + (AᵀA + λI)⁻¹ (Aᵀy − AᵀA c) from c = 0. The ridge factor maps the
+ * row space of A to itself, so every iterate stays in it and the limit is the minimum-norm
+ * least-squares solution; a component with singular value σ converges by the factor
+ * λ/(σ² + λ) per iteration, so those with σ² ≫ λ are exact after a step or two and those well
+ * below λ stay damped (where a truncated SVD would give them huge coefficients). FAC is
+ * workspace for the factor; COEF is n_rhs × m. */
+static gboolean
+fit_ridge (const double *ata, const double *aty, size_t m, int k, int n_rhs, double dmax,
+           double *fac, double *coef, double *res, double *sol)
+{
+  const int K1 = k + 1;
+
+  memcpy (fac, ata, sizeof (double) * m * K1);
+  for (size_t i = 0; i < m; i++)
+    fac[i * K1] += KAN_SPLINE_RIDGE * dmax;
+  if (!band_cholesky (fac, m, k))
+    return FALSE;
+  for (int q = 0; q < n_rhs; q++)
+    {
+      double *c = coef + (size_t) q * m, last = HUGE_VAL;
+      memset (c, 0, sizeof (double) * m);
+      for (int it = 0; it < KAN_SPLINE_RIDGE_MAX_ITER; it++)
+        {
+          double dn = 0.0, cn = 0.0;
+          band_symv (ata, m, k, c, res);
+          for (size_t r = 0; r < m; r++)
+            sol[r] = aty[r * n_rhs + q] - res[r];
+          band_solve (fac, m, k, sol);
+          for (size_t r = 0; r < m; r++)
+            {
+              c[r] += sol[r];
+              dn = MAX (dn, fabs (sol[r]));
+              cn = MAX (cn, fabs (c[r]));
+            }
+          /* Converged, or down to rounding (the corrections stop shrinking). */
+          if (!(dn > KAN_SPLINE_RIDGE_TOL * cn) || !(dn < last))
+            break;
+          last = dn;
+        }
+    }
+  return TRUE;
 }
 
 gboolean
@@ -276,12 +554,13 @@ kan_spline_fit (const double *t,
                 double       *coef,
                 GError      **error)
 {
-  size_t p = (size_t) G + k;
-  gsl_matrix *ata;
-  gsl_vector *rhs, *sol;
-  double *aty;
-  double b[KAN_SPLINE_MAX_K + 1];
-  gboolean chol_ok = FALSE;
+  const int K1 = k + 1;
+  size_t p = (size_t) G + k, m = 0;
+  double *ata, *fac, *aty, *sol, *res, *cc;
+  size_t *col;
+  gssize *cidx;
+  double b[KAN_SPLINE_MAX_K + 1], dmax = 0.0;
+  gboolean ok = TRUE, chol_ok = FALSE, dual = FALSE;
 
   if (n == 0)
     {
@@ -289,8 +568,8 @@ kan_spline_fit (const double *t,
       return FALSE;
     }
 
-  /* Normal equations, banded by local support: AᵀA has bandwidth k. */
-  ata = gsl_matrix_calloc (p, p);
+  /* Normal equations AᵀA c = Aᵀy, banded by local support. */
+  ata = g_new0 (double, p * K1);
   aty = g_new0 (double, p * n_rhs);
   for (size_t s = 0; s < n; s++)
     {
@@ -299,67 +578,100 @@ kan_spline_fit (const double *t,
         continue;
       for (int r = 0; r <= k; r++)
         {
-          for (int c = 0; c <= k; c++)
-            *gsl_matrix_ptr (ata, m0 + r, m0 + c) += b[r] * b[c];
+          size_t i = (size_t) m0 + r;
+          for (int c = 0; c <= r; c++)
+            ata[i * K1 + (r - c)] += b[r] * b[c];
           for (int q = 0; q < n_rhs; q++)
-            aty[(size_t) (m0 + r) * n_rhs + q] += b[r] * y[s * n_rhs + q];
+            aty[i * n_rhs + q] += b[r] * y[s * n_rhs + q];
         }
     }
 
-  if (n >= p)
-    chol_ok = gsl_linalg_cholesky_decomp1 (ata) == GSL_SUCCESS;
+  /* A basis no sample touches has a zero row and column: its minimum-norm coefficient is 0,
+   * and the others solve the system without it. Dropping those keeps the band (two kept
+   * bases k apart or less stay k apart or less) and often leaves a regular system. */
+  col = g_new (size_t, p);
+  cidx = g_new (gssize, p);
+  for (size_t i = 0; i < p; i++)
+    if (!(ata[i * K1] > 0.0))
+      cidx[i] = -1;
+    else
+      {
+        cidx[i] = (gssize) m;
+        col[m] = i;
+        dmax = MAX (dmax, ata[i * K1]);
+        if (m != i)
+          {
+            /* Row m of the compressed band: entries (i, col[m−d]) that lie in the band. */
+            for (int d = 0; d <= k; d++)
+              ata[m * K1 + d] = (size_t) d <= m && i - col[m - d] <= (size_t) k
+                                ? ata[i * K1 + (i - col[m - d])] : 0.0;
+            for (int q = 0; q < n_rhs; q++)
+              aty[m * n_rhs + q] = aty[i * n_rhs + q];
+          }
+        m++;
+      }
+
+  fac = g_new (double, MAX (m, 1) * K1);
+  sol = g_new (double, MAX (m, 1));
+  res = g_new (double, MAX (m, 1));
+  cc = g_new0 (double, MAX (m, 1) * n_rhs);
+  if (m > 0 && n >= m)
+    {
+      memcpy (fac, ata, sizeof (double) * m * K1);
+      chol_ok = band_cholesky (fac, m, k);
+    }
   if (chol_ok)
     {
       /* A Cholesky factor that barely succeeds hides a rank-deficient system (a basis with
-       * almost no samples); those go to the SVD below. */
-      double dmin = INFINITY, dmax = 0.0;
-      for (size_t r = 0; r < p; r++)
+       * almost no samples); those go to the minimum-norm path. */
+      double lmin = INFINITY, lmax = 0.0;
+      for (size_t r = 0; r < m; r++)
         {
-          double d = gsl_matrix_get (ata, r, r);
-          dmin = MIN (dmin, d);
-          dmax = MAX (dmax, d);
+          lmin = MIN (lmin, fac[r * K1]);
+          lmax = MAX (lmax, fac[r * K1]);
         }
-      if (!(dmin > sqrt (KAN_SPLINE_SVD_RCOND) * dmax))
+      if (!(lmin > KAN_SPLINE_CHOL_RCOND * lmax))
         chol_ok = FALSE;
     }
   if (chol_ok)
+    for (int q = 0; q < n_rhs; q++)
+      {
+        for (size_t r = 0; r < m; r++)
+          sol[r] = aty[r * n_rhs + q];
+        band_solve (fac, m, k, sol);
+        memcpy (cc + (size_t) q * m, sol, sizeof (double) * m);
+      }
+  else if (m > 0 && n < m && fit_dual (t, G, k, x, y, n, n_rhs, coef))
+    dual = TRUE;
+  else if (m > 0)
     {
-      rhs = gsl_vector_alloc (p);
-      sol = gsl_vector_alloc (p);
-      for (int q = 0; q < n_rhs; q++)
-        {
-          for (size_t r = 0; r < p; r++)
-            gsl_vector_set (rhs, r, aty[r * n_rhs + q]);
-          gsl_linalg_cholesky_solve (ata, rhs, sol);
-          for (size_t r = 0; r < p; r++)
-            coef[(size_t) q * p + r] = gsl_vector_get (sol, r);
-        }
-      gsl_vector_free (sol);
-      gsl_vector_free (rhs);
+      /* Ill-conditioned (condition of AᵀA beyond about 1e12): the QR of A itself still
+       * solves a full-rank system exactly; a rank-deficient one gets the minimum norm. */
+      double *z = n >= m ? g_new (double, m * n_rhs) : NULL;
+      if (z == NULL || !fit_qr (t, G, k, x, y, n, n_rhs, cidx, m, fac, z, cc))
+        ok = fit_ridge (ata, aty, m, k, n_rhs, dmax, fac, cc, res, sol);
+      g_free (z);
     }
-  gsl_matrix_free (ata);
-  g_free (aty);
 
-  if (!chol_ok)
+  /* Scatter back; untouched bases get 0 (also when no sample lies inside the knots). */
+  if (!dual)
+    memset (coef, 0, sizeof (double) * p * n_rhs);
+  for (int q = 0; q < n_rhs && ok && !dual; q++)
+    for (size_t r = 0; r < m; r++)
+      coef[(size_t) q * p + col[r]] = cc[(size_t) q * m + r];
+  g_free (ata);
+  g_free (aty);
+  g_free (col);
+  g_free (cidx);
+  g_free (fac);
+  g_free (sol);
+  g_free (res);
+  g_free (cc);
+  if (!ok)
     {
-      double *A = g_new0 (double, n * p);
-      gboolean ok;
-      for (size_t s = 0; s < n; s++)
-        {
-          int m0 = kan_spline_basis (t, G, k, x[s], b, NULL);
-          if (m0 >= 0)
-            for (int r = 0; r <= k; r++)
-              A[s * p + m0 + r] = b[r];
-        }
-      ok = fit_minnorm_svd (A, n, p, y, n_rhs, coef);
-      g_free (A);
-      if (!ok)
-        {
-          g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
-                       "least-squares spline fit failed (singular value decomposition did not "
-                       "converge)");
-          return FALSE;
-        }
+      g_set_error (error, KAN_ERROR, KAN_ERROR_NONFINITE,
+                   "least-squares spline fit failed (non-finite samples or values)");
+      return FALSE;
     }
 
   for (size_t r = 0; r < p * n_rhs; r++)

@@ -223,8 +223,11 @@ double   kan_spline_eval      (const double *t,
                                double        x);
 
 /* Least-squares coefficients (G+k of them, for each of N_RHS right-hand sides) of splines on
- * knots T through the points (X[s], Y[s·n_rhs + r]) for s < n. Underdetermined systems get the
- * minimum-norm solution. COEF is n_rhs × (G+k). */
+ * knots T through the points (X[s], Y[s·n_rhs + r]) for s < n. Underdetermined and
+ * rank-deficient systems get the minimum-norm solution (a basis no sample touches gets 0;
+ * directions the samples barely determine are damped by a small ridge, see kan-spline.c).
+ * COEF is n_rhs × (G+k). Everything is banded (bandwidth k): memory is kan_spline_fit_bytes,
+ * time O(n·k² + (G+k)·k²·n_rhs) (the minimum-norm iteration: up to 200 times the last). */
 gboolean kan_spline_fit       (const double *t,
                                int           G,
                                int           k,
@@ -234,5 +237,10 @@ gboolean kan_spline_fit       (const double *t,
                                int           n_rhs,
                                double       *coef,
                                GError      **error);
+/* Bytes kan_spline_fit allocates for N samples and N_RHS right-hand sides (saturating). */
+gsize    kan_spline_fit_bytes (int           G,
+                               int           k,
+                               size_t        n,
+                               int           n_rhs);
 
 G_END_DECLS

@@ -23,6 +23,19 @@
 /* Default relative loss increase accepted after a grid update (see the file comment). */
 #define KAN_GRID_UPDATE_TOLERANCE 0.1
 
+/* Levenberg–Marquardt forms JᵀJ (residuals × parameters² operations) and factors it
+ * (parameters³/3) inside GSL, where nothing can stop it: problems whose step needs more than
+ * this many operations (about a second of one core) are refused, so that a step can always be
+ * cancelled promptly. */
+#define KAN_LM_MAX_FLOPS 2e10
+
+/* Bytes counted for the stack of each worker thread (glibc's default reservation). */
+#define KAN_TRAIN_THREAD_STACK_BYTES ((double) (8 << 20))
+
+/* Bytes per parameter or data value counted for writing the result out as text (a session
+ * file holds each as a number of up to about 25 characters). */
+#define KAN_TRAIN_SAVE_BYTES_PER_VALUE 32.0
+
 /* torch's Adam defaults. */
 #define ADAM_BETA1 0.9
 #define ADAM_BETA2 0.999
@@ -75,6 +88,7 @@ kan_train_config_init (KanTrainConfig *cfg)
   cfg->lbfgs_max_iter = 20;
   cfg->lbfgs_max_eval = 25;
   cfg->threads = 1;
+  cfg->memory_budget = 0.0;
 }
 
 /* With threads > 1 (and no regulariser, whose statistics span the whole batch) the rows of an
@@ -89,6 +103,7 @@ typedef struct
   double    *dout;
   double     f;
   gboolean   want_grad;
+  gboolean   cancelled;
   GThread   *thread;
 } Slice;
 
@@ -101,7 +116,9 @@ struct _KanTrainer
   size_t           *idx;       /* active parameter indices */
   size_t            n_act;
   KanWork          *w;         /* train batch */
-  KanWork          *w_test;
+  KanWork          *w_eval;    /* chunks of the test rows (and of the train rows with batches) */
+  double           *eval_out;  /* eval_rows × n_out */
+  size_t            eval_rows;
   double           *grad;      /* n_params */
   double           *dout;      /* batch × n_out */
   double           *xb, *yb;   /* minibatch rows (NULL: the whole train set) */
@@ -113,6 +130,8 @@ struct _KanTrainer
   int               step;
   long              n_evals;
   gboolean          nonfinite;
+  gboolean          cancelled; /* an evaluation of this step was cut short */
+  KanModel         *step_backup; /* the model before this step's grid update */
   GCancellable     *cancellable;
   int               evals_this_step;
 
@@ -179,6 +198,27 @@ loss_eval (KanLoss loss, const double *out, const double *y, size_t n, int O, do
   return f / n;
 }
 
+/* Loss of M on the N rows of X, Y a chunk of CHUNK rows at a time through W (made for them)
+ * and OUT (chunk × n_out); Y has Y_COLS columns. NaN if W's cancellable fired. */
+static double
+loss_chunked (const KanModel *m, KanWork *w, double *out, size_t chunk, KanLoss loss,
+              const double *x, const double *y, int y_cols, size_t n)
+{
+  int I = kan_model_n_in (m), O = kan_model_n_out (m);
+  double f = 0.0;
+
+  for (size_t s = 0; s < n; s += chunk)
+    {
+      size_t c = MIN (chunk, n - s);
+      kan_work_input_changed (w);
+      kan_model_forward (m, w, x + s * I, c, 0.0, out);
+      if (kan_work_cancelled (w))
+        return NAN;
+      f += loss_eval (loss, out, y + s * y_cols, c, O, NULL) * c;
+    }
+  return f / n;
+}
+
 double
 kan_model_loss (const KanModel *m,
                 KanLoss         loss,
@@ -186,13 +226,16 @@ kan_model_loss (const KanModel *m,
                 const double   *y,
                 size_t          n)
 {
-  int O = kan_model_n_out (m);
-  double *out = g_new (double, MAX (n * O, 1));
+  size_t chunk = kan_work_chunk_rows (m, n, KAN_WORK_CHUNK_BYTES);
+  KanWork *w = kan_work_new (m, chunk);
+  double *out = g_new (double, chunk * kan_model_n_out (m));
   double f;
 
-  kan_model_eval (m, x, n, out);
-  f = loss_eval (loss, out, y, n, O, NULL);
+  /* Class-index labels have one column; MSE targets one per output. */
+  f = loss_chunked (m, w, out, chunk, loss, x, y, loss == KAN_LOSS_CE ? 1 : kan_model_n_out (m),
+                    n);
   g_free (out);
+  kan_work_free (w);
   return f;
 }
 
@@ -228,6 +271,11 @@ objective_serial (KanTrainer *t, double *g, double *loss_out, double *reg_out)
   double f, reg = 0.0;
 
   kan_model_forward (m, t->w, t->xcur, t->nb, y_th, out);
+  if (kan_work_cancelled (t->w))
+    {
+      t->cancelled = TRUE;
+      return NAN;
+    }
   if (g)
     memset (t->grad, 0, sizeof (double) * m->n_params);
   if (t->cfg.lamb > 0)
@@ -240,8 +288,14 @@ objective_serial (KanTrainer *t, double *g, double *loss_out, double *reg_out)
     *reg_out = reg;
   f += t->cfg.lamb * reg;
   if (g)
+    kan_model_backward (m, t->w, t->dout, t->grad);
+  if (kan_work_cancelled (t->w))
     {
-      kan_model_backward (m, t->w, t->dout, t->grad);
+      t->cancelled = TRUE;
+      return NAN;
+    }
+  if (g)
+    {
       for (size_t q = 0; q < t->n_act; q++)
         {
           g[q] = t->grad[t->idx[q]];
@@ -270,6 +324,9 @@ slice_eval (Slice *sl)
   double *out = sl->dout + n * O;
 
   kan_model_forward (m, sl->w, t->xcur + sl->r0 * I, n, y_th, out);
+  sl->cancelled = kan_work_cancelled (sl->w);
+  if (sl->cancelled)
+    return;
   sl->f = share * loss_eval (t->cfg.loss, out, t->ycur + sl->r0 * t->data->n_out, n, O,
                              sl->want_grad ? sl->dout : NULL);
   if (sl->want_grad)
@@ -278,6 +335,7 @@ slice_eval (Slice *sl)
         sl->dout[q] *= share;
       memset (sl->grad, 0, sizeof (double) * m->n_params);
       kan_model_backward (m, sl->w, sl->dout, sl->grad);
+      sl->cancelled = kan_work_cancelled (sl->w);
     }
 }
 
@@ -328,6 +386,12 @@ objective_full (KanTrainer *t, double *g, double *loss_out, double *reg_out)
   g_mutex_unlock (&t->lock);
 
   for (int q = 0; q < t->n_slices; q++)
+    if (t->slices[q].cancelled)
+      {
+        t->cancelled = TRUE;
+        return NAN;
+      }
+  for (int q = 0; q < t->n_slices; q++)
     f += t->slices[q].f;
   if (g)
     for (size_t k = 0; k < t->n_act; k++)
@@ -363,6 +427,101 @@ static void
 refresh_active (KanTrainer *t)
 {
   t->n_act = kan_model_active_params (t->model, t->idx);
+}
+
+/* Rows of one evaluation: the minibatch, or the whole train set (always for LM). */
+static size_t
+batch_rows (const KanDataset *d, const KanTrainConfig *cfg)
+{
+  return (cfg->batch > 0 && (size_t) cfg->batch < d->n_train && cfg->opt != KAN_OPT_LM)
+         ? (size_t) cfg->batch : d->n_train;
+}
+
+/* Slices an evaluation of NB rows is split into (1: no worker threads). */
+static int
+slice_count (const KanTrainConfig *cfg, size_t nb)
+{
+  if (cfg->threads > 1 && cfg->opt != KAN_OPT_LM && nb >= (size_t) cfg->threads * 16)
+    return MIN (cfg->threads, 64);
+  return 1;
+}
+
+static double
+dataset_bytes (const KanDataset *d)
+{
+  double cols = d->n_in + d->n_out;
+  /* The rows; normalisation, names and provenance. */
+  return (double) (d->n_train + d->n_test) * cols * sizeof (double)
+         + cols * (2 * sizeof (double) + 64) + sizeof (KanDataset) + 1024;
+}
+
+gsize
+kan_trainer_bytes (const KanModel       *m,
+                   const KanDataset     *d,
+                   const KanTrainConfig *cfg)
+{
+  const double D = sizeof (double);
+  size_t nb = batch_rows (d, cfg);
+  size_t n_eval = MAX (d->n_test, nb < d->n_train ? d->n_train : 0);
+  size_t n_all = MAX (d->n_train, d->n_test);
+  int T = slice_count (cfg, nb), O = kan_model_n_out (m);
+  /* Active parameters are at most all of them. */
+  double P = (double) m->n_params, A = P, h = MAX (cfg->lbfgs_history, 1);
+  double b, step, after;
+
+  /* What exists already: the model and the data. */
+  b = (double) kan_model_bytes (m) + dataset_bytes (d);
+  /* The trainer: parameter indices, gradient, last finite parameters, outputs and their
+   * gradient, the minibatch, the batch workspace, the evaluation chunk. */
+  b += sizeof (KanTrainer) + P * sizeof (size_t) + 2 * P * D + 2.0 * nb * O * D;
+  if (nb < d->n_train)
+    b += (double) nb * (d->n_in + d->n_out) * D;
+  b += (double) kan_work_bytes (m, nb);
+  if (n_eval > 0)
+    {
+      size_t r = kan_work_chunk_rows (m, n_eval, KAN_WORK_CHUNK_BYTES);
+      b += (double) kan_work_bytes (m, r) + (double) r * O * D;
+    }
+  /* Worker threads: a workspace, gradient and outputs per slice, and a stack. */
+  for (int q = 0; T > 1 && q < T; q++)
+    {
+      size_t rows = nb * (q + 1) / T - nb * q / T;
+      b += (double) kan_work_bytes (m, rows) + P * D + 2.0 * rows * O * D + sizeof (Slice)
+           + (q > 0 ? KAN_TRAIN_THREAD_STACK_BYTES : 0);
+    }
+  /* The optimiser's state. */
+  switch (cfg->opt)
+    {
+    case KAN_OPT_LBFGS:
+      /* 2·history pairs, 8 vectors (kan-lbfgs.c) and the packed parameters. */
+      b += ((2 * h + 9) * A + 2 * h) * D + 256;
+      break;
+    case KAN_OPT_ADAM:
+      b += 2 * P * D;
+      break;
+    case KAN_OPT_LM:
+      {
+        /* GSL's trust-region workspace: J (residuals × parameters), JᵀJ and its factor
+         * (parameters² each) and vectors; a Jacobian row and the start point of ours. */
+        double nres = (double) d->n_train * O;
+        b += (nres * A + 2 * A * A + 20 * (nres + A) + P + A + O) * D;
+      }
+      break;
+    }
+  /* During a step: a packed gradient, the minibatch draw, and a grid update: the model before
+   * it (kept for the step, to go back to) and the update's own memory. */
+  step = A * D + (nb < d->n_train ? (double) d->n_train * sizeof (size_t) : 0.0);
+  if (cfg->update_grid)
+    step += (double) kan_model_bytes (m) + (double) kan_model_update_grid_bytes (m, nb);
+  /* After the steps, the caller's evaluations (a chunk and an output per row) and the result
+   * written out as text. */
+  after = (double) kan_work_bytes (m, kan_work_chunk_rows (m, n_all, KAN_WORK_CHUNK_BYTES))
+          + (double) n_all * O * D
+          + KAN_TRAIN_SAVE_BYTES_PER_VALUE * (P + m->n_state_d + m->n_state_i
+                                              + (double) (d->n_train + d->n_test)
+                                                * (d->n_in + d->n_out));
+  b += step + after;
+  return b >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) b;
 }
 
 KanTrainer *
@@ -439,26 +598,35 @@ kan_trainer_new (KanModel             *model,
     }
 
   {
-    /* Workspaces for the (batch) rows, the test rows, the thread slices (about one more set)
-     * and Levenberg–Marquardt's Jacobian; refused before anything is allocated. */
-    size_t nb = (cfg->batch > 0 && (size_t) cfg->batch < data->n_train && cfg->opt != KAN_OPT_LM)
-                ? (size_t) cfg->batch : data->n_train;
-    double need = (double) kan_work_bytes (model, nb)
-                  + (double) kan_work_bytes (model, data->n_test)
-                  + (cfg->threads > 1 ? (double) kan_work_bytes (model, nb) : 0.0)
-                  + (cfg->opt == KAN_OPT_LM
-                     ? (double) nb * O * (double) model->n_params * sizeof (double) : 0.0);
+    double budget = cfg->memory_budget > 0 ? cfg->memory_budget : KAN_TRAIN_BUDGET_BYTES;
+    double need = (double) kan_trainer_bytes (model, data, cfg);
 
-    if (need > (double) KAN_TRAIN_BUDGET_BYTES)
+    if (need > budget)
       {
         g_set_error (error, KAN_ERROR, KAN_ERROR_BUDGET,
-                     "training on %zu rows would need %.3g GiB of workspace, more than the "
-                     "%g GiB budget; use fewer rows, a smaller model or minibatches",
-                     data->n_train + data->n_test, need / 1073741824.0,
-                     KAN_TRAIN_BUDGET_BYTES / 1073741824.0);
+                     "training on %zu rows would need %.3g GiB (model, data, workspaces and "
+                     "optimiser state), more than the %g GiB budget; use fewer rows, a smaller "
+                     "model or minibatches", data->n_train + data->n_test, need / 1073741824.0,
+                     budget / 1073741824.0);
         return NULL;
       }
   }
+  if (cfg->opt == KAN_OPT_LM)
+    {
+      /* The active parameters, counted without the index array. */
+      double p = (double) kan_model_active_params (model, NULL);
+      double nres = (double) data->n_train * O, flops = nres * p * p + p * p * p / 3;
+
+      if (flops > KAN_LM_MAX_FLOPS)
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_BUDGET,
+                       "Levenberg–Marquardt on %.0f parameters and %.0f residuals needs about "
+                       "%.2g operations per step that cannot be interrupted, more than the %.2g "
+                       "allowed; use L-BFGS, fewer rows or a smaller model", p, nres, flops,
+                       KAN_LM_MAX_FLOPS);
+          return NULL;
+        }
+    }
 
   t = g_new0 (KanTrainer, 1);
   t->model = model;
@@ -468,10 +636,15 @@ kan_trainer_new (KanModel             *model,
     t->cfg.grid_update_num = 1;
   t->idx = g_new (size_t, MAX (model->n_params, 1));
   refresh_active (t);
-  t->nb = (cfg->batch > 0 && (size_t) cfg->batch < data->n_train && cfg->opt != KAN_OPT_LM)
-          ? (size_t) cfg->batch : data->n_train;
+  t->nb = batch_rows (data, cfg);
   t->w = kan_work_new (model, t->nb);
-  t->w_test = data->n_test > 0 ? kan_work_new (model, data->n_test) : NULL;
+  {
+    /* Test rows, and with minibatches the whole train set, are evaluated a chunk at a time. */
+    size_t n_eval = MAX (data->n_test, t->nb < data->n_train ? data->n_train : 0);
+    t->eval_rows = kan_work_chunk_rows (model, n_eval, KAN_WORK_CHUNK_BYTES);
+    t->w_eval = kan_work_new (model, t->eval_rows);
+    t->eval_out = g_new (double, t->eval_rows * O);
+  }
   t->grad = g_new0 (double, MAX (model->n_params, 1));
   t->dout = g_new0 (double, 2 * t->nb * O);
   if (t->nb < data->n_train)
@@ -486,9 +659,9 @@ kan_trainer_new (KanModel             *model,
       t->xcur = data->train_x;
       t->ycur = data->train_y;
     }
-  if (cfg->threads > 1 && cfg->opt != KAN_OPT_LM && t->nb >= (size_t) cfg->threads * 16)
+  if (slice_count (cfg, t->nb) > 1)
     {
-      int T = MIN (cfg->threads, 64);
+      int T = slice_count (cfg, t->nb);
       g_mutex_init (&t->lock);
       g_cond_init (&t->cond);
       t->n_slices = T;
@@ -548,7 +721,9 @@ kan_trainer_free (KanTrainer *t)
       g_cond_clear (&t->cond);
     }
   kan_work_free (t->w);
-  kan_work_free (t->w_test);
+  kan_work_free (t->w_eval);
+  g_free (t->eval_out);
+  kan_model_free (t->step_backup);
   g_free (t->idx);
   g_free (t->grad);
   g_free (t->dout);
@@ -633,7 +808,12 @@ step_lbfgs (KanTrainer *t, GError **error)
     }
   pack (t, t->xv);
   t->evals_this_step = 0;
-  kan_lbfgs_step (t->lbfgs, t->xv, lbfgs_objective, t, t->cancellable, &f);
+  if (kan_lbfgs_step (t->lbfgs, t->xv, lbfgs_objective, t, t->cancellable, &f) < 0)
+    {
+      /* Stopped inside the step: the caller goes back to the step's start. */
+      t->cancelled = TRUE;
+      return TRUE;
+    }
   /* The optimiser's x is its accepted point; the model holds the last trial. */
   unpack (t, t->xv);
   return TRUE;
@@ -650,6 +830,11 @@ step_adam (KanTrainer *t, GError **error)
   double b1t, b2t;
 
   objective (t, g);
+  if (t->cancelled)
+    {
+      g_free (g);
+      return TRUE;
+    }
   t->adam_t++;
   b1t = 1.0 - pow (ADAM_BETA1, t->adam_t);
   b2t = 1.0 - pow (ADAM_BETA2, t->adam_t);
@@ -677,6 +862,11 @@ lm_f (const gsl_vector *x, void *params, gsl_vector *f)
 
   unpack (t, x->data);
   kan_model_forward (t->model, t->w, d->train_x, d->n_train, 0.0, out);
+  if (kan_work_cancelled (t->w))
+    {
+      t->cancelled = TRUE;
+      return GSL_EBADFUNC;
+    }
   t->n_evals++;
   t->evals_this_step++;
   for (size_t q = 0; q < d->n_train * O; q++)
@@ -697,7 +887,13 @@ lm_df (const gsl_vector *x, void *params, gsl_matrix *J)
 
   unpack (t, x->data);
   kan_model_forward (t->model, t->w, d->train_x, d->n_train, 0.0, NULL);
-  kan_model_jacobian (t->model, t->w, t->idx, t->n_act, J->data);
+  if (!kan_work_cancelled (t->w))
+    kan_model_jacobian (t->model, t->w, t->idx, t->n_act, J->data);
+  if (kan_work_cancelled (t->w))
+    {
+      t->cancelled = TRUE;
+      return GSL_EBADFUNC;
+    }
   for (size_t q = 0; q < J->size1 * J->size2; q++)
     if (!isfinite (J->data[q]))
       return GSL_EBADFUNC;
@@ -750,6 +946,8 @@ lm_init (KanTrainer *t, GError **error)
   return TRUE;
 }
 
+static void restore_step_start (KanTrainer *t);
+
 static gboolean
 step_lm (KanTrainer *t, GError **error)
 {
@@ -770,7 +968,7 @@ step_lm (KanTrainer *t, GError **error)
     if (finite)
       unpack (t, pos->data);
     else
-      memcpy (t->model->params, t->good, sizeof (double) * t->model->n_params);
+      restore_step_start (t);
   }
   /* A trial point with non-finite residuals (GSL_EBADFUNC), no progress (GSL_ENOPROG, typical
    * at convergence) or a singular system are not failures of the model: the accepted point
@@ -784,17 +982,16 @@ step_lm (KanTrainer *t, GError **error)
 /* ------------------------------------------------------------------------------------------ */
 /* Step                                                                                        */
 
+/* Loss on N rows of X, Y through the evaluation workspace; NaN with t->cancelled set if the
+ * step was cancelled meanwhile. */
 static double
-rmse_of (const KanTrainer *t, KanWork *w, const double *x, const double *y, size_t n)
+eval_loss (KanTrainer *t, const double *x, const double *y, size_t n)
 {
-  int O = kan_model_n_out (t->model);
-  double *out = g_new (double, MAX (n * O, 1));
-  double f;
-
-  kan_model_forward (t->model, w, x, n, 0.0, out);
-  f = loss_eval (t->cfg.loss, out, y, n, O, NULL);
-  g_free (out);
-  return sqrt (f);
+  double f = loss_chunked (t->model, t->w_eval, t->eval_out, t->eval_rows, t->cfg.loss, x, y,
+                           t->data->n_out, n);
+  if (kan_work_cancelled (t->w_eval))
+    t->cancelled = TRUE;
+  return f;
 }
 
 static gboolean
@@ -806,7 +1003,28 @@ grid_update_due (const KanTrainer *t, int s)
          && s >= c->start_grid_update_step;
 }
 
-/* Grid update on the current batch, kept only if the loss does not rise beyond tolerance. */
+static void
+inputs_changed (KanTrainer *t)
+{
+  kan_work_input_changed (t->w);
+  for (int q = 0; q < t->n_slices; q++)
+    kan_work_input_changed (t->slices[q].w);
+}
+
+/* Puts the model back as it was when this step started: its knots too if a grid update
+ * changed them, else its parameters. */
+static void
+restore_step_start (KanTrainer *t)
+{
+  if (t->step_backup != NULL)
+    kan_model_restore (t->model, t->step_backup);
+  else
+    memcpy (t->model->params, t->good, sizeof (double) * t->model->n_params);
+  inputs_changed (t);
+}
+
+/* Grid update on the current batch, kept only if the loss does not rise beyond tolerance.
+ * A kept update leaves the model before it in t->step_backup until the step ends. */
 static void
 checked_grid_update (KanTrainer *t, gboolean *rejected)
 {
@@ -816,18 +1034,22 @@ checked_grid_update (KanTrainer *t, gboolean *rejected)
   gboolean ok;
 
   before = objective (t, NULL);
-  ok = kan_model_update_grid (m, t->xcur, t->nb, NULL);
-  kan_work_input_changed (t->w);
-  if (ok)
+  ok = !t->cancelled && kan_model_update_grid_full (m, t->xcur, t->nb, t->cancellable, NULL);
+  if (t->cancellable != NULL && g_cancellable_is_cancelled (t->cancellable))
+    t->cancelled = TRUE;
+  inputs_changed (t);
+  if (ok && !t->cancelled)
     after = objective (t, NULL);
   /* A failed refit, or one that makes the loss worse, leaves the old grid in place. */
-  *rejected = !ok || !(after <= before * (1.0 + t->cfg.grid_update_tolerance));
+  *rejected = t->cancelled || !ok || !(after <= before * (1.0 + t->cfg.grid_update_tolerance));
   if (*rejected)
     {
       kan_model_restore (m, backup);
-      kan_work_input_changed (t->w);
+      inputs_changed (t);
+      kan_model_free (backup);
     }
-  kan_model_free (backup);
+  else
+    t->step_backup = backup;
   t->nonfinite = FALSE;
 }
 
@@ -839,8 +1061,9 @@ kan_trainer_step (KanTrainer    *t,
 {
   KanModel *m = t->model;
   const KanDataset *d = t->data;
+  g_autoptr (GError) local = NULL;
   gboolean ok = TRUE, grid_updated = FALSE, grid_rejected = FALSE;
-  double f = NAN, loss = NAN, reg = 0.0;
+  double f = NAN, loss = NAN, reg = 0.0, train_rmse = NAN, test_rmse = NAN;
   int s = t->step;
 
   if (cancellable && g_cancellable_is_cancelled (cancellable))
@@ -848,7 +1071,13 @@ kan_trainer_step (KanTrainer    *t,
       g_set_error (error, KAN_ERROR, KAN_ERROR_CANCELLED, "training was stopped");
       return FALSE;
     }
+  /* Every evaluation of the step looks at CANCELLABLE as it goes. */
   t->cancellable = cancellable;
+  t->cancelled = FALSE;
+  kan_work_set_cancellable (t->w, cancellable);
+  kan_work_set_cancellable (t->w_eval, cancellable);
+  for (int q = 0; q < t->n_slices; q++)
+    kan_work_set_cancellable (t->slices[q].w, cancellable);
   g_timer_continue (t->timer);
   t->nonfinite = FALSE;
   memcpy (t->good, m->params, sizeof (double) * m->n_params);
@@ -862,31 +1091,31 @@ kan_trainer_step (KanTrainer    *t,
         t->lm_ready = FALSE;
     }
 
-  switch (t->cfg.opt)
-    {
-    case KAN_OPT_LBFGS:
-      ok = step_lbfgs (t, error);
-      break;
-    case KAN_OPT_ADAM:
-      ok = step_adam (t, error);
-      break;
-    case KAN_OPT_LM:
-      ok = step_lm (t, error);
-      break;
-    }
+  if (!t->cancelled)
+    switch (t->cfg.opt)
+      {
+      case KAN_OPT_LBFGS:
+        ok = step_lbfgs (t, &local);
+        break;
+      case KAN_OPT_ADAM:
+        ok = step_adam (t, &local);
+        break;
+      case KAN_OPT_LM:
+        ok = step_lm (t, &local);
+        break;
+      }
 
   /* The state the step ends in must be finite: objective, gradient and parameters. */
-  if (ok)
+  if (ok && !t->cancelled)
     {
       double *g = g_new (double, MAX (t->n_act, 1));
       f = objective_full (t, g, &loss, &reg);
       g_free (g);
-      if (t->nonfinite || !kan_model_is_finite (m))
+      if (!t->cancelled && (t->nonfinite || !kan_model_is_finite (m)))
         {
-          memcpy (m->params, t->good, sizeof (double) * m->n_params);
-          kan_work_input_changed (t->w);
+          restore_step_start (t);
           t->lm_ready = FALSE;
-          g_set_error (error, KAN_ERROR, KAN_ERROR_NONFINITE,
+          g_set_error (&local, KAN_ERROR, KAN_ERROR_NONFINITE,
                        "step %d: the loss or its gradient became non-finite (NaN or Inf); the "
                        "model was restored to its parameters before this step. Try a smaller "
                        "learning rate%s.", s + 1,
@@ -894,9 +1123,36 @@ kan_trainer_step (KanTrainer    *t,
           ok = FALSE;
         }
     }
+  /* With minibatches the step's loss is a sample; report the whole train set. */
+  if (ok && !t->cancelled && info)
+    {
+      train_rmse = t->xb != NULL ? sqrt (eval_loss (t, d->train_x, d->train_y, d->n_train))
+                                 : sqrt (loss);
+      if (d->n_test > 0)
+        test_rmse = sqrt (eval_loss (t, d->test_x, d->test_y, d->n_test));
+    }
+
+  /* Cancelled part-way: nothing of the step stays, and the optimisers forget the trial points
+   * they saw (their next step starts afresh from the restored model). */
+  if (t->cancelled)
+    {
+      restore_step_start (t);
+      if (t->lbfgs)
+        kan_lbfgs_reset (t->lbfgs);
+      t->lm_ready = FALSE;
+      g_clear_error (&local);
+      g_set_error (&local, KAN_ERROR, KAN_ERROR_CANCELLED,
+                   "training was stopped during step %d; the model is as it was before it",
+                   s + 1);
+      ok = FALSE;
+    }
+  g_clear_pointer (&t->step_backup, kan_model_free);
   g_timer_stop (t->timer);
   if (!ok)
-    return FALSE;
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
 
   t->step++;
   if (info)
@@ -904,12 +1160,8 @@ kan_trainer_step (KanTrainer    *t,
       info->step = s;
       info->loss = f;
       info->reg = reg;
-      /* With minibatches the step's loss is a sample; report the whole train set. */
-      info->train_rmse = t->xb != NULL
-                         ? sqrt (kan_model_loss (m, t->cfg.loss, d->train_x, d->train_y,
-                                                 d->n_train))
-                         : sqrt (loss);
-      info->test_rmse = t->w_test ? rmse_of (t, t->w_test, d->test_x, d->test_y, d->n_test) : NAN;
+      info->train_rmse = train_rmse;
+      info->test_rmse = test_rmse;
       info->n_evals = t->n_evals;
       info->seconds = g_timer_elapsed (t->timer, NULL);
       info->grid_updated = grid_updated;

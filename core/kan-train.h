@@ -12,7 +12,8 @@
 
 G_BEGIN_DECLS
 
-/* kan_trainer_new refuses (KAN_ERROR_BUDGET) training whose workspaces would need more. */
+/* kan_trainer_new refuses (KAN_ERROR_BUDGET) training whose peak (kan_trainer_bytes) would be
+ * more, unless KanTrainConfig.memory_budget says otherwise. */
 #define KAN_TRAIN_BUDGET_BYTES ((double) (G_GUINT64_CONSTANT (4) << 30))
 
 typedef enum
@@ -54,6 +55,8 @@ typedef struct
   int          lbfgs_max_iter;   /* 20 inner iterations per step */
   int          lbfgs_max_eval;   /* 25 evaluations per step */
   int          threads;          /* 1; >1 splits samples across threads */
+  double       memory_budget;    /* bytes kan_trainer_bytes may reach; 0: KAN_TRAIN_BUDGET_BYTES.
+                                  * Not saved in sessions */
 } KanTrainConfig;
 
 void         kan_train_config_init (KanTrainConfig *cfg);
@@ -76,14 +79,25 @@ typedef struct
 
 typedef struct _KanTrainer KanTrainer;
 
-/* Trains MODEL in place (borrowed; must outlive the trainer) on DATA (borrowed). */
+/* Trains MODEL in place (borrowed; must outlive the trainer) on DATA (borrowed). Fails with
+ * KAN_ERROR_BUDGET when kan_trainer_bytes is over the budget, or when a Levenberg–Marquardt
+ * step would be too long to interrupt (see kan-train.c). */
 KanTrainer  *kan_trainer_new       (KanModel             *model,
                                     const KanDataset     *data,
                                     const KanTrainConfig *cfg,
                                     GError              **error);
-/* One step. On a non-finite loss or gradient the model is restored to its last finite
- * parameters and FALSE is returned with KAN_ERROR_NONFINITE. CANCELLABLE (may be NULL) is
- * checked between inner iterations. */
+/* The peak bytes of training MODEL on DATA under CFG, counted from what exists before (the
+ * model and the data) to what comes after (evaluating and saving the result): workspaces,
+ * worker threads, optimiser state (L-BFGS history, Adam moments, LM's Jacobian and JᵀJ), the
+ * copy a grid update keeps for the step and the update's own memory. */
+gsize        kan_trainer_bytes     (const KanModel       *model,
+                                    const KanDataset     *data,
+                                    const KanTrainConfig *cfg);
+/* One step. On a non-finite loss or gradient the model is restored to how it was before the
+ * step and FALSE is returned with KAN_ERROR_NONFINITE. CANCELLABLE (may be NULL) is looked at
+ * inside every evaluation (every fraction of a millisecond of work): once it is cancelled the
+ * step stops, the model is put back as it was before the step, and FALSE is returned with
+ * KAN_ERROR_CANCELLED. */
 gboolean     kan_trainer_step      (KanTrainer           *t,
                                     GCancellable         *cancellable,
                                     KanStepInfo          *info,

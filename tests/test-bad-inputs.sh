@@ -80,6 +80,8 @@ while IFS= read -r line; do
     name=$(eval "set -- $args"; while [ $# -gt 1 ]; do
              case $1 in --csv|-i|--input) basename "$2"; break ;; esac; shift; done)
     [ -n "$name" ] || name="formula '"
+    # An option refused before any file is read names the option (in EXPECTED) instead.
+    [ "$kind" = cli ] && name="kanvas-cli: "
     msg=$(cat "$root/stderr")
     [ "$rc" = "$code" ] || bad "$id" "exit status $rc, expected $code"
     [ "$(wc -l < "$root/stderr")" -eq 1 ] \

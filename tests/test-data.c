@@ -18,6 +18,19 @@ data_path (const char *name)
   return g_build_filename (dir != NULL ? dir : "tests/data", name, NULL);
 }
 
+/* Checks that ERROR's message contains every fragment of the NULL-terminated ARGS. */
+static void
+expect_fragments (const GError *error,
+                  va_list       args)
+{
+  const char *frag;
+
+  ck_assert_msg (error != NULL, "no error");
+  while ((frag = va_arg (args, const char *)) != NULL)
+    ck_assert_msg (strstr (error->message, frag) != NULL, "message '%s' lacks '%s'",
+                   error->message, frag);
+}
+
 /* Checks that ERROR is DOMAIN/CODE and its message contains every NULL-terminated fragment. */
 static void
 expect_error (const GError *error,
@@ -25,15 +38,12 @@ expect_error (const GError *error,
               ...)
 {
   va_list args;
-  const char *frag;
 
   ck_assert_msg (error != NULL, "no error");
   ck_assert_msg (g_error_matches (error, KAN_ERROR, code), "error '%s' has code %d, want %d",
                  error->message, error->code, code);
   va_start (args, code);
-  while ((frag = va_arg (args, const char *)) != NULL)
-    ck_assert_msg (strstr (error->message, frag) != NULL, "message '%s' lacks '%s'",
-                   error->message, frag);
+  expect_fragments (error, args);
   va_end (args);
 }
 
@@ -361,15 +371,12 @@ expect_formula_error (KanFormulaSpec *spec,
   g_autoptr (GError) error = NULL;
   KanDataset *d = kan_dataset_from_formula (spec, &error);
   va_list args;
-  const char *frag;
 
   ck_assert_msg (d == NULL, "'%s' should fail", spec->formula ? spec->formula : "(null)");
   ck_assert_msg (g_error_matches (error, KAN_ERROR, code), "'%s' code %d", error->message,
                  error->code);
   va_start (args, code);
-  while ((frag = va_arg (args, const char *)) != NULL)
-    ck_assert_msg (strstr (error->message, frag) != NULL, "message '%s' lacks '%s'",
-                   error->message, frag);
+  expect_fragments (error, args);
   va_end (args);
 }
 
@@ -489,7 +496,7 @@ START_TEST (test_csv_basic)
   ck_assert_int_eq (d->n_out, 1);
   ck_assert_uint_eq (d->n_train, 7);
   ck_assert_uint_eq (d->n_test, 3);
-  ck_assert_str_eq (d->in_names[0], "id");
+  ck_assert_str_eq (d->in_names[0], "row");
   ck_assert_str_eq (d->in_names[1], "a");
   ck_assert_str_eq (d->in_names[2], "b");
   ck_assert_str_eq (d->out_names[0], "y");
@@ -534,7 +541,7 @@ START_TEST (test_csv_targets_and_split)
   ck_assert_int_eq (multi->n_out, 2);
   ck_assert_str_eq (multi->out_names[0], "y");
   ck_assert_str_eq (multi->out_names[1], "a");
-  ck_assert_str_eq (multi->in_names[0], "id");
+  ck_assert_str_eq (multi->in_names[0], "row");
   ck_assert_str_eq (multi->in_names[1], "b");
   ck_assert_uint_eq (multi->n_train, 10);
   ck_assert_uint_eq (multi->n_test, 0);
@@ -564,7 +571,7 @@ START_TEST (test_csv_crlf_bom_quoted)
 
   ck_assert_msg (d != NULL, "%s", error ? error->message : "");
   ck_assert_int_eq (d->n_in, 2);
-  ck_assert_str_eq (d->in_names[0], "x 1");
+  ck_assert_str_eq (d->in_names[0], "x_1");
   ck_assert_str_eq (d->in_names[1], "x2");
   ck_assert_str_eq (d->out_names[0], "y");
   ck_assert_uint_eq (d->n_train, 3);
@@ -865,6 +872,212 @@ START_TEST (test_parse_ranges)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------------------------ */
+/* Names, separators, line breaks in quotes, hexadecimal numbers (hardening round two)        */
+/* ------------------------------------------------------------------------------------------ */
+
+static KanDataset *
+csv_text (const char *text,
+          const char *targets,
+          GError    **error)
+{
+  return kan_dataset_from_csv_data (text, strlen (text), "t.csv", targets, 0.0, 1, error);
+}
+
+static void
+expect_csv_text_error (const char *text,
+                       const char *targets,
+                       ...)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanDataset) d = csv_text (text, targets, &error);
+  va_list args;
+
+  ck_assert_msg (d == NULL, "'%s' was read", text);
+  va_start (args, targets);
+  expect_fragments (error, args);
+  va_end (args);
+}
+
+START_TEST (test_csv_names)
+{
+  g_autoptr (GError) error = NULL;
+
+  /* Input columns name variables; each kind of bad name is refused at its column. */
+  expect_csv_text_error ("a-1,pi,y\n1,2,3\n", "y", "t.csv:1:1: input column 1 'a-1'",
+                         "not an identifier", "e.g. to a_1", NULL);
+  expect_csv_text_error ("a,pi,y\n1,2,3\n", "y", "t.csv:1:3: input column 2 'pi'",
+                         "the constant pi", NULL);
+  expect_csv_text_error ("\"a b\",e,y\n1,2,3\n", "y", "input column 1 'a b'", NULL);
+  expect_csv_text_error ("x,nan,y\n1,2,3\n", "y", "input column 2 'nan'", "the constant nan",
+                         NULL);
+  /* Words that a language reserves are names all the same: each style renames them itself
+   * (kan_expr_style_name), so a physicist's gamma, lambda, E or N columns read as they are. */
+  {
+    const char *const ok[] = { "x,sin,y\n1,2,3\n", "lambda,x,y\n1,2,3\n", "x, int ,y\n1,2,3\n",
+                               "E,x,y\n1,2,3\n", "x,np,y\n1,2,3\n", "x,sigma,y\n1,2,3\n",
+                               "gamma,N,y\n1,2,3\n" };
+    for (gsize i = 0; i < G_N_ELEMENTS (ok); i++)
+      {
+        g_autoptr (KanDataset) d = csv_text (ok[i], "y", &error);
+        ck_assert_msg (d != NULL, "'%s': %s", ok[i], error ? error->message : "");
+        ck_assert (kan_dataset_validate (d, NULL));
+      }
+  }
+  expect_csv_text_error ("x1,x_1,y\n1,2,3\n", "y", "t.csv:1:4:", "columns 1 'x1' and 2 'x_1'",
+                         "x_{1} in LaTeX", NULL);
+
+  /* Targets are labels: any name without control characters. */
+  {
+    g_autoptr (KanDataset) d = csv_text ("x,\"total cost (EUR)\"\n1,2\n3,4\n",
+                                         "total cost (EUR)", &error);
+    ck_assert_msg (d != NULL, "%s", error ? error->message : "");
+    ck_assert_str_eq (d->out_names[0], "total cost (EUR)");
+    ck_assert (kan_dataset_validate (d, NULL));
+  }
+
+  /* A data set made by a program, or loaded from a session, is checked the same way. */
+  {
+    const double x[] = { 1, 2 }, y[] = { 3 };
+    const char *const names[] = { "a-1", "x", NULL };
+    g_autoptr (KanDataset) d = kan_dataset_new_arrays (2, 1, 1, 0, x, y, NULL, NULL, names,
+                                                       NULL);
+    ck_assert (!kan_dataset_validate (d, &error));
+    expect_error (error, KAN_ERROR_INVALID, "input 1 'a-1' is not an identifier", NULL);
+    g_clear_error (&error);
+  }
+}
+END_TEST
+
+START_TEST (test_csv_separators_quotes_hex)
+{
+  g_autoptr (GError) error = NULL;
+
+  expect_csv_text_error ("a\tb\ty\n1\t2\t3\n", "y",
+                         "t.csv:1:1: line 1 has 1 field; the file looks tab-separated — Kanvas "
+                         "reads comma-separated values", NULL);
+  expect_csv_text_error ("a;b;y\n1,5;2;3\n", "y", "line 1 has 1 field",
+                         "semicolon-separated", NULL);
+  expect_csv_text_error ("a|b|y\n1|2|3\n", "y", "pipe-separated", NULL);
+  expect_csv_text_error ("a b y\n1 2 3\n", "y", "space-separated", NULL);
+  expect_csv_text_error ("a,b,y\n1;2;3\n", "y",
+                         "t.csv:2:6: line 2 has 1 field, the header has 3; the line looks "
+                         "semicolon-separated", NULL);
+  /* Blanks around numbers are not taken for a separator. */
+  expect_csv_text_error ("a,b,y\n1 , 2\n", "y", "line 2 has 2 fields, the header has 3", NULL);
+
+  /* A quoted header name may hold line breaks; they read as a space, and the lines after it
+   * keep their numbers. */
+  {
+    g_autoptr (KanDataset) d = csv_text ("x,\"total\r\n  cost\"\n1,2\n3,4\n", "total cost",
+                                         &error);
+    ck_assert_msg (d != NULL, "%s", error ? error->message : "");
+    ck_assert_str_eq (d->out_names[0], "total cost");
+    ck_assert_uint_eq (d->n_train, 2);
+  }
+  expect_csv_text_error ("\"a\nb\",c,y\n1,2,3\n", "y", "t.csv:1:1: input column 1 'a b'",
+                         NULL);
+  expect_csv_text_error ("x,\"y\n\"\n1,2\n2,x\n", "y", "t.csv:4:3: 'x' is not a number",
+                         NULL);
+  expect_csv_text_error ("x,\"y\n\"\n1,2\n3,4,5\n", "y", "t.csv:4:5: line 4 has 3 fields",
+                         NULL);
+  expect_csv_text_error ("x,y\n\"1\n2\",3\n", "y", "t.csv:2:1: '1\n2' is not a number", NULL);
+  /* An unclosed quote is still reported where it opens. */
+  expect_csv_text_error ("x,\"y\n1,2\n", "y", "t.csv:1:3: unterminated quoted field", NULL);
+
+  /* Numbers are decimal. */
+  expect_csv_text_error ("x,y\n0x1p3,1\n", "y",
+                         "t.csv:2:1: '0x1p3' is a hexadecimal number; numbers are read in "
+                         "decimal only", NULL);
+  expect_csv_text_error ("x,y\n1,-0X10\n", "y", "hexadecimal", NULL);
+  expect_csv_text_error ("x,y\n1,infinity\n", "y", "'infinity' is not a finite number", NULL);
+}
+END_TEST
+
+START_TEST (test_formula_names_and_ranges)
+{
+  KanFormulaSpec spec;
+  const char *const empty[] = { "x1", "", "x2", NULL };
+  const char *const dup[] = { "x1", "x1", NULL };
+  const char *const cnst[] = { "x1", "x2", "pi", NULL };
+  const char *const none[] = { NULL };
+  const double wide[] = { -1e308, 1e308 };
+  g_autoptr (GError) error = NULL;
+  double *r = NULL;
+  int n = 0;
+  GString *sum = g_string_new ("x1");
+
+  kan_formula_spec_init (&spec);
+  spec.formula = "x1+x2";
+  spec.vars = empty;
+  expect_formula_error (&spec, KAN_ERROR_INVALID, "has an empty name (variable 2)", NULL);
+  spec.vars = dup;
+  expect_formula_error (&spec, KAN_ERROR_INVALID, "variable 2 'x1' is a duplicate", NULL);
+  spec.vars = cnst;
+  expect_formula_error (&spec, KAN_ERROR_INVALID, "variable 3 'pi' is the constant pi", NULL);
+  spec.vars = none;
+  expect_formula_error (&spec, KAN_ERROR_INVALID, "the list of variables is empty", NULL);
+
+  /* Names found in the formula are checked too. */
+  spec.vars = NULL;
+  {
+    /* A variable may share a function's name: in a formula a call is always NAME(…). */
+    const char *const func[] = { "gamma", "lambda", "E", NULL };
+    g_autoptr (GError) local = NULL;
+    g_autoptr (KanDataset) d = NULL;
+    const double *x;
+
+    spec.vars = func;
+    spec.formula = "gamma*lambda + gamma(E)";
+    spec.ranges = (const double[]) { 1, 2 };
+    spec.n_ranges = 1;
+    d = kan_dataset_from_formula (&spec, &local);
+    ck_assert_msg (d != NULL, "%s", local ? local->message : "");
+    ck_assert_int_eq (d->n_in, 3);
+    x = d->train_x;
+    ck_assert_double_eq_tol (d->train_y[0], x[0] * x[1] + tgamma (x[2]), 1e-12);
+    spec.vars = NULL;
+    spec.ranges = NULL;
+    spec.n_ranges = 0;
+  }
+  spec.formula = "x1*x_1";
+  expect_formula_error (&spec, KAN_ERROR_INVALID, "x_{1} in LaTeX", NULL);
+
+  /* A range whose width overflows is blamed on the range. */
+  spec.formula = "x1";
+  spec.ranges = wide;
+  spec.n_ranges = 1;
+  expect_formula_error (&spec, KAN_ERROR_INVALID, "is too wide", NULL);
+  ck_assert (!kan_parse_ranges ("-1e308,1e308", &r, &n, &error));
+  expect_error (error, KAN_ERROR_PARSE, "range 1", "too wide", NULL);
+  g_clear_error (&error);
+  ck_assert (kan_parse_ranges ("-1e307,1e307", &r, &n, &error));
+  g_free (r);
+
+  /* Noise that makes labels overflow is blamed on the noise. */
+  kan_formula_spec_init (&spec);
+  spec.formula = "1000*x1";
+  spec.noise = 1e308;
+  spec.n_train = 50;
+  expect_formula_error (&spec, KAN_ERROR_INVALID, "the noise level", "is too large", NULL);
+
+  /* Long formulas are quoted in part, around the position of the error. */
+  for (int i = 1; i < 11000; i++)
+    g_string_append (sum, "+x1");
+  kan_formula_spec_init (&spec);
+  spec.formula = sum->str;
+  {
+    g_autoptr (KanDataset) d = kan_dataset_from_formula (&spec, &error);
+    ck_assert_ptr_null (d);
+    ck_assert_int_lt (g_utf8_strlen (error->message, -1), 400);
+    ck_assert_ptr_nonnull (strstr (error->message, "formula '…+x1+x1"));
+    ck_assert_ptr_nonnull (strstr (error->message, "position 6000"));
+    ck_assert_ptr_nonnull (strstr (error->message, "KAN_EXPR_MAX_HEIGHT"));
+  }
+  g_string_free (sum, TRUE);
+}
+END_TEST
+
 static Suite *
 data_suite (void)
 {
@@ -888,6 +1101,9 @@ data_suite (void)
   tcase_add_test (tc, test_csv_binary_and_long);
   tcase_add_test (tc, test_arrays_copy_validate);
   tcase_add_test (tc, test_parse_ranges);
+  tcase_add_test (tc, test_csv_names);
+  tcase_add_test (tc, test_csv_separators_quotes_hex);
+  tcase_add_test (tc, test_formula_names_and_ranges);
   suite_add_tcase (s, tc);
   return s;
 }

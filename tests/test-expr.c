@@ -853,6 +853,241 @@ START_TEST (test_c_style_compiles)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------------------------ */
+/* Variable names, excerpts and numbers                                                       */
+
+/* Names that every style prints as a plain variable. */
+static const char *const good_names[] = {
+  "x1", "x2", "x10", "temp_K", "v_max", "alpha", "Alpha", "rate", "row", "a", "b", "X",
+  "mass2", "lambda_1", "E_1", "sin_1", "a_1", "xi", "Temp", "y0", NULL
+};
+
+/* Words that mean something in one of the output languages: accepted, and renamed by that
+ * style only. */
+static const char *const reserved_names[] = {
+  "sin", "arcsin", "ln", "sgn", "besselj0", "gamma", "int", "double", "return", "auto", "M_PI",
+  "NAN", "pow", "fabs", "tgamma", "exp", "lambda", "None", "yield", "np", "scipy", "E", "I", "N",
+  "O", "Q", "S", "beta", "zeta", "oo", "zoo", "Abs", "id", "sum", "Symbol", "sigma", "Gamma",
+  "J0", "Y1", NULL
+};
+
+START_TEST (test_name_rules)
+{
+  const struct { const char *name; const char *fragment; } bad[] = {
+    { "", "is empty" },
+    { "a-1", "not an identifier" }, { "a b", "not an identifier" },
+    { "1x", "not an identifier" }, { "_x", "not an identifier" },
+    { "x_", "not an identifier" }, { "x__y", "not an identifier" },
+    { "\xce\xb1", "not an identifier" }, { "x\x1b[31m", "not an identifier" },
+    { "pi", "the constant pi" }, { "e", "the constant e" }, { "inf", "the constant inf" },
+    { "nan", "the constant nan" },
+  };
+  const struct { const char *name; KanExprStyle style; const char *want; } styled[] = {
+    { "x1", KAN_EXPR_STYLE_TEXT, "x1" }, { "gamma", KAN_EXPR_STYLE_TEXT, "gamma" },
+    { "int", KAN_EXPR_STYLE_C, "int_" }, { "exp", KAN_EXPR_STYLE_C, "exp_" },
+    { "pow", KAN_EXPR_STYLE_C, "pow_" }, { "M_PI", KAN_EXPR_STYLE_C, "M_PI_" },
+    { "fabs", KAN_EXPR_STYLE_C, "fabs_" }, { "x1", KAN_EXPR_STYLE_C, "x1" },
+    { "lambda", KAN_EXPR_STYLE_C, "lambda" },
+    { "lambda", KAN_EXPR_STYLE_PYTHON, "lambda_" }, { "np", KAN_EXPR_STYLE_PYTHON, "np_" },
+    { "None", KAN_EXPR_STYLE_PYTHON, "None_" }, { "int", KAN_EXPR_STYLE_PYTHON, "int" },
+    { "E", KAN_EXPR_STYLE_SYMPY, "Symbol('E', real=True)" },
+    { "lambda", KAN_EXPR_STYLE_SYMPY, "Symbol('lambda', real=True)" },
+    { "gamma", KAN_EXPR_STYLE_SYMPY, "Symbol('gamma', real=True)" },
+    { "x1", KAN_EXPR_STYLE_SYMPY, "x1" }, { "theta", KAN_EXPR_STYLE_LATEX, "\\theta" },
+    { "x1", KAN_EXPR_STYLE_LATEX, "x_{1}" },
+  };
+
+  for (int i = 0; good_names[i] != NULL; i++)
+    {
+      g_autofree char *problem = kan_expr_name_problem (good_names[i]);
+      ck_assert_msg (problem == NULL, "'%s' %s", good_names[i], problem);
+    }
+  for (int i = 0; reserved_names[i] != NULL; i++)
+    {
+      g_autofree char *problem = kan_expr_name_problem (reserved_names[i]);
+      ck_assert_msg (problem == NULL, "'%s' %s", reserved_names[i], problem);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *problem = kan_expr_name_problem (bad[i].name);
+      ck_assert_msg (problem != NULL && strstr (problem, bad[i].fragment) != NULL,
+                     "'%s': '%s' lacks '%s'", bad[i].name, problem ? problem : "(accepted)",
+                     bad[i].fragment);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (styled); i++)
+    {
+      g_autofree char *got = kan_expr_style_name (styled[i].name, styled[i].style);
+      ck_assert_msg (strcmp (got, styled[i].want) == 0, "'%s' in style %d: '%s', not '%s'",
+                     styled[i].name, styled[i].style, got, styled[i].want);
+    }
+
+  /* A formula over such names prints in every style with the renamed words only. */
+  {
+    const char *const vars[] = { "gamma", "lambda", "int", NULL };
+    g_autoptr (GError) error = NULL;
+    g_autoptr (KanExpr) e = kan_expr_parse ("gamma*lambda + exp(int)", vars, NULL, &error);
+    g_autofree char *text = NULL, *c = NULL, *py = NULL;
+
+    ck_assert_msg (e != NULL, "%s", error ? error->message : "");
+    text = kan_expr_to_string (e, vars, KAN_EXPR_STYLE_TEXT);
+    c = kan_expr_to_string (e, vars, KAN_EXPR_STYLE_C);
+    py = kan_expr_to_string (e, vars, KAN_EXPR_STYLE_PYTHON);
+    ck_assert_msg (strstr (text, "gamma*lambda") != NULL && strstr (text, "exp(int)") != NULL,
+                   "%s", text);
+    ck_assert_msg (strstr (c, "exp(int_)") != NULL && strstr (c, "gamma*lambda") != NULL, "%s", c);
+    ck_assert_msg (strstr (py, "lambda_") != NULL && strstr (py, "(int)") != NULL, "%s", py);
+  }
+
+  /* Names that print alike: the same LaTeX. */
+  {
+    g_autofree char *k1 = kan_expr_name_key ("x1");
+    g_autofree char *k2 = kan_expr_name_key ("x_1");
+    g_autofree char *k3 = kan_expr_name_key ("x2");
+    ck_assert_str_eq (k1, k2);
+    ck_assert_str_ne (k1, k3);
+  }
+
+  /* Suggestions are usable names. */
+  {
+    const struct { const char *name, *want; } sug[] = {
+      { "a-1", "a_1" }, { "a b", "a_b" }, { "1st", "x_1st" }, { "lambda", NULL },
+      { "pi", "pi_1" }, { "Temperature (K)", "Temperature_K" }, { "\xce\xb1", NULL },
+      { "x1", NULL },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS (sug); i++)
+      {
+        g_autofree char *got = kan_expr_name_suggest (sug[i].name);
+        if (sug[i].want == NULL)
+          ck_assert_msg (got == NULL, "'%s' → '%s'", sug[i].name, got);
+        else
+          ck_assert_msg (got != NULL && strcmp (got, sug[i].want) == 0, "'%s' → '%s'",
+                         sug[i].name, got ? got : "(none)");
+      }
+  }
+}
+END_TEST
+
+/* Every name, as the SymPy style prints it, reads back through sympify as that one real
+ * symbol: plain where sympify reads the bare word as a symbol, Symbol('…', real=True) where
+ * it would read something else (the table agrees with sympify itself). */
+START_TEST (test_names_in_sympy)
+{
+  GString *script;
+  g_autofree char *out = NULL, *err = NULL;
+  char *argv[] = { "python3", "-c", NULL, NULL };
+  int status;
+
+  if (!have_python_module ("sympy"))
+    {
+      fprintf (stderr, "test_names_in_sympy: skipped, python3 with sympy is not installed\n");
+      return;
+    }
+  script = g_string_new ("import sympy\n"
+                         "def reads(n, printed):\n"
+                         "  try:\n"
+                         "    e = sympy.sympify(printed + '*2 + 1')\n"
+                         "    s = [v for v in e.free_symbols]\n"
+                         "    return len(s) == 1 and s[0].name == n and e == 2*s[0] + 1\n"
+                         "  except Exception:\n"
+                         "    return False\n"
+                         "pairs = [");
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; (k ? reserved_names : good_names)[i] != NULL; i++)
+      {
+        const char *n = (k ? reserved_names : good_names)[i];
+        g_autofree char *printed = kan_expr_style_name (n, KAN_EXPR_STYLE_SYMPY);
+        g_string_append_printf (script, "(\"%s\", \"%s\"), ", n, printed);
+      }
+  g_string_append (script, "]\n"
+                           "wrong = [p for p in pairs if not reads(*p)]\n"
+                           "assert not wrong, wrong\n");
+  argv[2] = script->str;
+  ck_assert (g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+                           &status, NULL));
+  ck_assert_msg (g_spawn_check_wait_status (status, NULL), "%s", err);
+  g_string_free (script, TRUE);
+}
+END_TEST
+
+START_TEST (test_excerpt_and_numbers)
+{
+  GString *s = g_string_new (NULL);
+  g_autofree char *head = NULL, *mid = NULL, *same = kan_expr_excerpt ("x1+x2", 3);
+  const struct { const char *text; gboolean ok; double v; const char *fragment; } nums[] = {
+    { "1.5", TRUE, 1.5, NULL }, { "-2e3", TRUE, -2e3, NULL }, { ".5", TRUE, 0.5, NULL },
+    { "5.", TRUE, 5.0, NULL }, { "+7", TRUE, 7.0, NULL }, { "1E-2", TRUE, 0.01, NULL },
+    { "0x1p3", FALSE, 0, "hexadecimal" }, { "-0X10", FALSE, 0, "hexadecimal" },
+    { "inf", FALSE, 0, "not a finite number" }, { "NaN", FALSE, 0, "not a finite number" },
+    { "1e999", FALSE, 0, "not a finite number" }, { "", FALSE, 0, "not a number" },
+    { " 1", FALSE, 0, "not a number" }, { "1 ", FALSE, 0, "not a number" },
+    { "1e", FALSE, 0, "not a number" }, { ".", FALSE, 0, "not a number" },
+    { "-", FALSE, 0, "not a number" }, { "1,5", FALSE, 0, "not a number" },
+  };
+
+  ck_assert_str_eq (same, "x1+x2");
+  for (int i = 0; i < 1000; i++)
+    g_string_append (s, i == 600 ? "HERE" : "ab");
+  head = kan_expr_excerpt (s->str, 0);
+  mid = kan_expr_excerpt (s->str, 1201);
+  ck_assert_int_le (g_utf8_strlen (head, -1), KAN_EXPR_EXCERPT_CHARS);
+  ck_assert_int_le (g_utf8_strlen (mid, -1), KAN_EXPR_EXCERPT_CHARS);
+  ck_assert (g_str_has_suffix (head, "…") && g_str_has_prefix (head, "abab"));
+  ck_assert (g_str_has_prefix (mid, "…") && g_str_has_suffix (mid, "…"));
+  ck_assert_ptr_nonnull (strstr (mid, "HERE"));
+  g_string_free (s, TRUE);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (nums); i++)
+    {
+      const char *problem = NULL;
+      double v = -1;
+      gboolean ok = kan_parse_number (nums[i].text, &v, &problem);
+
+      ck_assert_msg (ok == nums[i].ok, "'%s'", nums[i].text);
+      if (ok)
+        ck_assert (v == nums[i].v);
+      else
+        ck_assert_msg (strstr (problem, nums[i].fragment) != NULL, "'%s': %s", nums[i].text,
+                       problem);
+    }
+}
+END_TEST
+
+START_TEST (test_long_formula_errors)
+{
+  GString *sum = g_string_new ("x1");
+  GString *token = g_string_new ("2");
+  g_autoptr (GError) error = NULL;
+
+  /* A flat sum of 11 000 terms: the height limit, named, not the nesting limit. */
+  for (int i = 1; i < 11000; i++)
+    g_string_append (sum, "+x1");
+  expect_parse_error (sum->str, NULL, "KAN_EXPR_MAX_HEIGHT", "2000", NULL);
+  ck_assert_ptr_null (kan_expr_parse (sum->str, NULL, NULL, &error));
+  ck_assert_ptr_null (strstr (error->message, "nest"));
+  g_clear_error (&error);
+
+  /* Hexadecimal numbers are refused by name. */
+  expect_parse_error ("2*0x1p3", NULL, "position 3", "'0x1p3' is a hexadecimal number", NULL);
+
+  /* Long numbers and names are cut in messages. */
+  for (int i = 0; i < 5000; i++)
+    g_string_append_c (token, '7');
+  g_string_append (token, "abc");
+  ck_assert_ptr_null (kan_expr_parse (token->str, NULL, NULL, &error));
+  ck_assert_int_lt (strlen (error->message), 300);
+  g_clear_error (&error);
+  g_string_assign (token, "");
+  for (int i = 0; i < 5000; i++)
+    g_string_append_c (token, 'q');
+  g_string_append (token, "(x1)");
+  ck_assert_ptr_null (kan_expr_parse (token->str, NULL, NULL, &error));
+  ck_assert_int_lt (strlen (error->message), 300);
+  ck_assert_int_eq (kan_expr_error_position (error), 1);
+  g_string_free (sum, TRUE);
+  g_string_free (token, TRUE);
+}
+END_TEST
+
 static Suite *
 expr_suite (void)
 {
@@ -876,6 +1111,10 @@ expr_suite (void)
   tcase_add_test (tc, test_sympy_round_trip);
   tcase_add_test (tc, test_python_style);
   tcase_add_test (tc, test_c_style_compiles);
+  tcase_add_test (tc, test_name_rules);
+  tcase_add_test (tc, test_names_in_sympy);
+  tcase_add_test (tc, test_excerpt_and_numbers);
+  tcase_add_test (tc, test_long_formula_errors);
   suite_add_tcase (s, tc);
   return s;
 }

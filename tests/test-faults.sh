@@ -4,9 +4,11 @@
 #
 #   test-faults.sh KANVAS_CLI [KILLS]
 #
-# Saving replaces the file by renaming a fsynced temporary file ".NAME.tmp" over it, so after
-# any SIGKILL the session file is the old one or the new one, whole, and at most that one
-# temporary file is left (the next save reuses it). Cases that need privileges this run does
+# Saving replaces the file by renaming a fsynced temporary file ".NAME.XXXXXX.tmp" (a new, random
+# name created with O_EXCL|O_NOFOLLOW) over it, so after any SIGKILL the session file is the old
+# one or the new one, whole, and at most one temporary file is left (the next save removes it).
+# Outputs that are devices, FIFOs or links to them are refused, planted links are not followed,
+# a replaced file keeps its mode, and inputs that never end (/dev/zero) are bounded. Cases that need privileges this run does
 # not have (chmod does not stop root; mounting a small tmpfs needs root) say so and are skipped.
 set -u
 
@@ -51,18 +53,23 @@ while [ $i -lt "$kills" ]; do
     echo "after kill $i (at $ms ms): s.kanvas does not load: $(cat info.err)"
     bad=$((bad + 1))
   fi
-  [ -e .s.kanvas.tmp ] && tmp_seen=$((tmp_seen + 1))
-  others=$(ls -A | grep -v -x -e s.kanvas -e .s.kanvas.tmp -e info.err)
+  ntmp=$(ls -A | grep -c -x -e '\.s\.kanvas\.[A-Za-z0-9]\{6\}\.tmp')
+  [ "$ntmp" -gt 0 ] && tmp_seen=$((tmp_seen + 1))
+  others=$(ls -A | grep -v -x -e s.kanvas -e '\.s\.kanvas\.[A-Za-z0-9]\{6\}\.tmp' -e info.err)
+  if [ "$ntmp" -gt 1 ]; then
+    echo "after kill $i: $ntmp temporary files: $(ls -A)"
+    bad=$((bad + 1))
+  fi
   if [ -n "$others" ]; then
     echo "after kill $i: unexpected files: $others"
     bad=$((bad + 1))
   fi
 done
-check $bad "atomic save: $kills SIGKILLs in 0 … $span ms, s.kanvas loads after each, no stray files ($tmp_seen kills left the one temporary file .s.kanvas.tmp)"
+check $bad "atomic save: $kills SIGKILLs in 0 … $span ms, s.kanvas loads after each, no stray files ($tmp_seen kills left one temporary file .s.kanvas.XXXXXX.tmp)"
 "$cli" fit --steps 1 -i s.kanvas -o s.kanvas > /dev/null 2>&1
 check $? "a save after the kills succeeds"
-[ ! -e .s.kanvas.tmp ]
-check $? "and reuses (removes) the temporary file"
+[ "$(ls -A | grep -c '^\.s\.kanvas\..*\.tmp$')" -eq 0 ]
+check $? "and removes the temporary file of the killed save"
 rm -f info.err
 cp s.kanvas keep.kanvas
 
@@ -110,6 +117,80 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=64k kanvas-test "$root/full" 2>/
 else
   echo "SKIP full disk: cannot mount a small tmpfs (needs root)"
 fi
+
+# (b2) Hostile outputs and inputs.
+# A link planted at the old fixed temporary name (and at every name a save could pick is
+# impossible, so at the fixed one) is never followed: the victim stays, the output is a regular
+# file.
+mkdir hostile && cd hostile || exit 1
+echo victim > victim
+ln -s victim .out.kanvas.tmp
+"$cli" fit --steps 0 -i ../s.kanvas -o out.kanvas > /dev/null 2>&1
+[ $? -eq 0 ] && [ "$(cat victim)" = victim ] && [ -f out.kanvas ] && [ ! -L out.kanvas ] \
+  && "$cli" info -i out.kanvas > /dev/null
+check $? "a symbolic link planted as .out.kanvas.tmp is not followed: the victim is unchanged"
+# A link as the output itself is replaced by the file, never written through.
+ln -s victim link.kanvas
+"$cli" fit --steps 0 -i ../s.kanvas -o link.kanvas > /dev/null 2>&1
+[ $? -eq 0 ] && [ "$(cat victim)" = victim ] && [ -f link.kanvas ] && [ ! -L link.kanvas ]
+check $? "an output that is a symbolic link is replaced, not written through"
+# Special files as outputs are refused before any work, and left as they were.
+expect_special () {  # expect_special NAME OUTPUT EXPECTED
+  "$cli" fit --steps 1 -i ../s.kanvas -o "$2" > /dev/null 2> err
+  rc=$?
+  [ $rc -eq 1 ] && [ "$(wc -l < err)" -eq 1 ] && grep -q "$2: cannot save: .*$3" err
+  check $? "$1: refused with exit 1 ($(cat err))"
+}
+mkfifo fifo.kanvas
+expect_special "a FIFO as output" fifo.kanvas "a FIFO"
+[ -p fifo.kanvas ]
+check $? "the FIFO is still a FIFO"
+ln -s fifo.kanvas to-fifo.kanvas
+expect_special "a link to a FIFO as output" to-fifo.kanvas "symbolic link to a FIFO"
+mkdir dir.kanvas
+expect_special "a folder as output" dir.kanvas "a folder"
+if [ "$(id -u)" = 0 ] && mknod null.kanvas c 1 3 2>/dev/null; then
+  expect_special "a character device as output (root)" null.kanvas "a character device"
+  [ -c null.kanvas ]
+  check $? "the device node is still a character device"
+  "$cli" plot -i ../s.kanvas -o null.png > /dev/null 2>&1; rm -f null.png
+  mknod null.png c 1 3 && { "$cli" plot -i ../s.kanvas -o null.png > /dev/null 2> err; \
+    [ $? -ne 0 ] && [ -c null.png ]; }
+  check $? "plot onto a device node is refused too ($(cat err))"
+else
+  echo "SKIP device node as output: needs root (mknod)"
+fi
+# A replaced file keeps its mode: a private session stays private.
+cp ../s.kanvas private.kanvas && chmod 0600 private.kanvas
+"$cli" fit --steps 0 -i private.kanvas -o private.kanvas > /dev/null 2>&1
+[ "$(stat -c %a private.kanvas)" = 600 ]
+check $? "saving over a 0600 session keeps mode 0600 (now $(stat -c %a private.kanvas))"
+chmod 0640 private.kanvas
+"$cli" plot -i ../s.kanvas -o private.kanvas.png > /dev/null 2>&1 && chmod 0604 private.kanvas.png \
+  && "$cli" plot -i ../s.kanvas -o private.kanvas.png > /dev/null 2>&1
+[ "$(stat -c %a private.kanvas.png)" = 604 ]
+check $? "a re-exported picture keeps its mode 0604 (now $(stat -c %a private.kanvas.png))"
+# Inputs that never end are read through a counting limit, not until memory runs out.
+expect_bounded () {  # expect_bounded NAME EXPECTED ARGS…
+  name=$1 expect=$2
+  shift 2
+  # AddressSanitizer reserves terabytes of address space for its shadow: no `ulimit -v` there.
+  if ldd "$cli" 2>/dev/null | grep -q libasan; then
+    ( timeout 120 "$cli" "$@" > /dev/null 2> err )
+  else
+    ( ulimit -v 3000000; timeout 120 "$cli" "$@" > /dev/null 2> err )
+  fi
+  rc=$?
+  [ $rc -eq 1 ] && [ "$(wc -l < err)" -eq 1 ] && grep -q "$expect" err
+  check $? "$name: exit $rc, bounded ($(cat err))"
+}
+expect_bounded "-i /dev/zero" "/dev/zero: the file is larger than 256 MiB" info -i /dev/zero
+expect_bounded "--csv /dev/zero" "/dev/zero: the file is larger than 1 GiB" \
+  fit --csv /dev/zero --target y
+expect_bounded "--csv /dev/urandom" "/dev/urandom: the file is larger than 1 GiB" \
+  fit --csv /dev/urandom --target y
+expect_bounded "-i a folder" "cannot read: it is a folder" info -i dir.kanvas
+cd .. || exit 1
 
 # (c) Diverging training is rolled back and reported; nothing is written.
 "$cli" fit --formula 'x1*x2' --train 100 --test 20 --opt adam --lr 1e200 -o div.kanvas \

@@ -7,6 +7,7 @@
 #include <check.h>
 #include <math.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <glib/gstdio.h>
 #include <gsl/gsl_errno.h>
 #include <adwaita.h>
@@ -76,6 +77,8 @@ static void
 setup (void)
 {
   win = kanvas_window_new (GTK_APPLICATION (app));
+  /* Closing the window in a test (quit, Ctrl+W) sets WIN to NULL. */
+  g_object_add_weak_pointer (G_OBJECT (win), (gpointer *) &win);
   gtk_window_present (GTK_WINDOW (win));
   spin_for (0.2);
 }
@@ -83,7 +86,11 @@ setup (void)
 static void
 teardown (void)
 {
-  gtk_window_destroy (GTK_WINDOW (win));
+  if (win)
+    {
+      g_object_remove_weak_pointer (G_OBJECT (win), (gpointer *) &win);
+      gtk_window_destroy (GTK_WINDOW (win));
+    }
   win = NULL;
   spin_for (0.1);
 }
@@ -737,6 +744,604 @@ START_TEST (test_session_actions)
 }
 END_TEST
 
+/* Unsaved work (issue "Hardening round two", 6) ------------------------------------------------ */
+
+static gboolean
+is_closed (gpointer data)
+{
+  return win == NULL;
+}
+
+static gboolean
+has_question (gpointer data)
+{
+  return win != NULL && kanvas_window_get_question (win) != NULL;
+}
+
+static gboolean
+not_asking (gpointer data)
+{
+  return win == NULL || !kanvas_window_is_asking (win);
+}
+
+/* One optimizer step, then stop: the session has unsaved work. */
+static void
+step_once (void)
+{
+  int before = kanvas_window_get_steps_done (win);
+
+  app_action ("step", NULL);
+  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (before + 1), 20));
+  app_action ("stop", NULL);
+  ck_assert (spin_until (is_idle, NULL, 10));
+  ck_assert (kanvas_window_get_modified (win));
+  ck_assert_ptr_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (win)), "•"));
+}
+
+static double *
+params_now (size_t *n)
+{
+  const KanModel *m = kanvas_window_get_session (win)->model;
+
+  *n = kan_model_n_params (m);
+  return g_memdup2 (kan_model_params_const (m), *n * sizeof (double));
+}
+
+static void
+assert_params (const double *params,
+               size_t        n)
+{
+  const KanModel *m = kanvas_window_get_session (win)->model;
+
+  ck_assert_uint_eq (kan_model_n_params (m), n);
+  ck_assert_msg (memcmp (kan_model_params_const (m), params, n * sizeof (double)) == 0,
+                 "the trained model was not kept");
+}
+
+static GtkWidget *
+find_button (GtkWidget  *w,
+             const char *label)
+{
+  if (GTK_IS_BUTTON (w) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (w)), label) == 0)
+    return w;
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *b = find_button (c, label);
+      if (b)
+        return b;
+    }
+  return NULL;
+}
+
+/* The question on screen; its heading must hold every string of WANT. */
+static AdwMessageDialog *
+question (const char *const *want)
+{
+  GtkWindow *q = kanvas_window_get_question (win);
+  const char *heading;
+
+  ck_assert_msg (q != NULL, "no question about unsaved changes");
+  ck_assert (ADW_IS_MESSAGE_DIALOG (q));
+  ck_assert (gtk_widget_get_visible (GTK_WIDGET (q)));
+  ck_assert_ptr_eq (gtk_window_get_transient_for (q), GTK_WINDOW (win));
+  heading = adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (q));
+  ck_assert_ptr_nonnull (strstr (heading, "Save changes to “"));
+  for (; want && *want; want++)
+    ck_assert_msg (strstr (heading, *want) != NULL, "'%s' does not say '%s'", heading, *want);
+  return ADW_MESSAGE_DIALOG (q);
+}
+
+/* Presses the question's button LABEL, as a user does. */
+static void
+press (const char *label)
+{
+  GtkWindow *q = kanvas_window_get_question (win);
+  GtkWidget *b;
+
+  ck_assert_msg (q != NULL, "no question to answer with %s", label);
+  b = find_button (GTK_WIDGET (q), label);
+  ck_assert_msg (b != NULL, "the question has no button %s", label);
+  g_object_ref (q);
+  g_signal_emit_by_name (b, "clicked");
+  /* The dialog closed itself; the window may be gone too (closing, quitting). */
+  ck_assert (!gtk_widget_get_visible (GTK_WIDGET (q)));
+  g_object_unref (q);
+  spin_for (0.05);
+}
+
+/* A clean session proceeds without asking: new, open, load-example, build, quit. */
+START_TEST (test_unsaved_clean_proceeds)
+{
+  g_autofree char *path = write_session ("clean.kanvas", 5);
+  GtkWidget *width = child ("width_row");
+
+  ck_assert (!kanvas_window_get_modified (win));
+  app_action ("new", NULL);
+  ck_assert (!kanvas_window_is_asking (win));
+  ck_assert_ptr_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (win)), "Untitled"));
+  app_action ("open", g_variant_new_string (path));
+  ck_assert (!kanvas_window_is_asking (win));
+  ck_assert_str_eq (kanvas_window_get_path (win), path);
+  app_action ("load-example", g_variant_new_string ("xy"));
+  ck_assert (!kanvas_window_is_asking (win));
+  ck_assert_str_eq (kanvas_window_get_session (win)->data->formula, "x1*x2");
+
+  gtk_editable_set_text (GTK_EDITABLE (width), "2,3,1");
+  g_action_group_activate_action (G_ACTION_GROUP (win), "apply", NULL);
+  ck_assert (!kanvas_window_is_asking (win));
+  g_autofree char *w = model_width ();
+  ck_assert_str_eq (w, "2,3,1");
+  /* A build is a change of data and model: unsaved until saved. */
+  ck_assert (kanvas_window_get_modified (win));
+  {
+    g_autofree char *saved = g_build_filename (tmpdir, "built.kanvas", NULL);
+    app_action ("save-as", g_variant_new_string (saved));
+  }
+  ck_assert (!kanvas_window_get_modified (win));
+
+  app_action ("quit", NULL);
+  ck_assert_msg (spin_until (is_closed, NULL, 5), "quit did not close a clean window");
+}
+END_TEST
+
+/* new: Cancel keeps the trained model, Discard starts over (buttons pressed as a user does). */
+START_TEST (test_unsaved_new)
+{
+  const char *want[] = { "“Demo: ", "before starting a new session?", NULL };
+  const KanSession *s;
+  g_autofree double *params = NULL;
+  size_t n;
+  int steps;
+
+  step_once ();
+  s = kanvas_window_get_session (win);
+  steps = s->steps_done;
+  params = params_now (&n);
+
+  app_action ("new", NULL);
+  question (want);
+  ck_assert (find_button (GTK_WIDGET (kanvas_window_get_question (win)), "_Save As…") != NULL);
+  press ("_Cancel");
+  ck_assert_ptr_null (kanvas_window_get_question (win));
+  ck_assert (!kanvas_window_is_asking (win));
+  ck_assert_ptr_eq (kanvas_window_get_session (win), s);
+  ck_assert_int_eq (s->steps_done, steps);
+  assert_params (params, n);
+  ck_assert (kanvas_window_get_modified (win));
+
+  /* Ctrl+N is the window's action of the same name. */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "new", NULL);
+  question (want);
+  press ("_Discard");
+  ck_assert (!kanvas_window_is_asking (win));
+  ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, 0);
+  ck_assert (!kanvas_window_get_modified (win));
+  ck_assert_ptr_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (win)), "Untitled"));
+}
+END_TEST
+
+/* open: Save writes the trained session to its file, then opens the other one. */
+START_TEST (test_unsaved_open_save)
+{
+  g_autofree char *a = write_session ("a.kanvas", 3);
+  g_autofree char *b = write_session ("b.kanvas", 3);
+  const char *want[] = { "“a.kanvas”", "before opening “b.kanvas”?", NULL };
+  g_autoptr (KanSession) saved = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree double *params = NULL;
+  size_t n;
+  int steps;
+
+  app_action ("open", g_variant_new_string (a));
+  ck_assert_str_eq (kanvas_window_get_path (win), a);
+  train_and_wait ();
+  steps = kanvas_window_get_session (win)->steps_done;
+  ck_assert_int_eq (steps, 3);
+  params = params_now (&n);
+  ck_assert (kanvas_window_get_modified (win));
+
+  app_action ("open", g_variant_new_string (b));
+  question (want);
+  ck_assert_str_eq (kanvas_window_get_path (win), a);
+  press ("_Save");
+  ck_assert (!kanvas_window_is_asking (win));
+  ck_assert_str_eq (kanvas_window_get_path (win), b);
+  ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, 0);
+  ck_assert (!kanvas_window_get_modified (win));
+
+  /* The trained model is in a.kanvas. */
+  saved = kan_session_load (a, &error);
+  ck_assert_msg (saved != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (saved->steps_done, steps);
+  ck_assert_uint_eq (kan_model_n_params (saved->model), n);
+  ck_assert_int_eq (memcmp (kan_model_params_const (saved->model), params, n * sizeof (double)),
+                    0);
+
+  /* Open with Discard, from the window's own action path too. */
+  step_once ();
+  app_action ("open", g_variant_new_string (a));
+  question (NULL);
+  press ("_Discard");
+  ck_assert_str_eq (kanvas_window_get_path (win), a);
+  ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, steps);
+}
+END_TEST
+
+/* load-example from the Examples menu, answered the scripts' way (the unsaved-changes action). */
+START_TEST (test_unsaved_load_example)
+{
+  const char *want[] = { "“Demo: ", "before loading “Multiplication: x₁·x₂”?", NULL };
+  const char *msg;
+  g_autofree double *params = NULL;
+  size_t n;
+
+  step_once ();
+  params = params_now (&n);
+
+  /* The Examples menu's items activate win.load-example. */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "load-example",
+                                  g_variant_new_string ("xy"));
+  question (want);
+  /* A wrong answer is a message; the question stays. */
+  app_action ("unsaved-changes", g_variant_new_string ("maybe"));
+  msg = kanvas_window_get_last_message (win);
+  ck_assert_ptr_nonnull (msg);
+  ck_assert_ptr_nonnull (strstr (msg, "save, discard or cancel"));
+  question (want);
+  app_action ("unsaved-changes", g_variant_new_string ("cancel"));
+  spin_for (0.05);
+  ck_assert_ptr_null (kanvas_window_get_question (win));
+  ck_assert_str_eq (kanvas_window_get_session (win)->data->formula, "exp(sin(pi*x1)+x2^2)");
+  assert_params (params, n);
+
+  app_action ("load-example", g_variant_new_string ("xy"));
+  question (want);
+  app_action ("unsaved-changes", g_variant_new_string ("discard"));
+  spin_for (0.05);
+  ck_assert_ptr_null (kanvas_window_get_question (win));
+  ck_assert_str_eq (kanvas_window_get_session (win)->data->formula, "x1*x2");
+  ck_assert (!kanvas_window_get_modified (win));
+
+  /* With nothing to answer, the action does nothing. */
+  app_action ("unsaved-changes", g_variant_new_string ("discard"));
+  ck_assert_str_eq (kanvas_window_get_session (win)->data->formula, "x1*x2");
+
+  /* A bad example name is a message, never a question. */
+  step_once ();
+  app_action ("load-example", g_variant_new_string ("no-such-example"));
+  ck_assert (!kanvas_window_is_asking (win));
+}
+END_TEST
+
+/* Build (Ctrl+B): disabled during a run; with unsaved work it asks. */
+START_TEST (test_unsaved_build)
+{
+  const char *want[] = { "before building the new data and model?", NULL };
+  GtkWidget *width = child ("width_row");
+  const KanModel *m;
+  g_autofree char *w = NULL;
+
+  app_action ("step", NULL);
+  ck_assert (kanvas_window_is_training (win));
+  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (1), 20));
+  ck_assert (!g_action_group_get_action_enabled (G_ACTION_GROUP (win), "apply"));
+  m = kanvas_window_get_session (win)->model;
+  gtk_editable_set_text (GTK_EDITABLE (width), "2,3,1");
+  g_action_group_activate_action (G_ACTION_GROUP (win), "apply", NULL);
+  /* Enter in an entry row says why nothing happens. */
+  g_signal_emit_by_name (width, "apply");
+  ck_assert_ptr_nonnull (strstr (kanvas_window_get_last_message (win), "Stop training first"));
+  ck_assert_ptr_eq (kanvas_window_get_session (win)->model, m);
+  ck_assert (!kanvas_window_is_asking (win));
+  app_action ("stop", NULL);
+  ck_assert (spin_until (is_idle, NULL, 10));
+  ck_assert (g_action_group_get_action_enabled (G_ACTION_GROUP (win), "apply"));
+  m = kanvas_window_get_session (win)->model;
+  ck_assert (kanvas_window_get_modified (win));
+
+  gtk_editable_set_text (GTK_EDITABLE (width), "2,3,1");
+  g_action_group_activate_action (G_ACTION_GROUP (win), "apply", NULL);
+  question (want);
+  press ("_Cancel");
+  ck_assert_ptr_eq (kanvas_window_get_session (win)->model, m);
+  w = model_width ();
+  ck_assert_str_eq (w, "2,5,1");
+  ck_assert_int_ge (kanvas_window_get_session (win)->steps_done, 1);
+
+  g_action_group_activate_action (G_ACTION_GROUP (win), "apply", NULL);
+  question (want);
+  press ("_Discard");
+  g_free (w);
+  w = model_width ();
+  ck_assert_str_eq (w, "2,3,1");
+  ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, 0);
+}
+END_TEST
+
+/* quit during the first run after a load: the run stops, then the question; Cancel keeps the
+ * window and the model, Save writes the file and quits. */
+START_TEST (test_unsaved_quit_first_run)
+{
+  g_autofree char *path = write_session ("quit.kanvas", 100000);
+  const char *want[] = { "“quit.kanvas”", "before quitting?", NULL };
+  g_autoptr (KanSession) saved = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree double *params = NULL;
+  AdwMessageDialog *q;
+  size_t n;
+  int steps;
+
+  app_action ("open", g_variant_new_string (path));
+  ck_assert (!kanvas_window_get_modified (win));
+  app_action ("train", NULL);
+  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (3), 20));
+  /* Nothing saved yet, nothing modified before the run ends: still unsaved work. */
+  ck_assert (kanvas_window_get_modified (win));
+  ck_assert_ptr_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (win)), "•"));
+
+  app_action ("quit", NULL);
+  ck_assert (win != NULL);
+  ck_assert (kanvas_window_is_asking (win));
+  ck_assert_msg (spin_until (has_question, NULL, 10), "no question after the run stopped");
+  ck_assert (!kanvas_window_is_training (win));
+  q = question (want);
+  ck_assert_ptr_nonnull (strstr (adw_message_dialog_get_body (q), "stopped at step"));
+  steps = kanvas_window_get_session (win)->steps_done;
+  ck_assert_int_ge (steps, 3);
+  ck_assert_int_lt (steps, 100000);
+  params = params_now (&n);
+
+  press ("_Cancel");
+  ck_assert (win != NULL);
+  ck_assert (!kanvas_window_is_training (win));
+  ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, steps);
+  assert_params (params, n);
+
+  /* Ctrl+Q is app.quit. */
+  app_action ("quit", NULL);
+  question (want);
+  press ("_Save");
+  ck_assert_msg (spin_until (is_closed, NULL, 5), "Save did not go on to quit");
+  saved = kan_session_load (path, &error);
+  ck_assert_msg (saved != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (saved->steps_done, steps);
+  ck_assert_int_eq (memcmp (kan_model_params_const (saved->model), params, n * sizeof (double)),
+                    0);
+}
+END_TEST
+
+/* Closing the window (Ctrl+W, the title bar's button): Escape cancels, Discard closes. */
+START_TEST (test_unsaved_close_window)
+{
+  const char *want[] = { "“Demo: ", "before closing?", NULL };
+
+  step_once ();
+  gtk_widget_activate_action (GTK_WIDGET (win), "window.close", NULL);
+  question (want);
+  /* Escape (the dialog's close) is Cancel. */
+  gtk_window_close (kanvas_window_get_question (win));
+  spin_for (0.05);
+  ck_assert (win != NULL);
+  ck_assert (!kanvas_window_is_asking (win));
+
+  gtk_window_close (GTK_WINDOW (win));
+  question (want);
+  press ("_Discard");
+  ck_assert_msg (spin_until (is_closed, NULL, 5), "Discard did not close the window");
+}
+END_TEST
+
+/* A command given during a run: the run stops first; a script's answer given before the
+ * question could be shown applies when it has stopped. A newer command replaces a waiting one. */
+START_TEST (test_unsaved_during_run)
+{
+  g_autofree char *path = write_session ("run.kanvas", 100000);
+
+  app_action ("open", g_variant_new_string (path));
+  app_action ("train", NULL);
+  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (2), 20));
+  app_action ("load-example", g_variant_new_string ("sin-sq"));
+  ck_assert (kanvas_window_is_asking (win));
+  /* A newer command replaces the waiting one. */
+  app_action ("load-example", g_variant_new_string ("xy"));
+  app_action ("unsaved-changes", g_variant_new_string ("discard"));
+  ck_assert_msg (spin_until (not_asking, NULL, 10), "the command did not go on");
+  ck_assert_ptr_null (kanvas_window_get_question (win));
+  ck_assert (!kanvas_window_is_training (win));
+  ck_assert_str_eq (kanvas_window_get_session (win)->data->formula, "x1*x2");
+  ck_assert (!kanvas_window_get_modified (win));
+
+  /* Paused runs count too; Cancel keeps what the run did. */
+  app_action ("step", NULL);
+  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (1), 20));
+  ck_assert_int_eq (kanvas_window_get_train_state (win), KAN_WORKER_PAUSED);
+  app_action ("new", NULL);
+  ck_assert_msg (spin_until (has_question, NULL, 10), "no question after the run stopped");
+  ck_assert (!kanvas_window_is_training (win));
+  press ("_Cancel");
+  ck_assert_str_eq (kanvas_window_get_session (win)->data->formula, "x1*x2");
+  ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, 1);
+  ck_assert (kanvas_window_get_modified (win));
+}
+END_TEST
+
+/* Every model-changing step marks the session unsaved; every save and load clears it. */
+START_TEST (test_unsaved_marks_every_edit)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "edits.kanvas", NULL);
+  struct { const char *action; GVariant *param; } ops[] = {
+    { "prune-node", g_variant_new_string ("1,0") },
+    { "lock", g_variant_new_string ("0,0,0,sin") },
+    { "unlock", g_variant_new_string ("0,0,0") },
+    { "auto-symbolic", g_variant_new_string ("x,x^2,exp,sin") },
+    { "undo", NULL },
+    { "redo", NULL },
+    { "goto-history", g_variant_new_int32 (0) },
+    { "refine", g_variant_new_int32 (10) },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (ops); k++)
+    if (ops[k].param)
+      g_variant_ref_sink (ops[k].param);
+  step_once ();
+  app_action ("save-as", g_variant_new_string (path));
+  ck_assert (!kanvas_window_get_modified (win));
+  for (guint k = 0; k < G_N_ELEMENTS (ops); k++)
+    {
+      guint n = kanvas_window_get_session (win)->history->len;
+      app_action (ops[k].action, ops[k].param);
+      ck_assert_msg (kanvas_window_get_modified (win), "%s did not mark the session",
+                     ops[k].action);
+      ck_assert_msg (kanvas_window_get_session (win)->history->len != n
+                     || g_str_equal (ops[k].action, "undo") || g_str_equal (ops[k].action, "redo")
+                     || g_str_equal (ops[k].action, "goto-history"),
+                     "%s changed nothing", ops[k].action);
+      app_action ("save", NULL);
+      ck_assert (!kanvas_window_get_modified (win));
+    }
+  step_once ();
+  app_action ("open", g_variant_new_string (path));
+  question (NULL);
+  press ("_Discard");
+  ck_assert (!kanvas_window_get_modified (win));
+  for (guint k = 0; k < G_N_ELEMENTS (ops); k++)
+    if (ops[k].param)
+      g_variant_unref (ops[k].param);
+}
+END_TEST
+
+/* `kanvas FILE` and `gapplication open` into a window with unsaved work: a new window, nothing
+ * replaced and nothing asked; into a clean one: opened in place. */
+START_TEST (test_unsaved_command_line_open)
+{
+  g_autofree char *path = write_session ("cli-open.kanvas", 5);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  GList *windows;
+  KanvasWindow *other = NULL;
+  const KanSession *s;
+
+  step_once ();
+  s = kanvas_window_get_session (win);
+  g_application_open (G_APPLICATION (app), &file, 1, "");
+  spin_for (0.1);
+  ck_assert (!kanvas_window_is_asking (win));
+  ck_assert_ptr_eq (kanvas_window_get_session (win), s);
+  ck_assert_ptr_null (kanvas_window_get_path (win));
+  windows = gtk_application_get_windows (GTK_APPLICATION (app));
+  for (GList *w = windows; w; w = w->next)
+    if (w->data != (gpointer) win && KANVAS_IS_WINDOW (w->data))
+      other = w->data;
+  ck_assert_ptr_nonnull (other);
+  ck_assert_str_eq (kanvas_window_get_path (other), path);
+  gtk_window_destroy (GTK_WINDOW (other));
+  spin_for (0.1);
+
+  app_action ("save-as", g_variant_new_string (path));
+  app_action ("new", NULL);
+  ck_assert (!kanvas_window_get_modified (win));
+  g_application_open (G_APPLICATION (app), &file, 1, "");
+  spin_for (0.1);
+  ck_assert_uint_eq (g_list_length (gtk_application_get_windows (GTK_APPLICATION (app))), 1);
+  ck_assert_str_eq (kanvas_window_get_path (win), path);
+}
+END_TEST
+
+/* Writes TEXT to NAME in the temporary folder; returns the path. */
+static char *
+write_file (const char *name,
+            const char *text,
+            gssize      len)
+{
+  char *path = g_build_filename (tmpdir, name, NULL);
+
+  ck_assert (g_file_set_contents (path, text, len, NULL));
+  return path;
+}
+
+/* TRUE unless `kanvas-cli info` on PATH dies of a signal (the core's reader crashing). */
+static gboolean
+core_reader_survives (const char *path)
+{
+  const char *cli = g_getenv ("KANVAS_CLI");
+  const char *argv[] = { cli, "info", "-i", path, NULL };
+  int status = 0;
+
+  if (cli == NULL)
+    return TRUE;
+  ck_assert (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL
+                           | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, NULL));
+  return !WIFSIGNALED (status);
+}
+
+/* Hostile session files: the window shows an error and keeps its session, even with unsaved
+ * work (and never asks about it for a file it cannot open). Needs the core's reader to refuse
+ * both files (a nesting limit, a bound on lbfgs_history). */
+START_TEST (test_hostile_session_files)
+{
+  g_autofree char *good = write_session ("good2.kanvas", 50);
+  g_autofree char *text = NULL;
+  g_autoptr (GString) hist = NULL;
+  g_autoptr (GString) deep = g_string_sized_new (200002);
+  g_autofree double *params = NULL;
+  const KanSession *before;
+  const char *key;
+  char *files[3] = { NULL, NULL, NULL };
+  size_t n;
+
+  ck_assert (g_file_get_contents (good, &text, NULL, NULL));
+  hist = g_string_new (text);
+  key = strstr (hist->str, "\"lbfgs_history\":");
+  ck_assert_ptr_nonnull (key);
+  {
+    gsize at = key - hist->str + strlen ("\"lbfgs_history\":");
+    gsize end = at;
+    while (hist->str[end] == ' ')
+      end++;
+    while (g_ascii_isdigit (hist->str[end]))
+      end++;
+    g_string_erase (hist, at, end - at);
+    g_string_insert (hist, at, " 2147483647");
+  }
+  files[0] = write_file ("lbfgs-history.kanvas", hist->str, -1);
+  for (int k = 0; k < 100000; k++)
+    g_string_append_c (deep, '[');
+  files[1] = write_file ("deep-open.kanvas", deep->str, deep->len);
+  for (int k = 0; k < 100000; k++)
+    g_string_append_c (deep, ']');
+  files[2] = write_file ("deep.kanvas", deep->str, deep->len);
+
+  app_action ("load-example", g_variant_new_string ("sin-sq"));
+  step_once ();
+  before = kanvas_window_get_session (win);
+  params = params_now (&n);
+
+  for (guint f = 0; f < G_N_ELEMENTS (files); f++)
+    {
+      g_autofree char *base = g_path_get_basename (files[f]);
+      const char *msg;
+
+      /* In process a crash would take the whole suite with it: ask the CLI first. */
+      ck_assert_msg (core_reader_survives (files[f]), "%s: the core's session reader crashes on "
+                     "it (kanvas-cli info dies of a signal); it must refuse it with an error",
+                     base);
+      kanvas_window_show_message (win, "before");
+      app_action ("open", g_variant_new_string (files[f]));
+      msg = kanvas_window_get_last_message (win);
+      ck_assert_msg (!kanvas_window_is_asking (win), "%s: the window asks about replacing its "
+                     "session with a file it should refuse", base);
+      ck_assert_ptr_eq (kanvas_window_get_session (win), before);
+      ck_assert_msg (kanvas_window_get_path (win) == NULL, "%s was opened", base);
+      ck_assert_msg (msg != NULL && strstr (msg, base) != NULL, "%s: the message '%s' does not "
+                     "name the file", base, msg ? msg : "(none)");
+      assert_params (params, n);
+      ck_assert_str_eq (before->data->formula, "sin(pi*x1)+x2^2");
+      ck_assert (kanvas_window_get_modified (win));
+    }
+  for (guint f = 0; f < G_N_ELEMENTS (files); f++)
+    g_free (files[f]);
+}
+END_TEST
+
 static Suite *
 gui_suite (void)
 {
@@ -757,6 +1362,17 @@ gui_suite (void)
   tcase_add_test (tc, test_canvas_hit);
   tcase_add_test (tc, test_session_actions);
   tcase_add_test (tc, test_session_end_to_end);
+  tcase_add_test (tc, test_unsaved_clean_proceeds);
+  tcase_add_test (tc, test_unsaved_new);
+  tcase_add_test (tc, test_unsaved_open_save);
+  tcase_add_test (tc, test_unsaved_load_example);
+  tcase_add_test (tc, test_unsaved_build);
+  tcase_add_test (tc, test_unsaved_quit_first_run);
+  tcase_add_test (tc, test_unsaved_close_window);
+  tcase_add_test (tc, test_unsaved_during_run);
+  tcase_add_test (tc, test_unsaved_marks_every_edit);
+  tcase_add_test (tc, test_unsaved_command_line_open);
+  tcase_add_test (tc, test_hostile_session_files);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -1375,6 +1375,95 @@ assert_same_state (const KanModel *a, const KanModel *b)
   ck_assert_double_eq (a->grid_eps, b->grid_eps);
 }
 
+/* The largest grid the CLI takes, G = 100000: a new model, a grid update on 1000 rows and a
+ * refinement to it from G = 5 are fits of a few megabytes that take about a second in all
+ * (they were dense (G+k)² systems: 80 GB). The estimate of kan_model_new covers the model and
+ * what initialising it takes. */
+START_TEST (test_largest_grid)
+{
+  gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
+  const size_t n = 1000;
+  double *x = g_new (double, 2 * n), *y = g_new (double, n), *y2 = g_new (double, n);
+  KanShape *s = kan_shape_parse ("2,5,1", NULL, NULL);
+  KanModelConfig cfg;
+  KanModel *m, *coarse, *fine;
+  GError *error = NULL;
+  gint64 t0 = g_get_monotonic_time ();
+
+  gsl_rng_set (r, 4242);
+  for (size_t q = 0; q < 2 * n; q++)
+    x[q] = unif (r, -1, 1);
+  kan_model_config_init (&cfg);
+  cfg.shape = s;
+  cfg.grid = 100000;
+  ck_assert_uint_lt (kan_model_new_bytes (&cfg), 128u << 20);
+  ck_assert_uint_gt (kan_model_new_bytes (&cfg), kan_model_config_bytes (&cfg));
+  m = kan_model_new (&cfg, &error);
+  ck_assert_msg (m != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_ge (kan_model_bytes (m), kan_model_n_params (m) * sizeof (double));
+  ck_assert (kan_model_is_finite (m));
+  ck_assert (kan_model_update_grid (m, x, n, &error));
+  ck_assert (kan_model_is_finite (m));
+  ck_assert_uint_lt (kan_model_update_grid_bytes (m, n), 64u << 20);
+
+  coarse = model_new_full ("2,5,1", NULL, 5, 3, 1);
+  kan_model_eval (coarse, x, n, y);
+  fine = kan_model_refine (coarse, 100000, x, n, &error);
+  ck_assert_msg (fine != NULL, "%s", error ? error->message : "");
+  kan_model_eval (fine, x, n, y2);
+  /* The finer splines pass through the coarse ones at the samples. */
+  for (size_t b = 0; b < n; b++)
+    CHECK (fabs (y[b] - y2[b]) < 1e-6, "row %zu: %g before, %g after refining", b, y[b], y2[b]);
+  ck_assert_msg (g_get_monotonic_time () - t0 < 60 * G_USEC_PER_SEC, "took %.1f s",
+                 (g_get_monotonic_time () - t0) / 1e6);
+  kan_model_free (fine);
+  kan_model_free (coarse);
+  kan_model_free (m);
+  kan_shape_free (s);
+  g_free (x); g_free (y); g_free (y2);
+  gsl_rng_free (r);
+}
+END_TEST
+
+/* A workspace whose cancellable is cancelled stops a forward, a backward and a Jacobian early
+ * and says so; without it they run through and match kan_model_eval. */
+START_TEST (test_work_cancel)
+{
+  gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
+  const size_t n = 3000;
+  KanModel *m = model_new_full ("2,30,1", NULL, 5, 3, 2);
+  KanWork *w = kan_work_new (m, n);
+  GCancellable *c = g_cancellable_new ();
+  double *x = g_new (double, 2 * n), *out = g_new (double, n), *ref = g_new (double, n);
+  double *grad = g_new0 (double, kan_model_n_params (m)), *dout = g_new (double, n);
+
+  gsl_rng_set (r, 77);
+  for (size_t q = 0; q < 2 * n; q++)
+    x[q] = unif (r, -1, 1);
+  for (size_t q = 0; q < n; q++)
+    dout[q] = unif (r, -1, 1);
+  g_cancellable_cancel (c);
+  kan_work_set_cancellable (w, c);
+  kan_model_forward (m, w, x, n, 0.0, out);
+  ck_assert (kan_work_cancelled (w));
+  kan_model_backward (m, w, dout, grad);
+  ck_assert (kan_work_cancelled (w));
+
+  kan_work_set_cancellable (w, NULL);
+  ck_assert (!kan_work_cancelled (w));
+  kan_model_forward (m, w, x, n, 0.0, out);
+  ck_assert (!kan_work_cancelled (w));
+  kan_model_eval (m, x, n, ref);
+  for (size_t b = 0; b < n; b++)
+    CHECK (out[b] == ref[b], "row %zu: %g, eval %g", b, out[b], ref[b]);
+  g_object_unref (c);
+  kan_work_free (w);
+  kan_model_free (m);
+  g_free (x); g_free (out); g_free (ref); g_free (grad); g_free (dout);
+  gsl_rng_free (r);
+}
+END_TEST
+
 START_TEST (test_refine)
 {
   gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
@@ -1804,12 +1893,14 @@ model_suite (void)
   tcase_add_test (tc, test_copy_deep);
   tcase_add_test (tc, test_edge_modes);
   tcase_add_test (tc, test_is_finite);
+  tcase_add_test (tc, test_work_cancel);
   suite_add_tcase (s, tc);
 
   tc = tcase_create ("grid");
   tcase_set_timeout (tc, 300);
   tcase_add_test (tc, test_update_grid);
   tcase_add_test (tc, test_refine);
+  tcase_add_test (tc, test_largest_grid);
   suite_add_tcase (s, tc);
 
   tc = tcase_create ("symbolic");

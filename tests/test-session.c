@@ -3,6 +3,8 @@
 #include <check.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -911,6 +913,24 @@ run_edits (const char *text,
     }
 }
 
+/* TEXT with the value after the first PREFIX ("\"batch\": ") replaced by VALUE as text, which
+ * must fail with a message containing EXPECT. */
+static void
+raw_edit (const char *text,
+          const char *prefix,
+          const char *value,
+          const char *expect)
+{
+  const char *at = strstr (text, prefix), *end;
+  g_autofree char *bad = NULL;
+
+  ck_assert_msg (at != NULL, "no %s in the document", prefix);
+  at += strlen (prefix);
+  end = at + strcspn (at, ",\n}]");
+  bad = g_strdup_printf ("%.*s%s%s", (int) (at - text), text, value, end);
+  expect_error (bad, KAN_ERROR_SESSION, expect);
+}
+
 /* The edited documents are valid JSON written by json-glib: the test checks that the loader
  * accepts its layout, then breaks one thing at a time. */
 START_TEST (test_edit_harness)
@@ -1144,13 +1164,375 @@ START_TEST (test_reject_sizes)
     BAD ("model.width", "\"2,100000000,1\"", "model.width '2,100000000,1'"),
     OVER ("model.width", "\"2,1000000,1000000,1\"", "the model would need"),
     OVER ("model.width", "\"1000,1000000,1\"", "the model would need"),
-    OVER ("model.grid", "100000000", "the model would need"),
+    /* A wide model whose arrays are not in the file is refused before it is allocated. */
+    BAD ("model.width", "\"2,40000,1\"",
+         "model.layers[0] is 2×5, but the width gives it 2 inputs and 40000 subnodes"),
+    BAD ("model.grid", "100000000", "s.kanvas: model.grid is 100000000, expected 1 to 100000"),
     OVER ("data.n_train", "100000000000", "the data set would need"),
-    /* Integers beyond 64 bits wrap in json-glib: they arrive negative and are refused. */
-    BAD ("data.n_test", "18446744073709551615", "data.n_test is -1"),
   };
 
   run_edits (text, edits, G_N_ELEMENTS (edits));
+  /* Integers beyond 63 bits are read exactly and refused with their value. */
+  raw_edit (text, "\"n_test\": ", "18446744073709551615",
+            "data.n_test is 18446744073709551615, expected 0 to 9223372036854775807");
+}
+END_TEST
+
+/* Every size or count a document gives is range-checked where it is read, with its JSON path;
+ * sizes too large for 64 bits (or for a double) are reported as too large, never wrapped. */
+START_TEST (test_reject_huge_sizes)
+{
+  g_autofree char *text = valid_json ("2,[2,2],1", "2,3", make_array_data ());
+  g_autofree char *formula = valid_json ("2,5,1", NULL, make_formula_data ());
+  g_autofree char *digits401 = g_strnfill (401, '7');
+  g_autofree char *neg401 = g_strconcat ("-", digits401, NULL);
+  g_autofree char *version401 = NULL;
+
+  static const Edit edits[] = {
+    BAD ("train.lbfgs_history", "2147483647",
+         "s.kanvas: train.lbfgs_history is 2147483647, expected 1 to 1000"),
+    BAD ("train.lbfgs_history", "1001", "train.lbfgs_history is 1001, expected 1 to 1000"),
+    BAD ("train.lbfgs_history", "-5", "train.lbfgs_history is -5, expected 1 to 1000"),
+    BAD ("train.lbfgs_history", "0", "train.lbfgs_history is 0"),
+    BAD ("train.lbfgs_history", "10.5", "train.lbfgs_history: expected an integer, found a number"),
+    BAD ("train.lbfgs_max_iter", "2147483647", "train.lbfgs_max_iter is 2147483647, expected 1 to"),
+    BAD ("train.lbfgs_max_eval", "-1", "train.lbfgs_max_eval is -1, expected 1 to"),
+    BAD ("train.steps", "-1", "train.steps is -1, expected 0 to 2147483647"),
+    BAD ("train.steps", "2147483648", "train.steps is 2147483648, expected 0 to 2147483647"),
+    BAD ("train.threads", "1025", "train.threads is 1025, expected 1 to 1024"),
+    BAD ("train.threads", "-2147483648", "train.threads is -2147483648, expected 1 to 1024"),
+    BAD ("train.batch", "-2", "train.batch is -2, expected -1 to"),
+    BAD ("train.grid_update_num", "-1", "train.grid_update_num is -1, expected 0 to"),
+    BAD ("train.start_grid_update_step", "-2", "train.start_grid_update_step is -2, expected -1"),
+    BAD ("train.stop_grid_update_step", "4294967296",
+         "train.stop_grid_update_step is 4294967296, expected -1 to 2147483647"),
+    BAD ("model.k", "11", "model.k is 11, expected 1 to 10"),
+    BAD ("model.k", "-1", "model.k is -1, expected 1 to 10"),
+    BAD ("model.grid", "100001", "model.grid is 100001, expected 1 to 100000"),
+    BAD ("model.grid", "0", "model.grid is 0, expected 1 to 100000"),
+    BAD ("model.mult_arity[0]", "1000001", "model.mult_arity[0] is 1000001, expected 2 to 1000000"),
+    BAD ("model.mult_arity[1]", "-3", "model.mult_arity[1] is -3, expected 2 to 1000000"),
+    BAD ("model.layers[0].n_in", "-1", "model.layers[0].n_in is -1, expected 0 to 2147483647"),
+    BAD ("model.layers[1].n_out", "2147483648", "model.layers[1].n_out is 2147483648"),
+    BAD ("model.seed", "-1", "model.seed is -1, expected 0 to 18446744073709551615"),
+    BAD ("train.seed", "\"18446744073709551616\"", "train.seed: '18446744073709551616' is not a seed"),
+  };
+  static const Edit formula_edits[] = {
+    BAD ("data.n_train", "0", "data.n_train is 0, expected 1 to 9223372036854775807"),
+    OVER ("data.n_test", "9223372036854775807", "the data set would need"),
+    BAD ("version", "1.0", "version: expected an integer, found a number"),
+  };
+
+  run_edits (text, edits, G_N_ELEMENTS (edits));
+  run_edits (formula, formula_edits, G_N_ELEMENTS (formula_edits));
+  /* Beyond 64 bits json-glib (the edit harness) would wrap, and it writes 1e30 as "1e+30.0":
+   * edited as text. */
+  raw_edit (text, "\"lbfgs_history\": ", "1e300",
+            "train.lbfgs_history is 1e+300, expected 1 to 1000");
+  raw_edit (text, "\"steps_done\": ", "1e30", "steps_done is 1e+30, expected 0 to 2147483647");
+  raw_edit (text, "\"seed\": ", "1.5e19", "model.seed: expected an integer, found a number");
+  raw_edit (formula, "\"n_train\": ", "1e19",
+            "data.n_train is 1e+19, expected 1 to 9223372036854775807");
+  raw_edit (formula, "\"version\": ", "1e30",
+            "version 1e+30 is newer than this Kanvas understands (1)");
+  raw_edit (formula, "\"version\": ", "-1e30", "version -1e+30 is not valid");
+  raw_edit (text, "\"batch\": ", "9223372036854775808",
+            "train.batch is 9223372036854775808, expected -1 to 9223372036854775807");
+  raw_edit (text, "\"seed\": ", "18446744073709551616",
+            "model.seed is too large (a 20-digit integer), expected 0 to 18446744073709551615");
+  raw_edit (formula, "\"n_test\": ", "-9223372036854775809",
+            "data.n_test is too small (a negative 19-digit integer), expected 0 to");
+  raw_edit (formula, "\"version\": ", "18446744073709551615",
+            "version 18446744073709551615 is newer than this Kanvas understands (1)");
+  raw_edit (formula, "\"version\": ", "-9223372036854775808", "version -9223372036854775808 is not valid");
+
+  /* A 401-digit seed, version or size: too large, whatever the sign. */
+  raw_edit (text, "\"seed\": ", digits401,
+            "model.seed is too large (a 401-digit integer), expected 0 to 18446744073709551615");
+  raw_edit (text, "\"steps\": ", neg401,
+            "s.kanvas: train.steps is too small (a negative 401-digit integer), expected 0 to");
+  version401 = g_strdup_printf ("{\"format\": \"kanvas-session\", \"version\": %s}", digits401);
+  expect_error (version401, KAN_ERROR_SESSION,
+                "version a 401-digit integer is newer than this Kanvas understands (1)");
+  g_free (version401);
+  version401 = g_strdup_printf ("{\"format\": \"kanvas-session\", \"version\": %s}", neg401);
+  expect_error (version401, KAN_ERROR_SESSION, "version a negative 401-digit integer is not valid");
+  /* A seed above 2^63 may be written as an integer as well as a string. */
+  {
+    g_autoptr (GString) big = g_string_new (text);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (KanSession) s = NULL;
+
+    ck_assert (g_string_replace (big, "\"seed\": \"18446744073709551557\"",
+                                 "\"seed\": 18446744073709551615", 0) == 1);
+    s = kan_session_from_json (big->str, -1, "big", &error);
+    ck_assert_msg (s != NULL, "%s", error ? error->message : "");
+    ck_assert_uint_eq (s->train.seed, G_MAXUINT64);
+  }
+}
+END_TEST
+
+/* L-BFGS keeps 2·history vectors of the parameters: a history in range can still be too much
+ * for a large model, and is refused when the session loads rather than when training starts. */
+START_TEST (test_reject_lbfgs_memory)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanShape) shape = kan_shape_parse ("100,100,1", NULL, &error);
+  g_autoptr (KanSession) s = kan_session_new ();
+  g_autoptr (KanSession) back = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *bad = NULL;
+  KanModelConfig cfg;
+  char *at;
+
+  kan_model_config_init (&cfg);
+  cfg.shape = shape;
+  cfg.grid = 20;
+  s->model = kan_model_new (&cfg, &error);
+  ck_assert_msg (s->model != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_gt (kan_model_n_params (s->model), 270000);
+  s->train.lbfgs_history = 100;
+  text = kan_session_to_json (s, NULL);
+  back = kan_session_from_json (text, -1, "ok.kanvas", &error);
+  ck_assert_msg (back != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (back->train.lbfgs_history, 100);
+
+  bad = g_strdup (text);
+  at = strstr (bad, "\"lbfgs_history\": 100,");
+  ck_assert_ptr_nonnull (at);
+  memcpy (at + strlen ("\"lbfgs_history\": "), "999", 3);
+  expect_error (bad, KAN_ERROR_BUDGET, "train.lbfgs_history is 999: L-BFGS would need");
+}
+END_TEST
+
+/* A file of 100 000 nested brackets (200 KB) is refused with its place and the limit, instead
+ * of overflowing the parser's stack. */
+START_TEST (test_reject_deep_nesting)
+{
+  enum { N = 100000 };
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "deep.kanvas", NULL);
+  g_autofree char *deep = g_malloc (2 * N + 1);
+  g_autofree char *deep_obj = NULL;
+  g_autoptr (GString) nested = g_string_new ("{\"format\": \"kanvas-session\", \"x\": ");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *expect = NULL;
+
+  memset (deep, '[', N);
+  memset (deep + N, ']', N);
+  deep[2 * N] = '\0';
+  ck_assert (g_file_set_contents (path, deep, 2 * N, NULL));
+  ck_assert_ptr_null (kan_session_load (path, &error));
+  ck_assert_error (error, KAN_ERROR, KAN_ERROR_SESSION);
+  expect = g_strdup_printf ("%s:1:513: arrays and objects nest deeper than 512 levels", path);
+  ck_assert_str_eq (error->message, expect);
+  expect_error (deep, KAN_ERROR_SESSION, "s.kanvas:1:513: arrays and objects nest deeper than 512");
+
+  /* Objects, on the second line. */
+  for (int i = 0; i < N; i++)
+    g_string_append (nested, "{\"a\":\n");
+  expect_error (nested->str, KAN_ERROR_SESSION, "s.kanvas:512:1: arrays and objects nest deeper");
+  remove_tree (dir);
+}
+END_TEST
+
+/* The strict reader's rules reach the session loader with the file, line and column. */
+START_TEST (test_reject_strict_json)
+{
+  g_autofree char *text = valid_json ("2,5,1", NULL, make_formula_data ());
+  g_autofree char *garbage = g_strconcat (text, "}\n", NULL);
+  g_autofree char *comment = g_strconcat ("// saved by hand\n", text, NULL);
+  g_autoptr (GString) dup = g_string_new (text);
+  g_autoptr (GString) nan = g_string_new (text);
+  g_autoptr (GString) quote = g_string_new (text);
+  g_autoptr (GString) zero = g_string_new (text);
+  g_autoptr (GString) ctrl = g_string_new (text);
+  g_autoptr (GString) utf8 = g_string_new (text);
+  g_autoptr (GString) surrogate = g_string_new (text);
+  g_autoptr (GString) trailing = g_string_new (text);
+  gsize lines = 0;
+  g_autofree char *where = NULL;
+
+  for (const char *q = text; *q; q++)
+    lines += *q == '\n';
+  where = g_strdup_printf ("s.kanvas:%" G_GSIZE_FORMAT ":1: unexpected text after the JSON value",
+                           lines + 1);
+  expect_error (garbage, KAN_ERROR_SESSION, where);
+  expect_error (comment, KAN_ERROR_SESSION, "s.kanvas:1:1: comments are not allowed in JSON");
+
+  ck_assert (g_string_replace (dup, "\"grid\": 5,", "\"grid\": 5, \"grid\": 5,", 1) == 1);
+  expect_error (dup->str, KAN_ERROR_SESSION, "duplicate key: model.grid");
+  ck_assert (g_string_replace (nan, "\"noise_scale\": 0.3", "\"noise_scale\": NaN", 1) == 1);
+  expect_error (nan->str, KAN_ERROR_SESSION, "'NaN' is not a JSON number");
+  ck_assert (g_string_replace (quote, "\"base_fun\": \"silu\"", "\"base_fun\": 'silu'", 1) == 1);
+  expect_error (quote->str, KAN_ERROR_SESSION, "double quotes, not single quotes");
+  ck_assert (g_string_replace (zero, "\"k\": 3,", "\"k\": 03,", 1) == 1);
+  expect_error (zero->str, KAN_ERROR_SESSION, "leading zeros are not allowed");
+  ck_assert (g_string_replace (ctrl, "\"op\": \"fit\"", "\"op\": \"f\tit\"", 1) == 1);
+  expect_error (ctrl->str, KAN_ERROR_SESSION, "unescaped control character U+0009");
+  ck_assert (g_string_replace (utf8, "\"op\": \"fit\"", "\"op\": \"f\xe9t\"", 1) == 1);
+  expect_error (utf8->str, KAN_ERROR_SESSION, "invalid UTF-8");
+  ck_assert (g_string_replace (surrogate, "\"op\": \"fit\"", "\"op\": \"\\udc01\"", 1) == 1);
+  expect_error (surrogate->str, KAN_ERROR_SESSION, "lone surrogate \\uDC01");
+  ck_assert (g_string_replace (trailing, "\"history\": [", "\"history\": [1, ", 1) == 1);
+  {
+    /* The line and column point at the problem. */
+    const char *at = strstr (trailing->str, "\"history\": [1, ");
+    gsize line = 1, col = 1;
+    g_autofree char *msg = NULL;
+
+    for (const char *q = trailing->str; q < at; q++)
+      {
+        if (*q == '\n')
+          line++, col = 1;
+        else
+          col++;
+      }
+    g_string_replace (trailing, "\"history\": [1, ", "\"history\": [1, ]", 1);
+    expect_error (trailing->str, KAN_ERROR_SESSION, "trailing comma before ']'");
+    msg = g_strdup_printf ("s.kanvas:%" G_GSIZE_FORMAT ":%" G_GSIZE_FORMAT ": trailing comma",
+                           line, col + strlen ("\"history\": [1"));
+    expect_error (trailing->str, KAN_ERROR_SESSION, msg);
+  }
+}
+END_TEST
+
+/* The largest file follows from the memory loading may take; a larger one is refused before
+ * it is parsed, with the limit and the factor. */
+START_TEST (test_reject_file_size)
+{
+  gsize n = (gsize) KAN_SESSION_MAX_FILE_BYTES + 1;
+  g_autofree char *big = g_malloc (n + 1);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *limit = g_strdup_printf ("a session file may be at most %" G_GUINT64_FORMAT
+                                            " MiB (loading one needs up to %d times its size",
+                                            (guint64) KAN_SESSION_MAX_FILE_BYTES >> 20,
+                                            KAN_SESSION_LOAD_FACTOR);
+
+  ck_assert_uint_eq ((guint64) KAN_SESSION_MAX_FILE_BYTES * KAN_SESSION_LOAD_FACTOR,
+                     KAN_SESSION_LOAD_BUDGET_BYTES);
+  memset (big, ' ', n);
+  big[n] = '\0';
+  ck_assert_ptr_null (kan_session_from_json (big, (gssize) n, "big.kanvas", &error));
+  ck_assert_error (error, KAN_ERROR, KAN_ERROR_BUDGET);
+  ck_assert_msg (strstr (error->message, limit) != NULL, "%s", error->message);
+  ck_assert (g_str_has_prefix (error->message, "big.kanvas: "));
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------------ */
+/* Memory                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Most a load may take, in file sizes. AddressSanitizer keeps freed blocks in quarantine and
+ * pads every allocation, so the bound is looser there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LOAD_PEAK_MAX 6
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LOAD_PEAK_MAX 6
+#endif
+#endif
+#ifndef LOAD_PEAK_MAX
+#define LOAD_PEAK_MAX 3
+#endif
+
+/* Peak resident memory of this process (VmHWM), in bytes. */
+static guint64
+peak_rss (void)
+{
+  g_autofree char *status = NULL;
+  const char *at;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL)
+      || (at = strstr (status, "VmHWM:")) == NULL)
+    return 0;
+  return g_ascii_strtoull (at + 6, NULL, 10) * 1024;
+}
+
+/* The child side of test_load_peak: loads PATH in a fresh process and prints the peak resident
+ * memory before and after. */
+static int
+measure_load (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  guint64 before, after;
+  KanSession *s;
+
+  before = peak_rss ();
+  s = kan_session_load (path, &error);
+  after = peak_rss ();
+  if (s == NULL)
+    {
+      fprintf (stderr, "%s\n", error->message);
+      return 1;
+    }
+  printf ("%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %u\n", before, after,
+          (unsigned) kan_model_n_params (s->model));
+  kan_session_free (s);
+  return 0;
+}
+
+/* A 60 MB session (a wide model and 32 000 rows of 60 columns) loads within a small multiple of
+ * its size, the text itself included. Measured in a fresh process (this program run again),
+ * as the growth of its peak resident memory. */
+START_TEST (test_load_peak)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "big.kanvas", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanShape) shape = kan_shape_parse ("30,400,30", NULL, &error);
+  g_autoptr (KanSession) s = kan_session_new ();
+  enum { ROWS = 32000, IN = 30, OUT = 30 };
+  g_autofree double *x = g_new (double, (size_t) ROWS * IN);
+  g_autofree double *y = g_new (double, (size_t) ROWS * OUT);
+  const char *argv[] = { "/proc/self/exe", "--measure-load", path, NULL };
+  GRand *r = g_rand_new_with_seed (60);
+  guint64 before = 0, after = 0, size;
+  gsize len;
+  int status = 0;
+  unsigned n_params = 0;
+  KanModelConfig cfg;
+
+  kan_model_config_init (&cfg);
+  cfg.shape = shape;
+  cfg.grid = 20;
+  s->model = kan_model_new (&cfg, &error);
+  ck_assert_msg (s->model != NULL, "%s", error ? error->message : "");
+  scramble_model (s->model, 60);
+  for (size_t i = 0; i < (size_t) ROWS * IN; i++)
+    x[i] = g_rand_double_range (r, -3, 3);
+  for (size_t i = 0; i < (size_t) ROWS * OUT; i++)
+    y[i] = g_rand_double_range (r, -1, 1);
+  g_rand_free (r);
+  s->data = kan_dataset_new_arrays (IN, OUT, ROWS * 3 / 4, ROWS / 4, x, y,
+                                    x + (size_t) ROWS * 3 / 4 * IN, y + (size_t) ROWS * 3 / 4 * OUT,
+                                    NULL, NULL);
+  ck_assert_msg (kan_session_save (s, path, &error), "%s", error ? error->message : "");
+  g_clear_pointer (&s, kan_session_free);
+  {
+    GStatBuf st;
+    ck_assert (g_stat (path, &st) == 0);
+    size = (guint64) st.st_size;
+    len = (gsize) size;
+  }
+  ck_assert_uint_gt (len, 50 << 20);
+
+  ck_assert_msg (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                               &err, &status, &error), "%s", error ? error->message : "");
+  ck_assert_msg (g_spawn_check_wait_status (status, NULL), "the child failed: %s", err);
+  ck_assert_int_eq (sscanf (out, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %u", &before, &after,
+                            &n_params), 3);
+  ck_assert_uint_gt (n_params, 500000);
+  ck_assert_uint_gt (before, 0);
+  fprintf (stderr, "load peak: %.1f MB for a %.1f MB file (%.2f×)\n", (after - before) / 1e6,
+           size / 1e6, (double) (after - before) / (double) size);
+  /* The text (1×), the parsed document and the session (about 0.4× each here). */
+  ck_assert_msg (after - before <= LOAD_PEAK_MAX * size, "loading a %.1f MB file took %.1f MB (%.2f×)",
+                 size / 1e6, (after - before) / 1e6, (double) (after - before) / (double) size);
+  remove_tree (dir);
 }
 END_TEST
 
@@ -1187,15 +1569,29 @@ session_suite (void)
   tcase_add_test (tc, test_reject_rows);
   tcase_add_test (tc, test_reject_mismatch);
   tcase_add_test (tc, test_reject_sizes);
+  tcase_add_test (tc, test_reject_huge_sizes);
+  tcase_add_test (tc, test_reject_lbfgs_memory);
+  tcase_add_test (tc, test_reject_deep_nesting);
+  tcase_add_test (tc, test_reject_strict_json);
+  tcase_add_test (tc, test_reject_file_size);
+  suite_add_tcase (s, tc);
+
+  tc = tcase_create ("memory");
+  tcase_add_test (tc, test_load_peak);
   suite_add_tcase (s, tc);
   return s;
 }
 
 int
-main (void)
+main (int    argc,
+      char **argv)
 {
-  SRunner *sr = srunner_create (session_suite ());
+  SRunner *sr;
   int failed;
+
+  if (argc == 3 && strcmp (argv[1], "--measure-load") == 0)
+    return measure_load (argv[2]);
+  sr = srunner_create (session_suite ());
 
   srunner_run_all (sr, CK_NORMAL);
   failed = srunner_ntests_failed (sr);

@@ -207,6 +207,167 @@ START_TEST (test_cancel)
 }
 END_TEST
 
+/* Cancelling from another thread in the middle of a step. */
+typedef struct
+{
+  GCancellable *c;
+  gulong        delay_us;
+} CancelLater;
+
+static gpointer
+cancel_later (gpointer data)
+{
+  CancelLater *cl = data;
+  g_usleep (cl->delay_us);
+  g_cancellable_cancel (cl->c);
+  return NULL;
+}
+
+/* The whole model (parameters, knots, masks, …) is the same. */
+static void
+assert_same_model (const KanModel *a, const KanModel *b)
+{
+  ck_assert_uint_eq (a->n_params, b->n_params);
+  ck_assert (memcmp (a->params, b->params, sizeof (double) * a->n_params) == 0);
+  ck_assert (memcmp (a->state_d, b->state_d, sizeof (double) * a->n_state_d) == 0);
+  ck_assert (memcmp (a->state_i, b->state_i, sizeof (int) * a->n_state_i) == 0);
+}
+
+/* A step that would run for minutes (an L-BFGS step allowed 10⁶ evaluations) is cancelled
+ * from another thread after a moment: it stops inside an evaluation, reports the
+ * cancellation, and leaves the model exactly as it was before the step (knots too: step 0
+ * updates the grid). The trainer then refuses further steps on the cancelled cancellable,
+ * and a fresh trainer continues normally. With and without worker threads. */
+START_TEST (test_cancel_inside_step)
+{
+  const int threads[] = { 1, 2 };
+
+  for (unsigned v = 0; v < G_N_ELEMENTS (threads); v++)
+    {
+      KanDataset *d = t1_data (4000, 100);
+      KanModel *m = make_model ("2,20,1", 5, 3);
+      KanModel *before = kan_model_copy (m);
+      KanTrainConfig cfg;
+      KanStepInfo info;
+      GError *error = NULL;
+      GCancellable *c = g_cancellable_new ();
+      CancelLater cl = { c, 300 * 1000 };
+      KanTrainer *t;
+      GThread *th;
+      gint64 t0;
+
+      kan_train_config_init (&cfg);
+      cfg.threads = threads[v];
+      cfg.lbfgs_max_iter = 1000000;
+      cfg.lbfgs_max_eval = 1000000;
+      t = kan_trainer_new (m, d, &cfg, &error);
+      ck_assert_msg (t != NULL, "%s", error ? error->message : "");
+      th = g_thread_new ("cancel", cancel_later, &cl);
+      t0 = g_get_monotonic_time ();
+      ck_assert (!kan_trainer_step (t, c, &info, &error));
+      /* Generous: uncancelled, the L-BFGS step takes minutes. */
+      ck_assert_msg (g_get_monotonic_time () - t0 < 10 * G_USEC_PER_SEC,
+                     "variant %u: the step took %.1f s to stop", v,
+                     (g_get_monotonic_time () - t0) / 1e6);
+      g_thread_join (th);
+      ck_assert_msg (g_error_matches (error, KAN_ERROR, KAN_ERROR_CANCELLED), "variant %u: %s",
+                     v, error ? error->message : "no error");
+      g_clear_error (&error);
+      assert_same_model (m, before);
+      ck_assert_int_eq (kan_trainer_steps_done (t), 0);
+      ck_assert (!kan_trainer_step (t, c, NULL, &error));
+      ck_assert (g_error_matches (error, KAN_ERROR, KAN_ERROR_CANCELLED));
+      g_clear_error (&error);
+      g_object_unref (c);
+      kan_trainer_free (t);
+
+      /* A fresh trainer on the restored model steps normally. */
+      cfg.lbfgs_max_iter = 2;
+      cfg.lbfgs_max_eval = 3;
+      t = kan_trainer_new (m, d, &cfg, &error);
+      ck_assert_msg (kan_trainer_step (t, NULL, &info, &error), "%s",
+                     error ? error->message : "");
+      ck_assert (isfinite (info.train_rmse) && isfinite (info.test_rmse));
+      kan_trainer_free (t);
+      kan_model_free (before);
+      kan_model_free (m);
+      kan_dataset_free (d);
+    }
+}
+END_TEST
+
+/* Cancelled between two steps, a step of a trainer with a grid update due keeps nothing. */
+START_TEST (test_cancel_restores_grid)
+{
+  KanDataset *d = t1_data (300, 10);
+  KanModel *m = make_model ("2,4,1", 5, 2);
+  KanTrainConfig cfg;
+  GError *error = NULL;
+  GCancellable *c = g_cancellable_new ();
+  KanTrainer *t;
+  KanModel *before;
+
+  kan_train_config_init (&cfg);
+  t = kan_trainer_new (m, d, &cfg, &error);
+  ck_assert (kan_trainer_step (t, NULL, NULL, &error));
+  before = kan_model_copy (m);
+  g_cancellable_cancel (c);
+  ck_assert (!kan_trainer_step (t, c, NULL, &error));
+  ck_assert (g_error_matches (error, KAN_ERROR, KAN_ERROR_CANCELLED));
+  g_clear_error (&error);
+  assert_same_model (m, before);
+  g_object_unref (c);
+  kan_model_free (before);
+  kan_trainer_free (t);
+  kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
+/* The budget counts what training holds beyond the workspaces: it grows with the L-BFGS
+ * history, is refused under a small budget with KAN_ERROR_BUDGET, and a Levenberg–Marquardt
+ * problem too long to interrupt is refused. */
+START_TEST (test_budget_estimate)
+{
+  KanDataset *d = t1_data (500, 100);
+  KanModel *m = make_model ("2,40,1", 20, 1);
+  KanTrainConfig cfg;
+  GError *error = NULL;
+  gsize b10, b50, work;
+
+  kan_train_config_init (&cfg);
+  b10 = kan_trainer_bytes (m, d, &cfg);
+  cfg.lbfgs_history = 50;
+  b50 = kan_trainer_bytes (m, d, &cfg);
+  /* 80 more vectors of the parameters. */
+  ck_assert_uint_ge (b50 - b10, 80 * kan_model_n_params (m) * sizeof (double));
+  work = kan_work_bytes (m, 500);
+  ck_assert_uint_gt (b10, work + kan_model_bytes (m) + 2 * kan_model_bytes (m));
+  cfg.memory_budget = (double) b50 - 1;
+  ck_assert_ptr_null (kan_trainer_new (m, d, &cfg, &error));
+  ck_assert (g_error_matches (error, KAN_ERROR, KAN_ERROR_BUDGET));
+  g_clear_error (&error);
+  cfg.memory_budget = (double) b50;
+  {
+    KanTrainer *t = kan_trainer_new (m, d, &cfg, &error);
+    ck_assert_msg (t != NULL, "%s", error ? error->message : "");
+    kan_trainer_free (t);
+  }
+  kan_dataset_free (d);
+
+  /* LM on 4000 parameters and 20000 residuals: about 3e11 operations per step. */
+  d = t1_data (20000, 10);
+  kan_train_config_init (&cfg);
+  cfg.opt = KAN_OPT_LM;
+  ck_assert_ptr_null (kan_trainer_new (m, d, &cfg, &error));
+  ck_assert_msg (g_error_matches (error, KAN_ERROR, KAN_ERROR_BUDGET), "%s",
+                 error ? error->message : "no error");
+  g_clear_error (&error);
+  kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
 /* A locked edge c·sin(a·x+b)+d is fine-tuned to the data it came from. */
 START_TEST (test_symbolic_finetune)
 {
@@ -417,6 +578,9 @@ main (void)
   tcase_add_test (tc, test_reproducible);
   tcase_add_test (tc, test_nonfinite_rollback);
   tcase_add_test (tc, test_cancel);
+  tcase_add_test (tc, test_cancel_inside_step);
+  tcase_add_test (tc, test_cancel_restores_grid);
+  tcase_add_test (tc, test_budget_estimate);
   tcase_add_test (tc, test_symbolic_finetune);
   tcase_add_test (tc, test_cross_entropy);
   tcase_add_test (tc, test_regularised);

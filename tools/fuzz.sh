@@ -1,12 +1,17 @@
 #!/bin/sh
 # fuzz.sh — build the libFuzzer targets of tests/fuzz/ with clang and run each for a while.
 #
-#   tools/fuzz.sh [-b BUILD_DIR] [-t SECONDS] [TARGET…]      (TARGET: csv, formula, session)
+#   tools/fuzz.sh [-b BUILD_DIR] [-t SECONDS] [TARGET…]  (TARGET: csv, formula, session, cli-args,
+#                                                         session-struct)
 #
 # The core is compiled with -fsanitize=fuzzer-no-link,address,undefined and linked into one
 # executable per target (BUILD_DIR, default build-fuzz/). Each target then runs for SECONDS
 # (default 60) on a scratch corpus seeded from tests/fuzz/corpus-TARGET/, which is never
 # written to. A crash leaves its input as BUILD_DIR/crash-TARGET-* and fails the script.
+# cli-args also links kanvas-cli's own files (app/, with main renamed) and the renderer (ui/),
+# with the core functions where work or files begin wrapped (see tests/fuzz/fuzz-cli-args.c).
+# session-struct edits numbers, sizes and strings of valid sessions, then uses what loads
+# (see tests/fuzz/fuzz-session-struct.c).
 # Exits 77 (the test harness's "skipped") when clang or the libFuzzer runtime
 # (libclang-rt-14-dev) is missing.
 set -eu
@@ -18,11 +23,11 @@ while getopts b:t: opt; do
   case $opt in
     b) build=$OPTARG ;;
     t) seconds=$OPTARG ;;
-    *) echo "usage: $0 [-b BUILD_DIR] [-t SECONDS] [csv|formula|session…]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-b BUILD_DIR] [-t SECONDS] [csv|formula|session|cli-args|session-struct…]" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-targets=${*:-csv formula session}
+targets=${*:-csv formula session cli-args session-struct}
 
 CC=${CC_FUZZ:-clang}
 if ! command -v "$CC" >/dev/null 2>&1; then
@@ -68,13 +73,39 @@ for o in $objs; do
   [ -e "$o" ] || { echo "fuzz.sh: compiling $(basename "$o" .o).c failed" >&2; exit 1; }
 done
 
+# kanvas-cli's files and the renderer, for cli-args only (cairo: the plot command).
+cli_objs=""
+cli_flags="-I$src/app -I$src/ui $(pkg-config --cflags cairo)"
+cli_libs="$(pkg-config --libs cairo)"
+cli_wraps=""
+for w in kan_session_load kan_session_save kan_dataset_from_csv kan_dataset_from_formula \
+         kan_model_new kan_trainer_new kan_model_refine kan_discover kan_render_to_file \
+         kan_render_edge_to_file; do
+  cli_wraps="$cli_wraps -Wl,--wrap=$w"
+done
+case " $targets " in *" cli-args "*)
+  newest_cli=$(ls -t "$src"/core/*.h "$src"/app/*.h "$src"/ui/kan-*.h | head -n 1)
+  for c in "$src"/app/kanvas-cli.c "$src"/app/cli-*.c "$src"/ui/kan-snapshot.c "$src"/ui/kan-render.c; do
+    o="$build/obj/cli-$(basename "$c" .c).o"
+    if [ ! -e "$o" ] || [ "$c" -nt "$o" ] || [ "$newest_cli" -nt "$o" ]; then
+      rm -f "$o"
+      # shellcheck disable=SC2086
+      "$CC" $cflags $cli_flags $san -fsanitize=fuzzer-no-link -Dmain=kanvas_cli_main \
+        -DKANVAS_VERSION='"fuzz"' -c "$c" -o "$o" || { echo "fuzz.sh: compiling $c failed" >&2; exit 1; }
+    fi
+    cli_objs="$cli_objs $o"
+  done ;;
+esac
+
 status=0
 for t in $targets; do
   exe="$build/fuzz-$t"
   seeds="$src/tests/fuzz/corpus-$t"
   work="$build/corpus-$t"
+  extra=""
+  [ "$t" = cli-args ] && extra="$cli_flags $cli_objs $cli_libs $cli_wraps"
   # shellcheck disable=SC2086
-  "$CC" $cflags $san -fsanitize=fuzzer "$src/tests/fuzz/fuzz-$t.c" $objs $libs -o "$exe"
+  "$CC" $cflags $san -fsanitize=fuzzer "$src/tests/fuzz/fuzz-$t.c" $objs $extra $libs -o "$exe"
   mkdir -p "$work"
   echo "fuzz-$t: $seconds s on $seeds"
   # New inputs go to the scratch corpus (the first directory); the seeds stay as they are.

@@ -10,6 +10,7 @@
  * of subnodes.
  */
 #include "kan-render.h"
+#include "kan-file.h"
 #include "kan-model-private.h"
 #include "kan-formula.h"
 
@@ -1420,11 +1421,12 @@ kan_render_func_to_file (const char    *path,
                          GError       **error)
 {
   FileFormat fmt;
-  g_autofree char *dir = NULL, *base = NULL, *tmp = NULL;
+  g_autoptr (GError) local = NULL;
+  const char *tmp = NULL;
+  KanFileTemp *temp;
   cairo_surface_t *surf = NULL;
   cairo_t *cr;
   cairo_status_t status;
-  int fd, saved;
 
   g_return_val_if_fail (path != NULL && func != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -1443,20 +1445,20 @@ kan_render_func_to_file (const char    *path,
       return FALSE;
     }
 
-  /* A temporary file beside PATH, so the rename stays on one file system. */
-  dir = g_path_get_dirname (path);
-  base = g_path_get_basename (path);
-  tmp = g_strdup_printf ("%s%c.%s.XXXXXX", dir, G_DIR_SEPARATOR, base);
-  /* Mode 0666 under the umask, like any new file (g_mkstemp would make it 0600). */
-  fd = g_mkstemp_full (tmp, O_RDWR, 0666);
-  if (fd < 0)
+  /* A PNG is drawn in memory first: 4 bytes a pixel. */
+  if (fmt == FMT_PNG && width * height > KAN_RENDER_MAX_PIXELS)
     {
-      saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s", path,
-                   g_strerror (saved));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "%s: a %g × %g PNG would need %.3g GiB; at most %.0f megapixels are drawn "
+                   "(use .svg or .pdf for larger pictures)", path, width, height,
+                   4.0 * width * height / 1073741824.0, KAN_RENDER_MAX_PIXELS / 1e6);
       return FALSE;
     }
-  close (fd);
+  /* A new temporary file beside PATH (kan-file.h: never through an existing name, keeping the
+   * mode of the file it replaces), renamed over PATH once complete. */
+  temp = kan_file_temp_new (path, &tmp, error);
+  if (temp == NULL)
+    return FALSE;
 
   switch (fmt)
     {
@@ -1487,17 +1489,14 @@ kan_render_func_to_file (const char    *path,
 
   if (status != CAIRO_STATUS_SUCCESS)
     {
-      g_unlink (tmp);
+      kan_file_temp_abort (temp);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", path,
                    cairo_status_to_string (status));
       return FALSE;
     }
-  if (g_rename (tmp, path) != 0)
+  if (!kan_file_temp_commit (temp, &local))
     {
-      saved = errno;
-      g_unlink (tmp);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s", path,
-                   g_strerror (saved));
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, local->message);
       return FALSE;
     }
   return TRUE;

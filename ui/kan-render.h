@@ -109,6 +109,8 @@ gboolean   kan_render_edge_to_file (const KanSnapshot    *s,
                                     double                width,
                                     double                height,
                                     GError              **error);
+/* PNG pictures are drawn in memory (4 bytes a pixel): at most this many pixels (400 MB). */
+#define KAN_RENDER_MAX_PIXELS 1e8
 /* Any drawing: FUNC draws over WIDTH × HEIGHT into the file's surface (it paints its own
  * background). */
 typedef void (*KanRenderFunc) (cairo_t *cr, double width, double height, gpointer user_data);

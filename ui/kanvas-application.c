@@ -111,10 +111,44 @@ quit_action (GSimpleAction *action,
 {
   GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (user_data)));
 
-  /* Closing goes through each window's close request, which asks about unsaved changes. */
+  /* Each workbench window asks about its unsaved work first (and may stay open: Cancel).
+   * Closing one destroys it while the loop still holds the list: hold references. */
   for (GList *w = windows; w; w = w->next)
-    gtk_window_close (w->data);
-  g_list_free (windows);
+    g_object_ref (w->data);
+  for (GList *w = windows; w; w = w->next)
+    if (KANVAS_IS_WINDOW (w->data))
+      kanvas_window_close_asking (w->data, "quitting");
+    else
+      gtk_window_close (w->data);
+  g_list_free_full (windows, g_object_unref);
+}
+
+static void
+unsaved_changes_action (GSimpleAction *action,
+                        GVariant      *param,
+                        gpointer       user_data)
+{
+  GtkApplication *app = user_data;
+  GtkWindow *active = gtk_application_get_active_window (app);
+  KanvasWindow *win = NULL;
+  g_autoptr (GError) error = NULL;
+
+  /* The active window's question, else the first window asking (quit asks in every one). */
+  if (active && KANVAS_IS_WINDOW (active) && kanvas_window_is_asking (KANVAS_WINDOW (active)))
+    win = KANVAS_WINDOW (active);
+  for (GList *w = gtk_application_get_windows (app); w && win == NULL; w = w->next)
+    if (KANVAS_IS_WINDOW (w->data) && kanvas_window_is_asking (w->data))
+      win = w->data;
+  if (win == NULL)
+    {
+      g_message ("unsaved-changes: no question is waiting for an answer");
+      return;
+    }
+  if (!kanvas_window_answer (win, g_variant_get_string (param, NULL), &error))
+    {
+      g_message ("unsaved-changes: %s", error->message);
+      kanvas_window_show_message (win, error->message);
+    }
 }
 
 static void
@@ -181,6 +215,8 @@ static const GActionEntry app_entries[] = {
   { "help", help_action },
   { "about", about_action },
   { "quit", quit_action },
+  /* Answers "Save changes to … before …?": 'save', 'discard' or 'cancel'. */
+  { "unsaved-changes", unsaved_changes_action, "s" },
 };
 
 static const struct
@@ -239,9 +275,12 @@ kanvas_application_open (GApplication  *app,
       g_autofree char *path = g_file_get_path (files[f]);
       g_autoptr (GError) error = NULL;
 
-      /* Reuse a window that holds nothing worth keeping. */
+      /* Reuse a window that holds nothing worth keeping (no unsaved work, no file, no
+       * question open); else a new window, so opening from the command line never has to ask.
+       * Either way the file goes through the window's guard like every other open. */
       if (active && KANVAS_IS_WINDOW (active)
           && !kanvas_window_get_modified (KANVAS_WINDOW (active))
+          && !kanvas_window_is_asking (KANVAS_WINDOW (active))
           && kanvas_window_get_path (KANVAS_WINDOW (active)) == NULL)
         win = KANVAS_WINDOW (active);
       else

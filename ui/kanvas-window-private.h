@@ -17,6 +17,10 @@ typedef enum
   SOURCE_KEEP,
 } DataSource;
 
+/* A command that replaces or drops the session, waiting for the answer to "Save changes?"
+ * (kanvas-window.c, the guard). */
+typedef struct _KanvasPending KanvasPending;
+
 typedef enum
 {
   RUN_IDLE,
@@ -108,12 +112,12 @@ struct _KanvasWindow
   GStrv                 numeric;     /* "(l,i,j)" of the edges still splines */
   KanSymFit            *fits;        /* suggestions for the selected edge */
   int                   n_fits;
+  KanvasPending        *pending;     /* the command waiting for "Save changes?", or NULL */
 
   /* state */
   RunState              run_state;
   int                   run_steps;   /* steps the run in progress was asked for */
-  gboolean              modified;
-  gboolean              close_after_save;
+  gboolean              modified;    /* changed since the last save or load */
   gboolean              loading_panel;
   int                   hist_pos;    /* history entry whose model is the current one, or -1 */
 };

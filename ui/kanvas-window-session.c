@@ -13,6 +13,7 @@
 #include <math.h>
 #include <string.h>
 #include "kan-render.h"
+#include "kan-file.h"
 
 /* Suggestions shown for an edge. */
 #define N_SUGGESTIONS 8
@@ -433,7 +434,11 @@ export_formula (KanvasWindow *self,
     {
       GString *args = g_string_new (NULL);
       for (int v = 0; v < s->data->n_in; v++)
-        g_string_append_printf (args, "%sdouble %s", v ? ", " : "", s->data->in_names[v]);
+        {
+          /* The parameters are named as the C expression names them (int → int_). */
+          g_autofree char *cname = kan_expr_style_name (s->data->in_names[v], KAN_EXPR_STYLE_C);
+          g_string_append_printf (args, "%sdouble %s", v ? ", " : "", cname);
+        }
       doc = g_strdup_printf ("#include <math.h>\n\n/* %s, read off a KAN by Kanvas. */\n"
                              "double\nkan_formula (%s)\n{\n  return %s;\n}\n",
                              s->data->out_names[0], args->str, body);
@@ -441,7 +446,7 @@ export_formula (KanvasWindow *self,
     }
   else
     doc = g_strdup_printf ("%s\n", body);
-  if (!g_file_set_contents (path, doc, -1, error))
+  if (!kan_file_replace (path, doc, strlen (doc), error))
     return FALSE;
   g_message ("exported the formula to %s", path);
   return TRUE;

@@ -14,9 +14,13 @@
 
 G_DEFINE_FINAL_TYPE (KanvasWindow, kanvas_window, ADW_TYPE_APPLICATION_WINDOW)
 
-static void update_title    (KanvasWindow *self);
-static void update_controls (KanvasWindow *self);
-static void reset_worker    (KanvasWindow *self);
+static void     update_title    (KanvasWindow  *self);
+static void     update_controls (KanvasWindow  *self);
+static void     reset_worker    (KanvasWindow  *self);
+static gboolean has_unsaved     (KanvasWindow  *self);
+static void     save_as_action  (GSimpleAction *action,
+                                 GVariant      *param,
+                                 gpointer       user_data);
 
 /* Messages ------------------------------------------------------------------------------------ */
 
@@ -492,7 +496,7 @@ kanvas_window_set_modified (KanvasWindow *self,
   set_modified (self, modified);
 }
 
-/* Takes S (transfer full) as the window's session. */
+/* Takes S (transfer full) as the window's session. Only through replace_session (the guard). */
 static void
 set_session (KanvasWindow *self,
              KanSession   *s,
@@ -540,11 +544,319 @@ update_title (KanvasWindow *self)
       base = g_strdup (self->name ? self->name : "Untitled");
       subtitle = g_strdup ("Not saved");
     }
-  title = self->modified ? g_strdup_printf ("%s •", base) : g_strdup (base);
+  title = has_unsaved (self) ? g_strdup_printf ("%s •", base) : g_strdup (base);
   adw_window_title_set_title (self->window_title, title);
   adw_window_title_set_subtitle (self->window_title, subtitle);
   wm_title = g_strdup_printf ("%s — Kanvas", title);
   gtk_window_set_title (GTK_WINDOW (self), wm_title);
+}
+
+/* Unsaved work: the guard ------------------------------------------------------------------------ */
+
+/* Every command that replaces or drops the session (new, open, load-example, build, close,
+ * quit) goes through guard(): it proceeds at once when nothing is unsaved; else it stops a run in
+ * progress, waits for the run to end (its steps then are in the session and its history), and
+ * asks "Save changes to “NAME” before VERB?". One command waits at a time; a newer one
+ * replaces it (scripts may send several). */
+
+typedef void (*ProceedFunc) (KanvasWindow *self,
+                             gpointer      data);
+
+struct _KanvasPending
+{
+  char           *verb;        /* the question ends "before VERB?" */
+  ProceedFunc     proceed;
+  gpointer        data;
+  GDestroyNotify  destroy;
+  GtkWidget      *dialog;      /* the question, while it is on screen */
+  char           *answer;      /* given by a script while the run was still stopping */
+  int             stopped_at;  /* the session's step when the guard stopped its run, or -1 */
+  gboolean        stopping;    /* waiting for the run to end */
+  gboolean        saving;      /* the Save dialog is open for it */
+};
+
+static void guard_continue (KanvasWindow *self);
+
+static gboolean
+has_unsaved (KanvasWindow *self)
+{
+  /* A run in progress is unsaved work even right after a load: its model exists only in the
+   * worker until the run ends. */
+  return self->modified || self->run_state != RUN_IDLE;
+}
+
+static void
+on_question_response (AdwMessageDialog *dialog,
+                      const char       *response,
+                      KanvasWindow     *self);
+
+/* Forgets the waiting command (closing its question) and returns it. */
+static KanvasPending *
+pending_take (KanvasWindow *self)
+{
+  KanvasPending *p = g_steal_pointer (&self->pending);
+
+  if (p && p->dialog)
+    {
+      g_signal_handlers_disconnect_by_func (p->dialog, on_question_response, self);
+      /* Safe if the dialog closed itself already (a button closes it before responding). */
+      gtk_window_destroy (GTK_WINDOW (p->dialog));
+      p->dialog = NULL;
+    }
+  return p;
+}
+
+static void
+pending_free (KanvasPending *p)
+{
+  if (p == NULL)
+    return;
+  if (p->destroy)
+    p->destroy (p->data);
+  g_free (p->verb);
+  g_free (p->answer);
+  g_free (p);
+}
+
+/* Ends the waiting command: runs it if PROCEED, else the session stays as it is. */
+static void
+guard_finish (KanvasWindow *self,
+              gboolean      proceed)
+{
+  KanvasPending *p = pending_take (self);
+
+  if (p == NULL)
+    return;
+  /* Proceeding may close the window. */
+  g_object_ref (self);
+  if (proceed)
+    p->proceed (self, p->data);
+  else
+    g_message ("unsaved changes: kept; not %s", p->verb);
+  pending_free (p);
+  g_object_unref (self);
+}
+
+static void
+guard_answer (KanvasWindow *self,
+              const char   *answer)
+{
+  KanvasPending *p = self->pending;
+  g_autoptr (GError) error = NULL;
+
+  g_message ("unsaved changes: %s", answer);
+  if (g_str_equal (answer, "cancel"))
+    {
+      guard_finish (self, FALSE);
+      return;
+    }
+  /* A script may have started a run while the question was open: stop it, then answer. */
+  if (self->run_state != RUN_IDLE)
+    {
+      g_free (p->answer);
+      p->answer = g_strdup (answer);
+      guard_continue (self);
+      return;
+    }
+  if (g_str_equal (answer, "discard"))
+    {
+      set_modified (self, FALSE);
+      guard_finish (self, TRUE);
+    }
+  else if (self->path == NULL)
+    {
+      /* Save As: save_chosen or the chooser's Cancel ends the command. */
+      save_as_action (NULL, NULL, self);
+      p->saving = TRUE;
+    }
+  else if (kanvas_window_save_to (self, self->path, &error))
+    guard_finish (self, TRUE);
+  else
+    {
+      kanvas_window_toast (self, "Not saved: %s", error->message);
+      g_message ("save: %s", error->message);
+      guard_finish (self, FALSE);
+    }
+}
+
+static void
+on_question_response (AdwMessageDialog *dialog,
+                      const char       *response,
+                      KanvasWindow     *self)
+{
+  KanvasPending *p = self->pending;
+
+  if (p == NULL || p->dialog != GTK_WIDGET (dialog))
+    return;
+  g_signal_handlers_disconnect_by_func (dialog, on_question_response, self);
+  p->dialog = NULL;
+  /* Buttons and Escape close the dialog themselves; adw_message_dialog_response does not. */
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  guard_answer (self, response);
+}
+
+static void
+show_question (KanvasWindow *self)
+{
+  KanvasPending *p = self->pending;
+  g_autofree char *name = self->path ? g_path_get_basename (self->path)
+                                     : g_strdup (self->name ? self->name : "Untitled");
+  g_autofree char *stopped = p->stopped_at >= 0
+                             ? g_strdup_printf ("Training was stopped at step %d. ", p->stopped_at)
+                             : g_strdup ("");
+  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), NULL,
+                                                                         NULL));
+
+  adw_message_dialog_format_heading (dialog, "Save changes to “%s” before %s?", name, p->verb);
+  adw_message_dialog_format_body (dialog, "%sThe model was trained, edited or rebuilt since the "
+                                  "session was opened or last saved. Changes that are not saved "
+                                  "will be lost.", stopped);
+  adw_message_dialog_add_responses (dialog, "cancel", "_Cancel", "discard", "_Discard",
+                                    "save", self->path ? "_Save" : "_Save As…", NULL);
+  adw_message_dialog_set_response_appearance (dialog, "discard", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_response_appearance (dialog, "save", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (dialog, "save");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  /* Not destroy-with-parent (libadwaita's default): the dialog, closed by its button, outlives
+   * a window that closes in answer (Save, then quit), and GTK 4.8 then keeps a dangling transient
+   * parent for it. Dispose closes a question still open. */
+  gtk_window_set_destroy_with_parent (GTK_WINDOW (dialog), FALSE);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_question_response), self);
+  p->dialog = GTK_WIDGET (dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
+  /* Scripts wait for this line, then answer with the unsaved-changes action. */
+  g_message ("unsaved changes: asking before %s (unsaved-changes: save, discard or cancel)",
+             p->verb);
+}
+
+static void
+guard_continue (KanvasWindow *self)
+{
+  KanvasPending *p = self->pending;
+
+  if (p == NULL)
+    return;
+  if (self->run_state != RUN_IDLE)
+    {
+      /* on_worker_done comes back here once the run has ended (within one step). */
+      if (!p->stopping)
+        g_message ("unsaved changes: stopping the run before %s", p->verb);
+      p->stopping = TRUE;
+      kan_worker_stop (self->worker);
+      return;
+    }
+  if (p->stopping)
+    {
+      p->stopping = FALSE;
+      p->stopped_at = self->session->steps_done;
+    }
+  if (!has_unsaved (self))
+    guard_finish (self, TRUE);
+  else if (p->answer)
+    {
+      g_autofree char *answer = g_steal_pointer (&p->answer);
+      guard_answer (self, answer);
+    }
+  else if (p->dialog == NULL)
+    show_question (self);
+}
+
+static gboolean
+guard_continue_idle (gpointer data)
+{
+  KanvasWindow *self = data;
+
+  if (self->pending && self->pending->stopping && self->run_state == RUN_IDLE)
+    guard_continue (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs PROCEED (DESTROY frees DATA afterwards, whether it ran or not) once the session may be
+ * replaced or dropped; VERB names the command in the question. */
+static void
+guard (KanvasWindow   *self,
+       const char     *verb,
+       ProceedFunc     proceed,
+       gpointer        data,
+       GDestroyNotify  destroy)
+{
+  KanvasPending *p;
+
+  if (self->pending == NULL && !has_unsaved (self))
+    {
+      proceed (self, data);
+      if (destroy)
+        destroy (data);
+      return;
+    }
+  if (self->pending)
+    {
+      g_message ("unsaved changes: %s replaces %s", verb, self->pending->verb);
+      guard_finish (self, FALSE);
+    }
+  p = g_new0 (KanvasPending, 1);
+  p->verb = g_strdup (verb);
+  p->proceed = proceed;
+  p->data = data;
+  p->destroy = destroy;
+  p->stopped_at = -1;
+  self->pending = p;
+  guard_continue (self);
+}
+
+/* A whole new session, waiting for the guard. */
+typedef struct
+{
+  KanSession *session;
+  char       *path;
+  char       *name;
+  char       *done;   /* logged once it is the window's session */
+  gboolean    moons;  /* the panel's source is the two moons */
+} Replacement;
+
+static void
+replacement_free (gpointer data)
+{
+  Replacement *r = data;
+
+  kan_session_free (r->session);
+  g_free (r->path);
+  g_free (r->name);
+  g_free (r->done);
+  g_free (r);
+}
+
+static void
+replace_now (KanvasWindow *self,
+             gpointer      data)
+{
+  Replacement *r = data;
+
+  set_session (self, g_steal_pointer (&r->session), r->path, r->name);
+  if (r->moons)
+    adw_combo_row_set_selected (self->source_row, SOURCE_MOONS);
+  if (r->done)
+    g_message ("%s", r->done);
+}
+
+/* The only way to a new session: takes S (transfer full) once the guard lets it. */
+static void
+replace_session (KanvasWindow *self,
+                 KanSession   *s,
+                 const char   *path,
+                 const char   *name,
+                 gboolean      moons,
+                 const char   *verb,
+                 const char   *done)
+{
+  Replacement *r = g_new0 (Replacement, 1);
+
+  r->session = s;
+  r->path = g_strdup (path);
+  r->name = g_strdup (name);
+  r->done = g_strdup (done);
+  r->moons = moons;
+  guard (self, verb, replace_now, r, replacement_free);
 }
 
 /* Training ----------------------------------------------------------------------------------------- */
@@ -629,7 +941,13 @@ on_worker_done (KanModel          *model,
              done, info ? info->train_rmse : NAN, info ? info->test_rmse : NAN);
   update_loss_view (self);
   update_controls (self);
+  update_title (self);
   gtk_label_set_text (self->state_label, stopped ? "Stopped" : error ? "Failed" : "Finished");
+  /* A command stopped the run to ask about it: go on from the main loop, not from inside the
+   * worker's callback (going on may close the window and free the worker). */
+  if (self->pending && self->pending->stopping)
+    g_idle_add_full (G_PRIORITY_DEFAULT, guard_continue_idle, g_object_ref (self),
+                     g_object_unref);
 }
 
 static void
@@ -667,6 +985,7 @@ start_run (KanvasWindow *self,
   self->run_state = paused ? RUN_PAUSED : RUN_RUNNING;
   g_array_set_size (self->run_train, 0);
   g_array_set_size (self->run_test, 0);
+  update_title (self);
   return TRUE;
 }
 
@@ -682,6 +1001,9 @@ update_controls (KanvasWindow *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->train_button), self->session->model != NULL);
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "stop")),
                                self->run_state != RUN_IDLE);
+  /* Building replaces the model a run is training. */
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "apply")),
+                               self->run_state == RUN_IDLE);
   if (self->run_state == RUN_RUNNING)
     gtk_label_set_text (self->state_label, "Training…");
   else if (self->run_state == RUN_PAUSED)
@@ -768,41 +1090,38 @@ stop_action (GSimpleAction *action,
 
 /* Data and model actions -------------------------------------------------------------------------- */
 
-static void
-apply_action (GSimpleAction *action,
-              GVariant      *param,
-              gpointer       user_data)
+/* The data and model the panel describes, waiting for the guard. */
+typedef struct
 {
-  KanvasWindow *self = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (KanDataset) data = NULL;
-  g_autoptr (KanModel) model = NULL;
-  g_autofree char *detail = NULL;
-  gpointer bad_row = NULL;
-  KanTrainConfig cfg;
+  KanDataset     *data;
+  KanModel       *model;
+  KanTrainConfig  cfg;
+  char           *detail;
+} Build;
 
-  clear_errors (self);
-  data = dataset_from_panel (self, &bad_row, &error);
-  if (data == NULL)
-    {
-      show_error (self, bad_row, error);
-      return;
-    }
-  train_config_from_panel (self, &cfg);
-  model = model_from_panel (self, data, cfg.loss, &detail, &error);
-  if (model == NULL)
-    {
-      show_error (self, self->width_row, error);
-      return;
-    }
+static void
+build_free (gpointer data)
+{
+  Build *b = data;
 
-  /* Only now, with both made, does the session change. */
+  kan_dataset_free (b->data);
+  kan_model_free (b->model);
+  g_free (b->detail);
+  g_free (b);
+}
+
+static void
+build_now (KanvasWindow *self,
+           gpointer      data)
+{
+  Build *b = data;
+
   reset_worker (self);
   kan_dataset_free (self->session->data);
-  self->session->data = g_steal_pointer (&data);
+  self->session->data = g_steal_pointer (&b->data);
   kan_model_free (self->session->model);
-  self->session->model = g_steal_pointer (&model);
-  self->session->train = cfg;
+  self->session->model = g_steal_pointer (&b->model);
+  self->session->train = b->cfg;
   self->session->steps_done = 0;
   /* The models before belong to other data: they are no longer states to return to. */
   for (guint h = 0; h < self->session->history->len; h++)
@@ -811,7 +1130,7 @@ apply_action (GSimpleAction *action,
       g_clear_pointer (&e->model, kan_model_free);
     }
   self->hist_pos = -1;
-  kanvas_window_record (self, "new", detail);
+  kanvas_window_record (self, "new", b->detail);
   g_array_set_size (self->hist_train, 0);
   g_array_set_size (self->hist_test, 0);
   g_array_set_size (self->run_train, 0);
@@ -827,9 +1146,54 @@ apply_action (GSimpleAction *action,
 }
 
 static void
+apply_action (GSimpleAction *action,
+              GVariant      *param,
+              gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanDataset) data = NULL;
+  g_autoptr (KanModel) model = NULL;
+  g_autofree char *detail = NULL;
+  gpointer bad_row = NULL;
+  KanTrainConfig cfg;
+  Build *b;
+
+  /* The action is disabled during a run; an entry's Enter key still lands here. */
+  if (self->run_state != RUN_IDLE)
+    {
+      kanvas_window_toast (self, "Stop training first: edits apply while no run is in progress.");
+      return;
+    }
+  clear_errors (self);
+  data = dataset_from_panel (self, &bad_row, &error);
+  if (data == NULL)
+    {
+      show_error (self, bad_row, error);
+      return;
+    }
+  train_config_from_panel (self, &cfg);
+  model = model_from_panel (self, data, cfg.loss, &detail, &error);
+  if (model == NULL)
+    {
+      show_error (self, self->width_row, error);
+      return;
+    }
+
+  /* Only now, with both made, may the session change: after the guard. */
+  b = g_new0 (Build, 1);
+  b->data = g_steal_pointer (&data);
+  b->model = g_steal_pointer (&model);
+  b->cfg = cfg;
+  b->detail = g_steal_pointer (&detail);
+  guard (self, "building the new data and model", build_now, b, build_free);
+}
+
+static void
 on_entry_apply (KanvasWindow *self)
 {
-  g_action_group_activate_action (G_ACTION_GROUP (self), "apply", NULL);
+  /* Not the disabled action during a run: apply_action says why nothing happens. */
+  apply_action (NULL, NULL, self);
 }
 
 static KanSession *
@@ -873,6 +1237,8 @@ kanvas_window_load_example (KanvasWindow *self,
 {
   const KanvasExample *ex;
   KanSession *s;
+  g_autofree char *verb = NULL;
+  g_autofree char *done = NULL;
 
   g_return_val_if_fail (KANVAS_IS_WINDOW (self), FALSE);
 
@@ -886,9 +1252,9 @@ kanvas_window_load_example (KanvasWindow *self,
   s = example_session (ex, error);
   if (s == NULL)
     return FALSE;
-  set_session (self, s, NULL, ex->title);
-  if (ex->formula == NULL)
-    adw_combo_row_set_selected (self->source_row, SOURCE_MOONS);
+  verb = g_strdup_printf ("loading “%s”", ex->title);
+  done = g_strdup_printf ("loaded the example %s", ex->id);
+  replace_session (self, s, NULL, ex->title, ex->formula == NULL, verb, done);
   return TRUE;
 }
 
@@ -914,15 +1280,14 @@ new_action (GSimpleAction *action,
 {
   KanvasWindow *self = user_data;
   g_autoptr (GError) error = NULL;
+  KanSession *s = example_session (kanvas_example_lookup ("demo"), &error);
 
-  if (!kanvas_window_load_example (self, "demo", &error))
+  /* A new session is the demo, untitled. */
+  if (s == NULL)
     kanvas_window_toast (self, "%s", error->message);
   else
-    {
-      g_free (self->name);
-      self->name = g_strdup ("Untitled");
-      update_title (self);
-    }
+    replace_session (self, s, NULL, "Untitled", FALSE, "starting a new session",
+                     "new session");
 }
 
 /* Files ----------------------------------------------------------------------------------------- */
@@ -933,6 +1298,9 @@ kanvas_window_open_path (KanvasWindow *self,
                          GError      **error)
 {
   g_autoptr (KanSession) s = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *verb = NULL;
+  g_autofree char *done = NULL;
 
   g_return_val_if_fail (KANVAS_IS_WINDOW (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
@@ -963,8 +1331,10 @@ kanvas_window_open_path (KanvasWindow *self,
       if (s->model == NULL)
         return FALSE;
     }
-  set_session (self, g_steal_pointer (&s), path, NULL);
-  g_message ("opened %s", path);
+  base = g_path_get_basename (path);
+  verb = g_strdup_printf ("opening “%s”", base);
+  done = g_strdup_printf ("opened %s", path);
+  replace_session (self, g_steal_pointer (&s), path, NULL, FALSE, verb, done);
   return TRUE;
 }
 
@@ -1046,17 +1416,23 @@ on_chooser_response (GtkNativeDialog *dialog,
                      KanvasWindow    *self)
 {
   ChooserDone done = g_object_get_data (G_OBJECT (dialog), "kanvas-done");
+  g_autofree char *path = NULL;
 
+  /* DONE may close the window (Save before closing). */
+  g_object_ref (self);
   if (response == GTK_RESPONSE_ACCEPT)
     {
       g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
-      if (path)
-        done (self, path);
+      path = file ? g_file_get_path (file) : NULL;
+      if (path == NULL)
+        kanvas_window_toast (self, "Only local files can be used.");
     }
-  else
-    self->close_after_save = FALSE;
   g_clear_object (&self->chooser);
+  if (path)
+    done (self, path);
+  else if (self->pending && self->pending->saving)
+    guard_finish (self, FALSE);
+  g_object_unref (self);
 }
 
 static void
@@ -1074,6 +1450,9 @@ run_chooser (KanvasWindow         *self,
   if (self->chooser)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  /* The Save As a waiting command asked for is gone with its chooser. */
+  if (self->pending && self->pending->saving)
+    guard_finish (self, FALSE);
   self->chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), mode, accept, "_Cancel");
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
   if (pattern)
@@ -1111,15 +1490,13 @@ save_chosen (KanvasWindow *self,
              const char   *path)
 {
   g_autoptr (GError) error = NULL;
+  gboolean ok = kanvas_window_save_to (self, path, &error);
 
-  if (!kanvas_window_save_to (self, path, &error))
-    {
-      self->close_after_save = FALSE;
-      kanvas_window_toast (self, "%s", error->message);
-      return;
-    }
-  if (self->close_after_save)
-    kanvas_window_close_discard (self);
+  if (!ok)
+    kanvas_window_toast (self, "%s", error->message);
+  /* Save As for a command waiting on "Save changes?": it goes on only if this worked. */
+  if (self->pending && self->pending->saving)
+    guard_finish (self, ok);
 }
 
 static void
@@ -1282,46 +1659,33 @@ zoom_action (GSimpleAction *action,
 /* Closing ----------------------------------------------------------------------------------------- */
 
 static void
-on_close_response (AdwMessageDialog *dialog,
-                   const char       *response,
-                   KanvasWindow     *self)
+close_now (KanvasWindow *self,
+           gpointer      data)
 {
-  if (g_str_equal (response, "discard"))
-    kanvas_window_close_discard (self);
-  else if (g_str_equal (response, "save"))
-    {
-      self->close_after_save = TRUE;
-      save_action (NULL, NULL, self);
-    }
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+void
+kanvas_window_close_asking (KanvasWindow *self,
+                            const char   *verb)
+{
+  g_return_if_fail (KANVAS_IS_WINDOW (self));
+
+  guard (self, verb ? verb : "closing", close_now, NULL, NULL);
 }
 
 static gboolean
 kanvas_window_close_request (GtkWindow *window)
 {
   KanvasWindow *self = KANVAS_WINDOW (window);
-  GtkWidget *dialog;
-  g_autofree char *base = NULL;
 
-  if (!self->modified)
-    return GTK_WINDOW_CLASS (kanvas_window_parent_class)->close_request (window);
-
-  base = self->path ? g_path_get_basename (self->path)
-                    : g_strdup (self->name ? self->name : "Untitled");
-  dialog = adw_message_dialog_new (window, "Save Changes?", NULL);
-  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
-                                  "“%s” has unsaved changes. Changes which are not saved will be "
-                                  "lost.", base);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", "_Cancel",
-                                    "discard", "_Discard", "save", "_Save", NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "discard",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "save",
-                                              ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "save");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  g_signal_connect (dialog, "response", G_CALLBACK (on_close_response), self);
-  gtk_window_present (GTK_WINDOW (dialog));
-  return TRUE;
+  /* The guard closes again once it may (then nothing is unsaved or waiting). */
+  if (has_unsaved (self) || self->pending)
+    {
+      kanvas_window_close_asking (self, "closing");
+      return TRUE;
+    }
+  return GTK_WINDOW_CLASS (kanvas_window_parent_class)->close_request (window);
 }
 
 void
@@ -1329,8 +1693,73 @@ kanvas_window_close_discard (KanvasWindow *self)
 {
   g_return_if_fail (KANVAS_IS_WINDOW (self));
 
-  self->modified = FALSE;
+  pending_free (pending_take (self));
+  reset_worker (self);
+  set_modified (self, FALSE);
   gtk_window_close (GTK_WINDOW (self));
+}
+
+gboolean
+kanvas_window_is_asking (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), FALSE);
+  return self->pending != NULL;
+}
+
+GtkWindow *
+kanvas_window_get_question (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), NULL);
+  return self->pending && self->pending->dialog ? GTK_WINDOW (self->pending->dialog) : NULL;
+}
+
+gboolean
+kanvas_window_answer (KanvasWindow  *self,
+                      const char    *answer,
+                      GError       **error)
+{
+  KanvasPending *p;
+
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (answer != NULL, FALSE);
+
+  p = self->pending;
+  if (!g_str_equal (answer, "save") && !g_str_equal (answer, "discard")
+      && !g_str_equal (answer, "cancel"))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                   "'%s': answer save, discard or cancel", answer);
+      return FALSE;
+    }
+  if (p == NULL)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "No question about unsaved changes is "
+                   "waiting for an answer.");
+      return FALSE;
+    }
+  if (p->saving)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "The Save dialog is open: choose a file "
+                   "there or cancel it.");
+      return FALSE;
+    }
+  if (p->dialog)
+    {
+      /* As if its button was pressed. */
+      g_signal_handlers_disconnect_by_func (p->dialog, on_question_response, self);
+      gtk_window_destroy (GTK_WINDOW (p->dialog));
+      p->dialog = NULL;
+      guard_answer (self, answer);
+    }
+  else if (g_str_equal (answer, "cancel"))
+    guard_answer (self, answer);
+  else
+    {
+      /* The run is still stopping: the answer applies when it has, without asking. */
+      g_free (p->answer);
+      p->answer = g_strdup (answer);
+    }
+  return TRUE;
 }
 
 /* Theme ----------------------------------------------------------------------------------------- */
@@ -1372,6 +1801,7 @@ kanvas_window_dispose (GObject *object)
 {
   KanvasWindow *self = KANVAS_WINDOW (object);
 
+  pending_free (pending_take (self));
   g_clear_pointer (&self->worker, kan_worker_free);
   kanvas_window_session_dispose (self);
   if (self->chooser)
@@ -1562,7 +1992,7 @@ gboolean
 kanvas_window_get_modified (KanvasWindow *self)
 {
   g_return_val_if_fail (KANVAS_IS_WINDOW (self), FALSE);
-  return self->modified;
+  return has_unsaved (self);
 }
 
 gboolean

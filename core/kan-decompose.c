@@ -1,0 +1,1395 @@
+/* kan-decompose.c — splitting a discovery problem into smaller ones (see kan-decompose.h).
+ *
+ * Where kan_discover calls it. The monomial stage runs right after the ladder's first width
+ * (N,1): it costs a least-squares fit, and most laws of physics that are not sums are
+ * monomials. The oracle stage runs after the monomial stage for four or more inputs, and after
+ * the widths with one hidden node for two or three, where the ladder is cheap and usually
+ * enough; it is skipped when the user gives the widths, and runs only while the time limit
+ * allows.
+ *
+ * The oracle stage, in this order (the first finding whose composed formula is exact ends it;
+ * one that is not leaves the next test its turn):
+ *  1. Fit the surrogate: width N,H,1 (H = SURROGATE_HIDDEN) at a coarse grid (G = 2) by LM.
+ *     Finer grids overfit 1000 rows in several dimensions and give worse derivatives.
+ *  2. Power factors: xᵢ·∂f/∂xᵢ = p·f over the points (score ≤ POWER_TOL, p within POWER_SNAP
+ *     of a fraction p/q, q ≤ 3). Every such variable is divided out of the labels — real data,
+ *     not the oracle's — and the rest is solved by kan_discover; p = 0 drops a variable that
+ *     does not matter.
+ *  3. Merges: xᵢ and xⱼ enter only through xᵢ·xⱼ^r (monomial, first) or xᵢ + r·xⱼ (linear),
+ *     with r within MERGE_SNAP of a small fraction (score ≤ MERGE_TOL). The variable with most partners and all its
+ *     partners become one column, computed from the real data; kan_discover solves the rest.
+ *  4. Separability: a product f = g(A)·h(B) (first) or a sum g(A) + h(B), from the
+ *     finite-step corner tests (score ≤ SEP_TOL across groups). Each group's data come from
+ *     the oracle with the other variables held at the point where |f| is largest; each part
+ *     is solved by kan_discover with the exact tolerance widened to the oracle's error, with
+ *     one level of decomposition less; the parts are multiplied (or added), every constant is
+ *     refitted by Levenberg–Marquardt on the real train rows, and the result is snapped.
+ * Steps 2 and 3 make the problem smaller on the real data, so they do not use up levels;
+ * step 4 does (KanDiscoverOptions.decompose). Each decision is a stage: "surrogate",
+ * "detect" (scores of what was found), "subproblem" (what a part came back as) and "compose".
+ */
+#include "kan-decompose.h"
+#include "kan-error.h"
+#include "kan-formula.h"
+#include "kan-symbolic.h"
+#include "kan-train.h"
+
+#include <math.h>
+#include <string.h>
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_multifit.h>
+#include <gsl/gsl_multifit_nlinear.h>
+
+/* An exponent of a monomial fitted to the data snaps to a fraction when within this of it;
+ * exponents and ratios read off the surrogate's derivatives, within the looser bounds. */
+#define RATIO_SNAP          0.05
+#define POWER_SNAP          0.1
+#define MERGE_SNAP          0.15
+/* Detector thresholds: scores at or below these count as the property holding. A surrogate
+ * of 1000 rows in five or six dimensions is good to about 1e-2 of std(y), and its derivatives
+ * are worse: true merges score up to about 0.15 there, the corner tests (which use finite
+ * steps) about 5e-3. The thresholds leave room for that; what gets through is checked for
+ * exactness on the real data. */
+#define POWER_TOL           5e-2
+#define MERGE_TOL           0.2
+#define SEP_TOL             1e-2
+/* The surrogate network. */
+#define SURROGATE_HIDDEN    8
+#define SURROGATE_GRID      2
+#define SURROGATE_STEPS     100
+#define SURROGATE_SEED      1
+/* Points the detectors look at (train rows, evenly spread). */
+#define N_POINTS            200
+/* Central differences step, as a share of each input's range; corner tests' step. */
+#define GRAD_STEP           1e-3
+#define SEP_STEP            0.25
+/* A part solved on oracle data counts as exact within this many times the oracle's RMSE. */
+#define ORACLE_TOL_FACTOR   3.0
+/* Shares of the remaining time a reduced problem (steps 2, 3) and all parts of a split
+ * (step 4) may use. */
+#define REDUCE_TIME_SHARE   0.4
+#define SPLIT_TIME_SHARE    0.7
+/* LM refit of the constants of a composed formula. */
+#define REFIT_ITERATIONS    200
+/* The same convergence rule as the ladder's LM. */
+#define LM_STALL_REL        1e-9
+#define LM_STALL_STEPS      4
+
+/* ------------------------------------------------------------------------------------------ */
+/* Small fractions                                                                             */
+
+/* The fraction p/q (q ≤ KAN_DECOMPOSE_MAX_DEN, |p/q| ≤ KAN_DECOMPOSE_MAX_POWER) nearest to V,
+ * smallest q first, if within TOL. */
+static gboolean
+snap_ratio (double v, double tol, double *out)
+{
+  if (!isfinite (v) || fabs (v) > KAN_DECOMPOSE_MAX_POWER + tol)
+    return FALSE;
+  for (int q = 1; q <= KAN_DECOMPOSE_MAX_DEN; q++)
+    {
+      double s = round (v * q) / q;
+      if (fabs (v - s) <= tol)
+        {
+          *out = s == 0.0 ? 0.0 : s;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static gboolean
+is_integer (double p)
+{
+  return p == floor (p);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Monomials                                                                                   */
+
+/* sign(x)^p·|x|^p for integer p, |x|^p otherwise (the caller checked x > 0 then). */
+static double
+signed_pow (double x, double p)
+{
+  double v = pow (fabs (x), p);
+
+  if (is_integer (p) && fmod (fabs (p), 2.0) == 1.0 && x < 0)
+    v = -v;
+  return v;
+}
+
+double
+kan_monomial_fit (const double *x, int n_in, const double *y, size_t n, double snap_tol,
+                  double *power, double *coef)
+{
+  g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (size_t));
+  gsl_matrix *A;
+  gsl_vector *b, *c;
+  gsl_matrix *cov;
+  gsl_multifit_linear_workspace *w;
+  double chisq, smm = 0.0, sym = 0.0, ss = 0.0;
+  size_t used = 0;
+  int status;
+
+  g_return_val_if_fail (n_in >= 1 && x != NULL && y != NULL && power && coef, NAN);
+  for (size_t r = 0; r < n; r++)
+    {
+      gboolean ok = y[r] != 0.0 && isfinite (y[r]);
+      for (int i = 0; i < n_in && ok; i++)
+        ok = x[r * n_in + i] != 0.0 && isfinite (x[r * n_in + i]);
+      if (ok)
+        g_array_append_val (rows, r);
+    }
+  if (rows->len < (guint) n_in + 2)
+    return NAN;
+
+  A = gsl_matrix_alloc (rows->len, n_in + 1);
+  b = gsl_vector_alloc (rows->len);
+  c = gsl_vector_alloc (n_in + 1);
+  cov = gsl_matrix_alloc (n_in + 1, n_in + 1);
+  w = gsl_multifit_linear_alloc (rows->len, n_in + 1);
+  for (guint q = 0; q < rows->len; q++)
+    {
+      size_t r = g_array_index (rows, size_t, q);
+      gsl_matrix_set (A, q, 0, 1.0);
+      for (int i = 0; i < n_in; i++)
+        gsl_matrix_set (A, q, i + 1, log (fabs (x[r * n_in + i])));
+      gsl_vector_set (b, q, log (fabs (y[r])));
+    }
+  status = gsl_multifit_linear (A, b, c, cov, &chisq, w);
+  for (int i = 0; i < n_in; i++)
+    power[i] = gsl_vector_get (c, i + 1);
+  gsl_multifit_linear_free (w);
+  gsl_matrix_free (cov);
+  gsl_vector_free (c);
+  gsl_vector_free (b);
+  gsl_matrix_free (A);
+  if (status != GSL_SUCCESS)
+    return NAN;
+
+  for (int i = 0; i < n_in; i++)
+    {
+      if (!snap_ratio (power[i], snap_tol, &power[i]))
+        return NAN;
+      if (!is_integer (power[i]))
+        for (size_t r = 0; r < n; r++)
+          if (x[r * n_in + i] <= 0.0)
+            return NAN;
+    }
+
+  /* C by least squares of y on the signed monomial, over the rows where it is finite. */
+  for (size_t r = 0; r < n; r++)
+    {
+      double m = 1.0;
+      for (int i = 0; i < n_in; i++)
+        m *= signed_pow (x[r * n_in + i], power[i]);
+      if (!isfinite (m))
+        return NAN;
+      smm += m * m;
+      sym += y[r] * m;
+    }
+  if (!(smm > 0.0))
+    return NAN;
+  *coef = sym / smm;
+  for (size_t r = 0; r < n; r++)
+    {
+      double m = *coef;
+      for (int i = 0; i < n_in; i++)
+        m *= signed_pow (x[r * n_in + i], power[i]);
+      ss += (y[r] - m) * (y[r] - m);
+    }
+  used = n;
+  return sqrt (ss / MAX (used, 1));
+}
+
+KanExpr *
+kan_monomial_expr (const double *power, int n_in, double coef)
+{
+  KanExpr *e = kan_expr_num (coef);
+
+  for (int i = 0; i < n_in; i++)
+    {
+      KanExpr *f;
+      if (power[i] == 0.0)
+        continue;
+      f = power[i] == 1.0 ? kan_expr_var (i)
+                          : kan_expr_binary (KAN_EXPR_POW, kan_expr_var (i),
+                                             kan_expr_num (power[i]));
+      e = kan_expr_binary (KAN_EXPR_MUL, e, f);
+    }
+  return e;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Detectors                                                                                   */
+
+void
+kan_oracle_model_eval (gconstpointer model, const double *x, size_t n, double *out)
+{
+  kan_model_eval (model, x, n, out);
+}
+
+/* Step H for variable I at point P (N_IN wide): the point moved inside [lo + h, hi − h]. */
+static double
+inner (const KanOracle *f, int i, double v, double h)
+{
+  double lo = f->lo[i] + h, hi = f->hi[i] - h;
+
+  return lo > hi ? 0.5 * (f->lo[i] + f->hi[i]) : CLAMP (v, lo, hi);
+}
+
+/* Values and the derivatives along I and J at the points (moved inside the box by the
+ * step): F, DI, DJ (N each; DJ may be NULL). CENTRES receives the moved points. */
+static void
+values_and_grads (const KanOracle *f, const double *pts, size_t n, int i, int j,
+                  double *centres, double *fv, double *di, double *dj)
+{
+  int I = f->n_in, k = dj ? 5 : 3;
+  double hi = GRAD_STEP * (f->hi[i] - f->lo[i]);
+  double hj = j >= 0 ? GRAD_STEP * (f->hi[j] - f->lo[j]) : 0.0;
+  g_autofree double *x = g_new (double, (size_t) k * n * I);
+  g_autofree double *y = g_new (double, (size_t) k * n);
+
+  for (size_t p = 0; p < n; p++)
+    {
+      double *c = centres + p * I;
+      memcpy (c, pts + p * I, I * sizeof (double));
+      c[i] = inner (f, i, c[i], hi);
+      if (dj)
+        c[j] = inner (f, j, c[j], hj);
+      for (int q = 0; q < k; q++)
+        memcpy (x + ((size_t) q * n + p) * I, c, I * sizeof (double));
+      x[((size_t) 1 * n + p) * I + i] += hi;
+      x[((size_t) 2 * n + p) * I + i] -= hi;
+      if (dj)
+        {
+          x[((size_t) 3 * n + p) * I + j] += hj;
+          x[((size_t) 4 * n + p) * I + j] -= hj;
+        }
+    }
+  f->eval (f->data, x, (size_t) k * n, y);
+  for (size_t p = 0; p < n; p++)
+    {
+      fv[p] = y[p];
+      di[p] = (y[n + p] - y[2 * n + p]) / (2.0 * hi);
+      if (dj)
+        dj[p] = (y[3 * n + p] - y[4 * n + p]) / (2.0 * hj);
+    }
+}
+
+double
+kan_detect_power (const KanOracle *f, const double *pts, size_t n, int i, double *power)
+{
+  g_autofree double *c = g_new (double, n * f->n_in);
+  g_autofree double *fv = g_new (double, n), *di = g_new (double, n);
+  double stf = 0.0, sff = 0.0, res = 0.0, p;
+
+  g_return_val_if_fail (f != NULL && i >= 0 && i < f->n_in && n > 0, NAN);
+  values_and_grads (f, pts, n, i, -1, c, fv, di, NULL);
+  for (size_t q = 0; q < n; q++)
+    {
+      double t = c[q * f->n_in + i] * di[q];
+      stf += t * fv[q];
+      sff += fv[q] * fv[q];
+    }
+  if (!(sff > 0.0) || !isfinite (sff))
+    return NAN;
+  p = stf / sff;
+  for (size_t q = 0; q < n; q++)
+    {
+      double t = c[q * f->n_in + i] * di[q] - p * fv[q];
+      res += t * t;
+    }
+  *power = p;
+  return sqrt (res / sff);
+}
+
+double
+kan_detect_merge (const KanOracle *f, const double *pts, size_t n, int i, int j, KanMerge kind,
+                  double *ratio)
+{
+  g_autofree double *c = g_new (double, n * f->n_in);
+  g_autofree double *fv = g_new (double, n), *di = g_new (double, n), *dj = g_new (double, n);
+  double saa = 0.0, sab = 0.0, sbb = 0.0, tr, det, disc, lmin, lmax, u, v;
+
+  g_return_val_if_fail (f != NULL && i >= 0 && j >= 0 && i != j && i < f->n_in
+                        && j < f->n_in && n > 0, NAN);
+  values_and_grads (f, pts, n, i, j, c, fv, di, dj);
+  for (size_t q = 0; q < n; q++)
+    {
+      double a = di[q], b = dj[q];
+      if (kind == KAN_MERGE_MONOMIAL)
+        {
+          a *= c[q * f->n_in + i];
+          b *= c[q * f->n_in + j];
+        }
+      saa += a * a;
+      sab += a * b;
+      sbb += b * b;
+    }
+  if (!(saa > 0.0) || !(sbb > 0.0) || !isfinite (saa + sbb))
+    return NAN;
+  /* Eigenvalues of the 2×2 Gram matrix; the eigenvector (u, v) of the smaller one is the
+   * relation u·a + v·b ≈ 0, i.e. a·r = b with r = −u/v. */
+  tr = saa + sbb;
+  det = saa * sbb - sab * sab;
+  disc = sqrt (MAX (tr * tr / 4.0 - det, 0.0));
+  lmax = tr / 2.0 + disc;
+  lmin = MAX (tr / 2.0 - disc, 0.0);
+  if (fabs (sab) > 0.0)
+    {
+      u = sab;
+      v = lmin - saa;
+    }
+  else
+    {
+      u = saa <= sbb ? 1.0 : 0.0;
+      v = saa <= sbb ? 0.0 : 1.0;
+    }
+  /* f = g(xᵢ + r·xⱼ) gives ∂f/∂xⱼ = r·∂f/∂xᵢ, and f = g(xᵢ·xⱼ^r) gives xⱼ·∂f/∂xⱼ =
+   * r·xᵢ·∂f/∂xᵢ: in both b = r·a, so r = −u/v. */
+  *ratio = v != 0.0 ? -u / v : HUGE_VAL;
+  return sqrt (lmin / lmax);
+}
+
+double
+kan_detect_separable (const KanOracle *f, const double *pts, size_t n, int i, int j,
+                      gboolean multiplicative)
+{
+  int I = f->n_in;
+  double hi = SEP_STEP * (f->hi[i] - f->lo[i]), hj = SEP_STEP * (f->hi[j] - f->lo[j]);
+  g_autofree double *x = g_new (double, 4 * n * I);
+  g_autofree double *y = g_new (double, 4 * n);
+  double s = 0.0, m1 = 0.0, m2 = 0.0, norm;
+
+  g_return_val_if_fail (f != NULL && i >= 0 && j >= 0 && i != j && i < I && j < I && n > 0,
+                        NAN);
+  for (size_t p = 0; p < n; p++)
+    for (int q = 0; q < 4; q++)
+      {
+        double *c = x + ((size_t) q * n + p) * I;
+        memcpy (c, pts + p * I, I * sizeof (double));
+        c[i] = inner (f, i, c[i], hi) + (q & 1 ? -hi : hi);
+        c[j] = inner (f, j, c[j], hj) + (q & 2 ? -hj : hj);
+      }
+  f->eval (f->data, x, 4 * n, y);
+  /* Corners: 0 = (+,+), 1 = (−,+), 2 = (+,−), 3 = (−,−). */
+  for (size_t p = 0; p < n; p++)
+    {
+      double pp = y[p], mp = y[n + p], pm = y[2 * n + p], mm = y[3 * n + p];
+      double t = multiplicative ? pp * mm - pm * mp : pp - pm - mp + mm;
+      s += t * t;
+      for (int q = 0; q < 4; q++)
+        {
+          m1 += y[q * n + p];
+          m2 += y[q * n + p] * y[q * n + p];
+        }
+    }
+  m1 /= 4.0 * n;
+  m2 /= 4.0 * n;
+  norm = multiplicative ? m2 : MAX (m2 - m1 * m1, 0.0);
+  if (!(norm > 0.0) || !isfinite (s))
+    return NAN;
+  /* rms(t) relative to rms(f)² or to std(f); the four-term stencil has up to 4× the scale. */
+  return sqrt (s / n) / (multiplicative ? 2.0 * norm : 4.0 * sqrt (norm));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Results and stages                                                                          */
+
+void
+kan_decompose_formula_free (KanDecomposeFormula *f)
+{
+  if (f == NULL)
+    return;
+  kan_expr_free (f->expr);
+  g_free (f->width);
+  g_free (f->lock);
+  kan_model_free (f->model);
+  g_free (f);
+}
+
+typedef struct
+{
+  const KanDataset         *d;        /* raw: inputs and labels in their own units */
+  const KanDiscoverOptions *o;
+  GPtrArray                *stages;
+  GPtrArray                *formulas;
+  GTimer                   *timer;
+  double                    seconds;  /* budget, 0: none */
+  double                    y_std;
+  KanModel                 *surrogate;
+  double                    surrogate_rmse;
+  gboolean                  exact;
+} Ctx;
+
+static double
+std_of (const double *y, size_t n)
+{
+  double mu = 0.0, ss = 0.0;
+
+  for (size_t q = 0; q < n; q++)
+    mu += y[q];
+  mu /= MAX (n, 1);
+  for (size_t q = 0; q < n; q++)
+    ss += (y[q] - mu) * (y[q] - mu);
+  return n > 1 ? sqrt (ss / (n - 1)) : 0.0;
+}
+
+static void
+add_stage (Ctx *c, const char *stage, const char *width, const char *detail, double train,
+           double test, double t0)
+{
+  KanDiscoverStage *st = g_new0 (KanDiscoverStage, 1);
+
+  st->stage = g_strdup (stage);
+  st->width = g_strdup (width);
+  st->detail = g_strdup (detail);
+  st->train_rmse = train;
+  st->test_rmse = test;
+  st->seconds = g_timer_elapsed (c->timer, NULL) - t0;
+  g_ptr_array_add (c->stages, st);
+}
+
+static double
+expr_rmse (const KanExpr *e, const KanDataset *d, gboolean test)
+{
+  return test ? (d->n_test ? kan_expr_rmse (e, d->test_x, d->n_in, d->test_y, 1, d->n_test)
+                           : NAN)
+              : kan_expr_rmse (e, d->train_x, d->n_in, d->train_y, 1, d->n_train);
+}
+
+/* Judged as kan_discover judges: on the test rows if there are any. */
+static gboolean
+expr_exact (const KanExpr *e, const KanDataset *d, double exact_tol, double y_std)
+{
+  double r = expr_rmse (e, d, d->n_test > 0);
+
+  return isfinite (r) && r <= exact_tol * MAX (y_std, G_MINDOUBLE);
+}
+
+static gboolean
+time_left (const Ctx *c, double *left)
+{
+  *left = c->seconds > 0 ? c->seconds - g_timer_elapsed (c->timer, NULL) : 0.0;
+  return c->seconds <= 0 || *left > 0.0;
+}
+
+static gboolean
+check_cancel (const Ctx *c, GError **error)
+{
+  if (g_cancellable_is_cancelled (c->o->cancellable))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_CANCELLED, "discover was stopped");
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* Keeps E (taken) as a formula of the stage. */
+static void
+emit (Ctx *c, KanExpr *e, const char *width, const char *lock, KanModel *model)
+{
+  KanDecomposeFormula *f = g_new0 (KanDecomposeFormula, 1);
+
+  f->expr = e;
+  f->width = g_strdup (width);
+  f->lock = g_strdup (lock);
+  f->model = model;
+  if (expr_exact (e, c->d, c->o->exact_tol, c->y_std))
+    c->exact = TRUE;
+  g_ptr_array_add (c->formulas, f);
+}
+
+static gboolean train_lm (KanModel *m, const KanDataset *d, int steps, gboolean update_grid,
+                          GCancellable *cancellable, GError **error);
+
+static gboolean train_lm (KanModel *m, const KanDataset *d, int steps, gboolean update_grid,
+                          GCancellable *cancellable, GError **error);
+
+/* ------------------------------------------------------------------------------------------ */
+/* The monomial stage                                                                          */
+
+/* The library function computing x^p, or −1. */
+static int
+power_sym (double p)
+{
+  static const struct { double p; const char *name; } powers[] = {
+    { 1, "x" }, { 2, "x^2" }, { 3, "x^3" }, { 4, "x^4" }, { 5, "x^5" },
+    { -1, "1/x" }, { -2, "1/x^2" }, { -3, "1/x^3" }, { -4, "1/x^4" }, { -5, "1/x^5" },
+    { 0.5, "sqrt" }, { 1.5, "x^1.5" }, { -0.5, "1/sqrt(x)" },
+  };
+
+  for (guint q = 0; q < G_N_ELEMENTS (powers); q++)
+    if (powers[q].p == p)
+      return kan_sym_lookup (powers[q].name);
+  return -1;
+}
+
+/* A locked network computing C·Π xᵢ^pᵢ: one multiplication node of arity N_IN fed by one
+ * power edge per input (a constant 1 for exponent 0), then C·x. NULL when an exponent is not
+ * a library power or the network does not reproduce the monomial on D's rows. */
+static KanModel *
+monomial_model (const double *power, int n_in, double coef, const KanDataset *d)
+{
+  g_autofree char *width = g_strdup_printf ("%d,[0,1],1", n_in);
+  g_autofree char *arity = g_strdup_printf ("%d", n_in);
+  g_autoptr (KanShape) sh = NULL;
+  g_autoptr (KanExpr) e = NULL;
+  g_autofree double *out = NULL;
+  KanModelConfig cfg;
+  KanModel *m;
+  size_t n = MIN (d->n_train, 64);
+
+  if (n_in == 1)
+    {
+      g_free (width);
+      width = g_strdup ("1,1");
+    }
+  sh = kan_shape_parse (width, n_in == 1 ? NULL : arity, NULL);
+  if (sh == NULL)
+    return NULL;
+  kan_model_config_init (&cfg);
+  cfg.shape = sh;
+  m = kan_model_new (&cfg, NULL);
+  if (m == NULL)
+    return NULL;
+  if (n_in == 1)
+    {
+      double abcd[4] = { 1.0, 0.0, coef, 0.0 };
+      if (power_sym (power[0]) < 0)
+        {
+          kan_model_free (m);
+          return NULL;
+        }
+      kan_model_set_edge (m, 0, 0, 0, KAN_EDGE_SYMBOLIC, power_sym (power[0]), abcd);
+    }
+  for (int i = 0; i < n_in && n_in > 1; i++)
+    for (int j = 0; j < n_in; j++)
+      {
+        int id = power[i] == 0.0 ? kan_sym_lookup ("x") : power_sym (power[i]);
+        double one[4] = { 0.0, 1.0, 1.0, 0.0 }, unit[4] = { 1.0, 0.0, 1.0, 0.0 };
+        if (i != j)
+          kan_model_set_edge (m, 0, i, j, KAN_EDGE_OFF, 0, NULL);
+        else if (id < 0)
+          {
+            kan_model_free (m);
+            return NULL;
+          }
+        else
+          kan_model_set_edge (m, 0, i, j, KAN_EDGE_SYMBOLIC, id,
+                              power[i] == 0.0 ? one : unit);
+      }
+  if (n_in > 1)
+    {
+      double abcd[4] = { 1.0, 0.0, coef, 0.0 };
+      kan_model_set_edge (m, 1, 0, 0, KAN_EDGE_SYMBOLIC, kan_sym_lookup ("x"), abcd);
+    }
+  e = kan_monomial_expr (power, n_in, coef);
+  out = g_new (double, MAX (n, 1));
+  kan_model_eval (m, d->train_x, n, out);
+  for (size_t r = 0; r < n; r++)
+    {
+      double want = kan_expr_eval (e, d->train_x + r * n_in);
+      if (!(fabs (out[r] - want) <= 1e-9 * MAX (1.0, fabs (want))))
+        {
+          kan_model_free (m);
+          return NULL;
+        }
+    }
+  return m;
+}
+
+gboolean
+kan_decompose_monomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtrArray *stages,
+                        GPtrArray *formulas, GError **error)
+{
+  Ctx c = { 0 };
+  g_autofree double *power = g_new0 (double, MAX (raw->n_in, 1));
+  g_autofree char *detail = NULL;
+  double coef = 0.0, rmse;
+
+  c.d = raw;
+  c.o = o;
+  c.stages = stages;
+  c.formulas = formulas;
+  c.timer = g_timer_new ();
+  c.y_std = std_of (raw->train_y, raw->n_train);
+  if (check_cancel (&c, error))
+    {
+      g_timer_destroy (c.timer);
+      return FALSE;
+    }
+  rmse = kan_monomial_fit (raw->train_x, raw->n_in, raw->train_y, raw->n_train, RATIO_SNAP,
+                           power, &coef);
+  if (isfinite (rmse))
+    {
+      KanExpr *e = kan_expr_simplify (kan_monomial_expr (power, raw->n_in, coef));
+      KanModel *m;
+      g_autofree char *text = NULL;
+
+      e = kan_discover_polish (e, raw, o->exact_tol);
+      text = kan_expr_to_string (e, (const char *const *) raw->in_names, KAN_EXPR_STYLE_TEXT);
+      detail = g_strdup_printf ("%s", text);
+      /* A formula that is not exact is still a candidate (simple, maybe within the noise).
+       * Its network, for -o and the GUI: the locked monomial, or when an exponent is not a
+       * library power, the first width of the ladder fitted to the data. */
+      m = monomial_model (power, raw->n_in, coef, raw);
+      if (m == NULL)
+        {
+          g_autofree char *w = g_strdup_printf ("%d,1", raw->n_in);
+          g_autoptr (KanShape) sh = kan_shape_parse (w, NULL, NULL);
+          KanModelConfig cfg;
+          kan_model_config_init (&cfg);
+          cfg.shape = sh;
+          m = kan_model_new (&cfg, NULL);
+          if (m && !train_lm (m, raw, SURROGATE_STEPS, TRUE, o->cancellable, error))
+            {
+              kan_model_free (m);
+              kan_expr_free (e);
+              g_timer_destroy (c.timer);
+              return FALSE;
+            }
+        }
+      add_stage (&c, "monomial", "monomial", detail, expr_rmse (e, raw, FALSE),
+                 expr_rmse (e, raw, TRUE), 0.0);
+      emit (&c, e, "monomial", "monomial", m);
+    }
+  else
+    add_stage (&c, "monomial", "monomial", "no monomial fits", NAN, NAN, 0.0);
+  g_timer_destroy (c.timer);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Composing                                                                                   */
+
+/* E with variable k replaced by a copy of MAP[k]. */
+static KanExpr *
+subst (const KanExpr *e, KanExpr *const *map)
+{
+  KanExpr *r;
+
+  if (e == NULL)
+    return NULL;
+  if (e->kind == KAN_EXPR_VAR)
+    return kan_expr_copy (map[e->var]);
+  r = kan_expr_copy (e);
+  kan_expr_free (r->a);
+  kan_expr_free (r->b);
+  r->a = subst (e->a, map);
+  r->b = subst (e->b, map);
+  return r;
+}
+
+/* The constants an LM refit may move: every number except exponents. */
+static void
+collect_constants (KanExpr *e, GPtrArray *out)
+{
+  if (e == NULL)
+    return;
+  if (e->kind == KAN_EXPR_NUM)
+    {
+      g_ptr_array_add (out, e);
+      return;
+    }
+  collect_constants (e->a, out);
+  if (e->kind != KAN_EXPR_POW || e->b->kind != KAN_EXPR_NUM)
+    collect_constants (e->b, out);
+}
+
+typedef struct
+{
+  KanExpr          *e;
+  GPtrArray        *nums;
+  const KanDataset *d;
+  double           *buf;
+} Refit;
+
+static int
+refit_f (const gsl_vector *p, void *data, gsl_vector *f)
+{
+  Refit *r = data;
+  const KanDataset *d = r->d;
+
+  for (guint k = 0; k < r->nums->len; k++)
+    ((KanExpr *) r->nums->pdata[k])->value = gsl_vector_get (p, k);
+  kan_expr_eval_rows (r->e, d->train_x, d->n_train, d->n_in, r->buf);
+  for (size_t q = 0; q < d->n_train; q++)
+    {
+      double v = r->buf[q] - d->train_y[q];
+      /* Steer away from where the formula is not defined. */
+      gsl_vector_set (f, q, isfinite (v) ? v : 1e10);
+    }
+  return GSL_SUCCESS;
+}
+
+/* Refits the constants of E (in place) on D's train rows by Levenberg–Marquardt; keeps the
+ * new values only if they lower the train RMSE. */
+static void
+refit_constants (KanExpr *e, const KanDataset *d)
+{
+  g_autoptr (GPtrArray) nums = g_ptr_array_new ();
+  g_autofree double *start = NULL, *buf = NULL;
+  gsl_multifit_nlinear_fdf fdf = { 0 };
+  gsl_multifit_nlinear_parameters fp = gsl_multifit_nlinear_default_parameters ();
+  gsl_multifit_nlinear_workspace *w;
+  gsl_vector *p0;
+  Refit r;
+  double before, after;
+  int info;
+  size_t np;
+
+  collect_constants (e, nums);
+  np = nums->len;
+  if (np == 0 || d->n_train <= np)
+    return;
+  start = g_new (double, np);
+  for (size_t k = 0; k < np; k++)
+    start[k] = ((KanExpr *) nums->pdata[k])->value;
+  before = kan_expr_rmse (e, d->train_x, d->n_in, d->train_y, 1, d->n_train);
+  buf = g_new (double, d->n_train);
+  r = (Refit) { e, nums, d, buf };
+  fdf.f = refit_f;
+  fdf.n = d->n_train;
+  fdf.p = np;
+  fdf.params = &r;
+  w = gsl_multifit_nlinear_alloc (gsl_multifit_nlinear_trust, &fp, d->n_train, np);
+  p0 = gsl_vector_alloc (np);
+  for (size_t k = 0; k < np; k++)
+    gsl_vector_set (p0, k, start[k]);
+  if (gsl_multifit_nlinear_init (p0, &fdf, w) == GSL_SUCCESS)
+    gsl_multifit_nlinear_driver (REFIT_ITERATIONS, 1e-14, 1e-14, 1e-15, NULL, NULL, &info, w);
+  {
+    gsl_vector *x = gsl_multifit_nlinear_position (w);
+    for (size_t k = 0; k < np; k++)
+      ((KanExpr *) nums->pdata[k])->value = gsl_vector_get (x, k);
+  }
+  after = kan_expr_rmse (e, d->train_x, d->n_in, d->train_y, 1, d->n_train);
+  if (!(after <= before) && isfinite (before))
+    for (size_t k = 0; k < np; k++)
+      ((KanExpr *) nums->pdata[k])->value = start[k];
+  gsl_vector_free (p0);
+  gsl_multifit_nlinear_free (w);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The oracle stage                                                                            */
+
+/* Trains M in place on D (LM with the ladder's stall rule). */
+static gboolean
+train_lm (KanModel *m, const KanDataset *d, int steps, gboolean update_grid,
+          GCancellable *cancellable, GError **error)
+{
+  KanTrainConfig cfg;
+  g_autoptr (KanTrainer) t = NULL;
+  KanStepInfo info;
+  double last = HUGE_VAL;
+  int stalled = 0;
+
+  kan_train_config_init (&cfg);
+  cfg.opt = KAN_OPT_LM;
+  cfg.steps = steps;
+  cfg.update_grid = update_grid;
+  cfg.stop_grid_update_step = steps;
+  t = kan_trainer_new (m, d, &cfg, error);
+  if (t == NULL)
+    return FALSE;
+  for (int s = 0; s < steps; s++)
+    {
+      g_autoptr (GError) local = NULL;
+      if (!kan_trainer_step (t, cancellable, &info, &local))
+        {
+          if (g_error_matches (local, KAN_ERROR, KAN_ERROR_NONFINITE))
+            break;
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      stalled = info.loss >= last * (1.0 - LM_STALL_REL) ? stalled + 1 : 0;
+      last = MIN (last, info.loss);
+      if (stalled >= LM_STALL_STEPS || info.loss == 0.0)
+        break;
+    }
+  return TRUE;
+}
+
+static gboolean
+fit_surrogate (Ctx *c, GError **error)
+{
+  const KanDataset *d = c->d;
+  g_autofree char *width = g_strdup_printf ("%d,%d,1", d->n_in, SURROGATE_HIDDEN);
+  g_autoptr (KanShape) sh = kan_shape_parse (width, NULL, error);
+  g_autoptr (KanDataset) tr = NULL;
+  g_autoptr (KanModel) m = NULL;
+  g_autofree char *detail = NULL;
+  KanModelConfig cfg;
+  double t0 = g_timer_elapsed (c->timer, NULL), train, test;
+
+  if (sh == NULL)
+    return FALSE;
+  tr = kan_dataset_new_arrays (d->n_in, 1, d->n_train, 0, d->train_x, d->train_y, NULL, NULL,
+                               NULL, NULL);
+  kan_model_config_init (&cfg);
+  cfg.shape = sh;
+  cfg.grid = SURROGATE_GRID;
+  cfg.seed = SURROGATE_SEED;
+  m = kan_model_new (&cfg, error);
+  if (m == NULL || !train_lm (m, tr, SURROGATE_STEPS, TRUE, c->o->cancellable, error))
+    return FALSE;
+  train = sqrt (kan_model_loss (m, KAN_LOSS_MSE, d->train_x, d->train_y, d->n_train));
+  test = d->n_test ? sqrt (kan_model_loss (m, KAN_LOSS_MSE, d->test_x, d->test_y, d->n_test))
+                   : NAN;
+  c->surrogate_rmse = isfinite (test) ? test : train;
+  detail = g_strdup_printf ("G=%d, relative RMSE %.2g", SURROGATE_GRID,
+                            c->surrogate_rmse / MAX (c->y_std, G_MINDOUBLE));
+  add_stage (c, "surrogate", width, detail, train, test, t0);
+  c->surrogate = g_steal_pointer (&m);
+  return TRUE;
+}
+
+/* Options for a part: the default ladder, DEPTH levels of decomposition, the time left times
+ * SHARE, and the exact tolerance given. */
+static void
+sub_options (const Ctx *c, KanDiscoverOptions *so, int depth, double share, double exact_tol)
+{
+  double left;
+
+  *so = *c->o;
+  so->widths = NULL;
+  so->decompose = MAX (depth, 0);
+  so->exact_tol = exact_tol;
+  so->time_limit = time_left (c, &left) && c->seconds > 0 ? MAX (left * share, 1e-3) : 0.0;
+}
+
+/* Solves the part SUB; on success *OUT holds the result (NULL when time ran out). Errors
+ * other than cancellation are absorbed: a part that fails is no formula. */
+static gboolean
+solve_part (Ctx *c, const KanDataset *sub, const KanDiscoverOptions *so,
+            KanDiscoverResult **out, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  *out = NULL;
+  if (!kan_discover (sub, so, out, &local))
+    {
+      /* The part's own time limit is not the caller's stop. */
+      if (g_error_matches (local, KAN_ERROR, KAN_ERROR_CANCELLED)
+          && g_cancellable_is_cancelled (c->o->cancellable))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      *out = NULL;
+    }
+  return TRUE;
+}
+
+static char *
+names_of (const KanDataset *d, const int *vars, int n)
+{
+  GString *s = g_string_new (NULL);
+
+  for (int k = 0; k < n; k++)
+    g_string_append_printf (s, "%s%s", k ? "," : "", d->in_names[vars[k]]);
+  return g_string_free (s, FALSE);
+}
+
+/* A problem on the real rows with new inputs: column k of the new inputs is COLS[k]
+ * evaluated on the old ones, the labels are Y divided by SCALE (may be NULL) evaluated on
+ * them. Rows where anything is not finite are dropped. */
+static KanDataset *
+reduced_data (const KanDataset *d, KanExpr *const *cols, int n_cols, const KanExpr *scale)
+{
+  size_t n[2] = { d->n_train, d->n_test }, kept[2] = { 0, 0 };
+  const double *xs[2] = { d->train_x, d->test_x }, *ys[2] = { d->train_y, d->test_y };
+  double *nx[2], *ny[2];
+  KanDataset *r;
+
+  for (int part = 0; part < 2; part++)
+    {
+      nx[part] = g_new (double, MAX (n[part] * n_cols, 1));
+      ny[part] = g_new (double, MAX (n[part], 1));
+      for (size_t q = 0; q < n[part]; q++)
+        {
+          const double *x = xs[part] + q * d->n_in;
+          double y = ys[part][q];
+          gboolean ok = TRUE;
+          if (scale)
+            y /= kan_expr_eval (scale, x);
+          ok = isfinite (y);
+          for (int k = 0; k < n_cols && ok; k++)
+            {
+              double v = kan_expr_eval (cols[k], x);
+              nx[part][kept[part] * n_cols + k] = v;
+              ok = isfinite (v);
+            }
+          if (!ok)
+            continue;
+          ny[part][kept[part]] = y;
+          kept[part]++;
+        }
+    }
+  r = kan_dataset_new_arrays (n_cols, 1, kept[0], kept[1], nx[0], ny[0], nx[1], ny[1], NULL,
+                              NULL);
+  for (int part = 0; part < 2; part++)
+    {
+      g_free (nx[part]);
+      g_free (ny[part]);
+    }
+  return r;
+}
+
+/* Solves the reduced problem (inputs COLS, labels y / SCALE) and emits SCALE·g(COLS) for each
+ * formula g on its front. */
+static gboolean
+solve_reduced (Ctx *c, KanExpr *const *cols, int n_cols, const KanExpr *scale,
+               const char *what, GError **error)
+{
+  g_autoptr (KanDataset) sub = reduced_data (c->d, cols, n_cols, scale);
+  g_autoptr (KanDiscoverResult) r = NULL;
+  KanDiscoverOptions so;
+  g_autofree char *detail = NULL;
+  double t0 = g_timer_elapsed (c->timer, NULL), left;
+
+  if (sub->n_train < 4 || !time_left (c, &left))
+    return TRUE;
+  sub_options (c, &so, c->o->decompose, REDUCE_TIME_SHARE, c->o->exact_tol);
+  if (!solve_part (c, sub, &so, &r, error))
+    return FALSE;
+  if (r == NULL)
+    {
+      add_stage (c, "subproblem", "decompose", what, NAN, NAN, t0);
+      return TRUE;
+    }
+  detail = g_strdup_printf ("%s: %s (%s, %d formulas)", what, r->best->text,
+                            r->exact ? "exact" : "approximate", r->n_candidates);
+  add_stage (c, "subproblem", "decompose", detail, r->best->train_rmse, r->best->test_rmse, t0);
+  for (guint q = 0; q < r->pareto->len; q++)
+    {
+      const KanDiscoverCandidate *p = r->pareto->pdata[q];
+      KanExpr *e = subst (p->expr, cols);
+      if (scale)
+        e = kan_expr_binary (KAN_EXPR_MUL, kan_expr_copy (scale), e);
+      e = kan_discover_polish (e, c->d, c->o->exact_tol);
+      emit (c, e, "decompose", what, kan_model_copy (c->surrogate));
+    }
+  return TRUE;
+}
+
+/* Step 2: power factors. */
+static gboolean
+try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **error)
+{
+  int I = c->d->n_in, n_rest = 0;
+  g_autofree double *power = g_new0 (double, I);
+  g_autofree gboolean *found = g_new0 (gboolean, I);
+  g_autoptr (GString) what = g_string_new (NULL);
+  g_autofree KanExpr **cols = g_new0 (KanExpr *, I);
+  g_autoptr (KanExpr) scale = NULL;
+  int n_found = 0;
+  double t0 = g_timer_elapsed (c->timer, NULL);
+  gboolean ok;
+
+  for (int i = 0; i < I; i++)
+    {
+      double p, s = kan_detect_power (f, pts, n, i, &p);
+      if (!(s <= POWER_TOL) || !snap_ratio (p, POWER_SNAP, &p))
+        continue;
+      /* The data must allow dividing by xᵢ^p. */
+      for (size_t q = 0; q < c->d->n_train + c->d->n_test; q++)
+        {
+          double x = q < c->d->n_train ? c->d->train_x[q * I + i]
+                                       : c->d->test_x[(q - c->d->n_train) * I + i];
+          if ((!is_integer (p) && x <= 0.0) || (p < 0 && x == 0.0))
+            p = NAN;
+        }
+      if (isnan (p))
+        continue;
+      found[i] = TRUE;
+      power[i] = p;
+      n_found++;
+      g_string_append_printf (what, "%s%s^%g (score %.1e)", what->len ? ", " : "power ",
+                              c->d->in_names[i], p, s);
+    }
+  if (n_found == 0 || n_found == I)
+    return TRUE;
+  add_stage (c, "detect", "decompose", what->str, NAN, NAN, t0);
+  scale = kan_expr_simplify (kan_monomial_expr (power, I, 1.0));
+  for (int i = 0; i < I; i++)
+    if (!found[i])
+      cols[n_rest++] = kan_expr_var (i);
+  {
+    g_autofree int *rest = g_new (int, I);
+    g_autofree char *names = NULL;
+    for (int i = 0, k = 0; i < I; i++)
+      if (!found[i])
+        rest[k++] = i;
+    g_autofree char *st = kan_expr_to_string (scale, (const char *const *) c->d->in_names,
+                                              KAN_EXPR_STYLE_TEXT);
+    names = names_of (c->d, rest, n_rest);
+    g_string_printf (what, "y / (%s) over %s", st, names);
+  }
+  ok = solve_reduced (c, cols, n_rest, scale, what->str, error);
+  for (int k = 0; k < n_rest; k++)
+    kan_expr_free (cols[k]);
+  return ok;
+}
+
+/* Step 3: merges. */
+static gboolean
+try_merges (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **error)
+{
+  int I = c->d->n_in;
+
+  for (int kind = KAN_MERGE_MONOMIAL; kind >= KAN_MERGE_LINEAR && !c->exact; kind--)
+    {
+      g_autofree double *ratio = g_new (double, I * I);
+      g_autofree double *score = g_new (double, I * I);
+      g_autofree gboolean *ok = g_new0 (gboolean, I * I);
+      int best = -1, best_n = 0;
+      double t0 = g_timer_elapsed (c->timer, NULL);
+
+      for (int i = 0; i < I; i++)
+        for (int j = i + 1; j < I; j++)
+          {
+            double r = NAN, s = kan_detect_merge (f, pts, n, i, j, kind, &r);
+            score[i * I + j] = score[j * I + i] = s;
+            ratio[i * I + j] = r;
+            ratio[j * I + i] = 1.0 / r;
+          }
+      /* A usable merge of xⱼ into xᵢ: the relation holds, r is a small fraction, and a
+       * fractional power has a positive base. */
+      for (int i = 0; i < I; i++)
+        for (int j = 0; j < I; j++)
+          {
+            double r = ratio[i * I + j];
+            if (i == j || !(score[i * I + j] <= MERGE_TOL) || !snap_ratio (r, MERGE_SNAP, &r)
+                || r == 0.0)
+              continue;
+            ratio[i * I + j] = r;
+            ok[i * I + j] = TRUE;
+            if (kind == KAN_MERGE_MONOMIAL && !is_integer (r))
+              for (size_t q = 0; q < c->d->n_train + c->d->n_test && ok[i * I + j]; q++)
+                {
+                  double x = q < c->d->n_train ? c->d->train_x[q * I + j]
+                                               : c->d->test_x[(q - c->d->n_train) * I + j];
+                  ok[i * I + j] = x > 0.0;
+                }
+          }
+      /* The root: the variable with most partners (ties: the first). */
+      for (int i = 0; i < I; i++)
+        {
+          int k = 0;
+          for (int j = 0; j < I; j++)
+            k += ok[i * I + j];
+          if (k > best_n)
+            {
+              best_n = k;
+              best = i;
+            }
+        }
+      /* Every variable may merge into one: then f is a function of one monomial (or linear
+       * form), as exp(−x1/x2). */
+      if (best < 0)
+        continue;
+      {
+        g_autofree KanExpr **cols = g_new0 (KanExpr *, I);
+        g_autoptr (GString) what = g_string_new (NULL);
+        KanExpr *u = kan_expr_var (best);
+        int n_cols = 0;
+        gboolean done;
+        for (int j = 0; j < I; j++)
+          {
+            double r = ratio[best * I + j];
+            if (!ok[best * I + j])
+              continue;
+            if (kind == KAN_MERGE_MONOMIAL)
+              u = kan_expr_binary (KAN_EXPR_MUL, u,
+                                   r == 1.0 ? kan_expr_var (j)
+                                            : kan_expr_binary (KAN_EXPR_POW, kan_expr_var (j),
+                                                               kan_expr_num (r)));
+            else
+              u = kan_expr_binary (KAN_EXPR_ADD, u,
+                                   kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (r),
+                                                    kan_expr_var (j)));
+            g_string_append_printf (what, "%s%s with %s, r = %g (score %.1e)",
+                                    what->len ? ", " : (kind == KAN_MERGE_MONOMIAL
+                                                        ? "merge (monomial) "
+                                                        : "merge (linear) "),
+                                    c->d->in_names[best], c->d->in_names[j], r,
+                                    score[best * I + j]);
+          }
+        u = kan_expr_simplify (u);
+        for (int j = 0; j < I; j++)
+          if (j == best)
+            cols[n_cols++] = u;
+          else if (!ok[best * I + j])
+            cols[n_cols++] = kan_expr_var (j);
+        add_stage (c, "detect", "decompose", what->str, NAN, NAN, t0);
+        {
+          g_autofree char *ut = kan_expr_to_string (u, (const char *const *) c->d->in_names,
+                                                    KAN_EXPR_STYLE_TEXT);
+          g_string_printf (what, "%d input%s with u = %s", n_cols, n_cols == 1 ? "" : "s", ut);
+        }
+        done = solve_reduced (c, cols, n_cols, NULL, what->str, error);
+        for (int k = 0; k < n_cols; k++)
+          kan_expr_free (cols[k]);
+        if (!done)
+          return FALSE;
+      }
+    }
+  return TRUE;
+}
+
+/* Groups of variables: connected components of the pairs whose score is above SEP_TOL (or
+ * unknown). GROUP receives each variable's group; returns the number of groups. */
+static int
+components (const double *score, int I, int *group)
+{
+  int n_groups = 0;
+
+  for (int i = 0; i < I; i++)
+    group[i] = -1;
+  for (int i = 0; i < I; i++)
+    {
+      GQueue q = G_QUEUE_INIT;
+      if (group[i] >= 0)
+        continue;
+      group[i] = n_groups;
+      g_queue_push_tail (&q, GINT_TO_POINTER (i));
+      while (!g_queue_is_empty (&q))
+        {
+          int a = GPOINTER_TO_INT (g_queue_pop_head (&q));
+          for (int b = 0; b < I; b++)
+            if (group[b] < 0 && b != a && !(score[a * I + b] <= SEP_TOL))
+              {
+                group[b] = n_groups;
+                g_queue_push_tail (&q, GINT_TO_POINTER (b));
+              }
+        }
+      n_groups++;
+    }
+  return n_groups;
+}
+
+/* Step 4: a product or a sum of parts. */
+static gboolean
+try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **error)
+{
+  int I = c->d->n_in;
+  g_autofree double *score = g_new (double, I * I);
+  g_autofree int *group = g_new (int, I);
+  g_autofree double *fv = g_new (double, n);
+  g_autofree double *x0 = g_new (double, I);
+  size_t at = 0;
+
+  if (c->o->decompose < 1)
+    return TRUE;
+  f->eval (f->data, pts, n, fv);
+  for (size_t q = 1; q < n; q++)
+    if (fabs (fv[q]) > fabs (fv[at]))
+      at = q;
+  memcpy (x0, pts + at * I, I * sizeof (double));
+
+  for (int mult = 1; mult >= 0 && !c->exact; mult--)
+    {
+      double t0 = g_timer_elapsed (c->timer, NULL), f0, left;
+      int n_groups;
+      g_autoptr (GString) what = g_string_new (NULL);
+      g_autoptr (KanExpr) composed = NULL;
+      g_autofree KanExpr **map = g_new0 (KanExpr *, I);
+      gboolean all = TRUE;
+
+      for (int i = 0; i < I; i++)
+        for (int j = 0; j < I; j++)
+          score[i * I + j] = i < j ? kan_detect_separable (f, pts, n, i, j, mult)
+                             : j < i ? score[j * I + i] : 0.0;
+      n_groups = components (score, I, group);
+      if (n_groups < 2)
+        continue;
+      f->eval (f->data, x0, 1, &f0);
+      if (mult && !(fabs (f0) > 0.0))
+        continue;
+      g_string_append (what, mult ? "product of " : "sum of ");
+      for (int g = 0; g < n_groups; g++)
+        {
+          double worst = 0.0;
+          g_string_append (what, g ? ", (" : "(");
+          for (int i = 0, k = 0; i < I; i++)
+            if (group[i] == g)
+              {
+                g_string_append_printf (what, "%s%s", k++ ? "," : "", c->d->in_names[i]);
+                for (int j = 0; j < I; j++)
+                  if (group[j] != g)
+                    worst = MAX (worst, score[i * I + j]);
+              }
+          g_string_append_printf (what, ")");
+          if (g == n_groups - 1)
+            g_string_append_printf (what, " (largest score across %.1e)", worst);
+        }
+      add_stage (c, "detect", "decompose", what->str, NAN, NAN, t0);
+
+      for (int g = 0; g < n_groups && all; g++)
+        {
+          g_autofree int *vars = g_new (int, I);
+          g_autoptr (KanDataset) sub = NULL;
+          g_autoptr (KanDiscoverResult) r = NULL;
+          g_autofree char *names = NULL, *detail = NULL;
+          KanDiscoverOptions so;
+          int k = 0;
+          size_t nr[2] = { c->d->n_train, c->d->n_test };
+          const double *xs[2] = { c->d->train_x, c->d->test_x };
+          double *sx[2], *sy[2], sub_std, tol;
+          double tg = g_timer_elapsed (c->timer, NULL);
+
+          for (int i = 0; i < I; i++)
+            if (group[i] == g)
+              vars[k++] = i;
+          for (int part = 0; part < 2; part++)
+            {
+              g_autofree double *full = g_new (double, MAX (nr[part] * I, 1));
+              sx[part] = g_new (double, MAX (nr[part] * k, 1));
+              sy[part] = g_new (double, MAX (nr[part], 1));
+              for (size_t q = 0; q < nr[part]; q++)
+                {
+                  memcpy (full + q * I, x0, I * sizeof (double));
+                  for (int v = 0; v < k; v++)
+                    {
+                      full[q * I + vars[v]] = xs[part][q * I + vars[v]];
+                      sx[part][q * k + v] = xs[part][q * I + vars[v]];
+                    }
+                }
+              if (nr[part])
+                f->eval (f->data, full, nr[part], sy[part]);
+            }
+          sub = kan_dataset_new_arrays (k, 1, nr[0], nr[1], sx[0], sy[0], sx[1], sy[1], NULL,
+                                        NULL);
+          for (int part = 0; part < 2; part++)
+            {
+              g_free (sx[part]);
+              g_free (sy[part]);
+            }
+          sub_std = std_of (sub->train_y, sub->n_train);
+          tol = MAX (c->o->exact_tol,
+                     ORACLE_TOL_FACTOR * c->surrogate_rmse / MAX (sub_std, G_MINDOUBLE));
+          if (!time_left (c, &left))
+            {
+              all = FALSE;
+              break;
+            }
+          sub_options (c, &so, c->o->decompose - 1, SPLIT_TIME_SHARE / (n_groups - g), tol);
+          if (!solve_part (c, sub, &so, &r, error))
+            return FALSE;
+          names = names_of (c->d, vars, k);
+          if (r == NULL)
+            {
+              all = FALSE;
+              detail = g_strdup_printf ("part over %s: no formula", names);
+              add_stage (c, "subproblem", "decompose", detail, NAN, NAN, tg);
+              break;
+            }
+          detail = g_strdup_printf ("part over %s (oracle data, tolerance %.1e): %s (%s)",
+                                    names, tol, r->best->text,
+                                    r->exact ? "within the oracle's error" : "approximate");
+          add_stage (c, "subproblem", "decompose", detail, r->best->train_rmse,
+                     r->best->test_rmse, tg);
+          {
+            g_autofree KanExpr **vmap = g_new0 (KanExpr *, k);
+            KanExpr *part;
+            for (int v = 0; v < k; v++)
+              vmap[v] = kan_expr_var (vars[v]);
+            part = subst (r->best->expr, vmap);
+            for (int v = 0; v < k; v++)
+              kan_expr_free (vmap[v]);
+            composed = composed == NULL ? part
+                       : kan_expr_binary (mult ? KAN_EXPR_MUL : KAN_EXPR_ADD,
+                                          g_steal_pointer (&composed), part);
+          }
+        }
+      if (!all || composed == NULL)
+        continue;
+      /* The parts overlap by f(x0) n_groups − 1 times. */
+      if (mult)
+        composed = kan_expr_binary (KAN_EXPR_MUL,
+                                    kan_expr_num (1.0 / pow (f0, n_groups - 1)),
+                                    g_steal_pointer (&composed));
+      else
+        composed = kan_expr_binary (KAN_EXPR_SUB, g_steal_pointer (&composed),
+                                    kan_expr_num ((n_groups - 1) * f0));
+      {
+        double tc = g_timer_elapsed (c->timer, NULL);
+        KanExpr *e = kan_expr_simplify (g_steal_pointer (&composed));
+        g_autofree char *text = NULL;
+        refit_constants (e, c->d);
+        e = kan_discover_polish (e, c->d, c->o->exact_tol);
+        refit_constants (e, c->d);
+        e = kan_discover_polish (e, c->d, c->o->exact_tol);
+        text = kan_expr_to_string (e, (const char *const *) c->d->in_names,
+                                   KAN_EXPR_STYLE_TEXT);
+        add_stage (c, "compose", "decompose", text, expr_rmse (e, c->d, FALSE),
+                   expr_rmse (e, c->d, TRUE), tc);
+        emit (c, e, "decompose", what->str, kan_model_copy (c->surrogate));
+      }
+      if (check_cancel (c, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+kan_decompose_oracle (const KanDataset *raw, const KanDiscoverOptions *o, double seconds,
+                      GPtrArray *stages, GPtrArray *formulas, GError **error)
+{
+  Ctx c = { 0 };
+  g_autofree double *pts = NULL, *lo = NULL, *hi = NULL;
+  KanOracle f;
+  size_t n;
+  int I = raw->n_in;
+  gboolean ok = FALSE;
+
+  c.d = raw;
+  c.o = o;
+  c.stages = stages;
+  c.formulas = formulas;
+  c.timer = g_timer_new ();
+  c.seconds = seconds;
+  c.y_std = std_of (raw->train_y, raw->n_train);
+  if (I < 2 || raw->n_train < 8)
+    {
+      ok = TRUE;
+      goto done;
+    }
+  if (check_cancel (&c, error) || !fit_surrogate (&c, error))
+    goto done;
+
+  n = MIN (raw->n_train, N_POINTS);
+  pts = g_new (double, n * I);
+  for (size_t q = 0; q < n; q++)
+    memcpy (pts + q * I, raw->train_x + (q * raw->n_train / n) * I, I * sizeof (double));
+  lo = g_new (double, I);
+  hi = g_new (double, I);
+  for (int i = 0; i < I; i++)
+    {
+      lo[i] = HUGE_VAL;
+      hi[i] = -HUGE_VAL;
+      for (size_t q = 0; q < raw->n_train; q++)
+        {
+          lo[i] = MIN (lo[i], raw->train_x[q * I + i]);
+          hi[i] = MAX (hi[i], raw->train_x[q * I + i]);
+        }
+    }
+  f = (KanOracle) { I, kan_oracle_model_eval, c.surrogate, lo, hi };
+
+  if (!try_power_factors (&c, &f, pts, n, error))
+    goto done;
+  if (!c.exact && !try_merges (&c, &f, pts, n, error))
+    goto done;
+  if (!c.exact && !try_split (&c, &f, pts, n, error))
+    goto done;
+  ok = TRUE;
+
+done:
+  kan_model_free (c.surrogate);
+  g_timer_destroy (c.timer);
+  return ok;
+}

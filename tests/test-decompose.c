@@ -1,0 +1,433 @@
+/* test-decompose.c — monomials on data, the detectors on functions built to have (and not
+ * have) each property, and one problem that only a decomposition solves in time.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_rng.h>
+
+#include "kan.h"
+#include "kan-decompose.h"
+
+#define N_ROWS 400
+
+/* Uniform rows in [LO, HI]^n_in, each input's sign flipped at random when SIGNED. */
+static double *
+rows (int n_in, size_t n, double lo, double hi, gboolean signed_, guint64 seed)
+{
+  gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
+  double *x = g_new (double, n * n_in);
+
+  gsl_rng_set (r, seed);
+  for (size_t q = 0; q < n * n_in; q++)
+    {
+      x[q] = lo + (hi - lo) * gsl_rng_uniform (r);
+      if (signed_ && gsl_rng_uniform (r) < 0.5)
+        x[q] = -x[q];
+    }
+  gsl_rng_free (r);
+  return x;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Monomials                                                                                   */
+
+START_TEST (test_monomial_signs)
+{
+  g_autofree double *x = rows (3, N_ROWS, 0.3, 2.1, TRUE, 11);
+  double y[N_ROWS], p[3], c, rmse;
+
+  for (int q = 0; q < N_ROWS; q++)
+    {
+      const double *v = x + q * 3;
+      y[q] = -2.385 * v[0] * v[1] * v[1] / v[2];
+    }
+  rmse = kan_monomial_fit (x, 3, y, N_ROWS, 0.05, p, &c);
+  ck_assert (rmse < 1e-12);
+  ck_assert_double_eq (p[0], 1.0);
+  ck_assert_double_eq (p[1], 2.0);
+  ck_assert_double_eq (p[2], -1.0);
+  ck_assert_double_eq_tol (c, -2.385, 1e-12);
+
+  /* Fractional powers of positive inputs. */
+  {
+    g_autofree double *xp = rows (2, N_ROWS, 0.2, 3.0, FALSE, 12);
+    for (int q = 0; q < N_ROWS; q++)
+      y[q] = 0.731 * sqrt (xp[q * 2]) / pow (xp[q * 2 + 1], 4.0 / 3.0);
+    rmse = kan_monomial_fit (xp, 2, y, N_ROWS, 0.05, p, &c);
+    ck_assert (rmse < 1e-12);
+    ck_assert_double_eq (p[0], 0.5);
+    ck_assert_double_eq_tol (p[1], -4.0 / 3.0, 1e-15);
+    ck_assert_double_eq_tol (c, 0.731, 1e-12);
+  }
+}
+END_TEST
+
+START_TEST (test_monomial_rejects)
+{
+  g_autofree double *x = rows (2, N_ROWS, 0.3, 2.0, TRUE, 13);
+  double y[N_ROWS], p[2], c, rmse, std = 0.0;
+
+  /* A near miss: a product plus a small linear term fits no monomial exactly. */
+  for (int q = 0; q < N_ROWS; q++)
+    {
+      y[q] = x[q * 2] * x[q * 2 + 1] + 0.01 * x[q * 2];
+      std += y[q] * y[q];
+    }
+  std = sqrt (std / N_ROWS);
+  rmse = kan_monomial_fit (x, 2, y, N_ROWS, 0.05, p, &c);
+  ck_assert (!(rmse <= 1e-9 * std));
+
+  /* The right magnitudes with the wrong signs: |x1|·x2 is not x1·x2. */
+  for (int q = 0; q < N_ROWS; q++)
+    y[q] = fabs (x[q * 2]) * x[q * 2 + 1];
+  rmse = kan_monomial_fit (x, 2, y, N_ROWS, 0.05, p, &c);
+  ck_assert (!(rmse <= 1e-3));
+
+  /* A fractional power of an input that is sometimes negative is refused. */
+  for (int q = 0; q < N_ROWS; q++)
+    y[q] = sqrt (fabs (x[q * 2])) * x[q * 2 + 1];
+  ck_assert (isnan (kan_monomial_fit (x, 2, y, N_ROWS, 0.05, p, &c)));
+
+  /* An exponent that is not a small fraction is refused. */
+  {
+    g_autofree double *xp = rows (2, N_ROWS, 0.2, 3.0, FALSE, 14);
+    for (int q = 0; q < N_ROWS; q++)
+      y[q] = pow (xp[q * 2], 0.77) * xp[q * 2 + 1];
+    ck_assert (isnan (kan_monomial_fit (xp, 2, y, N_ROWS, 0.05, p, &c)));
+  }
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------------ */
+/* Detectors on exact functions                                                                */
+
+typedef double (*Fn) (const double *x);
+
+static void
+fn_eval (gconstpointer data, const double *x, size_t n, double *out)
+{
+  const struct { Fn f; int n_in; } *d = data;
+
+  for (size_t q = 0; q < n; q++)
+    out[q] = d->f (x + q * d->n_in);
+}
+
+typedef struct
+{
+  struct { Fn f; int n_in; } fn;
+  double     lo[4], hi[4];
+  KanOracle  oracle;
+  double    *pts;
+} Exact;
+
+static void
+exact_init (Exact *e, Fn f, int n_in, double lo, double hi)
+{
+  e->fn.f = f;
+  e->fn.n_in = n_in;
+  for (int i = 0; i < n_in; i++)
+    {
+      e->lo[i] = lo;
+      e->hi[i] = hi;
+    }
+  e->oracle = (KanOracle) { n_in, fn_eval, &e->fn, e->lo, e->hi };
+  e->pts = rows (n_in, 100, lo, hi, FALSE, 21);
+}
+
+static double f_power (const double *x) { return x[0] * x[0] * sin (x[1]); }
+static double f_power_miss (const double *x) { return x[0] * x[0] * sin (x[1]) + 0.05 * x[0]; }
+static double f_diff (const double *x) { return sin (x[0] - x[1]) + x[2]; }
+static double f_diff_miss (const double *x) { return sin (x[0] - x[1]) + 0.1 * x[0] * x[0]; }
+static double f_ratio (const double *x) { return exp (-x[0] / x[1]); }
+static double f_ratio_miss (const double *x) { return exp (-x[0] / x[1]) + 0.05 * x[0]; }
+static double f_add (const double *x) { return sin (x[0]) + x[1] * x[2]; }
+static double f_add_miss (const double *x) { return sin (x[0]) + x[1] + 0.05 * x[0] * x[1]; }
+static double f_mult (const double *x) { return (1.0 + x[0] * x[0]) * cos (x[1]); }
+static double f_mult_miss (const double *x) { return (1.0 + x[0] * x[0]) * cos (x[1]) + 0.05 * x[0]; }
+
+START_TEST (test_detect_power)
+{
+  Exact e, m;
+  double p, s;
+
+  exact_init (&e, f_power, 2, 0.2, 1.5);
+  s = kan_detect_power (&e.oracle, e.pts, 100, 0, &p);
+  ck_assert_double_eq_tol (p, 2.0, 1e-4);
+  ck_assert (s < 1e-4);
+  s = kan_detect_power (&e.oracle, e.pts, 100, 1, &p);
+  ck_assert (s > 0.1);  /* sin is no power of x2 */
+
+  exact_init (&m, f_power_miss, 2, 0.2, 1.5);
+  s = kan_detect_power (&m.oracle, m.pts, 100, 0, &p);
+  ck_assert_msg (s > 1e-2, "near miss scored %g", s);
+  g_free (e.pts);
+  g_free (m.pts);
+}
+END_TEST
+
+START_TEST (test_detect_merge)
+{
+  Exact d, dm, r, rm;
+  double ratio, s;
+
+  exact_init (&d, f_diff, 3, -1.0, 1.0);
+  s = kan_detect_merge (&d.oracle, d.pts, 100, 0, 1, KAN_MERGE_LINEAR, &ratio);
+  ck_assert (s < 1e-4);
+  ck_assert_double_eq_tol (ratio, -1.0, 1e-4);
+  s = kan_detect_merge (&d.oracle, d.pts, 100, 0, 2, KAN_MERGE_LINEAR, &ratio);
+  ck_assert (s > 0.1);
+  s = kan_detect_merge (&d.oracle, d.pts, 100, 0, 1, KAN_MERGE_MONOMIAL, &ratio);
+  ck_assert (s > 0.1);  /* a difference is not a product */
+
+  exact_init (&dm, f_diff_miss, 2, -1.0, 1.0);
+  s = kan_detect_merge (&dm.oracle, dm.pts, 100, 0, 1, KAN_MERGE_LINEAR, &ratio);
+  ck_assert_msg (s > 1e-2, "near miss scored %g", s);
+
+  exact_init (&r, f_ratio, 2, 0.5, 2.0);
+  s = kan_detect_merge (&r.oracle, r.pts, 100, 0, 1, KAN_MERGE_MONOMIAL, &ratio);
+  ck_assert (s < 1e-4);
+  ck_assert_double_eq_tol (ratio, -1.0, 1e-4);
+  s = kan_detect_merge (&r.oracle, r.pts, 100, 0, 1, KAN_MERGE_LINEAR, &ratio);
+  ck_assert (s > 1e-2);
+
+  exact_init (&rm, f_ratio_miss, 2, 0.5, 2.0);
+  s = kan_detect_merge (&rm.oracle, rm.pts, 100, 0, 1, KAN_MERGE_MONOMIAL, &ratio);
+  ck_assert_msg (s > 1e-2, "near miss scored %g", s);
+  g_free (d.pts);
+  g_free (dm.pts);
+  g_free (r.pts);
+  g_free (rm.pts);
+}
+END_TEST
+
+START_TEST (test_detect_separable)
+{
+  Exact a, am, m, mm;
+  double s;
+
+  exact_init (&a, f_add, 3, -1.0, 1.0);
+  ck_assert (kan_detect_separable (&a.oracle, a.pts, 100, 0, 1, FALSE) < 1e-12);
+  ck_assert (kan_detect_separable (&a.oracle, a.pts, 100, 0, 2, FALSE) < 1e-12);
+  ck_assert (kan_detect_separable (&a.oracle, a.pts, 100, 1, 2, FALSE) > 0.05);
+  /* A sum is not a product. */
+  ck_assert (kan_detect_separable (&a.oracle, a.pts, 100, 0, 1, TRUE) > 0.05);
+
+  exact_init (&am, f_add_miss, 2, -1.0, 1.0);
+  s = kan_detect_separable (&am.oracle, am.pts, 100, 0, 1, FALSE);
+  ck_assert_msg (s > 5e-3, "near miss scored %g", s);
+
+  exact_init (&m, f_mult, 2, -1.0, 1.0);
+  ck_assert (kan_detect_separable (&m.oracle, m.pts, 100, 0, 1, TRUE) < 1e-12);
+  ck_assert (kan_detect_separable (&m.oracle, m.pts, 100, 0, 1, FALSE) > 0.01);
+
+  exact_init (&mm, f_mult_miss, 2, -1.0, 1.0);
+  s = kan_detect_separable (&mm.oracle, mm.pts, 100, 0, 1, TRUE);
+  ck_assert_msg (s > 5e-3, "near miss scored %g", s);
+  g_free (a.pts);
+  g_free (am.pts);
+  g_free (m.pts);
+  g_free (mm.pts);
+}
+END_TEST
+
+/* A network of width 3,1 is a sum of one function per input by construction; one of width
+ * 3,[0,1],1 with a multiplication node of arity 3 and a linear output edge is a product. */
+START_TEST (test_detect_on_networks)
+{
+  const char *widths[2] = { "3,1", "3,[0,1],1" };
+  double lo[3] = { -1, -1, -1 }, hi[3] = { 1, 1, 1 };
+  g_autofree double *pts = rows (3, 100, -1.0, 1.0, FALSE, 31);
+
+  for (int k = 0; k < 2; k++)
+    {
+      g_autoptr (KanShape) sh = kan_shape_parse (widths[k], "3", NULL);
+      g_autoptr (KanModel) m = NULL;
+      KanModelConfig cfg;
+      KanOracle o;
+      double add, mult;
+
+      kan_model_config_init (&cfg);
+      cfg.shape = sh;
+      cfg.noise_scale = 1.0;
+      cfg.seed = 7;
+      m = kan_model_new (&cfg, NULL);
+      ck_assert (m != NULL);
+      if (k == 1)
+        {
+          double abcd[4] = { 1.0, 0.0, 1.0, 0.0 };
+          /* Input i feeds factor i only. */
+          for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+              if (i != j)
+                kan_model_set_edge (m, 0, i, j, KAN_EDGE_OFF, 0, NULL);
+          kan_model_set_edge (m, 1, 0, 0, KAN_EDGE_SYMBOLIC, kan_sym_lookup ("x"), abcd);
+        }
+      o = (KanOracle) { 3, kan_oracle_model_eval, m, lo, hi };
+      add = kan_detect_separable (&o, pts, 100, 0, 1, FALSE);
+      mult = kan_detect_separable (&o, pts, 100, 0, 1, TRUE);
+      if (k == 0)
+        {
+          ck_assert_msg (add < 1e-10, "additive network scored %g", add);
+          ck_assert_msg (mult > 1e-3, "additive network scored %g as a product", mult);
+        }
+      else
+        {
+          ck_assert_msg (mult < 1e-10, "product network scored %g", mult);
+          ck_assert_msg (add > 1e-3, "product network scored %g as a sum", add);
+        }
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------------ */
+/* End to end                                                                                  */
+
+static KanDataset *
+formula_data (const char *formula, double lo, double hi, size_t n_train, size_t n_test,
+              guint64 seed)
+{
+  KanFormulaSpec spec;
+  double range[2] = { lo, hi };
+  GError *error = NULL;
+  KanDataset *d;
+
+  kan_formula_spec_init (&spec);
+  spec.formula = formula;
+  spec.ranges = range;
+  spec.n_ranges = 1;
+  spec.n_train = n_train;
+  spec.n_test = n_test;
+  spec.seed = seed;
+  d = kan_dataset_from_formula (&spec, &error);
+  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
+  return d;
+}
+
+static gboolean
+has_stage (const KanDiscoverResult *r, const char *stage, const char *in_detail)
+{
+  for (guint q = 0; q < r->stages->len; q++)
+    {
+      const KanDiscoverStage *st = r->stages->pdata[q];
+      if (strcmp (st->stage, stage) == 0
+          && (in_detail == NULL || (st->detail && strstr (st->detail, in_detail))))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The worst relative error of the best formula against FORMULA on fresh points. */
+static double
+fresh_error (const KanDiscoverResult *r, const KanDataset *d, const char *formula, double lo,
+             double hi)
+{
+  g_autoptr (KanDataset) fresh = formula_data (formula, lo, hi, 500, 0, 4242);
+  double worst = 0.0;
+
+  for (size_t q = 0; q < fresh->n_train; q++)
+    {
+      double want = fresh->train_y[q], got = kan_expr_eval (r->best->expr,
+                                                            fresh->train_x + q * d->n_in);
+      worst = MAX (worst, fabs (got - want) / MAX (1.0, fabs (want)));
+    }
+  return worst;
+}
+
+/* A product of four signed inputs with a constant is found by the monomial stage, with a
+ * locked network behind it. */
+START_TEST (test_end_to_end_monomial)
+{
+  g_autoptr (KanDataset) d = formula_data ("-1.5*x1*x2*x3/x4^2", 0.5, 2, 500, 500, 1);
+  g_autoptr (KanDiscoverResult) r = NULL;
+  GError *error = NULL;
+  const KanModel *m;
+
+  ck_assert_msg (kan_discover (d, NULL, &r, &error), "%s", error ? error->message : "");
+  ck_assert (r->exact);
+  ck_assert_str_eq (r->best->width, "monomial");
+  ck_assert (has_stage (r, "monomial", NULL));
+  ck_assert (fresh_error (r, d, "-1.5*x1*x2*x3/x4^2", 0.5, 2) < 1e-9);
+  m = r->best->model;
+  ck_assert (m != NULL && kan_model_n_in (m) == 4);
+  for (int l = 0; l < kan_model_depth (m); l++)
+    for (int i = 0; i < kan_model_layer_in (m, l); i++)
+      for (int j = 0; j < kan_model_layer_out (m, l); j++)
+        ck_assert (kan_model_edge_mode (m, l, i, j) != KAN_EDGE_NUMERIC);
+
+  /* With the decomposition off, there is no monomial stage. */
+  {
+    g_autoptr (KanDiscoverResult) r2 = NULL;
+    KanDiscoverOptions o;
+    kan_discover_options_init (&o);
+    o.decompose = 0;
+    o.time_limit = 0.5;
+    if (kan_discover (d, &o, &r2, &error))
+      ck_assert (!has_stage (r2, "monomial", NULL) && !has_stage (r2, "surrogate", NULL));
+    else
+      {
+        ck_assert (g_error_matches (error, KAN_ERROR, KAN_ERROR_CANCELLED));
+        g_clear_error (&error);
+      }
+  }
+}
+END_TEST
+
+/* Four inputs, two of which enter only as their product: the oracle finds the merge, the
+ * smaller problem is solved on the real data, and the result is exact. */
+START_TEST (test_end_to_end_merge)
+{
+  const char *formula = "x1*x2 + sin(x3) + x4";
+  g_autoptr (KanDataset) d = formula_data (formula, -1, 1, 1000, 1000, 2);
+  g_autoptr (KanDiscoverResult) r = NULL;
+  GError *error = NULL;
+  double err;
+
+  ck_assert_msg (kan_discover (d, NULL, &r, &error), "%s", error ? error->message : "");
+  printf ("decompose %s -> %s (%s, %.1f s)\n", formula, r->best->text, r->best->width,
+          r->seconds);
+  ck_assert (has_stage (r, "surrogate", NULL));
+  ck_assert (has_stage (r, "detect", "merge (monomial) x1 with x2"));
+  ck_assert (r->exact);
+  ck_assert_str_eq (r->best->width, "decompose");
+  err = fresh_error (r, d, formula, -1, 1);
+  ck_assert_msg (err < 1e-8, "off by %g on fresh points", err);
+}
+END_TEST
+
+static Suite *
+decompose_suite (void)
+{
+  Suite *s = suite_create ("decompose");
+  TCase *tc = tcase_create ("detectors");
+  TCase *te = tcase_create ("end to end");
+
+  tcase_add_test (tc, test_monomial_signs);
+  tcase_add_test (tc, test_monomial_rejects);
+  tcase_add_test (tc, test_detect_power);
+  tcase_add_test (tc, test_detect_merge);
+  tcase_add_test (tc, test_detect_separable);
+  tcase_add_test (tc, test_detect_on_networks);
+  suite_add_tcase (s, tc);
+  tcase_set_timeout (te, 300);
+  tcase_add_test (te, test_end_to_end_monomial);
+  tcase_add_test (te, test_end_to_end_merge);
+  suite_add_tcase (s, te);
+  return s;
+}
+
+int
+main (void)
+{
+  SRunner *sr = srunner_create (decompose_suite ());
+  int failed;
+
+  gsl_set_error_handler_off ();
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed == 0 ? 0 : 1;
+}
