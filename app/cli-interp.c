@@ -583,7 +583,12 @@ lock_or_unlock (gboolean lock, int argc, char **argv, GError **error)
       g_autoptr (GError) local = NULL;
       int n;
       g_free (kan_sym_parse_lib (fn, &n, &local));
-      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--fn: %s", local->message);
+      /* A list that parses ("sin,", "x,exp") is still not one function. */
+      if (local != NULL)
+        g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--fn: %s", local->message);
+      else
+        g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                     "--fn: '%s' is not one library function; give one name, e.g. sin", fn);
       goto done;
     }
   s = lock ? load_with_data (in, error)

@@ -73,8 +73,6 @@
 /* LM refit of the constants of a composed formula. */
 #define REFIT_ITERATIONS    200
 /* The same convergence rule as the ladder's LM. */
-#define LM_STALL_REL        1e-9
-#define LM_STALL_STEPS      4
 
 /* ------------------------------------------------------------------------------------------ */
 /* Small fractions                                                                             */
@@ -777,40 +775,12 @@ refit_constants (KanExpr *e, const KanDataset *d)
 /* The oracle stage                                                                            */
 
 /* Trains M in place on D (LM with the ladder's stall rule). */
+/* An LM fit that stops when the loss stalls, as discover's own (kan_discover_train). */
 static gboolean
 train_lm (KanModel *m, const KanDataset *d, int steps, gboolean update_grid,
           GCancellable *cancellable, GError **error)
 {
-  KanTrainConfig cfg;
-  g_autoptr (KanTrainer) t = NULL;
-  KanStepInfo info;
-  double last = HUGE_VAL;
-  int stalled = 0;
-
-  kan_train_config_init (&cfg);
-  cfg.opt = KAN_OPT_LM;
-  cfg.steps = steps;
-  cfg.update_grid = update_grid;
-  cfg.stop_grid_update_step = steps;
-  t = kan_trainer_new (m, d, &cfg, error);
-  if (t == NULL)
-    return FALSE;
-  for (int s = 0; s < steps; s++)
-    {
-      g_autoptr (GError) local = NULL;
-      if (!kan_trainer_step (t, cancellable, &info, &local))
-        {
-          if (g_error_matches (local, KAN_ERROR, KAN_ERROR_NONFINITE))
-            break;
-          g_propagate_error (error, g_steal_pointer (&local));
-          return FALSE;
-        }
-      stalled = info.loss >= last * (1.0 - LM_STALL_REL) ? stalled + 1 : 0;
-      last = MIN (last, info.loss);
-      if (stalled >= LM_STALL_STEPS || info.loss == 0.0)
-        break;
-    }
-  return TRUE;
+  return kan_discover_train (m, d, KAN_OPT_LM, steps, 0.0, update_grid, cancellable, error);
 }
 
 static gboolean

@@ -798,9 +798,9 @@ kan_discover_polish (KanExpr *e, const KanDataset *d, double snap_tol)
 
 /* Trains M in place. A non-finite step ends the run early with the last finite parameters and
  * is not an error; only cancellation and bad configurations are. */
-static gboolean
-train (KanModel *m, const KanDataset *d, KanOptimizer opt, int steps, double lamb,
-       gboolean update_grid, GCancellable *cancellable, GError **error)
+gboolean
+kan_discover_train (KanModel *m, const KanDataset *d, KanOptimizer opt, int steps, double lamb,
+                    gboolean update_grid, GCancellable *cancellable, GError **error)
 {
   KanTrainConfig cfg;
   KanTrainer *t;
@@ -1073,7 +1073,7 @@ symbolic_stage (Search *s, const KanModel *m, const char *width, guint64 seed, G
       add_stage (s, "symbolic", width, seed, detail, lm, t0);
 
       t0 = g_timer_elapsed (s->timer, NULL);
-      if (!train (lm, s->train_only, KAN_OPT_LM, s->o->symbolic_steps, 0.0, FALSE,
+      if (!kan_discover_train (lm, s->train_only, KAN_OPT_LM, s->o->symbolic_steps, 0.0, FALSE,
                   s->stop, error))
         goto fail;
       add_stage (s, "retrain", width, seed, detail, lm, t0);
@@ -1184,7 +1184,7 @@ candidate (Search *s, const char *width, guint64 seed, GError **error)
 
   if (needs_sparsifying (sh) && s->o->sparse_steps > 0)
     {
-      if (!train (m, tr, KAN_OPT_LBFGS, s->o->sparse_steps, s->o->lamb, TRUE,
+      if (!kan_discover_train (m, tr, KAN_OPT_LBFGS, s->o->sparse_steps, s->o->lamb, TRUE,
                   s->stop, error))
         return FALSE;
       add_stage (s, "sparsify", width, seed, NULL, m, t0);
@@ -1192,7 +1192,7 @@ candidate (Search *s, const char *width, guint64 seed, GError **error)
     }
   else
     {
-      if (!train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, TRUE, s->stop, error))
+      if (!kan_discover_train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, TRUE, s->stop, error))
         return FALSE;
       add_stage (s, "fit", width, seed, NULL, m, t0);
       t0 = g_timer_elapsed (s->timer, NULL);
@@ -1209,7 +1209,7 @@ candidate (Search *s, const char *width, guint64 seed, GError **error)
         return FALSE;
       kan_model_free (m);
       m = p;
-      if (!train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, TRUE, s->stop, error))
+      if (!kan_discover_train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, TRUE, s->stop, error))
         return FALSE;
       w = kan_shape_to_string (kan_model_shape (m));
       add_stage (s, "prune", width, seed, w, m, t0);
@@ -1225,7 +1225,7 @@ candidate (Search *s, const char *width, guint64 seed, GError **error)
         return FALSE;
       kan_model_free (m);
       m = f;
-      if (!train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, FALSE, s->stop, error))
+      if (!kan_discover_train (m, tr, KAN_OPT_LM, s->o->fit_steps, 0.0, FALSE, s->stop, error))
         return FALSE;
       add_stage (s, "refine", width, seed, detail, m, t0);
     }

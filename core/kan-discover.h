@@ -16,6 +16,7 @@
 #include "kan-data.h"
 #include "kan-expr.h"
 #include "kan-model.h"
+#include "kan-train.h"
 
 G_BEGIN_DECLS
 
@@ -141,6 +142,18 @@ KanExpr    *kan_discover_polish       (KanExpr                   *e,
 double      kan_discover_rmse         (const KanExpr             *e,
                                        const KanDataset          *d,
                                        gboolean                   test);
+
+/* Trains M on D with OPT for at most STEPS steps (regulariser LAMB, grid updates if
+ * UPDATE_GRID), stopping early once the loss stalls. A non-finite loss ends the run with the
+ * last finite model and is not an error; cancellation and bad configurations are. */
+gboolean    kan_discover_train        (KanModel                  *m,
+                                       const KanDataset          *d,
+                                       KanOptimizer               opt,
+                                       int                        steps,
+                                       double                     lamb,
+                                       gboolean                   update_grid,
+                                       GCancellable              *cancellable,
+                                       GError                   **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanDiscoverResult, kan_discover_result_free)
 

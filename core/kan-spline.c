@@ -334,15 +334,19 @@ fit_qr (const double *t, int G, int k, const double *x, const double *y, size_t 
   m0s = g_new (int, n);
   order = g_new (size_t, n);
   start = g_new0 (size_t, p + 2);
+  /* A counting sort on m0 + 1: samples outside the knots (m0 = −1) come first, as key 0. */
   for (size_t s = 0; s < n; s++)
     {
       m0s[s] = kan_spline_basis (t, G, k, x[s], b, NULL);
       start[m0s[s] + 1]++;
     }
+  for (size_t q = p + 1; q > 0; q--)
+    start[q] = start[q - 1];
+  start[0] = 0;
   for (size_t q = 1; q <= p + 1; q++)
     start[q] += start[q - 1];
   for (size_t s = 0; s < n; s++)
-    order[start[m0s[s]]++] = s;
+    order[start[m0s[s] + 1]++] = s;
   g_free (start);
   g_free (m0s);
 
@@ -355,16 +359,20 @@ fit_qr (const double *t, int G, int k, const double *x, const double *y, size_t 
       gssize c0 = -1;
       if (m0 < 0)
         continue;
-      /* The row's non-zeros, on consecutive compressed columns from c0. */
+      /* The row in compressed columns from c0 (its first non-zero): h[col − c0]. Columns are
+       * increasing in the basis index, so col − c0 ≤ k; a basis that is zero here (at a knot,
+       * or between coincident knots) may sit between two that are not. */
       for (int q = 0; q <= k; q++)
-        if (b[q] != 0.0)
-          {
-            if (c0 < 0)
-              c0 = cidx[m0 + q];
-            h[w++] = b[q];
-          }
-      for (int q = w; q <= k; q++)
         h[q] = 0.0;
+      for (int q = 0; q <= k; q++)
+        if (b[q] != 0.0 && cidx[m0 + q] >= 0)
+          {
+            gssize col = cidx[m0 + q];
+            if (c0 < 0)
+              c0 = col;
+            h[col - c0] = b[q];
+            w = (int) (col - c0) + 1;
+          }
       for (int q = 0; q < n_rhs; q++)
         yv[q] = y[s * n_rhs + q];
       for (int j = 0; j < w && c0 >= 0; j++)
@@ -435,12 +443,16 @@ fit_dual (const double *t, int G, int k, const double *x, const double *y, size_
   order = g_new (size_t, n);
   start = g_new0 (size_t, p + 2);
   bas = g_new (double, n * K1);
+  /* A counting sort on m0 + 1, as in fit_qr: samples outside the knots come first. */
   for (size_t s = 0; s < n; s++)
     start[(m0s[s] = kan_spline_basis (t, G, k, x[s], bas + s * K1, NULL)) + 1]++;
+  for (size_t q = p + 1; q > 0; q--)
+    start[q] = start[q - 1];
+  start[0] = 0;
   for (size_t q = 1; q <= p + 1; q++)
     start[q] += start[q - 1];
   for (size_t s = 0; s < n; s++)
-    order[start[m0s[s]]++] = s;
+    order[start[m0s[s] + 1]++] = s;
   /* A sample outside the knots is a zero row: dependent. */
   if (n == 0 || m0s[order[0]] < 0)
     goto out;

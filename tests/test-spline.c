@@ -803,6 +803,38 @@ END_TEST
 /* The documented largest grid: G = 100000 from 1000 samples (a refinement far past the data)
  * and from G+1 knot values (a new model) is a fit of some megabytes and well under a second,
  * reproducing the samples. */
+/* Samples outside the knots (zero rows) mixed with samples inside, on every solver path: the
+ * QR of an overdetermined fit, the dual solve of an underdetermined one. They once indexed the
+ * counting sort at −1 (found by the structure-aware session fuzzer). The fit must equal the fit
+ * of the inside samples alone. */
+START_TEST (test_fit_samples_outside_knots)
+{
+  for (int n_in = 2; n_in <= 40; n_in += 38)
+    {
+      int G = 5, k = 3, n_out = 3, n = n_in + n_out;
+      double *t = knots_uniform (G, k, -1.0, 1.0);
+      double *x = g_new (double, n), *y = g_new (double, n);
+      double *c = g_new (double, G + k), *c_in = g_new (double, G + k);
+      GError *error = NULL;
+
+      for (int s = 0; s < n; s++)
+        {
+          /* The outside ones first, where a sort by first basis puts them. */
+          x[s] = s < n_out ? 5.0 + s : -0.95 + 1.9 * (s - n_out) / MAX (n_in - 1, 1);
+          y[s] = sin (3.0 * x[s]);
+        }
+      ck_assert (kan_spline_fit (t, G, k, x, y, n, 1, c, &error));
+      ck_assert_ptr_null (error);
+      ck_assert (kan_spline_fit (t, G, k, x + n_out, y + n_out, n_in, 1, c_in, &error));
+      for (int q = 0; q < G + k; q++)
+        CHECK (fabs (c[q] - c_in[q]) <= 1e-9 * (1.0 + fabs (c_in[q])),
+               "n_in=%d: coefficient %d is %g with the outside samples, %g without", n_in, q,
+               c[q], c_in[q]);
+      g_free (x); g_free (y); g_free (c); g_free (c_in); g_free (t);
+    }
+}
+END_TEST
+
 START_TEST (test_fit_largest_grid)
 {
   gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
@@ -868,6 +900,7 @@ spline_suite (void)
   tcase_add_test (tc, test_fit_banded_equals_dense);
   tcase_add_test (tc, test_fit_ill_conditioned);
   tcase_add_test (tc, test_fit_largest_grid);
+  tcase_add_test (tc, test_fit_samples_outside_knots);
   suite_add_tcase (s, tc);
   return s;
 }
