@@ -292,6 +292,7 @@ else fail "discover on a CSV file names the columns (a*b)" "exit $rc" "$(cat out
 # --- interpretability errors ----------------------------------------------------------------
 
 expect_fail "lock with an unknown --fn"      lock -i m.kanvas --edge 0,0,0 --fn nope
+expect_fail "lock with a list as --fn (sin,)"  lock -i m.kanvas --edge 0,0,0 --fn 'sin,'
 expect_fail "lock without --fn"              lock -i m.kanvas --edge 0,0,0
 expect_fail "lock: edge out of range"        lock -i m.kanvas --edge 2,0,0 --fn x
 expect_fail "suggest: edge out of range"     suggest -i m.kanvas --edge 0,5,0

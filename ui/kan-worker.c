@@ -16,7 +16,8 @@
  *
  * Control. Pause and step are flags under w->lock with a GCond the paused thread waits on; the
  * thread looks at them between optimizer steps. Stop also cancels the run's GCancellable, which
- * the trainer checks between inner iterations, and wakes a paused thread.
+ * the trainer checks inside every evaluation (a cancelled step is undone, so the model is the
+ * one the last finished step left), and wakes a paused thread.
  */
 #include "kan-worker.h"
 
