@@ -12,7 +12,6 @@
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
-#include <glib/gstdio.h>
 
 /* A data set may hold at most this many bytes of values. */
 #define KAN_DATA_MAX_BYTES ((guint64) 4 << 30)

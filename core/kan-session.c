@@ -75,14 +75,6 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <glib/gstdio.h>
-
 #include "kan-error.h"
 #include "kan-json.h"
 #include "kan-model-private.h"

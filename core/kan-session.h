@@ -26,9 +26,7 @@ G_BEGIN_DECLS
 #define KAN_SESSION_LOAD_BUDGET_BYTES (G_GUINT64_CONSTANT (5) << 28)
 /* kan_session_load reads at most this many bytes of a file (pipes and devices included):
  * 256 MiB. */
-#ifndef KAN_SESSION_MAX_FILE_BYTES
 #define KAN_SESSION_MAX_FILE_BYTES (KAN_SESSION_LOAD_BUDGET_BYTES / KAN_SESSION_LOAD_FACTOR)
-#endif
 
 typedef struct
 {

@@ -14,13 +14,9 @@
 #include "kan-model-private.h"
 #include "kan-formula.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <glib/gstdio.h>
 #include <gio/gio.h>
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
