@@ -7,8 +7,9 @@
 # the worker suite and runs its "stress" case (200 random start/pause/step/resume/stop/free
 # operations while the main context iterates and draws every snapshot) in one process
 # (CK_FORK=no). GLib itself is not instrumented; ui/kan-worker.c tells TSan about its GMutex and
-# GCond (futex-based, invisible to TSan) with __tsan_acquire/__tsan_release, so no suppressions
-# are needed. TSAN_SUPP=file adds a suppressions file if a future GLib needs one.
+# GCond (futex-based, invisible to TSan) with __tsan_acquire/__tsan_release. tools/tsan.supp
+# suppresses only the lazy initialisation inside GLib's GRWLock (explained there); TSAN_SUPP=file
+# uses another suppressions file instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-tsan}
@@ -21,9 +22,7 @@ ninja -C "$build" tests/test-worker
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 opts="halt_on_error=0 exitcode=66 second_deadlock_stack=1 history_size=4"
-if [ -n "${TSAN_SUPP:-}" ]; then
-  opts="$opts suppressions=$TSAN_SUPP"
-fi
+opts="$opts suppressions=$(realpath "${TSAN_SUPP:-tools/tsan.supp}")"
 
 set +e
 TSAN_OPTIONS="$opts" CK_FORK=no CK_RUN_CASE=${CK_RUN_CASE:-stress} OPENBLAS_NUM_THREADS=1 \
