@@ -1,0 +1,35 @@
+/* kan-canon.h — the canonical form of discovered formulas.
+ *
+ * A formula read off a locked network carries constants that only a gauge of the network
+ * fixes (a scale moved between an edge and the next, a phase of sin, a shift inside exp).
+ * kan_canon rewrites them to one form: constants pulled out of exp, scales out of roots and
+ * powers, common coefficients out of sums, phases of sin/cos folded. kan_canon_polish repeats
+ * simplify → canonicalise → snap (constants to simple values p/q or p·π/q where the data
+ * agree) until nothing moves, then writes coefficients as roots of simple values where that
+ * fits (0.3989… → 1/sqrt(2*pi)).
+ */
+#pragma once
+#include "kan-expr.h"
+
+G_BEGIN_DECLS
+
+/* Rows a snap is checked on: X (N × N_IN, row-major) and labels Y; Y_STD the labels' std. */
+typedef struct
+{
+  const double *x;
+  int           n_in;
+  const double *y;
+  size_t        n;
+  double        y_std;
+} KanCanonRows;
+
+/* One rewrite of E (simplified) into canonical form; a new tree. */
+KanExpr *kan_canon        (const KanExpr      *e);
+
+/* E (taken) simplified, canonicalised and, with ROWS (may be NULL: no snapping), snapped:
+ * a snap may raise the RMSE on ROWS by at most max(SNAP_TOL·y_std, 1% of the RMSE before). */
+KanExpr *kan_canon_polish (KanExpr            *e,
+                           const KanCanonRows *rows,
+                           double              snap_tol);
+
+G_END_DECLS
