@@ -15,6 +15,7 @@
 #include "cli.h"
 
 #include <math.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -879,6 +880,51 @@ done:
 /* ------------------------------------------------------------------------------------------ */
 /* discover                                                                                    */
 
+/* One line on the terminal (stderr), rewritten after every stage of the search: time,
+ * stage, formulas tried, the most accurate so far. */
+static void
+discover_progress (const KanDiscoverProgress *p, gpointer data)
+{
+  gboolean *shown = data;
+  char rmse[32];
+  g_autofree char *line = NULL;
+  glong len;
+
+  cli_fmt_sci (rmse, p->best_rmse);
+  line = g_strdup_printf ("[%5.1f s] %s %s · %d formula%s · best %s %s", p->seconds, p->stage,
+                          p->width ? p->width : "", p->n_candidates,
+                          p->n_candidates == 1 ? "" : "s", p->best_text ? rmse : "—",
+                          p->best_text ? p->best_text : "");
+  /* One terminal line: cut at 79 characters (not bytes: the line has UTF-8 in it). */
+  len = g_utf8_strlen (line, -1);
+  if (len > 79)
+    *g_utf8_offset_to_pointer (line, 78) = '\0';
+  fprintf (stderr, "\r\033[K%s%s", line, len > 79 ? "…" : "");
+  fflush (stderr);
+  *shown = TRUE;
+}
+
+/* The free constants of the best formula, in print order, with their standard errors. */
+static void
+constants_json (CliJson *j, const KanDiscoverCandidate *best, const KanDataset *d)
+{
+  cli_json_begin_array (j, "constants");
+  for (int k = 0; best->fit && k < best->fit->n; k++)
+    {
+      cli_json_begin_object (j, NULL);
+      cli_json_double (j, "value", best->fit->value[k]);
+      cli_json_double (j, "stderr", best->fit->stderr_[k]);
+      cli_json_end_object (j);
+    }
+  cli_json_end_array (j);
+  if (best->fit && best->fit->n > 0)
+    {
+      g_autofree char *errs = kan_expr_to_string_with_errors (
+        best->expr, best->fit, (const char *const *) d->in_names, KAN_EXPR_STYLE_TEXT);
+      cli_json_string (j, "formula_with_errors", errs);
+    }
+}
+
 int
 cli_cmd_discover (int argc, char **argv, GError **error)
 {
@@ -886,6 +932,9 @@ cli_cmd_discover (int argc, char **argv, GError **error)
   CliDataOpts dopt = { 0 };
   g_autofree char *out = NULL, *widths_text = NULL, *lib_text = NULL, *seeds_text = NULL;
   g_autofree char *seed_text = NULL, *time_text = NULL, *grid_text = NULL;
+  g_autofree char *threads_text = NULL, *units_text = NULL;
+  g_autofree KanDim *in_dims = NULL;
+  KanDim out_dim;
   g_autofree char *fine_text = NULL;
   gboolean json = FALSE, show_pareto = FALSE;
   GOptionEntry entries[] = {
@@ -906,6 +955,12 @@ cli_cmd_discover (int argc, char **argv, GError **error)
       "Grid of the first fit, 1 … 1000 (default 5)", "G" },
     { "fine-grid", 0, 0, G_OPTION_ARG_FILENAME, &fine_text,
       "Grid after refining, 1 … 1000, or 0 for none (default 20)", "G" },
+    { "units", 0, 0, G_OPTION_ARG_FILENAME, &units_text,
+      "Units of the columns, e.g. m=kg,v=m/s,c=m/s,y=kg (or in the CSV header: \"v [m/s]\"); "
+      "the search then works on dimensionless groups", "NAME=UNIT,…" },
+    { "threads", 0, 0, G_OPTION_ARG_FILENAME, &threads_text,
+      "Seeds trained side by side, 1 … 256 (default: one per processor; the result is the same)",
+      "N" },
     { "time-limit", 0, 0, G_OPTION_ARG_FILENAME, &time_text,
       "Stop after this many seconds with the best formula so far (default: none)", "S" },
     { NULL }
@@ -918,7 +973,7 @@ cli_cmd_discover (int argc, char **argv, GError **error)
   KanDiscoverOptions o;
   const KanDiscoverCandidate *best;
   CliInterrupt *ci;
-  gboolean found, interrupted;
+  gboolean found, interrupted, progress_shown = FALSE;
   gint64 v;
   int status = 1;
 
@@ -974,6 +1029,17 @@ cli_cmd_discover (int argc, char **argv, GError **error)
         goto done;
       o.fine_grid = (int) v;
     }
+  if (threads_text)
+    {
+      if (!cli_parse_int ("--threads", threads_text, 1, 256, &v, error))
+        goto done;
+      o.threads = (int) v;
+    }
+  if (isatty (STDERR_FILENO))
+    {
+      o.progress = discover_progress;
+      o.progress_data = &progress_shown;
+    }
   if (time_text && !cli_parse_double ("--time-limit", time_text, 0, HUGE_VAL, &o.time_limit,
                                       error))
     goto done;
@@ -1001,11 +1067,44 @@ cli_cmd_discover (int argc, char **argv, GError **error)
   d = cli_data_from_opts (&dopt, error);
   if (d == NULL)
     goto done;
+  if (units_text || d->in_units || d->out_units)
+    {
+      gboolean have = FALSE;
+      in_dims = g_new0 (KanDim, d->n_in);
+      if (d->n_out != 1)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "--units: discover takes one target column (got %d)", d->n_out);
+          goto done;
+        }
+      if (!kan_units_for_dataset (d, units_text, in_dims, &out_dim, &have, error))
+        {
+          if (units_text)
+            g_prefix_error (error, "--units: ");
+          goto done;
+        }
+      if (!have && units_text)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "--units: every column needs a unit for dimensional analysis");
+          goto done;
+        }
+      if (have)
+        {
+          o.in_dims = in_dims;
+          o.out_dim = &out_dim;
+        }
+    }
   /* Ctrl-C and the time limit stop the search within a second with what it has found. */
   o.cancellable = cancel;
   ci = cli_interrupt_begin (cancel);
   found = kan_discover (d, &o, &r, error);
   interrupted = cli_interrupt_end (ci);
+  /* Units that cannot be reduced are the option's fault. */
+  if (!found && o.in_dims && g_error_matches (*error, KAN_ERROR, KAN_ERROR_INVALID))
+    g_prefix_error (error, "--units: ");
+  if (progress_shown)
+    fputs ("\r\033[K", stderr);
   if (!found)
     {
       if (interrupted && g_error_matches (*error, KAN_ERROR, KAN_ERROR_CANCELLED))
@@ -1018,6 +1117,13 @@ cli_cmd_discover (int argc, char **argv, GError **error)
     }
   best = r->best;
 
+  if (out && best->model == NULL)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                   "-o: %s was found by dimensional analysis alone; there is no network to save",
+                   best->text);
+      goto done;
+    }
   if (out)
     {
       g_autoptr (KanSession) s = kan_session_new ();
@@ -1027,7 +1133,8 @@ cli_cmd_discover (int argc, char **argv, GError **error)
                                                  r->n_candidates, r->seconds);
       CliMetrics mt;
       s->model = kan_model_copy (best->model);
-      s->data = kan_dataset_copy (d);
+      /* With units the network takes the dimensionless groups. */
+      s->data = kan_dataset_copy (r->model_data ? r->model_data : d);
       s->train.opt = KAN_OPT_LM;
       s->train.update_grid = FALSE;
       record (s, "discover", detail, &mt);
@@ -1045,6 +1152,9 @@ cli_cmd_discover (int argc, char **argv, GError **error)
       cli_json_double (&j, "test_rmse", best->test_rmse);
       cli_json_int (&j, "complexity", best->complexity);
       cli_json_bool (&j, "exact", r->exact);
+      cli_json_bool (&j, "within_noise", r->within_noise);
+      cli_json_double (&j, "noise", r->noise);
+      constants_json (&j, best, d);
       cli_json_string (&j, "width", best->width);
       cli_json_int (&j, "seed", (gint64) best->seed);
       cli_json_string (&j, "lock", best->lock);
@@ -1087,11 +1197,19 @@ cli_cmd_discover (int argc, char **argv, GError **error)
   else
     {
       char a[32], b[32];
+      char n[32];
       printf ("%s\n", best->text);
-      printf ("%s: train RMSE %s, test RMSE %s; width %s, seed %" G_GUINT64_FORMAT
-              ", edges %s; %d formula%s in %.2f s\n", r->exact ? "exact" : "approximate",
+      if (best->fit && best->fit->n > 0)
+        {
+          g_autofree char *errs = kan_expr_to_string_with_errors (
+            best->expr, best->fit, (const char *const *) d->in_names, KAN_EXPR_STYLE_TEXT);
+          printf ("constants ± standard error: %s\n", errs);
+        }
+      printf ("%s: train RMSE %s, test RMSE %s, noise ≤ %s; width %s, seed %" G_GUINT64_FORMAT
+              ", edges %s; %d formula%s in %.2f s\n",
+              r->exact ? "exact" : r->within_noise ? "within noise" : "approximate",
               cli_fmt_sci (a, best->train_rmse), cli_fmt_sci (b, best->test_rmse),
-              best->width, best->seed, best->lock, r->n_candidates,
+              cli_fmt_sci (n, r->noise), best->width, best->seed, best->lock, r->n_candidates,
               r->n_candidates == 1 ? "" : "s", r->seconds);
       if (show_pareto)
         {

@@ -12,6 +12,8 @@
 #define SNAP_RMSE_SHARE  1e-2
 /* kan_snap_value's results are p/q or p·π/q up to the rounding of that one division. */
 #define SIMPLE_VALUE_REL 1e-14
+/* Powers merged in products stay within this size, as the simplifier's integer powers do. */
+#define MAX_POWER        64
 
 /* ------------------------------------------------------------------------------------------ */
 /* Canonical form                                                                              */
@@ -83,9 +85,11 @@ terms_build (const Terms *t, double g, gboolean drop_constant)
 
   for (guint k = 0; k < t->terms->len; k++)
     {
-      KanExpr *term = kan_expr_binary (KAN_EXPR_MUL,
-                                       kan_expr_num (g_array_index (t->coefs, double, k) / g),
-                                       kan_expr_copy (t->terms->pdata[k]));
+      double c = g_array_index (t->coefs, double, k) / g;
+      /* No 1·t: the simplifier cannot drop the 1 where t has a constant that is not finite. */
+      KanExpr *term = c == 1.0 ? kan_expr_copy (t->terms->pdata[k])
+                      : kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (c),
+                                         kan_expr_copy (t->terms->pdata[k]));
       e = e ? kan_expr_binary (KAN_EXPR_ADD, e, term) : term;
     }
   if (!drop_constant && t->constant != 0.0)
@@ -147,8 +151,6 @@ best_factor (const Terms *t)
   return best;
 }
 
-static KanExpr *canon (const KanExpr *e);
-
 static KanExpr *
 call (KanFunc f, KanExpr *a)
 {
@@ -160,6 +162,324 @@ times (double c, KanExpr *e)
 {
   return kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (c), e);
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Powers of a product                                                                         */
+
+/* A product as coef·Π baseᵢ^powerᵢ with real powers, sqrt(u) being u^(1/2): equal bases merge
+ * across the fraction bar and through roots (x^2/x → x, sqrt(x)·sqrt(x) → x, x·sqrt(x) →
+ * x^1.5). Merging x^a·x^b → x^(a+b) keeps the value wherever the left side is finite: for x > 0
+ * always; for x < 0 both powers are integers or the left side is NaN; at x = 0 the left side
+ * is 0 (and so is the right) or not finite. */
+typedef struct
+{
+  KanExpr *base;   /* owned */
+  double   power;
+} Power;
+
+typedef struct
+{
+  double   coef;
+  GArray  *items;  /* Power */
+  gboolean ok;     /* FALSE once a constant factor is not finite (division by 0, root of < 0) */
+} Powers;
+
+static gboolean
+is_integer (double p)
+{
+  return p == floor (p) && fabs (p) <= MAX_POWER;
+}
+
+static void
+powers_init (Powers *pw)
+{
+  pw->coef = 1.0;
+  pw->items = g_array_new (FALSE, FALSE, sizeof (Power));
+  pw->ok = TRUE;
+}
+
+static void
+powers_clear (Powers *pw)
+{
+  for (guint k = 0; k < pw->items->len; k++)
+    kan_expr_free (g_array_index (pw->items, Power, k).base);
+  g_array_unref (pw->items);
+}
+
+/* (u^k)^p = u^(k·p) wherever the left side is defined, except for even k and fractional p:
+ * (u^2)^(1/2) is |u|. */
+static gboolean
+power_of_power (double k,
+                double p)
+{
+  if (!isfinite (k) || !(fabs (k * p) <= MAX_POWER))
+    return FALSE;
+  return is_integer (p) || !is_integer (k) || fmod (k, 2.0) != 0.0;
+}
+
+/* Multiplies PW by E^POWER (E copied where kept). Products, quotients and signs are looked
+ * through only at integer powers: sqrt(x·y) is not sqrt(x)·sqrt(y) for x, y < 0. */
+static void
+powers_add (Powers        *pw,
+            const KanExpr *e,
+            double         power)
+{
+  Power f;
+
+  switch (e->kind)
+    {
+    case KAN_EXPR_NUM:
+      {
+        double v = power == 1.0 ? e->value
+                   : power == -1.0 ? 1.0 / e->value : pow (e->value, power);
+        if (isfinite (v))
+          pw->coef *= v;
+        else
+          pw->ok = FALSE;
+        return;
+      }
+    case KAN_EXPR_NEG:
+      if (!is_integer (power))
+        break;
+      if (fmod (power, 2.0) != 0.0)
+        pw->coef = -pw->coef;
+      powers_add (pw, e->a, power);
+      return;
+    case KAN_EXPR_MUL:
+    case KAN_EXPR_DIV:
+      if (!is_integer (power))
+        break;
+      powers_add (pw, e->a, power);
+      powers_add (pw, e->b, e->kind == KAN_EXPR_DIV ? -power : power);
+      return;
+    case KAN_EXPR_POW:
+      if (e->b->kind == KAN_EXPR_NUM && power_of_power (e->b->value, power))
+        {
+          powers_add (pw, e->a, e->b->value * power);
+          return;
+        }
+      break;
+    case KAN_EXPR_CALL:
+      if (e->func == KAN_FUNC_SQRT && power_of_power (0.5, power))
+        {
+          powers_add (pw, e->a, 0.5 * power);
+          return;
+        }
+      break;
+    default:
+      break;
+    }
+
+  for (guint k = 0; k < pw->items->len; k++)
+    {
+      Power *g = &g_array_index (pw->items, Power, k);
+      if (kan_expr_equal (g->base, e) && fabs (g->power + power) <= MAX_POWER)
+        {
+          g->power += power;
+          return;
+        }
+    }
+  f.base = kan_expr_copy (e);
+  f.power = power;
+  g_array_append_val (pw->items, f);
+}
+
+/* BASE (taken) to the power M ≠ 0: u, sqrt(u) or u^M. */
+static KanExpr *
+power_expr (KanExpr *base,
+            double   m)
+{
+  if (m == 1.0)
+    return base;
+  if (m == 0.5)
+    return call (KAN_FUNC_SQRT, base);
+  return kan_expr_binary (KAN_EXPR_POW, base, kan_expr_num (m));
+}
+
+/* The tree of PW (bases copied) in the simplifier's shape: coefficient first (−1 as a sign on
+ * the first factor), the numerator factors in order, then the denominator; zero powers drop
+ * out (x/x → 1, which only adds x = 0 to the domain). With KEEP_UP, the first fractional
+ * negative power of a product that has nothing else above the bar stays there as u^p, which
+ * saves the 1 of 1/…: x^(-0.5) has 3 nodes, 1/sqrt(x) 4. NULL when KEEP_UP finds none. */
+static KanExpr *
+powers_build (const Powers *pw,
+              gboolean      keep_up)
+{
+  g_autoptr (GPtrArray) up = g_ptr_array_new ();
+  KanExpr *num = NULL, *den = NULL;
+  int kept = -1;
+
+  if (keep_up)
+    {
+      if (pw->coef != 1.0 && pw->coef != -1.0)
+        return NULL;
+      for (guint k = 0; k < pw->items->len; k++)
+        {
+          double p = g_array_index (pw->items, Power, k).power;
+          if (p > 0.0)
+            return NULL;
+          if (kept < 0 && p < 0.0 && !is_integer (p))
+            kept = k;
+        }
+      if (kept < 0)
+        return NULL;
+    }
+  for (guint k = 0; k < pw->items->len; k++)
+    {
+      const Power *f = &g_array_index (pw->items, Power, k);
+      KanExpr *t;
+
+      if (f->power == 0.0)
+        continue;
+      if (f->power > 0.0 || (int) k == kept)
+        {
+          g_ptr_array_add (up, power_expr (kan_expr_copy (f->base), f->power));
+          continue;
+        }
+      t = power_expr (kan_expr_copy (f->base), -f->power);
+      den = den != NULL ? kan_expr_binary (KAN_EXPR_MUL, den, t) : t;
+    }
+  if (up->len == 0)
+    num = kan_expr_num (pw->coef);
+  else
+    {
+      if (pw->coef == -1.0)
+        up->pdata[0] = kan_expr_unary (KAN_EXPR_NEG, 0, up->pdata[0]);
+      else if (pw->coef != 1.0)
+        num = kan_expr_num (pw->coef);
+      for (guint k = 0; k < up->len; k++)
+        num = num != NULL ? kan_expr_binary (KAN_EXPR_MUL, num, up->pdata[k]) : up->pdata[k];
+    }
+  return den != NULL ? kan_expr_binary (KAN_EXPR_DIV, num, den) : num;
+}
+
+/* E (taken) as a product with its powers merged and roots written as sqrt (x^0.5 → sqrt(x),
+ * y·x^(-0.5) → y/sqrt(x)). Powers that are neither whole nor halves stay powers, and so do
+ * x^1.5 and the like: x^1.5 has 3 nodes, x*sqrt(x) 4. E itself if the result would be larger. */
+static KanExpr *
+canon_powers (KanExpr *e)
+{
+  Powers pw;
+  KanExpr *r, *alt;
+
+  powers_init (&pw);
+  powers_add (&pw, e, 1.0);
+  if (!pw.ok || pw.coef == 0.0 || !isfinite (pw.coef))
+    {
+      powers_clear (&pw);
+      return e;
+    }
+  r = powers_build (&pw, FALSE);
+  alt = powers_build (&pw, TRUE);
+  powers_clear (&pw);
+  if (alt != NULL && kan_expr_size (alt) < kan_expr_size (r))
+    {
+      kan_expr_free (r);
+      r = g_steal_pointer (&alt);
+    }
+  kan_expr_free (alt);
+  if (kan_expr_size (r) > kan_expr_size (e))
+    {
+      kan_expr_free (r);
+      return e;
+    }
+  kan_expr_free (e);
+  return r;
+}
+
+static gboolean
+is_plain_sum (const KanExpr *e)
+{
+  return e->kind == KAN_EXPR_ADD || e->kind == KAN_EXPR_SUB;
+}
+
+/* S (taken; a sum, or a product as a sum of one term) with one of its terms c·N·F, N a sum
+ * and F other factors, written out as Σ c·nᵢ·F with the powers of each piece merged:
+ * (q + k·C)/C − k → q/C + k − k → q/C. Taken only when the simplified result has fewer nodes
+ * than S simplified; otherwise S is returned as it is. */
+static KanExpr *
+canon_split (KanExpr *s)
+{
+  Terms t;
+  KanExpr *best = NULL;
+  int limit = -1;
+
+  terms_init (&t, s);
+  for (guint k = 0; k < t.terms->len && best == NULL; k++)
+    {
+      Powers pw;
+      Power *n = NULL;
+      Terms inner;
+      KanExpr *alt = NULL, *rest;
+      double c;
+
+      powers_init (&pw);
+      powers_add (&pw, t.terms->pdata[k], 1.0);
+      for (guint q = 0; q < pw.items->len && n == NULL && pw.ok && pw.items->len >= 2; q++)
+        {
+          Power *f = &g_array_index (pw.items, Power, q);
+          if (f->power == 1.0 && is_plain_sum (f->base))
+            n = f;
+        }
+      if (n == NULL)
+        {
+          powers_clear (&pw);
+          continue;
+        }
+
+      /* The other terms, then the pieces nᵢ·F. */
+      for (guint q = 0; q < t.terms->len; q++)
+        if (q != k)
+          {
+            KanExpr *o = times (g_array_index (t.coefs, double, q),
+                                kan_expr_copy (t.terms->pdata[q]));
+            alt = alt != NULL ? kan_expr_binary (KAN_EXPR_ADD, alt, o) : o;
+          }
+      if (t.constant != 0.0)
+        alt = alt != NULL ? kan_expr_binary (KAN_EXPR_ADD, alt, kan_expr_num (t.constant))
+                          : kan_expr_num (t.constant);
+      c = g_array_index (t.coefs, double, k) * pw.coef;
+      pw.coef = 1.0;
+      terms_init (&inner, n->base);
+      n->power = 0.0;
+      rest = powers_build (&pw, FALSE);
+      for (guint q = 0; q <= inner.terms->len; q++)
+        {
+          KanExpr *piece;
+          if (q == inner.terms->len && inner.constant == 0.0)
+            break;
+          piece = q < inner.terms->len
+                  ? times (c * g_array_index (inner.coefs, double, q),
+                           kan_expr_binary (KAN_EXPR_MUL, kan_expr_copy (inner.terms->pdata[q]),
+                                            kan_expr_copy (rest)))
+                  : times (c * inner.constant, kan_expr_copy (rest));
+          piece = canon_powers (piece);
+          alt = alt != NULL ? kan_expr_binary (KAN_EXPR_ADD, alt, piece) : piece;
+        }
+      kan_expr_free (rest);
+      terms_clear (&inner);
+      powers_clear (&pw);
+
+      alt = kan_expr_simplify (alt);
+      if (limit < 0)
+        {
+          KanExpr *ref = kan_expr_simplify (kan_expr_copy (s));
+          limit = kan_expr_size (ref);
+          kan_expr_free (ref);
+        }
+      if (kan_expr_size (alt) < limit)
+        best = alt;
+      else
+        kan_expr_free (alt);
+    }
+  terms_clear (&t);
+  if (best == NULL)
+    return s;
+  kan_expr_free (s);
+  return best;
+}
+
+static KanExpr *canon (const KanExpr *e);
 
 /* A sum S as g·S', written as the pair (g, S'); g = 1 and S' = copy when nothing helps. */
 static KanExpr *
@@ -190,59 +510,71 @@ is_sum (const KanExpr *e)
          || (e->kind == KAN_EXPR_MUL && e->a->kind == KAN_EXPR_NUM);
 }
 
-/* exp(S + K) → e^K·exp(S). */
+/* exp(Σ cₖ·log uₖ + R + K) → e^K·Π uₖ^cₖ·exp(R): a power law, as KANs often find them, times
+ * what is left in the exponent. It holds wherever the formula is defined (every uₖ > 0), and
+ * each log term leaves one node less: exp(log(a) + b) → a·exp(b), exp(2·log(a) + b) →
+ * a^2·exp(b). Without log terms only the constant comes out: exp(S + K) → e^K·exp(S). */
 static KanExpr *
 canon_exp (KanExpr *arg)
 {
-  Terms t;
-  KanExpr *r;
+  Terms t, rest;
+  KanExpr *prod = NULL, *r;
 
   terms_init (&t, arg);
-  {
-    /* exp(Σ cₖ·log uₖ + K) → e^K·Π uₖ^cₖ: a power law, as KANs often find them. It holds
-     * wherever the formula is defined (every uₖ > 0). */
-    gboolean all_logs = t.terms->len > 0;
-    for (guint k = 0; k < t.terms->len && all_logs; k++)
-      {
-        const KanExpr *u = t.terms->pdata[k];
-        all_logs = u->kind == KAN_EXPR_CALL && u->func == KAN_FUNC_LOG;
-      }
-    if (all_logs && isfinite (exp (t.constant)))
-      {
-        KanExpr *prod = NULL;
-        for (guint k = 0; k < t.terms->len; k++)
-          {
-            const KanExpr *u = t.terms->pdata[k];
-            double c = g_array_index (t.coefs, double, k);
-            KanExpr *f = c == 1.0 ? kan_expr_copy (u->a)
-                                  : kan_expr_binary (KAN_EXPR_POW, kan_expr_copy (u->a),
-                                                     kan_expr_num (c));
-            prod = prod ? kan_expr_binary (KAN_EXPR_MUL, prod, f) : f;
-          }
-        r = t.constant != 0.0 ? times (exp (t.constant), prod) : prod;
-        kan_expr_free (arg);
-        terms_clear (&t);
-        return r;
-      }
-  }
-  if (t.constant != 0.0 && t.terms->len > 0 && isfinite (exp (t.constant)))
+  if (!isfinite (exp (t.constant)))
     {
-      r = times (exp (t.constant), call (KAN_FUNC_EXP, terms_build (&t, 1.0, TRUE)));
-      kan_expr_free (arg);
+      terms_clear (&t);
+      return call (KAN_FUNC_EXP, arg);
     }
+  rest.terms = g_ptr_array_new ();
+  rest.coefs = g_array_new (FALSE, FALSE, sizeof (double));
+  rest.constant = 0.0;
+  for (guint k = 0; k < t.terms->len; k++)
+    {
+      const KanExpr *u = t.terms->pdata[k];
+      double c = g_array_index (t.coefs, double, k);
+
+      if (u->kind == KAN_EXPR_CALL && u->func == KAN_FUNC_LOG)
+        {
+          KanExpr *f = c == 1.0 ? kan_expr_copy (u->a)
+                       : kan_expr_binary (KAN_EXPR_POW, kan_expr_copy (u->a), kan_expr_num (c));
+          prod = prod != NULL ? kan_expr_binary (KAN_EXPR_MUL, prod, f) : f;
+        }
+      else
+        {
+          g_ptr_array_add (rest.terms, (gpointer) u);
+          g_array_append_val (rest.coefs, c);
+        }
+    }
+  if (prod == NULL && (t.constant == 0.0 || t.terms->len == 0))
+    r = call (KAN_FUNC_EXP, kan_expr_copy (arg));
   else
-    r = call (KAN_FUNC_EXP, arg);
+    {
+      if (rest.terms->len > 0)
+        {
+          KanExpr *x = call (KAN_FUNC_EXP, terms_build (&rest, 1.0, TRUE));
+          prod = prod != NULL ? kan_expr_binary (KAN_EXPR_MUL, prod, x) : x;
+        }
+      r = t.constant != 0.0 ? times (exp (t.constant), prod) : prod;
+      if (rest.terms->len < t.terms->len)
+        r = canon_powers (r);
+    }
+  terms_clear (&rest);
   terms_clear (&t);
+  kan_expr_free (arg);
   return r;
 }
 
-/* sin(S): the first coefficient made positive (sin(−u) = −sin u, cos(−u) = cos u), the
- * constant folded into (−π, π], and a phase of π taken out as a sign. */
+/* sin(S) and cos(S): the first coefficient made positive (sin(−u) = −sin u, cos(−u) = cos u),
+ * the constant folded into (−π, π], and a phase that is a multiple of π/2 taken out:
+ * sin(u + π/2) = cos u, sin(u + π) = −sin u, cos(u + π/2) = −sin u, cos(u − π/2) = sin u. A
+ * phase counts as one when it is within the tolerance of snapping, as a gauge of the network
+ * leaves it. */
 static KanExpr *
 canon_trig (KanFunc f, KanExpr *arg)
 {
   Terms t;
-  double sign = 1.0, k, s;
+  double sign = 1.0, k, quarter;
   KanExpr *r;
 
   terms_init (&t, arg);
@@ -260,10 +592,19 @@ canon_trig (KanFunc f, KanExpr *arg)
         sign = -sign;
     }
   k = remainder (t.constant, 2.0 * M_PI);
-  if (kan_snap_value (fabs (k), KAN_SNAP_DEFAULT_TOL, KAN_SNAP_DEFAULT_MAX_DEN, &s) && s == M_PI)
+  quarter = round (k / M_PI_2);
+  if (quarter != 0.0
+      && fabs (k - quarter * M_PI_2) <= KAN_SNAP_DEFAULT_TOL * fabs (quarter * M_PI_2))
     {
+      /* u + m·π/2 with m in −2 … 2: each quarter turns sin into cos and cos into −sin. */
+      int m = ((int) quarter % 4 + 4) % 4;
+      for (int q = 0; q < m; q++)
+        {
+          if (f == KAN_FUNC_COS)
+            sign = -sign;
+          f = f == KAN_FUNC_SIN ? KAN_FUNC_COS : KAN_FUNC_SIN;
+        }
       k = 0.0;
-      sign = -sign;
     }
   t.constant = k;
   r = call (f, terms_build (&t, 1.0, FALSE));
@@ -291,6 +632,27 @@ canon_odd (KanFunc f, KanExpr *arg)
   terms_clear (&t);
   kan_expr_free (arg);
   return r;
+}
+
+/* CANDIDATE, a gauge rewrite of PLAIN, unless it has more nodes once both are simplified;
+ * takes both and frees the other. */
+static KanExpr *
+unless_larger (KanExpr *candidate,
+               KanExpr *plain)
+{
+  KanExpr *sc = kan_expr_simplify (kan_expr_copy (candidate));
+  KanExpr *sp = kan_expr_simplify (kan_expr_copy (plain));
+  gboolean larger = kan_expr_size (sc) > kan_expr_size (sp);
+
+  kan_expr_free (sc);
+  kan_expr_free (sp);
+  if (larger)
+    {
+      kan_expr_free (candidate);
+      return plain;
+    }
+  kan_expr_free (plain);
+  return candidate;
 }
 
 static KanExpr *
@@ -324,21 +686,20 @@ canon_call (const KanExpr *e)
           kan_expr_free (inner);
           break;
         }
-      kan_expr_free (arg);
+      /* Each keeps its factor outside only where that leaves no more nodes. */
       if (e->func == KAN_FUNC_SQRT)
-        return times (sqrt (g), call (KAN_FUNC_SQRT, inner));
+        return unless_larger (times (sqrt (g), call (KAN_FUNC_SQRT, inner)), call (e->func, arg));
       if (e->func == KAN_FUNC_ABS)
-        return times (g, call (KAN_FUNC_ABS, inner));
-      return kan_expr_binary (KAN_EXPR_ADD, call (KAN_FUNC_LOG, inner), kan_expr_num (log (g)));
+        return unless_larger (times (g, call (KAN_FUNC_ABS, inner)), call (e->func, arg));
+      return unless_larger (kan_expr_binary (KAN_EXPR_ADD, call (KAN_FUNC_LOG, inner),
+                                             kan_expr_num (log (g))),
+                            call (e->func, arg));
     default:
       break;
     }
   return call (e->func, arg);
 }
 
-/* Rewrites E (simplified) so that the constants that only a gauge of the network fixes — the
- * split of scales and offsets between an edge and the next — are gathered where they become
- * one coefficient: out of exp, roots, logs, powers and the factors of products. */
 /* A sum whose terms all carry the same coefficient up to sign, as c/u + c/v − c·w, written as
  * c·(1/u + 1/v − w): *G_OUT = c and the result is the sum without it; NULL if the terms do not
  * share one (within 1e-9 relative). Terms c/u count as c·(1/u): factor_sum does not see those,
@@ -410,8 +771,11 @@ common_coef_sum (const KanExpr *s, double *g_out)
   return r;
 }
 
+/* Rewrites the node E (simplified) so that the constants that only a gauge of the network
+ * fixes — the split of scales and offsets between an edge and the next — are gathered where
+ * they become one coefficient: out of exp, roots, logs, powers and the factors of products. */
 static KanExpr *
-canon (const KanExpr *e)
+canon_node (const KanExpr *e)
 {
   KanExpr *a, *b, *inner;
   double g;
@@ -430,11 +794,9 @@ canon (const KanExpr *e)
         {
           inner = factor_sum (a, &g);
           if (g != 1.0 && isfinite (pow (g, b->value)))
-            {
-              double c = pow (g, b->value);
-              kan_expr_free (a);
-              return times (c, kan_expr_binary (KAN_EXPR_POW, inner, b));
-            }
+            return unless_larger (times (pow (g, b->value),
+                                         kan_expr_binary (KAN_EXPR_POW, inner, kan_expr_copy (b))),
+                                  kan_expr_binary (KAN_EXPR_POW, a, b));
           kan_expr_free (inner);
         }
       return kan_expr_binary (KAN_EXPR_POW, a, b);
@@ -443,10 +805,15 @@ canon (const KanExpr *e)
       a = canon (e->a);
       b = canon (e->b);
       /* A sum that is a factor (not a coefficient's partner, where simplification would
-       * distribute the coefficient again) gives its factor to the product. */
+       * distribute the coefficient again) gives its factor to the product — unless that
+       * leaves more nodes, as when x − 1.2889 would become 0.7758·x − 1 only for the sake of
+       * a short decimal. */
       if (!(e->kind == KAN_EXPR_MUL && (a->kind == KAN_EXPR_NUM || b->kind == KAN_EXPR_NUM)))
         {
           KanExpr **side[2] = { &a, &b };
+          KanExpr *before = kan_expr_binary (e->kind, kan_expr_copy (a), kan_expr_copy (b));
+          gboolean pulled = FALSE;
+
           for (int q = 0; q < 2; q++)
             if ((*side[q])->kind == KAN_EXPR_ADD || (*side[q])->kind == KAN_EXPR_SUB)
               {
@@ -461,7 +828,17 @@ canon (const KanExpr *e)
                 if (q == 1 && e->kind == KAN_EXPR_DIV)
                   g = 1.0 / g;
                 a = times (g, a);
+                pulled = TRUE;
               }
+          if (pulled)
+            {
+              KanExpr *r = unless_larger (kan_expr_binary (e->kind, a, b), before);
+              a = g_steal_pointer (&r->a);
+              b = g_steal_pointer (&r->b);
+              kan_expr_free (r);
+            }
+          else
+            kan_expr_free (before);
         }
       if (e->kind == KAN_EXPR_DIV && a->kind == KAN_EXPR_NUM)
         {
@@ -482,6 +859,21 @@ canon (const KanExpr *e)
     default:
       return kan_expr_binary (e->kind, canon (e->a), canon (e->b));
     }
+}
+
+/* One node's rewrites above its canonical children, then the powers of a product merged and
+ * quotients of sums split where that leaves fewer nodes. */
+static KanExpr *
+canon (const KanExpr *e)
+{
+  KanExpr *r = canon_node (e);
+
+  if (r->kind == KAN_EXPR_MUL || r->kind == KAN_EXPR_DIV || r->kind == KAN_EXPR_POW
+      || (r->kind == KAN_EXPR_CALL && r->func == KAN_FUNC_SQRT))
+    r = canon_powers (r);
+  if (is_plain_sum (r) || r->kind == KAN_EXPR_MUL || r->kind == KAN_EXPR_DIV)
+    r = canon_split (r);
+  return r;
 }
 
 
@@ -533,12 +925,14 @@ polish (KanExpr *e, const KanCanonRows *r, gboolean snap, double snap_tol)
   return e;
 }
 
-/* The tree of a value that kan_snap_value returned: p, p/q, pi, p*pi or p*pi/q. */
+/* The tree of V if it is a simple value — p, p/q, pi, p*pi or p*pi/q with q up to the snapping
+ * limit — with q in *DEN; NULL otherwise. kan_snap_value also snaps to short decimals (6.674,
+ * 1.00149), which are not simple: sqrt(1.00149) says no more than the number it stands for. */
 static KanExpr *
-simple_value_expr (double v)
+simple_value_expr (double v, int *den)
 {
-  for (int pi = 0; pi < 2; pi++)
-    for (int q = 1; q <= KAN_SNAP_DEFAULT_MAX_DEN; q++)
+  for (int q = 1; q <= KAN_SNAP_DEFAULT_MAX_DEN; q++)
+    for (int pi = 0; pi < 2; pi++)
       {
         double unit = pi ? M_PI : 1.0, p = round (v * q / unit);
         KanExpr *e;
@@ -547,44 +941,85 @@ simple_value_expr (double v)
           continue;
         e = !pi ? kan_expr_num (p)
             : p == 1.0 ? kan_expr_num (M_PI) : times (p, kan_expr_num (M_PI));
+        *den = q;
         return q == 1 ? e : kan_expr_binary (KAN_EXPR_DIV, e, kan_expr_num (q));
       }
-  return kan_expr_num (v);
+  return NULL;
 }
 
-/* Coefficients c (of c·T) that do not snap but whose square, or inverse square, does, as
- * sqrt(s)·T or T/sqrt(s): 0.3989…·exp(…) is exp(…)/sqrt(2*pi). Works in place; the result
- * must not be simplified again, which would fold the roots back into numbers. */
+/* The root of simple value that V snaps to (see simple_value_expr), with its denominator in
+ * *DEN; NULL if there is none. */
 static KanExpr *
-root_constants (KanExpr *e)
+simple_root (double v, int *den)
 {
+  double s;
+  KanExpr *e;
+
+  if (!kan_snap_value (v, KAN_SNAP_DEFAULT_TOL, KAN_SNAP_DEFAULT_MAX_DEN, &s))
+    return NULL;
+  e = simple_value_expr (s, den);
+  return e != NULL ? call (KAN_FUNC_SQRT, e) : NULL;
+}
+
+/* The coefficient c of a product E = c·T or c·T/D (in the simplifier's shape: c heads the
+ * chain of the numerator) that does not snap but whose square, or inverse square, is a simple
+ * value, written as sqrt(s)·T or T/(D·sqrt(s)): 0.3989…·exp(…) is exp(…)/sqrt(2*pi), 1.4142…·x·y
+ * is sqrt(2)*x*y. Of the two, the radicand with the smaller denominator wins, sqrt(s)·T at a
+ * tie. E (taken) as it is when c is not such a coefficient. */
+static KanExpr *
+root_coefficient (KanExpr *e)
+{
+  KanExpr **head = e->kind == KAN_EXPR_DIV ? &e->a : &e, *m, *up, *down;
+  int den_up = 0, den_down = 0;
   double c, s;
 
-  if (e == NULL)
-    return NULL;
-  e->a = root_constants (e->a);
-  e->b = root_constants (e->b);
-  if (e->kind != KAN_EXPR_MUL || e->a->kind != KAN_EXPR_NUM || e->b->kind == KAN_EXPR_NUM)
+  while ((*head)->kind == KAN_EXPR_MUL && (*head)->a->kind == KAN_EXPR_MUL)
+    head = &(*head)->a;
+  m = *head;
+  if (m->kind != KAN_EXPR_MUL || m->a->kind != KAN_EXPR_NUM || m->b->kind == KAN_EXPR_NUM)
     return e;
-  c = e->a->value;
+  c = m->a->value;
   if (c == 0.0 || !isfinite (c)
       || kan_snap_value (c, KAN_SNAP_DEFAULT_TOL, KAN_SNAP_DEFAULT_MAX_DEN, &s))
     return e;
-  if (kan_snap_value (1.0 / (c * c), KAN_SNAP_DEFAULT_TOL, KAN_SNAP_DEFAULT_MAX_DEN, &s))
+  up = simple_root (c * c, &den_up);
+  down = simple_root (1.0 / (c * c), &den_down);
+  if (up != NULL && (down == NULL || den_up <= den_down))
     {
-      KanExpr *t = e->b;
-      e->b = NULL;
-      kan_expr_free (e);
-      e = kan_expr_binary (KAN_EXPR_DIV, t, call (KAN_FUNC_SQRT, simple_value_expr (s)));
+      kan_expr_free (down);
+      kan_expr_free (m->a);
+      m->a = c < 0 ? kan_expr_unary (KAN_EXPR_NEG, 0, up) : up;
+      return e;
     }
-  else if (kan_snap_value (c * c, KAN_SNAP_DEFAULT_TOL, KAN_SNAP_DEFAULT_MAX_DEN, &s))
-    {
-      kan_expr_free (e->a);
-      e->a = call (KAN_FUNC_SQRT, simple_value_expr (s));
-    }
-  else
+  if (down == NULL)
     return e;
-  return c < 0 ? kan_expr_unary (KAN_EXPR_NEG, 0, e) : e;
+  kan_expr_free (up);
+  /* c leaves the chain (its sign goes to the next factor) and its root joins the denominator. */
+  *head = c < 0 ? kan_expr_unary (KAN_EXPR_NEG, 0, m->b) : m->b;
+  m->b = NULL;
+  kan_expr_free (m);
+  if (e->kind == KAN_EXPR_DIV)
+    {
+      e->b = kan_expr_binary (KAN_EXPR_MUL, e->b, down);
+      return e;
+    }
+  return kan_expr_binary (KAN_EXPR_DIV, e, down);
+}
+
+/* Every product's coefficient through root_coefficient, outermost products first (so that a
+ * chain is rewritten as a whole). Works in place; the result must not be simplified again,
+ * which would fold the roots back into numbers — it is the one rewrite here that may add
+ * nodes. */
+static KanExpr *
+root_constants (KanExpr *e)
+{
+  if (e == NULL)
+    return NULL;
+  if (e->kind == KAN_EXPR_MUL || e->kind == KAN_EXPR_DIV)
+    e = root_coefficient (e);
+  e->a = root_constants (e->a);
+  e->b = root_constants (e->b);
+  return e;
 }
 
 KanExpr *

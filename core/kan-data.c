@@ -6,6 +6,7 @@
 #include "kan-data.h"
 #include "kan-file.h"
 #include "kan-error.h"
+#include "kan-units.h"
 
 #include <math.h>
 #include <string.h>
@@ -825,6 +826,97 @@ csv_check_text (const char  *display,
   return FALSE;
 }
 
+/* Where byte OFFSET of F's text is in the line: exact when the text is the field as written
+ * (unquoted, or quoted without doubled quotes or line breaks), else the field's start. */
+static const char *
+header_pointer (const CsvReader *cr,
+                const CsvField  *f,
+                gsize            offset)
+{
+  const char *raw = f->start + (f->quoted ? 1 : 0);
+  const char *end = cr->line + cr->line_len;
+
+  while (raw < end && g_ascii_isspace (*raw))
+    raw++;
+  if ((gsize) (end - raw) >= offset && memcmp (raw, f->text, offset) == 0)
+    return raw + offset;
+  return f->start;
+}
+
+/* Splits the header cell of column COL (1-based), F's text, into its name, left in F->text,
+ * and *UNIT: the text in brackets after it ("v [m/s]"), "1" for empty brackets, NULL for none.
+ * Fails for brackets that are not closed or nested, text after them, an empty name, and a
+ * unit that kan_units_parse refuses. */
+static gboolean
+split_header_unit (const CsvReader  *cr,
+                   CsvField         *f,
+                   guint             col,
+                   char            **unit,
+                   GError          **error)
+{
+  char *open = strchr (f->text, '['), *close, *nested, *after, *u;
+  g_autofree char *text = NULL;
+  g_autofree char *problem = NULL;
+  KanDim dim;
+  long pos = 0;
+
+  *unit = NULL;
+  if (open == NULL)
+    return TRUE;
+  close = strchr (open + 1, ']');
+  nested = strchr (open + 1, '[');
+  if (close == NULL)
+    {
+      csv_error (cr, error, KAN_ERROR_DATA, header_pointer (cr, f, open - f->text),
+                 "column %u: '[' is never closed (a unit is written as in 'v [m/s]')", col);
+      return FALSE;
+    }
+  if (nested != NULL && nested < close)
+    {
+      csv_error (cr, error, KAN_ERROR_DATA, header_pointer (cr, f, nested - f->text),
+                 "column %u: '[' inside the brackets of a unit", col);
+      return FALSE;
+    }
+  for (after = close + 1; is_blank (*after); after++)
+    ;
+  if (*after != '\0')
+    {
+      csv_error (cr, error, KAN_ERROR_DATA, header_pointer (cr, f, after - f->text),
+                 "column %u: text after the unit's ']' (a unit is written as in 'v [m/s]')",
+                 col);
+      return FALSE;
+    }
+  /* The unit without the blanks inside the brackets, so that positions count in it. */
+  for (u = open + 1; is_blank (*u); u++)
+    ;
+  text = g_strchomp (g_strndup (u, close - u));
+  if (!kan_units_parse_detail (text, &dim, &pos, &problem))
+    {
+      gsize offset = (gsize) (u - f->text)
+                     + (gsize) (g_utf8_offset_to_pointer (text, pos - 1) - text);
+      const char *at = header_pointer (cr, f, offset);
+      g_autofree char *name = g_strstrip (g_strndup (f->text, open - f->text));
+      g_autofree char *qn = csv_quote (name);
+      g_autofree char *qu = csv_quote (text);
+
+      csv_error (cr, error, KAN_ERROR_DATA, at,
+                 "column %u '%s': unit '%s' at position %ld: %s%s", col, qn, qu, pos, problem,
+                 strstr (problem, "(units:") != NULL
+                 ? "; brackets in a header hold the column's unit" : "");
+      return FALSE;
+    }
+  *open = '\0';
+  g_strchomp (f->text);
+  if (f->text[0] == '\0')
+    {
+      csv_error (cr, error, KAN_ERROR_DATA, f->start, "column %u has an empty name before its "
+                 "unit", col);
+      return FALSE;
+    }
+  *unit = text[0] != '\0' ? g_steal_pointer (&text) : g_strdup ("1");
+  return TRUE;
+}
+
 KanDataset *
 kan_dataset_from_csv (const char  *path,
                       const char  *targets,
@@ -868,6 +960,9 @@ kan_dataset_from_csv_data (const char  *contents,
                            GError     **error)
 {
   g_autoptr (GPtrArray) names = NULL;
+  g_autoptr (GPtrArray) cells = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_free);
+  gboolean any_units = FALSE;
   g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
   const char *header = NULL;
   gsize header_len = 0;
@@ -973,6 +1068,16 @@ kan_dataset_from_csv_data (const char  *contents,
                                   : "a control character");
             return NULL;
           }
+      /* "v [m/s]": the name is v; the target list may use either. */
+      {
+        char *unit = NULL;
+
+        g_ptr_array_add (cells, g_strdup (f->text));
+        if (!split_header_unit (&cr, f, i + 1, &unit, error))
+          return NULL;
+        g_ptr_array_add (units, unit != NULL ? unit : g_strdup (""));
+        any_units |= unit != NULL;
+      }
       if (g_hash_table_lookup_extended (seen, f->text, NULL, &also))
         {
           g_autofree char *q = csv_quote (f->text);
@@ -1012,7 +1117,8 @@ kan_dataset_from_csv_data (const char  *contents,
           return NULL;
         }
       for (size_t c = 0; c < n_cols && !found; c++)
-        if (strcmp (g_ptr_array_index (names, c), name) == 0)
+        if (strcmp (g_ptr_array_index (names, c), name) == 0
+            || strcmp (g_ptr_array_index (cells, c), name) == 0)
           {
             found = TRUE;
             if (is_target[c])
@@ -1199,6 +1305,16 @@ kan_dataset_from_csv_data (const char  *contents,
       d->in_names[k++] = g_strdup (g_ptr_array_index (names, c));
   for (int t = 0; t < n_out; t++)
     d->out_names[t] = g_strdup (g_ptr_array_index (names, out_cols[t]));
+  if (any_units)
+    {
+      d->in_units = g_new0 (char *, n_in + 1);
+      d->out_units = g_new0 (char *, n_out + 1);
+      for (size_t c = 0, k = 0; c < n_cols; c++)
+        if (!is_target[c])
+          d->in_units[k++] = g_strdup (g_ptr_array_index (units, c));
+      for (int t = 0; t < n_out; t++)
+        d->out_units[t] = g_strdup (g_ptr_array_index (units, out_cols[t]));
+    }
   for (size_t r = 0; r < n_rows; r++)
     {
       const double *row = &g_array_index (values, double, order[r] * n_cols);
@@ -1270,6 +1386,8 @@ kan_dataset_copy (const KanDataset *d)
   c->test_y = dup_doubles (d->test_y, d->n_test * d->n_out);
   c->in_names = g_strdupv (d->in_names);
   c->out_names = g_strdupv (d->out_names);
+  c->in_units = g_strdupv (d->in_units);
+  c->out_units = g_strdupv (d->out_units);
   c->in_mean = dup_doubles (d->in_mean, d->n_in);
   c->in_std = dup_doubles (d->in_std, d->n_in);
   c->out_mean = dup_doubles (d->out_mean, d->n_out);
@@ -1291,6 +1409,8 @@ kan_dataset_free (KanDataset *d)
   g_free (d->test_y);
   g_strfreev (d->in_names);
   g_strfreev (d->out_names);
+  g_strfreev (d->in_units);
+  g_strfreev (d->out_units);
   g_free (d->in_mean);
   g_free (d->in_std);
   g_free (d->out_mean);
@@ -1356,6 +1476,14 @@ kan_dataset_validate (const KanDataset *d,
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
                    "the data set needs %d input names and %d output names", d->n_in, d->n_out);
+      return FALSE;
+    }
+  if ((d->in_units != NULL && g_strv_length (d->in_units) != (guint) d->n_in)
+      || (d->out_units != NULL && g_strv_length (d->out_units) != (guint) d->n_out))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "the data set's units need %d input entries and %d output entries", d->n_in,
+                   d->n_out);
       return FALSE;
     }
   if (!check_variable_names ((const char *const *) d->in_names, d->n_in, "input", error))

@@ -47,6 +47,11 @@ typedef struct
   double        *test_y;      /* n_test × n_out */
   char         **in_names;    /* n_in names, NULL-terminated */
   char         **out_names;   /* n_out names, NULL-terminated */
+  /* Units from a CSV header ("v [m/s]" is column v with unit text "m/s"; "theta []" gives "1"),
+   * as written, for kan_units_for_dataset (kan-units.h). n_in and n_out entries, NULL-terminated;
+   * "" for a column without brackets. NULL when no column has units. */
+  char         **in_units;
+  char         **out_units;
 
   /* Normalisation applied (z-score with train statistics), or NULL. */
   double        *in_mean, *in_std;    /* n_in each */
@@ -73,7 +78,9 @@ KanDataset  *kan_dataset_from_formula (const KanFormulaSpec *spec,
 /* Reads a CSV file with a header row; TARGETS is a comma-separated list of output column names
  * (the other columns are inputs). Rows are shuffled with SEED and TEST_FRACTION of them are held
  * out for testing. Accepts CRLF line ends, a UTF-8 BOM, quoted header names and blank trailing
- * lines. Errors name the file, line and column. */
+ * lines. A header cell may end with the column's unit in brackets, "v [m/s]" (kan-units.h): the
+ * name is the text before '[' and the unit must parse; a target may be named with or without
+ * it. Errors name the file, line and column. */
 KanDataset  *kan_dataset_from_csv     (const char          *path,
                                        const char          *targets,
                                        double               test_fraction,

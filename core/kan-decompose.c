@@ -662,9 +662,8 @@ kan_decompose_monomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
 /* ------------------------------------------------------------------------------------------ */
 /* Composing                                                                                   */
 
-/* E with variable k replaced by a copy of MAP[k]. */
-static KanExpr *
-subst (const KanExpr *e, KanExpr *const *map)
+KanExpr *
+kan_decompose_subst (const KanExpr *e, KanExpr *const *map)
 {
   KanExpr *r;
 
@@ -675,8 +674,8 @@ subst (const KanExpr *e, KanExpr *const *map)
   r = kan_expr_copy (e);
   kan_expr_free (r->a);
   kan_expr_free (r->b);
-  r->a = subst (e->a, map);
-  r->b = subst (e->b, map);
+  r->a = kan_decompose_subst (e->a, map);
+  r->b = kan_decompose_subst (e->b, map);
   return r;
 }
 
@@ -826,6 +825,7 @@ sub_options (const Ctx *c, KanDiscoverOptions *so, int depth, double share, doub
 
   *so = *c->o;
   so->widths = NULL;
+  so->progress = NULL;   /* the caller hears of the whole search only */
   so->decompose = MAX (depth, 0);
   so->exact_tol = exact_tol;
   so->time_limit = time_left (c, &left) && c->seconds > 0 ? MAX (left * share, 1e-3) : 0.0;
@@ -864,11 +864,9 @@ names_of (const KanDataset *d, const int *vars, int n)
   return g_string_free (s, FALSE);
 }
 
-/* A problem on the real rows with new inputs: column k of the new inputs is COLS[k]
- * evaluated on the old ones, the labels are Y divided by SCALE (may be NULL) evaluated on
- * them. Rows where anything is not finite are dropped. */
-static KanDataset *
-reduced_data (const KanDataset *d, KanExpr *const *cols, int n_cols, const KanExpr *scale)
+KanDataset *
+kan_decompose_reduced_data (const KanDataset *d, KanExpr *const *cols, int n_cols,
+                            const KanExpr *scale, const char *const *names)
 {
   size_t n[2] = { d->n_train, d->n_test }, kept[2] = { 0, 0 };
   const double *xs[2] = { d->train_x, d->test_x }, *ys[2] = { d->train_y, d->test_y };
@@ -899,7 +897,7 @@ reduced_data (const KanDataset *d, KanExpr *const *cols, int n_cols, const KanEx
           kept[part]++;
         }
     }
-  r = kan_dataset_new_arrays (n_cols, 1, kept[0], kept[1], nx[0], ny[0], nx[1], ny[1], NULL,
+  r = kan_dataset_new_arrays (n_cols, 1, kept[0], kept[1], nx[0], ny[0], nx[1], ny[1], names,
                               NULL);
   for (int part = 0; part < 2; part++)
     {
@@ -915,7 +913,7 @@ static gboolean
 solve_reduced (Ctx *c, KanExpr *const *cols, int n_cols, const KanExpr *scale,
                const char *what, GError **error)
 {
-  g_autoptr (KanDataset) sub = reduced_data (c->d, cols, n_cols, scale);
+  g_autoptr (KanDataset) sub = kan_decompose_reduced_data (c->d, cols, n_cols, scale, NULL);
   g_autoptr (KanDiscoverResult) r = NULL;
   KanDiscoverOptions so;
   g_autofree char *detail = NULL;
@@ -937,7 +935,7 @@ solve_reduced (Ctx *c, KanExpr *const *cols, int n_cols, const KanExpr *scale,
   for (guint q = 0; q < r->pareto->len; q++)
     {
       const KanDiscoverCandidate *p = r->pareto->pdata[q];
-      KanExpr *e = subst (p->expr, cols);
+      KanExpr *e = kan_decompose_subst (p->expr, cols);
       if (scale)
         e = kan_expr_binary (KAN_EXPR_MUL, kan_expr_copy (scale), e);
       e = kan_discover_polish (e, c->d, c->o->exact_tol);
@@ -1268,7 +1266,7 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
             KanExpr *part;
             for (int v = 0; v < k; v++)
               vmap[v] = kan_expr_var (vars[v]);
-            part = subst (r->best->expr, vmap);
+            part = kan_decompose_subst (r->best->expr, vmap);
             for (int v = 0; v < k; v++)
               kan_expr_free (vmap[v]);
             composed = composed == NULL ? part

@@ -159,4 +159,17 @@ gboolean     kan_decompose_oracle      (const KanDataset          *raw,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanDecomposeFormula, kan_decompose_formula_free)
 
+/* E with variable k replaced by a copy of MAP[k]; a new tree. */
+KanExpr    *kan_decompose_subst        (const KanExpr      *e,
+                                        KanExpr *const     *map);
+
+/* A problem on D's rows with new inputs: column k is COLS[k] evaluated on D's inputs (named
+ * NAMES, may be NULL), the labels are D's divided by SCALE (may be NULL) evaluated there. Rows
+ * where anything is not finite are dropped. */
+KanDataset *kan_decompose_reduced_data (const KanDataset   *d,
+                                        KanExpr *const     *cols,
+                                        int                 n_cols,
+                                        const KanExpr      *scale,
+                                        const char *const  *names);
+
 G_END_DECLS

@@ -5,6 +5,7 @@
 #include "kan-error.h"
 #include "kan-formula.h"
 #include "kan-lock.h"
+#include "kan-noise.h"
 #include "kan-prune.h"
 #include "kan-symbolic.h"
 #include "kan-train.h"
@@ -20,6 +21,23 @@
  * unexplained variance 1 − R² is at most this many times the best's (or below the floor). */
 #define SELECT_R2_FACTOR 10.0
 #define SELECT_R2_FLOOR  1e-12
+/* A formula is within the noise when its test RMSE is at most this times the best general
+ * network's: no smooth model of these data does better. */
+#define NOISE_FLOOR_SHARE 1.01
+/* ... counting only networks whose test RMSE is at most this share of std(y) (R² ≥ 0.91): the
+ * noise a poorer fit leaves is no estimate of the labels' noise. */
+#define NOISE_FLOOR_MAX_SHARE 0.3
+/* ... and whose residuals a small network (n,RESIDUAL_HIDDEN,1 at G = RESIDUAL_GRID,
+ * RESIDUAL_STEPS LM steps) cannot explain: at most this share of their variance on the test
+ * rows. */
+#define RESIDUAL_GRID      3
+#define RESIDUAL_HIDDEN    3
+#define RESIDUAL_STEPS     30
+#define RESIDUAL_EXPLAINED 0.05
+/* At the end, the formulas of the front within this factor of the selection limit are
+ * settled (kan-noise.h), at most SETTLE_MAX of them, simplest first. */
+#define SETTLE_MARGIN     2.0
+#define SETTLE_MAX        12
 
 void
 kan_discover_options_init (KanDiscoverOptions *o)
@@ -283,14 +301,21 @@ select_fit (const KanSymFit *fits, int n, const int *lib, int n_lib, Select rule
 
   if (n == 0)
     return NULL;
+  gboolean all_degenerate = TRUE;
+
   if (rule == SELECT_PYKAN)
     return &fits[0];
+  /* Degenerate fits (kan-symfit.h) only count when there is nothing else. */
   for (int q = 0; q < n; q++)
-    if (1.0 - fits[q].r2 < best_u)
+    all_degenerate &= fits[q].degenerate;
+  for (int q = 0; q < n; q++)
+    if (1.0 - fits[q].r2 < best_u && (all_degenerate || !fits[q].degenerate))
       best_u = 1.0 - fits[q].r2;
   for (int q = 0; q < n; q++)
     {
       double u = 1.0 - fits[q].r2;
+      if (fits[q].degenerate && !all_degenerate)
+        continue;
       gboolean ok = rule == SELECT_BEST_R2 ? u <= best_u + SELECT_R2_FLOOR
                                            : u <= SELECT_R2_FACTOR * best_u + SELECT_R2_FLOOR;
       if (!ok)
@@ -363,8 +388,14 @@ typedef struct
   GPtrArray                *cands;       /* every candidate */
   GTimer                   *timer;
   gboolean                  exact;
+  /* The smallest test RMSE of a general network so far (see KanDiscoverResult.noise), and
+   * whether a candidate reached it (the search then stops: the data cannot tell better). */
+  double                    net_floor;
+  gboolean                  within_noise;
+  guint                     checked;     /* candidates before this one were checked for it */
   /* Cancelled by the caller's cancellable or at the time limit; every stage watches it. */
   GCancellable             *stop;
+  gboolean                  report;      /* call o->progress after each stage */
 } Search;
 
 static void
@@ -379,7 +410,10 @@ stage_free (KanDiscoverStage *s)
 static void
 candidate_free (KanDiscoverCandidate *c)
 {
+  if (c == NULL)
+    return;
   kan_expr_free (c->expr);
+  kan_expr_fit_free (c->fit);
   g_free (c->text);
   g_free (c->width);
   g_free (c->lock);
@@ -392,6 +426,7 @@ kan_discover_result_free (KanDiscoverResult *r)
 {
   if (r == NULL)
     return;
+  kan_dataset_free (r->model_data);
   g_ptr_array_unref (r->stages);
   g_ptr_array_unref (r->pareto);
   g_free (r);
@@ -411,6 +446,29 @@ model_rmse (const KanModel *m, const KanDataset *d, gboolean test)
   return d->out_std ? v * d->out_std[0] : v;
 }
 
+static double judged_rmse (const KanDiscoverCandidate *c);
+
+/* Tells the caller's progress function about stage ST. */
+static void
+report (const Search *s, const KanDiscoverStage *st)
+{
+  KanDiscoverProgress p = { st->stage, st->width, (int) s->cands->len, NULL, NAN,
+                            g_timer_elapsed (s->timer, NULL) };
+
+  if (!s->report || s->o->progress == NULL)
+    return;
+  for (guint q = 0; q < s->cands->len; q++)
+    {
+      const KanDiscoverCandidate *c = s->cands->pdata[q];
+      if (isfinite (judged_rmse (c)) && !(judged_rmse (c) >= p.best_rmse))
+        {
+          p.best_rmse = judged_rmse (c);
+          p.best_text = c->text;
+        }
+    }
+  s->o->progress (&p, s->o->progress_data);
+}
+
 static void
 add_stage (Search *s, const char *stage, const char *width, guint64 seed, const char *detail,
            const KanModel *m, double t0)
@@ -425,6 +483,7 @@ add_stage (Search *s, const char *stage, const char *width, guint64 seed, const 
   st->test_rmse = m ? model_rmse (m, s->d, TRUE) : NAN;
   st->seconds = g_timer_elapsed (s->timer, NULL) - t0;
   g_ptr_array_add (s->res->stages, st);
+  report (s, st);
 }
 
 static gboolean
@@ -541,6 +600,123 @@ add_formula (Search *s, KanDecomposeFormula *f)
   return isfinite (judged_rmse (c)) && is_exact (s, judged_rmse (c));
 }
 
+/* A general network (one that can fit any smooth function) reached RMSE on the rows
+ * candidates are judged by. */
+static void
+note_general_net (Search *s, double rmse)
+{
+  /* A network that leaves most of the variance unexplained says nothing about the noise. */
+  if (isfinite (rmse) && rmse <= NOISE_FLOOR_MAX_SHARE * s->raw.y_std)
+    s->net_floor = MIN (s->net_floor, rmse);
+}
+
+/* C's formula with its constants fixed at simple values as far as the noise allows
+ * (kan-noise.h), in canonical form, with the errors of the constants that stay free. The
+ * settled formula replaces C's unless it fits the test rows worse by more than sampling
+ * explains (three standard errors of an RMSE over those rows). */
+static void
+settle (Search *s, KanDiscoverCandidate *c)
+{
+  KanCanonRows rows = { s->raw.train_x, s->raw.n_in, s->raw.train_y, s->raw.n_train,
+                        s->raw.y_std };
+  KanExprFit *fit = NULL;
+  KanExpr *e;
+  double train, test, old = judged_rmse (c), now;
+  size_t n_judged = s->raw.n_test ? s->raw.n_test : s->raw.n_train;
+
+  if (c->settled)
+    return;
+  c->settled = TRUE;
+  e = kan_noise_snap (kan_expr_copy (c->expr), &rows, &fit);
+  kan_expr_fit_free (fit);
+  e = kan_canon_polish (e, &rows, s->o->exact_tol);
+  train = kan_expr_rmse (e, rows.x, rows.n_in, rows.y, 1, rows.n);
+  test = s->raw.n_test ? kan_expr_rmse (e, s->raw.test_x, s->raw.n_in, s->raw.test_y, 1,
+                                        s->raw.n_test)
+                       : NAN;
+  now = isnan (test) ? train : test;
+  if (isfinite (now)
+      && (now <= old * (1.0 + 3.0 / sqrt (2.0 * MAX (n_judged, 1))) || is_exact (s, now)))
+    {
+      kan_expr_free (c->expr);
+      c->expr = e;
+      g_free (c->text);
+      c->text = kan_expr_to_string (e, (const char *const *) s->d->in_names,
+                                    KAN_EXPR_STYLE_TEXT);
+      c->complexity = kan_expr_size (e);
+      c->train_rmse = train;
+      c->test_rmse = test;
+    }
+  else
+    kan_expr_free (e);
+  /* The errors of the constants as printed: no refit, only the covariance. */
+  c->fit = kan_expr_fit (c->expr, rows.x, rows.n_in, rows.y, rows.n, 0, NULL);
+}
+
+/* Whether C's residuals still hold structure: a small network (n,3,1, G = 3, LM) fitted
+ * to them on the train rows explains more than RESIDUAL_EXPLAINED of their variance on the
+ * test rows. Residuals that are noise leave nothing to explain on rows the fit never saw. */
+static gboolean
+residuals_structured (Search *s, const KanDiscoverCandidate *c)
+{
+  const RawData *r = &s->raw;
+  g_autofree double *rt = g_new (double, MAX (r->n_train, 1));
+  g_autofree double *rv = g_new (double, MAX (r->n_test, 1));
+  g_autofree char *width = g_strdup_printf ("%d,%d,1", r->n_in, RESIDUAL_HIDDEN);
+  g_autoptr (KanShape) sh = kan_shape_parse (width, NULL, NULL);
+  g_autoptr (KanDataset) res = NULL;
+  g_autoptr (KanModel) m = NULL;
+  KanModelConfig cfg;
+  double mean = 0.0, var = 0.0, mse;
+
+  if (r->n_test < 8 || sh == NULL)
+    return FALSE;
+  kan_expr_eval_rows (c->expr, r->train_x, r->n_train, r->n_in, rt);
+  kan_expr_eval_rows (c->expr, r->test_x, r->n_test, r->n_in, rv);
+  for (size_t q = 0; q < r->n_train; q++)
+    rt[q] = r->train_y[q] - rt[q];
+  for (size_t q = 0; q < r->n_test; q++)
+    {
+      rv[q] = r->test_y[q] - rv[q];
+      mean += rv[q];
+    }
+  mean /= r->n_test;
+  for (size_t q = 0; q < r->n_test; q++)
+    var += (rv[q] - mean) * (rv[q] - mean);
+  var /= r->n_test;
+  if (!(var > 0.0) || !isfinite (var))
+    return FALSE;
+  res = kan_dataset_new_arrays (r->n_in, 1, r->n_train, 0, r->train_x, rt, NULL, NULL, NULL,
+                                NULL);
+  kan_model_config_init (&cfg);
+  cfg.shape = sh;
+  cfg.grid = RESIDUAL_GRID;
+  cfg.seed = 1;
+  m = kan_model_new (&cfg, NULL);
+  if (m == NULL || !kan_discover_train (m, res, KAN_OPT_LM, RESIDUAL_STEPS, 0.0, TRUE, s->stop,
+                                        NULL))
+    return FALSE;
+  mse = kan_model_loss (m, KAN_LOSS_MSE, r->test_x, rv, r->n_test);
+  return isfinite (mse) && 1.0 - mse / var > RESIDUAL_EXPLAINED;
+}
+
+/* Whether a candidate added since the last call fits as well as the best general network:
+ * settled, it is then as good as any smooth model of these data, and the search can stop. */
+static gboolean
+check_noise (Search *s)
+{
+  for (; s->checked < s->cands->len; s->checked++)
+    {
+      KanDiscoverCandidate *c = s->cands->pdata[s->checked];
+      if (!isfinite (s->net_floor) || !(judged_rmse (c) <= NOISE_FLOOR_SHARE * s->net_floor))
+        continue;
+      settle (s, c);
+      if (judged_rmse (c) <= NOISE_FLOOR_SHARE * s->net_floor && !residuals_structured (s, c))
+        s->within_noise = TRUE;
+    }
+  return s->within_noise;
+}
+
 /* Whether WIDTH needs pruning: a hidden layer with more than one node, or a multiplication
  * node (whose inputs reach every factor). */
 static gboolean
@@ -639,6 +815,8 @@ candidate (Search *s, const char *width, guint64 seed, GError **error)
         return FALSE;
       add_stage (s, "refine", width, seed, detail, m, t0);
     }
+  if (needs_sparsifying (sh))
+    note_general_net (s, model_rmse (m, s->d, s->d->n_test > 0));
   if (cancelled (s, error))
     return FALSE;
   return symbolic_stage (s, m, width, seed, error);
@@ -665,6 +843,27 @@ pareto (Search *s)
   KanDiscoverResult *r = s->res;
   double front = HUGE_VAL, min_rmse = HUGE_VAL, limit;
 
+  /* Settle the front's formulas that could be chosen (their constants snapped as far as the
+   * noise allows: this may make them simpler), then take the front again. */
+  g_ptr_array_sort (s->cands, cmp_candidates);
+  for (guint q = 0; q < s->cands->len; q++)
+    min_rmse = MIN (min_rmse, judged_rmse (s->cands->pdata[q]));
+  limit = MAX ((1.0 + s->o->accuracy_tol) * min_rmse, s->o->exact_tol * s->raw.y_std);
+  for (guint q = 0, settled = 0; q < s->cands->len && settled < SETTLE_MAX; q++)
+    {
+      KanDiscoverCandidate *c = s->cands->pdata[q];
+      double v = judged_rmse (c);
+      if (isfinite (v) && v < front)
+        {
+          front = v;
+          if (v <= SETTLE_MARGIN * limit)
+            {
+              settle (s, c);
+              settled++;
+            }
+        }
+    }
+  front = min_rmse = HUGE_VAL;
   g_ptr_array_sort (s->cands, cmp_candidates);
   for (guint q = 0; q < s->cands->len; q++)
     {
@@ -686,6 +885,122 @@ pareto (Search *s)
     if (judged_rmse (r->pareto->pdata[q]) <= limit)
       r->best = r->pareto->pdata[q];
   r->exact = r->best && is_exact (s, judged_rmse (r->best));
+  r->noise = MIN (min_rmse, s->net_floor);
+  r->within_noise = r->best && isfinite (s->net_floor)
+                    && judged_rmse (r->best) <= NOISE_FLOOR_SHARE * s->net_floor;
+  if (r->best && r->best->fit == NULL)
+    settle (s, (KanDiscoverCandidate *) r->best);
+}
+
+/* One seed of a width on a thread of its own: a search of its own that shares the data,
+ * options and stop of the parent, with its own stages and candidates. */
+typedef struct
+{
+  Search             s;
+  const char        *width;
+  guint64            seed;
+  GError            *error;
+  gboolean           ok;
+  GThread           *thread;
+} SeedRun;
+
+static gpointer
+seed_run (gpointer data)
+{
+  SeedRun *r = data;
+
+  r->ok = candidate (&r->s, r->width, r->seed, &r->error);
+  return NULL;
+}
+
+/* What a failed candidate means: cancelled (the search stops with what it has), the
+ * caller's mistake (a width that does not fit: an error), or a numerical failure (just no
+ * candidate). Returns FALSE for the caller's mistake, with ERROR set. */
+static gboolean
+candidate_failed (Search *s, GError *local, gboolean *stopped, GError **error)
+{
+  if (g_error_matches (local, KAN_ERROR, KAN_ERROR_CANCELLED)
+      || g_cancellable_is_cancelled (s->stop))
+    *stopped = TRUE;
+  else if (g_error_matches (local, KAN_ERROR, KAN_ERROR_SHAPE)
+           || g_error_matches (local, KAN_ERROR, KAN_ERROR_PARSE))
+    {
+      g_propagate_error (error, g_error_copy (local));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Seeds SEED0 … SEED0 + N − 1 of WIDTH, THREADS at a time. Their stages and candidates join
+ * S's in seed order, and a seed whose candidate ends the search (exact, within the noise,
+ * stopped) discards the later ones: the result does not depend on the thread count. */
+static gboolean
+run_seeds (Search *s, const char *width, guint64 seed0, int n, int threads, gboolean *stopped,
+           GError **error)
+{
+  gboolean ok = TRUE, done = FALSE;
+
+  for (int k0 = 0; k0 < n && !done; k0 += threads)
+    {
+      int m = MIN (threads, n - k0);
+      SeedRun *runs = g_new0 (SeedRun, m);
+
+      for (int k = 0; k < m; k++)
+        {
+          SeedRun *r = &runs[k];
+          r->s = *s;
+          r->s.res = g_new0 (KanDiscoverResult, 1);
+          r->s.res->stages = g_ptr_array_new ();
+          r->s.cands = g_ptr_array_new ();
+          r->s.checked = 0;
+          r->s.report = FALSE;
+          r->width = width;
+          r->seed = seed0 + k0 + k;
+          if (m == 1)
+            seed_run (r);
+          else
+            r->thread = g_thread_new ("kan-discover-seed", seed_run, r);
+        }
+      for (int k = 0; k < m; k++)
+        {
+          SeedRun *r = &runs[k];
+          if (r->thread)
+            g_thread_join (r->thread);
+          if (!done)
+            {
+              for (guint q = 0; q < r->s.res->stages->len; q++)
+                {
+                  g_ptr_array_add (s->res->stages, r->s.res->stages->pdata[q]);
+                  r->s.res->stages->pdata[q] = NULL;
+                  report (s, s->res->stages->pdata[s->res->stages->len - 1]);
+                }
+              for (guint q = 0; q < r->s.cands->len; q++)
+                {
+                  KanDiscoverCandidate *c = r->s.cands->pdata[q];
+                  g_ptr_array_add (s->cands, c);
+                  r->s.cands->pdata[q] = NULL;
+                  s->exact |= isfinite (judged_rmse (c)) && is_exact (s, judged_rmse (c));
+                }
+              s->net_floor = MIN (s->net_floor, r->s.net_floor);
+              if (!r->ok && !candidate_failed (s, r->error, stopped, error))
+                ok = FALSE;
+              check_noise (s);
+              done = !ok || *stopped || s->exact || s->within_noise;
+            }
+          for (guint q = 0; q < r->s.cands->len; q++)
+            if (r->s.cands->pdata[q])
+              candidate_free (r->s.cands->pdata[q]);
+          g_ptr_array_unref (r->s.cands);
+          for (guint q = 0; q < r->s.res->stages->len; q++)
+            if (r->s.res->stages->pdata[q])
+              stage_free (r->s.res->stages->pdata[q]);
+          g_ptr_array_unref (r->s.res->stages);
+          g_free (r->s.res);
+          g_clear_error (&r->error);
+        }
+      g_free (runs);
+    }
+  return ok;
 }
 
 /* A network of one layer is linear in its spline coefficients: every seed reaches the same
@@ -802,11 +1117,199 @@ decompose_stage (Search *s, int w, GError **error)
   g_ptr_array_set_size (found, 0);
   if (ok && !s->exact && w == oracle_at (s->d->n_in))
     {
+      guint first = s->res->stages->len;
       ok = kan_decompose_oracle (raw, &o, left, s->res->stages, found, error);
+      /* The surrogate of the whole problem (the first one; those of sub-problems fit other
+       * labels) is a general network. */
+      for (guint q = first; q < s->res->stages->len; q++)
+        {
+          const KanDiscoverStage *st = s->res->stages->pdata[q];
+          if (strcmp (st->stage, "surrogate") == 0)
+            {
+              note_general_net (s, s->raw.n_test ? st->test_rmse : st->train_rmse);
+              break;
+            }
+        }
       for (guint q = 0; q < found->len; q++)
         s->exact |= add_formula (s, found->pdata[q]);
     }
   return ok;
+}
+
+/* Discovery with units: the search on the dimensionless groups, its formulas written back in
+ * D's variables and checked for units. */
+static gboolean
+discover_with_units (const KanDataset *d, const KanDiscoverOptions *o, KanDiscoverResult **out,
+                     GError **error)
+{
+  g_autoptr (KanUnitsReduction) u = NULL;
+  g_autoptr (KanDataset) raw = NULL;
+  KanDiscoverResult *r = NULL;
+  KanDiscoverOptions so = *o;
+  KanDiscoverStage *st;
+  GPtrArray *front;
+  RawData rd;
+  GString *what;
+  double best_rmse = HUGE_VAL;
+
+  if (!kan_units_reduce (o->in_dims, d->n_in, o->out_dim, (const char *const *) d->in_names,
+                         d->out_names ? d->out_names[0] : "y", &u, error))
+    return FALSE;
+  raw_init (&rd, d);
+  raw = kan_dataset_new_arrays (rd.n_in, 1, rd.n_train, rd.n_test, rd.train_x, rd.train_y,
+                                rd.test_x, rd.test_y, (const char *const *) d->in_names,
+                                (const char *const *) d->out_names);
+  so.in_dims = so.out_dim = NULL;
+  if (u->n_groups == 0)
+    {
+      /* No group: y is the scale times a constant, found by least squares. */
+      double sy = 0.0, ss = 0.0;
+      KanDiscoverCandidate *c = g_new0 (KanDiscoverCandidate, 1);
+      g_autofree double *sc = g_new (double, MAX (rd.n_train, 1));
+      KanCanonRows rows = { rd.train_x, rd.n_in, rd.train_y, rd.n_train, rd.y_std };
+
+      kan_expr_eval_rows (u->scale, rd.train_x, rd.n_train, rd.n_in, sc);
+      for (size_t q = 0; q < rd.n_train; q++)
+        if (isfinite (sc[q]))
+          {
+            sy += sc[q] * rd.train_y[q];
+            ss += sc[q] * sc[q];
+          }
+      c->expr = kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (ss > 0 ? sy / ss : 0.0),
+                                 kan_expr_copy (u->scale));
+      c->expr = kan_noise_snap (c->expr, &rows, NULL);
+      c->expr = kan_canon_polish (c->expr, &rows, o->exact_tol);
+      c->text = kan_expr_to_string (c->expr, (const char *const *) d->in_names,
+                                    KAN_EXPR_STYLE_TEXT);
+      c->complexity = kan_expr_size (c->expr);
+      c->train_rmse = kan_expr_rmse (c->expr, rd.train_x, rd.n_in, rd.train_y, 1, rd.n_train);
+      c->test_rmse = rd.n_test ? kan_expr_rmse (c->expr, rd.test_x, rd.n_in, rd.test_y, 1,
+                                                rd.n_test)
+                               : NAN;
+      c->width = g_strdup ("units");
+      c->lock = g_strdup ("");
+      c->fit = kan_expr_fit (c->expr, rd.train_x, rd.n_in, rd.train_y, rd.n_train, 0, NULL);
+      c->settled = TRUE;
+      r = g_new0 (KanDiscoverResult, 1);
+      r->stages = g_ptr_array_new_with_free_func ((GDestroyNotify) stage_free);
+      r->pareto = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
+      g_ptr_array_add (r->pareto, c);
+      r->best = c;
+      r->n_candidates = 1;
+      r->exact = judged_rmse (c) <= o->exact_tol * MAX (rd.y_std, G_MINDOUBLE);
+      r->noise = judged_rmse (c);
+    }
+  else
+  {
+    g_autoptr (KanDataset) sub = kan_decompose_reduced_data (raw, u->groups, u->n_groups,
+                                                             u->scale,
+                                                             (const char *const *) u->names);
+    if (sub->n_train < 4)
+      {
+        g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                     "the dimensionless groups are not finite on enough rows (%zu)",
+                     sub->n_train);
+        raw_clear (&rd);
+        return FALSE;
+      }
+    if (!kan_discover (sub, &so, &r, error))
+      {
+        raw_clear (&rd);
+        return FALSE;
+      }
+    r->model_data = g_steal_pointer (&sub);
+  }
+
+  /* The groups, for the stages. */
+  what = g_string_new (NULL);
+  if (u->scale)
+    {
+      g_autofree char *t = kan_expr_to_string (u->scale, (const char *const *) d->in_names,
+                                               KAN_EXPR_STYLE_TEXT);
+      g_string_append_printf (what, "y = %s * g(", t);
+    }
+  else
+    g_string_append (what, "y = g(");
+  for (int k = 0; k < u->n_groups; k++)
+    {
+      g_autofree char *t = kan_expr_to_string (u->groups[k], (const char *const *) d->in_names,
+                                               KAN_EXPR_STYLE_TEXT);
+      g_string_append_printf (what, "%s%s = %s", k ? ", " : "", u->names[k], t);
+    }
+  g_string_append (what, ")");
+  st = g_new0 (KanDiscoverStage, 1);
+  st->stage = g_strdup ("units");
+  st->width = g_strdup ("units");
+  st->detail = g_string_free (what, FALSE);
+  st->train_rmse = st->test_rmse = NAN;
+  g_ptr_array_insert (r->stages, 0, st);
+
+  if (u->n_groups == 0)
+    {
+      raw_clear (&rd);
+      *out = r;
+      return TRUE;
+    }
+
+  /* Each formula of the front in D's variables; those whose units do not match go. */
+  front = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
+  for (guint q = 0; q < r->pareto->len; q++)
+    {
+      KanDiscoverCandidate *c = r->pareto->pdata[q];
+      KanExpr *e = kan_decompose_subst (c->expr, u->groups);
+      gboolean was_best = c == r->best;
+
+      if (u->scale)
+        e = kan_expr_binary (KAN_EXPR_MUL, kan_expr_copy (u->scale), e);
+      e = kan_discover_polish (e, d, o->exact_tol);
+      if (!kan_units_check_expr (e, o->in_dims, d->n_in, (const char *const *) d->in_names,
+                                 o->out_dim, NULL))
+        {
+          kan_expr_free (e);
+          continue;
+        }
+      r->pareto->pdata[q] = NULL;
+      kan_expr_free (c->expr);
+      kan_expr_fit_free (c->fit);
+      g_free (c->text);
+      c->expr = e;
+      c->text = kan_expr_to_string (e, (const char *const *) d->in_names, KAN_EXPR_STYLE_TEXT);
+      c->complexity = kan_expr_size (e);
+      c->train_rmse = kan_expr_rmse (e, rd.train_x, rd.n_in, rd.train_y, 1, rd.n_train);
+      c->test_rmse = rd.n_test ? kan_expr_rmse (e, rd.test_x, rd.n_in, rd.test_y, 1, rd.n_test)
+                               : NAN;
+      c->fit = kan_expr_fit (c->expr, rd.train_x, rd.n_in, rd.train_y, rd.n_train, 0, NULL);
+      g_ptr_array_add (front, c);
+      if (was_best)
+        r->best = c;
+    }
+  raw_clear (&rd);
+  g_ptr_array_unref (r->pareto);
+  r->pareto = front;
+  if (front->len == 0)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_NONFINITE,
+                   "discover found no formula with the units of %s",
+                   d->out_names ? d->out_names[0] : "y");
+      kan_discover_result_free (r);
+      return FALSE;
+    }
+  /* The best stays the one chosen on the groups, unless it was dropped: then the most
+   * accurate left. */
+  if (!g_ptr_array_find (front, r->best, NULL))
+    for (guint q = 0; q < front->len; q++)
+      if (judged_rmse (front->pdata[q]) < best_rmse)
+        {
+          best_rmse = judged_rmse (front->pdata[q]);
+          r->best = front->pdata[q];
+        }
+  /* The noise estimate of the groups' search is in units of y / scale; in y's, the most
+   * accurate formula's test RMSE bounds it. */
+  r->noise = HUGE_VAL;
+  for (guint q = 0; q < front->len; q++)
+    r->noise = MIN (r->noise, judged_rmse (front->pdata[q]));
+  *out = r;
+  return TRUE;
 }
 
 gboolean
@@ -821,6 +1324,7 @@ kan_discover (const KanDataset *d, const KanDiscoverOptions *o, KanDiscoverResul
   Deadline limit;
   gulong forward_id = 0;
   gboolean ok = TRUE, stopped = FALSE, timed_out = FALSE;
+  int threads;
 
   g_return_val_if_fail (d != NULL && out != NULL, FALSE);
   if (o == NULL)
@@ -837,9 +1341,12 @@ kan_discover (const KanDataset *d, const KanDiscoverOptions *o, KanDiscoverResul
                    "(got %d targets, %zu rows)", d->n_out, d->n_train);
       return FALSE;
     }
+  if (o->in_dims && o->out_dim && o->widths == NULL)
+    return discover_with_units (d, o, out, error);
   if (o->n_seeds < 1 || o->grid < 1 || o->fine_grid < 0 || o->fit_steps < 1
       || o->sparse_steps < 0 || !(o->lamb >= 0) || o->symbolic_steps < 0
-      || !(o->exact_tol >= 0) || !(o->accuracy_tol >= 0) || !(o->time_limit >= 0))
+      || !(o->exact_tol >= 0) || !(o->accuracy_tol >= 0) || !(o->time_limit >= 0)
+      || o->threads < 0)
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "discover options out of range");
       return FALSE;
@@ -874,6 +1381,9 @@ kan_discover (const KanDataset *d, const KanDiscoverOptions *o, KanDiscoverResul
   s.res->stages = g_ptr_array_new_with_free_func ((GDestroyNotify) stage_free);
   s.res->pareto = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
   s.cands = g_ptr_array_new ();
+  s.net_floor = HUGE_VAL;
+  s.report = TRUE;
+  threads = o->threads > 0 ? o->threads : (int) g_get_num_processors ();
   s.timer = g_timer_new ();
   /* One cancellable for the whole search, passed down into every training, refit and lock:
    * the caller's cancellation and the time limit stop it within a fraction of a second. */
@@ -884,26 +1394,15 @@ kan_discover (const KanDataset *d, const KanDiscoverOptions *o, KanDiscoverResul
   if (o->time_limit > 0)
     deadline_start (&limit, o->time_limit, s.stop);
 
-  for (int w = 0; widths[w] && ok && !s.exact && !stopped; w++)
-    for (int k = 0; k < seeds_for (widths[w], o) && ok && !s.exact && !stopped; k++)
-      {
-        g_autoptr (GError) local = NULL;
-        if ((k == 0 && !decompose_stage (&s, w, &local))
-            || (!s.exact && !candidate (&s, widths[w], o->seed + k, &local)))
-          {
-            /* A candidate that fails numerically is just not a candidate; a width that does
-             * not fit the data is the caller's. Stopped, the search keeps what it found. */
-            if (g_error_matches (local, KAN_ERROR, KAN_ERROR_CANCELLED)
-                || g_cancellable_is_cancelled (s.stop))
-              stopped = TRUE;
-            else if (g_error_matches (local, KAN_ERROR, KAN_ERROR_SHAPE)
-                     || g_error_matches (local, KAN_ERROR, KAN_ERROR_PARSE))
-              {
-                g_propagate_error (error, g_steal_pointer (&local));
-                ok = FALSE;
-              }
-          }
-      }
+  for (int w = 0; widths[w] && ok && !s.exact && !s.within_noise && !stopped; w++)
+    {
+      g_autoptr (GError) local = NULL;
+      if (!decompose_stage (&s, w, &local))
+        ok = candidate_failed (&s, local, &stopped, error);
+      if (ok && !stopped && !s.exact && !check_noise (&s))
+        ok = run_seeds (&s, widths[w], o->seed, seeds_for (widths[w], o), threads, &stopped,
+                        error);
+    }
   stopped = stopped || g_cancellable_is_cancelled (s.stop);
   if (o->time_limit > 0)
     timed_out = deadline_stop (&limit);
@@ -912,7 +1411,7 @@ kan_discover (const KanDataset *d, const KanDiscoverOptions *o, KanDiscoverResul
   g_object_unref (s.stop);
 
   s.res->n_candidates = s.cands->len;
-  s.res->stopped = stopped && !s.exact;
+  s.res->stopped = stopped && !s.exact && !s.within_noise;
   if (ok)
     {
       pareto (&s);

@@ -15,14 +15,27 @@
 #include <gio/gio.h>
 #include "kan-data.h"
 #include "kan-expr.h"
+#include "kan-exprfit.h"
 #include "kan-model.h"
 #include "kan-train.h"
+#include "kan-units.h"
 
 G_BEGIN_DECLS
 
 /* The default library of discover, in library names (kan-symbolic.h). */
 #define KAN_DISCOVER_DEFAULT_LIB \
   "0,x,x^2,x^3,x^4,1/x,sqrt,exp,log,sin,tanh,arctanh,abs,gaussian"
+
+/* What the search has done so far, for a progress line. */
+typedef struct
+{
+  const char *stage;        /* the stage just finished, e.g. "refine" */
+  const char *width;        /* its candidate width */
+  int         n_candidates; /* formulas tried so far */
+  const char *best_text;    /* the most accurate formula so far (NULL: none yet) */
+  double      best_rmse;    /* its test RMSE */
+  double      seconds;      /* since the search began */
+} KanDiscoverProgress;
 
 typedef struct
 {
@@ -57,7 +70,24 @@ typedef struct
   int                decompose;
   GCancellable      *cancellable;    /* stops the search like the time limit (every
                                       * training, refit and lock watches it); may be NULL */
+  /* Threads for the seeds of one width, which run side by side (the result is the same
+   * for any count: their candidates are taken in seed order, up to the first that ends the
+   * search); 0: one per processor. Default 0 */
+  int                threads;
+  /* Called after every stage of the top-level search, from the thread that called
+   * kan_discover (never two at once); may be NULL. */
+  void             (*progress)       (const KanDiscoverProgress *p,
+                                      gpointer                   user_data);
+  gpointer           progress_data;
+  /* Units of the inputs (n_in) and of the output (kan-units.h), or NULL: none. With units the
+   * search runs on the dimensionless groups of kan_units_reduce (y = scale·g(π1, π2, …)) and
+   * every formula is written back in the data's own variables; a formula whose units do not
+   * match y's is never kept. */
+  const KanDim      *in_dims;
+  const KanDim      *out_dim;
 } KanDiscoverOptions;
+
+
 
 void        kan_discover_options_init (KanDiscoverOptions *o);
 
@@ -89,6 +119,10 @@ typedef struct
   char     *width;
   guint64   seed;
   char     *lock;        /* the functions the edges were locked to, e.g. "x^2,sin,exp" */
+  KanExprFit *fit;       /* EXPR's free constants and their standard errors on the train
+                          * rows (kan-exprfit.h); NULL until the candidate is settled (the
+                          * Pareto front's are, see kan_discover) */
+  gboolean  settled;     /* constants fixed as far as the noise allows (kan-noise.h) */
   KanModel *model;       /* the locked, fine-tuned network it was read from; for formulas
                           * of the decomposition (width "monomial" or "decompose") a locked
                           * network when one computes it, else the spline network the
@@ -102,10 +136,20 @@ typedef struct
                                          * accurate (test RMSE) than all simpler ones */
   const KanDiscoverCandidate *best;     /* one of PARETO (see accuracy_tol) */
   gboolean                    exact;    /* BEST is exact (see exact_tol) */
+  /* The label noise, estimated from above: the smallest test RMSE (train RMSE without test
+   * rows) that any formula or general network (one that can fit any smooth function: the
+   * decomposition's surrogate, widths with a hidden layer wider than one) reached. */
+  double                      noise;
+  /* BEST fits the test rows as well as the best general network (within 1%): the
+   * data cannot tell it from the truth. With noisy labels the search stops there. */
+  gboolean                    within_noise;
   int                         n_candidates; /* formulas tried */
   gboolean                    stopped;  /* cut short by the time limit or the cancellable:
                                          * BEST is the best found so far */
   double                      seconds;
+  /* The data the candidates' networks take: NULL for D itself; with units, the dimensionless
+   * groups (inputs pi1, pi2, … as kan_units_reduce names them, labels y / scale). */
+  KanDataset                 *model_data;
 } KanDiscoverResult;
 
 /* Runs the search on D (one output, at least 4 train rows). Fails with KAN_ERROR_INVALID for

@@ -14,6 +14,12 @@
 
 /* pykan's r2_loss_fun: log2(1 + R2_LOSS_FLOOR − r2). */
 #define R2_LOSS_FLOOR 1e-5
+/* Degenerate fits (KanSymFit.degenerate): sin/cos over less than this many radians, exp over
+ * less than this much of its argument, bounded functions over less than this share of their
+ * range. A genuine sin edge spans a good part of a period; 0.2 rad of sin is a line to 0.7 %. */
+#define DEGENERATE_SPAN      0.2
+#define DEGENERATE_EXP_SPAN  1e-2
+#define DEGENERATE_COVER     1e-2
 
 /* f(a·x+b) counts as constant (it cannot explain y) when its centred sum of squares is below
  * this fraction of its raw sum of squares: the same role as pykan's +1e-4 in the denominator,
@@ -834,6 +840,40 @@ fit_step (const Prep *P,
   return TRUE;
 }
 
+/* Whether fit F of a function of kind M imitates a simpler one (see KanSymFit.degenerate):
+ * sin/cos over less than DEGENERATE_SPAN radians, exp over less than DEGENERATE_EXP_SPAN of its
+ * argument, or a bounded function (tanh, sigmoid, arctan, arcsin, arccos, gaussian, tan)
+ * whose values over the samples cover less than DEGENERATE_COVER of its range. */
+static gboolean
+degenerate (const Prep *P, const Method *M, const KanSymFit *f)
+{
+  double span = fabs (f->a) * P->w, lo = HUGE_VAL, hi = -HUGE_VAL, full;
+
+  switch (M->kind)
+    {
+    case K_PERIODIC:
+      return span < DEGENERATE_SPAN;
+    case K_SCALE:
+      return span < DEGENERATE_EXP_SPAN;
+    case K_WINDOW:
+      if (strcmp (M->name, "cosh") == 0 || strcmp (M->name, "arctanh") == 0)
+        return FALSE;  /* unbounded: no range to compare with */
+      full = strcmp (M->name, "sigmoid") == 0 || strcmp (M->name, "gaussian") == 0 ? 1.0
+             : strcmp (M->name, "tan") == 0 ? 2.0 : strcmp (M->name, "arccos") == 0 ? G_PI
+             : strcmp (M->name, "arctan") == 0 || strcmp (M->name, "arcsin") == 0 ? G_PI
+             : 2.0;
+      for (size_t i = 0; i < P->n; i++)
+        {
+          double v = kan_sym_eval (f->sym_id, f->a * P->x[i] + f->b, 0.0, NULL);
+          lo = MIN (lo, v);
+          hi = MAX (hi, v);
+        }
+      return isfinite (hi - lo) && hi - lo < DEGENERATE_COVER * full;
+    default:
+      return FALSE;
+    }
+}
+
 static void
 fit_one (const Prep *P,
          int         id,
@@ -982,6 +1022,8 @@ fit_one (const Prep *P,
   out->d = th[3];
   out->r2 = r2_of_sse (P, sse0);
 
+  out->degenerate = degenerate (P, M, out);
+
 done:
   /* R² closer to 1 than rounding can resolve ranks as exact, so that exact equivalents and
    * exact degenerate limits (sin with a → 0 is x²) tie and fall back to library order. */
@@ -1058,6 +1100,9 @@ fit_cmp (const KanSymFit *a,
          const KanSymFit *b,
          int              ib)
 {
+  /* A degenerate fit never outranks a fit that is not: its R² comes from imitating one. */
+  if (a->degenerate != b->degenerate)
+    return a->degenerate ? 1 : -1;
   /* Exact fits come first, whatever their complexity: pykan's loss saturates at R² = 1, so a
    * line fitting arcsin to R² = 0.995 would outrank arcsin fitted exactly. Among exact fits,
    * and among inexact ones, pykan's loss decides. */

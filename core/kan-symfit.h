@@ -48,6 +48,12 @@ typedef struct
   double r2;          /* coefficient of determination on all samples */
   int    complexity;  /* the library's complexity of f */
   double score;       /* pykan's loss: weight_simple·complexity + (1−weight_simple)·log2(1+1e-5−r2) */
+  /* The fit imitates a simpler function rather than being one: sin or cos over a sliver of
+   * a period (a line, or x² at a peak), exp over a sliver of its argument (a line), tanh or
+   * another bounded function over a sliver of its range, scaled up by a huge c (an
+   * exponential tail, a line). kan_symfit_suggest ranks such fits after all others,
+   * whatever their R² and the order of the library. */
+  gboolean degenerate;
 } KanSymFit;
 
 typedef struct

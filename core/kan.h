@@ -14,3 +14,6 @@
 #include "kan-symfit.h"
 #include "kan-lock.h"
 #include "kan-discover.h"
+#include "kan-units.h"
+#include "kan-exprfit.h"
+#include "kan-noise.h"

@@ -281,6 +281,34 @@ json_check "discover -o saves the locked network and a discover entry" \
   'assert d["width"]=="2,[0,1],1" and d["history"][-1]["op"]=="discover"'
 run formula -i disc.kanvas
 check "the saved session gives the same formula" test "$(cat out.txt)" = "x1*x2"
+
+# Constants with errors, the noise estimate, and units (header and --units).
+run discover --formula '0.7231*x1 + x2^2' --json --threads 2
+json_check "discover --json gives the free constants with standard errors" \
+  'assert d["exact"] and len(d["constants"])==1 and abs(d["constants"][0]["value"]-0.7231)<1e-9;
+assert d["constants"][0]["stderr"] >= 0 and "±" in d["formula_with_errors"];
+assert d["noise"] >= 0 and "within_noise" in d'
+python3 -c "
+import random
+random.seed(2)
+with open('units.csv','w') as f:
+    f.write('m [kg],v [m/s],E [J]\n')
+    for i in range(400):
+        m=random.uniform(0.5,2); v=random.uniform(-1,1)
+        f.write('%r,%r,%r\n'%(m,v,0.5*m*v*v))
+with open('nounits.csv','w') as f:
+    f.write(open('units.csv').read().replace(' [kg]','').replace(' [m/s]','').replace(' [J]',''))
+"
+run discover --csv units.csv --target E --json
+json_check "discover with header units works on the groups and answers in the variables" \
+  'assert d["exact"], d["formula"]; assert d["stages"][0]["stage"]=="units";
+assert "m" in d["formula"] and "v" in d["formula"], d["formula"]'
+run discover --csv nounits.csv --target E --units 'm=kg,v=m/s,E=J'
+check "discover --units gives the same answer" test "$(head -1 out.txt)" = "0.5*m*v^2"
+expect_fail "discover --units with a unit E cannot be made of" \
+  discover --csv nounits.csv --target E --units 'm=kg,v=m/s,E=K'
+grep -q "cannot be made" err.txt && pass "the units error says why" \
+  || fail "the units error says why" "$(cat err.txt)" ""
 run discover --formula 'sin(pi*x1)+x2^2' --pareto
 if [ "$rc" -eq 0 ] && [ "$(head -1 out.txt)" = "sin(pi*x1) + x2^2" ] && grep -q '^exact: ' out.txt \
    && grep -q '<- best' out.txt; then pass "discover --pareto prints the formula and the front"
