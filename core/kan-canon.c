@@ -884,6 +884,98 @@ kan_canon (const KanExpr *e)
   return canon (e);
 }
 
+/* abs(z) and sgn(z) whose argument keeps one sign over R's rows: z or −z, ±1. Abs with its kink
+ * outside the data is a line there, and a fit that happens to use it says nothing more. */
+static KanExpr *
+one_sided (KanExpr *e, const KanCanonRows *r)
+{
+  if (e->a)
+    e->a = one_sided (e->a, r);
+  if (e->b)
+    e->b = one_sided (e->b, r);
+  if (e->kind == KAN_EXPR_CALL && (e->func == KAN_FUNC_ABS || e->func == KAN_FUNC_SIGN))
+    {
+      g_autofree double *z = g_new (double, r->n);
+      gboolean pos = TRUE, neg = TRUE;
+      KanExpr *arg;
+
+      kan_expr_eval_rows (e->a, r->x, r->n, r->n_in, z);
+      for (size_t q = 0; q < r->n; q++)
+        {
+          pos &= z[q] >= 0.0;
+          neg &= z[q] <= 0.0;
+        }
+      if (!pos && !neg)
+        return e;
+      gboolean sign = e->func == KAN_FUNC_SIGN;
+      arg = e->a;
+      e->a = NULL;
+      kan_expr_free (e);
+      if (sign)
+        {
+          kan_expr_free (arg);
+          return kan_expr_num (pos ? 1.0 : -1.0);
+        }
+      return pos ? arg : kan_expr_unary (KAN_EXPR_NEG, 0, arg);
+    }
+  return e;
+}
+
+/* (z + c)^n, n = 2 … 4, with |c| over FAR_SHIFT times the largest |z| on R's rows: expanded
+ * by the binomial theorem. A power fitted to a nearly straight stretch of data puts its
+ * vertex far away, and only the expanded form lets the terms that cancel, or do not matter
+ * on the data, cancel and snap away. */
+#define FAR_SHIFT 10.0
+static KanExpr *
+expand_far (KanExpr *e, const KanCanonRows *r)
+{
+  KanExpr *z, *sum = NULL;
+  double c, zmax = 0.0;
+  int n;
+
+  if (e->a)
+    e->a = expand_far (e->a, r);
+  if (e->b)
+    e->b = expand_far (e->b, r);
+  if (e->kind != KAN_EXPR_POW || e->b->kind != KAN_EXPR_NUM || e->b->value != round (e->b->value)
+      || e->b->value < 2 || e->b->value > 4
+      || (e->a->kind != KAN_EXPR_ADD && e->a->kind != KAN_EXPR_SUB))
+    return e;
+  if (e->a->b->kind == KAN_EXPR_NUM)
+    {
+      z = e->a->a;
+      c = e->a->kind == KAN_EXPR_SUB ? -e->a->b->value : e->a->b->value;
+    }
+  else if (e->a->a->kind == KAN_EXPR_NUM && e->a->kind == KAN_EXPR_ADD)
+    {
+      z = e->a->b;
+      c = e->a->a->value;
+    }
+  else
+    return e;
+  {
+    g_autofree double *v = g_new (double, MAX (r->n, 1));
+    kan_expr_eval_rows (z, r->x, r->n, r->n_in, v);
+    for (size_t q = 0; q < r->n; q++)
+      zmax = isfinite (v[q]) ? MAX (zmax, fabs (v[q])) : HUGE_VAL;
+  }
+  if (!(fabs (c) > FAR_SHIFT * zmax) || !isfinite (c))
+    return e;
+  n = (int) e->b->value;
+  for (int k = 0, binom = 1; k <= n; binom = binom * (n - k) / (k + 1), k++)
+    {
+      double coef = binom * pow (c, n - k);
+      KanExpr *t = k == 0 ? kan_expr_num (coef)
+                   : kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (coef),
+                                      k == 1 ? kan_expr_copy (z)
+                                             : kan_expr_binary (KAN_EXPR_POW, kan_expr_copy (z),
+                                                                kan_expr_num (k)));
+      sum = sum ? kan_expr_binary (KAN_EXPR_ADD, sum, t) : t;
+    }
+  kan_expr_free (e);
+  return sum;
+}
+
 /* Simplify, canonicalise and snap (checked on R's rows) until nothing moves. */
 static KanExpr *
 polish (KanExpr *e, const KanCanonRows *r, gboolean snap, double snap_tol)
@@ -892,6 +984,8 @@ polish (KanExpr *e, const KanCanonRows *r, gboolean snap, double snap_tol)
 
   double allowed;
 
+  if (snap)
+    e = expand_far (one_sided (e, r), r);
   e = kan_expr_simplify (e);
   /* A snap may cost SNAP_RMSE_SHARE of the error the formula has anyway, or SNAP_TOL·std(y)
    * when it has none to speak of. */

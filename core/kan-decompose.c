@@ -37,6 +37,7 @@
 #include <math.h>
 #include <string.h>
 #include <gsl/gsl_blas.h>
+#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_multifit.h>
 #include <gsl/gsl_multifit_nlinear.h>
@@ -351,6 +352,55 @@ kan_detect_merge (const KanOracle *f, const double *pts, size_t n, int i, int j,
 }
 
 double
+kan_detect_homogeneous (const KanOracle *f, const double *pts, size_t n, int i, int j,
+                        double *beta, double *k)
+{
+  g_autofree double *c = g_new (double, n * f->n_in);
+  g_autofree double *fv = g_new (double, n), *di = g_new (double, n), *dj = g_new (double, n);
+  double g[9] = { 0 }, lmin, lmax, ua, ub, uf;
+  gsl_matrix_view gm = gsl_matrix_view_array (g, 3, 3);
+  gsl_vector *eval = gsl_vector_alloc (3);
+  gsl_matrix *evec = gsl_matrix_alloc (3, 3);
+  gsl_eigen_symmv_workspace *w = gsl_eigen_symmv_alloc (3);
+
+  g_return_val_if_fail (f != NULL && i >= 0 && j >= 0 && i != j && i < f->n_in
+                        && j < f->n_in && n > 0 && beta != NULL && k != NULL, NAN);
+  *beta = *k = NAN;
+  values_and_grads (f, pts, n, i, j, c, fv, di, dj);
+  for (size_t q = 0; q < n; q++)
+    {
+      double v[3] = { c[q * f->n_in + i] * di[q], c[q * f->n_in + j] * dj[q], fv[q] };
+      for (int r = 0; r < 3; r++)
+        for (int s = 0; s < 3; s++)
+          g[r * 3 + s] += v[r] * v[s];
+    }
+  if (!isfinite (g[0] + g[4] + g[8]) || !(g[0] > 0.0) || !(g[4] > 0.0) || !(g[8] > 0.0))
+    {
+      gsl_eigen_symmv_free (w);
+      gsl_vector_free (eval);
+      gsl_matrix_free (evec);
+      return NAN;
+    }
+  gsl_eigen_symmv (&gm.matrix, eval, evec, w);
+  gsl_eigen_symmv_sort (eval, evec, GSL_EIGEN_SORT_VAL_ASC);
+  lmin = MAX (gsl_vector_get (eval, 0), 0.0);
+  lmax = gsl_vector_get (eval, 2);
+  ua = gsl_matrix_get (evec, 0, 0);
+  ub = gsl_matrix_get (evec, 1, 0);
+  uf = gsl_matrix_get (evec, 2, 0);
+  gsl_eigen_symmv_free (w);
+  gsl_vector_free (eval);
+  gsl_matrix_free (evec);
+  /* ua·a + ub·b + uf·f = 0 with a = xᵢ∂ᵢf, b = xⱼ∂ⱼf: a + β·b = k·f. */
+  if (fabs (ua) > 1e-3 * (fabs (ub) + fabs (uf)))
+    {
+      *beta = ub / ua;
+      *k = -uf / ua;
+    }
+  return lmax > 0.0 ? sqrt (lmin / lmax) : NAN;
+}
+
+double
 kan_detect_separable (const KanOracle *f, const double *pts, size_t n, int i, int j,
                       gboolean multiplicative)
 {
@@ -407,6 +457,49 @@ kan_decompose_formula_free (KanDecomposeFormula *f)
   g_free (f);
 }
 
+/* A surrogate of log|y| on inputs of which the positive ones enter as logarithms: products
+ * of powers, the bulk of the laws of physics, become sums there, which a small network fits
+ * far better than the products themselves. Its oracle is sign·exp(network). */
+typedef struct
+{
+  KanModel *model;
+  int       n_in;
+  gboolean *log_x;   /* N_IN: input i enters as log xᵢ */
+  double    sign;    /* the sign every label has */
+} LogSurrogate;
+
+static void
+log_surrogate_free (LogSurrogate *s)
+{
+  if (s == NULL)
+    return;
+  kan_model_free (s->model);
+  g_free (s->log_x);
+  g_free (s);
+}
+
+/* The inputs of S for N rows of X. */
+static double *
+log_surrogate_inputs (const LogSurrogate *s, const double *x, size_t n)
+{
+  double *t = g_new (double, MAX (n * s->n_in, 1));
+
+  for (size_t q = 0; q < n * s->n_in; q++)
+    t[q] = s->log_x[q % s->n_in] ? log (x[q]) : x[q];
+  return t;
+}
+
+static void
+log_surrogate_eval (gconstpointer data, const double *x, size_t n, double *out)
+{
+  const LogSurrogate *s = data;
+  g_autofree double *t = log_surrogate_inputs (s, x, n);
+
+  kan_model_eval (s->model, t, n, out);
+  for (size_t q = 0; q < n; q++)
+    out[q] = s->sign * exp (out[q]);
+}
+
 typedef struct
 {
   const KanDataset         *d;        /* raw: inputs and labels in their own units */
@@ -418,6 +511,7 @@ typedef struct
   double                    y_std;
   KanModel                 *surrogate;
   double                    surrogate_rmse;
+  LogSurrogate             *log_oracle;  /* the oracle when it beat SURROGATE (else NULL) */
   gboolean                  exact;
 } Ctx;
 
@@ -782,6 +876,80 @@ train_lm (KanModel *m, const KanDataset *d, int steps, gboolean update_grid,
   return kan_discover_train (m, d, KAN_OPT_LM, steps, 0.0, update_grid, cancellable, error);
 }
 
+/* RMSE of the oracle S against labels Y on N rows of X. */
+static double
+log_surrogate_rmse (const LogSurrogate *s, const double *x, const double *y, size_t n)
+{
+  g_autofree double *f = g_new (double, MAX (n, 1));
+  double sum = 0.0;
+
+  log_surrogate_eval (s, x, n, f);
+  for (size_t q = 0; q < n; q++)
+    sum += (f[q] - y[q]) * (f[q] - y[q]);
+  return n ? sqrt (sum / n) : NAN;
+}
+
+/* When every label has one sign and none is zero: the surrogate of log|y| (LogSurrogate),
+ * which becomes the oracle if its error in y beats the plain surrogate's. */
+static gboolean
+fit_log_surrogate (Ctx *c, KanModelConfig *cfg, GError **error)
+{
+  const KanDataset *d = c->d;
+  g_autoptr (KanDataset) tr = NULL;
+  LogSurrogate *s;
+  g_autofree double *tx = NULL, *ty = NULL;
+  g_autofree char *detail = NULL;
+  double t0 = g_timer_elapsed (c->timer, NULL), sign = d->train_y[0] > 0 ? 1.0 : -1.0;
+  double train, test, rmse;
+  int n_log = 0;
+
+  for (size_t q = 0; q < d->n_train; q++)
+    if (!(d->train_y[q] * sign > 0.0) || !isfinite (d->train_y[q]))
+      return TRUE;
+  for (size_t q = 0; q < d->n_test; q++)
+    if (!(d->test_y[q] * sign > 0.0))
+      return TRUE;
+  s = g_new0 (LogSurrogate, 1);
+  s->n_in = d->n_in;
+  s->sign = sign;
+  s->log_x = g_new (gboolean, d->n_in);
+  for (int i = 0; i < d->n_in; i++)
+    {
+      s->log_x[i] = TRUE;
+      for (size_t q = 0; q < d->n_train + d->n_test && s->log_x[i]; q++)
+        s->log_x[i] = (q < d->n_train ? d->train_x[q * d->n_in + i]
+                                      : d->test_x[(q - d->n_train) * d->n_in + i]) > 0.0;
+      n_log += s->log_x[i];
+    }
+  tx = log_surrogate_inputs (s, d->train_x, d->n_train);
+  ty = g_new (double, d->n_train);
+  for (size_t q = 0; q < d->n_train; q++)
+    ty[q] = log (fabs (d->train_y[q]));
+  tr = kan_dataset_new_arrays (d->n_in, 1, d->n_train, 0, tx, ty, NULL, NULL, NULL, NULL);
+  s->model = kan_model_new (cfg, error);
+  if (s->model == NULL || !train_lm (s->model, tr, SURROGATE_STEPS, TRUE, c->o->cancellable,
+                                     error))
+    {
+      log_surrogate_free (s);
+      return FALSE;
+    }
+  train = log_surrogate_rmse (s, d->train_x, d->train_y, d->n_train);
+  test = d->n_test ? log_surrogate_rmse (s, d->test_x, d->test_y, d->n_test) : NAN;
+  rmse = isfinite (test) ? test : train;
+  detail = g_strdup_printf ("log|y| on %d of %d inputs as logarithms, G=%d, relative RMSE %.2g%s",
+                            n_log, d->n_in, SURROGATE_GRID, rmse / MAX (c->y_std, G_MINDOUBLE),
+                            rmse < c->surrogate_rmse ? " (the oracle)" : "");
+  add_stage (c, "surrogate", "log", detail, train, test, t0);
+  if (rmse < c->surrogate_rmse)
+    {
+      c->surrogate_rmse = rmse;
+      c->log_oracle = s;
+    }
+  else
+    log_surrogate_free (s);
+  return TRUE;
+}
+
 static gboolean
 fit_surrogate (Ctx *c, GError **error)
 {
@@ -813,7 +981,7 @@ fit_surrogate (Ctx *c, GError **error)
                             c->surrogate_rmse / MAX (c->y_std, G_MINDOUBLE));
   add_stage (c, "surrogate", width, detail, train, test, t0);
   c->surrogate = g_steal_pointer (&m);
-  return TRUE;
+  return fit_log_surrogate (c, &cfg, error);
 }
 
 /* Options for a part: the default ladder, DEPTH levels of decomposition, the time left times
@@ -1000,6 +1168,96 @@ try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GErr
   ok = solve_reduced (c, cols, n_rest, scale, what->str, error);
   for (int k = 0; k < n_rest; k++)
     kan_expr_free (cols[k]);
+  return ok;
+}
+
+/* Whether every row of D has xᵢ > 0. */
+static gboolean
+all_positive (const KanDataset *d, int i)
+{
+  for (size_t q = 0; q < d->n_train + d->n_test; q++)
+    if (!((q < d->n_train ? d->train_x[q * d->n_in + i]
+                          : d->test_x[(q - d->n_train) * d->n_in + i]) > 0.0))
+      return FALSE;
+  return TRUE;
+}
+
+/* Step 3b: weighted homogeneity. The pair with the best score whose β and k snap to small
+ * fractions, neither zero (those are power factors and merges), with xᵢ > 0 on every row:
+ * y/xᵢ^k is solved over the other variables with xⱼ replaced by xⱼ/xᵢ^β. Of the two ways
+ * to read a pair, the one whose xᵢ stays farther from zero (the larger lo/hi), so that the
+ * new column stays bounded. */
+static gboolean
+try_homogeneous (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **error)
+{
+  int I = c->d->n_in, bi = -1, bj = -1, n_cols = 0;
+  double best = HUGE_VAL, bbeta = 0.0, bk = 0.0, t0 = g_timer_elapsed (c->timer, NULL);
+  g_autofree KanExpr **cols = NULL;
+  g_autoptr (KanExpr) scale = NULL;
+  g_autoptr (GString) what = g_string_new (NULL);
+  gboolean ok;
+
+  for (int i = 0; i < I; i++)
+    for (int j = i + 1; j < I; j++)
+      {
+        double beta, k, s = kan_detect_homogeneous (f, pts, n, i, j, &beta, &k);
+        double ri, rj;
+        int a = i, b = j;
+
+        if (!(s <= MERGE_TOL) || !(s < best) || !isfinite (beta) || beta == 0.0)
+          continue;
+        /* The orientation: xᵢ the one farther from zero. */
+        ri = f->lo[i] / f->hi[i];
+        rj = f->lo[j] / f->hi[j];
+        if (rj > ri || !all_positive (c->d, i))
+          {
+            a = j;
+            b = i;
+            k /= beta;
+            beta = 1.0 / beta;
+          }
+        if (!all_positive (c->d, a) || !snap_ratio (beta, MERGE_SNAP, &beta)
+            || !snap_ratio (k, MERGE_SNAP, &k) || beta == 0.0 || k == 0.0)
+          continue;
+        best = s;
+        bi = a;
+        bj = b;
+        bbeta = beta;
+        bk = k;
+      }
+  if (bi < 0)
+    return TRUE;
+  g_string_printf (what, "homogeneous %s^%g*g(%s/%s^%g) (score %.1e)", c->d->in_names[bi], bk,
+                   c->d->in_names[bj], c->d->in_names[bi], bbeta, best);
+  add_stage (c, "detect", "decompose", what->str, NAN, NAN, t0);
+  {
+    double p[2] = { 0.0, 0.0 };
+    g_autofree double *power = g_new0 (double, I);
+    power[bi] = bk;
+    scale = kan_expr_simplify (kan_monomial_expr (power, I, 1.0));
+    cols = g_new0 (KanExpr *, I);
+    for (int i = 0; i < I; i++)
+      {
+        if (i == bi)
+          continue;
+        if (i != bj)
+          {
+            cols[n_cols++] = kan_expr_var (i);
+            continue;
+          }
+        memset (power, 0, I * sizeof (double));
+        power[bj] = 1.0;
+        power[bi] = -bbeta;
+        cols[n_cols++] = kan_expr_simplify (kan_monomial_expr (power, I, 1.0));
+      }
+    (void) p;
+  }
+  g_string_printf (what, "y / %s^%g over %d input%s with %s/%s^%g", c->d->in_names[bi], bk,
+                   n_cols, n_cols == 1 ? "" : "s", c->d->in_names[bj], c->d->in_names[bi],
+                   bbeta);
+  ok = solve_reduced (c, cols, n_cols, scale, what->str, error);
+  for (int q = 0; q < n_cols; q++)
+    kan_expr_free (cols[q]);
   return ok;
 }
 
@@ -1346,11 +1604,14 @@ kan_decompose_oracle (const KanDataset *raw, const KanDiscoverOptions *o, double
           hi[i] = MAX (hi[i], raw->train_x[q * I + i]);
         }
     }
-  f = (KanOracle) { I, kan_oracle_model_eval, c.surrogate, lo, hi };
+  f = c.log_oracle ? (KanOracle) { I, log_surrogate_eval, c.log_oracle, lo, hi }
+                   : (KanOracle) { I, kan_oracle_model_eval, c.surrogate, lo, hi };
 
   if (!try_power_factors (&c, &f, pts, n, error))
     goto done;
   if (!c.exact && !try_merges (&c, &f, pts, n, error))
+    goto done;
+  if (!c.exact && !try_homogeneous (&c, &f, pts, n, error))
     goto done;
   if (!c.exact && !try_split (&c, &f, pts, n, error))
     goto done;
@@ -1358,6 +1619,7 @@ kan_decompose_oracle (const KanDataset *raw, const KanDiscoverOptions *o, double
 
 done:
   kan_model_free (c.surrogate);
+  log_surrogate_free (c.log_oracle);
   g_timer_destroy (c.timer);
   return ok;
 }

@@ -93,6 +93,19 @@ double       kan_detect_power          (const KanOracle     *f,
                                         int                  i,
                                         double              *power);
 
+/* Weighted homogeneity in xᵢ, xⱼ: f(λ·xᵢ, λ^β·xⱼ, …) = λ^k·f, i.e. f = xᵢ^k·g(xⱼ/xᵢ^β, …)
+ * (β = 1, k = 1: f = xᵢ·g(xⱼ/xᵢ), as m0·c·g(v/c)). Score: the relative residual of the best
+ * linear relation among xᵢ·∂f/∂xᵢ, xⱼ·∂f/∂xⱼ and f over the points; *BETA and *K receive β
+ * and k (not rounded; NaN when the relation does not involve xᵢ). Power factors (β = 0) and
+ * monomial merges (k = 0) are the special cases. */
+double       kan_detect_homogeneous    (const KanOracle     *f,
+                                        const double        *pts,
+                                        size_t               n,
+                                        int                  i,
+                                        int                  j,
+                                        double              *beta,
+                                        double              *k);
+
 /* Merge of xᵢ and xⱼ. Score: the relative residual of the best linear relation between the
  * two columns ∂f/∂xᵢ, ∂f/∂xⱼ (LINEAR) or xᵢ·∂f/∂xᵢ, xⱼ·∂f/∂xⱼ (MONOMIAL) over the points;
  * *RATIO receives r (not rounded). */

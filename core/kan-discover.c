@@ -38,6 +38,12 @@
  * settled (kan-noise.h), at most SETTLE_MAX of them, simplest first. */
 #define SETTLE_MARGIN     2.0
 #define SETTLE_MAX        12
+/* Settling refits a formula once per free constant: formulas with more constants than this
+ * are towers snapping cannot make exact, and are left as they are. Past the time limit,
+ * settling goes on for at most SETTLE_GRACE_SHARE of the limit (at least SETTLE_GRACE_MIN s). */
+#define SETTLE_MAX_CONSTANTS 16
+#define SETTLE_GRACE_SHARE   0.05
+#define SETTLE_GRACE_MIN     1.0
 
 void
 kan_discover_options_init (KanDiscoverOptions *o)
@@ -610,6 +616,20 @@ note_general_net (Search *s, double rmse)
     s->net_floor = MIN (s->net_floor, rmse);
 }
 
+/* Whether settling C is worth its time (see SETTLE_MAX_CONSTANTS, SETTLE_GRACE_SHARE). */
+static gboolean
+settle_allowed (Search *s, const KanDiscoverCandidate *c)
+{
+  g_autoptr (KanExpr) copy = kan_expr_copy (c->expr);
+  g_autofree KanExpr **consts = NULL;
+  double limit = s->o->time_limit;
+
+  if (limit > 0 && g_timer_elapsed (s->timer, NULL)
+                    > limit + MAX (SETTLE_GRACE_MIN, SETTLE_GRACE_SHARE * limit))
+    return FALSE;
+  return kan_expr_free_constants (copy, &consts) <= SETTLE_MAX_CONSTANTS;
+}
+
 /* C's formula with its constants fixed at simple values as far as the noise allows
  * (kan-noise.h), in canonical form, with the errors of the constants that stay free. The
  * settled formula replaces C's unless it fits the test rows worse by more than sampling
@@ -627,6 +647,11 @@ settle (Search *s, KanDiscoverCandidate *c)
   if (c->settled)
     return;
   c->settled = TRUE;
+  if (!settle_allowed (s, c))
+    {
+      c->fit = kan_expr_fit (c->expr, rows.x, rows.n_in, rows.y, rows.n, 0, NULL);
+      return;
+    }
   e = kan_noise_snap (kan_expr_copy (c->expr), &rows, &fit);
   kan_expr_fit_free (fit);
   e = kan_canon_polish (e, &rows, s->o->exact_tol);

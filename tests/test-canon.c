@@ -235,6 +235,34 @@ START_TEST (test_root_constants)
 }
 END_TEST
 
+/* With rows: abs and sgn whose argument keeps one sign on the data drop out, and a power of a
+ * sum whose constant dwarfs the rest is expanded so that what cancels cancels. Without rows
+ * neither happens (the sign is not known). */
+START_TEST (test_data_rewrites)
+{
+  static const Case with_rows[] = {
+    { "n*exp(1.5*abs(0.5*u - 2))", "20.085536923187668*n*exp(-0.75*u)", 0.1, 2 },
+    { "x*abs(x + 3)", "x*(x + 3)", -1, 1 },
+    { "y*sgn(x - 5)", "-y", 0, 2 },
+    { "-1.4*(-4.432132963988919e-18*(x - 475000000)^2 - 0.056841051104248336*cos(y) + 1)/x",
+      "0.07957747154594766*cos(y)/x", 0.5, 2 },
+  };
+  static const Case without_rows[] = {
+    { "x*abs(x + 3)", "x*abs(x + 3)", -1, 1 },
+    { "(x - 1000)^2", "(x - 1000)^2", -1, 1 },
+  };
+  static const Case kept[] = {
+    /* A kink inside the data, a shift of the same size as the data: nothing to do. */
+    { "abs(x - 0.5)", "abs(x - 0.5)", 0, 1 },
+    { "(x - 3)^2", "(x - 3)^2", -1, 1 },
+  };
+
+  check_cases (with_rows, G_N_ELEMENTS (with_rows), TRUE);
+  check_cases (without_rows, G_N_ELEMENTS (without_rows), FALSE);
+  check_cases (kept, G_N_ELEMENTS (kept), TRUE);
+}
+END_TEST
+
 /* Powers: halves as roots, whole powers as they are. x^1.5 stays: x*sqrt(x) has a node more.
  * A lone x^(-0.5) stays too, for the same reason (1/sqrt(x) has 4 nodes, x^(-0.5) 3); next to
  * another factor the root goes below the bar. */
@@ -431,6 +459,7 @@ canon_suite (void)
   tcase_add_test (tc, test_trig_phases);
   tcase_add_test (tc, test_root_constants);
   tcase_add_test (tc, test_powers);
+  tcase_add_test (tc, test_data_rewrites);
   tcase_add_test (tc, test_products);
   tcase_add_test (tc, test_near_misses);
   tcase_add_test (tc, test_random_formulas);
