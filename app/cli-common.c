@@ -768,26 +768,20 @@ cli_train_opts_clear (CliTrainOpts *o)
 /* ------------------------------------------------------------------------------------------ */
 /* Metrics                                                                                     */
 
-static void
-metrics_part (const KanModel *m,
-              KanLoss         loss,
-              const double   *x,
-              const double   *y,
-              size_t          n,
-              double         *value,
-              double         *acc)
+/* The share of the N rows whose largest output is the class label (CE), or NaN. */
+static double
+accuracy (const KanModel *m,
+          KanLoss         loss,
+          const double   *x,
+          const double   *y,
+          size_t          n)
 {
   int O = kan_model_n_out (m);
   size_t hits = 0;
   double *out;
 
-  *value = NAN;
-  *acc = NAN;
-  if (n == 0)
-    return;
-  *value = sqrt (kan_model_loss (m, loss, x, y, n));
-  if (loss != KAN_LOSS_CE)
-    return;
+  if (n == 0 || loss != KAN_LOSS_CE)
+    return NAN;
   out = g_new (double, n * O);
   kan_model_eval (m, x, n, out);
   for (size_t b = 0; b < n; b++)
@@ -799,7 +793,7 @@ metrics_part (const KanModel *m,
       hits += best == (int) y[b];
     }
   g_free (out);
-  *acc = (double) hits / n;
+  return (double) hits / n;
 }
 
 void
@@ -808,8 +802,27 @@ cli_metrics (const KanModel   *m,
              KanLoss           loss,
              CliMetrics       *out)
 {
-  metrics_part (m, loss, d->train_x, d->train_y, d->n_train, &out->train, &out->train_acc);
-  metrics_part (m, loss, d->test_x, d->test_y, d->n_test, &out->test, &out->test_acc);
+  kan_ops_metrics (m, d, loss, &out->train, &out->test);
+  out->train_acc = accuracy (m, loss, d->train_x, d->train_y, d->n_train);
+  out->test_acc = accuracy (m, loss, d->test_x, d->test_y, d->n_test);
+}
+
+void
+cli_metrics_recorded (const KanSession *s,
+                      CliMetrics       *out)
+{
+  const KanHistoryEntry *e = g_ptr_array_index (s->history, s->history->len - 1);
+
+  out->train = e->train_rmse;
+  out->test = e->test_rmse;
+  out->train_acc = out->test_acc = NAN;
+  if (s->data && s->model)
+    {
+      out->train_acc = accuracy (s->model, s->train.loss, s->data->train_x, s->data->train_y,
+                                 s->data->n_train);
+      out->test_acc = accuracy (s->model, s->train.loss, s->data->test_x, s->data->test_y,
+                                s->data->n_test);
+    }
 }
 
 const char *
@@ -820,74 +833,6 @@ cli_fmt_sci (char  *buf,
     return "n/a";
   snprintf (buf, 32, "%.2e", v);
   return buf;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* JSON                                                                                        */
-
-void
-cli_json_init (CliJson *j)
-{
-  memset (j, 0, sizeof *j);
-  j->s = g_string_new (NULL);
-  j->first[0] = TRUE;
-}
-
-char *
-cli_json_finish (CliJson *j)
-{
-  g_string_append_c (j->s, '\n');
-  return g_string_free (g_steal_pointer (&j->s), FALSE);
-}
-
-/* Characters a terminal may act on rather than show: C0 controls and DEL, C1 controls (U+0080
- * to U+009F, which some terminals read as ESC sequences: U+009B is CSI), the bidirectional
- * formatting characters that reorder what is shown (U+061C, U+200E, U+200F, U+202A to U+202E,
- * U+2066 to U+2069), and the line and paragraph separators. */
-static gboolean
-char_is_unsafe (gunichar c)
-{
-  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f
-         || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0x2028
-         || c == 0x2029;
-}
-
-/* Appends TEXT to S: invalid UTF-8 as U+FFFD (one per bad byte), and each character through
- * ESCAPE, which writes it escaped and returns TRUE, or returns FALSE to have it copied. */
-static void
-append_escaped (GString    *s,
-                const char *text,
-                gboolean  (*escape) (GString *s, gunichar c))
-{
-  const char *p = text, *end = text + strlen (text);
-
-  while (p < end)
-    {
-      gunichar c = g_utf8_get_char_validated (p, end - p);
-
-      if (c == (gunichar) -1 || c == (gunichar) -2)
-        {
-          g_string_append (s, "\xef\xbf\xbd");
-          p++;
-          continue;
-        }
-      if (!escape (s, c))
-        g_string_append_len (s, p, g_utf8_next_char (p) - p);
-      p = g_utf8_next_char (p);
-    }
-}
-
-/* ESC becomes \x1b, U+202E \u202e. */
-static gboolean
-escape_for_terminal (GString *s, gunichar c)
-{
-  if (!char_is_unsafe (c))
-    return FALSE;
-  if (c < 0x80)
-    g_string_append_printf (s, "\\x%02x", (unsigned) c);
-  else
-    g_string_append_printf (s, "\\u%04x", (unsigned) c);
-  return TRUE;
 }
 
 char *
@@ -926,143 +871,8 @@ cli_term_escape (const char *text)
   if (text == NULL)
     return NULL;
   s = g_string_new (NULL);
-  append_escaped (s, text, escape_for_terminal);
+  kan_json_escape_append (s, text, KAN_ESCAPE_TERMINAL);
   return g_string_free (s, FALSE);
-}
-
-/* JSON needs quotes, backslashes and C0 controls escaped; the other unsafe characters are
- * escaped too, so that printing the JSON on a terminal is safe. */
-static gboolean
-escape_for_json (GString *s, gunichar c)
-{
-  if (c == '"' || c == '\\')
-    g_string_append_printf (s, "\\%c", (char) c);
-  else if (c == '\n')
-    g_string_append (s, "\\n");
-  else if (c == '\t')
-    g_string_append (s, "\\t");
-  else if (char_is_unsafe (c))
-    g_string_append_printf (s, "\\u%04x", (unsigned) c);
-  else
-    return FALSE;
-  return TRUE;
-}
-
-static void
-json_escape (GString    *s,
-             const char *v)
-{
-  g_string_append_c (s, '"');
-  append_escaped (s, v, escape_for_json);
-  g_string_append_c (s, '"');
-}
-
-/* Separator, line break (outer two levels only) and key of the next value. */
-static void
-json_item (CliJson    *j,
-           const char *key)
-{
-  gboolean first = j->first[j->depth];
-
-  if (!first)
-    g_string_append_c (j->s, ',');
-  j->first[j->depth] = FALSE;
-  if (j->depth >= 1 && j->depth <= 2)
-    {
-      g_string_append_c (j->s, '\n');
-      for (int q = 0; q < j->depth; q++)
-        g_string_append (j->s, "  ");
-    }
-  else if (j->depth > 2 && !first)
-    g_string_append_c (j->s, ' ');
-  if (key)
-    {
-      json_escape (j->s, key);
-      g_string_append (j->s, ": ");
-    }
-}
-
-static void
-json_open (CliJson *j, const char *key, char c)
-{
-  json_item (j, key);
-  g_string_append_c (j->s, c);
-  g_assert (j->depth + 1 < (int) G_N_ELEMENTS (j->first));
-  j->first[++j->depth] = TRUE;
-}
-
-static void
-json_close (CliJson *j, char c)
-{
-  gboolean empty = j->first[j->depth];
-
-  j->depth--;
-  if (!empty && j->depth < 2)
-    {
-      g_string_append_c (j->s, '\n');
-      for (int q = 0; q < j->depth; q++)
-        g_string_append (j->s, "  ");
-    }
-  g_string_append_c (j->s, c);
-}
-
-void cli_json_begin_object (CliJson *j, const char *key) { json_open (j, key, '{'); }
-void cli_json_end_object (CliJson *j) { json_close (j, '}'); }
-void cli_json_begin_array (CliJson *j, const char *key) { json_open (j, key, '['); }
-void cli_json_end_array (CliJson *j) { json_close (j, ']'); }
-
-void
-cli_json_double (CliJson *j, const char *key, double v)
-{
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-  json_item (j, key);
-  if (!isfinite (v))
-    {
-      g_string_append (j->s, "null");
-      return;
-    }
-  /* The fewest digits that read back to the same double. */
-  for (int digits = 15; digits <= 17; digits++)
-    {
-      char fmt[8];
-      snprintf (fmt, sizeof fmt, "%%.%dg", digits);
-      g_ascii_formatd (buf, sizeof buf, fmt, v);
-      if (g_ascii_strtod (buf, NULL) == v)
-        break;
-    }
-  g_string_append (j->s, buf);
-}
-
-void
-cli_json_int (CliJson *j, const char *key, gint64 v)
-{
-  json_item (j, key);
-  g_string_append_printf (j->s, "%" G_GINT64_FORMAT, v);
-}
-
-void
-cli_json_bool (CliJson *j, const char *key, gboolean v)
-{
-  json_item (j, key);
-  g_string_append (j->s, v ? "true" : "false");
-}
-
-void
-cli_json_string (CliJson *j, const char *key, const char *v)
-{
-  json_item (j, key);
-  if (v == NULL)
-    g_string_append (j->s, "null");
-  else
-    json_escape (j->s, v);
-}
-
-void
-cli_json_null (CliJson *j, const char *key)
-{
-  json_item (j, key);
-  g_string_append (j->s, "null");
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -1,7 +1,7 @@
 /* cli-interp.c — the interpretability sub-commands of kanvas-cli:
  *
  *   scores   -i S [--json]                               attribution of edges, nodes, inputs
- *   prune    -i S [--node-th T] [--edge-th T] [--nodes L:I,I;…] [-o OUT] [--json]
+ *   prune    -i S [--node-th T] [--edge-th T] [--nodes L:I,I;…] [-n] [-o OUT] [--json]
  *   suggest  -i S --edge L,I,J [--lib …] [--top N] [--json]
  *   lock     -i S --edge L,I,J --fn NAME [-o OUT] [--json]
  *   unlock   -i S --edge L,I,J [-o OUT] [--json]
@@ -9,7 +9,8 @@
  *   formula  -i S [--style …] [--no-snap] [--json]
  *   discover [data options] [search options] [--pareto] [-o OUT] [--json]
  *
- * Every command that changes the model appends a history entry; nothing is written unless the
+ * What each command that changes the model does, and the history entry it appends, belong to
+ * kan-ops.c; these commands parse options and print results. Nothing is written unless the
  * command succeeded.
  */
 #include "cli.h"
@@ -18,10 +19,6 @@
 #include <unistd.h>
 #include <stdio.h>
 #include <string.h>
-
-/* Snapping in `formula` may raise the train RMSE by this share of std(y) at least (see
- * kan_discover_formula): round-off of an exact network, no more. */
-#define FORMULA_SNAP_TOL 1e-9
 
 #define COMMON_ENTRIES(what) \
   { "input", 'i', 0, G_OPTION_ARG_FILENAME, &in, what " (required)", "S.kanvas" }, \
@@ -72,36 +69,12 @@ load_with_data (const char *in, GError **error)
   return s;
 }
 
-/* Appends a history entry with the model's metrics now; *MT receives them. */
-static void
-record (KanSession *s, const char *op, const char *detail, CliMetrics *mt)
-{
-  cli_metrics (s->model, s->data, s->train.loss, mt);
-  kan_session_add_history (s, op, detail, mt->train, mt->test);
-}
-
 static gboolean
 save (const KanSession *s, const char *out, GError **error)
 {
   return out == NULL || kan_session_save (s, out, error);
 }
 
-static const char *
-mode_name (KanEdgeMode mode)
-{
-  switch (mode)
-    {
-    case KAN_EDGE_OFF:
-      return "pruned";
-    case KAN_EDGE_NUMERIC:
-      return "spline";
-    case KAN_EDGE_SYMBOLIC:
-      return "locked";
-    case KAN_EDGE_BOTH:
-      return "spline+locked";
-    }
-  return "?";
-}
 
 /* The library ids of --lib, or the whole library when NAMES is NULL. */
 static int *
@@ -121,25 +94,13 @@ parse_lib (const char *names, const char *fallback, int *n, GError **error)
   return ids;
 }
 
-/* c·f(a·x+b)+d written out with the variable x, simplified. */
+/* c·f(a·x+b)+d of F written out exactly, simplified. */
 static char *
 fit_text (const KanSymFit *f)
 {
-  static const char *const x[] = { "x", NULL };
-  KanExpr *arg = kan_expr_binary (KAN_EXPR_ADD,
-                                  kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (f->a),
-                                                   kan_expr_var (0)),
-                                  kan_expr_num (f->b));
-  KanExpr *e = kan_expr_binary (KAN_EXPR_ADD,
-                                kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (f->c),
-                                                 kan_sym_expr (f->sym_id, arg)),
-                                kan_expr_num (f->d));
-  char *text;
+  const double abcd[4] = { f->a, f->b, f->c, f->d };
 
-  e = kan_expr_simplify (e);
-  text = kan_expr_to_string (e, x, KAN_EXPR_STYLE_TEXT);
-  kan_expr_free (e);
-  return text;
+  return kan_formula_edge_to_string (f->sym_id, abcd, 0);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -206,7 +167,8 @@ cli_cmd_scores (int argc, char **argv, GError **error)
               cli_json_int (&j, "j", o);
               cli_json_double (&j, "score",
                                kan_scores_edge (sc, l)[i * kan_model_layer_out (m, l) + o]);
-              cli_json_string (&j, "mode", mode_name (kan_model_edge_mode (m, l, i, o)));
+              cli_json_string (&j, "mode",
+                               kan_edge_mode_name (kan_model_edge_mode (m, l, i, o)));
               cli_json_end_object (&j);
             }
       cli_json_end_array (&j);
@@ -234,7 +196,7 @@ cli_cmd_scores (int argc, char **argv, GError **error)
               g_autofree char *e = g_strdup_printf ("(%d,%d,%d)", l, i, o);
               printf ("  %-10s %-10.4g %s\n", e,
                       kan_scores_edge (sc, l)[i * kan_model_layer_out (m, l) + o],
-                      mode_name (kan_model_edge_mode (m, l, i, o)));
+                      kan_edge_mode_name (kan_model_edge_mode (m, l, i, o)));
             }
     }
   status = 0;
@@ -314,7 +276,7 @@ cli_cmd_prune (int argc, char **argv, GError **error)
   CliCommand c;
   g_autofree char *in = NULL, *out = NULL, *node_th_text = NULL, *edge_th_text = NULL;
   g_autofree char *nodes_text = NULL;
-  gboolean json = FALSE;
+  gboolean json = FALSE, dry_run = FALSE;
   GOptionEntry entries[] = {
     COMMON_ENTRIES ("The session to prune"),
     { "node-th", 0, 0, G_OPTION_ARG_FILENAME, &node_th_text,
@@ -324,24 +286,24 @@ cli_cmd_prune (int argc, char **argv, GError **error)
     { "nodes", 0, 0, G_OPTION_ARG_FILENAME, &nodes_text,
       "Keep exactly these hidden nodes in the layers listed (others by --node-th)",
       "L:I,I;L:I" },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+      "Only print what would be removed (the preview); change and save nothing", NULL },
     { NULL }
   };
   g_autoptr (KanSession) s = NULL;
-  g_autoptr (KanScores) sc = NULL, sc2 = NULL;
-  g_autoptr (KanModel) pruned = NULL;
-  g_autoptr (GString) removed_nodes = g_string_new (NULL);
-  g_autoptr (GString) removed_edges = g_string_new (NULL);
-  g_autofree char *w0 = NULL, *w1 = NULL, *detail = NULL;
-  int **keep = NULL, depth = 0, n_nodes = 0, n_edges;
-  double node_th = KAN_PRUNE_NODE_THRESHOLD, edge_th = KAN_PRUNE_EDGE_THRESHOLD;
-  CliMetrics mt;
+  g_autoptr (KanOpsPrunePlan) plan = NULL;
+  g_autofree char *nodes = NULL, *edges = NULL;
+  int **keep = NULL, depth = 0, n_nodes, n_edges;
+  double node_th = KAN_OPS_NODE_THRESHOLD, edge_th = KAN_OPS_EDGE_THRESHOLD;
+  CliMetrics mt, before;
   int status = 1;
 
   cli_command_init (&c, "prune", "remove weak hidden nodes, then weak edges", entries);
   g_option_context_set_description (c.ctx,
     "pykan's prune(): attribution scores on the training inputs; hidden nodes scoring at most\n"
     "--node-th go (a layer keeps at least its best node), then edges of the smaller network\n"
-    "scoring at most --edge-th are turned off. Prints what was removed.\n");
+    "scoring at most --edge-th are turned off. Prints what was removed; --dry-run prints the\n"
+    "same without changing anything.\n");
   if (!parse (&c, &argc, &argv, &status, error))
     goto done;
   if ((node_th_text && !cli_parse_double ("--node-th", node_th_text, 0, HUGE_VAL, &node_th,
@@ -349,6 +311,11 @@ cli_cmd_prune (int argc, char **argv, GError **error)
       || (edge_th_text && !cli_parse_double ("--edge-th", edge_th_text, 0, HUGE_VAL, &edge_th,
                                              error)))
     goto done;
+  if (dry_run && out)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--dry-run saves nothing; leave out -o");
+      goto done;
+    }
   s = load_with_data (in, error);
   if (s == NULL)
     goto done;
@@ -356,75 +323,37 @@ cli_cmd_prune (int argc, char **argv, GError **error)
   if (nodes_text && (keep = parse_nodes (s->model, nodes_text, error)) == NULL)
     goto done;
 
-  sc = kan_scores_compute (s->model, s->data->train_x, s->data->n_train, error);
-  if (sc == NULL)
+  plan = kan_ops_prune_preview (s, node_th, edge_th, (const int *const *) keep, error);
+  if (plan == NULL)
     goto done;
-  /* Which hidden nodes go, by the rule kan_model_prune_nodes applies. */
-  for (int l = 1; l < depth; l++)
+  nodes = kan_ops_prune_plan_nodes_text (plan);
+  edges = kan_ops_prune_plan_edges_text (plan);
+  n_nodes = (int) plan->nodes->len;
+  n_edges = (int) plan->edges->len;
+  before = (CliMetrics) { plan->train_before, plan->test_before, NAN, NAN };
+  if (dry_run)
+    cli_metrics (plan->model, s->data, s->train.loss, &mt);
+  else
     {
-      int width = kan_scores_width (sc, l), best = 0, kept = 0;
-      const double *ns = kan_scores_node (sc, l);
-      gboolean *keep_it = g_new0 (gboolean, width);
-      for (int i = 0; i < width; i++)
-        {
-          if (keep && keep[l - 1])
-            for (int *k = keep[l - 1]; *k >= 0; k++)
-              keep_it[i] |= *k == i;
-          else
-            keep_it[i] = ns[i] > node_th;
-          kept += keep_it[i];
-          if (ns[i] > ns[best])
-            best = i;
-        }
-      if (kept == 0)
-        keep_it[best] = TRUE;
-      for (int i = 0; i < width; i++)
-        if (!keep_it[i])
-          {
-            g_string_append_printf (removed_nodes, "%s(%d,%d)", n_nodes ? ", " : "", l, i);
-            n_nodes++;
-          }
-      g_free (keep_it);
+      kan_ops_prune_apply (s, plan);
+      cli_metrics_recorded (s, &mt);
+      if (!save (s, out, error))
+        goto done;
     }
-  pruned = kan_model_prune_nodes (s->model, sc, node_th, (const int *const *) keep, error);
-  if (pruned == NULL)
-    goto done;
-  sc2 = kan_scores_compute (pruned, s->data->train_x, s->data->n_train, error);
-  if (sc2 == NULL)
-    goto done;
-  {
-    g_autoptr (KanModel) before = kan_model_copy (pruned);
-    n_edges = kan_model_prune_edges (pruned, sc2, edge_th);
-    for (int l = 0; l < kan_model_depth (pruned); l++)
-      for (int i = 0; i < kan_model_layer_in (pruned, l); i++)
-        for (int o = 0; o < kan_model_layer_out (pruned, l); o++)
-          if (kan_model_edge_mode (before, l, i, o) != KAN_EDGE_OFF
-              && kan_model_edge_mode (pruned, l, i, o) == KAN_EDGE_OFF)
-            g_string_append_printf (removed_edges, "%s(%d,%d,%d)",
-                                    removed_edges->len ? ", " : "", l, i, o);
-  }
-  w0 = kan_shape_to_string (kan_model_shape (s->model));
-  w1 = kan_shape_to_string (kan_model_shape (pruned));
-  kan_model_free (s->model);
-  s->model = g_steal_pointer (&pruned);
-  detail = g_strdup_printf ("node_th=%g edge_th=%g%s%s width=%s->%s nodes=%d edges=%d",
-                            node_th, edge_th, nodes_text ? " nodes=" : "",
-                            nodes_text ? nodes_text : "", w0, w1, n_nodes, n_edges);
-  record (s, "prune", detail, &mt);
-  if (!save (s, out, error))
-    goto done;
 
   if (json)
     {
       CliJson j;
       cli_json_init (&j);
       cli_json_begin_object (&j, NULL);
-      cli_json_string (&j, "width_before", w0);
-      cli_json_string (&j, "width", w1);
+      cli_json_bool (&j, "dry_run", dry_run);
+      cli_json_string (&j, "width_before", plan->width_before);
+      cli_json_string (&j, "width", plan->width_after);
       cli_json_int (&j, "nodes_removed", n_nodes);
-      cli_json_string (&j, "nodes", removed_nodes->str);
+      cli_json_string (&j, "nodes", nodes);
       cli_json_int (&j, "edges_removed", n_edges);
-      cli_json_string (&j, "edges", removed_edges->str);
+      cli_json_string (&j, "edges", edges);
+      cli_metrics_json (&j, &before, s->train.loss, "before_");
       cli_metrics_json (&j, &mt, s->train.loss, "");
       cli_json_string (&j, "output", out);
       cli_json_end_object (&j);
@@ -433,12 +362,13 @@ cli_cmd_prune (int argc, char **argv, GError **error)
   else
     {
       g_autofree char *t = cli_metrics_text (&mt, s->train.loss);
-      printf ("width %s -> %s\n", w0, w1);
-      printf ("removed %d hidden node%s%s%s\n", n_nodes, n_nodes == 1 ? "" : "s",
-              n_nodes ? ": " : "", removed_nodes->str);
-      printf ("turned off %d edge%s%s%s (numbered in the pruned network)\n", n_edges,
-              n_edges == 1 ? "" : "s", n_edges ? ": " : "", removed_edges->str);
-      printf ("%s\n", t);
+      printf ("width %s -> %s\n", plan->width_before, plan->width_after);
+      printf ("%s %d hidden node%s%s%s\n", dry_run ? "would remove" : "removed", n_nodes,
+              n_nodes == 1 ? "" : "s", n_nodes ? ": " : "", nodes);
+      printf ("%s %d edge%s%s%s (numbered in the pruned network)\n",
+              dry_run ? "would turn off" : "turned off", n_edges, n_edges == 1 ? "" : "s",
+              n_edges ? ": " : "", edges);
+      printf ("%s%s\n", t, dry_run ? " (dry run: nothing was changed)" : "");
     }
   status = 0;
 
@@ -560,11 +490,10 @@ lock_or_unlock (gboolean lock, int argc, char **argv, GError **error)
     { NULL }
   };
   g_autoptr (KanSession) s = NULL;
-  g_autofree char *detail = NULL, *text = NULL;
+  g_autofree char *text = NULL;
   KanSymFit fit = { 0 };
   CliMetrics mt;
   int e[3], status = 1;
-  KanEdgeMode mode;
 
   if (!lock)
     entries[4] = entries[5];  /* unlock has no --fn */
@@ -596,39 +525,15 @@ lock_or_unlock (gboolean lock, int argc, char **argv, GError **error)
            : (cli_require (in, "-i S.kanvas", error) ? cli_load_session (in, error) : NULL);
   if (s == NULL || !cli_parse_edge (s->model, edge_text, e, error))
     goto done;
-  mode = kan_model_edge_mode (s->model, e[0], e[1], e[2]);
-  if (mode == KAN_EDGE_OFF)
-    {
-      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED, "edge (%d,%d,%d) is pruned", e[0], e[1],
-                   e[2]);
-      goto done;
-    }
   if (lock)
     {
-      if (!kan_model_lock (s->model, s->data->train_x, s->data->n_train, e[0], e[1], e[2], fn,
-                           NULL, &fit, error))
+      if (!kan_ops_lock (s, e[0], e[1], e[2], fn, &fit, error))
         goto done;
       text = fit_text (&fit);
-      detail = g_strdup_printf ("(%d,%d,%d) %s r2=%.6f", e[0], e[1], e[2], fn, fit.r2);
     }
-  else
-    {
-      if (mode == KAN_EDGE_NUMERIC)
-        {
-          g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED, "edge (%d,%d,%d) is not locked",
-                       e[0], e[1], e[2]);
-          goto done;
-        }
-      kan_model_unlock (s->model, e[0], e[1], e[2]);
-      detail = g_strdup_printf ("(%d,%d,%d)", e[0], e[1], e[2]);
-    }
-  if (s->data)
-    record (s, lock ? "lock" : "unlock", detail, &mt);
-  else
-    {
-      mt.train = mt.test = mt.train_acc = mt.test_acc = NAN;
-      kan_session_add_history (s, "unlock", detail, NAN, NAN);
-    }
+  else if (!kan_ops_unlock (s, e[0], e[1], e[2], error))
+    goto done;
+  cli_metrics_recorded (s, &mt);
   if (!save (s, out, error))
     goto done;
 
@@ -701,11 +606,10 @@ cli_cmd_symbolic (int argc, char **argv, GError **error)
     { NULL }
   };
   g_autoptr (KanSession) s = NULL;
-  g_autoptr (GString) log = g_string_new (NULL);
+  g_autoptr (KanOpsSymbolicReport) report = NULL;
   g_autofree int *lib = NULL;
-  g_autofree char *detail = NULL;
-  double r2 = 0.0;
-  int n_lib = 0, locked, status = 1;
+  double r2 = KAN_OPS_R2_THRESHOLD;
+  int n_lib = 0, status = 1;
   CliMetrics mt;
 
   cli_command_init (&c, "symbolic", "lock every spline edge to its best library function",
@@ -723,26 +627,46 @@ cli_cmd_symbolic (int argc, char **argv, GError **error)
   s = load_with_data (in, error);
   if (s == NULL)
     goto done;
-  locked = kan_model_auto_symbolic (s->model, s->data->train_x, s->data->n_train, lib, n_lib,
-                                    r2, NULL, log, error);
-  if (locked < 0)
+  report = kan_ops_auto_symbolic (s, lib, n_lib, r2, error);
+  if (report == NULL)
     goto done;
-  detail = g_strdup_printf ("lib=%s r2=%g locked=%d", lib_text ? lib_text : "all", r2, locked);
-  record (s, "symbolic", detail, &mt);
+  cli_metrics_recorded (s, &mt);
   if (!save (s, out, error))
     goto done;
 
   if (json)
     {
       CliJson j;
-      g_auto (GStrv) lines = g_strsplit (log->str, "\n", -1);
       cli_json_init (&j);
       cli_json_begin_object (&j, NULL);
-      cli_json_int (&j, "locked", locked);
+      cli_json_int (&j, "locked", report->n_locked);
       cli_json_begin_array (&j, "log");
-      for (char **l = lines; *l; l++)
-        if (**l)
-          cli_json_string (&j, NULL, *l);
+      for (guint q = 0; q < report->edges->len; q++)
+        {
+          g_autofree char *line =
+            kan_ops_edge_report_text (&g_array_index (report->edges, KanOpsEdgeReport, q), r2);
+          cli_json_string (&j, NULL, line);
+        }
+      cli_json_end_array (&j);
+      cli_json_begin_array (&j, "edges");
+      for (guint q = 0; q < report->edges->len; q++)
+        {
+          const KanOpsEdgeReport *e = &g_array_index (report->edges, KanOpsEdgeReport, q);
+          static const char *const outcome[] = { "locked", "pruned", "already locked",
+                                                 "r2 below threshold" };
+          cli_json_begin_object (&j, NULL);
+          cli_json_int (&j, "l", e->l);
+          cli_json_int (&j, "i", e->i);
+          cli_json_int (&j, "j", e->j);
+          cli_json_bool (&j, "locked", e->outcome == KAN_OPS_EDGE_LOCKED);
+          cli_json_string (&j, "outcome", outcome[e->outcome]);
+          if (e->fit.sym_id >= 0)
+            {
+              cli_json_string (&j, "fn", kan_sym_info (e->fit.sym_id)->name);
+              cli_json_double (&j, "r2", e->fit.r2);
+            }
+          cli_json_end_object (&j);
+        }
       cli_json_end_array (&j);
       cli_metrics_json (&j, &mt, s->train.loss, "");
       cli_json_string (&j, "output", out);
@@ -752,8 +676,13 @@ cli_cmd_symbolic (int argc, char **argv, GError **error)
   else
     {
       g_autofree char *t = cli_metrics_text (&mt, s->train.loss);
-      fputs (log->str, stdout);
-      printf ("locked %d edge%s; %s\n", locked, locked == 1 ? "" : "s", t);
+      for (guint q = 0; q < report->edges->len; q++)
+        {
+          g_autofree char *line =
+            kan_ops_edge_report_text (&g_array_index (report->edges, KanOpsEdgeReport, q), r2);
+          printf ("%s\n", line);
+        }
+      printf ("locked %d edge%s; %s\n", report->n_locked, report->n_locked == 1 ? "" : "s", t);
     }
   status = 0;
 
@@ -844,7 +773,7 @@ cli_cmd_formula (int argc, char **argv, GError **error)
                    "formula handles one output; this model has %d", s->data->n_out);
       goto done;
     }
-  e = kan_discover_formula (s->model, s->data, !no_snap, FORMULA_SNAP_TOL, NULL, error);
+  e = kan_ops_formula (s, !no_snap, NULL, error);
   if (e == NULL || !save (s, out, error))
     goto done;
 
@@ -1126,18 +1055,7 @@ cli_cmd_discover (int argc, char **argv, GError **error)
     }
   if (out)
     {
-      g_autoptr (KanSession) s = kan_session_new ();
-      g_autofree char *detail = g_strdup_printf ("%s (width %s, seed %" G_GUINT64_FORMAT
-                                                 ", %s; %d formulas, %.1f s)", best->text,
-                                                 best->width, best->seed, best->lock,
-                                                 r->n_candidates, r->seconds);
-      CliMetrics mt;
-      s->model = kan_model_copy (best->model);
-      /* With units the network takes the dimensionless groups. */
-      s->data = kan_dataset_copy (r->model_data ? r->model_data : d);
-      s->train.opt = KAN_OPT_LM;
-      s->train.update_grid = FALSE;
-      record (s, "discover", detail, &mt);
+      g_autoptr (KanSession) s = kan_ops_discover_session (r, d);
       if (!kan_session_save (s, out, error))
         goto done;
     }

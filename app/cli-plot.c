@@ -53,7 +53,7 @@ cli_cmd_plot (int argc, char **argv, GError **error)
   g_option_context_set_description (c.ctx,
     "Layers run bottom to top, as in pykan's plot. Every edge shows its activation over the\n"
     "inputs it sees in the session's training data, faded by its attribution score:\n"
-    "numeric edges in black, symbolic ones red, edges with both branches purple; pruned\n"
+    "spline edges in black, locked ones red, edges with both branches purple; pruned\n"
     "edges are not drawn. The file is written atomically.\n");
   if (!cli_command_parse (&c, &argc, &argv, error))
     goto done;

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 #include "kan.h"
+#include "kan-ops.h"
 
 G_BEGIN_DECLS
 
@@ -149,30 +150,37 @@ void         cli_metrics           (const KanModel      *m,
                                     const KanDataset    *d,
                                     KanLoss              loss,
                                     CliMetrics          *out);
+/* The metrics the session's last history entry recorded (kan-ops.c measures them), with the
+ * accuracies computed for CE. */
+void         cli_metrics_recorded  (const KanSession    *s,
+                                    CliMetrics          *out);
 /* "%.2e", or "n/a" for NaN; BUF holds at least 32 bytes. */
 const char  *cli_fmt_sci           (char                *buf,
                                     double               v);
 
-/* A JSON writer: compact inside, members of the outer levels on their own lines. Numbers
- * use the fewest digits that read back to the same double; NaN and infinities become null. */
-typedef struct
-{
-  GString  *s;
-  int       depth;
-  gboolean  first[32];
-} CliJson;
+/* The --json output: libkan's JSON writer (kan-json.h), members of the outer two levels on
+ * their own lines and anything deeper on one line. These names keep the commands short. */
+typedef KanJsonWriter CliJson;
 
-void         cli_json_init         (CliJson *j);
-char        *cli_json_finish       (CliJson *j);
-void         cli_json_begin_object (CliJson *j, const char *key);
-void         cli_json_end_object   (CliJson *j);
-void         cli_json_begin_array  (CliJson *j, const char *key);
-void         cli_json_end_array    (CliJson *j);
-void         cli_json_double       (CliJson *j, const char *key, double v);
-void         cli_json_int          (CliJson *j, const char *key, gint64 v);
-void         cli_json_bool         (CliJson *j, const char *key, gboolean v);
-void         cli_json_string       (CliJson *j, const char *key, const char *v);
-void         cli_json_null         (CliJson *j, const char *key);
+#define CLI_JSON_WRAP_DEPTH 2
+
+static inline void cli_json_init (CliJson *j) { kan_json_writer_init (j, CLI_JSON_WRAP_DEPTH); }
+static inline char *cli_json_finish (CliJson *j) { return kan_json_writer_finish (j, NULL); }
+static inline void cli_json_begin_object (CliJson *j, const char *key)
+{ kan_json_write_begin_object (j, key); }
+static inline void cli_json_end_object (CliJson *j) { kan_json_write_end (j); }
+static inline void cli_json_begin_array (CliJson *j, const char *key)
+{ kan_json_write_begin_array (j, key); }
+static inline void cli_json_end_array (CliJson *j) { kan_json_write_end (j); }
+static inline void cli_json_double (CliJson *j, const char *key, double v)
+{ kan_json_write_double (j, key, v); }
+static inline void cli_json_int (CliJson *j, const char *key, gint64 v)
+{ kan_json_write_int (j, key, v); }
+static inline void cli_json_bool (CliJson *j, const char *key, gboolean v)
+{ kan_json_write_bool (j, key, v); }
+static inline void cli_json_string (CliJson *j, const char *key, const char *v)
+{ kan_json_write_string (j, key, v); }
+static inline void cli_json_null (CliJson *j, const char *key) { kan_json_write_null (j, key); }
 
 /* TEXT as it may be shown on a terminal: control characters (C0, DEL, C1), bidirectional
  * formatting characters and line separators are written as \x1b or \u202e, and invalid UTF-8

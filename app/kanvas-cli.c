@@ -388,24 +388,10 @@ cmd_fit (int argc, char **argv, GError **error)
   else if (!(stopped && done == 0))
     cli_metrics (s->model, s->data, cfg.loss, &mt);
   {
-    GString *detail = g_string_new (NULL);
-    g_string_append_printf (detail, "opt=%s steps=%d lr=%g lamb=%g", kan_optimizer_name (cfg.opt),
-                            cfg.steps, cfg.lr, cfg.lamb);
-    if (cfg.loss == KAN_LOSS_CE)
-      g_string_append (detail, " loss=ce");
-    if (cfg.batch > 0)
-      g_string_append_printf (detail, " batch=%ld", cfg.batch);
-    if (!cfg.update_grid)
-      g_string_append (detail, " grid_update=no");
-    if (stopped)
-      g_string_append_printf (detail, " stopped=%d", done);
-    if (data_note)
-      g_string_append_printf (detail, " data=%s", data_note);
-    kan_session_add_history (s, "fit", detail->str, mt.train, mt.test);
-    g_string_free (detail, TRUE);
+    KanOpsFitRun run = { .steps = done, .stopped = stopped, .data_note = data_note,
+                         .have_rmse = TRUE, .train_rmse = mt.train, .test_rmse = mt.test };
+    kan_ops_fit_record (s, &cfg, &run);
   }
-  s->steps_done += done;
-  s->train = cfg;
   if (out && !kan_session_save (s, out, error))
     goto done;
 
@@ -475,7 +461,6 @@ cmd_refine (int argc, char **argv, GError **error)
     { NULL }
   };
   g_autoptr (KanSession) s = NULL;
-  g_autoptr (KanModel) fine = NULL;
   CliMetrics before, after;
   gint64 g;
   int old_grid, status = 1;
@@ -509,16 +494,9 @@ cmd_refine (int argc, char **argv, GError **error)
 
   old_grid = kan_model_grid (s->model);
   cli_metrics (s->model, s->data, s->train.loss, &before);
-  fine = kan_model_refine (s->model, (int) g, s->data->train_x, s->data->n_train, error);
-  if (fine == NULL)
+  if (!kan_ops_refine (s, (int) g, NULL, NULL, error))
     goto done;
-  cli_metrics (fine, s->data, s->train.loss, &after);
-  kan_model_free (s->model);
-  s->model = g_steal_pointer (&fine);
-  {
-    g_autofree char *detail = g_strdup_printf ("grid=%d->%d", old_grid, (int) g);
-    kan_session_add_history (s, "refine", detail, after.train, after.test);
-  }
+  cli_metrics_recorded (s, &after);
   if (out && !kan_session_save (s, out, error))
     goto done;
 

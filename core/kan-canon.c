@@ -27,38 +27,10 @@ typedef struct
 } Terms;
 
 static void
-terms_collect (const KanExpr *e, double w, Terms *t)
+terms_add (const KanExpr *term, double coef, gpointer t)
 {
-  switch (e->kind)
-    {
-    case KAN_EXPR_ADD:
-      terms_collect (e->a, w, t);
-      terms_collect (e->b, w, t);
-      return;
-    case KAN_EXPR_SUB:
-      terms_collect (e->a, w, t);
-      terms_collect (e->b, -w, t);
-      return;
-    case KAN_EXPR_NEG:
-      terms_collect (e->a, -w, t);
-      return;
-    case KAN_EXPR_NUM:
-      t->constant += w * e->value;
-      return;
-    case KAN_EXPR_MUL:
-      if (e->a->kind == KAN_EXPR_NUM)
-        {
-          double c = w * e->a->value;
-          g_ptr_array_add (t->terms, (gpointer) e->b);
-          g_array_append_val (t->coefs, c);
-          return;
-        }
-      break;
-    default:
-      break;
-    }
-  g_ptr_array_add (t->terms, (gpointer) e);
-  g_array_append_val (t->coefs, w);
+  g_ptr_array_add (((Terms *) t)->terms, (gpointer) term);
+  g_array_append_val (((Terms *) t)->coefs, coef);
 }
 
 static void
@@ -67,7 +39,7 @@ terms_init (Terms *t, const KanExpr *e)
   t->terms = g_ptr_array_new ();
   t->coefs = g_array_new (FALSE, FALSE, sizeof (double));
   t->constant = 0.0;
-  terms_collect (e, 1.0, t);
+  kan_expr_sum_walk (e, 1.0, terms_add, t, &t->constant);
 }
 
 static void

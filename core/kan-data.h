@@ -68,6 +68,9 @@ typedef struct
 
 void         kan_formula_spec_init    (KanFormulaSpec      *spec);
 
+/* Every constructor below returns a new data set that the caller frees with kan_dataset_free,
+ * or NULL with ERROR set; the arguments stay the caller's. */
+
 /* Samples SPEC->formula like pykan's create_dataset: each variable in turn draws its train
  * column, then its test column, uniform on its range, from a generator seeded with SPEC->seed.
  * Fails (naming the formula position) for a bad formula, and for labels that are not finite on
@@ -109,6 +112,7 @@ KanDataset  *kan_dataset_new_arrays   (int                  n_in,
                                        const char *const   *in_names,
                                        const char *const   *out_names);
 
+/* A deep copy (free with kan_dataset_free); NULL for NULL. kan_dataset_free accepts NULL. */
 KanDataset  *kan_dataset_copy         (const KanDataset    *d);
 void         kan_dataset_free         (KanDataset          *d);
 
@@ -116,7 +120,7 @@ void         kan_dataset_free         (KanDataset          *d);
 gboolean     kan_dataset_validate     (const KanDataset    *d,
                                        GError             **error);
 
-/* Parses "lo,hi[:lo,hi…]" into *OUT (pairs) and *N_PAIRS. */
+/* Parses "lo,hi[:lo,hi…]" into *OUT (pairs, a new array: g_free it) and *N_PAIRS. */
 gboolean     kan_parse_ranges         (const char          *text,
                                        double             **out,
                                        int                 *n_pairs,

@@ -55,6 +55,8 @@
 #define POWER_TOL           5e-2
 #define MERGE_TOL           0.2
 #define SEP_TOL             1e-2
+/* The log|y| surrogate is fitted when the rows above the noise floor are at least this share. */
+#define LOG_SURROGATE_SHARE 0.8
 /* The surrogate network. */
 #define SURROGATE_HIDDEN    8
 #define SURROGATE_GRID      2
@@ -466,6 +468,8 @@ typedef struct
   int       n_in;
   gboolean *log_x;   /* N_IN: input i enters as log xᵢ */
   double    sign;    /* the sign every label has */
+  double    lo, hi;  /* the network's output is clamped to these (log|y| of the labels ± 1):
+                      * exp of an extrapolating spline is no oracle */
 } LogSurrogate;
 
 static void
@@ -497,7 +501,7 @@ log_surrogate_eval (gconstpointer data, const double *x, size_t n, double *out)
 
   kan_model_eval (s->model, t, n, out);
   for (size_t q = 0; q < n; q++)
-    out[q] = s->sign * exp (out[q]);
+    out[q] = s->sign * exp (CLAMP (out[q], s->lo, s->hi));
 }
 
 typedef struct
@@ -889,8 +893,8 @@ log_surrogate_rmse (const LogSurrogate *s, const double *x, const double *y, siz
   return n ? sqrt (sum / n) : NAN;
 }
 
-/* When every label has one sign and none is zero: the surrogate of log|y| (LogSurrogate),
- * which becomes the oracle if its error in y beats the plain surrogate's. */
+/* When the labels have one sign (up to noise): the surrogate of log|y| (LogSurrogate), which
+ * becomes the oracle if its error in y on all rows beats the plain surrogate's. */
 static gboolean
 fit_log_surrogate (Ctx *c, KanModelConfig *cfg, GError **error)
 {
@@ -899,16 +903,29 @@ fit_log_surrogate (Ctx *c, KanModelConfig *cfg, GError **error)
   LogSurrogate *s;
   g_autofree double *tx = NULL, *ty = NULL;
   g_autofree char *detail = NULL;
-  double t0 = g_timer_elapsed (c->timer, NULL), sign = d->train_y[0] > 0 ? 1.0 : -1.0;
+  double t0 = g_timer_elapsed (c->timer, NULL), sign, floor_ = 0.0;
   double train, test, rmse;
+  size_t n_pos = 0, n_kept = 0;
   int n_log = 0;
 
+  /* The sign of most labels. With noise, labels near zero take the other sign now and then:
+   * the largest of those sizes the noise, and labels below it are raised to it (when the rows
+   * above it are at least LOG_SURROGATE_SHARE of all): the log of a label within the noise
+   * is noise, and dropping those rows would leave the network's grid short of their inputs. */
   for (size_t q = 0; q < d->n_train; q++)
-    if (!(d->train_y[q] * sign > 0.0) || !isfinite (d->train_y[q]))
-      return TRUE;
-  for (size_t q = 0; q < d->n_test; q++)
-    if (!(d->test_y[q] * sign > 0.0))
-      return TRUE;
+    {
+      if (!isfinite (d->train_y[q]))
+        return TRUE;
+      n_pos += d->train_y[q] > 0.0;
+    }
+  sign = 2 * n_pos >= d->n_train ? 1.0 : -1.0;
+  for (size_t q = 0; q < d->n_train; q++)
+    if (!(d->train_y[q] * sign > 0.0))
+      floor_ = MAX (floor_, fabs (d->train_y[q]));
+  for (size_t q = 0; q < d->n_train; q++)
+    n_kept += d->train_y[q] * sign > floor_;
+  if (n_kept < LOG_SURROGATE_SHARE * d->n_train || n_kept < 8)
+    return TRUE;
   s = g_new0 (LogSurrogate, 1);
   s->n_in = d->n_in;
   s->sign = sign;
@@ -924,7 +941,14 @@ fit_log_surrogate (Ctx *c, KanModelConfig *cfg, GError **error)
   tx = log_surrogate_inputs (s, d->train_x, d->n_train);
   ty = g_new (double, d->n_train);
   for (size_t q = 0; q < d->n_train; q++)
-    ty[q] = log (fabs (d->train_y[q]));
+    ty[q] = log (MAX (d->train_y[q] * sign, floor_));
+  s->lo = HUGE_VAL;
+  s->hi = -HUGE_VAL;
+  for (size_t q = 0; q < d->n_train; q++)
+    {
+      s->lo = MIN (s->lo, ty[q] - 1.0);
+      s->hi = MAX (s->hi, ty[q] + 1.0);
+    }
   tr = kan_dataset_new_arrays (d->n_in, 1, d->n_train, 0, tx, ty, NULL, NULL, NULL, NULL);
   s->model = kan_model_new (cfg, error);
   if (s->model == NULL || !train_lm (s->model, tr, SURROGATE_STEPS, TRUE, c->o->cancellable,

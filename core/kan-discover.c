@@ -459,7 +459,8 @@ static void
 report (const Search *s, const KanDiscoverStage *st)
 {
   KanDiscoverProgress p = { st->stage, st->width, (int) s->cands->len, NULL, NAN,
-                            g_timer_elapsed (s->timer, NULL) };
+                            g_timer_elapsed (s->timer, NULL),
+                            (const KanDiscoverCandidate *const *) s->cands->pdata };
 
   if (!s->report || s->o->progress == NULL)
     return;

@@ -26,6 +26,8 @@ G_BEGIN_DECLS
 #define KAN_DISCOVER_DEFAULT_LIB \
   "0,x,x^2,x^3,x^4,1/x,sqrt,exp,log,sin,tanh,arctanh,abs,gaussian"
 
+typedef struct _KanDiscoverCandidate KanDiscoverCandidate;
+
 /* What the search has done so far, for a progress line. */
 typedef struct
 {
@@ -35,6 +37,9 @@ typedef struct
   const char *best_text;    /* the most accurate formula so far (NULL: none yet) */
   double      best_rmse;    /* its test RMSE */
   double      seconds;      /* since the search began */
+  /* Every formula tried so far (n_candidates of them, in the order they came), valid during
+   * the call only: copy what is needed. */
+  const KanDiscoverCandidate *const *candidates;
 } KanDiscoverProgress;
 
 typedef struct
@@ -109,7 +114,7 @@ typedef struct
 } KanDiscoverStage;
 
 /* One formula found. */
-typedef struct
+struct _KanDiscoverCandidate
 {
   KanExpr  *expr;        /* over the data's inputs, in the data's own units */
   char     *text;        /* KAN_EXPR_STYLE_TEXT with the data's input names */
@@ -127,7 +132,7 @@ typedef struct
                           * of the decomposition (width "monomial" or "decompose") a locked
                           * network when one computes it, else the spline network the
                           * decomposition used as its oracle (kan-decompose.h) */
-} KanDiscoverCandidate;
+};
 
 typedef struct
 {

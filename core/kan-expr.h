@@ -58,12 +58,16 @@ typedef enum
 /* Parses TEXT. VARS is the NULL-terminated list of allowed variable names; a name outside it
  * is an error. With VARS == NULL every identifier that is not a function or constant becomes
  * a variable; *OUT_VARS (if not NULL) then receives the names in natural order (x2 before x10),
- * and VAR indices follow that order. Errors name the 1-based character position. */
+ * and VAR indices follow that order (free them with g_strfreev). Errors name the 1-based
+ * character position. Returns a new tree (kan_expr_free) or NULL. */
 KanExpr     *kan_expr_parse        (const char         *text,
                                     const char *const  *vars,
                                     GStrv              *out_vars,
                                     GError            **error);
 
+/* New nodes; kan_expr_unary and kan_expr_binary take their operands. kan_expr_copy makes a deep
+ * copy, and kan_expr_copy, kan_expr_free, kan_expr_equal, kan_expr_max_var and kan_expr_size
+ * accept NULL (the empty tree). */
 KanExpr     *kan_expr_num          (double              value);
 KanExpr     *kan_expr_var          (int                 var);
 KanExpr     *kan_expr_unary        (KanExprKind         kind,
@@ -91,6 +95,7 @@ int          kan_expr_max_var      (const KanExpr      *e);
  * discovered formulas. */
 int          kan_expr_size         (const KanExpr      *e);
 
+/* E printed in STYLE with VAR_NAMES (NULL: x1, x2, …); free with g_free. */
 char        *kan_expr_to_string    (const KanExpr      *e,
                                     const char *const  *var_names,
                                     KanExprStyle        style);
@@ -135,6 +140,7 @@ gboolean     kan_parse_number      (const char         *text,
                                     double             *out,
                                     const char        **problem);
 
+/* The parser's name of F (a static string; do not free). */
 const char  *kan_func_name         (KanFunc             f);
 gboolean     kan_func_lookup       (const char         *name,
                                     KanFunc            *out);

@@ -137,6 +137,7 @@ kan_file_check_output (const char *path,
   gboolean exists;
 
   g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   return check_output (path, &exists, &st, error);
 }
 
@@ -286,6 +287,7 @@ kan_file_temp_commit (KanFileTemp *t,
   int err, dfd;
 
   g_return_val_if_fail (t != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (fsync (t->fd) != 0)
     {
@@ -332,6 +334,7 @@ kan_file_replace (const char *path,
 
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (data != NULL || len == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   t = kan_file_temp_new (path, NULL, error);
   if (t == NULL)

@@ -39,7 +39,7 @@ gboolean kan_file_replace (const char *path,
  * like kan_file_check_output(), creates the temporary file (empty, locked) and returns its name
  * in *TMP_PATH; the caller writes it by name, then calls kan_file_temp_commit() to fsync it,
  * give it PATH's mode and owner, and rename it over PATH, or kan_file_temp_abort() to remove it.
- * Both free the handle. */
+ * Both free the handle. *TMP_PATH belongs to the handle and lives until then. */
 typedef struct KanFileTemp KanFileTemp;
 
 KanFileTemp *kan_file_temp_new    (const char  *path,
@@ -49,8 +49,8 @@ gboolean     kan_file_temp_commit (KanFileTemp *t,
                                    GError     **error);
 void         kan_file_temp_abort  (KanFileTemp *t);
 
-/* Reads PATH whole, at most LIMIT bytes. The contents are NUL-terminated (*LENGTH excludes the
- * NUL). A folder, an unreadable file or more than LIMIT bytes is an error naming PATH
+/* Reads PATH whole, at most LIMIT bytes, into a new buffer (g_free it). The contents are
+ * NUL-terminated (*LENGTH excludes the NUL). A folder, an unreadable file or more than LIMIT bytes is an error naming PATH
  * (KAN_ERROR_IO, or KAN_ERROR_BUDGET for the size, whose message states the limit). */
 char *kan_file_read (const char *path,
                      guint64     limit,

@@ -187,6 +187,64 @@ kan_formula_free (KanExpr **formulas)
   g_free (formulas);
 }
 
+/* V with DIGITS significant digits (as printed, so that the label shows no more). */
+static double
+round_digits (double v,
+              int    digits)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE], fmt[16];
+
+  if (digits <= 0 || !isfinite (v))
+    return v;
+  g_snprintf (fmt, sizeof fmt, "%%.%dg", digits);
+  return g_ascii_strtod (g_ascii_formatd (buf, sizeof buf, fmt, v), NULL);
+}
+
+char *
+kan_formula_edge_to_string (int           sym_id,
+                            const double  abcd[4],
+                            int           digits)
+{
+  static const char *const x[] = { "x", NULL };
+  KanExpr *arg, *e;
+  double v[4];
+  char *text;
+
+  g_return_val_if_fail (kan_sym_info (sym_id) != NULL, NULL);
+  g_return_val_if_fail (abcd != NULL, NULL);
+
+  for (int q = 0; q < 4; q++)
+    v[q] = round_digits (abcd[q], digits);
+  arg = kan_expr_binary (KAN_EXPR_ADD,
+                         kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (v[0]), kan_expr_var (0)),
+                         kan_expr_num (v[1]));
+  e = kan_expr_binary (KAN_EXPR_ADD,
+                       kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (v[2]), kan_sym_expr (sym_id, arg)),
+                       kan_expr_num (v[3]));
+  e = kan_expr_simplify (e);
+  text = kan_expr_to_string (e, x, KAN_EXPR_STYLE_TEXT);
+  kan_expr_free (e);
+  return text;
+}
+
+const char *
+kan_edge_mode_name (KanEdgeMode mode)
+{
+  /* "locked", not "symbolic": the word of the Lock and Unlock commands and buttons. */
+  switch (mode)
+    {
+    case KAN_EDGE_OFF:
+      return "pruned";
+    case KAN_EDGE_NUMERIC:
+      return "spline";
+    case KAN_EDGE_SYMBOLIC:
+      return "locked";
+    case KAN_EDGE_BOTH:
+      return "spline+locked";
+    }
+  g_return_val_if_reached ("?");
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Normal forms                                                                                */
 
@@ -443,35 +501,56 @@ scaled (double   c,
   return prod_build (&p);
 }
 
-/* Adds W·E to S (E simplified; copied, not taken). */
-static void
-sum_add (Sum           *s,
-         const KanExpr *e,
-         double         w)
+void
+kan_expr_sum_walk (const KanExpr  *e,
+                   double          w,
+                   KanSumTermFunc  func,
+                   gpointer        data,
+                   double         *constant)
 {
-  Prod p;
-  KanExpr *rest;
-  double c;
+  g_return_if_fail (e != NULL && func != NULL && constant != NULL);
 
   switch (e->kind)
     {
     case KAN_EXPR_NUM:
-      s->constant += w * e->value;
+      *constant += w * e->value;
       return;
     case KAN_EXPR_ADD:
-      sum_add (s, e->a, w);
-      sum_add (s, e->b, w);
+      kan_expr_sum_walk (e->a, w, func, data, constant);
+      kan_expr_sum_walk (e->b, w, func, data, constant);
       return;
     case KAN_EXPR_SUB:
-      sum_add (s, e->a, w);
-      sum_add (s, e->b, -w);
+      kan_expr_sum_walk (e->a, w, func, data, constant);
+      kan_expr_sum_walk (e->b, -w, func, data, constant);
       return;
     case KAN_EXPR_NEG:
-      sum_add (s, e->a, -w);
+      kan_expr_sum_walk (e->a, -w, func, data, constant);
       return;
+    case KAN_EXPR_MUL:
+      /* An infinite coefficient stays in its term: inf·x is no multiple of x to merge. */
+      if (e->a->kind == KAN_EXPR_NUM && isfinite (e->a->value))
+        {
+          func (e->b, w * e->a->value, data);
+          return;
+        }
+      break;
     default:
       break;
     }
+  func (e, w, data);
+}
+
+/* Adds W·E to S, E a term of a simplified sum (neither a sum nor a number; copied, not
+ * taken): its numeric factors go to the coefficient, and it merges with an equal term. */
+static void
+sum_add_term (const KanExpr *e,
+              double         w,
+              gpointer       data)
+{
+  Sum *s = data;
+  Prod p;
+  KanExpr *rest;
+  double c;
 
   prod_init (&p, 1.0);
   collect (&p, e, 1, FALSE);
@@ -509,6 +588,15 @@ sum_add (Sum           *s,
     Term t = { rest, c };
     g_array_append_val (s->terms, t);
   }
+}
+
+/* Adds W·E to S (E simplified; copied, not taken). */
+static void
+sum_add (Sum           *s,
+         const KanExpr *e,
+         double         w)
+{
+  kan_expr_sum_walk (e, w, sum_add_term, s, &s->constant);
 }
 
 /* The tree of S (taken): terms in order of first appearance, negative ones subtracted, the
@@ -921,6 +1009,7 @@ kan_expr_snap_checked (KanExpr      *e,
   g_return_val_if_fail (e != NULL, NULL);
   g_return_val_if_fail (tol >= 0.0, e);
   g_return_val_if_fail (kan_expr_max_var (e) < n_in, e);
+  g_return_val_if_fail (n == 0 || (x != NULL && y != NULL), e);
 
   e = kan_expr_simplify (e);
   rmse0 = kan_expr_rmse (e, x, n_in, y, y_stride, n);

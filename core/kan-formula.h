@@ -33,6 +33,19 @@ KanExpr   **kan_formula_compose      (const KanModel      *m,
 /* Frees a NULL-terminated array of trees; NULL is fine. */
 void        kan_formula_free         (KanExpr            **formulas);
 
+/* The function of one locked edge, c·f(a·x+b)+d with ABCD = a, b, c, d and f the library
+ * function SYM_ID, over the variable x: simplified and in KAN_EXPR_STYLE_TEXT, as "2*sin(3*x -
+ * 1) + 0.5". With DIGITS > 0 each of a, b, c, d is first rounded to that many significant
+ * digits (labels and tooltips); with 0 they are printed exactly. The one printer of an edge
+ * for the CLI, the canvas and the inspector. Free with g_free. */
+char       *kan_formula_edge_to_string (int                sym_id,
+                                        const double       abcd[4],
+                                        int                digits);
+
+/* The one name of an edge mode in what users read and in JSON: "pruned", "spline", "locked"
+ * (c·f(a·x+b)+d, KAN_EDGE_SYMBOLIC) and "spline+locked" (both summed). Static; do not free. */
+const char *kan_edge_mode_name         (KanEdgeMode        mode);
+
 /* Simplifies E (takes it) and returns the result. Every rule keeps the value wherever the
  * input is finite, up to rounding:
  *   constant folding (kept unfolded where the result would not be finite); x+0, x*1, x/1,
@@ -46,6 +59,21 @@ void        kan_formula_free         (KanExpr            **formulas);
  * its term (0·t → 0 even where t is infinite or undefined), because zero coefficients are what
  * pruned and zeroed edges leave behind and the user wants those terms gone. */
 KanExpr    *kan_expr_simplify        (KanExpr             *e);
+
+/* The sum normal form that kan_expr_simplify writes, read back: E is taken as Σ coef·term +
+ * constant through +, −, unary minus and a finite numeric factor in front (c·t is the term t
+ * with coefficient c). FUNC gets each term (a subtree of E, borrowed) with W times its
+ * coefficient, in the order of E; W times each constant is added to *CONSTANT in that order.
+ * The simplifier builds its sums with it, and kan-canon.c reads them with it. */
+typedef void (*KanSumTermFunc) (const KanExpr *term,
+                                double         coef,
+                                gpointer       data);
+
+void        kan_expr_sum_walk        (const KanExpr       *e,
+                                      double               w,
+                                      KanSumTermFunc       func,
+                                      gpointer             data,
+                                      double              *constant);
 
 /* If V lies within TOL (see KAN_SNAP_DEFAULT_TOL) of an integer, a fraction p/q or a multiple
  * p·π/q (q ≤ MAX_DEN, |p| ≤ 100), stores the simplest such value in *SNAPPED and returns TRUE.

@@ -128,6 +128,7 @@ typedef struct
 void
 kan_json_limits_init (KanJsonLimits *limits)
 {
+  g_return_if_fail (limits != NULL);
   limits->max_depth = KAN_JSON_MAX_DEPTH;
   limits->max_bytes = 0;
 }
@@ -1415,12 +1416,14 @@ kan_json_root (const KanJsonDoc *doc)
 gsize
 kan_json_bytes (const KanJsonDoc *doc)
 {
+  g_return_val_if_fail (doc != NULL, 0);
   return doc->bytes;
 }
 
 gsize
 kan_json_peak_bytes (const KanJsonDoc *doc)
 {
+  g_return_val_if_fail (doc != NULL, 0);
   return doc->peak;
 }
 
@@ -1431,12 +1434,14 @@ kan_json_peak_bytes (const KanJsonDoc *doc)
 KanJsonType
 kan_json_type (const KanJsonNode *node)
 {
+  g_return_val_if_fail (node != NULL, KAN_JSON_NULL);
   return (KanJsonType) node->type;
 }
 
 const char *
 kan_json_kind (const KanJsonNode *node)
 {
+  g_return_val_if_fail (node != NULL, NULL);
   switch (node->type)
     {
     case KAN_JSON_NULL:
@@ -1458,35 +1463,35 @@ kan_json_kind (const KanJsonNode *node)
 gboolean
 kan_json_get_bool (const KanJsonNode *node)
 {
-  g_return_val_if_fail (node->type == KAN_JSON_BOOL, FALSE);
+  g_return_val_if_fail (node != NULL && node->type == KAN_JSON_BOOL, FALSE);
   return node->v.i != 0;
 }
 
 const char *
 kan_json_get_string (const KanJsonNode *node)
 {
-  g_return_val_if_fail (node->type == KAN_JSON_STRING, NULL);
+  g_return_val_if_fail (node != NULL && node->type == KAN_JSON_STRING, NULL);
   return node->v.s;
 }
 
 gsize
 kan_json_string_length (const KanJsonNode *node)
 {
-  g_return_val_if_fail (node->type == KAN_JSON_STRING, 0);
+  g_return_val_if_fail (node != NULL && node->type == KAN_JSON_STRING, 0);
   return node->n;
 }
 
 KanJsonNumberKind
 kan_json_number_kind (const KanJsonNode *node)
 {
-  g_return_val_if_fail (node->type == KAN_JSON_NUMBER, KAN_JSON_REAL);
+  g_return_val_if_fail (node != NULL && node->type == KAN_JSON_NUMBER, KAN_JSON_REAL);
   return (KanJsonNumberKind) (node->flags & F_KIND);
 }
 
 double
 kan_json_get_double (const KanJsonNode *node)
 {
-  g_return_val_if_fail (node->type == KAN_JSON_NUMBER, 0.0);
+  g_return_val_if_fail (node != NULL && node->type == KAN_JSON_NUMBER, 0.0);
   switch (node->flags & F_KIND)
     {
     case KAN_JSON_INT:
@@ -1501,7 +1506,7 @@ kan_json_get_double (const KanJsonNode *node)
 gint64
 kan_json_get_int (const KanJsonNode *node)
 {
-  g_return_val_if_fail (node->type == KAN_JSON_NUMBER
+  g_return_val_if_fail (node != NULL && node->type == KAN_JSON_NUMBER
                         && (node->flags & F_KIND) == KAN_JSON_INT, 0);
   return node->v.i;
 }
@@ -1509,7 +1514,7 @@ kan_json_get_int (const KanJsonNode *node)
 guint64
 kan_json_get_uint (const KanJsonNode *node)
 {
-  g_return_val_if_fail (node->type == KAN_JSON_NUMBER
+  g_return_val_if_fail (node != NULL && node->type == KAN_JSON_NUMBER
                         && ((node->flags & F_KIND) == KAN_JSON_UINT
                             || ((node->flags & F_KIND) == KAN_JSON_INT && node->v.i >= 0)), 0);
   return node->v.u;
@@ -1518,7 +1523,7 @@ kan_json_get_uint (const KanJsonNode *node)
 guint
 kan_json_big_digits (const KanJsonNode *node)
 {
-  g_return_val_if_fail (node->type == KAN_JSON_NUMBER
+  g_return_val_if_fail (node != NULL && node->type == KAN_JSON_NUMBER
                         && (node->flags & F_KIND) == KAN_JSON_BIG, 0);
   return node->n;
 }
@@ -1526,6 +1531,7 @@ kan_json_big_digits (const KanJsonNode *node)
 gsize
 kan_json_length (const KanJsonNode *node)
 {
+  g_return_val_if_fail (node != NULL, 0);
   g_return_val_if_fail (node->type == KAN_JSON_ARRAY || node->type == KAN_JSON_OBJECT, 0);
   return node->n;
 }
@@ -1536,7 +1542,7 @@ kan_json_array_get (const KanJsonNode *array,
 {
   KanJsonNode n = { 0 };
 
-  g_return_val_if_fail (array->type == KAN_JSON_ARRAY && index < array->n, n);
+  g_return_val_if_fail (array != NULL && array->type == KAN_JSON_ARRAY && index < array->n, n);
   if (array->flags & F_PACKED)
     {
       gboolean is_int = (array->flags & F_ALLINT) != 0;
@@ -1564,7 +1570,7 @@ kan_json_array_get (const KanJsonNode *array,
 const double *
 kan_json_array_doubles (const KanJsonNode *array)
 {
-  g_return_val_if_fail (array->type == KAN_JSON_ARRAY, NULL);
+  g_return_val_if_fail (array != NULL && array->type == KAN_JSON_ARRAY, NULL);
   return (array->flags & F_PACKED) ? array->v.nums : NULL;
 }
 
@@ -1572,6 +1578,7 @@ const KanJsonMember *
 kan_json_object_member (const KanJsonNode *object,
                         gsize              index)
 {
+  g_return_val_if_fail (object != NULL, NULL);
   g_return_val_if_fail (object->type == KAN_JSON_OBJECT && index < object->n, NULL);
   return (const KanJsonMember *) object->v.members + index;
 }
@@ -1582,10 +1589,349 @@ kan_json_object_get (const KanJsonNode *object,
 {
   const KanJsonMember *m;
 
-  g_return_val_if_fail (object->type == KAN_JSON_OBJECT, NULL);
+  g_return_val_if_fail (object != NULL && object->type == KAN_JSON_OBJECT, NULL);
+  g_return_val_if_fail (key != NULL, NULL);
   m = object->v.members;
   for (gsize i = 0; i < object->n; i++)
     if (strcmp (m[i].key, key) == 0)
       return &m[i].value;
   return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Writing                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Writer flags of an open container. */
+#define W_EMPTY      1   /* no element yet */
+#define W_OBJECT     2
+#define W_LINES      4   /* every element on its own line */
+#define W_BROKEN     8   /* an inline container that kan_json_write_break has broken */
+#define W_BREAK_NEXT 16  /* the next element starts a new line */
+
+/* Characters a terminal may act on rather than show: C0 controls and DEL, C1 controls (U+0080
+ * to U+009F, which some terminals read as ESC sequences: U+009B is CSI), the bidirectional
+ * formatting characters that reorder what is shown (U+061C, U+200E, U+200F, U+202A to U+202E,
+ * U+2066 to U+2069), and the line and paragraph separators. */
+static gboolean
+char_is_unsafe (gunichar c)
+{
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f
+         || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0x2028
+         || c == 0x2029;
+}
+
+/* Writes C escaped and returns TRUE, or returns FALSE to have it copied as it is. */
+static gboolean
+escape_char (GString        *out,
+             gunichar        c,
+             KanEscapeStyle  style)
+{
+  if (style == KAN_ESCAPE_JSON)
+    {
+      if (c == '"' || c == '\\')
+        g_string_append_printf (out, "\\%c", (char) c);
+      else if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c == '\r')
+        g_string_append (out, "\\r");
+      else if (c == '\t')
+        g_string_append (out, "\\t");
+      else if (char_is_unsafe (c))
+        g_string_append_printf (out, "\\u%04x", (unsigned) c);
+      else
+        return FALSE;
+      return TRUE;
+    }
+  if (!char_is_unsafe (c))
+    return FALSE;
+  if (c < 0x80)
+    g_string_append_printf (out, "\\x%02x", (unsigned) c);
+  else
+    g_string_append_printf (out, "\\u%04x", (unsigned) c);
+  return TRUE;
+}
+
+void
+kan_json_escape_append (GString        *out,
+                        const char     *text,
+                        KanEscapeStyle  style)
+{
+  const char *p, *end;
+
+  g_return_if_fail (out != NULL);
+  g_return_if_fail (text != NULL);
+
+  p = text;
+  end = text + strlen (text);
+  while (p < end)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append (out, "\xef\xbf\xbd");
+          p++;
+          continue;
+        }
+      if (!escape_char (out, c, style))
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      p = g_utf8_next_char (p);
+    }
+}
+
+void
+kan_json_writer_init (KanJsonWriter *w,
+                      guint          wrap_depth)
+{
+  g_return_if_fail (w != NULL);
+  memset (w, 0, sizeof *w);
+  w->s = g_string_sized_new (1024);
+  w->wrap_depth = wrap_depth;
+  w->flags[0] = W_EMPTY;
+}
+
+void
+kan_json_writer_clear (KanJsonWriter *w)
+{
+  g_return_if_fail (w != NULL);
+  if (w->s != NULL)
+    g_string_free (w->s, TRUE);
+  memset (w, 0, sizeof *w);
+}
+
+char *
+kan_json_writer_finish (KanJsonWriter *w,
+                        gsize         *length)
+{
+  GString *s;
+
+  g_return_val_if_fail (w != NULL && w->s != NULL, NULL);
+  g_return_val_if_fail (w->depth == 0, NULL);
+  s = g_steal_pointer (&w->s);
+  g_string_append_c (s, '\n');
+  if (length != NULL)
+    *length = s->len;
+  memset (w, 0, sizeof *w);
+  return g_string_free (s, FALSE);
+}
+
+static void
+w_newline (KanJsonWriter *w,
+           guint          indent)
+{
+  g_string_append_c (w->s, '\n');
+  for (guint i = 0; i < indent; i++)
+    g_string_append (w->s, "  ");
+}
+
+static void
+w_quoted (KanJsonWriter *w,
+          const char    *text)
+{
+  g_string_append_c (w->s, '"');
+  kan_json_escape_append (w->s, text, KAN_ESCAPE_JSON);
+  g_string_append_c (w->s, '"');
+}
+
+/* The separator, line break and key before the next element of the innermost container. */
+static void
+w_item (KanJsonWriter *w,
+        const char    *key)
+{
+  guint8 *f = &w->flags[w->depth];
+
+  if (w->depth > 0)
+    {
+      if (!(*f & W_EMPTY))
+        g_string_append_c (w->s, ',');
+      if (*f & (W_LINES | W_BREAK_NEXT))
+        w_newline (w, w->indent[w->depth]);
+      else if (!(*f & W_EMPTY))
+        g_string_append_c (w->s, ' ');
+      g_warn_if_fail (((*f & W_OBJECT) != 0) == (key != NULL));
+    }
+  *f &= (guint8) ~(W_EMPTY | W_BREAK_NEXT);
+  if (key != NULL)
+    {
+      w_quoted (w, key);
+      g_string_append (w->s, ": ");
+    }
+}
+
+static void
+w_open (KanJsonWriter *w,
+        const char    *key,
+        gboolean       object,
+        gboolean       is_inline)
+{
+  guint d, parent_line;
+
+  g_return_if_fail (w != NULL && w->s != NULL);
+  g_return_if_fail (w->depth + 1 < KAN_JSON_WRITER_MAX_DEPTH);
+  w_item (w, key);
+  g_string_append_c (w->s, object ? '{' : '[');
+  /* The line the parent's elements are on: its own indentation once it breaks lines. */
+  parent_line = w->depth == 0 ? 0
+                : (w->flags[w->depth] & (W_LINES | W_BROKEN)) ? w->indent[w->depth]
+                : w->indent[w->depth] - 1u;
+  d = ++w->depth;
+  w->flags[d] = W_EMPTY | (object ? W_OBJECT : 0);
+  if (!is_inline && (w->wrap_depth == 0 || d <= w->wrap_depth))
+    w->flags[d] |= W_LINES;
+  w->indent[d] = (guint8) (parent_line + 1);
+}
+
+void
+kan_json_write_begin_object (KanJsonWriter *w,
+                             const char    *key)
+{
+  w_open (w, key, TRUE, FALSE);
+}
+
+void
+kan_json_write_begin_array (KanJsonWriter *w,
+                            const char    *key)
+{
+  w_open (w, key, FALSE, FALSE);
+}
+
+void
+kan_json_write_begin_object_inline (KanJsonWriter *w,
+                                    const char    *key)
+{
+  w_open (w, key, TRUE, TRUE);
+}
+
+void
+kan_json_write_begin_array_inline (KanJsonWriter *w,
+                                   const char    *key)
+{
+  w_open (w, key, FALSE, TRUE);
+}
+
+void
+kan_json_write_end (KanJsonWriter *w)
+{
+  guint8 f;
+
+  g_return_if_fail (w != NULL && w->s != NULL && w->depth > 0);
+  f = w->flags[w->depth];
+  if ((f & (W_LINES | W_BROKEN)) && !(f & W_EMPTY))
+    w_newline (w, w->indent[w->depth] - 1u);
+  g_string_append_c (w->s, (f & W_OBJECT) ? '}' : ']');
+  w->depth--;
+}
+
+void
+kan_json_write_break (KanJsonWriter *w)
+{
+  g_return_if_fail (w != NULL && w->depth > 0);
+  w->flags[w->depth] |= W_BREAK_NEXT | W_BROKEN;
+}
+
+void
+kan_json_write_double (KanJsonWriter *w,
+                       const char    *key,
+                       double         v)
+{
+  static const char *const formats[] = { "%.15g", "%.16g", "%.17g" };
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_return_if_fail (w != NULL && w->s != NULL);
+  w_item (w, key);
+  if (!isfinite (v))
+    {
+      g_string_append (w->s, "null");
+      return;
+    }
+  /* Compared bit for bit, so that -0.0 is not taken for 0.0. */
+  for (guint f = 0; f < G_N_ELEMENTS (formats); f++)
+    {
+      double back;
+
+      g_ascii_formatd (buf, sizeof buf, formats[f], v);
+      back = g_ascii_strtod (buf, NULL);
+      if (memcmp (&back, &v, sizeof v) == 0)
+        break;
+    }
+  g_string_append (w->s, buf);
+  if (strpbrk (buf, ".e") == NULL)
+    g_string_append (w->s, ".0");
+}
+
+void
+kan_json_write_int (KanJsonWriter *w,
+                    const char    *key,
+                    gint64         v)
+{
+  g_return_if_fail (w != NULL && w->s != NULL);
+  w_item (w, key);
+  g_string_append_printf (w->s, "%" G_GINT64_FORMAT, v);
+}
+
+void
+kan_json_write_uint64 (KanJsonWriter *w,
+                       const char    *key,
+                       guint64        v)
+{
+  g_return_if_fail (w != NULL && w->s != NULL);
+  w_item (w, key);
+  if (v <= (guint64) G_MAXINT64)
+    g_string_append_printf (w->s, "%" G_GUINT64_FORMAT, v);
+  else
+    g_string_append_printf (w->s, "\"%" G_GUINT64_FORMAT "\"", v);
+}
+
+void
+kan_json_write_bool (KanJsonWriter *w,
+                     const char    *key,
+                     gboolean       v)
+{
+  g_return_if_fail (w != NULL && w->s != NULL);
+  w_item (w, key);
+  g_string_append (w->s, v ? "true" : "false");
+}
+
+void
+kan_json_write_string (KanJsonWriter *w,
+                       const char    *key,
+                       const char    *v)
+{
+  g_return_if_fail (w != NULL && w->s != NULL);
+  w_item (w, key);
+  if (v == NULL)
+    g_string_append (w->s, "null");
+  else
+    w_quoted (w, v);
+}
+
+void
+kan_json_write_null (KanJsonWriter *w,
+                     const char    *key)
+{
+  g_return_if_fail (w != NULL && w->s != NULL);
+  w_item (w, key);
+  g_string_append (w->s, "null");
+}
+
+void
+kan_json_write_doubles (KanJsonWriter *w,
+                        const char    *key,
+                        const double  *v,
+                        gsize          n,
+                        gsize          per_line)
+{
+  gboolean lines = per_line > 0 && n > per_line;
+
+  g_return_if_fail (w != NULL && w->s != NULL);
+  g_return_if_fail (v != NULL || n == 0);
+  kan_json_write_begin_array_inline (w, key);
+  for (gsize i = 0; i < n; i++)
+    {
+      if (lines && i % per_line == 0)
+        kan_json_write_break (w);
+      kan_json_write_double (w, NULL, v[i]);
+    }
+  kan_json_write_end (w);
 }

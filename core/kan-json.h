@@ -1,4 +1,4 @@
-/* kan-json.h — a small strict JSON reader that keeps numbers compact.
+/* kan-json.h — a small strict JSON reader that keeps numbers compact, and the JSON writer.
  *
  * RFC 8259 JSON and nothing else: no comments, no single quotes, no NaN or Infinity, no leading
  * zeros, no trailing commas, no text after the value, no unescaped control characters, valid
@@ -82,7 +82,8 @@ typedef struct
 typedef struct _KanJsonDoc KanJsonDoc;
 
 void                 kan_json_limits_init   (KanJsonLimits       *limits);
-/* Parses LENGTH bytes of TEXT (NUL bytes are an error, not an end). LIMITS may be NULL for the
+/* Parses LENGTH bytes of TEXT (NUL bytes are an error, not an end) into a new document (free
+ * with kan_json_free, which accepts NULL; TEXT is not kept). LIMITS may be NULL for the
  * defaults. Errors are KAN_ERROR_PARSE, or KAN_ERROR_BUDGET when the document would need more
  * than max_bytes; the message is "LINE:COLUMN: what". */
 KanJsonDoc          *kan_json_parse         (const char          *text,
@@ -100,7 +101,7 @@ KanJsonType          kan_json_type          (const KanJsonNode   *node);
 const char          *kan_json_kind          (const KanJsonNode   *node);
 
 gboolean             kan_json_get_bool      (const KanJsonNode   *node);
-/* The UTF-8 text of a string (no NUL inside), and its length in bytes. */
+/* The UTF-8 text of a string (no NUL inside; owned by the document), and its length in bytes. */
 const char          *kan_json_get_string    (const KanJsonNode   *node);
 gsize                kan_json_string_length (const KanJsonNode   *node);
 
@@ -127,5 +128,100 @@ const KanJsonNode   *kan_json_object_get    (const KanJsonNode   *object,
                                              const char          *key);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanJsonDoc, kan_json_free)
+
+/* Writing.  The one JSON writer of Kanvas: session files (kan-session.c) and the --json
+ * output of the CLI both go through it, so they escape and format numbers the same way.
+ *
+ * Strings: invalid UTF-8 (a Latin-1 file name, say) is repaired, each bad byte becoming
+ * U+FFFD, so the output is always valid JSON. Quotes, backslashes and every character a
+ * terminal may act on rather than show (C0 and C1 controls, DEL, the bidirectional
+ * formatting characters, U+2028, U+2029) are escaped, so printing the JSON is safe.
+ * Numbers: a double is written with the fewest of 15, 16 or 17 significant digits that read
+ * back to the same bits, always with a '.' or an exponent (so -0.0 keeps its sign and a
+ * reader sees a real); NaN and infinities become null. Integers are written as integers.
+ * Layout: two-space indentation. A container opened with begin_object/begin_array puts each
+ * element on its own line while it is at most WRAP_DEPTH levels deep (0: any depth), and on
+ * one line ("[1, 2]", "{\"a\": 1}") deeper down; the _inline variants are always on one
+ * line, except where kan_json_write_break starts a new one. The same calls give the same
+ * bytes. */
+
+/* How deep containers may nest in a written document (deeper is a programming error). */
+#define KAN_JSON_WRITER_MAX_DEPTH 32
+
+/* Stack-allocate and set up with kan_json_writer_init; the fields are the writer's. */
+typedef struct
+{
+  GString *s;
+  guint    depth;
+  guint    wrap_depth;
+  guint8   flags[KAN_JSON_WRITER_MAX_DEPTH];   /* per open container */
+  guint8   indent[KAN_JSON_WRITER_MAX_DEPTH];  /* indentation of its elements' lines */
+} KanJsonWriter;
+
+void     kan_json_writer_init          (KanJsonWriter *w,
+                                        guint          wrap_depth);
+/* The document with a final newline (g_free it); *LENGTH (may be NULL) its length. W is left
+ * empty, ready for kan_json_writer_init again. */
+char    *kan_json_writer_finish        (KanJsonWriter *w,
+                                        gsize         *length);
+/* Drops what W holds (for error paths); W may be cleared twice. */
+void     kan_json_writer_clear         (KanJsonWriter *w);
+
+/* Every value takes the KEY it has in the enclosing object, or NULL in an array and at the
+ * top level. */
+void     kan_json_write_begin_object   (KanJsonWriter *w,
+                                        const char    *key);
+void     kan_json_write_begin_array    (KanJsonWriter *w,
+                                        const char    *key);
+void     kan_json_write_begin_object_inline (KanJsonWriter *w,
+                                             const char    *key);
+void     kan_json_write_begin_array_inline  (KanJsonWriter *w,
+                                             const char    *key);
+/* Closes the innermost container, whichever kind it is. */
+void     kan_json_write_end            (KanJsonWriter *w);
+/* In an _inline container: the next element starts a new line (indented one level deeper
+ * than the line the container opened on), and the closing bracket goes on a line of its own. */
+void     kan_json_write_break          (KanJsonWriter *w);
+
+void     kan_json_write_double         (KanJsonWriter *w,
+                                        const char    *key,
+                                        double         v);
+void     kan_json_write_int            (KanJsonWriter *w,
+                                        const char    *key,
+                                        gint64         v);
+/* As an integer up to G_MAXINT64, as a decimal string above (many readers stop at gint64). */
+void     kan_json_write_uint64         (KanJsonWriter *w,
+                                        const char    *key,
+                                        guint64        v);
+void     kan_json_write_bool           (KanJsonWriter *w,
+                                        const char    *key,
+                                        gboolean       v);
+/* V NULL is written as null. */
+void     kan_json_write_string         (KanJsonWriter *w,
+                                        const char    *key,
+                                        const char    *v);
+void     kan_json_write_null           (KanJsonWriter *w,
+                                        const char    *key);
+/* N doubles as one array, PER_LINE to a line, or on one line when N <= PER_LINE or PER_LINE
+ * is 0. */
+void     kan_json_write_doubles        (KanJsonWriter *w,
+                                        const char    *key,
+                                        const double  *v,
+                                        gsize          n,
+                                        gsize          per_line);
+
+/* How kan_json_escape_append writes a character that must not appear as it is. */
+typedef enum
+{
+  KAN_ESCAPE_JSON,      /* the inside of a JSON string: \", \\, \n, \r, \t, \u001b, \u202e */
+  KAN_ESCAPE_TERMINAL,  /* text for a terminal: \x1b, \u202e (quotes stay as they are) */
+} KanEscapeStyle;
+
+/* Appends TEXT to OUT with invalid UTF-8 repaired (U+FFFD for each bad byte) and the characters
+ * listed above escaped in STYLE. The JSON writer uses it for every string, and the CLI for
+ * everything from a file that it prints. */
+void     kan_json_escape_append        (GString        *out,
+                                        const char     *text,
+                                        KanEscapeStyle  style);
 
 G_END_DECLS

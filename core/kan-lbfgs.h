@@ -2,9 +2,9 @@
  *
  * Kanvas drives training one step at a time (grid updates and snapshots happen between steps;
  * cancellation may also stop a step), and pykan's optimiser keeps its curvature history
- * across steps. liblbfgs
- * restarts its history on every call; measured on pykan's hello-world recipe this raised the
- * test RMSE after 50 steps from ~2e-3 to ~1e-2 (see README, "Why not liblbfgs"). Hence this
+ * across steps. liblbfgs restarts its history on every call; measured on pykan's hello-world
+ * recipe this raised the test RMSE after 50 steps from ~2e-3 to ~1e-2 (README, "Where Kanvas
+ * differs from pykan, and why"). Hence this
  * small, resumable implementation of the same algorithm (two-loop recursion, Nocedal–Wright
  * strong-Wolfe search with cubic interpolation).
  */

@@ -72,6 +72,10 @@ kan_model_edge_samples (const KanModel *m, const double *x, size_t n, int l, int
                         double *xs, double *ys, GError **error)
 {
   double sub_std;
+
+  g_return_val_if_fail (m != NULL && (x != NULL || n == 0), FALSE);
+  g_return_val_if_fail (xs != NULL && ys != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   return edge_samples (m, x, n, l, i, j, xs, ys, &sub_std, error);
 }
 
@@ -93,9 +97,14 @@ kan_model_suggest (const KanModel *m, const double *x, size_t n, int l, int i, i
                    const int *lib, int n_lib, const KanSymFitParams *p, int *n_out,
                    GError **error)
 {
-  double *xs = g_new (double, MAX (n, 1)), *ys = g_new (double, MAX (n, 1)), sub_std;
+  double *xs, *ys, sub_std;
   KanSymFit *fits = NULL;
 
+  g_return_val_if_fail (m != NULL && (x != NULL || n == 0), NULL);
+  g_return_val_if_fail (n_out != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  xs = g_new (double, MAX (n, 1));
+  ys = g_new (double, MAX (n, 1));
   if (edge_samples (m, x, n, l, i, j, xs, ys, &sub_std, error))
     {
       KanSymFitParams q = edge_params (p, sub_std);
@@ -110,11 +119,14 @@ gboolean
 kan_model_lock (KanModel *m, const double *x, size_t n, int l, int i, int j, const char *name,
                 const KanSymFitParams *p, KanSymFit *fit, GError **error)
 {
-  int id = kan_sym_lookup (name);
+  int id;
   double *xs, *ys, sub_std;
   KanSymFit f;
   gboolean ok;
 
+  g_return_val_if_fail (m != NULL && (x != NULL || n == 0), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  id = kan_sym_lookup (name);
   if (id < 0)
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
@@ -144,6 +156,7 @@ kan_model_lock (KanModel *m, const double *x, size_t n, int l, int i, int j, con
 void
 kan_model_unlock (KanModel *m, int l, int i, int j)
 {
+  g_return_if_fail (m != NULL);
   g_return_if_fail (check_edge (m, l, i, j, NULL));
   if (kan_model_edge_mode (m, l, i, j) == KAN_EDGE_OFF)
     return;
@@ -157,6 +170,8 @@ kan_model_auto_symbolic (KanModel *m, const double *x, size_t n, const int *lib,
 {
   int locked = 0;
 
+  g_return_val_if_fail (m != NULL && (x != NULL || n == 0), -1);
+  g_return_val_if_fail (error == NULL || *error == NULL, -1);
   for (int l = 0; l < m->depth; l++)
     {
       const KanLayer *L = &m->layers[l];
@@ -206,9 +221,15 @@ kan_model_auto_symbolic (KanModel *m, const double *x, size_t n, const int *lib,
 int *
 kan_sym_parse_lib (const char *names, int *n_out, GError **error)
 {
-  g_auto (GStrv) parts = g_strsplit (names ? names : "", ",", -1);
-  int n = g_strv_length (parts), k = 0;
-  int *ids = g_new (int, MAX (n, 1));
+  g_auto (GStrv) parts = NULL;
+  int n, k = 0;
+  int *ids;
+
+  g_return_val_if_fail (n_out != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  parts = g_strsplit (names ? names : "", ",", -1);
+  n = g_strv_length (parts);
+  ids = g_new (int, MAX (n, 1));
 
   for (int q = 0; q < n; q++)
     {

@@ -39,8 +39,8 @@ KanSymFit  *kan_model_suggest        (const KanModel        *m,
                                       int                   *n_out,
                                       GError               **error);
 
-/* Fits NAME to edge (l,i,j) and locks the edge to it (numeric branch off). FIT (may be NULL)
- * receives the fit. */
+/* Fits NAME to edge (l,i,j) and locks the edge to it (numeric branch off). FIT (may be NULL,
+ * else the caller's storage) receives the fit. */
 gboolean    kan_model_lock           (KanModel              *m,
                                       const double          *x,
                                       size_t                 n,

@@ -72,6 +72,14 @@ void     kan_model_restore      (KanModel       *dst,
 KanModel *kan_model_alloc       (const KanModelConfig *cfg,
                                  GError              **error);
 
+/* TRUE if (L, I, J) is an edge of M: the bounds check of the public edge functions. */
+static inline gboolean
+kan_model_has_edge (const KanModel *m, int l, int i, int j)
+{
+  return m != NULL && l >= 0 && l < m->depth && i >= 0 && i < m->layers[l].n_in
+         && j >= 0 && j < m->layers[l].n_out;
+}
+
 /* Knots of one input node: G+2k+1 values. */
 static inline double *
 kan_layer_knots (const KanModel *m, const KanLayer *L, int i)

@@ -3,6 +3,13 @@
  * The model is pykan's MultKAN (v0.2): layers of edges φ(x) = mask·(w_b·b(x) + w_s·spline(x)),
  * or, when locked, c·f(a·x+b)+d; optional multiplication nodes; optional node and subnode
  * affines. Parameters live in one flat buffer so optimisers see a vector.
+ *
+ * Ownership: what a function named _new, _copy, _parse, _alloc or _refine returns belongs to the
+ * caller, who frees it with the matching _free (strings with g_free); free(NULL) is fine. A
+ * pointer an accessor returns is borrowed from its argument: valid while that lives and is not
+ * changed by the calls its comment names. Arguments are borrowed and not kept after the call,
+ * except where said (kan_work_set_cancellable). Every public entry checks its arguments with
+ * g_return_val_if_fail: out-of-range indices log a critical and return 0, NULL or nothing.
  */
 #pragma once
 
@@ -27,7 +34,7 @@ typedef struct
 
 /* Parses "2,5,1" or "2,[3,2],1" (a pair is [n_sum, n_mult]). MULT_ARITY is either one
  * arity for every multiplication node ("2") or a comma-separated list, one per
- * multiplication node in order ("2,3"); NULL means 2. */
+ * multiplication node in order ("2,3"); NULL means 2. A new shape, or NULL with ERROR set. */
 KanShape    *kan_shape_parse     (const char      *width,
                                   const char      *mult_arity,
                                   GError         **error);
@@ -37,6 +44,14 @@ char        *kan_shape_to_string (const KanShape  *s);
 /* Nodes of node layer L = n_sum + n_mult; subnodes = n_sum + Σ arity. */
 int          kan_shape_nodes     (const KanShape  *s, int l);
 int          kan_shape_subnodes  (const KanShape  *s, int l);
+/* Addition and multiplication nodes of node layer L, and the arity of its multiplication node
+ * Q (0 ≤ Q < n_mult). */
+int          kan_shape_n_sum     (const KanShape  *s, int l);
+int          kan_shape_n_mult    (const KanShape  *s, int l);
+int          kan_shape_arity     (const KanShape  *s, int l, int q);
+/* The node of node layer L that subnode J feeds: the sums take one subnode each, then each
+ * product its arity's worth, in order. -1 when J is not a subnode of L. */
+int          kan_shape_subnode_node (const KanShape *s, int l, int j);
 
 typedef enum
 {
@@ -68,6 +83,10 @@ typedef struct
 } KanModelConfig;
 
 void         kan_model_config_init (KanModelConfig       *cfg);
+/* Fills CFG with the settings M was made with (sparse_init FALSE); CFG->shape is borrowed from
+ * M. kan_model_alloc (CFG) then makes a model of the same layout. */
+void         kan_model_get_config  (const KanModel       *m,
+                                    KanModelConfig       *cfg);
 
 /* A new model initialised as pykan does, from a generator seeded with CFG->seed. */
 KanModel    *kan_model_new       (const KanModelConfig *cfg,
@@ -75,6 +94,7 @@ KanModel    *kan_model_new       (const KanModelConfig *cfg,
 KanModel    *kan_model_copy      (const KanModel       *m);
 void         kan_model_free      (KanModel             *m);
 
+/* Borrowed from M. */
 const KanShape *kan_model_shape  (const KanModel *m);
 int          kan_model_depth     (const KanModel *m);
 int          kan_model_n_in      (const KanModel *m);
@@ -85,6 +105,11 @@ int          kan_model_k         (const KanModel *m);
 int          kan_model_layer_in  (const KanModel *m, int l);
 int          kan_model_layer_out (const KanModel *m, int l);
 
+/* Knots k and G+k of input node I of layer L (0 ≤ I < layer_in(L)): the interval its grid
+ * spans, into RANGE. */
+void         kan_model_knot_range (const KanModel *m, int l, int i, double range[2]);
+
+/* The parameter vector (n_params values), borrowed from M: writable through kan_model_params. */
 size_t       kan_model_n_params  (const KanModel *m);
 double      *kan_model_params    (KanModel       *m);
 const double *kan_model_params_const (const KanModel *m);
@@ -176,7 +201,8 @@ void         kan_model_jacobian  (const KanModel *m,
                                   double         *jac);
 
 /* Trace of the last forward. Input of layer L: n × layer_in(L) (row-major). Edge outputs of
- * layer L: n × layer_in(L) × layer_out(L), index (b·in + i)·out + j. */
+ * layer L: n × layer_in(L) × layer_out(L), index (b·in + i)·out + j. Borrowed from W and
+ * overwritten by its next forward. */
 const double *kan_work_layer_input (const KanWork *w, int l);
 const double *kan_work_edge_output (const KanWork *w, int l);
 size_t       kan_work_rows       (const KanWork  *w);

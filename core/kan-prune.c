@@ -105,12 +105,14 @@ kan_scores_free (KanScores *s)
 int
 kan_scores_depth (const KanScores *s)
 {
+  g_return_val_if_fail (s != NULL, 0);
   return s->depth;
 }
 
 int
 kan_scores_width (const KanScores *s, int l)
 {
+  g_return_val_if_fail (s != NULL, 0);
   g_return_val_if_fail (l >= 0 && l <= s->depth, 0);
   return s->width[l];
 }
@@ -118,6 +120,7 @@ kan_scores_width (const KanScores *s, int l)
 int
 kan_scores_subwidth (const KanScores *s, int l)
 {
+  g_return_val_if_fail (s != NULL, 0);
   g_return_val_if_fail (l >= 0 && l < s->depth, 0);
   return s->subwidth[l];
 }
@@ -125,12 +128,14 @@ kan_scores_subwidth (const KanScores *s, int l)
 size_t
 kan_scores_rows (const KanScores *s)
 {
+  g_return_val_if_fail (s != NULL, 0);
   return s->n_rows;
 }
 
 const double *
 kan_scores_node (const KanScores *s, int l)
 {
+  g_return_val_if_fail (s != NULL, NULL);
   g_return_val_if_fail (l >= 0 && l <= s->depth, NULL);
   return s->node[l];
 }
@@ -138,6 +143,7 @@ kan_scores_node (const KanScores *s, int l)
 const double *
 kan_scores_node_for_output (const KanScores *s, int l, int k)
 {
+  g_return_val_if_fail (s != NULL, NULL);
   g_return_val_if_fail (l >= 0 && l <= s->depth, NULL);
   g_return_val_if_fail (k >= 0 && k < s->n_out, NULL);
   return s->node_all[l] + (size_t) k * s->width[l];
@@ -146,12 +152,14 @@ kan_scores_node_for_output (const KanScores *s, int l, int k)
 const double *
 kan_scores_inputs (const KanScores *s)
 {
+  g_return_val_if_fail (s != NULL, NULL);
   return s->node[0];
 }
 
 const double *
 kan_scores_edge (const KanScores *s, int l)
 {
+  g_return_val_if_fail (s != NULL, NULL);
   g_return_val_if_fail (l >= 0 && l < s->depth, NULL);
   return s->edge[l];
 }
@@ -159,6 +167,7 @@ kan_scores_edge (const KanScores *s, int l)
 const double *
 kan_scores_subnode (const KanScores *s, int l)
 {
+  g_return_val_if_fail (s != NULL, NULL);
   g_return_val_if_fail (l >= 0 && l < s->depth, NULL);
   return s->subnode[l];
 }
@@ -166,6 +175,7 @@ kan_scores_subnode (const KanScores *s, int l)
 const double *
 kan_scores_edge_actscale (const KanScores *s, int l)
 {
+  g_return_val_if_fail (s != NULL, NULL);
   g_return_val_if_fail (l >= 0 && l < s->depth, NULL);
   return s->edge_act[l];
 }
@@ -173,6 +183,7 @@ kan_scores_edge_actscale (const KanScores *s, int l)
 const double *
 kan_scores_subnode_actscale (const KanScores *s, int l)
 {
+  g_return_val_if_fail (s != NULL, NULL);
   g_return_val_if_fail (l >= 0 && l < s->depth, NULL);
   return s->sub_act[l];
 }

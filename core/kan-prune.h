@@ -4,7 +4,7 @@
  * standard deviations std(edge)/(std(subnode sum) + KAN_SCORE_STD_FLOOR), a node's score is the
  * sum of its outgoing edges' scores, and a multiplication node hands its score to every factor.
  *
- * Decisions (section 10 of the behaviour notes):
+ * Decisions:
  * - The formula is pykan's. The node and subnode affines are not written into it because their
  *   scales cancel exactly: the subnode affine and a sum node's affine multiply the edge and the
  *   subnode sum by the same |scale| before anything downstream sees them, so the ratio is the
@@ -36,6 +36,8 @@ typedef struct _KanScores KanScores;
 /* Runs M over the N rows of X (n × n_in, N ≥ 2) and computes the attribution scores from the
  * unbiased standard deviations over the rows. Errors: KAN_ERROR_DATA for N < 2 or a non-finite
  * input, KAN_ERROR_NONFINITE if the model produces non-finite statistics. */
+/* The scores are a new object (kan_scores_free, which accepts NULL); the arrays the accessors
+ * below return belong to it and live as long as it does. */
 KanScores    *kan_scores_compute          (const KanModel  *m,
                                            const double    *x,
                                            size_t           n,
@@ -64,6 +66,9 @@ const double *kan_scores_subnode          (const KanScores *s, int l);
  * subnode sum before its affine (layer_out values). */
 const double *kan_scores_edge_actscale    (const KanScores *s, int l);
 const double *kan_scores_subnode_actscale (const KanScores *s, int l);
+
+/* The pruning functions that return a model return a new one (free with kan_model_free) and
+ * leave M as it was. */
 
 /* A new model without the hidden nodes whose score is ≤ THRESHOLD (pykan's prune_node), or
  * with the nodes listed in KEEP: KEEP[l-1] lists the nodes to keep in hidden node layer l

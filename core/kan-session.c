@@ -182,294 +182,51 @@ source_name (KanDataSource source)
 /* Writing                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
 
-#define OUT_MAX_DEPTH 16
+/* Written with kan-json.h's writer, every container on its own lines; the flat arrays of a
+ * model go one logical row to a line. */
 
-typedef struct
-{
-  GString  *s;
-  int       depth;
-  gboolean  empty[OUT_MAX_DEPTH]; /* nothing written yet inside the container at this depth */
-} Out;
-
+/* A mask: integers 0 or 1, PER_LINE to a line. */
 static void
-out_newline (Out *o)
+out_mask (KanJsonWriter *w,
+          const char    *key,
+          const double  *v,
+          size_t         n,
+          size_t         per_line)
 {
-  g_string_append_c (o->s, '\n');
-  for (int i = 0; i < o->depth; i++)
-    g_string_append (o->s, "  ");
-}
-
-/* Starts a new line for the next member or element of the current container. */
-static void
-out_item (Out *o)
-{
-  if (!o->empty[o->depth])
-    g_string_append_c (o->s, ',');
-  o->empty[o->depth] = FALSE;
-  out_newline (o);
-}
-
-static void
-out_open (Out *o,
-          char c)
-{
-  g_assert (o->depth + 1 < OUT_MAX_DEPTH);
-  g_string_append_c (o->s, c);
-  o->depth++;
-  o->empty[o->depth] = TRUE;
-}
-
-static void
-out_close (Out *o,
-           char c)
-{
-  gboolean empty = o->empty[o->depth];
-
-  o->depth--;
-  if (!empty)
-    out_newline (o);
-  g_string_append_c (o->s, c);
-}
-
-static void
-out_string (Out        *o,
-            const char *str)
-{
-  g_autofree char *valid = NULL;
-
-  if (str == NULL)
-    {
-      g_string_append (o->s, "null");
-      return;
-    }
-  /* JSON is UTF-8; a path or name that is not (a Latin-1 file name, say) is written repaired. */
-  if (!g_utf8_validate (str, -1, NULL))
-    str = valid = g_utf8_make_valid (str, -1);
-
-  g_string_append_c (o->s, '"');
-  for (const unsigned char *p = (const unsigned char *) str; *p != '\0'; p++)
-    {
-      switch (*p)
-        {
-        case '"':
-          g_string_append (o->s, "\\\"");
-          break;
-        case '\\':
-          g_string_append (o->s, "\\\\");
-          break;
-        case '\n':
-          g_string_append (o->s, "\\n");
-          break;
-        case '\r':
-          g_string_append (o->s, "\\r");
-          break;
-        case '\t':
-          g_string_append (o->s, "\\t");
-          break;
-        default:
-          if (*p < 0x20)
-            g_string_append_printf (o->s, "\\u%04x", *p);
-          else
-            g_string_append_c (o->s, (char) *p);
-        }
-    }
-  g_string_append_c (o->s, '"');
-}
-
-static void
-out_key (Out        *o,
-         const char *key)
-{
-  out_item (o);
-  out_string (o, key);
-  g_string_append (o->s, ": ");
-}
-
-/* The shortest of %.15g, %.16g and %.17g that reads back to the same bits, independent of the
- * locale; with a ".0" when it would otherwise read as an integer (which loses -0.0). */
-static void
-out_double (Out    *o,
-            double  v)
-{
-  static const char *const formats[] = { "%.15g", "%.16g", "%.17g" };
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-  if (!isfinite (v))
-    {
-      g_string_append (o->s, "null");
-      return;
-    }
-  for (guint f = 0; f < G_N_ELEMENTS (formats); f++)
-    {
-      double back;
-
-      g_ascii_formatd (buf, sizeof buf, formats[f], v);
-      back = g_ascii_strtod (buf, NULL);
-      if (memcmp (&back, &v, sizeof v) == 0)
-        break;
-    }
-  g_string_append (o->s, buf);
-  if (strpbrk (buf, ".e") == NULL)
-    g_string_append (o->s, ".0");
-}
-
-static void
-out_int (Out    *o,
-         gint64  v)
-{
-  g_string_append_printf (o->s, "%" G_GINT64_FORMAT, v);
-}
-
-static void
-out_uint64 (Out     *o,
-            guint64  v)
-{
-  if (v <= (guint64) G_MAXINT64)
-    g_string_append_printf (o->s, "%" G_GUINT64_FORMAT, v);
-  else
-    g_string_append_printf (o->s, "\"%" G_GUINT64_FORMAT "\"", v);
-}
-
-static void
-out_bool (Out      *o,
-          gboolean  v)
-{
-  g_string_append (o->s, v ? "true" : "false");
-}
-
-static void
-out_key_double (Out *o, const char *key, double v)
-{
-  out_key (o, key);
-  out_double (o, v);
-}
-
-static void
-out_key_int (Out *o, const char *key, gint64 v)
-{
-  out_key (o, key);
-  out_int (o, v);
-}
-
-static void
-out_key_uint64 (Out *o, const char *key, guint64 v)
-{
-  out_key (o, key);
-  out_uint64 (o, v);
-}
-
-static void
-out_key_bool (Out *o, const char *key, gboolean v)
-{
-  out_key (o, key);
-  out_bool (o, v);
-}
-
-static void
-out_key_string (Out *o, const char *key, const char *v)
-{
-  out_key (o, key);
-  out_string (o, v);
-}
-
-/* N doubles on one line: [a, b, c]. */
-static void
-out_double_row (Out          *o,
-                const double *v,
-                size_t        n)
-{
-  g_string_append_c (o->s, '[');
+  kan_json_write_begin_array_inline (w, key);
   for (size_t i = 0; i < n; i++)
     {
-      if (i > 0)
-        g_string_append (o->s, ", ");
-      out_double (o, v[i]);
+      if (n > per_line && i % per_line == 0)
+        kan_json_write_break (w);
+      kan_json_write_int (w, NULL, v[i] != 0.0);
     }
-  g_string_append_c (o->s, ']');
-}
-
-/* A flat array of N doubles, PER_LINE values to a line (on one line when it fits). */
-static void
-out_doubles (Out          *o,
-             const double *v,
-             size_t        n,
-             size_t        per_line)
-{
-  if (n <= per_line || per_line == 0)
-    {
-      out_double_row (o, v, n);
-      return;
-    }
-  out_open (o, '[');
-  for (size_t i = 0; i < n; i += per_line)
-    {
-      out_item (o);
-      for (size_t j = i; j < MIN (n, i + per_line); j++)
-        {
-          if (j > i)
-            g_string_append (o->s, ", ");
-          out_double (o, v[j]);
-        }
-    }
-  out_close (o, ']');
+  kan_json_write_end (w);
 }
 
 /* ROWS rows of COLS doubles: [[…], […]], a row to a line. */
 static void
-out_matrix (Out          *o,
-            const double *v,
-            size_t        rows,
-            size_t        cols)
+out_matrix (KanJsonWriter *w,
+            const char    *key,
+            const double  *v,
+            size_t         rows,
+            size_t         cols)
 {
-  out_open (o, '[');
+  kan_json_write_begin_array (w, key);
   for (size_t r = 0; r < rows; r++)
-    {
-      out_item (o);
-      out_double_row (o, v + r * cols, cols);
-    }
-  out_close (o, ']');
-}
-
-/* A mask: integers 0 or 1, PER_LINE to a line. */
-static void
-out_mask (Out          *o,
-          const double *v,
-          size_t        n,
-          size_t        per_line)
-{
-  gboolean multi = n > per_line;
-
-  if (multi)
-    out_open (o, '[');
-  else
-    g_string_append_c (o->s, '[');
-  for (size_t i = 0; i < n; i++)
-    {
-      if (multi && i % per_line == 0)
-        out_item (o);
-      else if (i > 0)
-        g_string_append (o->s, ", ");
-      g_string_append_c (o->s, v[i] != 0.0 ? '1' : '0');
-    }
-  if (multi)
-    out_close (o, ']');
-  else
-    g_string_append_c (o->s, ']');
+    kan_json_write_doubles (w, NULL, v + r * cols, cols, 0);
+  kan_json_write_end (w);
 }
 
 static void
-out_strv (Out               *o,
+out_strv (KanJsonWriter     *w,
+          const char        *key,
           const char *const *v,
           size_t             n)
 {
-  g_string_append_c (o->s, '[');
+  kan_json_write_begin_array_inline (w, key);
   for (size_t i = 0; i < n; i++)
-    {
-      if (i > 0)
-        g_string_append (o->s, ", ");
-      out_string (o, v != NULL ? v[i] : NULL);
-    }
-  g_string_append_c (o->s, ']');
+    kan_json_write_string (w, NULL, v != NULL ? v[i] : NULL);
+  kan_json_write_end (w);
 }
 
 static const char *
@@ -481,7 +238,8 @@ sym_name (int id)
 }
 
 static void
-write_layer (Out            *o,
+write_layer (KanJsonWriter  *w,
+             const char     *key,
              const KanModel *m,
              const KanLayer *L)
 {
@@ -490,238 +248,188 @@ write_layer (Out            *o,
   size_t n_knots = (size_t) (m->G + 2 * m->k + 1);
   size_t per_node = (size_t) L->n_out;
 
-  out_open (o, '{');
-  out_key_int (o, "n_in", L->n_in);
-  out_key_int (o, "n_out", L->n_out);
-  out_key (o, "grid");
-  out_matrix (o, L->grid, (size_t) L->n_in, n_knots);
-  out_key (o, "coef");
-  out_doubles (o, L->coef, n_edges * n_coef, n_coef);
-  out_key (o, "scale_base");
-  out_doubles (o, L->scale_base, n_edges, per_node);
-  out_key (o, "scale_sp");
-  out_doubles (o, L->scale_sp, n_edges, per_node);
-  out_key (o, "mask");
-  out_mask (o, L->mask, n_edges, per_node);
-  out_key (o, "mask_sym");
-  out_mask (o, L->mask_sym, n_edges, per_node);
+  kan_json_write_begin_object (w, key);
+  kan_json_write_int (w, "n_in", L->n_in);
+  kan_json_write_int (w, "n_out", L->n_out);
+  out_matrix (w, "grid", L->grid, (size_t) L->n_in, n_knots);
+  kan_json_write_doubles (w, "coef", L->coef, n_edges * n_coef, n_coef);
+  kan_json_write_doubles (w, "scale_base", L->scale_base, n_edges, per_node);
+  kan_json_write_doubles (w, "scale_sp", L->scale_sp, n_edges, per_node);
+  out_mask (w, "mask", L->mask, n_edges, per_node);
+  out_mask (w, "mask_sym", L->mask_sym, n_edges, per_node);
 
-  out_key (o, "sym_fn");
-  out_open (o, '[');
+  /* One line per input node, however many outputs. */
+  kan_json_write_begin_array_inline (w, "sym_fn");
   for (int i = 0; i < L->n_in; i++)
     {
-      out_item (o);
+      kan_json_write_break (w);
       for (int j = 0; j < L->n_out; j++)
-        {
-          if (j > 0)
-            g_string_append (o->s, ", ");
-          out_string (o, sym_name (L->sym_fn[(size_t) i * L->n_out + j]));
-        }
+        kan_json_write_string (w, NULL, sym_name (L->sym_fn[(size_t) i * L->n_out + j]));
     }
-  out_close (o, ']');
+  kan_json_write_end (w);
 
-  out_key (o, "sym");
-  out_doubles (o, L->sym, n_edges * 4, 4);
-  out_key (o, "subnode_scale");
-  out_double_row (o, L->subnode_scale, (size_t) L->n_out);
-  out_key (o, "subnode_bias");
-  out_double_row (o, L->subnode_bias, (size_t) L->n_out);
-  out_key (o, "node_scale");
-  out_double_row (o, L->node_scale, (size_t) L->n_next);
-  out_key (o, "node_bias");
-  out_double_row (o, L->node_bias, (size_t) L->n_next);
-  out_close (o, '}');
+  kan_json_write_doubles (w, "sym", L->sym, n_edges * 4, 4);
+  kan_json_write_doubles (w, "subnode_scale", L->subnode_scale, (size_t) L->n_out, 0);
+  kan_json_write_doubles (w, "subnode_bias", L->subnode_bias, (size_t) L->n_out, 0);
+  kan_json_write_doubles (w, "node_scale", L->node_scale, (size_t) L->n_next, 0);
+  kan_json_write_doubles (w, "node_bias", L->node_bias, (size_t) L->n_next, 0);
+  kan_json_write_end (w);
 }
 
 static void
-write_model (Out            *o,
+write_model (KanJsonWriter  *w,
+             const char     *key,
              const KanModel *m)
 {
   const KanShape *shape = m->shape;
   g_autofree char *width = kan_shape_to_string (shape);
 
-  out_open (o, '{');
-  out_key_string (o, "width", width);
-  out_key (o, "mult_arity");
-  g_string_append_c (o->s, '[');
-  for (int l = 0, first = 1; l < shape->n_layers; l++)
-    for (int q = 0; q < shape->n_mult[l]; q++, first = 0)
-      {
-        if (!first)
-          g_string_append (o->s, ", ");
-        out_int (o, shape->arity[l][q]);
-      }
-  g_string_append_c (o->s, ']');
-  out_key_int (o, "grid", m->G);
-  out_key_int (o, "k", m->k);
-  out_key_string (o, "base_fun", kan_base_fun_name (m->base_fun));
-  out_key_double (o, "grid_eps", m->grid_eps);
-  out_key (o, "grid_range");
-  out_double_row (o, m->grid_range, 2);
-  out_key_bool (o, "sp_trainable", m->sp_trainable);
-  out_key_bool (o, "sb_trainable", m->sb_trainable);
-  out_key_bool (o, "affine_trainable", m->affine_trainable);
-  out_key_double (o, "noise_scale", m->noise_scale);
-  out_key_double (o, "scale_base_mu", m->scale_base_mu);
-  out_key_double (o, "scale_base_sigma", m->scale_base_sigma);
-  out_key_uint64 (o, "seed", m->seed);
-  out_key (o, "layers");
-  out_open (o, '[');
+  kan_json_write_begin_object (w, key);
+  kan_json_write_string (w, "width", width);
+  kan_json_write_begin_array_inline (w, "mult_arity");
+  for (int l = 0; l < shape->n_layers; l++)
+    for (int q = 0; q < shape->n_mult[l]; q++)
+      kan_json_write_int (w, NULL, shape->arity[l][q]);
+  kan_json_write_end (w);
+  kan_json_write_int (w, "grid", m->G);
+  kan_json_write_int (w, "k", m->k);
+  kan_json_write_string (w, "base_fun", kan_base_fun_name (m->base_fun));
+  kan_json_write_double (w, "grid_eps", m->grid_eps);
+  kan_json_write_doubles (w, "grid_range", m->grid_range, 2, 0);
+  kan_json_write_bool (w, "sp_trainable", m->sp_trainable);
+  kan_json_write_bool (w, "sb_trainable", m->sb_trainable);
+  kan_json_write_bool (w, "affine_trainable", m->affine_trainable);
+  kan_json_write_double (w, "noise_scale", m->noise_scale);
+  kan_json_write_double (w, "scale_base_mu", m->scale_base_mu);
+  kan_json_write_double (w, "scale_base_sigma", m->scale_base_sigma);
+  kan_json_write_uint64 (w, "seed", m->seed);
+  kan_json_write_begin_array (w, "layers");
   for (int l = 0; l < m->depth; l++)
-    {
-      out_item (o);
-      write_layer (o, m, &m->layers[l]);
-    }
-  out_close (o, ']');
-  out_close (o, '}');
+    write_layer (w, NULL, m, &m->layers[l]);
+  kan_json_write_end (w);
+  kan_json_write_end (w);
 }
 
 static void
-out_key_stats (Out          *o,
-               const char   *key,
-               const double *v,
-               int           n)
+out_stats (KanJsonWriter *w,
+           const char    *key,
+           const double  *v,
+           int            n)
 {
-  out_key (o, key);
   if (v == NULL)
-    g_string_append (o->s, "null");
+    kan_json_write_null (w, key);
   else
-    out_double_row (o, v, (size_t) n);
+    kan_json_write_doubles (w, key, v, (size_t) n, 0);
 }
 
 static void
-write_data (Out              *o,
+write_data (KanJsonWriter    *w,
             const KanDataset *d)
 {
-  out_open (o, '{');
-  out_key_string (o, "source", source_name (d->source));
+  kan_json_write_begin_object (w, "data");
+  kan_json_write_string (w, "source", source_name (d->source));
   if (d->source == KAN_DATA_FORMULA)
     {
-      out_key_string (o, "formula", d->formula);
-      out_key (o, "vars");
-      out_strv (o, (const char *const *) d->in_names, (size_t) d->n_in);
-      out_key (o, "ranges");
-      out_matrix (o, d->ranges, (size_t) d->n_in, 2);
-      out_key_int (o, "n_train", (gint64) d->n_train);
-      out_key_int (o, "n_test", (gint64) d->n_test);
-      out_key_double (o, "noise", d->noise);
-      out_key_uint64 (o, "seed", d->seed);
-      out_key_bool (o, "normalize_input", d->in_mean != NULL);
-      out_key_bool (o, "normalize_label", d->out_mean != NULL);
+      kan_json_write_string (w, "formula", d->formula);
+      out_strv (w, "vars", (const char *const *) d->in_names, (size_t) d->n_in);
+      out_matrix (w, "ranges", d->ranges, (size_t) d->n_in, 2);
+      kan_json_write_int (w, "n_train", (gint64) d->n_train);
+      kan_json_write_int (w, "n_test", (gint64) d->n_test);
+      kan_json_write_double (w, "noise", d->noise);
+      kan_json_write_uint64 (w, "seed", d->seed);
+      kan_json_write_bool (w, "normalize_input", d->in_mean != NULL);
+      kan_json_write_bool (w, "normalize_label", d->out_mean != NULL);
     }
   else
     {
-      out_key_string (o, "path", d->csv_path);
-      out_key_double (o, "test_fraction", d->test_fraction);
-      out_key_uint64 (o, "seed", d->seed);
-      out_key (o, "in_names");
-      out_strv (o, (const char *const *) d->in_names, (size_t) d->n_in);
-      out_key (o, "out_names");
-      out_strv (o, (const char *const *) d->out_names, (size_t) d->n_out);
-      out_key (o, "train_x");
-      out_matrix (o, d->train_x, d->n_train, (size_t) d->n_in);
-      out_key (o, "train_y");
-      out_matrix (o, d->train_y, d->n_train, (size_t) d->n_out);
-      out_key (o, "test_x");
-      out_matrix (o, d->test_x, d->n_test, (size_t) d->n_in);
-      out_key (o, "test_y");
-      out_matrix (o, d->test_y, d->n_test, (size_t) d->n_out);
-      out_key_stats (o, "in_mean", d->in_mean, d->n_in);
-      out_key_stats (o, "in_std", d->in_std, d->n_in);
-      out_key_stats (o, "out_mean", d->out_mean, d->n_out);
-      out_key_stats (o, "out_std", d->out_std, d->n_out);
+      kan_json_write_string (w, "path", d->csv_path);
+      kan_json_write_double (w, "test_fraction", d->test_fraction);
+      kan_json_write_uint64 (w, "seed", d->seed);
+      out_strv (w, "in_names", (const char *const *) d->in_names, (size_t) d->n_in);
+      out_strv (w, "out_names", (const char *const *) d->out_names, (size_t) d->n_out);
+      out_matrix (w, "train_x", d->train_x, d->n_train, (size_t) d->n_in);
+      out_matrix (w, "train_y", d->train_y, d->n_train, (size_t) d->n_out);
+      out_matrix (w, "test_x", d->test_x, d->n_test, (size_t) d->n_in);
+      out_matrix (w, "test_y", d->test_y, d->n_test, (size_t) d->n_out);
+      out_stats (w, "in_mean", d->in_mean, d->n_in);
+      out_stats (w, "in_std", d->in_std, d->n_in);
+      out_stats (w, "out_mean", d->out_mean, d->n_out);
+      out_stats (w, "out_std", d->out_std, d->n_out);
     }
-  out_close (o, '}');
+  kan_json_write_end (w);
 }
 
 static void
-write_train (Out                  *o,
+write_train (KanJsonWriter        *w,
              const KanTrainConfig *t)
 {
-  out_open (o, '{');
-  out_key_string (o, "optimizer", kan_optimizer_name (t->opt));
-  out_key_string (o, "loss", loss_name (t->loss));
-  out_key_int (o, "steps", t->steps);
-  out_key_double (o, "lr", t->lr);
-  out_key_double (o, "lamb", t->lamb);
-  out_key_double (o, "lamb_l1", t->lamb_l1);
-  out_key_double (o, "lamb_entropy", t->lamb_entropy);
-  out_key_double (o, "lamb_coef", t->lamb_coef);
-  out_key_double (o, "lamb_coefdiff", t->lamb_coefdiff);
-  out_key_bool (o, "update_grid", t->update_grid);
-  out_key_int (o, "grid_update_num", t->grid_update_num);
-  out_key_int (o, "start_grid_update_step", t->start_grid_update_step);
-  out_key_int (o, "stop_grid_update_step", t->stop_grid_update_step);
-  out_key_double (o, "grid_update_tolerance", t->grid_update_tolerance);
-  out_key_int (o, "batch", t->batch);
-  out_key_uint64 (o, "seed", t->seed);
-  out_key_bool (o, "singularity_avoiding", t->singularity_avoiding);
-  out_key_double (o, "y_th", t->y_th);
-  out_key_int (o, "lbfgs_history", t->lbfgs_history);
-  out_key_int (o, "lbfgs_max_iter", t->lbfgs_max_iter);
-  out_key_int (o, "lbfgs_max_eval", t->lbfgs_max_eval);
-  out_key_int (o, "threads", t->threads);
-  out_close (o, '}');
+  kan_json_write_begin_object (w, "train");
+  kan_json_write_string (w, "optimizer", kan_optimizer_name (t->opt));
+  kan_json_write_string (w, "loss", loss_name (t->loss));
+  kan_json_write_int (w, "steps", t->steps);
+  kan_json_write_double (w, "lr", t->lr);
+  kan_json_write_double (w, "lamb", t->lamb);
+  kan_json_write_double (w, "lamb_l1", t->lamb_l1);
+  kan_json_write_double (w, "lamb_entropy", t->lamb_entropy);
+  kan_json_write_double (w, "lamb_coef", t->lamb_coef);
+  kan_json_write_double (w, "lamb_coefdiff", t->lamb_coefdiff);
+  kan_json_write_bool (w, "update_grid", t->update_grid);
+  kan_json_write_int (w, "grid_update_num", t->grid_update_num);
+  kan_json_write_int (w, "start_grid_update_step", t->start_grid_update_step);
+  kan_json_write_int (w, "stop_grid_update_step", t->stop_grid_update_step);
+  kan_json_write_double (w, "grid_update_tolerance", t->grid_update_tolerance);
+  kan_json_write_int (w, "batch", t->batch);
+  kan_json_write_uint64 (w, "seed", t->seed);
+  kan_json_write_bool (w, "singularity_avoiding", t->singularity_avoiding);
+  kan_json_write_double (w, "y_th", t->y_th);
+  kan_json_write_int (w, "lbfgs_history", t->lbfgs_history);
+  kan_json_write_int (w, "lbfgs_max_iter", t->lbfgs_max_iter);
+  kan_json_write_int (w, "lbfgs_max_eval", t->lbfgs_max_eval);
+  kan_json_write_int (w, "threads", t->threads);
+  kan_json_write_end (w);
 }
 
 char *
 kan_session_to_json (const KanSession *s,
                      gsize            *length)
 {
-  Out o = { 0 };
+  KanJsonWriter w;
 
   g_return_val_if_fail (s != NULL, NULL);
 
-  o.s = g_string_sized_new (4096);
-  out_open (&o, '{');
-  out_key_string (&o, "format", KAN_SESSION_FORMAT);
-  out_key_int (&o, "version", KAN_SESSION_VERSION);
-
-  out_key (&o, "model");
+  kan_json_writer_init (&w, 0);
+  kan_json_write_begin_object (&w, NULL);
+  kan_json_write_string (&w, "format", KAN_SESSION_FORMAT);
+  kan_json_write_int (&w, "version", KAN_SESSION_VERSION);
   if (s->model != NULL)
-    write_model (&o, s->model);
+    write_model (&w, "model", s->model);
   else
-    g_string_append (o.s, "null");
-
-  out_key (&o, "data");
+    kan_json_write_null (&w, "model");
   if (s->data != NULL)
-    write_data (&o, s->data);
+    write_data (&w, s->data);
   else
-    g_string_append (o.s, "null");
+    kan_json_write_null (&w, "data");
+  write_train (&w, &s->train);
+  kan_json_write_int (&w, "steps_done", s->steps_done);
 
-  out_key (&o, "train");
-  write_train (&o, &s->train);
-  out_key_int (&o, "steps_done", s->steps_done);
-
-  out_key (&o, "history");
-  out_open (&o, '[');
+  /* An entry on one line, but for the model it may carry. */
+  kan_json_write_begin_array (&w, "history");
   for (guint i = 0; s->history != NULL && i < s->history->len; i++)
     {
       const KanHistoryEntry *e = g_ptr_array_index (s->history, i);
 
-      out_item (&o);
-      g_string_append (o.s, "{\"op\": ");
-      out_string (&o, e->op);
-      g_string_append (o.s, ", \"detail\": ");
-      out_string (&o, e->detail);
-      g_string_append (o.s, ", \"train_rmse\": ");
-      out_double (&o, e->train_rmse);
-      g_string_append (o.s, ", \"test_rmse\": ");
-      out_double (&o, e->test_rmse);
+      kan_json_write_begin_object_inline (&w, NULL);
+      kan_json_write_string (&w, "op", e->op);
+      kan_json_write_string (&w, "detail", e->detail);
+      kan_json_write_double (&w, "train_rmse", e->train_rmse);
+      kan_json_write_double (&w, "test_rmse", e->test_rmse);
       if (e->model != NULL)
-        {
-          g_string_append (o.s, ", \"model\": ");
-          write_model (&o, e->model);
-        }
-      g_string_append_c (o.s, '}');
+        write_model (&w, "model", e->model);
+      kan_json_write_end (&w);
     }
-  out_close (&o, ']');
-  out_close (&o, '}');
-  g_string_append_c (o.s, '\n');
-
-  if (length != NULL)
-    *length = o.s->len;
-  return g_string_free (o.s, FALSE);
+  kan_json_write_end (&w);
+  kan_json_write_end (&w);
+  return kan_json_writer_finish (&w, length);
 }
 
 gboolean
@@ -1432,28 +1140,6 @@ static const char *const model_fields[] = {
   "layers", NULL
 };
 
-/* Bytes of the parameters and state of a model of SHAPE (as kan-model-private.h lays it out). */
-static double
-model_bytes (const KanShape *shape,
-             int             G,
-             int             k)
-{
-  double total = 0;
-
-  for (int l = 0; l + 1 < shape->n_layers; l++)
-    {
-      int n_in, n_out, n_next;
-      double edges;
-
-      layer_dims (shape, l, &n_in, &n_out, &n_next);
-      edges = (double) n_in * n_out;
-      total += sizeof (double) * (edges * ((double) G + k + 2 + 4 + 2) + 2.0 * n_out
-                                  + 2.0 * n_next + n_in * ((double) G + 2.0 * k + 1));
-      total += sizeof (int) * (edges + n_next + 1);
-    }
-  return total;
-}
-
 /* The model at PATH ("model", "history[3].model"). */
 static KanModel *
 read_model (In         *in,
@@ -1523,7 +1209,7 @@ read_model (In         *in,
   if (!get_int (in, obj, path, "grid", 1, MAX_GRID, &cfg.grid)
       || !get_int (in, obj, path, "k", 1, KAN_SPLINE_MAX_K, &cfg.k))
     return NULL;
-  if (!check_budget (in, "the model", model_bytes (shape, cfg.grid, cfg.k)))
+  if (!check_budget (in, "the model", (double) kan_model_config_bytes (&cfg)))
     return NULL;
 
   if (!get_string (in, obj, path, "base_fun", FALSE, &base))
@@ -1576,18 +1262,7 @@ read_model (In         *in,
                    ? KAN_ERROR_BUDGET : KAN_ERROR_SESSION, "%s: %s", path, local->message);
       return NULL;
     }
-  /* The allocator takes these from CFG; set them again so the document is the authority. */
-  m->grid_eps = cfg.grid_eps;
-  m->grid_range[0] = cfg.grid_range[0];
-  m->grid_range[1] = cfg.grid_range[1];
-  m->sp_trainable = cfg.sp_trainable;
-  m->sb_trainable = cfg.sb_trainable;
-  m->affine_trainable = cfg.affine_trainable;
-  m->noise_scale = cfg.noise_scale;
-  m->scale_base_mu = cfg.scale_base_mu;
-  m->scale_base_sigma = cfg.scale_base_sigma;
-  m->base_fun = cfg.base_fun;
-  m->seed = cfg.seed;
+  /* kan_model_alloc copies every setting from CFG, which was read from the document. */
 
   for (int l = 0; l < m->depth; l++)
     {

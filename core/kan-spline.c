@@ -50,7 +50,11 @@ kan_knots_extend (double *t,
                   int     G,
                   int     k)
 {
-  double h = (t[k + G] - t[k]) / G;
+  double h;
+
+  g_return_if_fail (t != NULL);
+  g_return_if_fail (G >= 1 && k >= 0);
+  h = (t[k + G] - t[k]) / G;
 
   for (int e = 1; e <= k; e++)
     {
@@ -66,6 +70,8 @@ kan_knots_uniform (double *t,
                    double  lo,
                    double  hi)
 {
+  g_return_if_fail (t != NULL);
+  g_return_if_fail (G >= 1 && k >= 0);
   for (int q = 0; q <= G; q++)
     t[k + q] = lo + (hi - lo) * q / G;
   /* The end points are exact, whatever the rounding of the division. */
@@ -105,12 +111,14 @@ kan_spline_basis (const double *t,
 {
   int last = G + 2 * k;
   int n_basis = G + k;
-  double h = (t[last] - t[0]) / last;
+  double h;
   double left[KAN_SPLINE_MAX_K + 1], right[KAN_SPLINE_MAX_K + 1];
   double N[KAN_SPLINE_MAX_K + 2], dN[KAN_SPLINE_MAX_K + 2];
   int lo, hi, s, m0, clip;
 
-  g_assert (k >= 0 && k <= KAN_SPLINE_MAX_K);
+  g_return_val_if_fail (t != NULL && b != NULL, -1);
+  g_return_val_if_fail (G >= 1 && k >= 0 && k <= KAN_SPLINE_MAX_K, -1);
+  h = (t[last] - t[0]) / last;
 
   /* Half-open support [t_0, t_last): NaN fails both comparisons. */
   if (!(x >= t[0] && x < t[last]))
@@ -195,8 +203,11 @@ kan_spline_tables (const double *t,
                    double       *inv)
 {
   int last = G + 2 * k, len = G + 4 * k + 1;
-  double h = (t[last] - t[0]) / last;
+  double h;
 
+  g_return_if_fail (t != NULL && ext != NULL && (inv != NULL || k == 0));
+  g_return_if_fail (G >= 1 && k >= 0 && k <= KAN_SPLINE_MAX_K);
+  h = (t[last] - t[0]) / last;
   for (int q = 0; q < len; q++)
     ext[q] = knot_at (t, last, h, q - k);
   for (int j = 1; j <= k; j++)
@@ -213,8 +224,10 @@ kan_spline_eval (const double *t,
 {
   double b[KAN_SPLINE_MAX_K + 1];
   double y = 0.0;
-  int m0 = kan_spline_basis (t, G, k, x, b, NULL);
+  int m0;
 
+  g_return_val_if_fail (coef != NULL, NAN);
+  m0 = kan_spline_basis (t, G, k, x, b, NULL);
   if (m0 < 0)
     return 0.0;
   for (int r = 0; r <= k; r++)
@@ -302,12 +315,15 @@ gsize
 kan_spline_fit_bytes (int G, int k, size_t n, int n_rhs)
 {
   double p = (double) G + k, K1 = k + 1;
+  double bytes;
+
+  g_return_val_if_fail (G >= 1 && k >= 0 && n_rhs >= 0, 0);
   /* The normal matrix and its factor or R (2·p·K1), AᵀY, QᵀY and the solution (3·p·n_rhs),
    * two work vectors, the index maps and the counting sort (6·p), the sample order of the QR
    * (an index and a first basis per sample), and the dual path's bases, band and vector. */
-  double bytes = (2 * p * K1 + 3 * p * n_rhs + 6 * p) * sizeof (double)
-                 + (double) n * (sizeof (size_t) + sizeof (int))
-                 + MIN ((double) n, p) * (K1 + KAN_SPLINE_DUAL_MAX_BAND + 2) * sizeof (double);
+  bytes = (2 * p * K1 + 3 * p * n_rhs + 6 * p) * sizeof (double)
+          + (double) n * (sizeof (size_t) + sizeof (int))
+          + MIN ((double) n, p) * (K1 + KAN_SPLINE_DUAL_MAX_BAND + 2) * sizeof (double);
   return bytes >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) bytes;
 }
 
@@ -573,6 +589,11 @@ kan_spline_fit (const double *t,
   gssize *cidx;
   double b[KAN_SPLINE_MAX_K + 1], dmax = 0.0;
   gboolean ok = TRUE, chol_ok = FALSE, dual = FALSE;
+
+  g_return_val_if_fail (t != NULL && coef != NULL, FALSE);
+  g_return_val_if_fail (n == 0 || (x != NULL && y != NULL), FALSE);
+  g_return_val_if_fail (G >= 1 && k >= 0 && k <= KAN_SPLINE_MAX_K && n_rhs >= 1, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (n == 0)
     {

@@ -3,6 +3,8 @@
  * Knots follow pykan: G+1 interior knots, extended by k evenly spaced knots on each side using
  * the mean interior spacing, G+2k+1 in all; G+k basis functions. Only k+1 bases are non-zero at
  * a point, so evaluation returns the index of the first one and those k+1 values.
+ *
+ * Nothing here allocates what it returns: every result goes into buffers the caller owns.
  */
 #pragma once
 

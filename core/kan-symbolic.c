@@ -333,6 +333,7 @@ KanExpr *
 kan_sym_expr (int      id,
               KanExpr *arg)
 {
+  g_return_val_if_fail (arg != NULL, NULL);
   switch ((SymId) id)
     {
     case S_X:

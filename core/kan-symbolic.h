@@ -19,6 +19,7 @@ typedef struct
 
 /* Number of library functions; ids are 0 … kan_sym_count()-1. */
 int                kan_sym_count   (void);
+/* The library's own entry for ID (static; do not free), or NULL for an unknown ID. */
 const KanSymInfo  *kan_sym_info    (int          id);
 /* Returns the id of NAME (aliases such as "x^0.5" are entries of their own, as in pykan), or -1. */
 int                kan_sym_lookup  (const char  *name);
@@ -32,7 +33,7 @@ double             kan_sym_eval    (int          id,
                                     double       y_th,
                                     double      *deriv);
 
-/* An expression tree for f applied to ARG (takes ARG). */
+/* A new expression tree for f applied to ARG (takes ARG; free the result with kan_expr_free). */
 KanExpr           *kan_sym_expr    (int          id,
                                     KanExpr     *arg);
 

@@ -1,4 +1,4 @@
-/* kan-train.c — the training loop: L-BFGS (liblbfgs), Adam and Levenberg–Marquardt (GSL).
+/* kan-train.c — the training loop: L-BFGS (kan-lbfgs.c), Adam and Levenberg–Marquardt (GSL).
  *
  * Optimisers see only the active parameters (trainable, on a live edge), packed into one
  * vector. One step follows pykan's meaning: for L-BFGS up to lbfgs_max_iter inner iterations
@@ -53,6 +53,7 @@ kan_optimizer_name (KanOptimizer opt)
 gboolean
 kan_optimizer_lookup (const char *name, KanOptimizer *out)
 {
+  g_return_val_if_fail (name != NULL && out != NULL, FALSE);
   for (unsigned q = 0; q < G_N_ELEMENTS (opt_names); q++)
     if (g_ascii_strcasecmp (name, opt_names[q]) == 0)
       {
@@ -65,6 +66,7 @@ kan_optimizer_lookup (const char *name, KanOptimizer *out)
 void
 kan_train_config_init (KanTrainConfig *cfg)
 {
+  g_return_if_fail (cfg != NULL);
   memset (cfg, 0, sizeof *cfg);
   cfg->opt = KAN_OPT_LBFGS;
   cfg->loss = KAN_LOSS_MSE;
@@ -226,10 +228,16 @@ kan_model_loss (const KanModel *m,
                 const double   *y,
                 size_t          n)
 {
-  size_t chunk = kan_work_chunk_rows (m, n, KAN_WORK_CHUNK_BYTES);
-  KanWork *w = kan_work_new (m, chunk);
-  double *out = g_new (double, chunk * kan_model_n_out (m));
+  size_t chunk;
+  KanWork *w;
+  double *out;
   double f;
+
+  g_return_val_if_fail (m != NULL, NAN);
+  g_return_val_if_fail (n == 0 || (x != NULL && y != NULL), NAN);
+  chunk = kan_work_chunk_rows (m, n, KAN_WORK_CHUNK_BYTES);
+  w = kan_work_new (m, chunk);
+  out = g_new (double, chunk * kan_model_n_out (m));
 
   /* Class-index labels have one column; MSE targets one per output. */
   f = loss_chunked (m, w, out, chunk, loss, x, y, loss == KAN_LOSS_CE ? 1 : kan_model_n_out (m),
@@ -461,13 +469,21 @@ kan_trainer_bytes (const KanModel       *m,
                    const KanTrainConfig *cfg)
 {
   const double D = sizeof (double);
-  size_t nb = batch_rows (d, cfg);
-  size_t n_eval = MAX (d->n_test, nb < d->n_train ? d->n_train : 0);
-  size_t n_all = MAX (d->n_train, d->n_test);
-  int T = slice_count (cfg, nb), O = kan_model_n_out (m);
-  /* Active parameters are at most all of them. */
-  double P = (double) m->n_params, A = P, h = MAX (cfg->lbfgs_history, 1);
+  size_t nb, n_eval, n_all;
+  int T, O;
+  double P, A, h;
   double b, step, after;
+
+  g_return_val_if_fail (m != NULL && d != NULL && cfg != NULL, 0);
+  nb = batch_rows (d, cfg);
+  n_eval = MAX (d->n_test, nb < d->n_train ? d->n_train : 0);
+  n_all = MAX (d->n_train, d->n_test);
+  T = slice_count (cfg, nb);
+  O = kan_model_n_out (m);
+  /* Active parameters are at most all of them. */
+  P = (double) m->n_params;
+  A = P;
+  h = MAX (cfg->lbfgs_history, 1);
 
   /* What exists already: the model and the data. */
   b = (double) kan_model_bytes (m) + dataset_bytes (d);
@@ -534,6 +550,7 @@ kan_trainer_new (KanModel             *model,
   int O;
 
   g_return_val_if_fail (model != NULL && data != NULL && cfg != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (data->n_in != kan_model_n_in (model))
     {
@@ -740,6 +757,7 @@ kan_trainer_free (KanTrainer *t)
 int
 kan_trainer_steps_done (const KanTrainer *t)
 {
+  g_return_val_if_fail (t != NULL, 0);
   return t->step;
 }
 
@@ -1059,12 +1077,19 @@ kan_trainer_step (KanTrainer    *t,
                   KanStepInfo   *info,
                   GError       **error)
 {
-  KanModel *m = t->model;
-  const KanDataset *d = t->data;
+  KanModel *m;
+  const KanDataset *d;
   g_autoptr (GError) local = NULL;
   gboolean ok = TRUE, grid_updated = FALSE, grid_rejected = FALSE;
   double f = NAN, loss = NAN, reg = 0.0, train_rmse = NAN, test_rmse = NAN;
-  int s = t->step;
+  int s;
+
+  g_return_val_if_fail (t != NULL, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  m = t->model;
+  d = t->data;
+  s = t->step;
 
   if (cancellable && g_cancellable_is_cancelled (cancellable))
     {

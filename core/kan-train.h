@@ -60,6 +60,7 @@ typedef struct
 } KanTrainConfig;
 
 void         kan_train_config_init (KanTrainConfig *cfg);
+/* A static string ("lbfgs", "adam", "lm"); do not free. */
 const char  *kan_optimizer_name    (KanOptimizer    opt);
 gboolean     kan_optimizer_lookup  (const char     *name,
                                     KanOptimizer   *out);
@@ -103,6 +104,7 @@ gboolean     kan_trainer_step      (KanTrainer           *t,
                                     KanStepInfo          *info,
                                     GError              **error);
 int          kan_trainer_steps_done (const KanTrainer    *t);
+/* Frees T (NULL is fine); the model and data it borrowed stay the caller's. */
 void         kan_trainer_free      (KanTrainer           *t);
 
 /* Loss (loss_fn only, no regulariser) and RMSE-like metric of MODEL on rows X, Y. */

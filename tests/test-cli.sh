@@ -20,11 +20,17 @@ failed=0
 pass () { n=$((n + 1)); echo "ok $n - $1"; }
 fail () { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
 
-# check DESCRIPTION COMMAND… — passes if the command exits 0.
+# check DESCRIPTION COMMAND… — passes if the command exits 0. On failure it shows what the
+# command printed, then the stderr and stdout of the last `run`, which most checks look at.
 check () {
-  local what=$1; shift
+  local what=$1 status; shift
   if "$@" >check.txt 2>&1; then pass "$what"
-  else fail "$what" "exit $?: $*" "$(head -c 300 out.txt)" "$(head -c 300 err.txt)"; fi
+  else
+    status=$?
+    fail "$what" "exit $status: $*" "output: $(head -c 300 check.txt)" \
+         "last run's stderr: $(head -c 300 err.txt 2>/dev/null)" \
+         "last run's stdout: $(head -c 300 out.txt 2>/dev/null)"
+  fi
   rm -f check.txt
 }
 
@@ -93,6 +99,21 @@ assert len(d["losses"]) == 6 and d["losses"][0]["step"] == 0 and d["losses"][-1]
 
 if grep -q $'\r' out.txt err.txt; then fail "no progress bar when piped"
 else pass "no progress bar when piped"; fi
+
+# File names that are not UTF-8 (Latin-1 "é" is the byte E9): --json output and the session
+# stay valid UTF-8 JSON, each bad byte written as U+FFFD. Decoded strictly, not by the locale.
+l1_csv=$(printf 'd\xe9.csv') l1_out=$(printf 'caf\xe9.kanvas')
+printf 'x,y\n' >"$l1_csv"; for q in $(seq 1 40); do echo "$q,$((q * 3))" >>"$l1_csv"; done
+strict_json='import json,sys; d=json.loads(open(sys.argv[1],"rb").read().decode("utf-8"))'
+run fit --csv "$l1_csv" --target y --width 1,2,1 --steps 2 --json -o "$l1_out"
+check "fit --json with a Latin-1 output path is valid JSON" \
+  python3 -c "$strict_json; assert d['output']=='caf\ufffd.kanvas', d['output']" out.txt
+check "a session naming a Latin-1 CSV path is valid JSON" \
+  python3 -c "$strict_json; assert d['data']['path']=='d\ufffd.csv', d['data']" "$l1_out"
+run info -i "$l1_out" --json
+check "info --json of that session is valid JSON" \
+  python3 -c "$strict_json; assert 'd\ufffd.csv' in d['data'], d['data']" out.txt
+rm -f "$l1_csv" "$l1_out"
 
 run fit --steps 5 -o a2.kanvas
 if cmp -s a.kanvas a2.kanvas; then pass "same seed twice gives byte-identical sessions"
@@ -216,6 +237,21 @@ json_check "pruned session is smaller and has a prune entry" \
 run prune -i w.kanvas --nodes "1:0,3" --edge-th 0 --json
 json_check "prune --nodes keeps exactly the listed nodes" \
   'assert d["width"]=="2,2,1" and d["nodes_removed"]==3 and d["edges_removed"]==0, d'
+# The preview (--dry-run) names exactly what the prune then removes, and changes nothing.
+w_sum=$(cksum <w.kanvas)
+run prune -i w.kanvas --node-th 0.01 --edge-th 0.5 --dry-run --json
+cp out.txt preview.json
+run prune -i w.kanvas --node-th 0.01 --edge-th 0.5 --json -o pv.kanvas
+json_check "prune removes what its --dry-run preview said" \
+  'p=json.load(open("preview.json")); assert p["dry_run"] and not d["dry_run"];
+assert p["nodes_removed"]+p["edges_removed"]>0, p;
+assert all(p[k]==d[k] for k in ("width","nodes","edges","nodes_removed","edges_removed","train_rmse","test_rmse")), (p,d)'
+run info -i pv.kanvas --json
+json_check "the pruned session has the previewed width" \
+  'p=json.load(open("preview.json")); assert d["width"]==p["width"], (d["width"],p["width"])'
+check "--dry-run leaves the session untouched" test "$(cksum <w.kanvas)" = "$w_sum"
+rm -f preview.json
+expect_fail "prune --dry-run with -o"           prune -i w.kanvas --dry-run
 run prune -i w.kanvas --edge-th 0.5 -o cut.kanvas
 run scores -i cut.kanvas --json
 pruned_edge=$(python3 -c 'import json; d=json.load(open("out.txt")); print(next("%d,%d,%d"%(e["l"],e["i"],e["j"]) for e in d["edges"] if e["mode"]=="pruned"))' 2>/dev/null)
@@ -242,6 +278,9 @@ else fail "lock --edge 0,0,0 --fn sin" "exit $rc" "$(head -c 300 err.txt)"; fi
 run formula -i m1.kanvas
 if [ "$rc" -eq 1 ] && grep -q '2 edges are still splines: (0,1,0), (1,0,0)' err.txt; then pass "a locked edge is no longer named"
 else fail "a locked edge is no longer named" "exit $rc" "$(head -c 300 err.txt)"; fi
+run scores -i m1.kanvas --json
+json_check "scores calls a locked edge \"locked\", as the workbench does" \
+  'm={(e["l"],e["i"],e["j"]):e["mode"] for e in d["edges"]}; assert m[(0,0,0)]=="locked" and m[(0,1,0)]=="spline", m'
 run unlock -i m1.kanvas --edge 0,0,0 -o m2.kanvas --json
 json_check "unlock --json" 'assert d["edge"]=="0,0,0" and d["output"]=="m2.kanvas"'
 run info -i m2.kanvas --json

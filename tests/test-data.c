@@ -9,6 +9,7 @@
 
 #include "kan-data.h"
 #include "kan-error.h"
+#include "test-helpers.h"
 
 static char *
 data_path (const char *name)
@@ -1109,14 +1110,9 @@ data_suite (void)
 }
 
 int
-main (void)
+main (int    argc,
+      char **argv)
 {
-  SRunner *sr = srunner_create (data_suite ());
-  int failed;
-
   /* GSL's default error handler (abort) stays on: nothing here may reach it. */
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return kt_run (data_suite (), argc, argv);
 }

@@ -14,6 +14,8 @@
 
 #include "kanvas-application.h"
 #include "kanvas-window.h"
+#include "kanvas-discover.h"
+#include "kan-ops.h"
 
 #define SKIP_CODE 77
 
@@ -487,6 +489,19 @@ train_and_wait (void)
   ck_assert_int_gt (kanvas_window_get_session (win)->steps_done, before);
 }
 
+static gboolean
+edits_enabled (gpointer data)
+{
+  return g_action_group_get_action_enabled (G_ACTION_GROUP (win), "prune-node");
+}
+
+/* Auto-symbolic and refine run on a thread: waits until the window takes edits again. */
+static void
+wait_task (void)
+{
+  ck_assert_msg (spin_until (edits_enabled, NULL, 120), "the operation did not end");
+}
+
 START_TEST (test_canvas_hit)
 {
   KanvasCanvas *canvas = kanvas_window_get_canvas (win);
@@ -604,12 +619,33 @@ START_TEST (test_session_end_to_end)
   /* pykan's recipe: a sparsifying fit, prune, fit again, auto-symbolic, fit the locked net. */
   app_action ("configure", g_variant_new_string ("opt=lbfgs,steps=50,lamb=0.01"));
   train_and_wait ();
-  app_action ("prune", NULL);
-  w = model_width ();
+  /* The preview the panel shows is kan-ops' preview, and the prune removes what it said. */
+  {
+    g_autoptr (KanOpsPrunePlan) plan = NULL;
+    g_autofree char *want = NULL;
+    g_autoptr (GError) error = NULL;
+
+    plan = kan_ops_prune_preview (
+      kanvas_window_get_session (win),
+      gtk_spin_button_get_value (GTK_SPIN_BUTTON (child ("prune_node_spin"))),
+      gtk_spin_button_get_value (GTK_SPIN_BUTTON (child ("prune_edge_spin"))), NULL, &error);
+    ck_assert_ptr_nonnull (plan);
+    want = kan_ops_prune_plan_summary (plan);
+    ck_assert_str_eq (adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("prune_preview_row"))),
+                      want);
+    app_action ("prune", NULL);
+    w = model_width ();
+    ck_assert_str_eq (w, plan->width_after);
+    s = kanvas_window_get_session (win);
+    ck_assert_str_eq (((KanHistoryEntry *) g_ptr_array_index (s->history,
+                                                              s->history->len - 1))->detail,
+                      plan->detail);
+  }
   ck_assert_str_eq (w, "2,1,1");
   app_action ("configure", g_variant_new_string ("lamb=0"));
   train_and_wait ();
   app_action ("auto-symbolic", g_variant_new_string ("x,x^2,exp,sin"));
+  wait_task ();
   app_action ("configure", g_variant_new_string ("opt=lm,lamb=0,steps=50"));
   train_and_wait ();
 
@@ -710,6 +746,7 @@ START_TEST (test_session_actions)
   w = model_width ();
   ck_assert_str_eq (w, "2,4,1");
   app_action ("refine", g_variant_new_int32 (10));
+  wait_task ();
   ck_assert_int_eq (kan_model_grid (kanvas_window_get_session (win)->model), 10);
   app_action ("undo", NULL);
   ck_assert_int_eq (kan_model_grid (kanvas_window_get_session (win)->model), 5);
@@ -1190,6 +1227,7 @@ START_TEST (test_unsaved_marks_every_edit)
     {
       guint n = kanvas_window_get_session (win)->history->len;
       app_action (ops[k].action, ops[k].param);
+      wait_task ();
       ck_assert_msg (kanvas_window_get_modified (win), "%s did not mark the session",
                      ops[k].action);
       ck_assert_msg (kanvas_window_get_session (win)->history->len != n
@@ -1342,6 +1380,255 @@ START_TEST (test_hostile_session_files)
 }
 END_TEST
 
+/* The Discover page (kanvas-discover.c). Run these alone with CK_RUN_CASE=discover. */
+
+#define DEMO_FORMULA "exp(sin(pi*x1) + x2^2)"
+/* A formula discover does not settle quickly (with noise it searches every width). */
+#define SLOW_FORMULA "x1*exp(-x2)+0.5*sin(3*x1)"
+/* The engine stops within a fraction of a second of a cancel; the page follows at the next
+ * main-loop turn. Generous for a loaded machine, far below one search. */
+#define CANCEL_SECONDS 2.0
+
+static void
+win_action_discover (const char *name)
+{
+  /* Window actions: the application does not forward discover and discover-cancel yet. */
+  g_action_group_activate_action (G_ACTION_GROUP (win), name, NULL);
+}
+
+static KanvasDiscover *
+discover_page (void)
+{
+  return kanvas_window_get_discover (win);
+}
+
+static gboolean
+search_ended (gpointer data)
+{
+  return !kanvas_discover_is_running (discover_page ());
+}
+
+static gboolean
+has_live_point (gpointer data)
+{
+  return kan_pareto_view_get_n_points (kanvas_discover_get_view (discover_page ())) > 0;
+}
+
+/* Opens a session with data sampled from FORMULA (with NOISE) and a 2,5,1 model. */
+static void
+open_formula_session (const char *formula,
+                      double      noise)
+{
+  g_autoptr (KanSession) s = kan_session_new ();
+  g_autoptr (KanShape) shape = kan_shape_parse ("2,5,1", NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (tmpdir, "discover.kanvas", NULL);
+  KanFormulaSpec spec;
+  KanModelConfig mc;
+
+  kan_formula_spec_init (&spec);
+  spec.formula = formula;
+  spec.noise = noise;
+  s->data = kan_dataset_from_formula (&spec, &error);
+  ck_assert_msg (s->data != NULL, "%s", error ? error->message : "");
+  kan_model_config_init (&mc);
+  mc.shape = shape;
+  s->model = kan_model_new (&mc, &error);
+  ck_assert_ptr_nonnull (s->model);
+  kan_train_config_init (&s->train);
+  kan_session_add_history (s, "new", "width=2,5,1", NAN, NAN);
+  ck_assert_msg (kan_session_save (s, path, &error), "%s", error ? error->message : "");
+  ck_assert_msg (kanvas_window_open_path (win, path, &error), "%s",
+                 error ? error->message : "");
+}
+
+static int
+n_edges (const KanModel *m)
+{
+  int n = 0;
+
+  for (int l = 0; l < kan_model_depth (m); l++)
+    n += kan_model_layer_in (m, l) * kan_model_layer_out (m, l);
+  return n;
+}
+
+/* The plot shows one point per candidate of the result's front, each where a click finds it. */
+static void
+assert_view_matches (const KanDiscoverResult *r)
+{
+  const KanParetoView *v = kanvas_discover_get_view (discover_page ());
+  int best = -1;
+
+  ck_assert_uint_eq (kan_pareto_view_get_n_points (v), r->pareto->len);
+  for (guint q = 0; q < r->pareto->len; q++)
+    {
+      const KanDiscoverCandidate *c = g_ptr_array_index (r->pareto, q);
+      const KanParetoPoint *p = kan_pareto_view_get_point (v, q);
+      double x, y;
+
+      ck_assert_int_eq (p->complexity, c->complexity);
+      ck_assert (p->rmse == c->test_rmse || (isnan (p->rmse) && isnan (c->test_rmse)));
+      ck_assert_str_eq (p->text, c->text);
+      ck_assert (p->flags & KAN_PARETO_FRONT);
+      ck_assert (kan_pareto_view_point_xy (v, q, 316, 210, &x, &y));
+      ck_assert_int_eq (kan_pareto_view_hit (v, 316, 210, x + 2, y - 2), (int) q);
+      if (c == r->best)
+        best = (int) q;
+    }
+  ck_assert_int_ge (best, 0);
+  ck_assert_int_eq (kan_pareto_view_get_best (v), best);
+}
+
+START_TEST (test_discover_demo)
+{
+  const KanSession *s = kanvas_window_get_session (win);
+  const KanDiscoverResult *r;
+  const KanHistoryEntry *e;
+  const KanSnapshot *snap;
+  g_autoptr (KanExpr) formula = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *width = NULL;
+  guint n_history = s->history->len;
+  int best;
+
+  /* The demo is found in about a second; the limit only bounds a failure. */
+  kanvas_discover_set_time_limit (discover_page (), 60);
+  win_action_discover ("discover");
+  ck_assert (kanvas_discover_is_running (discover_page ()));
+  ck_assert_msg (spin_until (search_ended, NULL, 90), "the search did not end");
+  ck_assert_ptr_null (kanvas_discover_get_error (discover_page ()));
+
+  r = kanvas_discover_get_result (discover_page ());
+  ck_assert_ptr_nonnull (r);
+  ck_assert_str_eq (r->best->text, DEMO_FORMULA);
+  ck_assert (r->exact);
+  assert_view_matches (r);
+  ck_assert_ptr_nonnull (strstr (kanvas_discover_get_status (discover_page ()), "Exact"));
+
+  /* The chosen answer is selected, its formula shown in every style. */
+  best = kan_pareto_view_get_best (kanvas_discover_get_view (discover_page ()));
+  ck_assert_int_eq (kan_pareto_view_get_selected (kanvas_discover_get_view (discover_page ())), best);
+  ck_assert_str_eq (kanvas_discover_get_formula (discover_page (), KAN_EXPR_STYLE_TEXT), DEMO_FORMULA);
+  ck_assert_ptr_nonnull (strstr (kanvas_discover_get_formula (discover_page (), KAN_EXPR_STYLE_LATEX),
+                                 "\\sin"));
+  ck_assert_ptr_nonnull (strstr (kanvas_discover_get_formula (discover_page (), KAN_EXPR_STYLE_SYMPY),
+                                 "x2**2"));
+  ck_assert_ptr_nonnull (strstr (kanvas_discover_get_formula (discover_page (), KAN_EXPR_STYLE_C),
+                                 "M_PI"));
+
+  /* Its locked network is the session's model, on the canvas, as a history entry. */
+  s = kanvas_window_get_session (win);
+  ck_assert_uint_eq (s->history->len, n_history + 1);
+  e = g_ptr_array_index (s->history, s->history->len - 1);
+  ck_assert_str_eq (e->op, "discover");
+  ck_assert_ptr_nonnull (strstr (e->detail, DEMO_FORMULA));
+  ck_assert_double_lt (e->train_rmse, 1e-6);
+  width = kan_shape_to_string (kan_model_shape (s->model));
+  ck_assert_str_eq (width, r->best->width);
+  snap = kanvas_canvas_get_snapshot (kanvas_window_get_canvas (win));
+  ck_assert_ptr_nonnull (snap);
+  ck_assert_int_eq (snap->n_edges, n_edges (r->best->model));
+  formula = kan_ops_formula (s, TRUE, NULL, NULL);
+  ck_assert_ptr_nonnull (formula);
+  text = kan_expr_to_string (formula, (const char *const *) s->data->in_names,
+                             KAN_EXPR_STYLE_TEXT);
+  ck_assert_str_eq (text, DEMO_FORMULA);
+  ck_assert (kanvas_window_get_modified (win));
+
+  /* Selecting it again adds nothing; undo returns to the network before, as for any edit. */
+  ck_assert (kanvas_discover_select (discover_page (), best, NULL));
+  ck_assert_uint_eq (kanvas_window_get_session (win)->history->len, n_history + 1);
+  app_action ("undo", NULL);
+  g_free (width);
+  width = kan_shape_to_string (kan_model_shape (kanvas_window_get_session (win)->model));
+  ck_assert_str_eq (width, "2,5,1");
+  ck_assert_int_eq (kanvas_canvas_get_snapshot (kanvas_window_get_canvas (win))->n_edges, 15);
+}
+END_TEST
+
+START_TEST (test_discover_cancel)
+{
+  const KanDiscoverResult *r;
+  const KanParetoView *v;
+  gint64 t0;
+  double took;
+  int steps;
+
+  open_formula_session (SLOW_FORMULA, 0.01);
+  kanvas_discover_set_time_limit (discover_page (), 0);
+  win_action_discover ("discover");
+  ck_assert (kanvas_discover_is_running (discover_page ()));
+  /* The live plot gets the best formula so far while the search runs. */
+  ck_assert_msg (spin_until (has_live_point, NULL, 60), "no formula reached the live plot");
+  v = kanvas_discover_get_view (discover_page ());
+  for (guint k = 0; k < kan_pareto_view_get_n_points (v); k++)
+    ck_assert (kan_pareto_view_get_point (v, k)->flags & KAN_PARETO_LIVE);
+  ck_assert (kanvas_discover_is_running (discover_page ()));
+  /* Starting again while it runs is refused. */
+  ck_assert (!kanvas_discover_start (discover_page (), NULL));
+
+  t0 = g_get_monotonic_time ();
+  win_action_discover ("discover-cancel");
+  ck_assert_msg (spin_until (search_ended, NULL, 30), "cancel did not end the search");
+  took = (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC;
+  ck_assert_msg (took < CANCEL_SECONDS, "the search took %.2f s to stop", took);
+  ck_assert_ptr_nonnull (strstr (kanvas_discover_get_status (discover_page ()), "Cancelled"));
+
+  /* What it had found stays: the front so far, its best on the canvas. */
+  r = kanvas_discover_get_result (discover_page ());
+  ck_assert_ptr_nonnull (r);
+  ck_assert (r->stopped);
+  assert_view_matches (r);
+  ck_assert_str_eq (((KanHistoryEntry *) g_ptr_array_index (
+                       kanvas_window_get_session (win)->history,
+                       kanvas_window_get_session (win)->history->len - 1))->op, "discover");
+
+  /* The window works on: training runs and ends, and a new search starts and stops. */
+  steps = kanvas_window_get_steps_done (win);
+  app_action ("step", NULL);
+  ck_assert_msg (spin_until (steps_reach, GINT_TO_POINTER (steps + 1), 30), "no step was taken");
+  app_action ("stop", NULL);
+  ck_assert_msg (spin_until (is_idle, NULL, 30), "the run did not stop");
+  kanvas_discover_set_time_limit (discover_page (), 1);
+  ck_assert (kanvas_discover_start (discover_page (), NULL));
+  ck_assert_msg (spin_until (search_ended, NULL, 30), "a one-second search did not end");
+}
+END_TEST
+
+START_TEST (test_discover_units)
+{
+  g_autoptr (GError) error = NULL;
+  const char *shown;
+
+  /* A bad unit names its column and where it is wrong; nothing starts. */
+  ck_assert (kanvas_discover_set_unit (discover_page (), "x1", "m/s^"));
+  ck_assert (!kanvas_discover_set_unit (discover_page (), "nope", "m"));
+  ck_assert (!kanvas_discover_start (discover_page (), &error));
+  ck_assert (!kanvas_discover_is_running (discover_page ()));
+  shown = kanvas_discover_get_error (discover_page ());
+  ck_assert_ptr_nonnull (shown);
+  ck_assert_str_eq (shown, error->message);
+  ck_assert_ptr_nonnull (strstr (shown, "x1"));
+  ck_assert_ptr_nonnull (strstr (shown, "m/s^"));
+  ck_assert_msg (strstr (shown, "at character 5: expected a power") != NULL, "%s", shown);
+  g_clear_error (&error);
+
+  /* Units on some columns only: the columns without are named. */
+  ck_assert (kanvas_discover_set_unit (discover_page (), "x1", "m"));
+  ck_assert (!kanvas_discover_start (discover_page (), &error));
+  ck_assert_ptr_nonnull (strstr (kanvas_discover_get_error (discover_page ()), "Units"));
+  ck_assert_ptr_nonnull (strstr (kanvas_discover_get_error (discover_page ()), "x2"));
+  g_clear_error (&error);
+
+  /* No units at all is the plain search; the error goes. */
+  ck_assert (kanvas_discover_set_unit (discover_page (), "x1", ""));
+  kanvas_discover_set_time_limit (discover_page (), 1);
+  ck_assert (kanvas_discover_start (discover_page (), &error));
+  ck_assert_ptr_null (kanvas_discover_get_error (discover_page ()));
+  ck_assert_msg (spin_until (search_ended, NULL, 30), "a one-second search did not end");
+}
+END_TEST
+
 static Suite *
 gui_suite (void)
 {
@@ -1373,6 +1660,13 @@ gui_suite (void)
   tcase_add_test (tc, test_unsaved_marks_every_edit);
   tcase_add_test (tc, test_unsaved_command_line_open);
   tcase_add_test (tc, test_hostile_session_files);
+  suite_add_tcase (s, tc);
+  tc = tcase_create ("discover");
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_set_timeout (tc, 300);
+  tcase_add_test (tc, test_discover_demo);
+  tcase_add_test (tc, test_discover_cancel);
+  tcase_add_test (tc, test_discover_units);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -1,5 +1,6 @@
 /* test-json.c — the strict JSON reader: values read back exactly, every strictness rule with
- * its line and column, the nesting limit, packed storage and the memory limit. */
+ * its line and column, the nesting limit, packed storage and the memory limit; and the JSON
+ * writer: its layout, exact numbers and repaired, escaped strings. */
 #include <check.h>
 #include <float.h>
 #include <math.h>
@@ -10,6 +11,7 @@
 
 #include "kan-error.h"
 #include "kan-json.h"
+#include "test-helpers.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                     */
@@ -805,6 +807,164 @@ START_TEST (test_memory)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------------------------ */
+/* Writing                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The layout: wrapped levels on their own lines, deeper ones (and _inline ones) on one line,
+ * broken lines of an inline array indented one level below the line it opened on. */
+START_TEST (test_write_layout)
+{
+  static const double row[] = { 1.0, -0.0, 0.1, 1e22, 5e-324 };
+  KanJsonWriter w;
+  g_autofree char *cli = NULL;
+  g_autofree char *all = NULL;
+  gsize len = 0;
+
+  kan_json_writer_init (&w, 2);
+  kan_json_write_begin_object (&w, NULL);
+  kan_json_write_int (&w, "n", -3);
+  kan_json_write_begin_array (&w, "rows");
+  kan_json_write_begin_object (&w, NULL);
+  kan_json_write_double (&w, "x", 2.5);
+  kan_json_write_bool (&w, "ok", TRUE);
+  kan_json_write_end (&w);
+  kan_json_write_end (&w);
+  kan_json_write_begin_array (&w, "empty");
+  kan_json_write_end (&w);
+  kan_json_write_end (&w);
+  cli = kan_json_writer_finish (&w, &len);
+  ck_assert_str_eq (cli, "{\n  \"n\": -3,\n  \"rows\": [\n    {\"x\": 2.5, \"ok\": true}\n  ],\n"
+                         "  \"empty\": []\n}\n");
+  ck_assert_uint_eq (len, strlen (cli));
+
+  kan_json_writer_init (&w, 0);
+  kan_json_write_begin_object (&w, NULL);
+  kan_json_write_doubles (&w, "row", row, G_N_ELEMENTS (row), 0);
+  kan_json_write_doubles (&w, "pairs", row, 4, 2);
+  kan_json_write_begin_array (&w, "h");
+  kan_json_write_begin_object_inline (&w, NULL);
+  kan_json_write_null (&w, "op");
+  kan_json_write_begin_object (&w, "m");
+  kan_json_write_uint64 (&w, "seed", G_MAXUINT64);
+  kan_json_write_uint64 (&w, "small", 7);
+  kan_json_write_end (&w);
+  kan_json_write_end (&w);
+  kan_json_write_end (&w);
+  kan_json_write_end (&w);
+  all = kan_json_writer_finish (&w, NULL);
+  ck_assert_str_eq (all, "{\n"
+                         "  \"row\": [1.0, -0.0, 0.1, 1e+22, 4.94065645841247e-324],\n"
+                         "  \"pairs\": [\n"
+                         "    1.0, -0.0,\n"
+                         "    0.1, 1e+22\n"
+                         "  ],\n"
+                         "  \"h\": [\n"
+                         "    {\"op\": null, \"m\": {\n"
+                         "      \"seed\": \"18446744073709551615\",\n"
+                         "      \"small\": 7\n"
+                         "    }}\n"
+                         "  ]\n"
+                         "}\n");
+}
+END_TEST
+
+/* Doubles read back to the same bits; non-finite values are null. */
+START_TEST (test_write_numbers)
+{
+  const double v[] = { 0.0, -0.0, 1.0, -1.5, 0.1, 1.0 / 3.0, DBL_MAX, DBL_MIN, 5e-324, 1e22,
+                       123456789012345678.0, NAN, INFINITY, -INFINITY };
+  KanJsonWriter w;
+  g_autoptr (KanJsonDoc) doc = NULL;
+  g_autofree char *text = NULL;
+
+  kan_json_writer_init (&w, 1);
+  kan_json_write_begin_array (&w, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (v); i++)
+    kan_json_write_double (&w, NULL, v[i]);
+  kan_json_write_int (&w, NULL, G_MININT64);
+  kan_json_write_end (&w);
+  text = kan_json_writer_finish (&w, NULL);
+  doc = parse_ok (text);
+  for (guint i = 0; i < G_N_ELEMENTS (v); i++)
+    {
+      KanJsonNode e = kan_json_array_get (kan_json_root (doc), i);
+
+      if (!isfinite (v[i]))
+        {
+          ck_assert_int_eq (kan_json_type (&e), KAN_JSON_NULL);
+          continue;
+        }
+      ck_assert_int_eq (kan_json_number_kind (&e), KAN_JSON_REAL);
+      {
+        double back = kan_json_get_double (&e);
+        ck_assert_msg (memcmp (&back, &v[i], sizeof back) == 0, "%.17g came back as %.17g",
+                       v[i], back);
+      }
+    }
+  {
+    KanJsonNode last = kan_json_array_get (kan_json_root (doc), G_N_ELEMENTS (v));
+    ck_assert_int_eq (kan_json_get_int (&last), G_MININT64);
+  }
+}
+END_TEST
+
+/* Strings: invalid UTF-8 (a Latin-1 name) is repaired, so what is written always parses, and
+ * characters a terminal acts on are escaped, in JSON and for the terminal. */
+START_TEST (test_write_strings)
+{
+  static const char *const in[] = {
+    "caf\xe9.kanvas",                    /* Latin-1 é */
+    "a\"b\\c\nd\re\tf\x01g\x7f",         /* JSON escapes and controls */
+    "\xc2\x9b" "31m \xe2\x80\xae" "evil", /* C1 CSI and RIGHT-TO-LEFT OVERRIDE */
+    "\xf0\x9f\x98\x80 ok \xe2\x86\x92",  /* valid non-ASCII stays */
+    "\xe2\x82",                          /* a cut sequence */
+  };
+  static const char *const want[] = {
+    "caf\xef\xbf\xbd.kanvas",
+    "a\"b\\c\nd\re\tf\x01g\x7f",
+    "\xc2\x9b" "31m \xe2\x80\xae" "evil",
+    "\xf0\x9f\x98\x80 ok \xe2\x86\x92",
+    "\xef\xbf\xbd\xef\xbf\xbd",
+  };
+  KanJsonWriter w;
+  g_autoptr (KanJsonDoc) doc = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr (GString) term = g_string_new (NULL);
+
+  kan_json_writer_init (&w, 0);
+  kan_json_write_begin_object (&w, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (in); i++)
+    {
+      g_autofree char *key = g_strdup_printf ("k\xff%u", i);
+      kan_json_write_string (&w, key, in[i]);
+    }
+  kan_json_write_string (&w, "none", NULL);
+  kan_json_write_end (&w);
+  text = kan_json_writer_finish (&w, NULL);
+
+  ck_assert (g_utf8_validate (text, -1, NULL));
+  ck_assert_ptr_nonnull (strstr (text, "\\u009b31m \\u202eevil"));
+  ck_assert_ptr_nonnull (strstr (text, "\\nd\\re\\tf\\u0001g\\u007f"));
+  doc = parse_ok (text);
+  ck_assert_uint_eq (kan_json_length (kan_json_root (doc)), G_N_ELEMENTS (in) + 1);
+  for (guint i = 0; i < G_N_ELEMENTS (in); i++)
+    {
+      const KanJsonMember *m = kan_json_object_member (kan_json_root (doc), i);
+      g_autofree char *key = g_strdup_printf ("k\xef\xbf\xbd%u", i);
+
+      ck_assert_str_eq (m->key, key);
+      ck_assert_str_eq (kan_json_get_string (&m->value), want[i]);
+    }
+  ck_assert_int_eq (kan_json_type (&kan_json_object_member (kan_json_root (doc),
+                                                            G_N_ELEMENTS (in))->value),
+                    KAN_JSON_NULL);
+
+  kan_json_escape_append (term, "\x1b[2J\xe2\x80\xae" "caf\xe9 \"q\"\n", KAN_ESCAPE_TERMINAL);
+  ck_assert_str_eq (term->str, "\\x1b[2J\\u202ecaf\xef\xbf\xbd \"q\"\\x0a");
+}
+END_TEST
+
 static Suite *
 json_suite (void)
 {
@@ -829,17 +989,18 @@ json_suite (void)
   tcase_add_test (tc, test_depth);
   tcase_add_test (tc, test_memory);
   suite_add_tcase (s, tc);
+
+  tc = tcase_create ("writer");
+  tcase_add_test (tc, test_write_layout);
+  tcase_add_test (tc, test_write_numbers);
+  tcase_add_test (tc, test_write_strings);
+  suite_add_tcase (s, tc);
   return s;
 }
 
 int
-main (void)
+main (int    argc,
+      char **argv)
 {
-  SRunner *sr = srunner_create (json_suite ());
-  int failed;
-
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed != 0;
+  return kt_run (json_suite (), argc, argv);
 }

@@ -17,6 +17,7 @@
 #include "kan-symbolic.h"
 #include "kan-expr.h"
 #include "kan-error.h"
+#include "test-helpers.h"
 
 /* ck_assert marks a point (a write to a pipe) on every success; inner loops use this instead. */
 #define CHECK(cond, ...) \
@@ -24,32 +25,6 @@
 
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                     */
-
-static KanModel *
-model_new_full (const char *width, const char *arity, int G, int k, guint64 seed)
-{
-  GError *error = NULL;
-  KanShape *s = kan_shape_parse (width, arity, &error);
-  KanModelConfig cfg;
-  KanModel *m;
-
-  ck_assert_msg (s != NULL, "parse %s: %s", width, error ? error->message : "?");
-  kan_model_config_init (&cfg);
-  cfg.shape = s;
-  cfg.grid = G;
-  cfg.k = k;
-  cfg.seed = seed;
-  m = kan_model_new (&cfg, &error);
-  ck_assert_msg (m != NULL, "new %s: %s", width, error ? error->message : "?");
-  kan_shape_free (s);
-  return m;
-}
-
-static double
-unif (gsl_rng *r, double lo, double hi)
-{
-  return lo + (hi - lo) * gsl_rng_uniform (r);
-}
 
 /* Non-trivial values for every parameter. Coefficients keep away from 0 and from their
  * neighbours so the regulariser's |c| and |Δc| have no kink within a finite-difference step. */
@@ -66,21 +41,21 @@ randomize (KanModel *m, gsl_rng *r, double coef_amp)
           double *c = L->coef + e * P;
           for (int q = 0; q < P; q++)
             do
-              c[q] = unif (r, -coef_amp, coef_amp);
+              c[q] = kt_unif (r, -coef_amp, coef_amp);
             while (fabs (c[q]) < 0.02 * coef_amp
                    || (q > 0 && fabs (c[q] - c[q - 1]) < 0.02 * coef_amp));
-          L->scale_base[e] = unif (r, -0.9, 0.9);
-          L->scale_sp[e] = unif (r, 0.3, 1.2) * (L->mask[e] != 0.0);
+          L->scale_base[e] = kt_unif (r, -0.9, 0.9);
+          L->scale_sp[e] = kt_unif (r, 0.3, 1.2) * (L->mask[e] != 0.0);
         }
       for (int j = 0; j < L->n_out; j++)
         {
-          L->subnode_scale[j] = unif (r, 0.8, 1.3);
-          L->subnode_bias[j] = unif (r, -0.3, 0.3);
+          L->subnode_scale[j] = kt_unif (r, 0.8, 1.3);
+          L->subnode_bias[j] = kt_unif (r, -0.3, 0.3);
         }
       for (int q = 0; q < L->n_next; q++)
         {
-          L->node_scale[q] = unif (r, 0.8, 1.3);
-          L->node_bias[q] = unif (r, -0.3, 0.3);
+          L->node_scale[q] = kt_unif (r, 0.8, 1.3);
+          L->node_bias[q] = kt_unif (r, -0.3, 0.3);
         }
     }
 }
@@ -146,7 +121,7 @@ make_rows (const KanModel *m, gsl_rng *r, size_t n, double margin)
       do
         {
           for (int i = 0; i < I; i++)
-            x[b * I + i] = unif (r, -1.2, 1.2);
+            x[b * I + i] = kt_unif (r, -1.2, 1.2);
           kan_work_input_changed (w);
           kan_model_forward (m, w, x + b * I, 1, 0.0, NULL);
           ck_assert_int_lt (++tries, 100000);
@@ -327,7 +302,7 @@ gc_model (int which, gsl_rng *r)
   switch (which)
     {
     case 0:
-      m = model_new_full ("2,5,1", NULL, 5, 3, 11);
+      m = kt_model_new ("2,5,1", NULL, 5, 3, KAN_BASE_SILU, 11);
       randomize (m, r, 0.6);
       lock (m, 0, 0, 1, KAN_EDGE_SYMBOLIC, "sin", 0.7312, -0.2381, 1.3127, 0.0913);
       lock (m, 0, 1, 3, KAN_EDGE_BOTH, "exp", 0.4127, 0.1931, -0.8311, 0.2219);
@@ -335,7 +310,7 @@ gc_model (int which, gsl_rng *r)
       kan_model_set_edge (m, 0, 1, 4, KAN_EDGE_OFF, 0, NULL);
       break;
     case 1:
-      m = model_new_full ("3,[2,2],[1,1],1", "2,3,2", 4, 3, 12);
+      m = kt_model_new ("3,[2,2],[1,1],1", "2,3,2", 4, 3, KAN_BASE_SILU, 12);
       ck_assert_int_eq (m->layers[0].n_out, 2 + 2 + 3);
       ck_assert_int_eq (m->layers[1].n_out, 1 + 2);
       randomize (m, r, 0.5);
@@ -344,7 +319,7 @@ gc_model (int which, gsl_rng *r)
       lock (m, 2, 1, 0, KAN_EDGE_SYMBOLIC, "x^2", 0.9113, -0.1271, 0.6173, -0.0517);
       break;
     default:
-      m = model_new_full ("2,3,3,1", NULL, 6, 3, 13);
+      m = kt_model_new ("2,3,3,1", NULL, 6, 3, KAN_BASE_SILU, 13);
       randomize (m, r, 0.5);
       lock (m, 1, 0, 2, KAN_EDGE_SYMBOLIC, "sin", 0.7312, -0.2381, 1.3127, 0.0913);
       lock (m, 0, 1, 1, KAN_EDGE_BOTH, "tanh", 1.4127, 0.1931, -0.8311, 0.2219);
@@ -372,7 +347,7 @@ run_grad_check (int which, gboolean reg, double loss_w, double y_th)
   x = make_rows (m, r, n, 1e-2);
   target = g_new (double, n * kan_model_n_out (m));
   for (size_t s = 0; s < n * kan_model_n_out (m); s++)
-    target[s] = unif (r, -1, 1);
+    target[s] = kt_unif (r, -1, 1);
   /* Some rows lie outside the grid [-1, 1] (extension region, and beyond it). */
   {
     int outside = 0;
@@ -511,7 +486,7 @@ START_TEST (test_reg_value)
     double *g1 = g_new0 (double, np), *g2 = g_new0 (double, np);
     double *dout = g_new (double, n * kan_model_n_out (m));
     for (size_t s = 0; s < n * kan_model_n_out (m); s++)
-      dout[s] = unif (r, -1, 1);
+      dout[s] = kt_unif (r, -1, 1);
     kan_model_backward (m, w, dout, g1);
     kan_model_forward (m, w, x, n, 0.0, NULL);
     kan_model_backward (m, w, dout, g2);
@@ -638,7 +613,7 @@ START_TEST (test_jacobian)
       act[idx[q]] = TRUE;
     memset (grad, 0, sizeof (double) * np);
     for (size_t s = 0; s < n * O; s++)
-      dout[s] = unif (r, -1, 1);
+      dout[s] = kt_unif (r, -1, 1);
     kan_model_forward (m, w, x, n, 0.0, NULL);
     kan_model_backward (m, w, dout, grad);
     for (size_t q = 0; q < np; q++)
@@ -660,7 +635,7 @@ END_TEST
 
 START_TEST (test_active_params_count)
 {
-  KanModel *m = model_new_full ("2,5,1", NULL, 5, 3, 1);
+  KanModel *m = kt_model_new ("2,5,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   size_t *idx = g_new (size_t, kan_model_n_params (m));
   double abcd[4] = { 1.1, 0.2, -0.7, 0.3 };
 
@@ -867,7 +842,7 @@ START_TEST (test_init_pykan)
   for (unsigned gi = 0; gi < G_N_ELEMENTS (Gs); gi++)
     {
       int G = Gs[gi], k = 3, P = G + k;
-      KanModel *m = model_new_full ("7,5,[2,1],1", "3", G, k, 17 + gi);
+      KanModel *m = kt_model_new ("7,5,[2,1],1", "3", G, k, KAN_BASE_SILU, 17 + gi);
       double noise = 0.3 / (2 * G);
       ck_assert_int_eq (kan_model_depth (m), 3);
       ck_assert_int_eq (kan_model_n_in (m), 7);
@@ -927,9 +902,9 @@ END_TEST
 
 START_TEST (test_init_seed)
 {
-  KanModel *a = model_new_full ("3,[4,2],2", "2", 5, 3, 42);
-  KanModel *b = model_new_full ("3,[4,2],2", "2", 5, 3, 42);
-  KanModel *c = model_new_full ("3,[4,2],2", "2", 5, 3, 43);
+  KanModel *a = kt_model_new ("3,[4,2],2", "2", 5, 3, KAN_BASE_SILU, 42);
+  KanModel *b = kt_model_new ("3,[4,2],2", "2", 5, 3, KAN_BASE_SILU, 42);
+  KanModel *c = kt_model_new ("3,[4,2],2", "2", 5, 3, KAN_BASE_SILU, 43);
   size_t np = kan_model_n_params (a), differ = 0;
 
   ck_assert_uint_eq (np, kan_model_n_params (b));
@@ -1046,7 +1021,7 @@ START_TEST (test_trace)
 {
   gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
   gsl_rng_set (r, 5 + _i);
-  KanModel *m = _i == 0 ? model_new_full ("2,5,1", NULL, 5, 3, 3) : gc_model (_i, r);
+  KanModel *m = _i == 0 ? kt_model_new ("2,5,1", NULL, 5, 3, KAN_BASE_SILU, 3) : gc_model (_i, r);
   size_t n = 25;
   double *x = make_rows (m, r, n, 0.0), *out = g_new (double, n * kan_model_n_out (m));
   KanWork *w = kan_work_new (m, n);
@@ -1127,7 +1102,7 @@ END_TEST
 START_TEST (test_basis_cache)
 {
   gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
-  KanModel *m = model_new_full ("2,5,1", NULL, 5, 3, 9);
+  KanModel *m = kt_model_new ("2,5,1", NULL, 5, 3, KAN_BASE_SILU, 9);
   size_t n = 40;
   double *x = g_new (double, 2 * n), *o1 = g_new (double, n), *o2 = g_new (double, n);
   double *o3 = g_new (double, n), *ref = g_new (double, n);
@@ -1136,7 +1111,7 @@ START_TEST (test_basis_cache)
   gsl_rng_set (r, 31);
   randomize (m, r, 0.8);
   for (size_t s = 0; s < 2 * n; s++)
-    x[s] = unif (r, -1.1, 1.1);
+    x[s] = kt_unif (r, -1.1, 1.1);
   kan_model_forward (m, w, x, n, 0.0, o1);
   kan_model_forward (m, w, x, n, 0.0, o2);
   ck_assert_int_eq (memcmp (o1, o2, n * sizeof (double)), 0);
@@ -1224,7 +1199,7 @@ static const char *const grid_kind_names[] = { "cubic", "smooth", "rough" };
 static KanModel *
 grid_model (gsl_rng *r, const char *width, int G, GridKind kind)
 {
-  KanModel *m = model_new_full (width, NULL, G, 3, 21);
+  KanModel *m = kt_model_new (width, NULL, G, 3, KAN_BASE_SILU, 21);
   int P = m->G + m->k, k = m->k;
   double xs[64], ys[64];
 
@@ -1241,7 +1216,7 @@ grid_model (gsl_rng *r, const char *width, int G, GridKind kind)
               /* The last layer feeds nothing: it may be larger. */
               double amp = l + 1 < m->depth ? 0.1 : 0.5;
               for (int q = 0; q < 4; q++)
-                a[q] = unif (r, -amp, amp);
+                a[q] = kt_unif (r, -amp, amp);
               for (int s = 0; s < 64; s++)
                 {
                   xs[s] = t[k] + (t[k + G] - t[k]) * (s + 0.5) / 64;
@@ -1251,13 +1226,13 @@ grid_model (gsl_rng *r, const char *width, int G, GridKind kind)
             }
           else if (kind == GRID_SMOOTH)
             {
-              double amp = unif (r, 0.3, 0.6), phase = unif (r, 0, 2 * M_PI);
+              double amp = kt_unif (r, 0.3, 0.6), phase = kt_unif (r, 0, 2 * M_PI);
               for (int q = 0; q < P; q++)
                 c[q] = amp * sin (4.0 * q / P + phase);
             }
           else
             for (int q = 0; q < P; q++)
-              c[q] = unif (r, -1, 1);
+              c[q] = kt_unif (r, -1, 1);
           L->scale_base[e] *= 0.3;
         }
     }
@@ -1278,7 +1253,7 @@ START_TEST (test_update_grid)
 
   gsl_rng_set (r, 808);
   for (size_t s = 0; s < 2 * n; s++)
-    x[s] = unif (r, -1, 1);
+    x[s] = kt_unif (r, -1, 1);
   for (unsigned wi = 0; wi < G_N_ELEMENTS (widths); wi++)
     for (int kind = GRID_POLY; kind <= GRID_ROUGH; kind++)
       {
@@ -1392,7 +1367,7 @@ START_TEST (test_largest_grid)
 
   gsl_rng_set (r, 4242);
   for (size_t q = 0; q < 2 * n; q++)
-    x[q] = unif (r, -1, 1);
+    x[q] = kt_unif (r, -1, 1);
   kan_model_config_init (&cfg);
   cfg.shape = s;
   cfg.grid = 100000;
@@ -1406,7 +1381,7 @@ START_TEST (test_largest_grid)
   ck_assert (kan_model_is_finite (m));
   ck_assert_uint_lt (kan_model_update_grid_bytes (m, n), 64u << 20);
 
-  coarse = model_new_full ("2,5,1", NULL, 5, 3, 1);
+  coarse = kt_model_new ("2,5,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   kan_model_eval (coarse, x, n, y);
   fine = kan_model_refine (coarse, 100000, x, n, &error);
   ck_assert_msg (fine != NULL, "%s", error ? error->message : "");
@@ -1431,7 +1406,7 @@ START_TEST (test_work_cancel)
 {
   gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
   const size_t n = 3000;
-  KanModel *m = model_new_full ("2,30,1", NULL, 5, 3, 2);
+  KanModel *m = kt_model_new ("2,30,1", NULL, 5, 3, KAN_BASE_SILU, 2);
   KanWork *w = kan_work_new (m, n);
   GCancellable *c = g_cancellable_new ();
   double *x = g_new (double, 2 * n), *out = g_new (double, n), *ref = g_new (double, n);
@@ -1439,9 +1414,9 @@ START_TEST (test_work_cancel)
 
   gsl_rng_set (r, 77);
   for (size_t q = 0; q < 2 * n; q++)
-    x[q] = unif (r, -1, 1);
+    x[q] = kt_unif (r, -1, 1);
   for (size_t q = 0; q < n; q++)
-    dout[q] = unif (r, -1, 1);
+    dout[q] = kt_unif (r, -1, 1);
   g_cancellable_cancel (c);
   kan_work_set_cancellable (w, c);
   kan_model_forward (m, w, x, n, 0.0, out);
@@ -1474,7 +1449,7 @@ START_TEST (test_refine)
 
   gsl_rng_set (r, 909);
   for (size_t s = 0; s < 2 * n; s++)
-    x[s] = unif (r, -1, 1);
+    x[s] = kt_unif (r, -1, 1);
   for (int kind = GRID_POLY; kind <= GRID_ROUGH; kind++)
     for (int updated = 0; updated < 2; updated++)
       for (unsigned ti = 0; ti < G_N_ELEMENTS (targets); ti++)
@@ -1579,7 +1554,7 @@ END_TEST
 
 START_TEST (test_edge_modes)
 {
-  KanModel *m = model_new_full ("3,4,2", NULL, 5, 3, 8);
+  KanModel *m = kt_model_new ("3,4,2", NULL, 5, 3, KAN_BASE_SILU, 8);
   double abcd[4] = { 0.7312, -0.2381, 1.3127, 0.0913 }, got[4];
   const KanEdgeMode modes[] = { KAN_EDGE_SYMBOLIC, KAN_EDGE_BOTH, KAN_EDGE_OFF,
                                 KAN_EDGE_NUMERIC, KAN_EDGE_BOTH, KAN_EDGE_SYMBOLIC };
@@ -1615,7 +1590,7 @@ END_TEST
 
 START_TEST (test_is_finite)
 {
-  KanModel *m = model_new_full ("2,3,1", NULL, 5, 3, 8);
+  KanModel *m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 8);
   double *p = kan_model_params (m);
   size_t last = kan_model_n_params (m) - 1;
   double keep = p[last];
@@ -1916,15 +1891,9 @@ model_suite (void)
 }
 
 int
-main (void)
+main (int    argc,
+      char **argv)
 {
-  SRunner *sr;
-  int failed;
-
   gsl_set_error_handler_off ();
-  sr = srunner_create (model_suite ());
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return kt_run (model_suite (), argc, argv);
 }

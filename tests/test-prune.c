@@ -17,6 +17,7 @@
 #include "kan-prune.h"
 #include "kan-symbolic.h"
 #include "kan-error.h"
+#include "test-helpers.h"
 
 /* ck_assert marks a point (a write to a pipe) on every success; inner loops use this instead. */
 #define CHECK(cond, ...) \
@@ -24,34 +25,6 @@
 
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                     */
-
-static KanModel *
-model_new_full (const char *width, const char *arity, int G, int k, KanBaseFun base,
-                guint64 seed)
-{
-  GError *error = NULL;
-  KanShape *s = kan_shape_parse (width, arity, &error);
-  KanModelConfig cfg;
-  KanModel *m;
-
-  ck_assert_msg (s != NULL, "parse %s: %s", width, error ? error->message : "?");
-  kan_model_config_init (&cfg);
-  cfg.shape = s;
-  cfg.grid = G;
-  cfg.k = k;
-  cfg.seed = seed;
-  cfg.base_fun = base;
-  m = kan_model_new (&cfg, &error);
-  ck_assert_msg (m != NULL, "new %s: %s", width, error ? error->message : "?");
-  kan_shape_free (s);
-  return m;
-}
-
-static double
-unif (gsl_rng *r, double lo, double hi)
-{
-  return lo + (hi - lo) * gsl_rng_uniform (r);
-}
 
 /* Non-trivial values for every parameter, affines included. */
 static void
@@ -65,19 +38,19 @@ randomize (KanModel *m, gsl_rng *r)
       for (size_t e = 0; e < E; e++)
         {
           for (int q = 0; q < P; q++)
-            L->coef[e * P + q] = unif (r, -0.8, 0.8);
-          L->scale_base[e] = unif (r, -0.9, 0.9);
-          L->scale_sp[e] = unif (r, 0.3, 1.2);
+            L->coef[e * P + q] = kt_unif (r, -0.8, 0.8);
+          L->scale_base[e] = kt_unif (r, -0.9, 0.9);
+          L->scale_sp[e] = kt_unif (r, 0.3, 1.2);
         }
       for (int j = 0; j < L->n_out; j++)
         {
-          L->subnode_scale[j] = unif (r, 0.6, 1.3);
-          L->subnode_bias[j] = unif (r, -0.3, 0.3);
+          L->subnode_scale[j] = kt_unif (r, 0.6, 1.3);
+          L->subnode_bias[j] = kt_unif (r, -0.3, 0.3);
         }
       for (int q = 0; q < L->n_next; q++)
         {
-          L->node_scale[q] = unif (r, 0.6, 1.3);
-          L->node_bias[q] = unif (r, -0.3, 0.3);
+          L->node_scale[q] = kt_unif (r, 0.6, 1.3);
+          L->node_bias[q] = kt_unif (r, -0.3, 0.3);
         }
     }
 }
@@ -92,8 +65,8 @@ lock_random (KanModel *m, gsl_rng *r)
       for (int j = 0; j < m->layers[l].n_out; j++)
         {
           double u = gsl_rng_uniform (r);
-          double abcd[4] = { unif (r, 0.5, 1.5), unif (r, -0.5, 0.5), unif (r, -1.0, 1.0),
-                             unif (r, -0.2, 0.2) };
+          double abcd[4] = { kt_unif (r, 0.5, 1.5), kt_unif (r, -0.5, 0.5), kt_unif (r, -1.0, 1.0),
+                             kt_unif (r, -0.2, 0.2) };
           int id = kan_sym_lookup (fns[gsl_rng_uniform_int (r, G_N_ELEMENTS (fns))]);
           ck_assert_int_ge (id, 0);
           if (u < 0.2)
@@ -108,7 +81,7 @@ random_rows (gsl_rng *r, size_t n, int n_in, double lo, double hi)
 {
   double *x = g_new (double, n * n_in);
   for (size_t q = 0; q < n * (size_t) n_in; q++)
-    x[q] = unif (r, lo, hi);
+    x[q] = kt_unif (r, lo, hi);
   return x;
 }
 
@@ -146,7 +119,7 @@ static const double hand_x[8] = { 1.5, 0.5, -1.5, 0.5, 1.5, -0.5, -1.5, -0.5 };
 static KanModel *
 hand_model_sum (void)
 {
-  KanModel *m = model_new_full ("2,2,1", NULL, 3, 3, KAN_BASE_IDENTITY, 7);
+  KanModel *m = kt_model_new ("2,2,1", NULL, 3, 3, KAN_BASE_IDENTITY, 7);
   static const double w0[4] = { 2.0, 0.5, 1.0, -3.0 }, w1[2] = { 1.5, -0.25 };
   for (int e = 0; e < 4; e++)
     {
@@ -286,7 +259,7 @@ END_TEST
  * get the mult node's score. */
 START_TEST (test_scores_hand_mult)
 {
-  g_autoptr (KanModel) m = model_new_full ("2,[1,1],1", "2", 3, 3, KAN_BASE_IDENTITY, 3);
+  g_autoptr (KanModel) m = kt_model_new ("2,[1,1],1", "2", 3, 3, KAN_BASE_IDENTITY, 3);
   g_autoptr (KanScores) s = NULL;
   const double tol = 1e-13;
   static const double w0[6] = { 1.2, 2.0, 0.0, 0.8, 0.0, -1.5 }, w1[2] = { 0.6, 1.1 };
@@ -335,7 +308,7 @@ END_TEST
  * forward, and the backward pass follows pykan's per-output formula. */
 START_TEST (test_scores_statistics)
 {
-  g_autoptr (KanModel) m = model_new_full ("3,[2,1],2", "3", 4, 3, KAN_BASE_SILU, 11);
+  g_autoptr (KanModel) m = kt_model_new ("3,[2,1],2", "3", 4, 3, KAN_BASE_SILU, 11);
   gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
   const size_t n = 2500;
   g_autofree double *x = NULL;
@@ -519,8 +492,7 @@ START_TEST (test_prune_nodes_masked)
   int dropped_any = 0;
 
   gsl_rng_set (r, 100 + _i);
-  m = model_new_full (prune_cases[_i].width, prune_cases[_i].arity, 5, 3, KAN_BASE_SILU,
-                      20 + _i);
+  m = kt_model_new (prune_cases[_i].width, prune_cases[_i].arity, 5, 3, KAN_BASE_SILU, 20 + _i);
   randomize (m, r);
   if (prune_cases[_i].sym)
     lock_random (m, r);
@@ -717,7 +689,7 @@ END_TEST
 START_TEST (test_prune_inputs)
 {
   gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
-  g_autoptr (KanModel) m = model_new_full ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 4);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 4);
   g_autoptr (KanModel) m2 = NULL;
   g_autoptr (KanModel) m3 = NULL;
   g_autoptr (KanScores) s = NULL;
@@ -762,7 +734,7 @@ END_TEST
 START_TEST (test_prune_edges)
 {
   gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
-  g_autoptr (KanModel) m = model_new_full ("3,4,2", NULL, 5, 3, KAN_BASE_SILU, 8);
+  g_autoptr (KanModel) m = kt_model_new ("3,4,2", NULL, 5, 3, KAN_BASE_SILU, 8);
   g_autoptr (KanModel) orig = NULL;
   g_autoptr (KanScores) s = NULL;
   g_autofree double *x = NULL, *all = NULL;
@@ -835,7 +807,7 @@ END_TEST
 START_TEST (test_prune_pipeline)
 {
   gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
-  g_autoptr (KanModel) m = model_new_full ("3,[4,1],3,1", "2", 5, 3, KAN_BASE_SILU, 12);
+  g_autoptr (KanModel) m = kt_model_new ("3,[4,1],3,1", "2", 5, 3, KAN_BASE_SILU, 12);
   g_autoptr (KanModel) a = NULL;
   g_autoptr (KanModel) b = NULL;
   g_autoptr (KanScores) s = NULL;
@@ -870,7 +842,7 @@ END_TEST
 /* mask_node turns off every edge into the node's whole group and out of the node. */
 START_TEST (test_mask_node)
 {
-  g_autoptr (KanModel) m = model_new_full ("2,[1,2],2", "3", 3, 3, KAN_BASE_SILU, 2);
+  g_autoptr (KanModel) m = kt_model_new ("2,[1,2],2", "3", 3, 3, KAN_BASE_SILU, 2);
   const KanLayer *L0 = &m->layers[0], *L1 = &m->layers[1];
 
   kan_model_set_edge (m, 1, 2, 1, KAN_EDGE_SYMBOLIC, kan_sym_lookup ("sin"), NULL);
@@ -908,8 +880,8 @@ assert_error (GError **error, int code)
 START_TEST (test_errors)
 {
   gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
-  g_autoptr (KanModel) m = model_new_full ("2,[3,1],2,1", "2", 3, 3, KAN_BASE_SILU, 5);
-  g_autoptr (KanModel) other = model_new_full ("2,4,2,1", NULL, 3, 3, KAN_BASE_SILU, 5);
+  g_autoptr (KanModel) m = kt_model_new ("2,[3,1],2,1", "2", 3, 3, KAN_BASE_SILU, 5);
+  g_autoptr (KanModel) other = kt_model_new ("2,4,2,1", NULL, 3, 3, KAN_BASE_SILU, 5);
   g_autoptr (KanModel) copy = NULL;
   g_autoptr (KanScores) s = NULL;
   g_autoptr (KanScores) so = NULL;
@@ -1037,15 +1009,9 @@ prune_suite (void)
 }
 
 int
-main (void)
+main (int    argc,
+      char **argv)
 {
-  SRunner *sr;
-  int failed;
-
   gsl_set_error_handler_off ();
-  sr = srunner_create (prune_suite ());
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return kt_run (prune_suite (), argc, argv);
 }

@@ -15,6 +15,7 @@
 
 #include "kan-spline.h"
 #include "kan-error.h"
+#include "test-helpers.h"
 
 /* ck_assert marks a point (a write to a pipe) on every success; inner loops use this instead. */
 #define CHECK(cond, ...) \
@@ -906,15 +907,9 @@ spline_suite (void)
 }
 
 int
-main (void)
+main (int    argc,
+      char **argv)
 {
-  SRunner *sr;
-  int failed;
-
   gsl_set_error_handler_off ();
-  sr = srunner_create (spline_suite ());
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return kt_run (spline_suite (), argc, argv);
 }

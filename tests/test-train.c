@@ -7,44 +7,7 @@
 #include "kan.h"
 #include "kan-lbfgs.h"
 #include "kan-model-private.h"
-
-static KanDataset *
-t1_data (size_t n_train, size_t n_test)
-{
-  KanFormulaSpec spec;
-  double range[2] = { -1, 1 };
-  GError *error = NULL;
-  KanDataset *d;
-
-  kan_formula_spec_init (&spec);
-  spec.formula = "exp(sin(pi*x1)+x2^2)";
-  spec.ranges = range;
-  spec.n_ranges = 1;
-  spec.n_train = n_train;
-  spec.n_test = n_test;
-  d = kan_dataset_from_formula (&spec, &error);
-  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
-  return d;
-}
-
-static KanModel *
-make_model (const char *width, int grid, guint64 seed)
-{
-  KanModelConfig cfg;
-  GError *error = NULL;
-  KanShape *shape = kan_shape_parse (width, NULL, &error);
-  KanModel *m;
-
-  ck_assert_msg (shape != NULL, "%s", error ? error->message : "");
-  kan_model_config_init (&cfg);
-  cfg.shape = shape;
-  cfg.grid = grid;
-  cfg.seed = seed;
-  m = kan_model_new (&cfg, &error);
-  ck_assert_msg (m != NULL, "%s", error ? error->message : "");
-  kan_shape_free (shape);
-  return m;
-}
+#include "test-helpers.h"
 
 /* Trains for STEPS and returns the last step's info. */
 static KanStepInfo
@@ -66,8 +29,8 @@ train (KanModel *m, const KanDataset *d, const KanTrainConfig *cfg)
  * of 3.1e-3 on it; the issue asks for at most 1e-2. */
 START_TEST (test_t1_lbfgs)
 {
-  KanDataset *d = t1_data (1000, 1000);
-  KanModel *m = make_model ("2,5,1", 5, 1);
+  KanDataset *d = kt_demo_data (1000, 1000);
+  KanModel *m = kt_model_new ("2,5,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   KanStepInfo info;
 
@@ -85,8 +48,8 @@ END_TEST
 
 START_TEST (test_t1_lm)
 {
-  KanDataset *d = t1_data (1000, 1000);
-  KanModel *m = make_model ("2,5,1", 5, 1);
+  KanDataset *d = kt_demo_data (1000, 1000);
+  KanModel *m = kt_model_new ("2,5,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   KanStepInfo info;
 
@@ -102,8 +65,8 @@ END_TEST
 
 START_TEST (test_adam_decreases)
 {
-  KanDataset *d = t1_data (500, 200);
-  KanModel *m = make_model ("2,5,1", 5, 3);
+  KanDataset *d = kt_demo_data (500, 200);
+  KanModel *m = kt_model_new ("2,5,1", NULL, 5, 3, KAN_BASE_SILU, 3);
   KanTrainConfig cfg;
   KanStepInfo first, last;
 
@@ -124,8 +87,9 @@ END_TEST
 /* Same seed, same settings: bit-identical parameters. */
 START_TEST (test_reproducible)
 {
-  KanDataset *d = t1_data (300, 100);
-  KanModel *a = make_model ("2,3,1", 5, 7), *b = make_model ("2,3,1", 5, 7);
+  KanDataset *d = kt_demo_data (300, 100);
+  KanModel *a = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 7);
+  KanModel *b = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 7);
   KanTrainConfig cfg;
 
   kan_train_config_init (&cfg);
@@ -149,8 +113,8 @@ END_TEST
  * model is exactly what it was before the step. */
 START_TEST (test_nonfinite_rollback)
 {
-  KanDataset *d = t1_data (200, 50);
-  KanModel *m = make_model ("2,3,1", 5, 2);
+  KanDataset *d = kt_demo_data (200, 50);
+  KanModel *m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 2);
   KanTrainConfig cfg;
   GError *error = NULL;
   KanTrainer *t;
@@ -185,8 +149,8 @@ END_TEST
 
 START_TEST (test_cancel)
 {
-  KanDataset *d = t1_data (100, 10);
-  KanModel *m = make_model ("2,3,1", 5, 2);
+  KanDataset *d = kt_demo_data (100, 10);
+  KanModel *m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 2);
   KanTrainConfig cfg;
   GError *error = NULL;
   GCancellable *c = g_cancellable_new ();
@@ -244,8 +208,8 @@ START_TEST (test_cancel_inside_step)
 
   for (unsigned v = 0; v < G_N_ELEMENTS (threads); v++)
     {
-      KanDataset *d = t1_data (4000, 100);
-      KanModel *m = make_model ("2,20,1", 5, 3);
+      KanDataset *d = kt_demo_data (4000, 100);
+      KanModel *m = kt_model_new ("2,20,1", NULL, 5, 3, KAN_BASE_SILU, 3);
       KanModel *before = kan_model_copy (m);
       KanTrainConfig cfg;
       KanStepInfo info;
@@ -299,8 +263,8 @@ END_TEST
 /* Cancelled between two steps, a step of a trainer with a grid update due keeps nothing. */
 START_TEST (test_cancel_restores_grid)
 {
-  KanDataset *d = t1_data (300, 10);
-  KanModel *m = make_model ("2,4,1", 5, 2);
+  KanDataset *d = kt_demo_data (300, 10);
+  KanModel *m = kt_model_new ("2,4,1", NULL, 5, 3, KAN_BASE_SILU, 2);
   KanTrainConfig cfg;
   GError *error = NULL;
   GCancellable *c = g_cancellable_new ();
@@ -329,8 +293,8 @@ END_TEST
  * problem too long to interrupt is refused. */
 START_TEST (test_budget_estimate)
 {
-  KanDataset *d = t1_data (500, 100);
-  KanModel *m = make_model ("2,40,1", 20, 1);
+  KanDataset *d = kt_demo_data (500, 100);
+  KanModel *m = kt_model_new ("2,40,1", NULL, 20, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   GError *error = NULL;
   gsize b10, b50, work;
@@ -356,7 +320,7 @@ START_TEST (test_budget_estimate)
   kan_dataset_free (d);
 
   /* LM on 4000 parameters and 20000 residuals: about 3e11 operations per step. */
-  d = t1_data (20000, 10);
+  d = kt_demo_data (20000, 10);
   kan_train_config_init (&cfg);
   cfg.opt = KAN_OPT_LM;
   ck_assert_ptr_null (kan_trainer_new (m, d, &cfg, &error));
@@ -373,7 +337,7 @@ START_TEST (test_symbolic_finetune)
 {
   const size_t n = 200;
   double *x = g_new (double, n), *y = g_new (double, n);
-  KanModel *m = make_model ("1,1", 5, 1);
+  KanModel *m = kt_model_new ("1,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   double abcd[4] = { 2.7, 0.31, 1.7, 0.2 }, got[4];
   KanDataset *d;
   KanTrainConfig cfg;
@@ -408,7 +372,7 @@ START_TEST (test_cross_entropy)
 {
   const size_t n = 200;
   double *x = g_new (double, n), *y = g_new (double, n), *out = g_new (double, 2 * n);
-  KanModel *m = make_model ("1,2", 5, 1);
+  KanModel *m = kt_model_new ("1,2", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanDataset *d;
   KanTrainConfig cfg;
   KanStepInfo first, last;
@@ -441,8 +405,8 @@ END_TEST
 
 START_TEST (test_regularised)
 {
-  KanDataset *d = t1_data (500, 100);
-  KanModel *m = make_model ("2,5,1", 5, 1);
+  KanDataset *d = kt_demo_data (500, 100);
+  KanModel *m = kt_model_new ("2,5,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   KanStepInfo info;
 
@@ -461,8 +425,8 @@ END_TEST
 
 START_TEST (test_minibatch)
 {
-  KanDataset *d = t1_data (1000, 100);
-  KanModel *m = make_model ("2,5,1", 5, 1);
+  KanDataset *d = kt_demo_data (1000, 100);
+  KanModel *m = kt_model_new ("2,5,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   KanStepInfo info;
 
@@ -478,9 +442,9 @@ END_TEST
 
 START_TEST (test_bad_settings)
 {
-  KanDataset *d = t1_data (50, 10);
-  KanModel *m = make_model ("3,2,1", 5, 1);
-  KanModel *m2 = make_model ("2,2,1", 5, 1);
+  KanDataset *d = kt_demo_data (50, 10);
+  KanModel *m = kt_model_new ("3,2,1", NULL, 5, 3, KAN_BASE_SILU, 1);
+  KanModel *m2 = kt_model_new ("2,2,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   GError *error = NULL;
 
@@ -563,12 +527,11 @@ START_TEST (test_lbfgs_nonfinite_rejected)
 END_TEST
 
 int
-main (void)
+main (int    argc,
+      char **argv)
 {
   Suite *s = suite_create ("train");
   TCase *tc = tcase_create ("train");
-  SRunner *sr;
-  int failed;
 
   gsl_set_error_handler_off ();
   tcase_set_timeout (tc, 300);
@@ -589,9 +552,5 @@ main (void)
   tcase_add_test (tc, test_lbfgs_rosenbrock);
   tcase_add_test (tc, test_lbfgs_nonfinite_rejected);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return kt_run (s, argc, argv);
 }

@@ -12,6 +12,7 @@
 
 #include "kan.h"
 #include "kan-worker.h"
+#include "test-helpers.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Fixture                                                                                     */
@@ -37,44 +38,6 @@ typedef struct
   GError       *error;
   gboolean      stopped;
 } Fx;
-
-static KanDataset *
-t1_data (size_t n_train, size_t n_test)
-{
-  KanFormulaSpec spec;
-  double range[2] = { -1, 1 };
-  GError *error = NULL;
-  KanDataset *d;
-
-  kan_formula_spec_init (&spec);
-  spec.formula = "exp(sin(pi*x1)+x2^2)";
-  spec.ranges = range;
-  spec.n_ranges = 1;
-  spec.n_train = n_train;
-  spec.n_test = n_test;
-  d = kan_dataset_from_formula (&spec, &error);
-  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
-  return d;
-}
-
-static KanModel *
-make_model (const char *width, int grid, guint64 seed)
-{
-  KanModelConfig cfg;
-  GError *error = NULL;
-  KanShape *shape = kan_shape_parse (width, NULL, &error);
-  KanModel *m;
-
-  ck_assert_msg (shape != NULL, "%s", error ? error->message : "");
-  kan_model_config_init (&cfg);
-  cfg.shape = shape;
-  cfg.grid = grid;
-  cfg.seed = seed;
-  m = kan_model_new (&cfg, &error);
-  ck_assert_msg (m != NULL, "%s", error ? error->message : "");
-  kan_shape_free (shape);
-  return m;
-}
 
 /* Reads every field of S, the way the canvas would while drawing it. */
 static double
@@ -272,8 +235,8 @@ adam_config (KanTrainConfig *cfg, int steps)
  * model is untouched. */
 START_TEST (test_run_to_end)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   size_t np = kan_model_n_params (m);
   g_autofree double *before = g_memdup2 (kan_model_params_const (m), sizeof (double) * np);
   KanTrainConfig cfg;
@@ -314,8 +277,8 @@ END_TEST
 /* The worker copies its inputs: the caller may free them as soon as start returns. */
 START_TEST (test_inputs_copied)
 {
-  KanDataset *d = t1_data (200, 100);
-  KanModel *m = make_model ("2,3,1", 5, 2);
+  KanDataset *d = kt_demo_data (200, 100);
+  KanModel *m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 2);
   KanTrainConfig cfg;
   Fx f;
 
@@ -335,8 +298,8 @@ END_TEST
 /* Snapshots come every interval, not every step. */
 START_TEST (test_interval)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   gint64 t0;
   double seconds, spacing_ms;
@@ -375,8 +338,8 @@ END_TEST
  * taken yet, never more than steps + 1). */
 START_TEST (test_interval_zero)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
@@ -398,8 +361,8 @@ END_TEST
 
 START_TEST (test_pause_step_resume)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   int s0, s1, n_snap;
   Fx f;
@@ -460,8 +423,8 @@ END_TEST
  * wakes the paused worker. */
 START_TEST (test_start_paused)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
@@ -495,8 +458,8 @@ END_TEST
 /* Stop ends an L-BFGS run within one step. */
 START_TEST (test_stop)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   int s0;
   Fx f;
@@ -529,8 +492,8 @@ END_TEST
 /* A second start while a run is busy fails; after on_done the worker takes a new run. */
 START_TEST (test_busy_and_restart)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   GError *error = NULL;
   Fx f;
@@ -568,8 +531,8 @@ END_TEST
 /* Adam with lr = 1e200 diverges at once: a non-finite error, and the model is finite. */
 START_TEST (test_diverge)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
@@ -593,9 +556,9 @@ END_TEST
 /* A config kan_trainer_new rejects: on_done with the error, no step, the model as given. */
 START_TEST (test_bad_config)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
-  g_autoptr (KanModel) m3 = make_model ("3,2,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
+  g_autoptr (KanModel) m3 = kt_model_new ("3,2,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   size_t np = kan_model_n_params (m);
   KanTrainConfig cfg;
   Fx f;
@@ -629,8 +592,8 @@ END_TEST
  * afterwards. */
 START_TEST (test_free_running)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
@@ -657,8 +620,8 @@ END_TEST
 /* Free while paused (the thread waits on the condition) and free of an idle worker. */
 START_TEST (test_free_paused)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
@@ -682,8 +645,8 @@ END_TEST
  * is freed (ASan checks), and on_done never runs. */
 START_TEST (test_free_done_pending)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
@@ -708,8 +671,8 @@ END_TEST
  * the same dispatch carried. */
 START_TEST (test_free_in_callback)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
@@ -784,8 +747,8 @@ stress_done (KanModel *model, const KanStepInfo *info, const GError *error, gboo
 
 START_TEST (test_stress)
 {
-  g_autoptr (KanDataset) d = t1_data (200, 100);
-  g_autoptr (KanModel) m = make_model ("2,3,1", 5, 1);
+  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
+  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   GPtrArray *tags = g_ptr_array_new_with_free_func (g_free);
   GRand *rand = g_rand_new_with_seed (20240607);
   int n_starts = 0, n_busy = 0;

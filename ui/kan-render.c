@@ -1,6 +1,6 @@
 /* kan-render.c — the network picture, the edge plot and the loss plot, with Cairo only.
  *
- * Geometry follows pykan's plot (section 6 of the behaviour notes): node layer l sits at height
+ * Geometry follows pykan's MultKAN.plot: node layer l sits at height
  * l·(y0+z0) of a band per edge layer, with y0 = 0.3 to the subnode row and z0 = 0.1 from there
  * to the next node layer; node q of n at x = (q + ½)/n; edge (i→j) of a layer with N = n·n_sub
  * edges in slot i·n_sub + j, its mini-plot box centred half-way up y0. Unlike pykan, box and
@@ -11,7 +11,7 @@
  */
 #include "kan-render.h"
 #include "kan-file.h"
-#include "kan-model-private.h"
+#include "kan-model.h"
 #include "kan-formula.h"
 
 #include <math.h>
@@ -62,6 +62,7 @@ kan_render_style_init (KanRenderStyle *st)
   st->sel_l = st->sel_i = st->sel_j = -1;
   st->font_size = 0.0;
   st->transparent = FALSE;
+  st->text_scale = 1.0;
 }
 
 void
@@ -195,6 +196,15 @@ layout_font (double width, double height)
   return CLAMP (MIN (width, 1.3 * height) / 44.0, 8.0, 20.0);
 }
 
+/* The node of node layer L that subnode J feeds (sums first, then each product's group). */
+static int
+subnode_owner (const KanSnapshot *s, int l, int j)
+{
+  int q = kan_shape_subnode_node (kan_model_shape (s->model), l, j);
+
+  return q >= 0 ? q : MIN (j, s->n_nodes[l] - 1);
+}
+
 KanLayout *
 kan_layout_new (const KanSnapshot *s,
                 double             width,
@@ -252,7 +262,7 @@ kan_layout_new (const KanSnapshot *s,
   for (int l = 0; l <= D; l++)
     {
       int n = lay->n_nodes[l], ns = lay->n_sub[l];
-      gboolean has_mult = l > 0 && shape->n_mult[l] > 0;
+      gboolean has_mult = l > 0 && kan_shape_n_mult (shape, l) > 0;
       double slot = aw / n;
 
       lay->layer_y[l] = height - mbot - l * band;
@@ -264,17 +274,8 @@ kan_layout_new (const KanSnapshot *s,
           lay->node_x[lay->node_off[l] + q] = mx + (q + 0.5) * slot;
           lay->node_mult[lay->node_off[l] + q] = q >= s->n_sum[l];
         }
-      /* Subnodes: sum subnode q feeds node q; then each product takes ARITY subnodes. */
-      {
-        int sub = 0;
-        for (int q = 0; q < s->n_sum[l] && sub < ns; q++, sub++)
-          lay->sub_node[lay->sub_off[l] + sub] = q;
-        for (int m = 0; l > 0 && m < shape->n_mult[l]; m++)
-          for (int a = 0; a < shape->arity[l][m] && sub < ns; a++, sub++)
-            lay->sub_node[lay->sub_off[l] + sub] = s->n_sum[l] + m;
-        for (; sub < ns; sub++)
-          lay->sub_node[lay->sub_off[l] + sub] = MIN (sub, n - 1);
-      }
+      for (int sub = 0; sub < ns; sub++)
+        lay->sub_node[lay->sub_off[l] + sub] = subnode_owner (s, l, sub);
       for (int q = 0; q < ns; q++)
         lay->sub_x[lay->sub_off[l] + q] = has_mult ? mx + (q + 0.5) * aw / ns
                                                    : lay->node_x[lay->node_off[l] + q];
@@ -714,7 +715,8 @@ render_network_layout (cairo_t              *cr,
                        const KanLayout      *lay,
                        const KanRenderStyle *st)
 {
-  double font = st->font_size > 0 ? st->font_size : lay->font;
+  double font = (st->font_size > 0 ? st->font_size : lay->font)
+                * (st->text_scale > 0 ? st->text_scale : 1.0);
 
   paint_bg (cr, st, lay->width, lay->height);
   /* Edges behind nodes, faint ones first so strong ones stay on top. */
@@ -968,69 +970,6 @@ message_centered (cairo_t *cr, const KanRenderStyle *st, const char *msg, double
   cairo_restore (cr);
 }
 
-/* "c·f(a·x+b)+d" with the numbers of ABCD rounded to three digits and simplified, for the
- * legend. */
-static double
-round3 (double v)
-{
-  char buf[32];
-  snprintf (buf, sizeof buf, "%.3g", v);
-  return g_ascii_strtod (buf, NULL);
-}
-
-static char *
-sym_formula (int sym_id, const double abcd[4])
-{
-  const char *const vars[] = { "x", NULL };
-  KanExpr *inner, *e;
-
-  inner = kan_expr_binary (KAN_EXPR_ADD,
-                           kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (round3 (abcd[0])),
-                                            kan_expr_var (0)),
-                           kan_expr_num (round3 (abcd[1])));
-  e = kan_expr_binary (KAN_EXPR_ADD,
-                       kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (round3 (abcd[2])),
-                                        kan_sym_expr (sym_id, inner)),
-                       kan_expr_num (round3 (abcd[3])));
-  e = kan_expr_simplify (e);
-  {
-    char *text = kan_expr_to_string (e, vars, KAN_EXPR_STYLE_TEXT);
-    kan_expr_free (e);
-    return text;
-  }
-}
-
-static const char *
-mode_name (KanEdgeMode mode)
-{
-  switch (mode)
-    {
-    case KAN_EDGE_OFF: return "pruned";
-    case KAN_EDGE_NUMERIC: return "spline";
-    case KAN_EDGE_SYMBOLIC: return "symbolic";
-    case KAN_EDGE_BOTH: return "spline + symbolic";
-    default: return "";
-    }
-}
-
-/* The node of node layer L that subnode J feeds (sums first, then each product's group). */
-static int
-subnode_owner (const KanSnapshot *s, int l, int j)
-{
-  const KanShape *shape = kan_model_shape (s->model);
-  int sub;
-
-  if (j < s->n_sum[l])
-    return j;
-  sub = s->n_sum[l];
-  for (int m = 0; m < shape->n_mult[l]; m++)
-    {
-      sub += shape->arity[l][m];
-      if (j < sub)
-        return s->n_sum[l] + m;
-    }
-  return MIN (j, s->n_nodes[l] - 1);
-}
 
 void
 kan_render_edge_plot (cairo_t              *cr,
@@ -1185,8 +1124,8 @@ kan_render_edge_plot (cairo_t              *cr,
     text_at (cr, title, a.x, 0.55 * font, 0.0, 0.0);
     font_set (cr, font, FALSE);
     {
-      g_autofree char *right = g_strdup_printf ("%s \xc2\xb7 score %s", mode_name (e->mode),
-                                                score);
+      g_autofree char *right = g_strdup_printf ("%s \xc2\xb7 score %s",
+                                                kan_edge_mode_name (e->mode), score);
       text_at (cr, right, a.x + a.w, 0.55 * font, 1.0, 0.0);
     }
     text_at (cr, src ? src : "x", a.x + 0.5 * a.w, height - 0.35 * font, 0.5, 1.0);
@@ -1194,7 +1133,7 @@ kan_render_edge_plot (cairo_t              *cr,
   }
   if (locked)
     {
-      g_autofree char *f = sym_formula (e->sym_id, e->abcd);
+      g_autofree char *f = kan_formula_edge_to_string (e->sym_id, e->abcd, 3);
       double lx = a.x + 0.8 * font, ly = a.y + 0.9 * font, len = 2.2 * font;
       double dash[2] = { 4 * lw, 3 * lw };
       font_set (cr, 0.9 * font, FALSE);

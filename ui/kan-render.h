@@ -24,6 +24,7 @@ typedef struct
   double font_size;        /* points; 0 = from the size of the picture */
   double accent[3];        /* second series: test RMSE, fitted symbolic curve overlay */
   gboolean transparent;    /* TRUE: do not paint bg first (the caller has painted) */
+  double text_scale;       /* multiplies the network picture's text; 1 (0 also reads as 1) */
 } KanRenderStyle;
 
 void     kan_render_style_init  (KanRenderStyle       *st);   /* light theme */

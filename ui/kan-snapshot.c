@@ -5,7 +5,6 @@
  * when the data set is larger) and evaluates each edge on KAN_SNAPSHOT_CURVE_POINTS points.
  */
 #include "kan-snapshot.h"
-#include "kan-model-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -81,8 +80,7 @@ edge_fill (KanSnapshotEdge *e,
            const KanWork   *w,
            size_t           n)
 {
-  const KanLayer *L = &m->layers[e->l];
-  int in = L->n_in, out = L->n_out;
+  int in = kan_model_layer_in (m, e->l), out = kan_model_layer_out (m, e->l);
   double lo = INFINITY, hi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
 
   if (n > 0)
@@ -118,9 +116,10 @@ edge_fill (KanSnapshotEdge *e,
   if (!(lo <= hi))
     {
       /* No data: the grid range of the input node. */
-      const double *t = kan_layer_knots (m, L, e->i);
-      lo = t[m->k];
-      hi = t[m->G + m->k];
+      double range[2];
+      kan_model_knot_range (m, e->l, e->i, range);
+      lo = range[0];
+      hi = range[1];
     }
   widen (&lo, &hi);
   e->x_min = lo;
@@ -175,7 +174,7 @@ kan_snapshot_new (const KanModel    *m,
   for (int l = 0; l <= s->depth; l++)
     {
       s->n_nodes[l] = kan_shape_nodes (shape, l);
-      s->n_sum[l] = shape->n_sum[l];
+      s->n_sum[l] = kan_shape_n_sum (shape, l);
       s->n_sub[l] = l == 0 ? s->n_nodes[0] : kan_shape_subnodes (shape, l);
       s->node_score[l] = g_new (double, s->n_nodes[l]);
     }
@@ -284,30 +283,5 @@ char *
 kan_edge_form_text (int           sym_id,
                     const double  abcd[4])
 {
-  const KanSymInfo *info = sym_id >= 0 && sym_id < kan_sym_count () ? kan_sym_info (sym_id) : NULL;
-  GString *s = g_string_new (NULL);
-  g_autofree char *arg = NULL;
-  const char *name = info ? info->name : "?";
-
-  if (info && sym_id == kan_sym_zero ())
-    {
-      g_string_append_printf (s, "%.4g", abcd[3]);
-      return g_string_free (s, FALSE);
-    }
-  /* a·x + b, with the signs written as a reader would. */
-  if (abcd[1] == 0)
-    arg = g_strdup_printf ("%.4g·x", abcd[0]);
-  else
-    arg = g_strdup_printf ("%.4g·x %s %.4g", abcd[0], abcd[1] < 0 ? "−" : "+", fabs (abcd[1]));
-  if (g_str_equal (name, "x"))
-    g_string_append_printf (s, "%.4g·(%s)", abcd[2], arg);
-  else if (g_str_has_prefix (name, "x^"))
-    g_string_append_printf (s, "%.4g·(%s)%s", abcd[2], arg, name + 1);
-  else if (g_str_has_prefix (name, "1/x"))
-    g_string_append_printf (s, "%.4g/(%s)%s", abcd[2], arg, name + 3);
-  else
-    g_string_append_printf (s, "%.4g·%s(%s)", abcd[2], name, arg);
-  if (abcd[3] != 0)
-    g_string_append_printf (s, " %s %.4g", abcd[3] < 0 ? "−" : "+", fabs (abcd[3]));
-  return g_string_free (s, FALSE);
+  return kan_formula_edge_to_string (sym_id, abcd, 4);
 }

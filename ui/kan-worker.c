@@ -59,6 +59,14 @@ cond_wait (GCond *c, GMutex *m)
   TSAN_ACQUIRE (m);
 }
 
+static inline void
+cond_wait_until (GCond *c, GMutex *m, gint64 end_time)
+{
+  TSAN_RELEASE (m);
+  g_cond_wait_until (c, m, end_time);
+  TSAN_ACQUIRE (m);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* The alive token shared with queued dispatches                                               */
 
@@ -168,6 +176,7 @@ struct _KanWorker
   GMutex                 lock;
   GCond                  cond;
   guint                  interval_ms;
+  guint                  step_ms;      /* least duration of a step while running, or 0 */
   /* A run is busy from kan_worker_start until its on_done has been dispatched. */
   gboolean               busy;
   GThread               *thread;
@@ -322,8 +331,8 @@ worker_thread (gpointer data)
   while (trainer != NULL)
     {
       gboolean single = FALSE;
-      guint interval;
-      gint64 now;
+      guint interval, step_ms;
+      gint64 now, step_start;
 
       if ((int) run->hist_train->len >= run->cfg.steps)
         break;
@@ -358,8 +367,10 @@ worker_thread (gpointer data)
       else
         w->state = KAN_WORKER_RUNNING;
       interval = w->interval_ms;
+      step_ms = w->step_ms;
       unlock (&w->lock);
 
+      step_start = g_get_monotonic_time ();
       if (!kan_trainer_step (trainer, run->cancellable, &run->info, &error))
         {
           if (g_error_matches (error, KAN_ERROR, KAN_ERROR_CANCELLED))
@@ -389,6 +400,16 @@ worker_thread (gpointer data)
           publish (run);
           published = TRUE;
           last_publish = g_get_monotonic_time ();
+        }
+      /* A paced run rests until the step has taken STEP_MS; stop and resume wake it, a pause
+       * is seen when the rest ends. */
+      if (step_ms > 0 && !single)
+        {
+          gint64 until = step_start + (gint64) step_ms * 1000;
+          lock (&w->lock);
+          while (!w->stop && !w->pause && g_get_monotonic_time () < until)
+            cond_wait_until (&w->cond, &w->lock, until);
+          unlock (&w->lock);
         }
     }
 
@@ -485,6 +506,31 @@ kan_worker_set_interval (KanWorker *w,
   lock (&w->lock);
   w->interval_ms = interval_ms;
   unlock (&w->lock);
+}
+
+void
+kan_worker_set_step_time (KanWorker *w,
+                          guint      step_ms)
+{
+  g_return_if_fail (w != NULL);
+
+  lock (&w->lock);
+  w->step_ms = step_ms;
+  g_cond_broadcast (&w->cond);
+  unlock (&w->lock);
+}
+
+guint
+kan_worker_get_step_time (KanWorker *w)
+{
+  guint step_ms;
+
+  g_return_val_if_fail (w != NULL, 0);
+
+  lock (&w->lock);
+  step_ms = w->step_ms;
+  unlock (&w->lock);
+  return step_ms;
 }
 
 gboolean

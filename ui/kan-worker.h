@@ -48,6 +48,12 @@ void           kan_worker_free       (KanWorker             *w);
 /* Milliseconds between snapshots while running (default 50). */
 void           kan_worker_set_interval (KanWorker           *w,
                                         guint                interval_ms);
+/* Each step of a running run takes at least STEP_MS milliseconds (default 0: as fast as the
+ * optimizer goes), so that people can watch the curves change; pause, step and stop still
+ * answer within a step. */
+void           kan_worker_set_step_time (KanWorker          *w,
+                                         guint               step_ms);
+guint          kan_worker_get_step_time (KanWorker          *w);
 
 /* Starts training copies of MODEL and DATA with CFG for CFG->steps steps. START_PAUSED: wait
  * for resume or step (a snapshot of the starting model comes at once). Fails with

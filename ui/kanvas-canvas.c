@@ -699,8 +699,22 @@ kanvas_canvas_set_dark (KanvasCanvas *self,
   st.sel_i = self->style.sel_i;
   st.sel_j = self->style.sel_j;
   st.font_size = self->style.font_size;
+  st.text_scale = self->style.text_scale;
   self->style = st;
   self->dark = dark;
+  invalidate (self);
+}
+
+void
+kanvas_canvas_set_text_scale (KanvasCanvas *self,
+                              double        scale)
+{
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+  g_return_if_fail (scale > 0);
+
+  if (self->style.text_scale == scale)
+    return;
+  self->style.text_scale = scale;
   invalidate (self);
 }
 

@@ -27,6 +27,9 @@ void               kanvas_canvas_set_zoom         (KanvasCanvas *self,
 void               kanvas_canvas_set_dark         (KanvasCanvas *self,
                                                    gboolean      dark);
 const KanRenderStyle *kanvas_canvas_get_style     (KanvasCanvas *self);
+/* Enlarges (or shrinks) the picture's text by SCALE (the style's text_scale; 1 as drawn). */
+void               kanvas_canvas_set_text_scale   (KanvasCanvas *self,
+                                                   double        scale);
 /* The selection: an edge (l,i,j), a node (l,i,-1) or nothing (-1,-1,-1). */
 void               kanvas_canvas_get_selection    (KanvasCanvas *self,
                                                    int          *l,

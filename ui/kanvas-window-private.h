@@ -94,6 +94,10 @@ struct _KanvasWindow
   GtkLabel             *numeric_label;
   GtkListBox           *history_list;
   GMenuModel           *canvas_menu;
+  AdwActionRow         *auto_report_row;
+  GtkSpinner           *busy_spinner;
+  GtkWidget            *busy_cancel;
+  GtkWidget            *discover;    /* the Discover page (kanvas-discover.c) */
 
   /* owned */
   KanSession           *session;
@@ -113,6 +117,11 @@ struct _KanvasWindow
   KanSymFit            *fits;        /* suggestions for the selected edge */
   int                   n_fits;
   KanvasPending        *pending;     /* the command waiting for "Save changes?", or NULL */
+  GCancellable         *task_cancel; /* of the session's task on a thread (auto-symbolic,
+                                      * refine), NULL when there is none */
+  char                 *task_label;  /* what the task does, for the status line */
+  guint                 preview_id;  /* the prune preview waiting for the thresholds to settle */
+  GtkWidget            *prune_question; /* "Prune a network trained without λ?", or NULL */
 
   /* state */
   RunState              run_state;
@@ -131,7 +140,8 @@ void     kanvas_window_toast           (KanvasWindow   *self,
 void     kanvas_window_model_changed   (KanvasWindow   *self);
 void     kanvas_window_set_modified    (KanvasWindow   *self,
                                         gboolean        modified);
-/* Train and test RMSE (the loss for cross-entropy) of the session's model. */
+/* Train and test metrics of the session's model, as history entries hold them
+ * (kan_ops_metrics). */
 void     kanvas_window_model_rmse      (KanvasWindow   *self,
                                         double         *train,
                                         double         *test);
@@ -143,15 +153,26 @@ void     kanvas_window_session_dispose (KanvasWindow   *self);
 /* The session was replaced (opened, example): the last history entry gets the current model
  * if it has none, and it becomes the current state. Refreshes. */
 void     kanvas_window_session_reset   (KanvasWindow   *self);
-/* Appends a history entry for a model-changing operation, keeping a copy of the model after
- * it; entries undone before are dropped. The caller refreshes. */
+/* Appends a history entry (kan_ops_record) and treats it as kanvas_window_recorded does. */
 void     kanvas_window_record          (KanvasWindow   *self,
                                         const char     *op,
                                         const char     *detail);
+/* After a kan-ops operation appended its history entry: the entry keeps a copy of the model
+ * after it (the undo state), entries undone before it are dropped, and it becomes the current
+ * state. The caller refreshes. */
+void     kanvas_window_recorded        (KanvasWindow   *self);
 /* Enables the session's actions: none while training (edits apply to the main thread's model
  * only when no run holds a copy of it). Cheap; called on every snapshot. */
 void     kanvas_window_session_update  (KanvasWindow   *self);
 /* Recomputes the formula, the inspector, the prune preview and the history list. */
 void     kanvas_window_session_refresh (KanvasWindow   *self);
+/* After a step was recorded (the current history entry): a toast saying what WHAT did to the
+ * train and test error, with Undo when it made them worse (kan_ops_made_worse). EXTRA (may be
+ * NULL) follows the numbers. */
+void     kanvas_window_announce_step   (KanvasWindow   *self,
+                                        const char     *what,
+                                        const char     *extra);
+/* TRUE while an operation of the session runs on a thread (then edits and training wait). */
+gboolean kanvas_window_is_busy         (KanvasWindow   *self);
 
 G_END_DECLS

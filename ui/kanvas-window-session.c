@@ -4,9 +4,13 @@
  * whole-network operations (prune by thresholds, auto-symbolic, refine, retrain), the formula of
  * the network and the history with undo. Every edit is a window action (scripts reach them
  * through the application's actions) and applies to the main thread's model, so all of them are
- * disabled while a training run holds a copy of it. Every edit appends a history entry that keeps
- * a copy of the model after it (models are small): undo, redo and clicking an entry swap that
- * copy in.
+ * disabled while a training run holds a copy of it. What an edit does and the history entry it
+ * appends belong to kan-ops.c; here the entry gets a copy of the model after it (models are
+ * small): undo, redo and clicking an entry swap that copy in.
+ *
+ * Every step says what it did to the error (history rows and a toast, with Undo when it made
+ * things worse). Auto-symbolic and refine run on a thread (a GTask on copies of the model and
+ * the data) with a busy state and Cancel; the result is applied on the main thread.
  */
 #include "kanvas-window-private.h"
 
@@ -14,12 +18,10 @@
 #include <string.h>
 #include "kan-render.h"
 #include "kan-file.h"
+#include "kan-ops.h"
 
 /* Suggestions shown for an edge. */
 #define N_SUGGESTIONS 8
-/* Snapping of the formula's constants may raise the train RMSE by this share of std(y) at
- * least (as `kanvas-cli formula`): round-off of an exact network, no more. */
-#define FORMULA_SNAP_TOL 1e-9
 
 /* The library offered for auto-symbolic, with the ones checked at first. */
 static const struct
@@ -33,11 +35,18 @@ static const struct
   { "arctan", FALSE }, { "sigmoid", FALSE },
 };
 
-/* Actions that edit the model; disabled during a run. */
+/* The prune preview waits this long (ms) for the thresholds to stop changing. */
+#define PREVIEW_DELAY_MS 150
+
+/* Actions that edit the model; disabled during a run and while a task runs. */
 static const char *const edit_actions[] = {
-  "prune", "prune-node", "prune-edge", "lock", "unlock", "auto-symbolic", "refine", "undo",
-  "redo", "goto-history", "lock-best", "unlock-selected", "prune-selected",
+  "prune", "prune-anyway", "prune-node", "prune-edge", "lock", "unlock", "auto-symbolic",
+  "refine", "undo", "redo", "goto-history", "lock-best", "unlock-selected", "prune-selected",
 };
+/* The window's training actions, also held back while a task runs. */
+static const char *const run_actions[] = { "train", "train-pause", "step", "apply" };
+
+static void drop_task (KanvasWindow *self);
 
 /* Helpers ------------------------------------------------------------------------------------- */
 
@@ -55,6 +64,11 @@ ready (KanvasWindow *self)
   if (kanvas_window_is_training (self))
     {
       kanvas_window_toast (self, "Stop training first: edits apply while no run is in progress.");
+      return FALSE;
+    }
+  if (kanvas_window_is_busy (self))
+    {
+      kanvas_window_toast (self, "Wait for %s to finish, or cancel it.", self->task_label);
       return FALSE;
     }
   if (s->model == NULL || s->data == NULL)
@@ -105,40 +119,6 @@ bad:
   return FALSE;
 }
 
-static gboolean
-check_edge (const KanModel *m,
-            int             l,
-            int             i,
-            int             j,
-            GError        **error)
-{
-  if (l < 0 || l >= kan_model_depth (m) || i >= kan_model_layer_in (m, l)
-      || j >= kan_model_layer_out (m, l))
-    {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "There is no edge (%d,%d,%d) in this "
-                   "network.", l, i, j);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-check_node (const KanModel *m,
-            int             l,
-            int             i,
-            GError        **error)
-{
-  const KanShape *sh = kan_model_shape (m);
-
-  if (l < 0 || l >= sh->n_layers || i >= kan_shape_nodes (sh, l))
-    {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "There is no node (%d,%d) in this "
-                   "network.", l, i);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* History ------------------------------------------------------------------------------------- */
 
 static KanHistoryEntry *
@@ -151,23 +131,28 @@ entry (KanvasWindow *self,
 }
 
 void
+kanvas_window_recorded (KanvasWindow *self)
+{
+  KanSession *s = session (self);
+  int last = (int) s->history->len - 1;
+  KanHistoryEntry *e = entry (self, last);
+
+  /* A new operation after undo forgets the undone ones, as editors do. */
+  if (self->hist_pos >= 0 && self->hist_pos + 1 < last)
+    g_ptr_array_remove_range (s->history, self->hist_pos + 1, last - self->hist_pos - 1);
+  e->model = s->model ? kan_model_copy (s->model) : NULL;
+  self->hist_pos = (int) s->history->len - 1;
+  g_message ("%s %s: train %.6g, test %.6g", e->op, e->detail ? e->detail : "", e->train_rmse,
+             e->test_rmse);
+}
+
+void
 kanvas_window_record (KanvasWindow *self,
                       const char   *op,
                       const char   *detail)
 {
-  KanSession *s = session (self);
-  KanHistoryEntry *e;
-  double tr, te;
-
-  /* A new operation after undo forgets the undone ones, as editors do. */
-  if (self->hist_pos >= 0 && self->hist_pos + 1 < (int) s->history->len)
-    g_ptr_array_set_size (s->history, self->hist_pos + 1);
-  kanvas_window_model_rmse (self, &tr, &te);
-  kan_session_add_history (s, op, detail, tr, te);
-  e = g_ptr_array_index (s->history, s->history->len - 1);
-  e->model = s->model ? kan_model_copy (s->model) : NULL;
-  self->hist_pos = (int) s->history->len - 1;
-  g_message ("%s %s: train %.6g, test %.6g", op, detail ? detail : "", tr, te);
+  kan_ops_record (session (self), op, detail);
+  kanvas_window_recorded (self);
 }
 
 void
@@ -176,6 +161,8 @@ kanvas_window_session_reset (KanvasWindow *self)
   KanSession *s = session (self);
   KanHistoryEntry *last = entry (self, (int) s->history->len - 1);
 
+  /* A task on the session that went gives nothing back. */
+  drop_task (self);
   if (last && last->model == NULL && s->model)
     last->model = kan_model_copy (s->model);
   self->hist_pos = last ? (int) s->history->len - 1 : -1;
@@ -240,6 +227,57 @@ goto_history_action (GSimpleAction *action,
     fail (self, "goto-history", error);
 }
 
+/* "train 0.0027 → 0.48 · test 0.0031 → 0.52": the error after E, and before it when BEFORE (the
+ * entry before, may be NULL) knows it; "" when E has no metrics. */
+static char *
+change_text (const KanHistoryEntry *before,
+             const KanHistoryEntry *e)
+{
+  if (isnan (e->train_rmse))
+    return g_strdup ("");
+  if (before == NULL || isnan (before->train_rmse))
+    return g_strdup_printf ("train %.3g · test %.3g", e->train_rmse, e->test_rmse);
+  return g_strdup_printf ("train %.3g → %.3g · test %.3g → %.3g", before->train_rmse,
+                          e->train_rmse, before->test_rmse, e->test_rmse);
+}
+
+void
+kanvas_window_announce_step (KanvasWindow *self,
+                             const char   *what,
+                             const char   *extra)
+{
+  const KanHistoryEntry *e = entry (self, self->hist_pos);
+  const KanHistoryEntry *before = entry (self, self->hist_pos - 1);
+  g_autofree char *change = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *markup = NULL;
+  gboolean worse;
+  AdwToast *t;
+
+  if (e == NULL)
+    return;
+  change = change_text (before, e);
+  worse = before && kan_ops_made_worse (before->train_rmse, before->test_rmse, e->train_rmse,
+                                        e->test_rmse);
+  text = g_strdup_printf ("%s%s%s%s%s%s", what, *change ? ": " : "", change,
+                          worse ? " (worse)" : "", extra ? ". " : "", extra ? extra : "");
+  g_message ("step: %s", text);
+  markup = g_markup_escape_text (text, -1);
+  g_free (self->last_message);
+  self->last_message = g_strdup (text);
+  t = adw_toast_new (markup);
+  adw_toast_set_timeout (t, worse ? 0 : 6);
+  if (worse)
+    {
+      /* A step that raised the error by more than KAN_OPS_WORSE_FACTOR is one click from
+       * being taken back; the toast stays until it is used or dismissed. */
+      adw_toast_set_button_label (t, "_Undo");
+      adw_toast_set_action_name (t, "win.undo");
+      adw_toast_set_priority (t, ADW_TOAST_PRIORITY_HIGH);
+    }
+  adw_toast_overlay_add_toast (self->toast_overlay, t);
+}
+
 static void
 refresh_history (KanvasWindow *self)
 {
@@ -253,9 +291,7 @@ refresh_history (KanvasWindow *self)
       const KanHistoryEntry *e = g_ptr_array_index (h, k);
       GtkWidget *row = adw_action_row_new ();
       g_autofree char *title = g_strdup_printf ("%u. %s", k + 1, e->op);
-      g_autofree char *rmse = isnan (e->train_rmse) ? g_strdup ("")
-                              : g_strdup_printf ("train %.3g · test %.3g", e->train_rmse,
-                                                 e->test_rmse);
+      g_autofree char *rmse = change_text (k > 0 ? g_ptr_array_index (h, k - 1) : NULL, e);
       g_autofree char *markup = g_markup_escape_text (e->detail ? e->detail : "", -1);
       g_autofree char *subtitle = g_strdup_printf ("%s%s%s", markup, *rmse ? "\n" : "", rmse);
 
@@ -299,6 +335,49 @@ style_named (const char *name)
   return NULL;
 }
 
+/* RMS difference between the formula and network M on the test rows (the train rows without
+ * any). */
+static double
+formula_vs_network (const KanExpr    *formula,
+                    const KanModel   *m,
+                    const KanDataset *d)
+{
+  gboolean test = d->n_test > 0;
+  const double *x = test ? d->test_x : d->train_x;
+  size_t n = test ? d->n_test : d->n_train;
+  g_autofree double *out = NULL;
+  double sum = 0;
+
+  if (n == 0 || kan_model_n_in (m) != d->n_in || kan_model_n_out (m) != 1)
+    return NAN;
+  out = g_new (double, n);
+  kan_model_eval (m, x, n, out);
+  for (size_t r = 0; r < n; r++)
+    {
+      double dv = kan_expr_eval (formula, x + r * d->n_in) - out[r];
+      sum += dv * dv;
+    }
+  return sqrt (sum / n);
+}
+
+/* What the formula is worth against the spline network that locking replaced (from the history:
+ * that network's metrics and its stored model), or NULL without one. */
+static char *
+replaced_text (KanvasWindow *self)
+{
+  const KanSession *s = session (self);
+  const KanHistoryEntry *e = kan_ops_replaced_network (s, self->hist_pos);
+  guint k;
+
+  if (e == NULL || !g_ptr_array_find (s->history, e, &k))
+    return NULL;
+  return g_strdup_printf ("The spline network it replaced (history %u, %s): test RMSE %.3g · "
+                          "train RMSE %.3g. The formula differs from that network by RMSE %.3g "
+                          "on the %s inputs.", k + 1, e->op, e->test_rmse, e->train_rmse,
+                          formula_vs_network (self->formula, e->model, s->data),
+                          s->data->n_test > 0 ? "test" : "train");
+}
+
 static void
 refresh_formula (KanvasWindow *self)
 {
@@ -324,18 +403,19 @@ refresh_formula (KanvasWindow *self)
       gtk_widget_set_sensitive (self->copy_box, FALSE);
       return;
     }
-  self->formula = kan_discover_formula (s->model, s->data, TRUE, FORMULA_SNAP_TOL,
-                                        &self->numeric, &error);
+  self->formula = kan_ops_formula (s, TRUE, &self->numeric, &error);
   gtk_widget_set_sensitive (self->copy_box, self->formula != NULL);
   if (self->formula)
     {
       g_autofree char *text = kan_expr_to_string (self->formula,
                                                   (const char *const *) s->data->in_names,
                                                   KAN_EXPR_STYLE_TEXT);
+      g_autofree char *against = replaced_text (self);
       g_autofree char *rmse = g_strdup_printf ("Test RMSE %.3g · train RMSE %.3g (of the formula "
-                                               "as printed, on the session's data)",
+                                               "as printed, on the session's data)%s%s",
                                                kan_discover_rmse (self->formula, s->data, TRUE),
-                                               kan_discover_rmse (self->formula, s->data, FALSE));
+                                               kan_discover_rmse (self->formula, s->data, FALSE),
+                                               against ? "\n\n" : "", against ? against : "");
       g_autofree char *head = g_strdup_printf ("The network is symbolic: %s =",
                                                s->data->out_names[0]);
       gtk_label_set_text (self->formula_heading, head);
@@ -651,8 +731,8 @@ select_action (GSimpleAction *action,
   if (s->model == NULL)
     return;
   if (!parse_ints (g_variant_get_string (param, NULL), v, 2, 3, &n, &error)
-      || (n == 3 && !check_edge (s->model, v[0], v[1], v[2], &error))
-      || (n == 2 && !check_node (s->model, v[0], v[1], &error)))
+      || (n == 3 && !kan_ops_check_edge (s->model, v[0], v[1], v[2], &error))
+      || (n == 2 && !kan_ops_check_node (s->model, v[0], v[1], &error)))
     {
       fail (self, "select", error);
       return;
@@ -676,6 +756,18 @@ show_panel_action (GSimpleAction *action,
 
 /* Edits ------------------------------------------------------------------------------------- */
 
+/* After a kan-ops operation recorded its entry: keeps the undo state, redraws, and says what
+ * WHAT did to the error. */
+static void
+edited (KanvasWindow *self,
+        const char   *what,
+        const char   *extra)
+{
+  kanvas_window_recorded (self);
+  kanvas_window_model_changed (self);
+  kanvas_window_announce_step (self, what, extra);
+}
+
 static gboolean
 lock_edge (KanvasWindow *self,
            int           l,
@@ -684,23 +776,11 @@ lock_edge (KanvasWindow *self,
            const char   *name,
            GError      **error)
 {
-  KanSession *s = session (self);
-  g_autofree char *detail = NULL;
-  KanSymFit fit;
+  g_autofree char *what = g_strdup_printf ("Locked (%d,%d,%d) to %s", l, i, j, name);
 
-  if (!check_edge (s->model, l, i, j, error))
+  if (!kan_ops_lock (session (self), l, i, j, name, NULL, error))
     return FALSE;
-  if (kan_sym_lookup (name) < 0)
-    {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "'%s' is not a library function", name);
-      return FALSE;
-    }
-  if (!kan_model_lock (s->model, s->data->train_x, s->data->n_train, l, i, j, name, NULL, &fit,
-                       error))
-    return FALSE;
-  detail = g_strdup_printf ("(%d,%d,%d) %s r2=%.6f", l, i, j, name, fit.r2);
-  kanvas_window_record (self, "lock", detail);
-  kanvas_window_model_changed (self);
+  edited (self, what, NULL);
   return TRUE;
 }
 
@@ -740,20 +820,16 @@ static void
 unlock_edge (KanvasWindow *self,
              const char   *text)
 {
-  KanSession *s = session (self);
   g_autoptr (GError) error = NULL;
-  g_autofree char *detail = NULL;
   int v[3], n;
 
-  if (!parse_ints (text, v, 3, 3, &n, &error) || !check_edge (s->model, v[0], v[1], v[2], &error))
+  if (!parse_ints (text, v, 3, 3, &n, &error)
+      || !kan_ops_unlock (session (self), v[0], v[1], v[2], &error))
     {
       fail (self, "unlock", error);
       return;
     }
-  kan_model_unlock (s->model, v[0], v[1], v[2]);
-  detail = g_strdup_printf ("(%d,%d,%d)", v[0], v[1], v[2]);
-  kanvas_window_record (self, "unlock", detail);
-  kanvas_window_model_changed (self);
+  edited (self, "Unlocked", NULL);
 }
 
 static void
@@ -765,58 +841,18 @@ unlock_action (GSimpleAction *action,
     unlock_edge (user_data, g_variant_get_string (param, NULL));
 }
 
-/* The new model without hidden node (l,i); the other nodes stay. */
+/* The model without hidden node (l,i); the other nodes stay. */
 static gboolean
 prune_node (KanvasWindow *self,
             int           l,
             int           i,
             GError      **error)
 {
-  KanSession *s = session (self);
-  const KanShape *sh;
-  g_autoptr (KanScores) sc = NULL;
-  g_autofree char *detail = NULL;
-  g_autoptr (GPtrArray) keep = g_ptr_array_new_with_free_func (g_free);
-  KanModel *m;
-  int depth;
+  g_autofree char *what = g_strdup_printf ("Pruned node (%d,%d)", l, i);
 
-  if (!check_node (s->model, l, i, error))
+  if (!kan_ops_prune_node (session (self), l, i, error))
     return FALSE;
-  sh = kan_model_shape (s->model);
-  depth = kan_model_depth (s->model);
-  if (l == 0 || l == depth)
-    {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "Node (%d,%d) is an %s node; only "
-                   "hidden nodes can be pruned.", l, i, l == 0 ? "input" : "output");
-      return FALSE;
-    }
-  if (kan_shape_nodes (sh, l) == 1)
-    {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "Node (%d,%d) is the last of its layer.",
-                   l, i);
-      return FALSE;
-    }
-  sc = kan_scores_compute (s->model, s->data->train_x, s->data->n_train, error);
-  if (sc == NULL)
-    return FALSE;
-  for (int layer = 1; layer < depth; layer++)
-    {
-      int n = kan_shape_nodes (sh, layer), k = 0;
-      int *list = g_new (int, n + 1);
-      for (int node = 0; node < n; node++)
-        if (layer != l || node != i)
-          list[k++] = node;
-      list[k] = -1;
-      g_ptr_array_add (keep, list);
-    }
-  m = kan_model_prune_nodes (s->model, sc, 0, (const int *const *) keep->pdata, error);
-  if (m == NULL)
-    return FALSE;
-  kan_model_free (s->model);
-  s->model = m;
-  detail = g_strdup_printf ("node (%d,%d)", l, i);
-  kanvas_window_record (self, "prune", detail);
-  kanvas_window_model_changed (self);
+  edited (self, what, NULL);
   return TRUE;
 }
 
@@ -842,90 +878,28 @@ prune_edge_action (GSimpleAction *action,
                    gpointer       user_data)
 {
   KanvasWindow *self = user_data;
-  KanSession *s;
   g_autoptr (GError) error = NULL;
-  g_autofree char *detail = NULL;
   int v[3], n;
 
   if (!ready (self))
     return;
-  s = session (self);
   if (!parse_ints (g_variant_get_string (param, NULL), v, 3, 3, &n, &error)
-      || !check_edge (s->model, v[0], v[1], v[2], &error))
+      || !kan_ops_prune_edge (session (self), v[0], v[1], v[2], &error))
     {
       fail (self, "prune-edge", error);
       return;
     }
-  kan_model_set_edge (s->model, v[0], v[1], v[2], KAN_EDGE_OFF, -1, NULL);
-  detail = g_strdup_printf ("edge (%d,%d,%d)", v[0], v[1], v[2]);
-  kanvas_window_record (self, "prune", detail);
-  kanvas_window_model_changed (self);
+  edited (self, "Pruned an edge", NULL);
 }
 
-/* What pruning at the panel's thresholds would remove: a text for the preview, and the new
- * model if M_OUT is not NULL. */
-static char *
+/* What pruning at the panel's thresholds would remove (kan-ops decides; this only reads the
+ * thresholds). */
+static KanOpsPrunePlan *
 prune_plan (KanvasWindow  *self,
-            KanModel     **m_out,
             GError       **error)
 {
-  const KanSession *s = session (self);
-  double node_th = gtk_spin_button_get_value (self->prune_node_spin);
-  double edge_th = gtk_spin_button_get_value (self->prune_edge_spin);
-  g_autoptr (KanScores) sc = NULL;
-  g_autoptr (KanScores) sc2 = NULL;
-  g_autoptr (KanModel) m = NULL;
-  g_autoptr (GString) nodes = g_string_new (NULL);
-  g_autoptr (GString) edges = g_string_new (NULL);
-  g_autofree char *w0 = NULL, *w1 = NULL;
-  int n_nodes = 0, n_edges = 0, depth = kan_model_depth (s->model);
-
-  /* The same steps as kan_model_prune: nodes by the scores of the model, then edges by the
-   * scores of the pruned one (numbered in it). */
-  sc = kan_scores_compute (s->model, s->data->train_x, s->data->n_train, error);
-  if (sc == NULL)
-    return NULL;
-  for (int l = 1; l < depth; l++)
-    {
-      const double *ns = kan_scores_node (sc, l);
-      for (int i = 0; i < kan_scores_width (sc, l); i++)
-        if (ns[i] <= node_th)
-          {
-            g_string_append_printf (nodes, "%s(%d,%d)", n_nodes ? " " : "", l, i);
-            n_nodes++;
-          }
-    }
-  m = kan_model_prune_nodes (s->model, sc, node_th, NULL, error);
-  if (m == NULL)
-    return NULL;
-  sc2 = kan_scores_compute (m, s->data->train_x, s->data->n_train, error);
-  if (sc2 == NULL)
-    return NULL;
-  for (int l = 0; l < kan_model_depth (m); l++)
-    {
-      const double *es = kan_scores_edge (sc2, l);
-      int out = kan_model_layer_out (m, l);
-      for (int i = 0; i < kan_model_layer_in (m, l); i++)
-        for (int j = 0; j < out; j++)
-          if (kan_model_edge_mode (m, l, i, j) != KAN_EDGE_OFF && es[i * out + j] <= edge_th)
-            {
-              g_string_append_printf (edges, "%s(%d,%d,%d)", n_edges ? " " : "", l, i, j);
-              n_edges++;
-            }
-    }
-  if (m_out)
-    {
-      kan_model_prune_edges (m, sc2, edge_th);
-      *m_out = g_steal_pointer (&m);
-      return g_strdup ("");
-    }
-  w0 = kan_shape_to_string (kan_model_shape (s->model));
-  w1 = kan_shape_to_string (kan_model_shape (m));
-  return g_strdup_printf ("%d node%s%s%s%s, then %d edge%s%s%s%s · width %s → %s", n_nodes,
-                          n_nodes == 1 ? "" : "s", n_nodes ? " (" : "", nodes->str,
-                          n_nodes ? ")" : "", n_edges, n_edges == 1 ? "" : "s",
-                          n_edges ? " (" : "", edges->str, n_edges ? ", in the new numbering)" : "",
-                          w0, w1);
+  return kan_ops_prune_preview (session (self), gtk_spin_button_get_value (self->prune_node_spin),
+                                gtk_spin_button_get_value (self->prune_edge_spin), NULL, error);
 }
 
 static void
@@ -933,14 +907,96 @@ refresh_prune_preview (KanvasWindow *self)
 {
   const KanSession *s = session (self);
   g_autoptr (GError) error = NULL;
+  g_autoptr (KanOpsPrunePlan) plan = NULL;
   g_autofree char *text = NULL;
 
+  g_clear_handle_id (&self->preview_id, g_source_remove);
   if (s->model == NULL || s->data == NULL || kanvas_window_is_training (self))
     text = g_strdup (s->model ? "(while training: see the scores when it stops)" : "");
-  else
-    text = prune_plan (self, NULL, &error);
+  else if ((plan = prune_plan (self, &error)) != NULL)
+    text = kan_ops_prune_plan_summary (plan);
   adw_action_row_set_subtitle (self->prune_preview_row,
                                text ? text : error ? error->message : "");
+}
+
+static gboolean
+preview_timeout (gpointer data)
+{
+  KanvasWindow *self = data;
+
+  self->preview_id = 0;
+  refresh_prune_preview (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+prune_now (KanvasWindow *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanOpsPrunePlan) plan = NULL;
+  g_autofree char *what = NULL;
+
+  plan = prune_plan (self, &error);
+  if (plan == NULL)
+    {
+      fail (self, "prune", error);
+      return;
+    }
+  what = g_strdup_printf ("Pruned %s → %s", plan->width_before, plan->width_after);
+  kan_ops_prune_apply (session (self), plan);
+  edited (self, what, NULL);
+}
+
+static void
+on_prune_question (AdwMessageDialog *dialog,
+                   const char       *response,
+                   KanvasWindow     *self)
+{
+  self->prune_question = NULL;
+  if (g_str_equal (response, "prune"))
+    g_action_group_activate_action (G_ACTION_GROUP (self), "prune-anyway", NULL);
+  else if (g_str_equal (response, "train"))
+    {
+      gtk_spin_button_set_value (self->lamb_spin, KAN_OPS_SPARSE_LAMB);
+      g_action_group_activate_action (G_ACTION_GROUP (self), "train", NULL);
+      kanvas_window_toast (self, "Training with λ = %g; prune when the run ends.",
+                           KAN_OPS_SPARSE_LAMB);
+    }
+}
+
+/* Pruning removes what scores low; after a fit without regularisation nearly every edge carries
+ * part of the function, so the question comes first. */
+static void
+ask_prune (KanvasWindow *self)
+{
+  g_autoptr (KanOpsPrunePlan) plan = prune_plan (self, NULL);
+  g_autofree char *numbers = NULL;
+  g_autofree char *body = NULL;
+  GtkWidget *d;
+
+  numbers = plan ? g_strdup_printf (" Here the train RMSE would go from %.3g to %.3g.",
+                                    plan->train_before, plan->train_after) : g_strdup ("");
+  body = g_strdup_printf ("Pruning removes the edges and nodes with small scores. It is meant "
+                          "for a sparse network, which training with a regularisation λ > 0 "
+                          "gives; the last fit used λ = 0, so the edges it would remove still "
+                          "carry part of the function.%s", numbers);
+  d = adw_message_dialog_new (GTK_WINDOW (self), "Prune a network trained without λ?", body);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (d), "cancel", "_Cancel",
+                                    "prune", "_Prune Anyway", NULL);
+  {
+    g_autofree char *train = g_strdup_printf ("_Train with λ = %g First", KAN_OPS_SPARSE_LAMB);
+    adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (d), "train", train);
+  }
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (d), "train",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (d), "prune",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (d), "train");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (d), "cancel");
+  g_signal_connect_object (d, "response", G_CALLBACK (on_prune_question), self, 0);
+  self->prune_question = d;
+  g_message ("prune: asking (the last fit used lamb = 0)");
+  gtk_window_present (GTK_WINDOW (d));
 }
 
 static void
@@ -949,31 +1005,200 @@ prune_action (GSimpleAction *action,
               gpointer       user_data)
 {
   KanvasWindow *self = user_data;
-  KanSession *s;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *detail = NULL;
-  g_autofree char *w0 = NULL, *w1 = NULL;
-  g_autofree char *ignored = NULL;
-  KanModel *m = NULL;
 
   if (!ready (self))
     return;
-  s = session (self);
-  ignored = prune_plan (self, &m, &error);
-  if (ignored == NULL)
+  if (kan_ops_last_fit_lamb (session (self), self->hist_pos) == 0)
+    ask_prune (self);
+  else
+    prune_now (self);
+}
+
+static void
+prune_anyway_action (GSimpleAction *action,
+                     GVariant      *param,
+                     gpointer       user_data)
+{
+  if (ready (user_data))
+    prune_now (user_data);
+}
+
+/* Tasks on a thread ---------------------------------------------------------------------------- */
+
+/* What a task works on: copies, so that the session may change (or go) meanwhile. */
+typedef struct
+{
+  KanModel             *model;     /* the copy, then the result */
+  KanDataset           *data;
+  const KanModel       *base;      /* the session's model when the task began (not owned) */
+  int                  *lib;       /* auto-symbolic */
+  int                   n_lib;
+  double                r2;
+  KanOpsSymbolicReport *report;
+  int                   new_grid;  /* refine */
+} TaskData;
+
+static void
+task_data_free (gpointer data)
+{
+  TaskData *td = data;
+
+  kan_model_free (td->model);
+  kan_dataset_free (td->data);
+  g_free (td->lib);
+  kan_ops_symbolic_report_free (td->report);
+  g_free (td);
+}
+
+gboolean
+kanvas_window_is_busy (KanvasWindow *self)
+{
+  return self->task_cancel != NULL;
+}
+
+static void
+set_busy (KanvasWindow *self,
+          const char   *label)
+{
+  g_free (self->task_label);
+  self->task_label = g_strdup (label);
+  gtk_widget_set_visible (GTK_WIDGET (self->busy_spinner), label != NULL);
+  gtk_spinner_set_spinning (self->busy_spinner, label != NULL);
+  gtk_widget_set_visible (self->busy_cancel, label != NULL);
+  if (label == NULL)
+    gtk_label_set_text (self->state_label, "Ready");
+  kanvas_window_session_update (self);
+}
+
+/* Ends the task in progress, if any: its result will be dropped. */
+static void
+drop_task (KanvasWindow *self)
+{
+  if (self->task_cancel == NULL)
+    return;
+  g_cancellable_cancel (self->task_cancel);
+  g_clear_object (&self->task_cancel);
+  set_busy (self, NULL);
+}
+
+static void
+start_task (KanvasWindow        *self,
+            const char          *label,
+            TaskData            *td,
+            GTaskThreadFunc      func,
+            GAsyncReadyCallback  done)
+{
+  g_autoptr (GTask) task = NULL;
+
+  td->base = session (self)->model;
+  self->task_cancel = g_cancellable_new ();
+  task = g_task_new (self, self->task_cancel, done, NULL);
+  g_task_set_task_data (task, td, task_data_free);
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_run_in_thread (task, func);
+  set_busy (self, label);
+  g_message ("%s: started on a thread", label);
+}
+
+/* On the main thread when a task ends: TRUE if its result applies to the session as it is
+ * (it was not cancelled or replaced meanwhile); ends the busy state. */
+static gboolean
+task_finish (KanvasWindow  *self,
+             GAsyncResult  *res,
+             const char    *what,
+             GError       **error)
+{
+  GTask *task = G_TASK (res);
+  TaskData *td = g_task_get_task_data (task);
+  gboolean ok = g_task_propagate_boolean (task, error);
+
+  if (g_task_get_cancellable (task) != self->task_cancel)
+    return FALSE;                               /* dropped: the session changed */
+  g_clear_object (&self->task_cancel);
+  set_busy (self, NULL);
+  if (!ok && g_error_matches (*error, KAN_ERROR, KAN_ERROR_CANCELLED))
     {
-      fail (self, "prune", error);
-      return;
+      kanvas_window_toast (self, "%s cancelled; the model is as it was.", what);
+      g_message ("%s: cancelled", what);
+      return FALSE;
     }
-  w0 = kan_shape_to_string (kan_model_shape (s->model));
-  w1 = kan_shape_to_string (kan_model_shape (m));
-  kan_model_free (s->model);
-  s->model = m;
-  detail = g_strdup_printf ("node_th=%g edge_th=%g width=%s->%s",
-                            gtk_spin_button_get_value (self->prune_node_spin),
-                            gtk_spin_button_get_value (self->prune_edge_spin), w0, w1);
-  kanvas_window_record (self, "prune", detail);
-  kanvas_window_model_changed (self);
+  if (!ok)
+    {
+      fail (self, what, *error);
+      return FALSE;
+    }
+  if (td->base != session (self)->model)
+    {
+      kanvas_window_toast (self, "%s: the model changed meanwhile; nothing applied.", what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+symbolic_thread (GTask        *task,
+                 gpointer      source,
+                 gpointer      data,
+                 GCancellable *cancellable)
+{
+  TaskData *td = data;
+  GError *error = NULL;
+
+  td->report = kan_ops_auto_symbolic_model (td->model, td->data, td->lib, td->n_lib, td->r2,
+                                            cancellable, &error);
+  if (td->report)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+symbolic_done (GObject      *source,
+               GAsyncResult *res,
+               gpointer      user_data)
+{
+  KanvasWindow *self = KANVAS_WINDOW (source);
+  TaskData *td = g_task_get_task_data (G_TASK (res));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) log = g_string_new (NULL);
+  g_autoptr (GString) skipped = g_string_new (NULL);
+  g_autofree char *what = NULL;
+  g_autofree char *extra = NULL;
+  int n_skipped = 0;
+
+  if (!task_finish (self, res, "Auto-symbolic", &error))
+    return;
+  for (guint q = 0; q < td->report->edges->len; q++)
+    {
+      const KanOpsEdgeReport *e = &g_array_index (td->report->edges, KanOpsEdgeReport, q);
+      g_autofree char *line = kan_ops_edge_report_text (e, td->r2);
+      g_string_append_printf (log, "%s\n", line);
+      if (e->outcome != KAN_OPS_EDGE_SKIPPED_R2)
+        continue;
+      n_skipped++;
+      if (e->fit.sym_id >= 0)
+        g_string_append_printf (skipped, "%s(%d,%d,%d) best %s R² %.3f", skipped->len ? ", " : "",
+                                e->l, e->i, e->j, kan_sym_info (e->fit.sym_id)->name, e->fit.r2);
+      else
+        g_string_append_printf (skipped, "%s(%d,%d,%d) no fit", skipped->len ? ", " : "", e->l,
+                                e->i, e->j);
+    }
+  g_message ("auto-symbolic:\n%s", log->str);
+  kan_ops_auto_symbolic_apply (session (self), g_steal_pointer (&td->model), td->report, td->lib,
+                               td->n_lib, td->r2);
+  /* The panel keeps the list of edges left as splines until the next run. */
+  gtk_widget_set_visible (GTK_WIDGET (self->auto_report_row), n_skipped > 0);
+  if (n_skipped > 0)
+    {
+      g_autofree char *title = g_strdup_printf ("Left as splines (R² below %g)", td->r2);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->auto_report_row), title);
+      adw_action_row_set_subtitle (self->auto_report_row, skipped->str);
+      extra = g_strdup_printf ("%d below R² %g left as splines: %s", n_skipped, td->r2,
+                               skipped->str);
+    }
+  what = g_strdup_printf ("Auto-symbolic locked %d edge%s", td->report->n_locked,
+                          td->report->n_locked == 1 ? "" : "s");
+  edited (self, what, extra);
 }
 
 static void
@@ -982,18 +1207,14 @@ auto_symbolic_action (GSimpleAction *action,
                       gpointer       user_data)
 {
   KanvasWindow *self = user_data;
-  KanSession *s;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GString) log = g_string_new (NULL);
   g_autofree int *lib = NULL;
-  g_autofree char *detail = NULL;
   const char *names = g_variant_get_string (param, NULL);
-  double r2 = gtk_spin_button_get_value (self->r2_spin);
-  int n_lib = 0, locked;
+  TaskData *td;
+  int n_lib = 0;
 
   if (!ready (self))
     return;
-  s = session (self);
   if (*names && (lib = kan_sym_parse_lib (names, &n_lib, &error)) == NULL)
     {
       fail (self, "auto-symbolic", error);
@@ -1010,18 +1231,13 @@ auto_symbolic_action (GSimpleAction *action,
         in = g_str_equal (kan_sym_info (lib[k])->name, name);
       gtk_check_button_set_active (check, in);
     }
-  locked = kan_model_auto_symbolic (s->model, s->data->train_x, s->data->n_train, lib, n_lib, r2,
-                                    NULL, log, &error);
-  if (locked < 0)
-    {
-      fail (self, "auto-symbolic", error);
-      return;
-    }
-  g_message ("auto-symbolic:\n%s", log->str);
-  detail = g_strdup_printf ("lib=%s r2=%g locked=%d", *names ? names : "all", r2, locked);
-  kanvas_window_record (self, "symbolic", detail);
-  kanvas_window_model_changed (self);
-  kanvas_window_toast (self, "Locked %d edge%s", locked, locked == 1 ? "" : "s");
+  td = g_new0 (TaskData, 1);
+  td->model = kan_model_copy (session (self)->model);
+  td->data = kan_dataset_copy (session (self)->data);
+  td->lib = g_steal_pointer (&lib);
+  td->n_lib = n_lib;
+  td->r2 = gtk_spin_button_get_value (self->r2_spin);
+  start_task (self, "Auto-symbolic…", td, symbolic_thread, symbolic_done);
 }
 
 static void
@@ -1047,32 +1263,71 @@ on_auto_clicked (KanvasWindow *self)
 }
 
 static void
+refine_thread (GTask        *task,
+               gpointer      source,
+               gpointer      data,
+               GCancellable *cancellable)
+{
+  TaskData *td = data;
+  GError *error = NULL;
+  KanModel *m = kan_model_refine_full (td->model, td->new_grid, td->data->train_x,
+                                       td->data->n_train, cancellable, &error);
+
+  if (m == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  kan_model_free (td->model);
+  td->model = m;
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+refine_done (GObject      *source,
+             GAsyncResult *res,
+             gpointer      user_data)
+{
+  KanvasWindow *self = KANVAS_WINDOW (source);
+  TaskData *td = g_task_get_task_data (G_TASK (res));
+  g_autoptr (GError) error = NULL;
+  g_autofree char *what = NULL;
+
+  if (!task_finish (self, res, "Refine", &error))
+    return;
+  what = g_strdup_printf ("Refined the grid %d → %d", kan_model_grid (session (self)->model),
+                          td->new_grid);
+  kan_ops_refine_apply (session (self), g_steal_pointer (&td->model), td->new_grid);
+  edited (self, what, NULL);
+}
+
+static void
 refine_action (GSimpleAction *action,
                GVariant      *param,
                gpointer       user_data)
 {
   KanvasWindow *self = user_data;
-  KanSession *s;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *detail = NULL;
-  int g = g_variant_get_int32 (param), g0;
-  KanModel *m;
+  TaskData *td;
 
   if (!ready (self))
     return;
-  s = session (self);
-  g0 = kan_model_grid (s->model);
-  m = kan_model_refine (s->model, g, s->data->train_x, s->data->n_train, &error);
-  if (m == NULL)
-    {
-      fail (self, "refine", error);
-      return;
-    }
-  kan_model_free (s->model);
-  s->model = m;
-  detail = g_strdup_printf ("grid %d->%d", g0, g);
-  kanvas_window_record (self, "refine", detail);
-  kanvas_window_model_changed (self);
+  td = g_new0 (TaskData, 1);
+  td->model = kan_model_copy (session (self)->model);
+  td->data = kan_dataset_copy (session (self)->data);
+  td->new_grid = g_variant_get_int32 (param);
+  start_task (self, "Refining…", td, refine_thread, refine_done);
+}
+
+static void
+cancel_task_action (GSimpleAction *action,
+                    GVariant      *param,
+                    gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+
+  /* The task notices between edges (or inside the refit) and ends with "cancelled". */
+  if (self->task_cancel)
+    g_cancellable_cancel (self->task_cancel);
 }
 
 static void
@@ -1297,6 +1552,8 @@ static const GActionEntry session_entries[] = {
   { "select", select_action, "s" },
   { "show-panel", show_panel_action, "s" },
   { "prune", prune_action },
+  { "prune-anyway", prune_anyway_action },
+  { "cancel-task", cancel_task_action },
   { "prune-node", prune_node_action, "s" },
   { "prune-edge", prune_edge_action, "s" },
   { "lock", lock_action, "s" },
@@ -1345,8 +1602,17 @@ kanvas_window_session_update (KanvasWindow *self)
     mode = kan_model_edge_mode (s->model, l, i, j);
   prev = entry (self, self->hist_pos - 1);
   next = entry (self, self->hist_pos + 1);
+  idle = idle && !kanvas_window_is_busy (self);
   for (guint k = 0; k < G_N_ELEMENTS (edit_actions); k++)
     set_enabled (self, edit_actions[k], idle);
+  /* A run would train the model the task is replacing. Only switched off here: the window
+   * switches them back on (update_controls) and the task's end calls this again. */
+  if (kanvas_window_is_busy (self))
+    {
+      for (guint k = 0; k < G_N_ELEMENTS (run_actions); k++)
+        set_enabled (self, run_actions[k], FALSE);
+      gtk_label_set_text (self->state_label, self->task_label);
+    }
   set_enabled (self, "undo", idle && prev && prev->model);
   set_enabled (self, "redo", idle && next && next->model);
   set_enabled (self, "lock-best", idle && j >= 0 && mode != KAN_EDGE_OFF);
@@ -1379,7 +1645,9 @@ kanvas_window_session_refresh (KanvasWindow *self)
 static void
 on_threshold_changed (KanvasWindow *self)
 {
-  refresh_prune_preview (self);
+  /* Spinning a threshold changes it many times a second: preview once it settles. */
+  g_clear_handle_id (&self->preview_id, g_source_remove);
+  self->preview_id = g_timeout_add (PREVIEW_DELAY_MS, preview_timeout, self);
 }
 
 void
@@ -1410,6 +1678,9 @@ kanvas_window_session_class_init (GtkWidgetClass *widget_class)
   CHILD (numeric_label);
   CHILD (history_list);
   CHILD (canvas_menu);
+  CHILD (auto_report_row);
+  CHILD (busy_spinner);
+  CHILD (busy_cancel);
 #undef CHILD
 }
 
@@ -1420,6 +1691,10 @@ kanvas_window_session_init (KanvasWindow *self)
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), session_entries,
                                    G_N_ELEMENTS (session_entries), self);
+  /* The operations' defaults, whatever the template says. */
+  gtk_spin_button_set_value (self->prune_node_spin, KAN_OPS_NODE_THRESHOLD);
+  gtk_spin_button_set_value (self->prune_edge_spin, KAN_OPS_EDGE_THRESHOLD);
+  gtk_spin_button_set_value (self->r2_spin, KAN_OPS_R2_THRESHOLD);
   for (guint k = 0; k < G_N_ELEMENTS (auto_lib); k++)
     {
       GtkWidget *check = gtk_check_button_new_with_label (auto_lib[k].name);
@@ -1442,6 +1717,15 @@ kanvas_window_session_init (KanvasWindow *self)
 void
 kanvas_window_session_dispose (KanvasWindow *self)
 {
+  /* The task's callback still comes (the GTask holds the window) but finds itself dropped. */
+  if (self->task_cancel)
+    g_cancellable_cancel (self->task_cancel);
+  g_clear_object (&self->task_cancel);
+  g_clear_pointer (&self->task_label, g_free);
+  g_clear_handle_id (&self->preview_id, g_source_remove);
+  if (self->prune_question)
+    gtk_window_destroy (GTK_WINDOW (self->prune_question));
+  self->prune_question = NULL;
   g_clear_pointer (&self->formula, kan_expr_free);
   g_clear_pointer (&self->numeric, g_strfreev);
   g_clear_pointer (&self->fits, g_free);

@@ -10,7 +10,10 @@
 #include <math.h>
 #include <string.h>
 #include "kan-render.h"
+#include "kan-ops.h"
 #include "kanvas-examples.h"
+#include "kanvas-discover.h"
+#include "kanvas-lesson.h"
 
 G_DEFINE_FINAL_TYPE (KanvasWindow, kanvas_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -432,25 +435,8 @@ kanvas_window_model_rmse (KanvasWindow *self,
                           double       *test)
 {
   const KanSession *s = self->session;
-  double tr = NAN, te = NAN;
 
-  if (s->model && s->data)
-    {
-      tr = kan_model_loss (s->model, s->train.loss, s->data->train_x, s->data->train_y,
-                           s->data->n_train);
-      te = s->data->n_test
-           ? kan_model_loss (s->model, s->train.loss, s->data->test_x, s->data->test_y,
-                             s->data->n_test)
-           : NAN;
-      /* kan_model_loss gives the loss; RMSE-like numbers for MSE. */
-      if (s->train.loss == KAN_LOSS_MSE)
-        {
-          tr = sqrt (tr);
-          te = sqrt (te);
-        }
-    }
-  *train = tr;
-  *test = te;
+  kan_ops_metrics (s->model, s->data, s->train.loss, train, test);
 }
 
 static void
@@ -920,15 +906,13 @@ on_worker_done (KanModel          *model,
 
   if (done > 0)
     {
-      KanTrainConfig *c = &s->train;
-      g_autofree char *detail =
-        g_strdup_printf ("opt=%s steps=%d lr=%g lamb=%g%s%s", kan_optimizer_name (c->opt),
-                         c->steps, c->lr, c->lamb, c->loss == KAN_LOSS_CE ? " loss=ce" : "",
-                         stopped ? " stopped" : "");
-      s->steps_done += done;
-      kanvas_window_record (self, "fit", detail);
+      KanOpsFitRun run = { .steps = done, .stopped = stopped };
+      g_autofree char *what = g_strdup_printf ("Trained %d step%s", done, done == 1 ? "" : "s");
+      kan_ops_fit_record (s, &s->train, &run);
+      kanvas_window_recorded (self);
       set_modified (self, TRUE);
       kanvas_window_session_refresh (self);
+      kanvas_window_announce_step (self, what, NULL);
     }
   if (error && !g_error_matches (error, KAN_ERROR, KAN_ERROR_CANCELLED))
     {
@@ -957,6 +941,7 @@ reset_worker (KanvasWindow *self)
   g_clear_pointer (&self->worker, kan_worker_free);
   self->worker = kan_worker_new (g_main_context_default (), on_worker_snapshot, on_worker_done,
                                  self);
+  kanvas_lesson_apply_presentation (self);
   self->run_state = RUN_IDLE;
 }
 
@@ -1946,9 +1931,11 @@ kanvas_window_init (KanvasWindow *self)
 
   self->hist_pos = -1;
   kanvas_window_session_init (self);
+  kanvas_discover_attach (self);
   self->session = kan_session_new ();
   self->worker = kan_worker_new (g_main_context_default (), on_worker_snapshot, on_worker_done,
                                  self);
+  kanvas_lesson_attach (self);
   if (!kanvas_window_load_example (self, "demo", &error))
     g_critical ("the built-in demo failed: %s", error->message);
 }

@@ -1,0 +1,344 @@
+/* kan-grid.c — pykan's grid operations: updating the knots from data, refining to a finer grid. */
+#include "kan-work-private.h"
+#include "kan-spline.h"
+#include "kan-error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------------------ */
+/* Grids                                                                                       */
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+/* Refits the splines of input I of layer L on new interior knots NEW_INTERIOR (G+1 values) so
+ * that they match the old splines at the samples XS (n, sorted or not). */
+static gboolean
+refit_input (KanModel *m, KanLayer *L, int i, const double *new_interior,
+             const double *xs, size_t n, GError **error)
+{
+  int G = m->G, k = m->k, P = G + k, O = L->n_out, T = G + 2 * k + 1;
+  double *t = kan_layer_knots (m, L, i);
+  double *tnew = g_new (double, T);
+  double *yv = g_new (double, n * O);
+  double *c = g_new (double, (size_t) O * P);
+  gboolean ok;
+
+  for (size_t s = 0; s < n; s++)
+    for (int j = 0; j < O; j++)
+      yv[s * O + j] = kan_spline_eval (t, G, k, L->coef + ((size_t) i * O + j) * P, xs[s]);
+  memcpy (tnew + k, new_interior, sizeof (double) * (G + 1));
+  kan_knots_extend (tnew, G, k);
+  ok = kan_spline_fit (tnew, G, k, xs, yv, n, O, c, error);
+  if (ok)
+    {
+      memcpy (t, tnew, sizeof (double) * T);
+      for (int j = 0; j < O; j++)
+        memcpy (L->coef + ((size_t) i * O + j) * P, c + (size_t) j * P, sizeof (double) * P);
+    }
+  g_free (tnew);
+  g_free (yv);
+  g_free (c);
+  return ok;
+}
+
+/* Inputs of layer L of M for the N rows of X into XL (n × layer_in(L)), a chunk of rows at a
+ * time through W (made for CHUNK rows). FALSE if W's cancellable fired. */
+static gboolean
+layer_inputs (const KanModel *m, KanWork *w, size_t chunk, int l, const double *x, size_t n,
+              double *xl)
+{
+  int I0 = m->layers[0].n_in, I = m->layers[l].n_in;
+
+  if (l == 0)
+    {
+      memcpy (xl, x, sizeof (double) * n * I0);
+      return !(w->cancellable && g_cancellable_is_cancelled (w->cancellable));
+    }
+  for (size_t s = 0; s < n; s += chunk)
+    {
+      size_t c = MIN (chunk, n - s);
+      kan_work_input_changed (w);
+      kan_model_forward_layers (m, w, x + s * I0, c, 0.0, l);
+      if (w->cancelled)
+        return FALSE;
+      memcpy (xl + s * I, w->wl[l].x, sizeof (double) * c * I);
+    }
+  return TRUE;
+}
+
+/* The most inputs (OUT = FALSE) or subnode outputs of any layer. */
+static int
+max_layer_width (const KanModel *m, gboolean out)
+{
+  int v = 1;
+  for (int l = 0; l < m->depth; l++)
+    v = MAX (v, out ? m->layers[l].n_out : m->layers[l].n_in);
+  return v;
+}
+
+/* Bytes of the grid operations on N rows at G intervals: a chunk workspace, one layer's
+ * inputs, a sorted column, the old splines' values, the new coefficients, knots and the fit. */
+static double
+grid_op_bytes (const KanModel *m, int G, size_t n)
+{
+  double I = max_layer_width (m, FALSE), O = max_layer_width (m, TRUE), P = (double) G + m->k;
+  size_t chunk = kan_work_chunk_rows (m, n, KAN_WORK_CHUNK_BYTES);
+
+  return (double) kan_work_bytes (m, chunk)
+         + ((double) n * (I + 1 + O) + O * P + 2.0 * (G + 2 * m->k + 3)) * sizeof (double)
+         + (double) kan_spline_fit_bytes (G, m->k, n, (int) O);
+}
+
+gsize
+kan_model_update_grid_bytes (const KanModel *m,
+                             size_t          n)
+{
+  double b;
+
+  g_return_val_if_fail (m != NULL, G_MAXSIZE);
+  b = grid_op_bytes (m, m->G, n);
+  return b >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) b;
+}
+
+static gboolean
+set_cancelled (GError **error, const char *what)
+{
+  g_set_error (error, KAN_ERROR, KAN_ERROR_CANCELLED, "%s was stopped", what);
+  return FALSE;
+}
+
+gboolean
+kan_model_update_grid (KanModel     *m,
+                       const double *x,
+                       size_t        n,
+                       GError      **error)
+{
+  return kan_model_update_grid_full (m, x, n, NULL, error);
+}
+
+gboolean
+kan_model_update_grid_full (KanModel     *m,
+                            const double *x,
+                            size_t        n,
+                            GCancellable *cancellable,
+                            GError      **error)
+{
+  KanWork *w;
+  double *xl, *xs, *interior;
+  gboolean ok = TRUE;
+  size_t chunk;
+  int G;
+
+  g_return_val_if_fail (m != NULL && (x != NULL || n == 0), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  G = m->G;
+  if (n < 2)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA, "a grid update needs at least two samples");
+      return FALSE;
+    }
+  chunk = kan_work_chunk_rows (m, n, KAN_WORK_CHUNK_BYTES);
+  w = kan_work_new (m, chunk);
+  kan_work_set_cancellable (w, cancellable);
+  xl = g_new (double, n * max_layer_width (m, FALSE));
+  xs = g_new (double, n);
+  interior = g_new (double, G + 1);
+  for (int l = 0; l < m->depth && ok; l++)
+    {
+      KanLayer *L = &m->layers[l];
+      if (!layer_inputs (m, w, chunk, l, x, n, xl))
+        {
+          ok = set_cancelled (error, "the grid update");
+          break;
+        }
+      for (int i = 0; i < L->n_in && ok; i++)
+        {
+          double lo, hi;
+          if (cancellable && g_cancellable_is_cancelled (cancellable))
+            {
+              ok = set_cancelled (error, "the grid update");
+              break;
+            }
+          for (size_t s = 0; s < n; s++)
+            xs[s] = xl[s * L->n_in + i];
+          qsort (xs, n, sizeof (double), cmp_double);
+          lo = xs[0];
+          hi = xs[n - 1];
+          /* A constant or non-finite input (a dead node) keeps its grid. */
+          if (!(hi > lo) || !isfinite (lo) || !isfinite (hi))
+            continue;
+          for (int q = 0; q <= G; q++)
+            {
+              size_t id = q < G ? (size_t) floor ((double) n / G * q) : n - 1;
+              double uni = lo + (hi - lo) / G * q;
+              interior[q] = m->grid_eps * uni + (1.0 - m->grid_eps) * xs[id];
+            }
+          /* Both mixtures agree at the ends; keep them exact so the samples lie inside. */
+          interior[0] = lo;
+          interior[G] = hi;
+          ok = refit_input (m, L, i, interior, xs, n, error);
+        }
+      kan_model_grid_changed (m);
+    }
+  g_free (interior);
+  g_free (xs);
+  g_free (xl);
+  kan_work_free (w);
+  return ok;
+}
+
+KanModel *
+kan_model_refine (const KanModel *m,
+                  int             new_grid,
+                  const double   *x,
+                  size_t          n,
+                  GError        **error)
+{
+  return kan_model_refine_full (m, new_grid, x, n, NULL, error);
+}
+
+KanModel *
+kan_model_refine_full (const KanModel *m,
+                       int             new_grid,
+                       const double   *x,
+                       size_t          n,
+                       GCancellable   *cancellable,
+                       GError        **error)
+{
+  KanModelConfig cfg;
+  KanModel *c;
+  KanWork *w;
+  double *xl;
+  size_t chunk;
+  int Gp, k;
+
+  g_return_val_if_fail (m != NULL && (x != NULL || n == 0), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  Gp = m->G;
+  k = m->k;
+  if (n < 1)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA, "refining the grid needs samples");
+      return NULL;
+    }
+  kan_model_get_config (m, &cfg);
+  cfg.grid = new_grid;
+  c = kan_model_alloc (&cfg, error);
+  if (c == NULL)
+    return NULL;
+
+  /* The parent's layer inputs, a layer and a chunk of rows at a time. */
+  chunk = kan_work_chunk_rows (m, n, KAN_WORK_CHUNK_BYTES);
+  w = kan_work_new (m, chunk);
+  kan_work_set_cancellable (w, cancellable);
+  xl = g_new (double, n * max_layer_width (m, FALSE));
+  for (int l = 0; l < m->depth; l++)
+    {
+      const KanLayer *Lp = &m->layers[l];
+      KanLayer *Lc = &c->layers[l];
+      int I = Lp->n_in, O = Lp->n_out, Pc = new_grid + k, Pp = Gp + k;
+      size_t E = (size_t) I * O;
+      double *xs = g_new (double, n), *yv = g_new (double, n * O);
+      double *coef = g_new (double, (size_t) O * Pc);
+
+      if (!layer_inputs (m, w, chunk, l, x, n, xl))
+        {
+          g_free (xs); g_free (yv); g_free (coef); g_free (xl);
+          kan_work_free (w);
+          kan_model_free (c);
+          set_cancelled (error, "refining the grid");
+          return NULL;
+        }
+      for (int i = 0; i < I; i++)
+        {
+          const double *tp = kan_layer_knots (m, Lp, i);
+          double *tc = kan_layer_knots (c, Lc, i);
+          double smin = INFINITY, smax = -INFINITY;
+          for (size_t s = 0; s < n; s++)
+            {
+              double v = xl[s * I + i];
+              smin = MIN (smin, v);
+              smax = MAX (smax, v);
+            }
+          {
+            /* New interior knots interpolate anchor knots piecewise-linearly (anchor q at
+             * q/(n_anchor-1), child knot r at r/G'). The anchors are the parent's interior knots
+             * (pykan's rule: an integer ratio G'/Gp nests the grids and the refit is exact) or,
+             * when training moved the inputs past them, the parent knots that span the samples,
+             * widened to the samples (pykan keeps the parent's range and loses the function
+             * outside it). */
+            int last = Gp + 2 * k, lo = k, hi = k + Gp, n_anchor = 0;
+            double *anchor = g_new (double, last + 3);
+            if (!(smin >= tp[k] && smax <= tp[k + Gp]) && smax > smin)
+              {
+                lo = 0;
+                while (lo < last && tp[lo + 1] <= smin)
+                  lo++;
+                hi = last;
+                while (hi > 0 && tp[hi - 1] >= smax)
+                  hi--;
+                if (smin < tp[lo])
+                  anchor[n_anchor++] = smin;
+              }
+            for (int q = lo; q <= hi; q++)
+              anchor[n_anchor++] = tp[q];
+            if (hi == last && smax > tp[last])
+              anchor[n_anchor++] = smax;
+            for (int r = 0; r <= new_grid; r++)
+              {
+                double pos = (double) r / new_grid * (n_anchor - 1);
+                int q = MIN ((int) floor (pos), n_anchor - 2);
+                double f = pos - q;
+                tc[k + r] = (1 - f) * anchor[q] + f * anchor[q + 1];
+              }
+            tc[k] = anchor[0];
+            tc[k + new_grid] = anchor[n_anchor - 1];
+            g_free (anchor);
+          }
+          kan_knots_extend (tc, new_grid, k);
+
+          for (size_t s = 0; s < n; s++)
+            {
+              xs[s] = xl[s * I + i];
+              for (int j = 0; j < O; j++)
+                yv[s * O + j] = kan_spline_eval (tp, Gp, k, Lp->coef + ((size_t) i * O + j) * Pp,
+                                                 xs[s]);
+            }
+          if ((cancellable && g_cancellable_is_cancelled (cancellable)
+               && !set_cancelled (error, "refining the grid"))
+              || !kan_spline_fit (tc, new_grid, k, xs, yv, n, O, coef, error))
+            {
+              g_free (xs); g_free (yv); g_free (coef); g_free (xl);
+              kan_work_free (w);
+              kan_model_free (c);
+              return NULL;
+            }
+          for (int j = 0; j < O; j++)
+            memcpy (Lc->coef + ((size_t) i * O + j) * Pc, coef + (size_t) j * Pc,
+                    sizeof (double) * Pc);
+        }
+      memcpy (Lc->scale_base, Lp->scale_base, sizeof (double) * E);
+      memcpy (Lc->scale_sp, Lp->scale_sp, sizeof (double) * E);
+      memcpy (Lc->sym, Lp->sym, sizeof (double) * E * 4);
+      memcpy (Lc->mask, Lp->mask, sizeof (double) * E);
+      memcpy (Lc->mask_sym, Lp->mask_sym, sizeof (double) * E);
+      memcpy (Lc->sym_fn, Lp->sym_fn, sizeof (int) * E);
+      memcpy (Lc->subnode_scale, Lp->subnode_scale, sizeof (double) * O);
+      memcpy (Lc->subnode_bias, Lp->subnode_bias, sizeof (double) * O);
+      memcpy (Lc->node_scale, Lp->node_scale, sizeof (double) * Lp->n_next);
+      memcpy (Lc->node_bias, Lp->node_bias, sizeof (double) * Lp->n_next);
+      g_free (xs);
+      g_free (yv);
+      g_free (coef);
+    }
+  g_free (xl);
+  kan_work_free (w);
+  return c;
+}

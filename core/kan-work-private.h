@@ -1,0 +1,110 @@
+/* kan-work-private.h — the workspace's layout, shared by the files of the model's passes
+ * (kan-work.c, kan-forward.c, kan-backward.c, kan-reg.c, kan-grid.c) and by no other module.
+ *
+ * Shapes in comments: n rows (samples), I = n_in nodes of the layer, O = n_out subnodes,
+ * Q = n_next nodes after multiplication, P = G+k bases, K1 = k+1 non-zero bases at a point.
+ */
+#pragma once
+
+#include "kan-model-private.h"
+
+G_BEGIN_DECLS
+
+/* Cancellation: forward, backward and the Jacobian look at the workspace's cancellable once
+ * every KAN_WORK_CHECK_UNITS units of work (a unit is one row of one edge, or one parameter
+ * of one Jacobian row: well under a millisecond for the lot). The bases are computed in
+ * blocks of KAN_WORK_BLOCK_ROWS rows between checks. */
+#define KAN_WORK_CHECK_UNITS ((size_t) 1 << 16)
+#define KAN_WORK_BLOCK_ROWS  4096
+
+typedef struct
+{
+  double *x;       /* n × I   layer input (owned for l > 0; layer 0 copies too, for the trace) */
+  int    *m0;      /* n × I   first non-zero basis, -1 outside the grid */
+  double *bas;     /* n × I × K1 */
+  double *dbas;    /* n × I × K1 */
+  double *base;    /* n × I   b(x) */
+  double *dbase;   /* n × I   b'(x) */
+  double *spl;     /* n × I × O  raw spline value */
+  double *dspl;    /* n × I × O  raw spline derivative */
+  double *post;    /* n × I × O  edge output (numeric + symbolic) */
+  double *postnum; /* n × I × O  numeric part of the edge output */
+  double *symf;    /* n × I × O  f(a·x+b), allocated when the layer has symbolic edges */
+  double *dsymf;   /* n × I × O  f'(a·x+b) */
+  double *z;       /* n × O   subnode sums */
+  double *zs;      /* n × O   after the subnode affine */
+  double *y;       /* n × Q   after multiplication */
+  /* pending regulariser gradient: ∂/∂postnum[b,i,j] = alpha[e]·(postnum − mean_p[e]) and
+   * ∂/∂x[b,i] = beta[i]·(x − mean_x[i]) */
+  double *alpha, *mean_p, *beta, *mean_x;
+  /* kan_spline_tables of every input node: n_in × ext_len and n_in × k × ext_len */
+  double *ext, *inv;
+} WorkLayer;
+
+struct _KanWork
+{
+  int         depth;
+  size_t      n_max;
+  size_t      n;          /* rows of the last forward */
+  int         K1;
+  WorkLayer  *wl;
+  double     *out;        /* n × n_out, last output */
+  double      y_th;
+  gboolean    reg_pending;
+  /* layer-0 basis cache key */
+  const double *cache_x;
+  size_t      cache_n;
+  guint64     cache_grid_serial;
+  const KanModel *cache_model;
+  gboolean    cache_valid;
+  /* spline tables key */
+  const KanModel *tab_model;
+  guint64     tab_serial;
+  gboolean    tab_valid;
+  /* cancellation (borrowed), checked every KAN_WORK_CHECK_UNITS units of work */
+  GCancellable *cancellable;
+  gboolean    cancelled;
+  size_t      ticks;
+  /* per-sample backward scratch */
+  double     *g_a, *g_b, *g_c;  /* max width */
+  double     *gb1, *gb2, *gzb;  /* n_max × max width: batched backward */
+  double     *gcl;              /* G+k: one edge's coefficient gradient */
+};
+
+/* TRUE if some edge of L has its symbolic part on. */
+static inline gboolean
+kan_layer_has_symbolic (const KanLayer *L)
+{
+  for (size_t e = 0; e < (size_t) L->n_in * L->n_out; e++)
+    if (L->mask_sym[e] != 0.0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Counts UNITS of work (rows × edges, or parameters) and looks at the cancellable once every
+ * KAN_WORK_CHECK_UNITS of them; TRUE once it is cancelled. */
+static inline gboolean
+kan_work_tick (KanWork *w,
+               size_t   units)
+{
+  if (w->cancelled)
+    return TRUE;
+  w->ticks += units;
+  if (w->ticks < KAN_WORK_CHECK_UNITS)
+    return FALSE;
+  w->ticks = 0;
+  if (w->cancellable != NULL && g_cancellable_is_cancelled (w->cancellable))
+    w->cancelled = TRUE;
+  return w->cancelled;
+}
+
+/* Forward through layers 0 … N_LAYERS−1 of M (kan-forward.c); kan_model_forward is the whole
+ * network, the grid operations stop at the layer whose inputs they need. */
+void kan_model_forward_layers (const KanModel *m,
+                               KanWork        *w,
+                               const double   *x,
+                               size_t          n,
+                               double          y_th,
+                               int             n_layers);
+
+G_END_DECLS
