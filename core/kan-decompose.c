@@ -11,7 +11,8 @@
  * one that is not leaves the next test its turn):
  *  1. Fit the surrogate: width N,H,1 (H = SURROGATE_HIDDEN) at a coarse grid (G = 2) by LM.
  *     Finer grids overfit 1000 rows in several dimensions and give worse derivatives.
- *  2. Power factors: xᵢ·∂f/∂xᵢ = p·f over the points (score ≤ POWER_TOL, p within POWER_SNAP
+ *  2. Power factors: xᵢ·∂f/∂xᵢ = p·f over the points (score ≤ POWER_TOL, or up to
+ *     POWER_TOL_MAX for a surrogate of noisy labels, p within POWER_SNAP
  *     of a fraction p/q, q ≤ 3). Every such variable is divided out of the labels — real data,
  *     not the oracle's — and the rest is solved by kan_discover; p = 0 drops a variable that
  *     does not matter.
@@ -53,10 +54,14 @@
  * steps) about 5e-3. The thresholds leave room for that; what gets through is checked for
  * exactness on the real data. */
 #define POWER_TOL           5e-2
+#define POWER_TOL_FACTOR    3.0
+#define POWER_TOL_MAX       0.1
 #define MERGE_TOL           0.2
 #define SEP_TOL             1e-2
 /* The log|y| surrogate is fitted when the rows above the noise floor are at least this share. */
 #define LOG_SURROGATE_SHARE 0.8
+/* Rows of a reduced problem y/scale with |scale| below this share of its median are left out. */
+#define REDUCED_SCALE_FLOOR 0.5
 /* The surrogate network. */
 #define SURROGATE_HIDDEN    8
 #define SURROGATE_GRID      2
@@ -1056,14 +1061,38 @@ names_of (const KanDataset *d, const int *vars, int n)
   return g_string_free (s, FALSE);
 }
 
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
 KanDataset *
 kan_decompose_reduced_data (const KanDataset *d, KanExpr *const *cols, int n_cols,
                             const KanExpr *scale, const char *const *names)
 {
   size_t n[2] = { d->n_train, d->n_test }, kept[2] = { 0, 0 };
   const double *xs[2] = { d->train_x, d->test_x }, *ys[2] = { d->train_y, d->test_y };
-  double *nx[2], *ny[2];
+  double *nx[2], *ny[2], floor_ = 0.0;
   KanDataset *r;
+
+  /* Dividing by the scale multiplies the noise by 1/|scale|: rows whose |scale| is below
+   * REDUCED_SCALE_FLOOR times the median are left out, so that a few rows near a zero of the
+   * scale do not drown the rest (without noise they only cost rows). */
+  if (scale && d->n_train > 0)
+    {
+      g_autofree double *a = g_new (double, d->n_train);
+      for (size_t q = 0; q < d->n_train; q++)
+        {
+          a[q] = fabs (kan_expr_eval (scale, d->train_x + q * d->n_in));
+          if (!isfinite (a[q]))
+            a[q] = 0.0;
+        }
+      qsort (a, d->n_train, sizeof (double), cmp_double);
+      floor_ = REDUCED_SCALE_FLOOR * a[d->n_train / 2];
+    }
 
   for (int part = 0; part < 2; part++)
     {
@@ -1075,7 +1104,10 @@ kan_decompose_reduced_data (const KanDataset *d, KanExpr *const *cols, int n_col
           double y = ys[part][q];
           gboolean ok = TRUE;
           if (scale)
-            y /= kan_expr_eval (scale, x);
+            {
+              double v = kan_expr_eval (scale, x);
+              y = fabs (v) >= floor_ ? y / v : NAN;
+            }
           ok = isfinite (y);
           for (int k = 0; k < n_cols && ok; k++)
             {
@@ -1148,12 +1180,16 @@ try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GErr
   g_autoptr (KanExpr) scale = NULL;
   int n_found = 0;
   double t0 = g_timer_elapsed (c->timer, NULL);
+  /* A surrogate of noisy labels has noisier derivatives: the tolerance grows with its
+   * relative error, up to POWER_TOL_MAX (what passes is checked on the real data). */
+  double tol = CLAMP (POWER_TOL_FACTOR * c->surrogate_rmse / MAX (c->y_std, G_MINDOUBLE),
+                      POWER_TOL, POWER_TOL_MAX);
   gboolean ok;
 
   for (int i = 0; i < I; i++)
     {
       double p, s = kan_detect_power (f, pts, n, i, &p);
-      if (!(s <= POWER_TOL) || !snap_ratio (p, POWER_SNAP, &p))
+      if (!(s <= tol) || !snap_ratio (p, POWER_SNAP, &p))
         continue;
       /* The data must allow dividing by xᵢ^p. */
       for (size_t q = 0; q < c->d->n_train + c->d->n_test; q++)
