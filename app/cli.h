@@ -1,5 +1,6 @@
-/* cli.h — shared pieces of kanvas-cli: errors, option groups, data/model/training set-up,
- * metrics and a small JSON writer.
+/* cli.h — what kanvas-cli's files share: errors and option parsing (cli-parse.c), the option
+ * groups and what they build (cli-inputs.c), metrics, JSON and terminal output (cli-output.c),
+ * and the commands of the other files.
  */
 #pragma once
 
@@ -83,6 +84,18 @@ gboolean     cli_command_parse     (CliCommand          *c,
                                     char              ***argv,
                                     GError             **error);
 void         cli_command_clear     (CliCommand          *c);
+/* cli_command_parse for a command: FALSE on an error, and also after --help, with *STATUS set
+ * to 0 (the command is done). */
+gboolean     cli_command_parse_or_help (CliCommand      *c,
+                                        int             *argc,
+                                        char          ***argv,
+                                        int             *status,
+                                        GError         **error);
+/* The library ids of --lib NAMES ("x,x^2,sin"; g_free the result); a usage error names an
+ * unknown function. */
+int         *cli_parse_lib         (const char          *names,
+                                    int                 *n,
+                                    GError             **error);
 
 /* Data options: --formula … or --csv FILE --target NAME. */
 typedef struct
@@ -238,7 +251,7 @@ typedef struct _CliInterrupt CliInterrupt;
 CliInterrupt *cli_interrupt_begin  (GCancellable        *cancellable);
 gboolean     cli_interrupt_end     (CliInterrupt        *ci);
 
-/* The interpretability sub-commands (cli-interp.c). */
+/* The commands that work a saved network towards a formula (cli-session-cmds.c). */
 int          cli_cmd_scores        (int argc, char **argv, GError **error);
 int          cli_cmd_prune         (int argc, char **argv, GError **error);
 int          cli_cmd_suggest       (int argc, char **argv, GError **error);
@@ -246,6 +259,13 @@ int          cli_cmd_lock          (int argc, char **argv, GError **error);
 int          cli_cmd_unlock        (int argc, char **argv, GError **error);
 int          cli_cmd_symbolic      (int argc, char **argv, GError **error);
 int          cli_cmd_formula       (int argc, char **argv, GError **error);
+/* The JSON members every formula result has: "formula" (text) and one per other style, with
+ * D's variable names (cli-session-cmds.c). */
+void         cli_formula_json      (CliJson             *j,
+                                    const KanExpr       *e,
+                                    const KanDataset    *d);
+
+/* The discover sub-command (cli-discover.c). */
 int          cli_cmd_discover      (int argc, char **argv, GError **error);
 
 /* The bench sub-command (cli-bench.c). */

@@ -4,8 +4,8 @@
  *   kanvas-cli refine -i IN --grid G [-o OUT] [--json]
  *   kanvas-cli eval   -i IN [data | --points …] [--json]
  *   kanvas-cli info   -i IN [--json]
- *   kanvas-cli scores|prune|suggest|lock|unlock|symbolic|formula -i IN …   (cli-interp.c)
- *   kanvas-cli discover [data] [--pareto] [-o OUT] [--json]               (cli-interp.c)
+ *   kanvas-cli scores|prune|suggest|lock|unlock|symbolic|formula -i IN …   (cli-session-cmds.c)
+ *   kanvas-cli discover [data] [--pareto] [-o OUT] [--json]               (cli-discover.c)
  *   kanvas-cli plot   -i IN -o OUT.png|.svg|.pdf [--edge l,i,j] …          (cli-plot.c)
  *   kanvas-cli bench  [--quick] [--json]
  *
@@ -222,6 +222,197 @@ typedef struct
   double train, test, reg;
 } LossRow;
 
+/* What a fit run did. */
+typedef struct
+{
+  GArray      *rows;      /* LossRow, step 0 first */
+  KanStepInfo  info;      /* of the last step */
+  CliMetrics   mt;        /* of the model after the run */
+  int          done;      /* steps done */
+  gboolean     stopped;   /* by Ctrl-C before the last step */
+} FitRun;
+
+/* The session to train (loaded from IN, or new), its data (from the data options, the
+ * session's, or the demo: *DEMO) and model (the session's, or new from the model options), and
+ * the training settings into CFG. *DATA_NOTE names new data for the history. */
+static KanSession *
+fit_setup (const char         *in,
+           const CliDataOpts  *dopt,
+           const CliModelOpts *mopt,
+           const CliTrainOpts *topt,
+           KanTrainConfig     *cfg,
+           char              **data_note,
+           gboolean           *demo,
+           GError            **error)
+{
+  g_autoptr (KanSession) s = NULL;
+
+  if (in)
+    {
+      if (cli_model_opts_given (mopt))
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                       "model options make a new model and cannot be used with -i "
+                       "(use 'refine' to change the grid)");
+          return NULL;
+        }
+      s = cli_load_session (in, error);
+      if (s == NULL)
+        return NULL;
+      *cfg = s->train;
+    }
+  else
+    {
+      s = kan_session_new ();
+      kan_train_config_init (cfg);
+    }
+  if (!cli_train_opts_apply (topt, cfg, error))
+    return NULL;
+  if (!budget_from_env (&cfg->memory_budget, error))
+    return NULL;
+
+  if (cli_data_opts_given (dopt))
+    {
+      KanDataset *d = cli_data_from_opts (dopt, error);
+      if (d == NULL)
+        return NULL;
+      kan_dataset_free (s->data);
+      s->data = d;
+      *data_note = g_strdup (d->source == KAN_DATA_FORMULA ? d->formula
+                             : d->csv_path ? d->csv_path : "arrays");
+    }
+  else if (!in)
+    {
+      KanFormulaSpec spec;
+      kan_formula_spec_init (&spec);
+      spec.formula = DEMO_FORMULA;
+      s->data = kan_dataset_from_formula (&spec, error);
+      if (s->data == NULL)
+        return NULL;
+      *demo = TRUE;
+    }
+  else if (s->data == NULL)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,
+                   "%s: the session has no data; give --formula or --csv", in);
+      return NULL;
+    }
+
+  if (s->model == NULL)
+    {
+      g_autofree char *detail = NULL;
+      s->model = cli_model_from_opts (mopt, s->data, cfg->loss, &detail, error);
+      if (s->model == NULL)
+        return NULL;
+      kan_session_add_history (s, "new", detail, NAN, NAN);
+    }
+  if (!cli_check_fit (s->model, s->data, cfg->loss, error))
+    return NULL;
+  return g_steal_pointer (&s);
+}
+
+/* Trains S's model for CFG->steps steps, or until Ctrl-C, with a progress bar on a terminal
+ * unless JSON; fills R. */
+static gboolean
+fit_run (KanSession           *s,
+         const KanTrainConfig *cfg,
+         gboolean              demo,
+         gboolean              json,
+         FitRun               *r,
+         GError              **error)
+{
+  g_autoptr (KanTrainer) t = NULL;
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  Progress progress = { 0 };
+  CliInterrupt *ci;
+  LossRow row;
+  double reg0;
+
+  /* Before the trainer exists: its workspace for every train row is not the trainer's. */
+  reg0 = initial_reg (s->model, s->data, cfg);
+  t = kan_trainer_new (s->model, s->data, cfg, error);
+  if (t == NULL)
+    return FALSE;
+  if (demo)
+    fprintf (stderr, "using the built-in demo: %s on [-1,1]^2, %zu train / %zu test rows "
+             "(give --formula or --csv for your own data)\n", DEMO_FORMULA, s->data->n_train,
+             s->data->n_test);
+
+  cli_metrics (s->model, s->data, cfg->loss, &r->mt);
+  row = (LossRow) { 0, r->mt.train, r->mt.test, reg0 };
+  g_array_append_val (r->rows, row);
+
+  progress.on = !json && isatty (STDERR_FILENO);
+  ci = cli_interrupt_begin (cancel);
+  while (r->done < cfg->steps && !g_cancellable_is_cancelled (cancel))
+    {
+      g_autoptr (GError) local = NULL;
+
+      /* A step stopped part-way leaves the model as it was before that step. */
+      if (!kan_trainer_step (t, cancel, &r->info, &local))
+        {
+          if (g_error_matches (local, KAN_ERROR, KAN_ERROR_CANCELLED))
+            break;
+          g_propagate_error (error, g_steal_pointer (&local));
+          break;
+        }
+      r->done++;
+      row = (LossRow) { r->done, r->info.train_rmse, r->info.test_rmse, r->info.reg };
+      g_array_append_val (r->rows, row);
+      progress_draw (&progress, &r->info, r->done, cfg->steps, r->done == cfg->steps);
+    }
+  r->stopped = cli_interrupt_end (ci);
+  r->stopped = r->done < cfg->steps && (r->stopped || g_cancellable_is_cancelled (cancel));
+  progress_end (&progress);
+  if (error != NULL && *error != NULL)
+    return FALSE;
+
+  /* After Ctrl-C the model is the one the last step reported on (or the first one), so its
+   * metrics are known without another pass over the data. */
+  if (r->stopped && r->done > 0 && cfg->loss == KAN_LOSS_MSE && !cfg->singularity_avoiding)
+    {
+      r->mt.train = r->info.train_rmse;
+      r->mt.test = r->info.test_rmse;
+    }
+  else if (!(r->stopped && r->done == 0))
+    cli_metrics (s->model, s->data, cfg->loss, &r->mt);
+  return TRUE;
+}
+
+static void
+fit_print_json (const KanSession     *s,
+                const KanTrainConfig *cfg,
+                const FitRun         *r,
+                const char           *out)
+{
+  CliJson j;
+
+  cli_json_init (&j);
+  cli_json_begin_object (&j, NULL);
+  cli_metrics_json (&j, &r->mt, cfg->loss, "");
+  cli_json_double (&j, "seconds", r->info.seconds);
+  cli_json_int (&j, "steps", r->done);
+  cli_json_int (&j, "evals", r->info.n_evals);
+  cli_json_int (&j, "steps_done", s->steps_done);
+  cli_json_bool (&j, "stopped", r->stopped);
+  cli_json_string (&j, "optimizer", kan_optimizer_name (cfg->opt));
+  cli_json_string (&j, "output", out);
+  cli_json_begin_array (&j, "losses");
+  for (guint q = 0; q < r->rows->len; q++)
+    {
+      const LossRow *row = &g_array_index (r->rows, LossRow, q);
+      cli_json_begin_object (&j, NULL);
+      cli_json_int (&j, "step", row->step);
+      cli_json_double (&j, "train_rmse", row->train);
+      cli_json_double (&j, "test_rmse", row->test);
+      cli_json_double (&j, "reg", row->reg);
+      cli_json_end_object (&j);
+    }
+  cli_json_end_array (&j);
+  cli_json_end_object (&j);
+  cli_print_json (&j);
+}
+
 static int
 cmd_fit (int argc, char **argv, GError **error)
 {
@@ -240,19 +431,12 @@ cmd_fit (int argc, char **argv, GError **error)
     { NULL }
   };
   g_autoptr (KanSession) s = NULL;
-  g_autoptr (KanTrainer) t = NULL;
-  g_autoptr (GCancellable) cancel = g_cancellable_new ();
   g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (LossRow));
   g_autofree char *data_note = NULL;
   KanTrainConfig cfg;
-  KanStepInfo info = { 0 };
-  CliMetrics mt;
-  LossRow row;
-  CliInterrupt *ci;
-  double reg0;
-  Progress progress = { 0 };
-  gboolean stopped = FALSE, demo = FALSE;
-  int done = 0, status = 1;
+  FitRun r = { .rows = rows };
+  gboolean demo = FALSE;
+  int status = 1;
 
   cli_command_init (&c, "fit", "train a KAN (the built-in demo without data options)", entries);
   cli_data_opts_add (&c, &dopt);
@@ -265,173 +449,33 @@ cmd_fit (int argc, char **argv, GError **error)
     "override the settings. Ctrl-C stops within a second: the step in progress is undone and\n"
     "what there is is saved (exit status 130). KANVAS_MEMORY_BUDGET (bytes, or with k, M, G)\n"
     "lowers the 4 GiB training budget.\n");
-  if (!cli_command_parse (&c, &argc, &argv, error))
-    goto done;
-  if (c.help)
-    {
-      status = 0;
-      goto done;
-    }
-
-  /* Session, data and settings. */
-  if (in)
-    {
-      if (cli_model_opts_given (&mopt))
-        {
-          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
-                       "model options make a new model and cannot be used with -i "
-                       "(use 'refine' to change the grid)");
-          goto done;
-        }
-      s = cli_load_session (in, error);
-      if (s == NULL)
-        goto done;
-      cfg = s->train;
-    }
-  else
-    {
-      s = kan_session_new ();
-      kan_train_config_init (&cfg);
-    }
-  if (!cli_train_opts_apply (&topt, &cfg, error))
-    goto done;
-  if (!budget_from_env (&cfg.memory_budget, error))
+  if (!cli_command_parse_or_help (&c, &argc, &argv, &status, error))
     goto done;
 
-  if (cli_data_opts_given (&dopt))
-    {
-      KanDataset *d = cli_data_from_opts (&dopt, error);
-      if (d == NULL)
-        goto done;
-      kan_dataset_free (s->data);
-      s->data = d;
-      data_note = g_strdup (d->source == KAN_DATA_FORMULA ? d->formula
-                            : d->csv_path ? d->csv_path : "arrays");
-    }
-  else if (!in)
-    {
-      KanFormulaSpec spec;
-      kan_formula_spec_init (&spec);
-      spec.formula = DEMO_FORMULA;
-      s->data = kan_dataset_from_formula (&spec, error);
-      if (s->data == NULL)
-        goto done;
-      demo = TRUE;
-    }
-  else if (s->data == NULL)
-    {
-      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,
-                   "%s: the session has no data; give --formula or --csv", in);
-      goto done;
-    }
-
-  if (s->model == NULL)
-    {
-      g_autofree char *detail = NULL;
-      s->model = cli_model_from_opts (&mopt, s->data, cfg.loss, &detail, error);
-      if (s->model == NULL)
-        goto done;
-      kan_session_add_history (s, "new", detail, NAN, NAN);
-    }
-  if (!cli_check_fit (s->model, s->data, cfg.loss, error))
+  s = fit_setup (in, &dopt, &mopt, &topt, &cfg, &data_note, &demo, error);
+  if (s == NULL || !fit_run (s, &cfg, demo, json, &r, error))
     goto done;
 
-  /* Before the trainer exists: its workspace for every train row is not the trainer's. */
-  reg0 = initial_reg (s->model, s->data, &cfg);
-  t = kan_trainer_new (s->model, s->data, &cfg, error);
-  if (t == NULL)
-    goto done;
-  if (demo)
-    fprintf (stderr, "using the built-in demo: %s on [-1,1]^2, %zu train / %zu test rows "
-             "(give --formula or --csv for your own data)\n", DEMO_FORMULA, s->data->n_train,
-             s->data->n_test);
-
-  cli_metrics (s->model, s->data, cfg.loss, &mt);
-  row = (LossRow) { 0, mt.train, mt.test, reg0 };
-  g_array_append_val (rows, row);
-
-  /* The loop. */
-  progress.on = !json && isatty (STDERR_FILENO);
-  ci = cli_interrupt_begin (cancel);
-  while (done < cfg.steps && !g_cancellable_is_cancelled (cancel))
-    {
-      g_autoptr (GError) local = NULL;
-
-      /* A step stopped part-way leaves the model as it was before that step. */
-      if (!kan_trainer_step (t, cancel, &info, &local))
-        {
-          if (g_error_matches (local, KAN_ERROR, KAN_ERROR_CANCELLED))
-            break;
-          g_propagate_error (error, g_steal_pointer (&local));
-          break;
-        }
-      done++;
-      row = (LossRow) { done, info.train_rmse, info.test_rmse, info.reg };
-      g_array_append_val (rows, row);
-      progress_draw (&progress, &info, done, cfg.steps, done == cfg.steps);
-    }
-  stopped = cli_interrupt_end (ci);
-  stopped = done < cfg.steps && (stopped || g_cancellable_is_cancelled (cancel));
-  progress_end (&progress);
-  /* The trainer's memory is not needed to save. */
-  g_clear_pointer (&t, kan_trainer_free);
-  if (error != NULL && *error != NULL)
-    goto done;
-
-  /* Record and save. After Ctrl-C the model is the one the last step reported on (or the first
-   * one), so its metrics are known without another pass over the data. */
-  if (stopped && done > 0 && cfg.loss == KAN_LOSS_MSE && !cfg.singularity_avoiding)
-    {
-      mt.train = info.train_rmse;
-      mt.test = info.test_rmse;
-    }
-  else if (!(stopped && done == 0))
-    cli_metrics (s->model, s->data, cfg.loss, &mt);
+  /* Record and save. */
   {
-    KanOpsFitRun run = { .steps = done, .stopped = stopped, .data_note = data_note,
-                         .have_rmse = TRUE, .train_rmse = mt.train, .test_rmse = mt.test };
+    KanOpsFitRun run = { .steps = r.done, .stopped = r.stopped, .data_note = data_note,
+                         .have_rmse = TRUE, .train_rmse = r.mt.train, .test_rmse = r.mt.test };
     kan_ops_fit_record (s, &cfg, &run);
   }
   if (out && !kan_session_save (s, out, error))
     goto done;
 
-  if (stopped)
-    fprintf (stderr, "stopped at step %d\n", done);
+  if (r.stopped)
+    fprintf (stderr, "stopped at step %d\n", r.done);
   if (json)
-    {
-      CliJson j;
-      cli_json_init (&j);
-      cli_json_begin_object (&j, NULL);
-      cli_metrics_json (&j, &mt, cfg.loss, "");
-      cli_json_double (&j, "seconds", info.seconds);
-      cli_json_int (&j, "steps", done);
-      cli_json_int (&j, "evals", info.n_evals);
-      cli_json_int (&j, "steps_done", s->steps_done);
-      cli_json_bool (&j, "stopped", stopped);
-      cli_json_string (&j, "optimizer", kan_optimizer_name (cfg.opt));
-      cli_json_string (&j, "output", out);
-      cli_json_begin_array (&j, "losses");
-      for (guint q = 0; q < rows->len; q++)
-        {
-          const LossRow *r = &g_array_index (rows, LossRow, q);
-          cli_json_begin_object (&j, NULL);
-          cli_json_int (&j, "step", r->step);
-          cli_json_double (&j, "train_rmse", r->train);
-          cli_json_double (&j, "test_rmse", r->test);
-          cli_json_double (&j, "reg", r->reg);
-          cli_json_end_object (&j);
-        }
-      cli_json_end_array (&j);
-      cli_json_end_object (&j);
-      cli_print_json (&j);
-    }
+    fit_print_json (s, &cfg, &r, out);
   else
     {
-      g_autofree char *text = cli_metrics_text (&mt, cfg.loss);
-      printf ("step %d/%d: %s (%.2f s, %ld evaluations)\n", done, cfg.steps, text, info.seconds,
-              info.n_evals);
+      g_autofree char *text = cli_metrics_text (&r.mt, cfg.loss);
+      printf ("step %d/%d: %s (%.2f s, %ld evaluations)\n", r.done, cfg.steps, text,
+              r.info.seconds, r.info.n_evals);
     }
-  status = stopped ? CLI_EXIT_INTERRUPTED : 0;
+  status = r.stopped ? CLI_EXIT_INTERRUPTED : 0;
 
 done:
   cli_data_opts_clear (&dopt);

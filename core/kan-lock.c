@@ -3,6 +3,7 @@
 #include "kan-model-private.h"
 #include "kan-symbolic.h"
 #include "kan-error.h"
+#include "kan-ops.h"
 
 #include <math.h>
 #include <string.h>
@@ -168,54 +169,23 @@ kan_model_auto_symbolic (KanModel *m, const double *x, size_t n, const int *lib,
                          double r2_threshold, const KanSymFitParams *p, GString *log,
                          GError **error)
 {
-  int locked = 0;
+  g_autoptr (KanOpsSymbolicReport) r = NULL;
 
   g_return_val_if_fail (m != NULL && (x != NULL || n == 0), -1);
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
-  for (int l = 0; l < m->depth; l++)
+  /* kan-ops decides what is locked and why; this entry point only keeps the older signature
+   * (rows and a text log) for programs that use the model API alone. */
+  r = kan_ops_auto_symbolic_rows (m, x, n, lib, n_lib, p, r2_threshold, NULL, error);
+  if (r == NULL)
+    return -1;
+  for (guint q = 0; log && q < r->edges->len; q++)
     {
-      const KanLayer *L = &m->layers[l];
-      for (int i = 0; i < L->n_in; i++)
-        for (int j = 0; j < L->n_out; j++)
-          {
-            KanEdgeMode mode = kan_model_edge_mode (m, l, i, j);
-            KanSymFit *fits;
-            int n_fits = 0;
-
-            if (mode == KAN_EDGE_OFF || mode == KAN_EDGE_SYMBOLIC)
-              {
-                if (log)
-                  g_string_append_printf (log, "(%d,%d,%d) %s\n", l, i, j,
-                                          mode == KAN_EDGE_OFF ? "pruned, skipped"
-                                                               : "already symbolic");
-                continue;
-              }
-            fits = kan_model_suggest (m, x, n, l, i, j, lib, n_lib, p, &n_fits, error);
-            if (fits == NULL)
-              return -1;
-            if (n_fits > 0 && fits[0].r2 >= r2_threshold)
-              {
-                /* "0" on a negligible edge keeps its constant d, so the network's output does
-                 * not jump when it is locked. */
-                double abcd[4] = { fits[0].a, fits[0].b, fits[0].c, fits[0].d };
-                kan_model_set_edge (m, l, i, j, KAN_EDGE_SYMBOLIC, fits[0].sym_id, abcd);
-                locked++;
-                if (log)
-                  g_string_append_printf (log, "(%d,%d,%d) locked to %s, r2 = %.6f, "
-                                          "c·f(a·x+b)+d with a=%.6g b=%.6g c=%.6g d=%.6g\n",
-                                          l, i, j, kan_sym_info (fits[0].sym_id)->name,
-                                          fits[0].r2, fits[0].a, fits[0].b, fits[0].c,
-                                          fits[0].d);
-              }
-            else if (log)
-              g_string_append_printf (log, "(%d,%d,%d) left numeric: best %s has r2 = %.6f "
-                                      "< %.6f\n", l, i, j,
-                                      n_fits > 0 ? kan_sym_info (fits[0].sym_id)->name : "-",
-                                      n_fits > 0 ? fits[0].r2 : NAN, r2_threshold);
-            g_free (fits);
-          }
+      g_autofree char *line = kan_ops_edge_report_text (&g_array_index (r->edges,
+                                                                       KanOpsEdgeReport, q),
+                                                        r2_threshold);
+      g_string_append_printf (log, "%s\n", line);
     }
-  return locked;
+  return r->n_locked;
 }
 
 int *

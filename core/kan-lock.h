@@ -60,8 +60,9 @@ void        kan_model_unlock         (KanModel              *m,
 
 /* Locks every edge that is still numeric to its best suggestion from LIB (NULL: all) if that
  * fit's R² is at least R2_THRESHOLD, layer by layer (each layer is fitted on inputs produced by
- * the already-locked layers before it). Appends one line per edge to LOG if not NULL. Returns
- * the number of edges locked, or -1 with ERROR set. */
+ * the already-locked layers before it); kan_ops_auto_symbolic_rows (kan-ops.h) does the work.
+ * Appends one line per edge to LOG if not NULL (kan_ops_edge_report_text). Returns the number
+ * of edges locked, or -1 with ERROR set. */
 int         kan_model_auto_symbolic  (KanModel              *m,
                                       const double          *x,
                                       size_t                 n,

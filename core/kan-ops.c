@@ -228,30 +228,6 @@ kan_ops_prune_plan_free (KanOpsPrunePlan *plan)
   g_free (plan);
 }
 
-/* The nodes hidden layer L keeps by threshold, as a list ending with -1: those scoring above
- * TH, or the best one if none does (the first of equal best), so no layer is emptied. */
-static int *
-kept_by_threshold (const KanScores *sc,
-                   int              l,
-                   double           th)
-{
-  int width = kan_scores_width (sc, l), n = 0, best = 0;
-  const double *ns = kan_scores_node (sc, l);
-  int *list = g_new (int, width + 1);
-
-  for (int i = 0; i < width; i++)
-    {
-      if (ns[i] > th)
-        list[n++] = i;
-      if (ns[i] > ns[best])
-        best = i;
-    }
-  if (n == 0)
-    list[n++] = best;
-  list[n] = -1;
-  return list;
-}
-
 static gboolean
 listed (const int *list,
         int        i)
@@ -309,7 +285,8 @@ kan_ops_prune_preview (const KanSession *s,
   /* Every layer gets an explicit list, so the nodes listed here are exactly the ones
    * kan_model_prune_nodes removes. The caller's lists are passed on as given (it checks them). */
   for (int l = 1; l < depth; l++)
-    g_ptr_array_add (lists, keep && keep[l - 1] ? NULL : kept_by_threshold (sc, l, node_th));
+    g_ptr_array_add (lists,
+                     keep && keep[l - 1] ? NULL : kan_scores_kept_nodes (sc, l, node_th));
   for (int l = 1; l < depth; l++)
     if (lists->pdata[l - 1] == NULL)
       {
@@ -598,7 +575,7 @@ kan_ops_edge_report_text (const KanOpsEdgeReport *e,
     case KAN_OPS_EDGE_SKIPPED_PRUNED:
       return g_strdup_printf ("(%d,%d,%d) pruned, skipped", e->l, e->i, e->j);
     case KAN_OPS_EDGE_SKIPPED_LOCKED:
-      return g_strdup_printf ("(%d,%d,%d) already symbolic", e->l, e->i, e->j);
+      return g_strdup_printf ("(%d,%d,%d) already locked", e->l, e->i, e->j);
     case KAN_OPS_EDGE_SKIPPED_R2:
       return g_strdup_printf ("(%d,%d,%d) left numeric: best %s has r2 = %.6f < %.6f", e->l,
                               e->i, e->j, f->sym_id >= 0 ? kan_sym_info (f->sym_id)->name : "-",
@@ -622,15 +599,18 @@ lib_text (const int *lib,
   return g_string_free (t, FALSE);
 }
 
-/* Fits edge (L,I,J) of M and locks it if the best fit reaches R2; fills E. */
+/* Fits edge (L,I,J) of M on the N rows of X and locks it if the best fit reaches R2; fills
+ * E. */
 static gboolean
-auto_edge (KanModel         *m,
-           const KanDataset *d,
-           const int        *lib,
-           int               n_lib,
-           double            r2,
-           KanOpsEdgeReport *e,
-           GError          **error)
+auto_edge (KanModel              *m,
+           const double          *x,
+           size_t                 n,
+           const int             *lib,
+           int                    n_lib,
+           const KanSymFitParams *p,
+           double                 r2,
+           KanOpsEdgeReport      *e,
+           GError               **error)
 {
   KanEdgeMode mode = kan_model_edge_mode (m, e->l, e->i, e->j);
   g_autofree KanSymFit *fits = NULL;
@@ -644,8 +624,7 @@ auto_edge (KanModel         *m,
                                         : KAN_OPS_EDGE_SKIPPED_LOCKED;
       return TRUE;
     }
-  fits = kan_model_suggest (m, d->train_x, d->n_train, e->l, e->i, e->j, lib, n_lib, NULL,
-                            &n_fits, error);
+  fits = kan_model_suggest (m, x, n, e->l, e->i, e->j, lib, n_lib, p, &n_fits, error);
   if (fits == NULL)
     return FALSE;
   if (n_fits > 0)
@@ -663,17 +642,20 @@ auto_edge (KanModel         *m,
 }
 
 KanOpsSymbolicReport *
-kan_ops_auto_symbolic_model (KanModel         *m,
-                             const KanDataset *d,
-                             const int        *lib,
-                             int               n_lib,
-                             double            r2,
-                             GCancellable     *cancellable,
-                             GError          **error)
+kan_ops_auto_symbolic_rows (KanModel              *m,
+                            const double          *x,
+                            size_t                 n,
+                            const int             *lib,
+                            int                    n_lib,
+                            const KanSymFitParams *p,
+                            double                 r2,
+                            GCancellable          *cancellable,
+                            GError               **error)
 {
   g_autoptr (KanOpsSymbolicReport) r = NULL;
 
-  g_return_val_if_fail (m != NULL && d != NULL, NULL);
+  g_return_val_if_fail (m != NULL && (x != NULL || n == 0), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
   r = g_new0 (KanOpsSymbolicReport, 1);
   r->edges = g_array_new (FALSE, TRUE, sizeof (KanOpsEdgeReport));
   for (int l = 0; l < kan_model_depth (m); l++)
@@ -686,12 +668,26 @@ kan_ops_auto_symbolic_model (KanModel         *m,
               g_set_error (error, KAN_ERROR, KAN_ERROR_CANCELLED, "auto-symbolic was cancelled");
               return NULL;
             }
-          if (!auto_edge (m, d, lib, n_lib, r2, &e, error))
+          if (!auto_edge (m, x, n, lib, n_lib, p, r2, &e, error))
             return NULL;
           r->n_locked += e.outcome == KAN_OPS_EDGE_LOCKED;
           g_array_append_val (r->edges, e);
         }
   return g_steal_pointer (&r);
+}
+
+KanOpsSymbolicReport *
+kan_ops_auto_symbolic_model (KanModel         *m,
+                             const KanDataset *d,
+                             const int        *lib,
+                             int               n_lib,
+                             double            r2,
+                             GCancellable     *cancellable,
+                             GError          **error)
+{
+  g_return_val_if_fail (m != NULL && d != NULL, NULL);
+  return kan_ops_auto_symbolic_rows (m, d->train_x, d->n_train, lib, n_lib, NULL, r2,
+                                     cancellable, error);
 }
 
 void

@@ -190,7 +190,7 @@ typedef enum
 {
   KAN_OPS_EDGE_LOCKED,          /* locked to fit */
   KAN_OPS_EDGE_SKIPPED_PRUNED,  /* off: nothing to fit */
-  KAN_OPS_EDGE_SKIPPED_LOCKED,  /* already symbolic */
+  KAN_OPS_EDGE_SKIPPED_LOCKED,  /* already locked */
   KAN_OPS_EDGE_SKIPPED_R2,      /* fit (sym_id -1 if there was none) is below the R² threshold */
 } KanOpsEdgeOutcome;
 
@@ -225,6 +225,17 @@ KanOpsSymbolicReport *kan_ops_auto_symbolic_model (KanModel         *m,
                                                    double            r2,
                                                    GCancellable     *cancellable,
                                                    GError          **error);
+/* The same on the N rows of X (n × n_in) instead of a data set's train rows, with fit
+ * parameters P (NULL: the defaults, which the other entry points use). */
+KanOpsSymbolicReport *kan_ops_auto_symbolic_rows (KanModel              *m,
+                                                  const double          *x,
+                                                  size_t                 n,
+                                                  const int             *lib,
+                                                  int                    n_lib,
+                                                  const KanSymFitParams *p,
+                                                  double                 r2,
+                                                  GCancellable          *cancellable,
+                                                  GError               **error);
 /* Puts M (taken), the result of kan_ops_auto_symbolic_model with R on S's model and data, into
  * S and records "symbolic" as kan_ops_auto_symbolic does. */
 void             kan_ops_auto_symbolic_apply  (KanSession                 *s,

@@ -445,6 +445,31 @@ check_threshold (double threshold, const char *what, GError **error)
   return TRUE;
 }
 
+/* The nodes of a layer of WIDTH nodes scoring > THRESHOLD, increasing, into OUT, or the best
+ * one (the first of equal best) if none does; returns how many. */
+static int
+kept_by_threshold (const double *score,
+                   int           width,
+                   double        threshold,
+                   int          *out)
+{
+  int count = 0;
+
+  for (int q = 0; q < width; q++)
+    if (score[q] > threshold)
+      out[count++] = q;
+  if (count == 0)
+    {
+      /* An empty layer is no network; keep the node the scores value most. */
+      int best = 0;
+      for (int q = 1; q < width; q++)
+        if (score[q] > score[best])
+          best = q;
+      out[count++] = best;
+    }
+  return count;
+}
+
 /* The nodes of a layer of WIDTH nodes to keep, increasing, into OUT; returns how many. With
  * KEEP (ends with -1) those, else those scoring > THRESHOLD, else the best one. WHAT names the
  * layer in messages. Returns -1 with ERROR set for a bad KEEP list. */
@@ -491,19 +516,22 @@ select_nodes (const double *score,
       return count;
     }
 
-  for (int q = 0; q < width; q++)
-    if (score[q] > threshold)
-      out[count++] = q;
-  if (count == 0)
-    {
-      /* An empty layer is no network; keep the node the scores value most. */
-      int best = 0;
-      for (int q = 1; q < width; q++)
-        if (score[q] > score[best])
-          best = q;
-      out[count++] = best;
-    }
-  return count;
+  return kept_by_threshold (score, width, threshold, out);
+}
+
+int *
+kan_scores_kept_nodes (const KanScores *s,
+                       int              l,
+                       double           threshold)
+{
+  int *list, count;
+
+  g_return_val_if_fail (s != NULL && l >= 0 && l <= s->depth, NULL);
+  g_return_val_if_fail (!isnan (threshold), NULL);
+  list = g_new (int, s->width[l] + 1);
+  count = kept_by_threshold (s->node[l], s->width[l], threshold, list);
+  list[count] = -1;
+  return list;
 }
 
 /* A new model with the nodes NODES[l][0 … CNT[l]-1] of every node layer l (increasing), with
@@ -531,21 +559,8 @@ prune_build (const KanModel *m, int *const *nodes, const int *cnt, GError **erro
       shape->n_mult[l] = n_mult;
     }
 
-  kan_model_config_init (&cfg);
+  kan_model_get_config (m, &cfg);
   cfg.shape = shape;
-  cfg.grid = m->G;
-  cfg.k = m->k;
-  cfg.noise_scale = m->noise_scale;
-  cfg.scale_base_mu = m->scale_base_mu;
-  cfg.scale_base_sigma = m->scale_base_sigma;
-  cfg.base_fun = m->base_fun;
-  cfg.grid_eps = m->grid_eps;
-  cfg.grid_range[0] = m->grid_range[0];
-  cfg.grid_range[1] = m->grid_range[1];
-  cfg.sp_trainable = m->sp_trainable;
-  cfg.sb_trainable = m->sb_trainable;
-  cfg.affine_trainable = m->affine_trainable;
-  cfg.seed = m->seed;
   m2 = kan_model_alloc (&cfg, error);
   kan_shape_free (shape);
   if (m2 == NULL)

@@ -85,6 +85,13 @@ KanModel     *kan_model_prune_nodes       (const KanModel   *m,
                                            const int *const *keep,
                                            GError          **error);
 
+/* The nodes of node layer L (0 … depth) that a prune at THRESHOLD keeps, increasing, ending
+ * with -1 (free with g_free): those scoring > THRESHOLD, or, when that would empty the layer,
+ * its best node (the first of equal best). THRESHOLD must not be NaN. */
+int          *kan_scores_kept_nodes       (const KanScores  *s,
+                                           int               l,
+                                           double            threshold);
+
 /* In place: turns off (numeric and symbolic masks 0) every edge whose score is ≤ THRESHOLD
  * (pykan's prune_edge, default KAN_PRUNE_EDGE_THRESHOLD). Returns how many edges that were on
  * are now off. S must come from a model of M's shape; THRESHOLD must not be NaN. */

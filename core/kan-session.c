@@ -463,7 +463,7 @@ kan_session_save (const KanSession *s,
 /* ------------------------------------------------------------------------------------------ */
 
 /* Every integer a document gives is range-checked where it is read, against what it later
- * allocates or loops over; where kanvas-cli has the same option (app/cli-common.c) the range is
+ * allocates or loops over; where kanvas-cli has the same option (app/cli-inputs.c) the range is
  * the same or wider, so that whatever the CLI writes loads again. */
 #define MAX_GRID          100000   /* as kan_model_alloc and --grid */
 #define MAX_ARITY         1000000  /* kan_shape_parse's bound on a number and on subnodes */
@@ -981,11 +981,9 @@ layer_dims (const KanShape *shape,
             int            *n_out,
             int            *n_next)
 {
-  *n_in = shape->n_sum[l] + shape->n_mult[l];
-  *n_next = shape->n_sum[l + 1] + shape->n_mult[l + 1];
-  *n_out = shape->n_sum[l + 1];
-  for (int q = 0; q < shape->n_mult[l + 1]; q++)
-    *n_out += shape->arity[l + 1][q];
+  *n_in = kan_shape_nodes (shape, l);
+  *n_next = kan_shape_nodes (shape, l + 1);
+  *n_out = kan_shape_subnodes (shape, l + 1);
 }
 
 /* The layer at PATH has every member, its sizes agree with the width and its arrays have the
@@ -1240,12 +1238,6 @@ read_model (In         *in,
   layers = node_array (in, member (obj, "layers"), p_layers, shape->n_layers - 1);
   if (layers == NULL)
     return NULL;
-  {
-    gsize bytes = kan_model_config_bytes (&cfg);
-
-    if (!check_budget (in, "the model", (double) bytes))
-      return NULL;
-  }
   for (int l = 0; l + 1 < shape->n_layers; l++)
     {
       g_autofree char *p = g_strdup_printf ("%s[%d]", p_layers, l);

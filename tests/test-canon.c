@@ -14,6 +14,7 @@
 
 #include "kan-canon.h"
 #include "kan-formula.h"
+#include "test-helpers.h"
 
 /* ck_assert marks a point on every success; inner loops use this instead. */
 #define CHECK(cond, ...) \
@@ -31,24 +32,6 @@ typedef struct
   const char *out;
   double      lo, hi;  /* every variable is drawn from [lo, hi] */
 } Case;
-
-static gboolean
-close_to (double a,
-          double b,
-          double rel)
-{
-  if (isinf (a) || isinf (b))
-    return a == b;
-  return fabs (a - b) <= rel * MAX (1.0, MAX (fabs (a), fabs (b)));
-}
-
-static double
-unif (gsl_rng *r,
-      double   lo,
-      double   hi)
-{
-  return lo + (hi - lo) * gsl_rng_uniform (r);
-}
 
 static char *
 text_of (const KanExpr *e,
@@ -71,7 +54,7 @@ rows_new (const KanExpr *e,
   for (int i = 0; i < N_ROWS; i++)
     {
       for (int j = 0; j < n_in; j++)
-        x[i * n_in + j] = unif (r, lo, hi);
+        x[i * n_in + j] = kt_unif (r, lo, hi);
       y[i] = kan_expr_eval (e, x + i * n_in);
       mean += y[i] / N_ROWS;
     }
@@ -127,14 +110,14 @@ check_case (const Case *c,
 
       g_assert (n_in <= (int) G_N_ELEMENTS (x));
       for (int j = 0; j < n_in; j++)
-        x[j] = unif (r, c->lo, c->hi);
+        x[j] = kt_unif (r, c->lo, c->hi);
       want = kan_expr_eval (in, x);
       got = kan_expr_eval (out, x);
       if (!isfinite (want))
         continue;
       compared++;
       /* Snapping may move the value by its tolerance; the rest only by rounding. */
-      CHECK (close_to (got, want, snap ? 1e-5 : REL_TOL),
+      CHECK (kt_close_to (got, want, snap ? 1e-5 : REL_TOL),
              "'%s' → '%s' at x0 = %.17g: %.17g, want %.17g", c->in, text, x[0], got, want);
     }
   ck_assert_msg (compared > N_POINTS / 2, "%s: too few points in the domain", c->in);
@@ -373,21 +356,6 @@ random_tree (gsl_rng *r,
     }
 }
 
-/* The largest magnitude of any subexpression of E at X: where it is large, rounding in a
- * reordered computation is large too. */
-static double
-largest_part (const KanExpr *e,
-              const double  *x)
-{
-  double m = fabs (kan_expr_eval (e, x));
-
-  if (e->a != NULL)
-    m = MAX (m, largest_part (e->a, x));
-  if (e->b != NULL)
-    m = MAX (m, largest_part (e->b, x));
-  return m;
-}
-
 /* Whether E calls an odd function (sin, tanh, …): canon moves its sign out, sin(−u) → −sin(u),
  * so that equal terms meet, and that may cost a node where nothing takes the sign. */
 static gboolean
@@ -427,14 +395,15 @@ START_TEST (test_random_formulas)
       sized += !has_odd_call (p);
       for (int q = 0; q < 20; q++)
         {
-          double x[2] = { unif (r, -2, 2), unif (r, -2, 2) };
+          double x[2] = { kt_unif (r, -2, 2), kt_unif (r, -2, 2) };
           double want = kan_expr_eval (e, x), got = kan_expr_eval (p, x);
 
-          if (!isfinite (want) || largest_part (e, x) > 1e4)
+          if (!isfinite (want) || kt_largest_part (e, x) > 1e4)
             continue;
           compared++;
-          CHECK (close_to (got, want, 1e-6), "'%s' → '%s' at (%.17g, %.17g): %.17g, want %.17g",
-                 te, tp, x[0], x[1], got, want);
+          CHECK (kt_close_to (got, want, 1e-6),
+                 "'%s' → '%s' at (%.17g, %.17g): %.17g, want %.17g", te, tp, x[0], x[1], got,
+                 want);
         }
       kan_expr_free (e);
       kan_expr_free (s);
@@ -468,14 +437,9 @@ canon_suite (void)
 }
 
 int
-main (void)
+main (int    argc,
+      char **argv)
 {
-  SRunner *sr = srunner_create (canon_suite ());
-  int failed;
-
   gsl_set_error_handler_off ();
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return kt_run (canon_suite (), argc, argv);
 }

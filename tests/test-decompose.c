@@ -10,6 +10,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "kan.h"
+#include "test-helpers.h"
 #include "kan-decompose.h"
 
 #define N_ROWS 400
@@ -24,12 +25,20 @@ rows (int n_in, size_t n, double lo, double hi, gboolean signed_, guint64 seed)
   gsl_rng_set (r, seed);
   for (size_t q = 0; q < n * n_in; q++)
     {
-      x[q] = lo + (hi - lo) * gsl_rng_uniform (r);
+      x[q] = kt_unif (r, lo, hi);
       if (signed_ && gsl_rng_uniform (r) < 0.5)
         x[q] = -x[q];
     }
   gsl_rng_free (r);
   return x;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -328,27 +337,6 @@ END_TEST
 /* ------------------------------------------------------------------------------------------ */
 /* End to end                                                                                  */
 
-static KanDataset *
-formula_data (const char *formula, double lo, double hi, size_t n_train, size_t n_test,
-              guint64 seed)
-{
-  KanFormulaSpec spec;
-  double range[2] = { lo, hi };
-  GError *error = NULL;
-  KanDataset *d;
-
-  kan_formula_spec_init (&spec);
-  spec.formula = formula;
-  spec.ranges = range;
-  spec.n_ranges = 1;
-  spec.n_train = n_train;
-  spec.n_test = n_test;
-  spec.seed = seed;
-  d = kan_dataset_from_formula (&spec, &error);
-  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
-  return d;
-}
-
 static gboolean
 has_stage (const KanDiscoverResult *r, const char *stage, const char *in_detail)
 {
@@ -367,7 +355,7 @@ static double
 fresh_error (const KanDiscoverResult *r, const KanDataset *d, const char *formula, double lo,
              double hi)
 {
-  g_autoptr (KanDataset) fresh = formula_data (formula, lo, hi, 500, 0, 4242);
+  g_autoptr (KanDataset) fresh = kt_formula_data (formula, lo, hi, 500, 0, 4242);
   double worst = 0.0;
 
   for (size_t q = 0; q < fresh->n_train; q++)
@@ -383,7 +371,7 @@ fresh_error (const KanDiscoverResult *r, const KanDataset *d, const char *formul
  * locked network behind it. */
 START_TEST (test_end_to_end_monomial)
 {
-  g_autoptr (KanDataset) d = formula_data ("-1.5*x1*x2*x3/x4^2", 0.5, 2, 500, 500, 1);
+  g_autoptr (KanDataset) d = kt_formula_data ("-1.5*x1*x2*x3/x4^2", 0.5, 2, 500, 500, 1);
   g_autoptr (KanDiscoverResult) r = NULL;
   GError *error = NULL;
   const KanModel *m;
@@ -423,7 +411,7 @@ END_TEST
 START_TEST (test_end_to_end_merge)
 {
   const char *formula = "x1*x2 + sin(x3) + x4";
-  g_autoptr (KanDataset) d = formula_data (formula, -1, 1, 1000, 1000, 2);
+  g_autoptr (KanDataset) d = kt_formula_data (formula, -1, 1, 1000, 1000, 2);
   g_autoptr (KanDiscoverResult) r = NULL;
   GError *error = NULL;
   double err;
@@ -443,10 +431,43 @@ END_TEST
 /* A positive product with an exponential inside: the network on log|y| and log inputs is the
  * oracle (its error in y beats the plain one's), it finds x1 as a power factor, and the rest
  * comes back exact. */
+/* y/scale leaves out the rows where |scale| is below half its median (noise divided by a
+ * near-zero scale would drown the rest); every other row is kept, with y divided exactly. */
+START_TEST (test_reduced_data_scale_floor)
+{
+  g_autoptr (KanDataset) d = kt_formula_data ("x1*(x2 + 2)", 0, 1, 400, 200, 5);
+  g_autoptr (KanExpr) scale = kan_expr_var (0);
+  KanExpr *col = kan_expr_var (1);
+  g_autoptr (KanDataset) r = kan_decompose_reduced_data (d, &col, 1, scale, NULL);
+  g_autofree double *a = g_new (double, d->n_train);
+  double median, floor_;
+  size_t expect = 0;
+
+  for (size_t q = 0; q < d->n_train; q++)
+    a[q] = d->train_x[q * 2];
+  qsort (a, d->n_train, sizeof (double), cmp_double);
+  median = a[d->n_train / 2];
+  floor_ = 0.5 * median;
+  for (size_t q = 0; q < d->n_train; q++)
+    expect += d->train_x[q * 2] >= floor_;
+  ck_assert_uint_eq (r->n_train, expect);
+  ck_assert (r->n_train < d->n_train && r->n_train > d->n_train / 2);
+  for (size_t q = 0; q < r->n_train; q++)
+    ck_assert_double_eq_tol (r->train_y[q], r->train_x[q] + 2.0, 1e-12);
+  /* Without a scale nothing is left out. */
+  {
+    g_autoptr (KanDataset) all = kan_decompose_reduced_data (d, &col, 1, NULL, NULL);
+    ck_assert_uint_eq (all->n_train, d->n_train);
+    ck_assert_uint_eq (all->n_test, d->n_test);
+  }
+  kan_expr_free (col);
+}
+END_TEST
+
 START_TEST (test_end_to_end_log_surrogate)
 {
   const char *formula = "x1*(exp(x2*x3/(x4*x5)) - 1)";
-  g_autoptr (KanDataset) d = formula_data (formula, 0.3, 1, 1000, 1000, 3);
+  g_autoptr (KanDataset) d = kt_formula_data (formula, 0.3, 1, 1000, 1000, 3);
   g_autoptr (KanDiscoverResult) r = NULL;
   GError *error = NULL;
   double err;
@@ -473,6 +494,7 @@ decompose_suite (void)
   tcase_add_test (tc, test_detect_merge);
   tcase_add_test (tc, test_detect_separable);
   tcase_add_test (tc, test_detect_homogeneous);
+  tcase_add_test (tc, test_reduced_data_scale_floor);
   tcase_add_test (tc, test_detect_on_networks);
   suite_add_tcase (s, tc);
   tcase_set_timeout (te, 300);
@@ -484,14 +506,9 @@ decompose_suite (void)
 }
 
 int
-main (void)
+main (int    argc,
+      char **argv)
 {
-  SRunner *sr = srunner_create (decompose_suite ());
-  int failed;
-
   gsl_set_error_handler_off ();
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return kt_run (decompose_suite (), argc, argv);
 }

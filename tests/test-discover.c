@@ -13,40 +13,19 @@
 #include <gsl/gsl_errno.h>
 
 #include "kan.h"
+#include "test-helpers.h"
 
 #define N_FRESH 2000
 #define FRESH_SEED 987654
 /* The printed formula against the truth on fresh points. */
 #define REL_TOL 1e-6
-/* Each formula should take well under this on a slow machine (seconds). */
-
-static KanDataset *
-formula_data (const char *formula, double lo, double hi, size_t n_train, size_t n_test,
-              guint64 seed)
-{
-  KanFormulaSpec spec;
-  double range[2] = { lo, hi };
-  GError *error = NULL;
-  KanDataset *d;
-
-  kan_formula_spec_init (&spec);
-  spec.formula = formula;
-  spec.ranges = range;
-  spec.n_ranges = 1;
-  spec.n_train = n_train;
-  spec.n_test = n_test;
-  spec.seed = seed;
-  d = kan_dataset_from_formula (&spec, &error);
-  ck_assert_msg (d != NULL, "%s: %s", formula, error ? error->message : "");
-  return d;
-}
 
 /* Runs discover on FORMULA over [LO,HI]^n and checks everything the issue asks for. */
 static void
 check_discover (const char *formula, double lo, double hi)
 {
-  g_autoptr (KanDataset) d = formula_data (formula, lo, hi, 1000, 1000, 0);
-  g_autoptr (KanDataset) fresh = formula_data (formula, lo, hi, N_FRESH, 0, FRESH_SEED);
+  g_autoptr (KanDataset) d = kt_formula_data (formula, lo, hi, 1000, 1000, 0);
+  g_autoptr (KanDataset) fresh = kt_formula_data (formula, lo, hi, N_FRESH, 0, FRESH_SEED);
   g_autoptr (KanDiscoverResult) r = NULL;
   g_autoptr (KanExpr) truth = NULL, printed = NULL;
   const KanDiscoverCandidate *best;
@@ -170,7 +149,7 @@ END_TEST
 /* The front is sorted: complexity up, RMSE down; the best is on it; stages are recorded. */
 START_TEST (test_pareto_and_stages)
 {
-  g_autoptr (KanDataset) d = formula_data ("x1*x2", -1, 1, 300, 300, 3);
+  g_autoptr (KanDataset) d = kt_formula_data ("x1*x2", -1, 1, 300, 300, 3);
   g_autoptr (KanDiscoverResult) r = NULL;
   GError *error = NULL;
   gboolean best_on_front = FALSE;
@@ -203,7 +182,7 @@ END_TEST
 /* The widths given are the ones tried, in order; a width of the wrong size is an error. */
 START_TEST (test_widths_option)
 {
-  g_autoptr (KanDataset) d = formula_data ("sin(pi*x1)+x2^2", -1, 1, 300, 300, 0);
+  g_autoptr (KanDataset) d = kt_formula_data ("sin(pi*x1)+x2^2", -1, 1, 300, 300, 0);
   g_autoptr (KanDiscoverResult) r = NULL;
   KanDiscoverOptions o;
   const char *const only_additive[] = { "2,1", NULL };
@@ -234,7 +213,7 @@ END_TEST
 
 START_TEST (test_bad_input)
 {
-  g_autoptr (KanDataset) two = formula_data ("x1", -1, 1, 50, 0, 0);
+  g_autoptr (KanDataset) two = kt_formula_data ("x1", -1, 1, 50, 0, 0);
   g_autoptr (KanDataset) d = NULL;
   g_autoptr (KanDiscoverResult) r = NULL;
   KanDiscoverOptions o;
@@ -262,7 +241,7 @@ END_TEST
 
 START_TEST (test_cancel)
 {
-  g_autoptr (KanDataset) d = formula_data ("x1*x2", -1, 1, 200, 0, 0);
+  g_autoptr (KanDataset) d = kt_formula_data ("x1*x2", -1, 1, 200, 0, 0);
   g_autoptr (KanDiscoverResult) r = NULL;
   g_autoptr (GCancellable) c = g_cancellable_new ();
   KanDiscoverOptions o;
@@ -281,7 +260,7 @@ END_TEST
 /* A time limit too short for any candidate: no formula, and the error says why. */
 START_TEST (test_time_limit)
 {
-  g_autoptr (KanDataset) d = formula_data ("x1*x2", -1, 1, 200, 200, 0);
+  g_autoptr (KanDataset) d = kt_formula_data ("x1*x2", -1, 1, 200, 200, 0);
   g_autoptr (KanDiscoverResult) r = NULL;
   KanDiscoverOptions o;
   GError *error = NULL;
@@ -311,7 +290,7 @@ cancel_after (gpointer c)
  * give: test_time_limit, test_cancel.) */
 START_TEST (test_stops_slow_search)
 {
-  g_autoptr (KanDataset) d = formula_data ("sin(x1)*x2 + x1", -1, 1, 1000, 200, 0);
+  g_autoptr (KanDataset) d = kt_formula_data ("sin(x1)*x2 + x1", -1, 1, 1000, 200, 0);
   const char *const widths[] = { "2,1", "2,300,1", NULL };
 
   for (int v = 0; v < 2; v++)
@@ -459,14 +438,9 @@ discover_suite (void)
 }
 
 int
-main (void)
+main (int    argc,
+      char **argv)
 {
-  SRunner *sr = srunner_create (discover_suite ());
-  int failed;
-
   gsl_set_error_handler_off ();
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return kt_run (discover_suite (), argc, argv);
 }

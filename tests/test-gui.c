@@ -15,7 +15,9 @@
 #include "kanvas-application.h"
 #include "kanvas-window.h"
 #include "kanvas-discover.h"
+#include "kanvas-lesson.h"
 #include "kan-ops.h"
+#include "kan-lock.h"
 
 #define SKIP_CODE 77
 
@@ -1629,6 +1631,568 @@ START_TEST (test_discover_units)
 }
 END_TEST
 
+/* The guided lesson ------------------------------------------------------------------------- */
+
+static GtkWidget *
+lesson_child (const char *name)
+{
+  return GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (kanvas_window_get_lesson (win)),
+                                                    KANVAS_TYPE_LESSON, name));
+}
+
+static gboolean
+lesson_idle (gpointer data)
+{
+  return !kanvas_lesson_is_busy (kanvas_window_get_lesson (win));
+}
+
+/* Clicks the lesson's button NAME, which must be clickable. */
+static void
+lesson_click (const char *name)
+{
+  GtkWidget *button = lesson_child (name);
+
+  spin_for (0.02);
+  ck_assert_msg (gtk_widget_is_sensitive (button), "the lesson's %s is not clickable", name);
+  g_signal_emit_by_name (button, "clicked");
+}
+
+START_TEST (test_lesson_runs_to_formula)
+{
+  KanvasLesson *lesson = kanvas_window_get_lesson (win);
+  int n = kanvas_lesson_get_n_steps (lesson);
+  GtkWidget *revealer = gtk_widget_get_parent (GTK_WIDGET (lesson));
+  g_autofree char *text = NULL;
+
+  ck_assert_int_ge (n, 5);
+  ck_assert_int_le (n, 8);
+  ck_assert (!gtk_revealer_get_reveal_child (GTK_REVEALER (revealer)));
+  app_action ("lesson", NULL);
+  ck_assert (gtk_revealer_get_reveal_child (GTK_REVEALER (revealer)));
+  ck_assert_int_eq (kanvas_lesson_get_step (lesson), 0);
+
+  for (int k = 0; k < n; k++)
+    {
+      gboolean trained;
+      int steps_before = kanvas_window_get_session (win)->steps_done;
+
+      ck_assert_int_eq (kanvas_lesson_get_step (lesson), k);
+      ck_assert (!kanvas_lesson_step_done (lesson, k));
+      ck_assert (*kanvas_lesson_get_text (lesson));
+      /* Not past a step before it is done. */
+      spin_for (0.02);
+      ck_assert (!gtk_widget_is_sensitive (lesson_child ("next_button")));
+      lesson_click ("do_button");
+      trained = kanvas_window_is_training (win);
+      if (trained)
+        {
+          /* A training step waits for the run: nothing to click meanwhile. */
+          ck_assert (kanvas_lesson_is_busy (lesson));
+          spin_for (0.02);
+          ck_assert (!gtk_widget_is_sensitive (lesson_child ("next_button")));
+          ck_assert (!gtk_widget_is_sensitive (lesson_child ("do_button")));
+        }
+      ck_assert_msg (spin_until (lesson_idle, NULL, 120), "step %d did not end", k + 1);
+      ck_assert_msg (kanvas_lesson_step_done (lesson, k), "step %d failed: %s", k + 1,
+                     kanvas_lesson_get_status (lesson));
+      ck_assert (!kanvas_window_is_training (win));
+      if (trained)
+        ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, steps_before + 50);
+      if (k == 0)
+        ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, 0);
+      if (k < n - 1)
+        lesson_click ("next_button");
+    }
+
+  /* The end: the formula, in the Formula tab and on the lesson's panel. */
+  ck_assert_str_eq (gtk_label_get_text (GTK_LABEL (child ("formula_label"))),
+                    "exp(sin(pi*x1) + x2^2)");
+  ck_assert_str_eq (gtk_stack_get_visible_child_name (GTK_STACK (child ("session_stack"))),
+                    "formula");
+  ck_assert (gtk_widget_get_visible (lesson_child ("formula_label")));
+  ck_assert_str_eq (gtk_label_get_text (GTK_LABEL (lesson_child ("formula_label"))),
+                    "exp(sin(pi*x1) + x2^2)");
+  check_formula_panel (&text);
+  {
+    const char *ops[] = { "fit", "prune", "fit", "lock", "symbolic", "fit" };
+    const KanSession *s = kanvas_window_get_session (win);
+    ck_assert_uint_ge (s->history->len, G_N_ELEMENTS (ops));
+    for (guint k = 0; k < G_N_ELEMENTS (ops); k++)
+      ck_assert_str_eq (((KanHistoryEntry *)
+                         g_ptr_array_index (s->history,
+                                            s->history->len - G_N_ELEMENTS (ops) + k))->op,
+                        ops[k]);
+  }
+  /* The last step has no Next; Back shows a done step, whose Do It stays off. */
+  spin_for (0.02);
+  ck_assert (!gtk_widget_is_sensitive (lesson_child ("next_button")));
+  lesson_click ("back_button");
+  ck_assert_int_eq (kanvas_lesson_get_step (lesson), n - 2);
+  spin_for (0.02);
+  ck_assert (!gtk_widget_is_sensitive (lesson_child ("do_button")));
+  lesson_click ("next_button");
+  ck_assert_int_eq (kanvas_lesson_get_step (lesson), n - 1);
+  app_action ("lesson", NULL);
+  ck_assert (!gtk_revealer_get_reveal_child (GTK_REVEALER (revealer)));
+}
+END_TEST
+
+/* Do It does nothing while the window is busy with something else, and says why. */
+START_TEST (test_lesson_refuses_while_training)
+{
+  KanvasLesson *lesson = kanvas_window_get_lesson (win);
+  int steps_before;
+
+  app_action ("configure", g_variant_new_string ("steps=100000"));
+  app_action ("train", NULL);
+  ck_assert (kanvas_window_is_training (win));
+  lesson_click ("do_button");
+  ck_assert (!kanvas_lesson_is_busy (lesson));
+  ck_assert (!kanvas_lesson_step_done (lesson, 0));
+  ck_assert_ptr_nonnull (strstr (kanvas_lesson_get_status (lesson), "busy"));
+  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (2), 20));
+  app_action ("stop", NULL);
+  ck_assert (spin_until (is_idle, NULL, 30));
+  steps_before = kanvas_window_get_session (win)->steps_done;
+  ck_assert_int_gt (steps_before, 0);
+
+  /* Idle again: the first step runs (through "Save changes?", answered Discard). */
+  lesson_click ("do_button");
+  ck_assert (kanvas_lesson_is_busy (lesson));
+  if (kanvas_window_is_asking (win))
+    app_action ("unsaved-changes", g_variant_new_string ("discard"));
+  ck_assert (spin_until (lesson_idle, NULL, 30));
+  ck_assert_msg (kanvas_lesson_step_done (lesson, 0), "%s", kanvas_lesson_get_status (lesson));
+  ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, 0);
+}
+END_TEST
+
+START_TEST (test_lesson_presentation)
+{
+  KanvasLesson *lesson = kanvas_window_get_lesson (win);
+  KanvasCanvas *canvas = kanvas_window_get_canvas (win);
+  g_autoptr (GVariant) state = NULL;
+  guint before;
+  gint64 t0;
+  double seconds;
+  const int steps = 10;
+
+  ck_assert (!kanvas_lesson_get_presentation (lesson));
+  ck_assert_double_eq (kanvas_canvas_get_style (canvas)->text_scale, 1.0);
+  ck_assert_uint_eq (kanvas_lesson_get_step_time (lesson), 0);
+
+  app_action ("presentation", NULL);
+  state = g_action_group_get_action_state (G_ACTION_GROUP (win), "presentation");
+  ck_assert (g_variant_get_boolean (state));
+  ck_assert (kanvas_lesson_get_presentation (lesson));
+  ck_assert_double_eq (kanvas_canvas_get_style (canvas)->text_scale,
+                       KANVAS_PRESENTATION_TEXT_SCALE);
+  ck_assert_uint_eq (kanvas_lesson_get_step_time (lesson), KANVAS_PRESENTATION_STEP_MS);
+
+  /* A paced run: every step takes its time and reaches the canvas as a frame of its own (a
+   * frame the main loop has not taken yet is replaced by the next, hence a little slack). */
+  app_action ("configure", g_variant_new_string ("opt=lbfgs,steps=10,lamb=0"));
+  before = kanvas_canvas_get_n_snapshots (canvas);
+  t0 = g_get_monotonic_time ();
+  train_and_wait ();
+  seconds = (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC;
+  ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, steps);
+  ck_assert_double_ge (seconds, steps * KANVAS_PRESENTATION_STEP_MS / 1000.0);
+  ck_assert_uint_ge (kanvas_canvas_get_n_snapshots (canvas) - before, steps - 2);
+
+  /* A new session gets a new worker, paced as well. */
+  app_action ("load-example", g_variant_new_string ("xy"));
+  if (kanvas_window_is_asking (win))
+    app_action ("unsaved-changes", g_variant_new_string ("discard"));
+  ck_assert_str_eq (kanvas_window_get_session (win)->data->formula, "x1*x2");
+  ck_assert_uint_eq (kanvas_lesson_get_step_time (lesson), KANVAS_PRESENTATION_STEP_MS);
+  ck_assert_double_eq (kanvas_canvas_get_style (canvas)->text_scale,
+                       KANVAS_PRESENTATION_TEXT_SCALE);
+
+  /* Off again: as before. */
+  app_action ("presentation", NULL);
+  ck_assert (!kanvas_lesson_get_presentation (lesson));
+  ck_assert_double_eq (kanvas_canvas_get_style (canvas)->text_scale, 1.0);
+  ck_assert_uint_eq (kanvas_lesson_get_step_time (lesson), 0);
+}
+END_TEST
+
+/* A manual session that cannot silently go wrong (issue 12) ------------------------------------
+ *
+ * Each step says what it did to the error and offers Undo when it made it worse; pruning a
+ * network trained without λ asks first; auto-symbolic leaves edges below its R² threshold as
+ * splines; the Formula tab compares the formula with the network it replaced; auto-symbolic
+ * and refine run on a thread while the window keeps drawing. */
+
+/* Busy: the status bar's Cancel button shows while a task runs. */
+static gboolean
+busy_is (gpointer data)
+{
+  return gtk_widget_get_visible (child ("busy_cancel")) == GPOINTER_TO_INT (data);
+}
+
+static const KanSession *
+sess (void)
+{
+  return kanvas_window_get_session (win);
+}
+
+static const KanHistoryEntry *
+last_entry (void)
+{
+  return g_ptr_array_index (sess ()->history, sess ()->history->len - 1);
+}
+
+/* The message dialog transient for the window, or NULL. */
+static AdwMessageDialog *
+dialog_on_top (void)
+{
+  GListModel *tops = gtk_window_get_toplevels ();   /* borrowed */
+
+  for (guint k = 0; k < g_list_model_get_n_items (tops); k++)
+    {
+      g_autoptr (GtkWindow) w = g_list_model_get_item (tops, k);
+      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_window_get_transient_for (w) == GTK_WINDOW (win)
+          && gtk_widget_get_visible (GTK_WIDGET (w)))
+        return ADW_MESSAGE_DIALOG (w);
+    }
+  return NULL;
+}
+
+/* Presses the dialog's button LABEL, as a user does; the dialog closes. */
+static void
+press_dialog (AdwMessageDialog *d,
+       const char       *label)
+{
+  GtkWidget *b = find_button (GTK_WIDGET (d), label);
+
+  ck_assert_msg (b != NULL, "the dialog has no button %s", label);
+  g_signal_emit_by_name (b, "clicked");
+  spin_for (0.1);
+  ck_assert_ptr_null (dialog_on_top ());
+}
+
+/* The subtitle of history row K (0-based). */
+static const char *
+history_subtitle (guint k)
+{
+  GtkWidget *row = gtk_widget_get_first_child (child ("history_list"));
+
+  for (; row && k > 0; k--)
+    row = gtk_widget_get_next_sibling (row);
+  ck_assert_ptr_nonnull (row);
+  return adw_action_row_get_subtitle (ADW_ACTION_ROW (row));
+}
+
+/* Default settings, as a new user trains: the demo's defaults fit without regularisation. */
+static void
+train_unregularised (void)
+{
+  app_action ("load-example", g_variant_new_string ("demo"));
+  ck_assert_double_eq (sess ()->train.lamb, 0);
+  train_and_wait ();
+  ck_assert (strstr (last_entry ()->detail, "lamb=0") != NULL);
+}
+
+START_TEST (test_naive_path_warns_and_skips)
+{
+  const KanModel *m;
+  g_autofree char *w = NULL;
+  g_autoptr (KanModel) before = NULL;
+  AdwMessageDialog *d;
+  guint n_hist;
+  const char *lib = "x,x^2,exp,sin";
+  g_autofree int *ids = NULL;
+  int n_ids = 0;
+  int n_skipped = 0;
+
+  train_unregularised ();
+  /* The fit's toast gives the error before and after. */
+  ck_assert_ptr_nonnull (strstr (kanvas_window_get_last_message (win), "Trained"));
+  ck_assert_ptr_nonnull (strstr (kanvas_window_get_last_message (win), "→"));
+
+  /* Prune asks first and changes nothing until answered. */
+  n_hist = sess ()->history->len;
+  app_action ("prune", NULL);
+  d = dialog_on_top ();
+  ck_assert_msg (d != NULL, "pruning after a fit with λ = 0 did not warn");
+  ck_assert_ptr_nonnull (strstr (adw_message_dialog_get_heading (d), "without λ"));
+  ck_assert_ptr_nonnull (strstr (adw_message_dialog_get_body (d), "sparse"));
+  ck_assert (adw_message_dialog_has_response (d, "train"));
+  ck_assert (adw_message_dialog_has_response (d, "prune"));
+  ck_assert_uint_eq (sess ()->history->len, n_hist);
+  w = model_width ();
+  ck_assert_str_eq (w, "2,5,1");
+
+  /* Prune anyway: the error rises, and the toast says so and offers Undo. */
+  press_dialog (d, "_Prune Anyway");
+  ck_assert_str_eq (last_entry ()->op, "prune");
+  ck_assert_msg (kan_ops_made_worse (((KanHistoryEntry *) g_ptr_array_index (sess ()->history,
+                                                                             n_hist - 1))->train_rmse,
+                                     NAN, last_entry ()->train_rmse, NAN),
+                 "pruning the unregularised demo did not raise the error (%g)",
+                 last_entry ()->train_rmse);
+  ck_assert_ptr_nonnull (strstr (kanvas_window_get_last_message (win), "(worse)"));
+  ck_assert_ptr_nonnull (strstr (kanvas_window_get_last_message (win), "Pruned"));
+  /* The history row says before → after too. */
+  ck_assert_ptr_nonnull (strstr (history_subtitle (sess ()->history->len - 1), "→"));
+  /* The toast's Undo is win.undo: it takes the prune back. */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "undo", NULL);
+  g_free (w);
+  w = model_width ();
+  ck_assert_str_eq (w, "2,5,1");
+  g_action_group_activate_action (G_ACTION_GROUP (win), "redo", NULL);
+
+  /* Auto-symbolic with the panel's R² (the default): edges whose best fit is below it stay
+   * splines, the others lock. */
+  ck_assert_double_eq (gtk_spin_button_get_value (GTK_SPIN_BUTTON (child ("r2_spin"))),
+                       KAN_OPS_R2_THRESHOLD);
+  ck_assert_double_ge (KAN_OPS_R2_THRESHOLD, 0.99);
+  before = kan_model_copy (sess ()->model);
+  ids = kan_sym_parse_lib (lib, &n_ids, NULL);
+  ck_assert_ptr_nonnull (ids);
+  app_action ("auto-symbolic", g_variant_new_string (lib));
+  ck_assert (busy_is (GINT_TO_POINTER (TRUE)));
+  wait_task ();
+  ck_assert_str_eq (last_entry ()->op, "symbolic");
+  m = sess ()->model;
+  for (int l = 0; l < kan_model_depth (m); l++)
+    for (int i = 0; i < kan_model_layer_in (m, l); i++)
+      for (int j = 0; j < kan_model_layer_out (m, l); j++)
+        {
+          g_autofree KanSymFit *fits = NULL;
+          int n_fits = 0;
+          if (kan_model_edge_mode (before, l, i, j) != KAN_EDGE_NUMERIC)
+            continue;
+          /* Layer by layer, as auto-symbolic fits: later layers see the locked ones before. */
+          if (l == 0)
+            {
+              fits = kan_model_suggest (before, sess ()->data->train_x, sess ()->data->n_train, l,
+                                        i, j, ids, n_ids, NULL, &n_fits, NULL);
+              ck_assert_ptr_nonnull (fits);
+              ck_assert_int_eq (kan_model_edge_mode (m, l, i, j),
+                                n_fits > 0 && fits[0].r2 >= KAN_OPS_R2_THRESHOLD
+                                ? KAN_EDGE_SYMBOLIC : KAN_EDGE_NUMERIC);
+            }
+          n_skipped += kan_model_edge_mode (m, l, i, j) == KAN_EDGE_NUMERIC;
+        }
+  ck_assert_msg (n_skipped > 0, "every edge of the pruned unregularised demo reached R² %g",
+                 KAN_OPS_R2_THRESHOLD);
+  /* The skipped edges are listed with their best R², in the toast and in the panel. */
+  ck_assert_ptr_nonnull (strstr (kanvas_window_get_last_message (win), "left as splines"));
+  ck_assert_ptr_nonnull (strstr (kanvas_window_get_last_message (win), "R² 0."));
+  ck_assert (gtk_widget_get_visible (child ("auto_report_row")));
+  ck_assert_ptr_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("auto_report_row"))),
+                                 "best"));
+
+  /* Retrain: the run goes on from the partly locked network. */
+  train_and_wait ();
+  ck_assert_str_eq (last_entry ()->op, "fit");
+}
+END_TEST
+
+START_TEST (test_prune_offers_lambda)
+{
+  AdwMessageDialog *d;
+  g_autofree char *w = NULL;
+
+  train_unregularised ();
+  app_action ("prune", NULL);
+  d = dialog_on_top ();
+  ck_assert_ptr_nonnull (d);
+  /* "Train with λ = 0.01 first" sets λ and starts the run. */
+  press_dialog (d, "_Train with λ = 0.01 First");
+  ck_assert_double_eq_tol (gtk_spin_button_get_value (GTK_SPIN_BUTTON (child ("lamb_spin"))),
+                           KAN_OPS_SPARSE_LAMB, 1e-12);
+  ck_assert (kanvas_window_is_training (win));
+  ck_assert_msg (spin_until (is_idle, NULL, 120), "the run did not end");
+  ck_assert_ptr_nonnull (strstr (last_entry ()->detail, "lamb=0.01"));
+  /* Now pruning goes ahead without a question, and removes what it should. */
+  app_action ("prune", NULL);
+  ck_assert_ptr_null (dialog_on_top ());
+  ck_assert_str_eq (last_entry ()->op, "prune");
+  w = model_width ();
+  ck_assert_str_ne (w, "2,5,1");
+  /* The preview follows the threshold once it settles. */
+  {
+    g_autofree char *before = g_strdup (adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("prune_preview_row"))));
+    gtk_spin_button_set_value (GTK_SPIN_BUTTON (child ("prune_edge_spin")), 5);
+    spin_for (0.5);
+    ck_assert_str_ne (adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("prune_preview_row"))),
+                      before);
+  }
+}
+END_TEST
+
+/* The README's student: λ = 0.01, prune, lock all with the whole library. The x2 edge is x²,
+ * whatever order the library is given in, and the formula tab compares the formula with the
+ * spline network it replaced. */
+START_TEST (test_lock_all_locks_square)
+{
+  g_autofree char *w = NULL;
+  const char *libs[] = { "", "sin,cos,exp,x,x^2,x^3,tanh" };
+  const char *text;
+  const KanModel *m;
+
+  app_action ("load-example", g_variant_new_string ("demo"));
+  app_action ("configure", g_variant_new_string ("opt=lbfgs,steps=50,lamb=0.01"));
+  train_and_wait ();
+  app_action ("prune", NULL);
+  ck_assert_ptr_null (dialog_on_top ());
+  w = model_width ();
+  ck_assert_str_eq (w, "2,1,1");
+  app_action ("configure", g_variant_new_string ("lamb=0"));
+  train_and_wait ();
+  for (guint k = 0; k < G_N_ELEMENTS (libs); k++)
+    {
+      app_action ("auto-symbolic", g_variant_new_string (libs[k]));
+      wait_task ();
+      m = sess ()->model;
+      ck_assert_int_eq (kan_model_edge_mode (m, 0, 1, 0), KAN_EDGE_SYMBOLIC);
+      ck_assert_msg (g_str_equal (kan_sym_info (kan_model_edge_sym (m, 0, 1, 0))->name, "x^2"),
+                     "with library '%s' the x2 edge locked to %s", libs[k],
+                     kan_sym_info (kan_model_edge_sym (m, 0, 1, 0))->name);
+      if (k + 1 < G_N_ELEMENTS (libs))
+        g_action_group_activate_action (G_ACTION_GROUP (win), "undo", NULL);
+    }
+  /* Fine-tune the locked network; the formula tab gives both errors. */
+  app_action ("configure", g_variant_new_string ("opt=lm,lamb=0,steps=50"));
+  train_and_wait ();
+  text = gtk_label_get_text (GTK_LABEL (child ("formula_rmse_label")));
+  ck_assert_msg (*gtk_label_get_text (GTK_LABEL (child ("formula_label"))), "no formula");
+  ck_assert_ptr_nonnull (strstr (text, "Test RMSE"));
+  ck_assert_msg (strstr (text, "spline network it replaced") != NULL, "'%s'", text);
+  {
+    /* The replaced network is the λ = 0 fit before locking, and the label gives its RMSE. */
+    const KanHistoryEntry *e = kan_ops_replaced_network (sess (), sess ()->history->len - 1);
+    g_autofree char *want = NULL;
+    ck_assert_ptr_nonnull (e);
+    ck_assert_str_eq (e->op, "fit");
+    want = g_strdup_printf ("test RMSE %.3g", e->test_rmse);
+    ck_assert_msg (strstr (text, want) != NULL, "'%s' lacks '%s'", text, want);
+  }
+  if (g_getenv ("KANVAS_SHOT_DIR"))
+    {
+      app_action ("show-panel", g_variant_new_string ("formula"));
+      spin_for (1);
+    }
+}
+END_TEST
+
+/* A 4,10,10,1 network with G = 10, as the issue times it. */
+static char *
+write_big_session (void)
+{
+  g_autoptr (KanSession) s = kan_session_new ();
+  g_autoptr (KanShape) shape = kan_shape_parse ("4,10,10,1", NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  char *path = g_build_filename (tmpdir, "big.kanvas", NULL);
+  KanFormulaSpec spec;
+  KanModelConfig mc;
+
+  kan_formula_spec_init (&spec);
+  spec.formula = "exp(0.5*(sin(pi*(x1^2+x2^2))+sin(pi*(x3^2+x4^2))))";
+  s->data = kan_dataset_from_formula (&spec, &error);
+  ck_assert_msg (s->data != NULL, "%s", error ? error->message : "");
+  kan_model_config_init (&mc);
+  mc.shape = shape;
+  mc.grid = 10;
+  s->model = kan_model_new (&mc, &error);
+  ck_assert_ptr_nonnull (s->model);
+  kan_train_config_init (&s->train);
+  ck_assert_msg (kan_session_save (s, path, &error), "%s", error ? error->message : "");
+  return path;
+}
+
+typedef struct
+{
+  gint64 last;
+  gint64 max_gap;
+  int    ticks;
+} Ticks;
+
+static gboolean
+on_tick (GtkWidget     *widget,
+         GdkFrameClock *clock,
+         gpointer       data)
+{
+  Ticks *t = data;
+  gint64 now = g_get_monotonic_time ();
+
+  t->max_gap = MAX (t->max_gap, now - t->last);
+  t->last = now;
+  t->ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+START_TEST (test_window_draws_during_auto_symbolic)
+{
+  g_autofree char *path = write_big_session ();
+  Ticks t = { 0 };
+  guint id;
+  gint64 start;
+  double seconds;
+
+  app_action ("open", g_variant_new_string (path));
+  ck_assert_str_eq (kanvas_window_get_path (win), path);
+  id = gtk_widget_add_tick_callback (GTK_WIDGET (win), on_tick, &t, NULL);
+  spin_for (0.2);
+  t.ticks = 0;
+  t.max_gap = 0;
+  start = t.last = g_get_monotonic_time ();
+  /* The whole library, as the issue timed it. */
+  app_action ("auto-symbolic", g_variant_new_string (""));
+  ck_assert (busy_is (GINT_TO_POINTER (TRUE)));
+  /* While it runs: no edits, no training, a Cancel button and a spinner. */
+  ck_assert (!g_action_group_get_action_enabled (G_ACTION_GROUP (win), "prune"));
+  ck_assert (!g_action_group_get_action_enabled (G_ACTION_GROUP (win), "train"));
+  ck_assert (gtk_widget_get_visible (child ("busy_cancel")));
+  ck_assert (spin_until (busy_is, GINT_TO_POINTER (FALSE), 300));
+  seconds = (g_get_monotonic_time () - start) / 1e6;
+  gtk_widget_remove_tick_callback (GTK_WIDGET (win), id);
+  g_message ("auto-symbolic on 4,10,10,1 G=10: %.2f s, %d frames, longest gap %.3f s", seconds,
+             t.ticks, t.max_gap / 1e6);
+  ck_assert_str_eq (last_entry ()->op, "symbolic");
+  /* The frame clock kept ticking: at least ten frames a second of work, none far apart. */
+  ck_assert_int_ge (t.ticks, (int) (10 * seconds));
+  ck_assert_msg (t.max_gap < 500000, "the window stopped drawing for %.3f s", t.max_gap / 1e6);
+  ck_assert (g_action_group_get_action_enabled (G_ACTION_GROUP (win), "train"));
+  ck_assert (!gtk_widget_get_visible (child ("busy_cancel")));
+
+  /* Cancel: the model stays as it was and nothing is recorded. */
+  {
+    guint n = sess ()->history->len;
+    const KanModel *kept = sess ()->model;
+    g_autoptr (KanModel) pre = kan_model_copy (kept);
+    app_action ("auto-symbolic", g_variant_new_string (""));
+    ck_assert (busy_is (GINT_TO_POINTER (TRUE)));
+    spin_for (0.2);
+    g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-task", NULL);
+    ck_assert (spin_until (busy_is, GINT_TO_POINTER (FALSE), 10));
+    ck_assert_uint_eq (sess ()->history->len, n);
+    ck_assert_ptr_nonnull (strstr (kanvas_window_get_last_message (win), "cancelled"));
+    ck_assert_ptr_eq (sess ()->model, kept);
+    ck_assert_uint_eq (kan_model_n_params (kept), kan_model_n_params (pre));
+    ck_assert (memcmp (kan_model_params_const (kept), kan_model_params_const (pre),
+                       kan_model_n_params (pre) * sizeof (double)) == 0);
+  }
+  /* Refine runs on the thread too; opening another session drops it. */
+  app_action ("refine", g_variant_new_int32 (20));
+  ck_assert (busy_is (GINT_TO_POINTER (TRUE)));
+  ck_assert (spin_until (busy_is, GINT_TO_POINTER (FALSE), 60));
+  ck_assert_int_eq (kan_model_grid (sess ()->model), 20);
+  ck_assert_str_eq (last_entry ()->op, "refine");
+  app_action ("auto-symbolic", g_variant_new_string (""));
+  ck_assert (busy_is (GINT_TO_POINTER (TRUE)));
+  app_action ("load-example", g_variant_new_string ("demo"));
+  question (NULL);
+  press ("_Discard");
+  ck_assert (busy_is (GINT_TO_POINTER (FALSE)));
+  spin_for (0.5);
+  ck_assert_str_ne (last_entry ()->op, "symbolic");
+}
+END_TEST
+
 static Suite *
 gui_suite (void)
 {
@@ -1667,6 +2231,20 @@ gui_suite (void)
   tcase_add_test (tc, test_discover_demo);
   tcase_add_test (tc, test_discover_cancel);
   tcase_add_test (tc, test_discover_units);
+  suite_add_tcase (s, tc);
+  tc = tcase_create ("manual-session");
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_add_test (tc, test_naive_path_warns_and_skips);
+  tcase_add_test (tc, test_prune_offers_lambda);
+  tcase_add_test (tc, test_lock_all_locks_square);
+  tcase_add_test (tc, test_window_draws_during_auto_symbolic);
+  suite_add_tcase (s, tc);
+  tc = tcase_create ("lesson");
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_set_timeout (tc, 300);
+  tcase_add_test (tc, test_lesson_runs_to_formula);
+  tcase_add_test (tc, test_lesson_refuses_while_training);
+  tcase_add_test (tc, test_lesson_presentation);
   suite_add_tcase (s, tc);
   return s;
 }

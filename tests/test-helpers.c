@@ -51,23 +51,38 @@ kt_model_new (const char *width,
 }
 
 KanDataset *
-kt_demo_data (size_t n_train,
-              size_t n_test)
+kt_formula_data (const char *formula,
+                 double      lo,
+                 double      hi,
+                 size_t      n_train,
+                 size_t      n_test,
+                 guint64     seed)
 {
   KanFormulaSpec spec;
-  const double range[2] = { -1, 1 };
+  const double range[2] = { lo, hi };
   g_autoptr (GError) error = NULL;
   KanDataset *d;
 
   kan_formula_spec_init (&spec);
-  spec.formula = "exp(sin(pi*x1)+x2^2)";
+  spec.formula = formula;
   spec.ranges = range;
   spec.n_ranges = 1;
   spec.n_train = n_train;
   spec.n_test = n_test;
+  spec.seed = seed;
   d = kan_dataset_from_formula (&spec, &error);
-  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
+  ck_assert_msg (d != NULL, "%s: %s", formula, error ? error->message : "");
   return d;
+}
+
+KanDataset *
+kt_demo_data (size_t n_train,
+              size_t n_test)
+{
+  KanFormulaSpec spec;
+
+  kan_formula_spec_init (&spec);
+  return kt_formula_data ("exp(sin(pi*x1)+x2^2)", -1, 1, n_train, n_test, spec.seed);
 }
 
 double

@@ -31,6 +31,15 @@ KanModel   *kt_model_new     (const char   *width,
                               KanBaseFun    base,
                               guint64       seed);
 
+/* FORMULA sampled on [LO, HI] for every variable, with SEED and kan_formula_spec_init's other
+ * settings. Fails the test when the data cannot be made. */
+KanDataset *kt_formula_data  (const char   *formula,
+                              double        lo,
+                              double        hi,
+                              size_t        n_train,
+                              size_t        n_test,
+                              guint64       seed);
+
 /* The demo data set, exp(sin(pi*x1)+x2^2) on [-1,1]² with kan_formula_spec_init's seed. */
 KanDataset *kt_demo_data     (size_t        n_train,
                               size_t        n_test);
@@ -44,6 +53,12 @@ double      kt_largest_part  (const KanExpr *e,
  * fatal: for tests of the argument checks at public entry points. */
 void        kt_count_criticals (void);
 int         kt_criticals       (void);
+
+/* Runs STMT and fails the test unless it raised exactly one critical (after
+ * kt_count_criticals). */
+#define KT_EXPECT_CRITICAL(stmt) \
+  do { int kt_before_ = kt_criticals (); stmt; \
+    ck_assert_msg (kt_criticals () == kt_before_ + 1, "no critical from %s", #stmt); } while (0)
 
 /* A test case of S named NAME whose tests need PROGRAM in PATH and python3 able to import
  * PYTHON_MODULE (either may be NULL). kt_run runs it only when both are there. */

@@ -176,30 +176,28 @@ START_TEST (test_bounds_checked)
   const KanShape *s = kan_model_shape (m);
   double abcd[4] = { 2.5, 2.5, 2.5, 2.5 }, range[2] = { 7.5, 7.5 }, ys[3] = { 1.5, 1.5, 1.5 };
   double xs[3] = { 0.1, 0.2, 0.3 };
-  int D = kan_model_depth (m), expected = 0;
+  int D = kan_model_depth (m), expected;
 
   kt_count_criticals ();
-#define EXPECT_CRITICAL(stmt) do { stmt; expected++; \
-    ck_assert_msg (kt_criticals () == expected, "no critical from %s", #stmt); } while (0)
-  EXPECT_CRITICAL (ck_assert_int_eq (kan_model_layer_in (m, D), 0));
-  EXPECT_CRITICAL (ck_assert_int_eq (kan_model_layer_out (m, -1), 0));
-  EXPECT_CRITICAL (ck_assert_int_eq (kan_model_edge_mode (m, 0, 2, 0), KAN_EDGE_OFF));
-  EXPECT_CRITICAL (ck_assert_int_eq (kan_model_edge_mode (m, 0, 0, 4), KAN_EDGE_OFF));
-  EXPECT_CRITICAL (ck_assert_int_eq (kan_model_edge_sym (m, D, 0, 0), kan_sym_zero ()));
-  EXPECT_CRITICAL (kan_model_edge_abcd (m, 1, 0, 1, abcd));
-  EXPECT_CRITICAL (kan_model_knot_range (m, 0, 2, range));
-  EXPECT_CRITICAL (kan_model_edge_eval (m, 0, -1, 0, xs, 3, ys));
-  EXPECT_CRITICAL (kan_model_set_edge (m, 0, 0, 4, KAN_EDGE_OFF, 0, NULL));
-  EXPECT_CRITICAL (ck_assert_ptr_null (kan_work_layer_input (w, D)));
-  EXPECT_CRITICAL (ck_assert_ptr_null (kan_work_edge_output (w, -1)));
-  EXPECT_CRITICAL (ck_assert_int_eq (kan_shape_arity (s, 1, 1), 0));
-  EXPECT_CRITICAL (ck_assert_int_eq (kan_shape_n_sum (s, s->n_layers), 0));
-  EXPECT_CRITICAL (ck_assert_int_eq (kan_shape_nodes (s, -1), 0));
-  EXPECT_CRITICAL (ck_assert_int_eq (kan_shape_subnode_node (s, 3, 0), -1));
-  EXPECT_CRITICAL (ck_assert_ptr_null (kan_model_shape (NULL)));
-  EXPECT_CRITICAL (ck_assert_ptr_null (kan_model_copy (NULL)));
-  EXPECT_CRITICAL (ck_assert_int_eq (kan_model_depth (NULL), 0));
-#undef EXPECT_CRITICAL
+  KT_EXPECT_CRITICAL (ck_assert_int_eq (kan_model_layer_in (m, D), 0));
+  KT_EXPECT_CRITICAL (ck_assert_int_eq (kan_model_layer_out (m, -1), 0));
+  KT_EXPECT_CRITICAL (ck_assert_int_eq (kan_model_edge_mode (m, 0, 2, 0), KAN_EDGE_OFF));
+  KT_EXPECT_CRITICAL (ck_assert_int_eq (kan_model_edge_mode (m, 0, 0, 4), KAN_EDGE_OFF));
+  KT_EXPECT_CRITICAL (ck_assert_int_eq (kan_model_edge_sym (m, D, 0, 0), kan_sym_zero ()));
+  KT_EXPECT_CRITICAL (kan_model_edge_abcd (m, 1, 0, 1, abcd));
+  KT_EXPECT_CRITICAL (kan_model_knot_range (m, 0, 2, range));
+  KT_EXPECT_CRITICAL (kan_model_edge_eval (m, 0, -1, 0, xs, 3, ys));
+  KT_EXPECT_CRITICAL (kan_model_set_edge (m, 0, 0, 4, KAN_EDGE_OFF, 0, NULL));
+  KT_EXPECT_CRITICAL (ck_assert_ptr_null (kan_work_layer_input (w, D)));
+  KT_EXPECT_CRITICAL (ck_assert_ptr_null (kan_work_edge_output (w, -1)));
+  KT_EXPECT_CRITICAL (ck_assert_int_eq (kan_shape_arity (s, 1, 1), 0));
+  KT_EXPECT_CRITICAL (ck_assert_int_eq (kan_shape_n_sum (s, s->n_layers), 0));
+  KT_EXPECT_CRITICAL (ck_assert_int_eq (kan_shape_nodes (s, -1), 0));
+  KT_EXPECT_CRITICAL (ck_assert_int_eq (kan_shape_subnode_node (s, 3, 0), -1));
+  KT_EXPECT_CRITICAL (ck_assert_ptr_null (kan_model_shape (NULL)));
+  KT_EXPECT_CRITICAL (ck_assert_ptr_null (kan_model_copy (NULL)));
+  KT_EXPECT_CRITICAL (ck_assert_int_eq (kan_model_depth (NULL), 0));
+  expected = kt_criticals ();
 
   for (int q = 0; q < 4; q++)
     ck_assert (abcd[q] == 2.5);

@@ -674,8 +674,14 @@ draw_names (cairo_t              *cr,
   int n = lay->n_nodes[l];
   double slot = n > 1 ? lay->node_x[lay->node_off[l] + 1] - lay->node_x[lay->node_off[l]]
                       : lay->width;
-  double gap = lay->node_r[l] + 0.45 * font;
-  double y = up ? lay->layer_y[l] - gap : lay->layer_y[l] + gap;
+  /* Enlarged text (a style's text_scale) still fits between the node and the picture's edge:
+   * the gap below takes 0.45 of the font, a line of text about 1.25. */
+  double room = (up ? lay->layer_y[l] : lay->height - lay->layer_y[l]) - lay->node_r[l];
+  double gap, y;
+
+  font = MIN (font, room / 1.7);
+  gap = lay->node_r[l] + 0.45 * font;
+  y = up ? lay->layer_y[l] - gap : lay->layer_y[l] + gap;
 
   cairo_save (cr);
   set_rgba (cr, st->fg, 1.0);

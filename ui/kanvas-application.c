@@ -207,6 +207,8 @@ static const GActionEntry app_entries[] = {
   { "auto-symbolic", forward_action, "s" },
   { "discover", forward_action },
   { "discover-cancel", forward_action },
+  { "prune-anyway", forward_action },
+  { "cancel-task", forward_action },
   { "refine", forward_action, "i" },
   { "undo", forward_action },
   { "redo", forward_action },

@@ -9,6 +9,7 @@
  * shrinking into unreadable boxes.
  */
 #include "kanvas-canvas.h"
+#include "kan-formula.h"
 
 #include <math.h>
 #include <string.h>
@@ -371,24 +372,6 @@ on_key_pressed (GtkEventControllerKey *controller,
   return TRUE;
 }
 
-static const char *
-mode_name (KanEdgeMode mode)
-{
-  switch (mode)
-    {
-    case KAN_EDGE_OFF:
-      return "pruned";
-    case KAN_EDGE_NUMERIC:
-      return "spline";
-    case KAN_EDGE_SYMBOLIC:
-      return "symbolic";
-    case KAN_EDGE_BOTH:
-      return "spline + symbolic";
-    default:
-      return "?";
-    }
-}
-
 static gboolean
 on_query_tooltip (GtkWidget  *widget,
                   int         x,
@@ -410,10 +393,10 @@ on_query_tooltip (GtkWidget  *widget,
       if (e == NULL)
         return FALSE;
       if ((e->mode == KAN_EDGE_SYMBOLIC || e->mode == KAN_EDGE_BOTH) && e->sym_id >= 0)
-        form = kan_edge_form_text (e->sym_id, e->abcd);
+        form = kan_formula_edge_to_string (e->sym_id, e->abcd, 4);
       text = g_strdup_printf ("Edge (%d, %d, %d): %s%s%s\nscore %.3g, input range [%.3g, %.3g]\n"
                               "Click to inspect, right-click for actions",
-                              l, i, j, mode_name (e->mode), form ? " " : "", form ? form : "",
+                              l, i, j, kan_edge_mode_name (e->mode), form ? " " : "", form ? form : "",
                               e->score, e->x_min, e->x_max);
     }
   else

@@ -144,7 +144,9 @@ static const LessonStep steps[] = {
   { "Prune what does not matter",
     "Faint edges and nodes carry almost nothing. Pruning removes the hidden nodes whose score "
     "is below a threshold, and then the weak edges; the Network tab previews what will go. "
-    "Do It prunes: the 2,5,1 network becomes 2,1,1, because one hidden node is enough here.",
+    "Do It prunes: the 2,5,1 network becomes 2,1,1, because one hidden node is enough here. "
+    "The error jumps, since the kept curves were fitted next to the removed ones; the next step "
+    "mends that.",
     { { "show-panel", "network" }, { "prune", NULL } }, "prune", NULL },
   { "Retrain without the penalty",
     "The penalty has done its job; kept on, it would only bend the answer. Do It trains the "
@@ -154,7 +156,7 @@ static const LessonStep steps[] = {
     "Click an edge to look at it closely. Do It selects the edge from x₁ to the hidden node. "
     "The Inspect tab draws its curve over the samples it sees and ranks functions of the "
     "library by how well c·f(a·x+b)+d fits it (R² near 1 is a perfect fit). "
-    "This one is half a period of a sine.",
+    "This one is a full period of a sine, and sin tops the list.",
     { { "select", "0,0,0" }, { "show-panel", "inspect" } }, NULL, check_selected },
   { "Lock edges to functions",
     "Locking replaces a spline by the function it resembles. Do It locks the x₁ edge to sin, "
@@ -191,7 +193,7 @@ update (KanvasLesson *self)
   const LessonStep *st = &steps[self->step];
   gboolean busy = self->poll_id != 0;
   gboolean done = self->step < self->n_done;
-  gboolean last = self->step == G_N_ELEMENTS (steps) - 1;
+  gboolean last = self->step == (int) G_N_ELEMENTS (steps) - 1;
   g_autofree char *counter = g_strdup_printf ("Lesson · step %d of %d", self->step + 1,
                                               (int) G_N_ELEMENTS (steps));
 
@@ -245,6 +247,14 @@ step_finished (KanvasLesson *self)
   return st->check == NULL || st->check (self);
 }
 
+/* Training, asking "Save changes?", or running an edit in the background. */
+static gboolean
+window_busy (KanvasWindow *win)
+{
+  return kanvas_window_is_training (win) || kanvas_window_is_asking (win)
+         || kanvas_window_is_busy (win);
+}
+
 static void
 stop_waiting (KanvasLesson *self)
 {
@@ -261,7 +271,7 @@ poll_step (gpointer data)
   gint64 now = g_get_monotonic_time ();
   double idle;
 
-  if (kanvas_window_is_training (win) || kanvas_window_is_asking (win))
+  if (window_busy (win))
     {
       self->saw_question |= kanvas_window_is_asking (win);
       self->idle_since = 0;
@@ -272,6 +282,7 @@ poll_step (gpointer data)
       self->poll_id = 0;
       stop_waiting (self);
       self->n_done = self->step + 1;
+      g_message ("lesson: step %d done", self->n_done);
       update (self);
       return G_SOURCE_REMOVE;
     }
@@ -284,16 +295,15 @@ poll_step (gpointer data)
 
   self->poll_id = 0;
   {
-    g_autofree char *text = g_strdup_printf ("This step did not finish%s%s",
-                                             message && g_strcmp0 (message, self->message_before)
-                                             ? ": " : ".",
-                                             message && g_strcmp0 (message, self->message_before)
-                                             ? message : "");
+    gboolean said = message && g_strcmp0 (message, self->message_before) != 0;
+    g_autofree char *text = g_strdup_printf ("This step did not finish%s%s", said ? ": " : ".",
+                                             said ? message : "");
+    stop_waiting (self);
+    update (self);
+    /* After update, which would say "Press Do It". */
     gtk_label_set_text (self->status_label, text);
     g_message ("lesson: step %d: %s", self->step + 1, text);
   }
-  stop_waiting (self);
-  update (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -304,12 +314,23 @@ do_step (KanvasLesson *self)
 
   if (self->poll_id != 0)
     return;
-  if (kanvas_window_is_training (self->window) || kanvas_window_is_asking (self->window))
+  if (window_busy (self->window))
     {
       gtk_label_set_text (self->status_label,
-                          "The window is busy: let the run end (or stop it), then Do It again.");
+                          "The window is busy: let it finish (or stop it), then Do It again.");
       return;
     }
+  /* A command the window holds back now would be ignored: say so rather than wait. */
+  for (guint c = 0; c < G_N_ELEMENTS (st->commands) && st->commands[c].action; c++)
+    if (!g_action_group_get_action_enabled (G_ACTION_GROUP (self->window),
+                                            st->commands[c].action))
+      {
+        g_autofree char *text = g_strdup_printf ("“%s” is not available now, so this step "
+                                                 "cannot be done.", st->commands[c].action);
+        gtk_label_set_text (self->status_label, text);
+        g_message ("lesson: step %d: %s", self->step + 1, text);
+        return;
+      }
   if (self->step == 0)
     self->n_done = 0;
   self->hist_before = lesson_session (self)->history->len;

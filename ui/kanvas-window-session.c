@@ -37,6 +37,8 @@ static const struct
 
 /* The prune preview waits this long (ms) for the thresholds to stop changing. */
 #define PREVIEW_DELAY_MS 150
+/* Edges left as splines that auto-symbolic's toast names (the panel lists all). */
+#define SKIPPED_IN_TOAST 4
 
 /* Actions that edit the model; disabled during a run and while a task runs. */
 static const char *const edit_actions[] = {
@@ -227,18 +229,39 @@ goto_history_action (GSimpleAction *action,
     fail (self, "goto-history", error);
 }
 
+/* The metrics of E; an entry without them (a new model's) but with a stored model gets them
+ * from that model. */
+static void
+entry_metrics (KanvasWindow          *self,
+               const KanHistoryEntry *e,
+               double                *train,
+               double                *test)
+{
+  const KanSession *s = session (self);
+
+  *train = e->train_rmse;
+  *test = e->test_rmse;
+  if (isnan (*train) && e->model && s->data)
+    kan_ops_metrics (e->model, s->data, s->train.loss, train, test);
+}
+
 /* "train 0.0027 → 0.48 · test 0.0031 → 0.52": the error after E, and before it when BEFORE (the
  * entry before, may be NULL) knows it; "" when E has no metrics. */
 static char *
-change_text (const KanHistoryEntry *before,
+change_text (KanvasWindow          *self,
+             const KanHistoryEntry *before,
              const KanHistoryEntry *e)
 {
+  double tr = NAN, te = NAN;
+
   if (isnan (e->train_rmse))
     return g_strdup ("");
-  if (before == NULL || isnan (before->train_rmse))
+  if (before)
+    entry_metrics (self, before, &tr, &te);
+  if (isnan (tr))
     return g_strdup_printf ("train %.3g · test %.3g", e->train_rmse, e->test_rmse);
-  return g_strdup_printf ("train %.3g → %.3g · test %.3g → %.3g", before->train_rmse,
-                          e->train_rmse, before->test_rmse, e->test_rmse);
+  return g_strdup_printf ("train %.3g → %.3g · test %.3g → %.3g", tr, e->train_rmse, te,
+                          e->test_rmse);
 }
 
 void
@@ -256,9 +279,15 @@ kanvas_window_announce_step (KanvasWindow *self,
 
   if (e == NULL)
     return;
-  change = change_text (before, e);
-  worse = before && kan_ops_made_worse (before->train_rmse, before->test_rmse, e->train_rmse,
-                                        e->test_rmse);
+  change = change_text (self, before, e);
+  if (before)
+    {
+      double tr, te;
+      entry_metrics (self, before, &tr, &te);
+      worse = kan_ops_made_worse (tr, te, e->train_rmse, e->test_rmse);
+    }
+  else
+    worse = FALSE;
   text = g_strdup_printf ("%s%s%s%s%s%s", what, *change ? ": " : "", change,
                           worse ? " (worse)" : "", extra ? ". " : "", extra ? extra : "");
   g_message ("step: %s", text);
@@ -266,7 +295,8 @@ kanvas_window_announce_step (KanvasWindow *self,
   g_free (self->last_message);
   self->last_message = g_strdup (text);
   t = adw_toast_new (markup);
-  adw_toast_set_timeout (t, worse ? 0 : 6);
+  /* Longer for a worse step; not forever, or it would hold back the toasts after it. */
+  adw_toast_set_timeout (t, worse ? 10 : 6);
   if (worse)
     {
       /* A step that raised the error by more than KAN_OPS_WORSE_FACTOR is one click from
@@ -275,6 +305,8 @@ kanvas_window_announce_step (KanvasWindow *self,
       adw_toast_set_action_name (t, "win.undo");
       adw_toast_set_priority (t, ADW_TOAST_PRIORITY_HIGH);
     }
+  /* Toasts are never dismissed from here: libadwaita 1.2 frees a toast twice when one that a
+   * high-priority toast pushed back is dismissed. */
   adw_toast_overlay_add_toast (self->toast_overlay, t);
 }
 
@@ -291,7 +323,8 @@ refresh_history (KanvasWindow *self)
       const KanHistoryEntry *e = g_ptr_array_index (h, k);
       GtkWidget *row = adw_action_row_new ();
       g_autofree char *title = g_strdup_printf ("%u. %s", k + 1, e->op);
-      g_autofree char *rmse = change_text (k > 0 ? g_ptr_array_index (h, k - 1) : NULL, e);
+      g_autofree char *rmse = change_text (self, k > 0 ? g_ptr_array_index (h, k - 1) : NULL,
+                                             e);
       g_autofree char *markup = g_markup_escape_text (e->detail ? e->detail : "", -1);
       g_autofree char *subtitle = g_strdup_printf ("%s%s%s", markup, *rmse ? "\n" : "", rmse);
 
@@ -335,33 +368,34 @@ style_named (const char *name)
   return NULL;
 }
 
-/* RMS difference between the formula and network M on the test rows (the train rows without
- * any). */
+/* RMS difference between networks A and B (same inputs and outputs) on D's test rows (the
+ * train rows without any), in the units the models work in (as the history's metrics). */
 static double
-formula_vs_network (const KanExpr    *formula,
-                    const KanModel   *m,
+network_difference (const KanModel   *a,
+                    const KanModel   *b,
                     const KanDataset *d)
 {
   gboolean test = d->n_test > 0;
   const double *x = test ? d->test_x : d->train_x;
   size_t n = test ? d->n_test : d->n_train;
-  g_autofree double *out = NULL;
+  size_t n_out = (size_t) kan_model_n_out (a);
+  g_autofree double *ya = NULL;
+  g_autofree double *yb = NULL;
   double sum = 0;
 
-  if (n == 0 || kan_model_n_in (m) != d->n_in || kan_model_n_out (m) != 1)
+  if (n == 0 || kan_model_n_in (a) != kan_model_n_in (b) || kan_model_n_out (b) != (int) n_out)
     return NAN;
-  out = g_new (double, n);
-  kan_model_eval (m, x, n, out);
-  for (size_t r = 0; r < n; r++)
-    {
-      double dv = kan_expr_eval (formula, x + r * d->n_in) - out[r];
-      sum += dv * dv;
-    }
-  return sqrt (sum / n);
+  ya = g_new (double, n * n_out);
+  yb = g_new (double, n * n_out);
+  kan_model_eval (a, x, n, ya);
+  kan_model_eval (b, x, n, yb);
+  for (size_t r = 0; r < n * n_out; r++)
+    sum += (ya[r] - yb[r]) * (ya[r] - yb[r]);
+  return sqrt (sum / (n * n_out));
 }
 
-/* What the formula is worth against the spline network that locking replaced (from the history:
- * that network's metrics and its stored model), or NULL without one. */
+/* The spline network that locking replaced, from the history: its metrics, and how far the
+ * locked network (the formula, before snapping) is from it. NULL without one. */
 static char *
 replaced_text (KanvasWindow *self)
 {
@@ -372,9 +406,9 @@ replaced_text (KanvasWindow *self)
   if (e == NULL || !g_ptr_array_find (s->history, e, &k))
     return NULL;
   return g_strdup_printf ("The spline network it replaced (history %u, %s): test RMSE %.3g · "
-                          "train RMSE %.3g. The formula differs from that network by RMSE %.3g "
-                          "on the %s inputs.", k + 1, e->op, e->test_rmse, e->train_rmse,
-                          formula_vs_network (self->formula, e->model, s->data),
+                          "train RMSE %.3g. The locked network differs from it by RMSE %.3g on "
+                          "the %s inputs.", k + 1, e->op, e->test_rmse, e->train_rmse,
+                          network_difference (s->model, e->model, s->data),
                           s->data->n_test > 0 ? "test" : "train");
 }
 
@@ -942,7 +976,10 @@ prune_now (KanvasWindow *self)
       fail (self, "prune", error);
       return;
     }
-  what = g_strdup_printf ("Pruned %s → %s", plan->width_before, plan->width_after);
+  what = g_strdup_printf ("Pruned %u node%s and %u edge%s (%s → %s)", plan->nodes->len,
+                          plan->nodes->len == 1 ? "" : "s", plan->edges->len,
+                          plan->edges->len == 1 ? "" : "s", plan->width_before,
+                          plan->width_after);
   kan_ops_prune_apply (session (self), plan);
   edited (self, what, NULL);
 }
@@ -1162,6 +1199,7 @@ symbolic_done (GObject      *source,
   g_autoptr (GError) error = NULL;
   g_autoptr (GString) log = g_string_new (NULL);
   g_autoptr (GString) skipped = g_string_new (NULL);
+  g_autoptr (GString) shown = g_string_new (NULL);
   g_autofree char *what = NULL;
   g_autofree char *extra = NULL;
   int n_skipped = 0;
@@ -1172,17 +1210,22 @@ symbolic_done (GObject      *source,
     {
       const KanOpsEdgeReport *e = &g_array_index (td->report->edges, KanOpsEdgeReport, q);
       g_autofree char *line = kan_ops_edge_report_text (e, td->r2);
+      g_autofree char *item = NULL;
       g_string_append_printf (log, "%s\n", line);
       if (e->outcome != KAN_OPS_EDGE_SKIPPED_R2)
         continue;
-      n_skipped++;
-      if (e->fit.sym_id >= 0)
-        g_string_append_printf (skipped, "%s(%d,%d,%d) best %s R² %.3f", skipped->len ? ", " : "",
-                                e->l, e->i, e->j, kan_sym_info (e->fit.sym_id)->name, e->fit.r2);
-      else
-        g_string_append_printf (skipped, "%s(%d,%d,%d) no fit", skipped->len ? ", " : "", e->l,
-                                e->i, e->j);
+      item = e->fit.sym_id >= 0
+             ? g_strdup_printf ("(%d,%d,%d) best %s R² %.3f", e->l, e->i, e->j,
+                                kan_sym_info (e->fit.sym_id)->name, e->fit.r2)
+             : g_strdup_printf ("(%d,%d,%d) no fit", e->l, e->i, e->j);
+      g_string_append_printf (skipped, "%s%s", skipped->len ? ", " : "", item);
+      /* The toast names a few; the panel lists them all. */
+      if (++n_skipped <= SKIPPED_IN_TOAST)
+        g_string_append_printf (shown, "%s%s", shown->len ? ", " : "", item);
     }
+  if (n_skipped > SKIPPED_IN_TOAST)
+    g_string_append_printf (shown, " and %d more (see Auto-symbolic in the Network tab)",
+                            n_skipped - SKIPPED_IN_TOAST);
   g_message ("auto-symbolic:\n%s", log->str);
   kan_ops_auto_symbolic_apply (session (self), g_steal_pointer (&td->model), td->report, td->lib,
                                td->n_lib, td->r2);
@@ -1194,7 +1237,7 @@ symbolic_done (GObject      *source,
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->auto_report_row), title);
       adw_action_row_set_subtitle (self->auto_report_row, skipped->str);
       extra = g_strdup_printf ("%d below R² %g left as splines: %s", n_skipped, td->r2,
-                               skipped->str);
+                               shown->str);
     }
   what = g_strdup_printf ("Auto-symbolic locked %d edge%s", td->report->n_locked,
                           td->report->n_locked == 1 ? "" : "s");
@@ -1605,14 +1648,12 @@ kanvas_window_session_update (KanvasWindow *self)
   idle = idle && !kanvas_window_is_busy (self);
   for (guint k = 0; k < G_N_ELEMENTS (edit_actions); k++)
     set_enabled (self, edit_actions[k], idle);
-  /* A run would train the model the task is replacing. Only switched off here: the window
-   * switches them back on (update_controls) and the task's end calls this again. */
+  /* A run would train the model the task is replacing; building would replace it. */
+  for (guint k = 0; k < G_N_ELEMENTS (run_actions); k++)
+    set_enabled (self, run_actions[k], !kanvas_window_is_busy (self)
+                 && (!g_str_equal (run_actions[k], "apply") || !kanvas_window_is_training (self)));
   if (kanvas_window_is_busy (self))
-    {
-      for (guint k = 0; k < G_N_ELEMENTS (run_actions); k++)
-        set_enabled (self, run_actions[k], FALSE);
-      gtk_label_set_text (self->state_label, self->task_label);
-    }
+    gtk_label_set_text (self->state_label, self->task_label);
   set_enabled (self, "undo", idle && prev && prev->model);
   set_enabled (self, "redo", idle && next && next->model);
   set_enabled (self, "lock-best", idle && j >= 0 && mode != KAN_EDGE_OFF);

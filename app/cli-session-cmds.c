@@ -1,4 +1,5 @@
-/* cli-interp.c — the interpretability sub-commands of kanvas-cli:
+/* cli-session-cmds.c — the kanvas-cli commands that read a saved network and work it towards
+ * a formula:
  *
  *   scores   -i S [--json]                               attribution of edges, nodes, inputs
  *   prune    -i S [--node-th T] [--edge-th T] [--nodes L:I,I;…] [-n] [-o OUT] [--json]
@@ -7,7 +8,6 @@
  *   unlock   -i S --edge L,I,J [-o OUT] [--json]
  *   symbolic -i S [--lib …] [--r2 R] [-o OUT] [--json]
  *   formula  -i S [--style …] [--no-snap] [--json]
- *   discover [data options] [search options] [--pareto] [-o OUT] [--json]
  *
  * What each command that changes the model does, and the history entry it appends, belong to
  * kan-ops.c; these commands parse options and print results. Nothing is written unless the
@@ -16,7 +16,6 @@
 #include "cli.h"
 
 #include <math.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,20 +27,6 @@
 
 /* ------------------------------------------------------------------------------------------ */
 /* Shared bits                                                                                 */
-
-/* Parses the command line; returns FALSE on error or after --help (*STATUS then set). */
-static gboolean
-parse (CliCommand *c, int *argc, char ***argv, int *status, GError **error)
-{
-  if (!cli_command_parse (c, argc, argv, error))
-    return FALSE;
-  if (c->help)
-    {
-      *status = 0;
-      return FALSE;
-    }
-  return TRUE;
-}
 
 /* The session at IN, which must have a model and training rows that fit it. */
 static KanSession *
@@ -75,25 +60,6 @@ save (const KanSession *s, const char *out, GError **error)
   return out == NULL || kan_session_save (s, out, error);
 }
 
-
-/* The library ids of --lib, or the whole library when NAMES is NULL. */
-static int *
-parse_lib (const char *names, const char *fallback, int *n, GError **error)
-{
-  g_autoptr (GError) local = NULL;
-  int *ids;
-
-  if (names == NULL && fallback == NULL)
-    {
-      *n = 0;
-      return NULL;
-    }
-  ids = kan_sym_parse_lib (names ? names : fallback, n, &local);
-  if (ids == NULL)
-    g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--lib: %s", local->message);
-  return ids;
-}
-
 /* c·f(a·x+b)+d of F written out exactly, simplified. */
 static char *
 fit_text (const KanSymFit *f)
@@ -123,7 +89,7 @@ cli_cmd_scores (int argc, char **argv, GError **error)
     "Computes pykan's attribution scores (KAN 2.0) on the session's training inputs: each\n"
     "edge's share of the node it feeds, propagated back from the output. Edges scoring at\n"
     "most 3e-2 and hidden nodes at most 1e-2 are what `prune` removes by default.\n");
-  if (!parse (&c, &argc, &argv, &status, error))
+  if (!cli_command_parse_or_help (&c, &argc, &argv, &status, error))
     goto done;
   s = load_with_data (in, error);
   if (s == NULL)
@@ -304,7 +270,7 @@ cli_cmd_prune (int argc, char **argv, GError **error)
     "--node-th go (a layer keeps at least its best node), then edges of the smaller network\n"
     "scoring at most --edge-th are turned off. Prints what was removed; --dry-run prints the\n"
     "same without changing anything.\n");
-  if (!parse (&c, &argc, &argv, &status, error))
+  if (!cli_command_parse_or_help (&c, &argc, &argv, &status, error))
     goto done;
   if ((node_th_text && !cli_parse_double ("--node-th", node_th_text, 0, HUGE_VAL, &node_th,
                                           error))
@@ -408,11 +374,11 @@ cli_cmd_suggest (int argc, char **argv, GError **error)
     "Fits c·f(a·x+b)+d for every library function to what the edge computes on the training\n"
     "inputs and ranks them as pykan does: score = 0.8·complexity + 0.2·log2(1+1e-5−R²),\n"
     "lower is better. Lock the one you like with `lock --edge L,I,J --fn NAME`.\n");
-  if (!parse (&c, &argc, &argv, &status, error))
+  if (!cli_command_parse_or_help (&c, &argc, &argv, &status, error))
     goto done;
   if (top_text && !cli_parse_int ("--top", top_text, 1, 1000, &top, error))
     goto done;
-  if (lib_text && (lib = parse_lib (lib_text, NULL, &n_lib, error)) == NULL)
+  if (lib_text && (lib = cli_parse_lib (lib_text, &n_lib, error)) == NULL)
     goto done;
   s = load_with_data (in, error);
   if (s == NULL || !cli_parse_edge (s->model, edge_text, e, error))
@@ -504,7 +470,7 @@ lock_or_unlock (gboolean lock, int argc, char **argv, GError **error)
     ? "Fits c·f(a·x+b)+d for NAME to what the edge computes on the training inputs and\n"
       "switches the edge to it (its spline is kept, unused, for `unlock`). See `suggest`.\n"
     : "Switches a locked edge back to the spline it had when it was locked.\n");
-  if (!parse (&c, &argc, &argv, &status, error))
+  if (!cli_command_parse_or_help (&c, &argc, &argv, &status, error))
     goto done;
   if (lock && !cli_require (fn, "--fn NAME", error))
     goto done;
@@ -602,7 +568,7 @@ cli_cmd_symbolic (int argc, char **argv, GError **error)
     { "lib", 0, 0, G_OPTION_ARG_FILENAME, &lib_text,
       "Library functions to choose from (default: all)", "x,x^2,exp,sin" },
     { "r2", 0, 0, G_OPTION_ARG_FILENAME, &r2_text,
-      "Leave an edge a spline if its best fit has R² below R, ≤ 1 (default 0)", "R" },
+      "Leave an edge a spline if its best fit has R² below R, ≤ 1 (default 0.99; 0 locks every edge as pykan does)", "R" },
     { NULL }
   };
   g_autoptr (KanSession) s = NULL;
@@ -618,11 +584,11 @@ cli_cmd_symbolic (int argc, char **argv, GError **error)
     "pykan's auto_symbolic: layer by layer, each edge that is still a spline is locked to the\n"
     "best-ranked function of `suggest`, if its R² reaches --r2. Prints one line per edge.\n"
     "Train afterwards (`fit -i … --opt lm`) to tune the a, b, c, d of the locked edges.\n");
-  if (!parse (&c, &argc, &argv, &status, error))
+  if (!cli_command_parse_or_help (&c, &argc, &argv, &status, error))
     goto done;
   if (r2_text && !cli_parse_double ("--r2", r2_text, -HUGE_VAL, 1.0, &r2, error))
     goto done;
-  if (lib_text && (lib = parse_lib (lib_text, NULL, &n_lib, error)) == NULL)
+  if (lib_text && (lib = cli_parse_lib (lib_text, &n_lib, error)) == NULL)
     goto done;
   s = load_with_data (in, error);
   if (s == NULL)
@@ -707,8 +673,10 @@ static const struct
 };
 
 /* The JSON members every formula result has: "formula" (text) and the other styles. */
-static void
-formula_json (CliJson *j, const KanExpr *e, const KanDataset *d)
+void
+cli_formula_json (CliJson          *j,
+                  const KanExpr    *e,
+                  const KanDataset *d)
 {
   const char *const *names = (const char *const *) d->in_names;
 
@@ -747,7 +715,7 @@ cli_cmd_formula (int argc, char **argv, GError **error)
     "multiples of pi (q ≤ 12) where that does not raise the train RMSE (beyond 1% of it or\n"
     "1e-9·std(y)). Fails, naming them, while edges are still splines. --json prints every\n"
     "style and the train and test RMSE of the printed formula on the session's data.\n");
-  if (!parse (&c, &argc, &argv, &status, error))
+  if (!cli_command_parse_or_help (&c, &argc, &argv, &status, error))
     goto done;
   if (style_text)
     {
@@ -782,7 +750,7 @@ cli_cmd_formula (int argc, char **argv, GError **error)
       CliJson j;
       cli_json_init (&j);
       cli_json_begin_object (&j, NULL);
-      formula_json (&j, e, s->data);
+      cli_formula_json (&j, e, s->data);
       cli_json_double (&j, "train_rmse", kan_discover_rmse (e, s->data, FALSE));
       cli_json_double (&j, "test_rmse", kan_discover_rmse (e, s->data, TRUE));
       cli_json_end_object (&j);
@@ -806,347 +774,3 @@ done:
   return status;
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* discover                                                                                    */
-
-/* One line on the terminal (stderr), rewritten after every stage of the search: time,
- * stage, formulas tried, the most accurate so far. */
-static void
-discover_progress (const KanDiscoverProgress *p, gpointer data)
-{
-  gboolean *shown = data;
-  char rmse[32];
-  g_autofree char *line = NULL;
-  glong len;
-
-  cli_fmt_sci (rmse, p->best_rmse);
-  line = g_strdup_printf ("[%5.1f s] %s %s · %d formula%s · best %s %s", p->seconds, p->stage,
-                          p->width ? p->width : "", p->n_candidates,
-                          p->n_candidates == 1 ? "" : "s", p->best_text ? rmse : "—",
-                          p->best_text ? p->best_text : "");
-  /* One terminal line: cut at 79 characters (not bytes: the line has UTF-8 in it). */
-  len = g_utf8_strlen (line, -1);
-  if (len > 79)
-    *g_utf8_offset_to_pointer (line, 78) = '\0';
-  fprintf (stderr, "\r\033[K%s%s", line, len > 79 ? "…" : "");
-  fflush (stderr);
-  *shown = TRUE;
-}
-
-/* The free constants of the best formula, in print order, with their standard errors. */
-static void
-constants_json (CliJson *j, const KanDiscoverCandidate *best, const KanDataset *d)
-{
-  cli_json_begin_array (j, "constants");
-  for (int k = 0; best->fit && k < best->fit->n; k++)
-    {
-      cli_json_begin_object (j, NULL);
-      cli_json_double (j, "value", best->fit->value[k]);
-      cli_json_double (j, "stderr", best->fit->stderr_[k]);
-      cli_json_end_object (j);
-    }
-  cli_json_end_array (j);
-  if (best->fit && best->fit->n > 0)
-    {
-      g_autofree char *errs = kan_expr_to_string_with_errors (
-        best->expr, best->fit, (const char *const *) d->in_names, KAN_EXPR_STYLE_TEXT);
-      cli_json_string (j, "formula_with_errors", errs);
-    }
-}
-
-int
-cli_cmd_discover (int argc, char **argv, GError **error)
-{
-  CliCommand c;
-  CliDataOpts dopt = { 0 };
-  g_autofree char *out = NULL, *widths_text = NULL, *lib_text = NULL, *seeds_text = NULL;
-  g_autofree char *seed_text = NULL, *time_text = NULL, *grid_text = NULL;
-  g_autofree char *threads_text = NULL, *units_text = NULL;
-  g_autofree KanDim *in_dims = NULL;
-  KanDim out_dim;
-  g_autofree char *fine_text = NULL;
-  gboolean json = FALSE, show_pareto = FALSE;
-  GOptionEntry entries[] = {
-    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
-      "Save the final session: data and the locked network of the best formula", "OUT.kanvas" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
-    { "pareto", 0, 0, G_OPTION_ARG_NONE, &show_pareto,
-      "Also print the alternatives, simplest to most accurate", NULL },
-    { "widths", 0, 0, G_OPTION_ARG_FILENAME, &widths_text,
-      "Candidate widths in order, separated by ';'", "W;W…" },
-    { "lib", 0, 0, G_OPTION_ARG_FILENAME, &lib_text,
-      "Library to lock edges to (default " KAN_DISCOVER_DEFAULT_LIB ")", "x,x^2,…" },
-    { "seeds", 0, 0, G_OPTION_ARG_FILENAME, &seeds_text,
-      "Model seeds per width, 1 … 1000 (default 4; one for one-layer widths)", "N" },
-    { "seed", 0, 0, G_OPTION_ARG_FILENAME, &seed_text,
-      "First model seed, 0 … " CLI_MAX_SEED_TEXT " − (seeds − 1) (default 1)", "N" },
-    { "grid", 0, 0, G_OPTION_ARG_FILENAME, &grid_text,
-      "Grid of the first fit, 1 … 1000 (default 5)", "G" },
-    { "fine-grid", 0, 0, G_OPTION_ARG_FILENAME, &fine_text,
-      "Grid after refining, 1 … 1000, or 0 for none (default 20)", "G" },
-    { "units", 0, 0, G_OPTION_ARG_FILENAME, &units_text,
-      "Units of the columns, e.g. m=kg,v=m/s,c=m/s,y=kg (or in the CSV header: \"v [m/s]\"); "
-      "the search then works on dimensionless groups", "NAME=UNIT,…" },
-    { "threads", 0, 0, G_OPTION_ARG_FILENAME, &threads_text,
-      "Seeds trained side by side, 1 … 256 (default: one per processor; the result is the same)",
-      "N" },
-    { "time-limit", 0, 0, G_OPTION_ARG_FILENAME, &time_text,
-      "Stop after this many seconds with the best formula so far (default: none)", "S" },
-    { NULL }
-  };
-  g_autoptr (KanDataset) d = NULL;
-  g_autoptr (KanDiscoverResult) r = NULL;
-  g_auto (GStrv) widths = NULL;
-  g_autofree int *lib = NULL;
-  g_autoptr (GCancellable) cancel = g_cancellable_new ();
-  KanDiscoverOptions o;
-  const KanDiscoverCandidate *best;
-  CliInterrupt *ci;
-  gboolean found, interrupted, progress_shown = FALSE;
-  gint64 v;
-  int status = 1;
-
-  cli_command_init (&c, "discover", "find a closed-form formula for data, end to end",
-                    entries);
-  cli_data_opts_add (&c, &dopt);
-  g_option_context_set_description (c.ctx,
-    "The manual session in one call. For each candidate width, simplest first — for n inputs\n"
-    "n,1 (additive), n,1,1 (a function of a sum), n,[0,1],1 (a product), n,2,1, n,3,1, n,5,1 —\n"
-    "and each seed:\n"
-    "  fit       100 Levenberg–Marquardt steps at G=5 (widths with one hidden node);\n"
-    "            wider ones: 50 L-BFGS steps with lamb=1e-3 to sparsify, then\n"
-    "  prune     nodes ≤ 1e-2, edges ≤ 3e-2, and 100 LM steps (also for products);\n"
-    "  refine    to G=20 and 100 LM steps;\n"
-    "  symbolic  lock every edge under three rules — the simplest function fitting as well\n"
-    "            as the best (1−R² within 10×), pykan's ranking, the best R² — each giving\n"
-    "  retrain   100 LM steps on the locked network (a, b, c, d of every edge);\n"
-    "  formula   compose, simplify, gather constants, snap (checked on the train rows).\n"
-    "Every formula is a candidate (complexity = nodes of its tree, error = test RMSE). The\n"
-    "search stops at the first exact one (test RMSE ≤ 1e-9·std(y)); the result is the\n"
-    "simplest candidate within 2× of the most accurate. -o saves the data and the locked\n"
-    "network of that formula.\n");
-  if (!parse (&c, &argc, &argv, &status, error))
-    goto done;
-  if (!cli_data_opts_given (&dopt))
-    {
-      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "discover needs --formula or --csv");
-      goto done;
-    }
-  kan_discover_options_init (&o);
-  if (seeds_text)
-    {
-      if (!cli_parse_int ("--seeds", seeds_text, 1, 1000, &v, error))
-        goto done;
-      o.n_seeds = (int) v;
-    }
-  if (seed_text)
-    {
-      /* The seeds tried are seed … seed + seeds − 1; they must all be seeds (≤ 2^63 − 1). */
-      if (!cli_parse_int ("--seed", seed_text, 0, G_MAXINT64 - (o.n_seeds - 1), &v, error))
-        goto done;
-      o.seed = (guint64) v;
-    }
-  if (grid_text)
-    {
-      if (!cli_parse_int ("--grid", grid_text, 1, 1000, &v, error))
-        goto done;
-      o.grid = (int) v;
-    }
-  if (fine_text)
-    {
-      if (!cli_parse_int ("--fine-grid", fine_text, 0, 1000, &v, error))
-        goto done;
-      o.fine_grid = (int) v;
-    }
-  if (threads_text)
-    {
-      if (!cli_parse_int ("--threads", threads_text, 1, 256, &v, error))
-        goto done;
-      o.threads = (int) v;
-    }
-  if (isatty (STDERR_FILENO))
-    {
-      o.progress = discover_progress;
-      o.progress_data = &progress_shown;
-    }
-  if (time_text && !cli_parse_double ("--time-limit", time_text, 0, HUGE_VAL, &o.time_limit,
-                                      error))
-    goto done;
-  if (lib_text)
-    {
-      if ((lib = parse_lib (lib_text, NULL, &o.n_lib, error)) == NULL)
-        goto done;
-      o.lib = lib;
-    }
-  if (widths_text)
-    {
-      widths = g_strsplit (widths_text, ";", -1);
-      for (char **w = widths; *w; w++)
-        if (!cli_check_width_numbers ("--widths", *w, error))
-          goto done;
-        else if (g_strstrip (*w)[0] == '\0')
-          {
-            g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
-                         "--widths: width %d is empty; write W;W…, e.g. \"2,1;2,5,1\"",
-                         (int) (w - widths) + 1);
-            goto done;
-          }
-      o.widths = (const char *const *) widths;
-    }
-  d = cli_data_from_opts (&dopt, error);
-  if (d == NULL)
-    goto done;
-  if (units_text || d->in_units || d->out_units)
-    {
-      gboolean have = FALSE;
-      in_dims = g_new0 (KanDim, d->n_in);
-      if (d->n_out != 1)
-        {
-          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
-                       "--units: discover takes one target column (got %d)", d->n_out);
-          goto done;
-        }
-      if (!kan_units_for_dataset (d, units_text, in_dims, &out_dim, &have, error))
-        {
-          if (units_text)
-            g_prefix_error (error, "--units: ");
-          goto done;
-        }
-      if (!have && units_text)
-        {
-          g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
-                       "--units: every column needs a unit for dimensional analysis");
-          goto done;
-        }
-      if (have)
-        {
-          o.in_dims = in_dims;
-          o.out_dim = &out_dim;
-        }
-    }
-  /* Ctrl-C and the time limit stop the search within a second with what it has found. */
-  o.cancellable = cancel;
-  ci = cli_interrupt_begin (cancel);
-  found = kan_discover (d, &o, &r, error);
-  interrupted = cli_interrupt_end (ci);
-  /* Units that cannot be reduced are the option's fault. */
-  if (!found && o.in_dims && g_error_matches (*error, KAN_ERROR, KAN_ERROR_INVALID))
-    g_prefix_error (error, "--units: ");
-  if (progress_shown)
-    fputs ("\r\033[K", stderr);
-  if (!found)
-    {
-      if (interrupted && g_error_matches (*error, KAN_ERROR, KAN_ERROR_CANCELLED))
-        {
-          fprintf (stderr, "kanvas-cli: %s\n", (*error)->message);
-          g_clear_error (error);
-          status = CLI_EXIT_INTERRUPTED;
-        }
-      goto done;
-    }
-  best = r->best;
-
-  if (out && best->model == NULL)
-    {
-      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
-                   "-o: %s was found by dimensional analysis alone; there is no network to save",
-                   best->text);
-      goto done;
-    }
-  if (out)
-    {
-      g_autoptr (KanSession) s = kan_ops_discover_session (r, d);
-      if (!kan_session_save (s, out, error))
-        goto done;
-    }
-
-  if (json)
-    {
-      CliJson j;
-      cli_json_init (&j);
-      cli_json_begin_object (&j, NULL);
-      formula_json (&j, best->expr, d);
-      cli_json_double (&j, "train_rmse", best->train_rmse);
-      cli_json_double (&j, "test_rmse", best->test_rmse);
-      cli_json_int (&j, "complexity", best->complexity);
-      cli_json_bool (&j, "exact", r->exact);
-      cli_json_bool (&j, "within_noise", r->within_noise);
-      cli_json_double (&j, "noise", r->noise);
-      constants_json (&j, best, d);
-      cli_json_string (&j, "width", best->width);
-      cli_json_int (&j, "seed", (gint64) best->seed);
-      cli_json_string (&j, "lock", best->lock);
-      cli_json_int (&j, "candidates", r->n_candidates);
-      cli_json_bool (&j, "stopped", r->stopped);
-      cli_json_double (&j, "seconds", r->seconds);
-      cli_json_begin_array (&j, "stages");
-      for (guint q = 0; q < r->stages->len; q++)
-        {
-          const KanDiscoverStage *st = r->stages->pdata[q];
-          cli_json_begin_object (&j, NULL);
-          cli_json_string (&j, "stage", st->stage);
-          cli_json_string (&j, "width", st->width);
-          cli_json_int (&j, "seed", (gint64) st->seed);
-          cli_json_string (&j, "detail", st->detail);
-          cli_json_double (&j, "train_rmse", st->train_rmse);
-          cli_json_double (&j, "test_rmse", st->test_rmse);
-          cli_json_double (&j, "seconds", st->seconds);
-          cli_json_end_object (&j);
-        }
-      cli_json_end_array (&j);
-      cli_json_begin_array (&j, "pareto");
-      for (guint q = 0; q < r->pareto->len; q++)
-        {
-          const KanDiscoverCandidate *p = r->pareto->pdata[q];
-          cli_json_begin_object (&j, NULL);
-          cli_json_string (&j, "formula", p->text);
-          cli_json_int (&j, "complexity", p->complexity);
-          cli_json_double (&j, "train_rmse", p->train_rmse);
-          cli_json_double (&j, "test_rmse", p->test_rmse);
-          cli_json_string (&j, "width", p->width);
-          cli_json_bool (&j, "best", p == best);
-          cli_json_end_object (&j);
-        }
-      cli_json_end_array (&j);
-      cli_json_string (&j, "output", out);
-      cli_json_end_object (&j);
-      cli_print_json (&j);
-    }
-  else
-    {
-      char a[32], b[32];
-      char n[32];
-      printf ("%s\n", best->text);
-      if (best->fit && best->fit->n > 0)
-        {
-          g_autofree char *errs = kan_expr_to_string_with_errors (
-            best->expr, best->fit, (const char *const *) d->in_names, KAN_EXPR_STYLE_TEXT);
-          printf ("constants ± standard error: %s\n", errs);
-        }
-      printf ("%s: train RMSE %s, test RMSE %s, noise ≤ %s; width %s, seed %" G_GUINT64_FORMAT
-              ", edges %s; %d formula%s in %.2f s\n",
-              r->exact ? "exact" : r->within_noise ? "within noise" : "approximate",
-              cli_fmt_sci (a, best->train_rmse), cli_fmt_sci (b, best->test_rmse),
-              cli_fmt_sci (n, r->noise), best->width, best->seed, best->lock, r->n_candidates,
-              r->n_candidates == 1 ? "" : "s", r->seconds);
-      if (show_pareto)
-        {
-          printf ("\n%-10s  %-9s  %s\n", "complexity", "test RMSE", "formula");
-          for (guint q = 0; q < r->pareto->len; q++)
-            {
-              const KanDiscoverCandidate *p = r->pareto->pdata[q];
-              printf ("%10d  %-9s  %s%s\n", p->complexity, cli_fmt_sci (a, p->test_rmse),
-                      p->text, p == best ? "   <- best" : "");
-            }
-        }
-    }
-  if (r->stopped)
-    fprintf (stderr, "stopped after %.1f s (%s): the best formula found so far\n", r->seconds,
-             interrupted ? "Ctrl-C" : "time limit");
-  status = r->stopped && interrupted ? CLI_EXIT_INTERRUPTED : 0;
-
-done:
-  cli_data_opts_clear (&dopt);
-  cli_command_clear (&c);
-  return status;
-}
