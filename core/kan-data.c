@@ -950,6 +950,434 @@ kan_dataset_from_csv (const char  *path,
   return d;
 }
 
+/* The columns a CSV header names, and which of them are the targets. */
+typedef struct
+{
+  GPtrArray *names;      /* each column's name, without its unit */
+  GPtrArray *cells;      /* each header cell as written ("v [m/s]") */
+  GPtrArray *units;      /* each column's unit, "" for none */
+  gboolean   any_units;
+  int       *is_target;  /* per column, 1 for a target */
+  int       *out_cols;   /* the target columns, in the order named */
+  int        n_out;
+} CsvColumns;
+
+static void
+csv_columns_clear (CsvColumns *cols)
+{
+  g_clear_pointer (&cols->names, g_ptr_array_unref);
+  g_clear_pointer (&cols->cells, g_ptr_array_unref);
+  g_clear_pointer (&cols->units, g_ptr_array_unref);
+  g_clear_pointer (&cols->is_target, g_free);
+  g_clear_pointer (&cols->out_cols, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CsvColumns, csv_columns_clear)
+
+/* Refuses an empty header cell and one with control characters (column COL, 1-based). */
+static gboolean
+csv_check_header_cell (const CsvReader  *cr,
+                       const CsvField   *f,
+                       guint             col,
+                       GError          **error)
+{
+  if (f->text[0] == '\0')
+    {
+      csv_error (cr, error, KAN_ERROR_DATA, f->start, "column %u has an empty name", col);
+      return FALSE;
+    }
+  for (const char *c = f->text; *c != '\0'; c++)
+    if ((unsigned char) *c < 0x20 || *c == 0x7f)
+      {
+        csv_error (cr, error, KAN_ERROR_DATA, f->start,
+                   "the name of column %u contains %s", col,
+                   *c == '\t' ? "a tab (is the file tab-separated? Kanvas reads "
+                                "comma-separated values)"
+                              : *c == '\n' || *c == '\r' ? "a line break"
+                              : "a control character");
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* Reads the first record of TEXT as the header: its cells into FIELDS, the column names and
+ * units into COLS. CR is left on the header, for the messages of the checks that follow. */
+static gboolean
+csv_read_header (CsvReader   *cr,
+                 const char  *text,
+                 gsize        length,
+                 gsize       *pos,
+                 GArray      *fields,
+                 CsvColumns  *cols,
+                 GError     **error)
+{
+  g_autoptr (GHashTable) seen = NULL;
+
+  cols->names = g_ptr_array_new_with_free_func (g_free);
+  cols->cells = g_ptr_array_new_with_free_func (g_free);
+  cols->units = g_ptr_array_new_with_free_func (g_free);
+  csv_next_line (cr, text, length, pos);
+  if (cr->line_len > KAN_CSV_MAX_LINE)
+    {
+      csv_error (cr, error, KAN_ERROR_DATA, cr->line, "the line is longer than 1 MiB");
+      return FALSE;
+    }
+  if (line_is_blank (cr->line, cr->line_len))
+    {
+      csv_error (cr, error, KAN_ERROR_DATA, cr->line,
+                 "the first line is empty; it must be the header with the column names");
+      return FALSE;
+    }
+  if (!csv_split (cr, fields, error))
+    return FALSE;
+  /* One column cannot be a data set (it needs an input and a target), so a header of one field
+   * that holds tabs or semicolons is a file with another separator. */
+  if (fields->len == 1 && !g_array_index (fields, CsvField, 0).quoted)
+    {
+      const char *sep = csv_guess_separator (cr->line, cr->line_len);
+
+      if (sep != NULL)
+        {
+          csv_error (cr, error, KAN_ERROR_DATA, cr->line,
+                     "line 1 has 1 field; the file looks %s — Kanvas reads comma-separated "
+                     "values", sep);
+          return FALSE;
+        }
+    }
+  seen = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < fields->len; i++)
+    {
+      CsvField *f = &g_array_index (fields, CsvField, i);
+      char *unit = NULL;
+      gpointer also;
+
+      if (f->quoted)
+        join_lines (f->text);
+      if (!csv_check_header_cell (cr, f, i + 1, error))
+        return FALSE;
+      /* "v [m/s]": the name is v; the target list may use either. */
+      g_ptr_array_add (cols->cells, g_strdup (f->text));
+      if (!split_header_unit (cr, f, i + 1, &unit, error))
+        return FALSE;
+      g_ptr_array_add (cols->units, unit != NULL ? unit : g_strdup (""));
+      cols->any_units |= unit != NULL;
+      if (g_hash_table_lookup_extended (seen, f->text, NULL, &also))
+        {
+          g_autofree char *q = csv_quote (f->text);
+
+          csv_error (cr, error, KAN_ERROR_DATA, f->start,
+                     "duplicate column name '%s' (also column %u)", q, GPOINTER_TO_UINT (also));
+          return FALSE;
+        }
+      g_ptr_array_add (cols->names, g_strdup (f->text));
+      g_hash_table_insert (seen, g_ptr_array_index (cols->names, i), GUINT_TO_POINTER (i + 1));
+    }
+  return TRUE;
+}
+
+/* Marks the columns TARGETS names (comma-separated, by name or by header cell, in the order
+ * given; by default the last column) as the targets of COLS. CR is on the header. */
+static gboolean
+csv_pick_targets (const CsvReader  *cr,
+                  const char       *targets,
+                  CsvColumns       *cols,
+                  GError          **error)
+{
+  size_t n_cols = cols->names->len;
+  g_auto (GStrv) target_list = NULL;
+
+  cols->is_target = g_new0 (int, n_cols);
+  cols->out_cols = g_new0 (int, n_cols);
+  if (targets == NULL)
+    {
+      target_list = g_new0 (char *, 2);
+      target_list[0] = g_strdup (g_ptr_array_index (cols->names, n_cols - 1));
+    }
+  else
+    target_list = g_strsplit (targets, ",", 0);
+  for (int t = 0; target_list[t] != NULL; t++)
+    {
+      char *name = g_strstrip (target_list[t]);
+      gboolean found = FALSE;
+
+      if (name[0] == '\0')
+        {
+          g_autofree char *q = csv_quote (targets);
+
+          g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                       "%s: the target list '%s' has an empty name", cr->display, q);
+          return FALSE;
+        }
+      for (size_t c = 0; c < n_cols && !found; c++)
+        if (strcmp (g_ptr_array_index (cols->names, c), name) == 0
+            || strcmp (g_ptr_array_index (cols->cells, c), name) == 0)
+          {
+            found = TRUE;
+            if (cols->is_target[c])
+              {
+                g_autofree char *q = csv_quote (name);
+
+                g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
+                             "%s: target '%s' is named twice", cr->display, q);
+                return FALSE;
+              }
+            cols->is_target[c] = 1;
+            cols->out_cols[cols->n_out++] = (int) c;
+          }
+      if (!found)
+        {
+          g_autofree char *list = join_names (cols->names);
+          g_autofree char *q = csv_quote (name);
+          g_autofree char *ql = csv_quote (list);
+          const char *sep = csv_guess_separator (cr->line, cr->line_len);
+
+          if (sep != NULL && strcmp (sep, "space-separated") == 0)
+            sep = NULL;
+          g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                       "%s:1:1: no column named '%s' (columns: %s)%s%s%s", cr->display, q, ql,
+                       sep ? "; the header looks " : "", sep ? sep : "",
+                       sep ? " — Kanvas reads comma-separated values" : "");
+          return FALSE;
+        }
+    }
+  if (cols->n_out == 0)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "%s: no target column was named",
+                   cr->display);
+      return FALSE;
+    }
+  if ((int) n_cols - cols->n_out == 0)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                   "%s:1:1: every column is a target; at least one input column is needed",
+                   cr->display);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Input columns name the variables of formulas (targets are only labels), so their names must
+ * be variable names that stay distinct in LaTeX. FIELDS are the header's cells. */
+static gboolean
+csv_check_input_names (const CsvReader   *cr,
+                       GArray            *fields,
+                       const CsvColumns  *cols,
+                       GError           **error)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (size_t c = 0; c < cols->names->len; c++)
+    {
+      const CsvField *f = &g_array_index (fields, CsvField, c);
+      g_autoptr (GError) local = NULL;
+      char *key;
+      gpointer also;
+
+      if (cols->is_target[c])
+        continue;
+      if (!check_variable_name (f->text, &local))
+        {
+          csv_error (cr, error, KAN_ERROR_DATA, f->start, "input column %zu %s", c + 1,
+                     local->message);
+          return FALSE;
+        }
+      key = kan_expr_name_key (f->text);
+      if (g_hash_table_lookup_extended (seen, key, NULL, &also))
+        {
+          csv_error (cr, error, KAN_ERROR_DATA, f->start,
+                     "input columns %u '%s' and %zu '%s' would both print as %s in LaTeX; "
+                     "rename one", GPOINTER_TO_UINT (also),
+                     (char *) g_ptr_array_index (cols->names, GPOINTER_TO_UINT (also) - 1),
+                     c + 1, f->text, key);
+          g_free (key);
+          return FALSE;
+        }
+      g_hash_table_insert (seen, key, GUINT_TO_POINTER ((guint) c + 1));
+    }
+  return TRUE;
+}
+
+/* Parses the current record, a data row, into VALUES: as many fields as NAMES has columns,
+ * each a number. FIELDS is scratch space. */
+static gboolean
+csv_parse_row (const CsvReader  *cr,
+               GArray           *fields,
+               GPtrArray        *names,
+               GArray           *values,
+               GError          **error)
+{
+  size_t n_cols = names->len;
+
+  if (!csv_split (cr, fields, error))
+    return FALSE;
+  if (fields->len != n_cols)
+    {
+      const char *where = fields->len > n_cols
+                          ? g_array_index (fields, CsvField, n_cols).start
+                          : cr->line + cr->line_len;
+      const char *sep = fields->len < n_cols
+                        ? csv_guess_separator (cr->line, cr->line_len) : NULL;
+
+      if (sep != NULL && strcmp (sep, "space-separated") == 0)
+        sep = NULL;  /* blanks around numbers are common in comma-separated files */
+      csv_error (cr, error, KAN_ERROR_DATA, where,
+                 "line %u has %u field%s, the header has %zu%s%s%s", cr->line_no,
+                 fields->len, fields->len == 1 ? "" : "s", n_cols,
+                 sep ? "; the line looks " : "", sep ? sep : "",
+                 sep ? " — Kanvas reads comma-separated values" : "");
+      return FALSE;
+    }
+  if (!check_budget ((size_t) values->len / n_cols + 1, n_cols, error))
+    return FALSE;
+  for (guint i = 0; i < fields->len; i++)
+    {
+      CsvField *f = &g_array_index (fields, CsvField, i);
+      const char *s = f->text;
+      const char *problem = NULL;
+      double v;
+
+      if (s[0] == '\0')
+        {
+          g_autofree char *qn = csv_quote (g_ptr_array_index (names, i));
+
+          csv_error (cr, error, KAN_ERROR_DATA, f->start, "empty field in column '%s'", qn);
+          return FALSE;
+        }
+      if (!kan_parse_number (s, &v, &problem))
+        {
+          g_autofree char *q = csv_quote (s);
+          g_autofree char *qn = csv_quote (g_ptr_array_index (names, i));
+
+          csv_error (cr, error, KAN_ERROR_DATA, f->start, "'%s' %s (column '%s')", q,
+                     problem, qn);
+          return FALSE;
+        }
+      g_array_append_val (values, v);
+    }
+  return TRUE;
+}
+
+/* Reads the data rows after the header into VALUES, row-major. Blank lines may only end the
+ * file, and there must be at least one row. */
+static gboolean
+csv_read_rows (CsvReader   *cr,
+               const char  *text,
+               gsize        length,
+               gsize       *pos,
+               GArray      *fields,
+               GPtrArray   *names,
+               GArray      *values,
+               GError     **error)
+{
+  guint last_data_line = 0;
+  gboolean blank_seen = FALSE;
+  guint blank_line = 0;
+
+  while (csv_next_line (cr, text, length, pos))
+    {
+      if (cr->line_len > KAN_CSV_MAX_LINE)
+        {
+          csv_error (cr, error, KAN_ERROR_DATA, cr->line, "the line is longer than 1 MiB");
+          return FALSE;
+        }
+      if (line_is_blank (cr->line, cr->line_len))
+        {
+          if (!blank_seen)
+            blank_line = cr->line_no;
+          blank_seen = TRUE;
+          continue;
+        }
+      if (blank_seen)
+        {
+          CsvReader at = *cr;
+
+          /* Blank lines are accepted only at the end of the file. */
+          at.line_no = blank_line;
+          at.line = cr->line;
+          csv_error (&at, error, KAN_ERROR_DATA, NULL, "empty line between data rows");
+          return FALSE;
+        }
+      if (!csv_parse_row (cr, fields, names, values, error))
+        return FALSE;
+      last_data_line = cr->line_no;
+    }
+  if (last_data_line == 0)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                   "%s:2:1: the file has a header but no data rows", cr->display);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* 0 … N-1 shuffled (Fisher–Yates) with a generator seeded by SEED. */
+static size_t *
+shuffled_rows (size_t  n,
+               guint64 seed)
+{
+  size_t *order = g_new (size_t, n);
+  gsl_rng *rng = rng_new (seed);
+
+  for (size_t r = 0; r < n; r++)
+    order[r] = r;
+  for (size_t i = n - 1; i > 0; i--)
+    {
+      size_t j = gsl_rng_uniform_int (rng, i + 1), tmp = order[i];
+
+      order[i] = order[j];
+      order[j] = tmp;
+    }
+  gsl_rng_free (rng);
+  return order;
+}
+
+/* The data set of the N_ROWS rows of VALUES, taken in ORDER: the first N_ROWS - N_TEST train,
+ * the rest test, each split into the input and target columns of COLS. */
+static KanDataset *
+csv_build_dataset (const CsvColumns *cols,
+                   GArray           *values,
+                   const size_t     *order,
+                   size_t            n_rows,
+                   size_t            n_test)
+{
+  size_t n_cols = cols->names->len;
+  int n_out = cols->n_out, n_in = (int) n_cols - n_out;
+  KanDataset *d = dataset_alloc (KAN_DATA_CSV, n_in, n_out, n_rows - n_test, n_test);
+
+  d->in_names = g_new0 (char *, n_in + 1);
+  d->out_names = g_new0 (char *, n_out + 1);
+  for (size_t c = 0, k = 0; c < n_cols; c++)
+    if (!cols->is_target[c])
+      d->in_names[k++] = g_strdup (g_ptr_array_index (cols->names, c));
+  for (int t = 0; t < n_out; t++)
+    d->out_names[t] = g_strdup (g_ptr_array_index (cols->names, cols->out_cols[t]));
+  if (cols->any_units)
+    {
+      d->in_units = g_new0 (char *, n_in + 1);
+      d->out_units = g_new0 (char *, n_out + 1);
+      for (size_t c = 0, k = 0; c < n_cols; c++)
+        if (!cols->is_target[c])
+          d->in_units[k++] = g_strdup (g_ptr_array_index (cols->units, c));
+      for (int t = 0; t < n_out; t++)
+        d->out_units[t] = g_strdup (g_ptr_array_index (cols->units, cols->out_cols[t]));
+    }
+  for (size_t r = 0; r < n_rows; r++)
+    {
+      const double *row = &g_array_index (values, double, order[r] * n_cols);
+      gboolean train = r < d->n_train;
+      size_t rr = train ? r : r - d->n_train;
+      double *x = (train ? d->train_x : d->test_x) + rr * n_in;
+      double *y = (train ? d->train_y : d->test_y) + rr * n_out;
+
+      for (size_t c = 0, k = 0; c < n_cols; c++)
+        if (!cols->is_target[c])
+          x[k++] = row[c];
+      for (int t = 0; t < n_out; t++)
+        y[t] = row[cols->out_cols[t]];
+    }
+  return d;
+}
+
 KanDataset *
 kan_dataset_from_csv_data (const char  *contents,
                            gsize        length,
@@ -959,29 +1387,15 @@ kan_dataset_from_csv_data (const char  *contents,
                            guint64      seed,
                            GError     **error)
 {
-  g_autoptr (GPtrArray) names = NULL;
-  g_autoptr (GPtrArray) cells = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_free);
-  gboolean any_units = FALSE;
-  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
-  const char *header = NULL;
-  gsize header_len = 0;
-  g_autoptr (GHashTable) seen = NULL;
+  g_auto (CsvColumns) cols = { 0 };
   g_autoptr (GArray) fields = NULL;
   g_autoptr (GArray) values = NULL;
-  g_auto (GStrv) target_list = NULL;
-  g_autofree int *is_target = NULL;
-  g_autofree int *out_cols = NULL;
   g_autofree size_t *order = NULL;
   const char *display = name_for_errors != NULL ? name_for_errors : "<csv>";
   KanDataset *d;
   CsvReader cr = { 0 };
   const char *text;
-  size_t n_rows, n_cols, n_test;
-  int n_out = 0, n_in;
-  guint last_data_line = 0;
-  gboolean blank_seen = FALSE;
-  guint blank_line = 0;
+  size_t n_rows, n_test;
   gsize pos = 0;
 
   g_return_val_if_fail (contents != NULL || length == 0, NULL);
@@ -1012,323 +1426,23 @@ kan_dataset_from_csv_data (const char  *contents,
       return NULL;
     }
 
-  /* Header. */
   fields = g_array_new (FALSE, FALSE, sizeof (CsvField));
   g_array_set_clear_func (fields, csv_field_clear);
-  names = g_ptr_array_new_with_free_func (g_free);
-  csv_next_line (&cr, text, length, &pos);
-  if (cr.line_len > KAN_CSV_MAX_LINE)
-    {
-      csv_error (&cr, error, KAN_ERROR_DATA, cr.line, "the line is longer than 1 MiB");
-      return NULL;
-    }
-  if (line_is_blank (cr.line, cr.line_len))
-    {
-      csv_error (&cr, error, KAN_ERROR_DATA, cr.line,
-                 "the first line is empty; it must be the header with the column names");
-      return NULL;
-    }
-  if (!csv_split (&cr, fields, error))
-    return NULL;
-  /* One column cannot be a data set (it needs an input and a target), so a header of one field
-   * that holds tabs or semicolons is a file with another separator. */
-  if (fields->len == 1 && !g_array_index (fields, CsvField, 0).quoted)
-    {
-      const char *sep = csv_guess_separator (cr.line, cr.line_len);
-
-      if (sep != NULL)
-        {
-          csv_error (&cr, error, KAN_ERROR_DATA, cr.line,
-                     "line 1 has 1 field; the file looks %s — Kanvas reads comma-separated "
-                     "values", sep);
-          return NULL;
-        }
-    }
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
-  for (guint i = 0; i < fields->len; i++)
-    {
-      CsvField *f = &g_array_index (fields, CsvField, i);
-      gpointer also;
-
-      if (f->quoted)
-        join_lines (f->text);
-      if (f->text[0] == '\0')
-        {
-          csv_error (&cr, error, KAN_ERROR_DATA, f->start, "column %u has an empty name", i + 1);
-          return NULL;
-        }
-      for (const char *c = f->text; *c != '\0'; c++)
-        if ((unsigned char) *c < 0x20 || *c == 0x7f)
-          {
-            csv_error (&cr, error, KAN_ERROR_DATA, f->start,
-                       "the name of column %u contains %s", i + 1,
-                       *c == '\t' ? "a tab (is the file tab-separated? Kanvas reads "
-                                    "comma-separated values)"
-                                  : *c == '\n' || *c == '\r' ? "a line break"
-                                  : "a control character");
-            return NULL;
-          }
-      /* "v [m/s]": the name is v; the target list may use either. */
-      {
-        char *unit = NULL;
-
-        g_ptr_array_add (cells, g_strdup (f->text));
-        if (!split_header_unit (&cr, f, i + 1, &unit, error))
-          return NULL;
-        g_ptr_array_add (units, unit != NULL ? unit : g_strdup (""));
-        any_units |= unit != NULL;
-      }
-      if (g_hash_table_lookup_extended (seen, f->text, NULL, &also))
-        {
-          g_autofree char *q = csv_quote (f->text);
-
-          csv_error (&cr, error, KAN_ERROR_DATA, f->start,
-                     "duplicate column name '%s' (also column %u)", q, GPOINTER_TO_UINT (also));
-          return NULL;
-        }
-      g_ptr_array_add (names, g_strdup (f->text));
-      g_hash_table_insert (seen, g_ptr_array_index (names, i), GUINT_TO_POINTER (i + 1));
-    }
-  n_cols = names->len;
-  header = cr.line;
-  header_len = cr.line_len;
-
-  /* Targets: named columns, in the order given; by default the last column. */
-  is_target = g_new0 (int, n_cols);
-  out_cols = g_new0 (int, n_cols);
-  if (targets == NULL)
-    {
-      target_list = g_new0 (char *, 2);
-      target_list[0] = g_strdup (g_ptr_array_index (names, n_cols - 1));
-    }
-  else
-    target_list = g_strsplit (targets, ",", 0);
-  for (int t = 0; target_list[t] != NULL; t++)
-    {
-      char *name = g_strstrip (target_list[t]);
-      gboolean found = FALSE;
-
-      if (name[0] == '\0')
-        {
-          g_autofree char *q = csv_quote (targets);
-
-          g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
-                       "%s: the target list '%s' has an empty name", display, q);
-          return NULL;
-        }
-      for (size_t c = 0; c < n_cols && !found; c++)
-        if (strcmp (g_ptr_array_index (names, c), name) == 0
-            || strcmp (g_ptr_array_index (cells, c), name) == 0)
-          {
-            found = TRUE;
-            if (is_target[c])
-              {
-                g_autofree char *q = csv_quote (name);
-
-                g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID,
-                             "%s: target '%s' is named twice", display, q);
-                return NULL;
-              }
-            is_target[c] = 1;
-            out_cols[n_out++] = (int) c;
-          }
-      if (!found)
-        {
-          g_autofree char *list = join_names (names);
-          g_autofree char *q = csv_quote (name);
-          g_autofree char *ql = csv_quote (list);
-          const char *sep = csv_guess_separator (header, header_len);
-
-          if (sep != NULL && strcmp (sep, "space-separated") == 0)
-            sep = NULL;
-          g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
-                       "%s:1:1: no column named '%s' (columns: %s)%s%s%s", display, q, ql,
-                       sep ? "; the header looks " : "", sep ? sep : "",
-                       sep ? " — Kanvas reads comma-separated values" : "");
-          return NULL;
-        }
-    }
-  if (n_out == 0)
-    {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "%s: no target column was named",
-                   display);
-      return NULL;
-    }
-  n_in = (int) n_cols - n_out;
-  if (n_in == 0)
-    {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
-                   "%s:1:1: every column is a target; at least one input column is needed",
-                   display);
-      return NULL;
-    }
-
-  /* Input columns name the variables of formulas; targets are only labels. */
-  g_hash_table_remove_all (seen);
-  for (size_t c = 0; c < n_cols; c++)
-    {
-      const CsvField *f = &g_array_index (fields, CsvField, c);
-      g_autoptr (GError) local = NULL;
-      char *key;
-      gpointer also;
-
-      if (is_target[c])
-        continue;
-      if (!check_variable_name (f->text, &local))
-        {
-          csv_error (&cr, error, KAN_ERROR_DATA, f->start, "input column %zu %s", c + 1,
-                     local->message);
-          return NULL;
-        }
-      key = kan_expr_name_key (f->text);
-      g_ptr_array_add (keys, key);
-      if (g_hash_table_lookup_extended (seen, key, NULL, &also))
-        {
-          csv_error (&cr, error, KAN_ERROR_DATA, f->start,
-                     "input columns %u '%s' and %zu '%s' would both print as %s in LaTeX; "
-                     "rename one", GPOINTER_TO_UINT (also),
-                     (char *) g_ptr_array_index (names, GPOINTER_TO_UINT (also) - 1), c + 1,
-                     f->text, key);
-          return NULL;
-        }
-      g_hash_table_insert (seen, key, GUINT_TO_POINTER ((guint) c + 1));
-    }
-
-  /* Rows. */
   values = g_array_new (FALSE, FALSE, sizeof (double));
-  while (csv_next_line (&cr, text, length, &pos))
-    {
-      if (cr.line_len > KAN_CSV_MAX_LINE)
-        {
-          csv_error (&cr, error, KAN_ERROR_DATA, cr.line, "the line is longer than 1 MiB");
-          return NULL;
-        }
-      if (line_is_blank (cr.line, cr.line_len))
-        {
-          if (!blank_seen)
-            blank_line = cr.line_no;
-          blank_seen = TRUE;
-          continue;
-        }
-      if (blank_seen)
-        {
-          CsvReader at = cr;
+  if (!csv_read_header (&cr, text, length, &pos, fields, &cols, error)
+      || !csv_pick_targets (&cr, targets, &cols, error)
+      || !csv_check_input_names (&cr, fields, &cols, error)
+      || !csv_read_rows (&cr, text, length, &pos, fields, cols.names, values, error))
+    return NULL;
 
-          /* Blank lines are accepted only at the end of the file. */
-          at.line_no = blank_line;
-          at.line = cr.line;
-          csv_error (&at, error, KAN_ERROR_DATA, NULL, "empty line between data rows");
-          return NULL;
-        }
-      if (!csv_split (&cr, fields, error))
-        return NULL;
-      if (fields->len != n_cols)
-        {
-          const char *where = fields->len > n_cols
-                              ? g_array_index (fields, CsvField, n_cols).start
-                              : cr.line + cr.line_len;
-          const char *sep = fields->len < n_cols
-                            ? csv_guess_separator (cr.line, cr.line_len) : NULL;
-
-          if (sep != NULL && strcmp (sep, "space-separated") == 0)
-            sep = NULL;  /* blanks around numbers are common in comma-separated files */
-          csv_error (&cr, error, KAN_ERROR_DATA, where,
-                     "line %u has %u field%s, the header has %zu%s%s%s", cr.line_no,
-                     fields->len, fields->len == 1 ? "" : "s", n_cols,
-                     sep ? "; the line looks " : "", sep ? sep : "",
-                     sep ? " — Kanvas reads comma-separated values" : "");
-          return NULL;
-        }
-      if (!check_budget ((size_t) values->len / n_cols + 1, n_cols, error))
-        return NULL;
-      for (guint i = 0; i < fields->len; i++)
-        {
-          CsvField *f = &g_array_index (fields, CsvField, i);
-          const char *s = f->text;
-          const char *problem = NULL;
-          double v;
-
-          if (s[0] == '\0')
-            {
-              g_autofree char *qn = csv_quote (g_ptr_array_index (names, i));
-
-              csv_error (&cr, error, KAN_ERROR_DATA, f->start, "empty field in column '%s'", qn);
-              return NULL;
-            }
-          if (!kan_parse_number (s, &v, &problem))
-            {
-              g_autofree char *q = csv_quote (s);
-              g_autofree char *qn = csv_quote (g_ptr_array_index (names, i));
-
-              csv_error (&cr, error, KAN_ERROR_DATA, f->start, "'%s' %s (column '%s')", q,
-                         problem, qn);
-              return NULL;
-            }
-          g_array_append_val (values, v);
-        }
-      last_data_line = cr.line_no;
-    }
-  if (last_data_line == 0)
-    {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
-                   "%s:2:1: the file has a header but no data rows", display);
-      return NULL;
-    }
-
-  /* Shuffle the rows (Fisher–Yates) and hold out round(test_fraction · N) for testing,
-   * keeping at least one train row. */
-  n_rows = values->len / n_cols;
+  /* Shuffle the rows and hold out round(test_fraction · N) for testing, keeping at least one
+   * train row. */
+  n_rows = values->len / cols.names->len;
   n_test = (size_t) round (test_fraction * (double) n_rows);
   if (n_test >= n_rows)
     n_test = n_rows - 1;
-  order = g_new (size_t, n_rows);
-  for (size_t r = 0; r < n_rows; r++)
-    order[r] = r;
-  {
-    gsl_rng *rng = rng_new (seed);
-
-    for (size_t i = n_rows - 1; i > 0; i--)
-      {
-        size_t j = gsl_rng_uniform_int (rng, i + 1), tmp = order[i];
-
-        order[i] = order[j];
-        order[j] = tmp;
-      }
-    gsl_rng_free (rng);
-  }
-
-  d = dataset_alloc (KAN_DATA_CSV, n_in, n_out, n_rows - n_test, n_test);
-  d->in_names = g_new0 (char *, n_in + 1);
-  d->out_names = g_new0 (char *, n_out + 1);
-  for (size_t c = 0, k = 0; c < n_cols; c++)
-    if (!is_target[c])
-      d->in_names[k++] = g_strdup (g_ptr_array_index (names, c));
-  for (int t = 0; t < n_out; t++)
-    d->out_names[t] = g_strdup (g_ptr_array_index (names, out_cols[t]));
-  if (any_units)
-    {
-      d->in_units = g_new0 (char *, n_in + 1);
-      d->out_units = g_new0 (char *, n_out + 1);
-      for (size_t c = 0, k = 0; c < n_cols; c++)
-        if (!is_target[c])
-          d->in_units[k++] = g_strdup (g_ptr_array_index (units, c));
-      for (int t = 0; t < n_out; t++)
-        d->out_units[t] = g_strdup (g_ptr_array_index (units, out_cols[t]));
-    }
-  for (size_t r = 0; r < n_rows; r++)
-    {
-      const double *row = &g_array_index (values, double, order[r] * n_cols);
-      gboolean train = r < d->n_train;
-      size_t rr = train ? r : r - d->n_train;
-      double *x = (train ? d->train_x : d->test_x) + rr * n_in;
-      double *y = (train ? d->train_y : d->test_y) + rr * n_out;
-
-      for (size_t c = 0, k = 0; c < n_cols; c++)
-        if (!is_target[c])
-          x[k++] = row[c];
-      for (int t = 0; t < n_out; t++)
-        y[t] = row[out_cols[t]];
-    }
+  order = shuffled_rows (n_rows, seed);
+  d = csv_build_dataset (&cols, values, order, n_rows, n_test);
   d->test_fraction = test_fraction;
   d->seed = seed;
   return d;

@@ -103,6 +103,302 @@ inv_pow_safe (double u, int n, double y_th, double *d)
   return inv_pow (u, n, d);
 }
 
+/* The evaluators below share one shape: the value of function ID at U, its derivative in *D.
+ * SAFE says whether Y_TH > 0 asks for the bounded variant; each family handles only its ids. */
+
+/* x^n and x^-n (n = 1…5). */
+static double
+eval_power (SymId    id,
+            double   u,
+            double   y_th,
+            gboolean safe,
+            double  *d)
+{
+  double v;
+
+  switch (id)
+    {
+    case S_X:
+      v = u; *d = 1.0;
+      break;
+    case S_X2:
+      v = u * u; *d = 2 * u;
+      break;
+    case S_X3:
+      v = u * u * u; *d = 3 * u * u;
+      break;
+    case S_X4:
+      v = u * u * u * u; *d = 4 * u * u * u;
+      break;
+    case S_X5:
+      v = u * u * u * u * u; *d = 5 * u * u * u * u;
+      break;
+    default:
+      {
+        int n = id - S_INV + 1;
+        v = safe ? inv_pow_safe (u, n, y_th, d) : inv_pow (u, n, d);
+      }
+      break;
+    }
+  return v;
+}
+
+/* √x, x^1.5 and 1/√x, whose plain forms are undefined for x < 0. */
+static double
+eval_root (SymId    id,
+           double   u,
+           double   y_th,
+           gboolean safe,
+           double  *d)
+{
+  double v;
+
+  switch (id)
+    {
+    case S_SQRT: case S_XHALF:
+      if (safe)
+        {
+          /* Odd extension sign(u)·√|u|, linear (slope y_th) inside |u| < 1/y_th². */
+          double u_th = 1.0 / (y_th * y_th);
+          if (fabs (u) < u_th)
+            {
+              v = y_th * u; *d = y_th;
+            }
+          else
+            {
+              v = sgn (u) * sqrt (fabs (u)); *d = 0.5 / sqrt (fabs (u));
+            }
+        }
+      else
+        {
+          v = sqrt (u); *d = 0.5 / v;
+        }
+      break;
+    case S_X1P5:
+      if (safe)
+        {
+          v = pow (fabs (u), 1.5); *d = 1.5 * sqrt (fabs (u)) * sgn (u);
+        }
+      else
+        {
+          v = pow (u, 1.5); *d = 1.5 * sqrt (u);
+        }
+      break;
+    default:  /* S_INVSQRT, S_INVXHALF */
+      if (safe)
+        {
+          double u_th = 1.0 / (y_th * y_th);
+          if (fabs (u) < u_th)
+            {
+              v = y_th; *d = 0.0;
+            }
+          else
+            {
+              v = 1.0 / sqrt (fabs (u)); *d = -0.5 * sgn (u) * v / fabs (u);
+            }
+        }
+      else
+        {
+          v = 1.0 / sqrt (u); *d = -0.5 * v / u;
+        }
+      break;
+    }
+  return v;
+}
+
+/* exp and log, bounded by y_th in their safe forms. */
+static double
+eval_exp_log (SymId    id,
+              double   u,
+              double   y_th,
+              gboolean safe,
+              double  *d)
+{
+  double v;
+
+  if (id == S_EXP)
+    {
+      if (safe && u > log (y_th))
+        {
+          v = y_th; *d = 0.0;
+        }
+      else
+        {
+          v = exp (u); *d = v;
+        }
+    }
+  else if (safe)
+    {
+      /* Compared in log space: exp(-y_th) underflows to 0 for y_th > 745 (pykan's fit
+       * uses 1000), which would let log(0) = -inf through. */
+      double lu = log (fabs (u));
+      if (lu < -y_th)
+        {
+          v = -y_th; *d = 0.0;
+        }
+      else
+        {
+          v = lu; *d = 1.0 / u;
+        }
+    }
+  else
+    {
+      v = log (u); *d = 1.0 / u;
+    }
+  return v;
+}
+
+/* sin, cos, tan and their inverses. */
+static double
+eval_trig (SymId    id,
+           double   u,
+           double   y_th,
+           gboolean safe,
+           double  *d)
+{
+  double v;
+
+  switch (id)
+    {
+    case S_SIN:
+      v = sin (u); *d = cos (u);
+      break;
+    case S_COS:
+      v = cos (u); *d = -sin (u);
+      break;
+    case S_TAN:
+      if (safe)
+        {
+          /* pykan: near the poles, a steep line through 0 at the pole instead of ±∞. */
+          double w = fmod (u, M_PI), delta = M_PI / 2 - atan (y_th);
+          if (w < 0)
+            w += M_PI;
+          if (fabs (w - M_PI / 2) < delta)
+            {
+              *d = -y_th / delta;
+              v = *d * (w - M_PI / 2);
+            }
+          else
+            {
+              v = tan (w); *d = 1.0 + v * v;
+            }
+        }
+      else
+        {
+          v = tan (u); *d = 1.0 + v * v;
+        }
+      break;
+    case S_ASIN:
+      if (fabs (u) < 1)
+        {
+          v = asin (u); *d = 1.0 / sqrt (1 - u * u);
+        }
+      else if (safe)
+        {
+          v = M_PI / 2 * sgn (u); *d = 0.0;
+        }
+      else
+        {
+          v = asin (u); *d = NAN;
+        }
+      break;
+    case S_ACOS:
+      if (fabs (u) < 1)
+        {
+          v = acos (u); *d = -1.0 / sqrt (1 - u * u);
+        }
+      else if (safe)
+        {
+          v = M_PI / 2 * (1 - sgn (u)); *d = 0.0;
+        }
+      else
+        {
+          v = acos (u); *d = NAN;
+        }
+      break;
+    default:  /* S_ATAN */
+      v = atan (u); *d = 1.0 / (1 + u * u);
+      break;
+    }
+  return v;
+}
+
+/* tanh, arctanh, cosh and sinh. */
+static double
+eval_hyperbolic (SymId    id,
+                 double   u,
+                 double   y_th,
+                 gboolean safe,
+                 double  *d)
+{
+  double v;
+
+  if (id == S_TANH)
+    {
+      v = tanh (u); *d = 1.0 - v * v;
+    }
+  else if (id == S_ATANH)
+    {
+      /* Safe: clamp at |u| = 1-δ with pykan's δ, continuously (pykan jumps to ±y_th). */
+      double lim = 1.0 - (1.0 - tanh (y_th) + 1e-4);
+      if (safe && fabs (u) > lim)
+        {
+          v = atanh (lim) * sgn (u); *d = 0.0;
+        }
+      else
+        {
+          v = atanh (u); *d = 1.0 / (1 - u * u);
+        }
+    }
+  else  /* S_COSH, S_SINH */
+    {
+      double lim = safe ? acosh (y_th) : INFINITY;
+      double w = safe ? CLAMP (u, -lim, lim) : u;
+      gboolean inside = !safe || fabs (u) <= lim;
+      if (id == S_COSH)
+        {
+          v = cosh (w); *d = inside ? sinh (w) : 0.0;
+        }
+      else
+        {
+          v = sinh (w); *d = inside ? cosh (w) : 0.0;
+        }
+    }
+  return v;
+}
+
+/* The functions defined everywhere, which have no safe variant. */
+static double
+eval_total (SymId   id,
+            double  u,
+            double *d)
+{
+  double v;
+
+  switch (id)
+    {
+    case S_ABS:
+      v = fabs (u); *d = sgn (u);
+      break;
+    case S_SGN:
+      v = sgn (u); *d = 0.0;
+      break;
+    case S_ZERO:
+      v = 0.0; *d = 0.0;
+      break;
+    case S_GAUSS:
+      v = exp (-u * u); *d = -2 * u * v;
+      break;
+    case S_SIGMOID:
+      v = 1.0 / (1.0 + exp (-u)); *d = v * (1 - v);
+      break;
+    default:  /* S_J0 */
+      v = gsl_sf_bessel_J0 (u); *d = -gsl_sf_bessel_J1 (u);
+      break;
+    }
+  return v;
+}
+
 double
 kan_sym_eval (int     id,
               double  u,
@@ -114,212 +410,24 @@ kan_sym_eval (int     id,
 
   switch ((SymId) id)
     {
-    case S_X:
-      v = u; d = 1.0;
-      break;
-    case S_X2:
-      v = u * u; d = 2 * u;
-      break;
-    case S_X3:
-      v = u * u * u; d = 3 * u * u;
-      break;
-    case S_X4:
-      v = u * u * u * u; d = 4 * u * u * u;
-      break;
-    case S_X5:
-      v = u * u * u * u * u; d = 5 * u * u * u * u;
-      break;
+    case S_X: case S_X2: case S_X3: case S_X4: case S_X5:
     case S_INV: case S_INV2: case S_INV3: case S_INV4: case S_INV5:
-      {
-        int n = id - S_INV + 1;
-        v = safe ? inv_pow_safe (u, n, y_th, &d) : inv_pow (u, n, &d);
-      }
+      v = eval_power ((SymId) id, u, y_th, safe, &d);
       break;
-    case S_SQRT: case S_XHALF:
-      if (safe)
-        {
-          /* Odd extension sign(u)·√|u|, linear (slope y_th) inside |u| < 1/y_th². */
-          double u_th = 1.0 / (y_th * y_th);
-          if (fabs (u) < u_th)
-            {
-              v = y_th * u; d = y_th;
-            }
-          else
-            {
-              v = sgn (u) * sqrt (fabs (u)); d = 0.5 / sqrt (fabs (u));
-            }
-        }
-      else
-        {
-          v = sqrt (u); d = 0.5 / v;
-        }
+    case S_SQRT: case S_XHALF: case S_X1P5: case S_INVSQRT: case S_INVXHALF:
+      v = eval_root ((SymId) id, u, y_th, safe, &d);
       break;
-    case S_X1P5:
-      if (safe)
-        {
-          v = pow (fabs (u), 1.5); d = 1.5 * sqrt (fabs (u)) * sgn (u);
-        }
-      else
-        {
-          v = pow (u, 1.5); d = 1.5 * sqrt (u);
-        }
+    case S_EXP: case S_LOG:
+      v = eval_exp_log ((SymId) id, u, y_th, safe, &d);
       break;
-    case S_INVSQRT: case S_INVXHALF:
-      if (safe)
-        {
-          double u_th = 1.0 / (y_th * y_th);
-          if (fabs (u) < u_th)
-            {
-              v = y_th; d = 0.0;
-            }
-          else
-            {
-              v = 1.0 / sqrt (fabs (u)); d = -0.5 * sgn (u) * v / fabs (u);
-            }
-        }
-      else
-        {
-          v = 1.0 / sqrt (u); d = -0.5 * v / u;
-        }
+    case S_SIN: case S_COS: case S_TAN: case S_ASIN: case S_ACOS: case S_ATAN:
+      v = eval_trig ((SymId) id, u, y_th, safe, &d);
       break;
-    case S_EXP:
-      if (safe && u > log (y_th))
-        {
-          v = y_th; d = 0.0;
-        }
-      else
-        {
-          v = exp (u); d = v;
-        }
+    case S_TANH: case S_ATANH: case S_COSH: case S_SINH:
+      v = eval_hyperbolic ((SymId) id, u, y_th, safe, &d);
       break;
-    case S_LOG:
-      if (safe)
-        {
-          /* Compared in log space: exp(-y_th) underflows to 0 for y_th > 745 (pykan's fit
-           * uses 1000), which would let log(0) = -inf through. */
-          double lu = log (fabs (u));
-          if (lu < -y_th)
-            {
-              v = -y_th; d = 0.0;
-            }
-          else
-            {
-              v = lu; d = 1.0 / u;
-            }
-        }
-      else
-        {
-          v = log (u); d = 1.0 / u;
-        }
-      break;
-    case S_ABS:
-      v = fabs (u); d = sgn (u);
-      break;
-    case S_SIN:
-      v = sin (u); d = cos (u);
-      break;
-    case S_COS:
-      v = cos (u); d = -sin (u);
-      break;
-    case S_TAN:
-      if (safe)
-        {
-          /* pykan: near the poles, a steep line through 0 at the pole instead of ±∞. */
-          double w = fmod (u, M_PI), delta = M_PI / 2 - atan (y_th);
-          if (w < 0)
-            w += M_PI;
-          if (fabs (w - M_PI / 2) < delta)
-            {
-              d = -y_th / delta;
-              v = d * (w - M_PI / 2);
-            }
-          else
-            {
-              v = tan (w); d = 1.0 + v * v;
-            }
-        }
-      else
-        {
-          v = tan (u); d = 1.0 + v * v;
-        }
-      break;
-    case S_TANH:
-      v = tanh (u); d = 1.0 - v * v;
-      break;
-    case S_SGN:
-      v = sgn (u); d = 0.0;
-      break;
-    case S_ASIN:
-      if (fabs (u) < 1)
-        {
-          v = asin (u); d = 1.0 / sqrt (1 - u * u);
-        }
-      else if (safe)
-        {
-          v = M_PI / 2 * sgn (u); d = 0.0;
-        }
-      else
-        {
-          v = asin (u); d = NAN;
-        }
-      break;
-    case S_ACOS:
-      if (fabs (u) < 1)
-        {
-          v = acos (u); d = -1.0 / sqrt (1 - u * u);
-        }
-      else if (safe)
-        {
-          v = M_PI / 2 * (1 - sgn (u)); d = 0.0;
-        }
-      else
-        {
-          v = acos (u); d = NAN;
-        }
-      break;
-    case S_ATAN:
-      v = atan (u); d = 1.0 / (1 + u * u);
-      break;
-    case S_ATANH:
-      {
-        /* Safe: clamp at |u| = 1-δ with pykan's δ, continuously (pykan jumps to ±y_th). */
-        double lim = 1.0 - (1.0 - tanh (y_th) + 1e-4);
-        if (safe && fabs (u) > lim)
-          {
-            v = atanh (lim) * sgn (u); d = 0.0;
-          }
-        else
-          {
-            v = atanh (u); d = 1.0 / (1 - u * u);
-          }
-      }
-      break;
-    case S_ZERO:
-      v = 0.0; d = 0.0;
-      break;
-    case S_GAUSS:
-      v = exp (-u * u); d = -2 * u * v;
-      break;
-    case S_COSH: case S_SINH:
-      {
-        double lim = safe ? acosh (y_th) : INFINITY;
-        double w = safe ? CLAMP (u, -lim, lim) : u;
-        gboolean inside = !safe || fabs (u) <= lim;
-        if (id == S_COSH)
-          {
-            v = cosh (w); d = inside ? sinh (w) : 0.0;
-          }
-        else
-          {
-            v = sinh (w); d = inside ? cosh (w) : 0.0;
-          }
-      }
-      break;
-    case S_SIGMOID:
-      v = 1.0 / (1.0 + exp (-u)); d = v * (1 - v);
-      break;
-    case S_J0:
-      v = gsl_sf_bessel_J0 (u); d = -gsl_sf_bessel_J1 (u);
+    case S_ABS: case S_SGN: case S_ZERO: case S_GAUSS: case S_SIGMOID: case S_J0:
+      v = eval_total ((SymId) id, u, &d);
       break;
     default:
       g_return_val_if_reached (NAN);

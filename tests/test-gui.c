@@ -2024,6 +2024,137 @@ START_TEST (test_prune_offers_lambda)
 }
 END_TEST
 
+/* Kan-ops' preview at the panel's thresholds. */
+static KanOpsPrunePlan *
+panel_prune_plan (void)
+{
+  g_autoptr (GError) error = NULL;
+  KanOpsPrunePlan *plan;
+
+  plan = kan_ops_prune_preview (sess (),
+                                gtk_spin_button_get_value (GTK_SPIN_BUTTON (child ("prune_node_spin"))),
+                                gtk_spin_button_get_value (GTK_SPIN_BUTTON (child ("prune_edge_spin"))),
+                                NULL, &error);
+  ck_assert_msg (plan != NULL, "%s", error ? error->message : "");
+  return plan;
+}
+
+/* The canvas marks exactly what PLAN removes, and draws the marks. */
+static void
+assert_canvas_marks (const KanOpsPrunePlan *plan)
+{
+  KanvasCanvas *canvas = kanvas_window_get_canvas (win);
+  const KanRenderStyle *st = kanvas_canvas_get_style (canvas);
+  const KanSnapshot *snap = kanvas_canvas_get_snapshot (canvas);
+  const GArray *nodes = NULL, *edges = NULL;
+
+  ck_assert_msg (kanvas_canvas_get_prune_preview (canvas, &nodes, &edges),
+                 "the canvas marks nothing while the prune preview is in view");
+  ck_assert_uint_eq (nodes->len, plan->nodes->len);
+  ck_assert_uint_eq (edges->len, plan->edges->len);
+  ck_assert (memcmp (nodes->data, plan->nodes->data, sizeof (KanOpsNode) * nodes->len) == 0);
+  ck_assert (memcmp (edges->data, plan->edges->data, sizeof (KanOpsEdge) * edges->len) == 0);
+  /* The renderer gets all of them, the edges numbered as the picture is: live edges there. */
+  ck_assert_ptr_nonnull (st->marks);
+  ck_assert_int_eq (st->marks->n_nodes, (int) plan->nodes->len);
+  ck_assert_int_eq (st->marks->n_edges, (int) plan->edges->len);
+  for (int q = 0; q < st->marks->n_edges; q++)
+    {
+      const int *e = st->marks->edges + 3 * q;
+      const KanSnapshotEdge *se = kan_snapshot_edge (snap, e[0], e[1], e[2]);
+      ck_assert_ptr_nonnull (se);
+      ck_assert_int_ne (se->mode, KAN_EDGE_OFF);
+    }
+  /* A removed node is drawn in the warning colour instead of the foreground. */
+  if (st->marks->n_nodes > 0)
+    {
+      const int w = 600, h = 500;
+      g_autoptr (KanLayout) lay = kan_layout_new (snap, w, h);
+      KanRect r = kan_layout_node_box (lay, st->marks->nodes[0], st->marks->nodes[1]);
+      cairo_surface_t *surf = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
+      cairo_t *cr = cairo_create (surf);
+      KanRenderStyle plain = *st;
+      int x = (int) (r.x + r.w / 2), y = (int) (r.y + r.h / 2);
+      guint32 marked_px, plain_px;
+
+      kan_render_network (cr, snap, st, w, h);
+      cairo_surface_flush (surf);
+      marked_px = *(guint32 *) (void *) (cairo_image_surface_get_data (surf)
+                                         + y * cairo_image_surface_get_stride (surf) + 4 * x);
+      plain.marks = NULL;
+      kan_render_network (cr, snap, &plain, w, h);
+      cairo_surface_flush (surf);
+      plain_px = *(guint32 *) (void *) (cairo_image_surface_get_data (surf)
+                                        + y * cairo_image_surface_get_stride (surf) + 4 * x);
+      cairo_destroy (cr);
+      cairo_surface_destroy (surf);
+      /* Red channel: high in the warning colour, low in the light theme's foreground. */
+      ck_assert_uint_gt ((marked_px >> 16) & 0xff, 0xc0);
+      ck_assert_uint_lt ((plain_px >> 16) & 0xff, 0x40);
+    }
+}
+
+static gboolean
+canvas_unmarked (void)
+{
+  KanvasCanvas *canvas = kanvas_window_get_canvas (win);
+
+  return !kanvas_canvas_get_prune_preview (canvas, NULL, NULL)
+         && kanvas_canvas_get_style (canvas)->marks == NULL;
+}
+
+static void
+show_panel (const char *name)
+{
+  g_action_group_activate_action (G_ACTION_GROUP (win), "show-panel", g_variant_new_string (name));
+}
+
+/* The prune preview shows on the canvas what would go while it is in view (the Network panel,
+ * or the prune question), and nothing once it is left, cancelled or applied. */
+START_TEST (test_prune_preview_marks_canvas)
+{
+  g_autoptr (KanOpsPrunePlan) plan = NULL;
+  g_autoptr (KanOpsPrunePlan) after = NULL;
+  AdwMessageDialog *d;
+
+  train_unregularised ();
+  plan = panel_prune_plan ();
+  ck_assert_uint_gt (plan->nodes->len + plan->edges->len, 0);
+  show_panel ("inspect");
+  ck_assert (canvas_unmarked ());
+  show_panel ("network");
+  assert_canvas_marks (plan);
+  show_panel ("formula");
+  ck_assert (canvas_unmarked ());
+
+  /* The prune question shows the marks too; Cancel takes them away and prunes nothing. */
+  app_action ("prune", NULL);
+  d = dialog_on_top ();
+  ck_assert_ptr_nonnull (d);
+  assert_canvas_marks (plan);
+  press_dialog (d, "_Cancel");
+  ck_assert (canvas_unmarked ());
+  ck_assert_str_ne (last_entry ()->op, "prune");
+
+  /* Applied through the question: the marks go with it. */
+  app_action ("prune", NULL);
+  d = dialog_on_top ();
+  ck_assert_ptr_nonnull (d);
+  assert_canvas_marks (plan);
+  press_dialog (d, "_Prune Anyway");
+  ck_assert_str_eq (last_entry ()->op, "prune");
+  ck_assert (canvas_unmarked ());
+  /* Back on the Network panel, the canvas marks the preview of the pruned network, as the panel
+   * lists it. */
+  after = panel_prune_plan ();
+  show_panel ("network");
+  if (after->nodes->len + after->edges->len > 0)
+    assert_canvas_marks (after);
+  else
+    ck_assert (canvas_unmarked ());
+}
+END_TEST
+
 /* The README's student: λ = 0.01, prune, lock all with the whole library. The x2 edge is x²,
  * whatever order the library is given in, and the formula tab compares the formula with the
  * spline network it replaced. */
@@ -2236,6 +2367,7 @@ gui_suite (void)
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_add_test (tc, test_naive_path_warns_and_skips);
   tcase_add_test (tc, test_prune_offers_lambda);
+  tcase_add_test (tc, test_prune_preview_marks_canvas);
   tcase_add_test (tc, test_lock_all_locks_square);
   tcase_add_test (tc, test_window_draws_during_auto_symbolic);
   suite_add_tcase (s, tc);

@@ -35,6 +35,7 @@
 #define BOX_STAGGER_GAIN 1.5    /* stagger only when boxes grow at least this much, */
 #define BOX_STAGGER_BELOW 0.04  /* … and one row would make them smaller than this share of
                                    the picture's smaller side */
+#define MARK_ALPHA      0.65    /* opacity of marked nodes and edges, whatever their score */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Style                                                                                       */
@@ -59,6 +60,8 @@ kan_render_style_init (KanRenderStyle *st)
   rgb_set (st->both, 0.52, 0.16, 0.72);
   rgb_set (st->selected, 0.21, 0.52, 0.89);   /* GNOME accent blue */
   rgb_set (st->accent, 0.90, 0.45, 0.08);
+  rgb_set (st->warning, 0.93, 0.33, 0.0);
+  st->marks = NULL;
   st->sel_l = st->sel_i = st->sel_j = -1;
   st->font_size = 0.0;
   st->transparent = FALSE;
@@ -75,6 +78,7 @@ kan_render_style_dark (KanRenderStyle *st)
   rgb_set (st->both, 0.80, 0.52, 1.0);
   rgb_set (st->selected, 0.47, 0.68, 0.93);
   rgb_set (st->accent, 1.0, 0.64, 0.28);
+  rgb_set (st->warning, 1.0, 0.55, 0.20);
 }
 
 double
@@ -497,6 +501,54 @@ is_selected (const KanRenderStyle *st, int l, int i, int j)
   return st->sel_l == l && st->sel_i == i && st->sel_j == j;
 }
 
+static gboolean
+is_marked_node (const KanRenderStyle *st, int l, int i)
+{
+  const KanRenderMarks *m = st->marks;
+
+  for (int q = 0; m && q < m->n_nodes; q++)
+    if (m->nodes[2 * q] == l && m->nodes[2 * q + 1] == i)
+      return TRUE;
+  return FALSE;
+}
+
+/* Edge (l,i,j) is marked, or a node it joins is (it goes with the node). */
+static gboolean
+is_marked_edge (const KanRenderStyle *st, const KanSnapshot *s, int l, int i, int j)
+{
+  const KanRenderMarks *m = st->marks;
+
+  if (m == NULL)
+    return FALSE;
+  for (int q = 0; q < m->n_edges; q++)
+    if (m->edges[3 * q] == l && m->edges[3 * q + 1] == i && m->edges[3 * q + 2] == j)
+      return TRUE;
+  return is_marked_node (st, l, i) || is_marked_node (st, l + 1, subnode_owner (s, l + 1, j));
+}
+
+/* Marked lines are dashed, in steps of a few line widths. */
+static void
+set_mark_dash (cairo_t *cr, double lw)
+{
+  double dash[2] = { MAX (3.0 * lw, 2.0), MAX (2.0 * lw, 1.5) };
+
+  cairo_set_dash (cr, dash, 2, 0);
+}
+
+/* A polyline's next point: a line to it, or (the pen up) a move there. */
+static void
+pen_to (cairo_t  *cr,
+        gboolean *pen,
+        double    x,
+        double    y)
+{
+  if (*pen)
+    cairo_line_to (cr, x, y);
+  else
+    cairo_move_to (cr, x, y);
+  *pen = TRUE;
+}
+
 /* The curve of E inside box R, from its sampled points; NaN points break the line. */
 static void
 path_curve (cairo_t *cr, const KanSnapshotEdge *e, const KanRect *r)
@@ -518,20 +570,19 @@ path_curve (cairo_t *cr, const KanSnapshotEdge *e, const KanRect *r)
       cy = CLAMP (cy, e->y_min, e->y_max);
       cx = x0 + (cx - e->x_min) * sx;
       cy = y0 - (cy - e->y_min) * sy;
-      if (pen)
-        cairo_line_to (cr, cx, cy);
-      else
-        cairo_move_to (cr, cx, cy);
-      pen = TRUE;
+      pen_to (cr, &pen, cx, cy);
     }
 }
 
+/* Edge E: its connecting lines and its mini-plot, at the opacity of its score; MARKED, dashed
+ * in the warning colour at a fixed opacity. */
 static void
 draw_edge (cairo_t              *cr,
            const KanSnapshot    *s,
            const KanLayout      *lay,
            const KanRenderStyle *st,
-           const KanSnapshotEdge *e)
+           const KanSnapshotEdge *e,
+           gboolean              marked)
 {
   const KanRect *r = &lay->edges[lay->edge_off[e->l] + e->i * lay->edge_out[e->l] + e->j];
   double a = kan_render_edge_alpha (st, e->score);
@@ -553,14 +604,21 @@ draw_edge (cairo_t              *cr,
       cairo_stroke (cr);
       cairo_restore (cr);
     }
+  if (marked)
+    a = MARK_ALPHA;
   if (a <= 0.0)
     return;
 
-  kan_render_mode_color (st, e->mode, c);
+  if (marked)
+    memcpy (c, st->warning, sizeof c);
+  else
+    kan_render_mode_color (st, e->mode, c);
   cairo_save (cr);
   set_rgba (cr, c, a);
   cairo_set_line_cap (cr, CAIRO_LINE_CAP_BUTT);
   cairo_set_line_width (cr, lay->line_w);
+  if (marked)
+    set_mark_dash (cr, lay->line_w);
   /* Node → bottom of the box, top of the box → subnode (or node). */
   cairo_move_to (cr, nx, ny - (lay->node_mult[lay->node_off[e->l] + e->i] ? node_radius (lay, e->l, e->i) : 0));
   cairo_line_to (cr, r->x + 0.5 * side, r->y + side);
@@ -573,10 +631,19 @@ draw_edge (cairo_t              *cr,
   cairo_rectangle (cr, r->x, r->y, side, side);
   set_rgba (cr, st->bg, 1.0);
   cairo_fill (cr);
+  if (marked)
+    {
+      /* A tint of the warning colour, and a frame dashed as the lines. */
+      cairo_rectangle (cr, r->x, r->y, side, side);
+      set_rgba (cr, c, 0.08);
+      cairo_fill (cr);
+      set_mark_dash (cr, CLAMP (side / 40.0, 0.8, 2.0));
+    }
   set_rgba (cr, c, a);
-  cairo_set_line_width (cr, CLAMP (side / 70.0, 0.5, 1.2));
+  cairo_set_line_width (cr, marked ? CLAMP (side / 40.0, 0.8, 2.0) : CLAMP (side / 70.0, 0.5, 1.2));
   cairo_rectangle (cr, r->x, r->y, side, side);
   cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
   cairo_rectangle (cr, r->x, r->y, side, side);
   cairo_clip (cr);
   cairo_set_line_width (cr, CLAMP (side / 26.0, 0.8, 3.5));
@@ -632,12 +699,16 @@ draw_nodes (cairo_t              *cr,
         double x = lay->node_x[lay->node_off[l] + q], y = lay->layer_y[l];
         double rad = node_radius (lay, l, q);
 
+        gboolean marked = is_marked_node (st, l, q);
+        const double *ink = marked ? st->warning : st->fg;
+        double ink_a = marked ? MARK_ALPHA : 1.0;
+
         if (lay->node_mult[lay->node_off[l] + q])
           {
             cairo_arc (cr, x, y, rad, 0, 2 * G_PI);
             set_rgba (cr, st->bg, 1.0);
             cairo_fill_preserve (cr);
-            set_rgba (cr, st->fg, 1.0);
+            set_rgba (cr, ink, ink_a);
             cairo_set_line_width (cr, MAX (1.0, 0.18 * rad));
             cairo_stroke (cr);
             draw_cross (cr, x, y, 0.45 * rad);
@@ -645,9 +716,18 @@ draw_nodes (cairo_t              *cr,
           }
         else
           {
-            set_rgba (cr, st->fg, 1.0);
+            set_rgba (cr, ink, ink_a);
             cairo_arc (cr, x, y, rad, 0, 2 * G_PI);
             cairo_fill (cr);
+          }
+        if (marked)
+          {
+            /* A dashed ring: the node goes. */
+            cairo_set_line_width (cr, MAX (1.0, 0.2 * rad));
+            set_mark_dash (cr, MAX (1.0, 0.2 * rad));
+            cairo_arc (cr, x, y, rad + MAX (0.5 * rad, 2.0), 0, 2 * G_PI);
+            cairo_stroke (cr);
+            cairo_set_dash (cr, NULL, 0, 0);
           }
         if (is_selected (st, l, q, -1))
           {
@@ -736,8 +816,10 @@ render_network_layout (cairo_t              *cr,
         if (e->mode == KAN_EDGE_OFF && !sel)
           continue;
         order[n].q = q;
-        /* The selected edge last, so its frame is not covered. */
-        order[n].key = sel ? 2.0 : e->mode == KAN_EDGE_OFF ? 0.0 : kan_render_edge_alpha (st, e->score);
+        /* The selected edge last, so its frame is not covered; marked ones above the rest. */
+        order[n].key = sel ? 2.0 : e->mode == KAN_EDGE_OFF ? 0.0
+                       : is_marked_edge (st, s, e->l, e->i, e->j) ? 1.5
+                       : kan_render_edge_alpha (st, e->score);
         n++;
       }
     qsort (order, n, sizeof *order, cmp_order);
@@ -749,10 +831,10 @@ render_network_layout (cairo_t              *cr,
             /* Pruned: only the selection frame, so the user sees what is selected. */
             KanSnapshotEdge off = *e;
             off.score = 0.0;
-            draw_edge (cr, s, lay, st, &off);
+            draw_edge (cr, s, lay, st, &off, FALSE);
           }
         else
-          draw_edge (cr, s, lay, st, e);
+          draw_edge (cr, s, lay, st, e, is_marked_edge (st, s, e->l, e->i, e->j));
       }
   }
   draw_nodes (cr, s, lay, st);
@@ -976,6 +1058,201 @@ message_centered (cairo_t *cr, const KanRenderStyle *st, const char *msg, double
   cairo_restore (cr);
 }
 
+/* The curve of edge E at EDGE_PLOT_POINTS inputs XS over its range: YS what the model computes
+ * (0 for a pruned edge, NaN without a model), and when LOCKED, ZS its symbolic form. */
+static void
+edge_plot_sample (const KanSnapshot     *s,
+                  const KanSnapshotEdge *e,
+                  gboolean               locked,
+                  double                *xs,
+                  double                *ys,
+                  double                *zs)
+{
+  for (int p = 0; p < EDGE_PLOT_POINTS; p++)
+    xs[p] = e->x_min + (e->x_max - e->x_min) * p / (EDGE_PLOT_POINTS - 1);
+  if (s->model != NULL)
+    kan_model_edge_eval (s->model, e->l, e->i, e->j, xs, EDGE_PLOT_POINTS, ys);
+  else
+    for (int p = 0; p < EDGE_PLOT_POINTS; p++)
+      ys[p] = NAN;
+  if (e->mode == KAN_EDGE_OFF)
+    for (int p = 0; p < EDGE_PLOT_POINTS; p++)
+      ys[p] = 0.0;
+  if (locked)
+    for (int p = 0; p < EDGE_PLOT_POINTS; p++)
+      zs[p] = e->abcd[2] * kan_sym_eval (e->sym_id, e->abcd[0] * xs[p] + e->abcd[1], 0.0, NULL)
+              + e->abcd[3];
+}
+
+/* The plot area inside WIDTH × HEIGHT (room for labels in FONT) and the data range: the edge's
+ * input range and the range of its samples and of the curve YS, with a margin. FALSE when the
+ * area is too small to draw in. */
+static gboolean
+edge_plot_axes (const KanSnapshotEdge *e,
+                const double          *ys,
+                double                 width,
+                double                 height,
+                double                 font,
+                Axes                  *a)
+{
+  double pad = 0.03 * (e->x_max - e->x_min), ylo = e->y_min, yhi = e->y_max, ypad;
+
+  a->x = 4.6 * font;
+  a->y = 2.4 * font;
+  a->w = width - a->x - 1.2 * font;
+  a->h = height - a->y - 3.4 * font;
+  if (a->w < 10 || a->h < 10)
+    return FALSE;
+  for (int p = 0; p < EDGE_PLOT_POINTS; p++)
+    if (isfinite (ys[p]))
+      {
+        ylo = MIN (ylo, ys[p]);
+        yhi = MAX (yhi, ys[p]);
+      }
+  ypad = 0.08 * (yhi - ylo);
+  if (!(ypad > 0))
+    ypad = 0.5;
+  a->x0 = e->x_min - pad;
+  a->x1 = e->x_max + pad;
+  a->y0 = ylo - ypad;
+  a->y1 = yhi + ypad;
+  return TRUE;
+}
+
+/* The polyline of VS over XS in A; NaN values break it, far-off ones are kept finite for Cairo
+ * (the caller's clip hides them). */
+static void
+path_series (cairo_t      *cr,
+             const Axes   *a,
+             const double *xs,
+             const double *vs)
+{
+  double span = a->y1 - a->y0;
+  gboolean pen = FALSE;
+
+  for (int p = 0; p < EDGE_PLOT_POINTS; p++)
+    {
+      double v = vs[p];
+      if (!isfinite (v))
+        {
+          pen = FALSE;
+          continue;
+        }
+      v = CLAMP (v, a->y0 - 10 * span, a->y1 + 10 * span);
+      pen_to (cr, &pen, ax_x (a, xs[p]), ax_y (a, v));
+    }
+}
+
+/* Inside the plot area: the traced samples, the edge's curve in its mode's colour C and, when
+ * LOCKED, the symbolic curve ZS dashed in the accent colour. */
+static void
+edge_plot_curves (cairo_t               *cr,
+                  const KanSnapshotEdge *e,
+                  const KanRenderStyle  *st,
+                  const Axes            *a,
+                  const double          *c,
+                  double                 lw,
+                  gboolean               locked,
+                  const double          *xs,
+                  const double          *ys,
+                  const double          *zs)
+{
+  double rad = CLAMP (MIN (a->w, a->h) / 130.0, 1.5, 5.0);
+
+  cairo_save (cr);
+  cairo_rectangle (cr, a->x, a->y, a->w, a->h);
+  cairo_clip (cr);
+  /* The traced samples under the curve: they lie on it, so they show as a halo whose
+   * density is the data's. */
+  set_rgba (cr, st->selected, 0.40);
+  for (int p = 0; p < e->n_samples; p++)
+    {
+      cairo_new_sub_path (cr);
+      cairo_arc (cr, ax_x (a, e->sample_x[p]), ax_y (a, e->sample_y[p]), rad, 0, 2 * G_PI);
+    }
+  cairo_fill (cr);
+  set_rgba (cr, c, e->mode == KAN_EDGE_OFF ? 0.35 : 1.0);
+  cairo_set_line_width (cr, 2.2 * lw);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  path_series (cr, a, xs, ys);
+  cairo_stroke (cr);
+  if (locked)
+    {
+      double dash[2] = { 4 * lw, 3 * lw };
+      set_rgba (cr, st->accent, 1.0);
+      cairo_set_line_width (cr, 1.6 * lw);
+      cairo_set_dash (cr, dash, 2, 0);
+      path_series (cr, a, xs, zs);
+      cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
+    }
+  cairo_restore (cr);
+}
+
+/* The title (edge, where it runs from and to), its mode and score, and the axis labels. */
+static void
+edge_plot_labels (cairo_t               *cr,
+                  const KanSnapshot     *s,
+                  const KanSnapshotEdge *e,
+                  const KanRenderStyle  *st,
+                  const Axes            *a,
+                  double                 font,
+                  double                 height)
+{
+  int l = e->l, i = e->i, j = e->j;
+  const char *src = l == 0 && s->in_names && s->in_names[i] ? s->in_names[i] : NULL;
+  int node = subnode_owner (s, l + 1, j);
+  g_autofree char *title = NULL, *from = NULL, *to = NULL, *right = NULL;
+
+  from = src ? g_strdup (src) : g_strdup_printf ("node (%d,%d)", l, i);
+  if (l + 1 == s->depth && node < s->n_sum[l + 1] && s->out_names && s->out_names[node])
+    to = g_strdup (s->out_names[node]);
+  else
+    to = g_strdup_printf ("node (%d,%d)", l + 1, node);
+  title = g_strdup_printf ("edge (%d,%d,%d)   %s \xe2\x86\x92 %s", l, i, j, from, to);
+  right = g_strdup_printf ("%s \xc2\xb7 score %.3g", kan_edge_mode_name (e->mode), e->score);
+  set_rgba (cr, st->fg, 1.0);
+  font_set (cr, font, TRUE);
+  text_at (cr, title, a->x, 0.55 * font, 0.0, 0.0);
+  font_set (cr, font, FALSE);
+  text_at (cr, right, a->x + a->w, 0.55 * font, 1.0, 0.0);
+  text_at (cr, src ? src : "x", a->x + 0.5 * a->w, height - 0.35 * font, 0.5, 1.0);
+  text_vertical (cr, "\xcf\x86(x)", 0.9 * font, a->y + 0.5 * a->h);
+}
+
+/* For a locked edge: a legend of the two curves, the second with the edge's formula. */
+static void
+edge_plot_legend (cairo_t               *cr,
+                  const KanSnapshotEdge *e,
+                  const KanRenderStyle  *st,
+                  const Axes            *a,
+                  const double          *c,
+                  double                 font,
+                  double                 lw)
+{
+  g_autofree char *f = kan_formula_edge_to_string (e->sym_id, e->abcd, 3);
+  double lx = a->x + 0.8 * font, ly = a->y + 0.9 * font, len = 2.2 * font;
+  double dash[2] = { 4 * lw, 3 * lw };
+
+  font_set (cr, 0.9 * font, FALSE);
+  set_rgba (cr, c, 1.0);
+  cairo_set_line_width (cr, 2.2 * lw);
+  cairo_move_to (cr, lx, ly);
+  cairo_line_to (cr, lx + len, ly);
+  cairo_stroke (cr);
+  set_rgba (cr, st->fg, 1.0);
+  text_at (cr, "edge", lx + len + 0.4 * font, ly, 0.0, 0.5);
+  ly += 1.3 * font;
+  set_rgba (cr, st->accent, 1.0);
+  cairo_set_line_width (cr, 1.6 * lw);
+  cairo_set_dash (cr, dash, 2, 0);
+  cairo_move_to (cr, lx, ly);
+  cairo_line_to (cr, lx + len, ly);
+  cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
+  set_rgba (cr, st->fg, 1.0);
+  text_at (cr, f, lx + len + 0.4 * font, ly, 0.0, 0.5);
+}
 
 void
 kan_render_edge_plot (cairo_t              *cr,
@@ -1001,166 +1278,20 @@ kan_render_edge_plot (cairo_t              *cr,
       message_centered (cr, st, "no such edge", width, height, font);
       return;
     }
-  cairo_save (cr);
   locked = (e->mode == KAN_EDGE_SYMBOLIC || e->mode == KAN_EDGE_BOTH) && e->sym_id >= 0;
+  edge_plot_sample (s, e, locked, xs, ys, zs);
+  if (!edge_plot_axes (e, ys, width, height, font, &a))
+    return;
 
-  for (int p = 0; p < EDGE_PLOT_POINTS; p++)
-    xs[p] = e->x_min + (e->x_max - e->x_min) * p / (EDGE_PLOT_POINTS - 1);
-  if (s->model != NULL)
-    kan_model_edge_eval (s->model, l, i, j, xs, EDGE_PLOT_POINTS, ys);
-  else
-    for (int p = 0; p < EDGE_PLOT_POINTS; p++)
-      ys[p] = NAN;
-  if (e->mode == KAN_EDGE_OFF)
-    for (int p = 0; p < EDGE_PLOT_POINTS; p++)
-      ys[p] = 0.0;
-  if (locked)
-    for (int p = 0; p < EDGE_PLOT_POINTS; p++)
-      zs[p] = e->abcd[2] * kan_sym_eval (e->sym_id, e->abcd[0] * xs[p] + e->abcd[1], 0.0, NULL)
-              + e->abcd[3];
-
-  a.x = 4.6 * font;
-  a.y = 2.4 * font;
-  a.w = width - a.x - 1.2 * font;
-  a.h = height - a.y - 3.4 * font;
-  if (a.w < 10 || a.h < 10)
-    {
-      cairo_restore (cr);
-      return;
-    }
-  {
-    double pad = 0.03 * (e->x_max - e->x_min), ylo = e->y_min, yhi = e->y_max, ypad;
-    for (int p = 0; p < EDGE_PLOT_POINTS; p++)
-      if (isfinite (ys[p]))
-        {
-          ylo = MIN (ylo, ys[p]);
-          yhi = MAX (yhi, ys[p]);
-        }
-    ypad = 0.08 * (yhi - ylo);
-    if (!(ypad > 0))
-      ypad = 0.5;
-    a.x0 = e->x_min - pad;
-    a.x1 = e->x_max + pad;
-    a.y0 = ylo - ypad;
-    a.y1 = yhi + ypad;
-  }
+  cairo_save (cr);
   axes_ticks_linear (cr, &a, st, FALSE, font, lw, (int) MAX (3, a.w / (8 * font)), FALSE);
   axes_ticks_linear (cr, &a, st, TRUE, font, lw, (int) MAX (3, a.h / (4.5 * font)), FALSE);
-
-  cairo_save (cr);
-  cairo_rectangle (cr, a.x, a.y, a.w, a.h);
-  cairo_clip (cr);
-  /* The traced samples under the curve: they lie on it, so they show as a halo whose
-   * density is the data's. */
-  {
-    double rad = CLAMP (MIN (a.w, a.h) / 130.0, 1.5, 5.0);
-    set_rgba (cr, st->selected, 0.40);
-    for (int p = 0; p < e->n_samples; p++)
-      {
-        cairo_new_sub_path (cr);
-        cairo_arc (cr, ax_x (&a, e->sample_x[p]), ax_y (&a, e->sample_y[p]), rad, 0, 2 * G_PI);
-      }
-    cairo_fill (cr);
-  }
   kan_render_mode_color (st, e->mode, c);
-  set_rgba (cr, c, e->mode == KAN_EDGE_OFF ? 0.35 : 1.0);
-  cairo_set_line_width (cr, 2.2 * lw);
-  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
-  {
-    gboolean pen = FALSE;
-    for (int p = 0; p < EDGE_PLOT_POINTS; p++)
-      {
-        if (!isfinite (ys[p]))
-          {
-            pen = FALSE;
-            continue;
-          }
-        if (pen)
-          cairo_line_to (cr, ax_x (&a, xs[p]), ax_y (&a, ys[p]));
-        else
-          cairo_move_to (cr, ax_x (&a, xs[p]), ax_y (&a, ys[p]));
-        pen = TRUE;
-      }
-    cairo_stroke (cr);
-  }
-  if (locked)
-    {
-      double dash[2] = { 4 * lw, 3 * lw };
-      gboolean pen = FALSE;
-      set_rgba (cr, st->accent, 1.0);
-      cairo_set_line_width (cr, 1.6 * lw);
-      cairo_set_dash (cr, dash, 2, 0);
-      for (int p = 0; p < EDGE_PLOT_POINTS; p++)
-        {
-          double v = zs[p];
-          if (!isfinite (v))
-            {
-              pen = FALSE;
-              continue;
-            }
-          /* Keep far-off values finite for Cairo; the clip hides them. */
-          v = CLAMP (v, a.y0 - 10 * (a.y1 - a.y0), a.y1 + 10 * (a.y1 - a.y0));
-          if (pen)
-            cairo_line_to (cr, ax_x (&a, xs[p]), ax_y (&a, v));
-          else
-            cairo_move_to (cr, ax_x (&a, xs[p]), ax_y (&a, v));
-          pen = TRUE;
-        }
-      cairo_stroke (cr);
-      cairo_set_dash (cr, NULL, 0, 0);
-    }
-  cairo_restore (cr);
+  edge_plot_curves (cr, e, st, &a, c, lw, locked, xs, ys, zs);
   axes_frame (cr, &a, st, lw);
-
-  /* Title, axis labels, legend. */
-  set_rgba (cr, st->fg, 1.0);
-  {
-    g_autofree char *title = NULL, *from = NULL, *to = NULL;
-    const char *src = l == 0 && s->in_names && s->in_names[i] ? s->in_names[i] : NULL;
-    int node = subnode_owner (s, l + 1, j);
-    char score[32];
-    snprintf (score, sizeof score, "%.3g", e->score);
-    from = src ? g_strdup (src) : g_strdup_printf ("node (%d,%d)", l, i);
-    if (l + 1 == s->depth && node < s->n_sum[l + 1] && s->out_names && s->out_names[node])
-      to = g_strdup (s->out_names[node]);
-    else
-      to = g_strdup_printf ("node (%d,%d)", l + 1, node);
-    title = g_strdup_printf ("edge (%d,%d,%d)   %s \xe2\x86\x92 %s", l, i, j, from, to);
-    font_set (cr, font, TRUE);
-    text_at (cr, title, a.x, 0.55 * font, 0.0, 0.0);
-    font_set (cr, font, FALSE);
-    {
-      g_autofree char *right = g_strdup_printf ("%s \xc2\xb7 score %s",
-                                                kan_edge_mode_name (e->mode), score);
-      text_at (cr, right, a.x + a.w, 0.55 * font, 1.0, 0.0);
-    }
-    text_at (cr, src ? src : "x", a.x + 0.5 * a.w, height - 0.35 * font, 0.5, 1.0);
-    text_vertical (cr, "\xcf\x86(x)", 0.9 * font, a.y + 0.5 * a.h);
-  }
+  edge_plot_labels (cr, s, e, st, &a, font, height);
   if (locked)
-    {
-      g_autofree char *f = kan_formula_edge_to_string (e->sym_id, e->abcd, 3);
-      double lx = a.x + 0.8 * font, ly = a.y + 0.9 * font, len = 2.2 * font;
-      double dash[2] = { 4 * lw, 3 * lw };
-      font_set (cr, 0.9 * font, FALSE);
-      set_rgba (cr, c, 1.0);
-      cairo_set_line_width (cr, 2.2 * lw);
-      cairo_move_to (cr, lx, ly);
-      cairo_line_to (cr, lx + len, ly);
-      cairo_stroke (cr);
-      set_rgba (cr, st->fg, 1.0);
-      text_at (cr, "edge", lx + len + 0.4 * font, ly, 0.0, 0.5);
-      ly += 1.3 * font;
-      set_rgba (cr, st->accent, 1.0);
-      cairo_set_line_width (cr, 1.6 * lw);
-      cairo_set_dash (cr, dash, 2, 0);
-      cairo_move_to (cr, lx, ly);
-      cairo_line_to (cr, lx + len, ly);
-      cairo_stroke (cr);
-      cairo_set_dash (cr, NULL, 0, 0);
-      set_rgba (cr, st->fg, 1.0);
-      text_at (cr, f, lx + len + 0.4 * font, ly, 0.0, 0.5);
-    }
+    edge_plot_legend (cr, e, st, &a, c, font, lw);
   cairo_restore (cr);
 }
 

@@ -12,6 +12,16 @@
 
 G_BEGIN_DECLS
 
+/* Nodes and edges the network picture marks as about to go (the prune preview), numbered as in
+ * the snapshot drawn. An edge is also marked when a node at either end of it is. */
+typedef struct
+{
+  int  n_nodes;
+  int *nodes;              /* 2·n_nodes ints: node (l,i) as for kan_layout_node_box */
+  int  n_edges;
+  int *edges;              /* 3·n_edges ints: edge (l,i,j) */
+} KanRenderMarks;
+
 typedef struct
 {
   double beta;             /* alpha = tanh(beta·score); pykan's default 3 */
@@ -25,6 +35,8 @@ typedef struct
   double accent[3];        /* second series: test RMSE, fitted symbolic curve overlay */
   gboolean transparent;    /* TRUE: do not paint bg first (the caller has painted) */
   double text_scale;       /* multiplies the network picture's text; 1 (0 also reads as 1) */
+  double warning[3];       /* marked nodes and edges */
+  const KanRenderMarks *marks; /* drawn dashed in the warning colour; NULL (the default): none */
 } KanRenderStyle;
 
 void     kan_render_style_init  (KanRenderStyle       *st);   /* light theme */

@@ -10,6 +10,7 @@
  */
 #include "kanvas-canvas.h"
 #include "kan-formula.h"
+#include "kan-ops.h"
 
 #include <math.h>
 #include <string.h>
@@ -37,6 +38,9 @@ struct _KanvasCanvas
   GdkTexture     *texture;      /* the last rendered picture */
   GCancellable   *cancellable;
   GtkWidget      *menu_popover; /* the context menu, a child of the canvas */
+  GArray         *preview_nodes; /* the prune preview as given (KanOpsNode), or NULL */
+  GArray         *preview_edges; /* … (KanOpsEdge), numbered after the nodes go */
+  KanRenderMarks  marks;        /* the same in the snapshot's numbering; style.marks points here */
   /* state */
   double          zoom;
   guint           n_snapshots;
@@ -115,14 +119,24 @@ typedef struct
 {
   SharedSnapshot *shared;
   KanRenderStyle  style;
+  KanRenderMarks  marks;          /* a copy the thread owns; style.marks points here */
   int             width, height;  /* logical */
   int             scale;
 } RenderJob;
 
 static void
+marks_clear (KanRenderMarks *m)
+{
+  g_clear_pointer (&m->nodes, g_free);
+  g_clear_pointer (&m->edges, g_free);
+  m->n_nodes = m->n_edges = 0;
+}
+
+static void
 render_job_free (RenderJob *job)
 {
   shared_release (job->shared);
+  marks_clear (&job->marks);
   g_free (job);
 }
 
@@ -190,6 +204,14 @@ start_render (KanvasCanvas *self,
 
   job->shared = g_atomic_rc_box_acquire (self->shared);
   job->style = self->style;
+  if (self->style.marks)
+    {
+      job->marks.n_nodes = self->marks.n_nodes;
+      job->marks.nodes = g_memdup2 (self->marks.nodes, sizeof (int) * 2 * self->marks.n_nodes);
+      job->marks.n_edges = self->marks.n_edges;
+      job->marks.edges = g_memdup2 (self->marks.edges, sizeof (int) * 3 * self->marks.n_edges);
+      job->style.marks = &job->marks;
+    }
   job->width = w;
   job->height = h;
   job->scale = scale;
@@ -502,6 +524,9 @@ kanvas_canvas_finalize (GObject *object)
   g_clear_pointer (&self->shared, shared_release);
   g_clear_object (&self->texture);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->preview_nodes, g_array_unref);
+  g_clear_pointer (&self->preview_edges, g_array_unref);
+  marks_clear (&self->marks);
   G_OBJECT_CLASS (kanvas_canvas_parent_class)->finalize (object);
 }
 
@@ -602,6 +627,8 @@ kanvas_canvas_set_snapshot (KanvasCanvas *self,
       g_clear_object (&self->texture);
       self->tex_width = self->tex_height = 0;
       self->style.sel_l = self->style.sel_i = self->style.sel_j = -1;
+      /* A preview numbers nodes and edges of the network it was made for. */
+      kanvas_canvas_clear_prune_preview (self);
       gtk_widget_queue_resize (GTK_WIDGET (self));
     }
   invalidate (self);
@@ -683,6 +710,7 @@ kanvas_canvas_set_dark (KanvasCanvas *self,
   st.sel_j = self->style.sel_j;
   st.font_size = self->style.font_size;
   st.text_scale = self->style.text_scale;
+  st.marks = self->style.marks;
   self->style = st;
   self->dark = dark;
   invalidate (self);
@@ -759,4 +787,134 @@ kanvas_canvas_get_last_draw_us (KanvasCanvas *self)
 {
   g_return_val_if_fail (KANVAS_IS_CANVAS (self), 0);
   return self->last_draw_us;
+}
+
+/* The index, among the nodes of node layer L that stay, of node I (-1 when I goes). */
+static int
+index_kept_node (const GArray *removed,
+                 int           l,
+                 int           i)
+{
+  int k = i;
+
+  for (guint q = 0; q < removed->len; q++)
+    {
+      const KanOpsNode *n = &g_array_index (removed, KanOpsNode, q);
+      if (n->l == l && n->i == i)
+        return -1;
+      if (n->l == l && n->i < i)
+        k--;
+    }
+  return k;
+}
+
+/* The node of node layer L that stays and is the K-th of those that stay (-1 when none is). */
+static int
+kept_node (const GArray *removed,
+           int           n_nodes,
+           int           l,
+           int           k)
+{
+  for (int i = 0; i < n_nodes; i++)
+    if (index_kept_node (removed, l, i) == k)
+      return i;
+  return -1;
+}
+
+/* The subnode of node layer L that is the K-th of those whose node stays (-1 when none is). */
+static int
+kept_subnode (const KanSnapshot *s,
+              const GArray      *removed,
+              int                l,
+              int                k)
+{
+  const KanShape *shape = kan_model_shape (s->model);
+
+  for (int j = 0; j < s->n_sub[l]; j++)
+    {
+      int owner = kan_shape_subnode_node (shape, l, j);
+      if (owner < 0)
+        owner = j;
+      if (index_kept_node (removed, l, owner) >= 0 && k-- == 0)
+        return j;
+    }
+  return -1;
+}
+
+void
+kanvas_canvas_set_prune_preview (KanvasCanvas *self,
+                                 const GArray *nodes,
+                                 const GArray *edges)
+{
+  const KanSnapshot *s;
+
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+  g_return_if_fail (nodes != NULL && edges != NULL);
+  g_return_if_fail (g_array_get_element_size ((GArray *) nodes) == sizeof (KanOpsNode));
+  g_return_if_fail (g_array_get_element_size ((GArray *) edges) == sizeof (KanOpsEdge));
+
+  kanvas_canvas_clear_prune_preview (self);
+  s = self->snapshot;
+  if (s == NULL)
+    return;
+  self->preview_nodes = g_array_copy ((GArray *) nodes);
+  self->preview_edges = g_array_copy ((GArray *) edges);
+
+  /* The renderer draws the snapshot: edges from the plan's numbering back to the snapshot's. */
+  self->marks.nodes = g_new (int, 2 * MAX (nodes->len, 1));
+  for (guint q = 0; q < nodes->len; q++)
+    {
+      const KanOpsNode *n = &g_array_index (nodes, KanOpsNode, q);
+      if (n->l < 0 || n->l > s->depth || n->i < 0 || n->i >= s->n_nodes[n->l])
+        continue;
+      self->marks.nodes[2 * self->marks.n_nodes] = n->l;
+      self->marks.nodes[2 * self->marks.n_nodes + 1] = n->i;
+      self->marks.n_nodes++;
+    }
+  self->marks.edges = g_new (int, 3 * MAX (edges->len, 1));
+  for (guint q = 0; q < edges->len; q++)
+    {
+      const KanOpsEdge *e = &g_array_index (edges, KanOpsEdge, q);
+      int i, j;
+      if (e->l < 0 || e->l >= s->depth)
+        continue;
+      i = kept_node (nodes, s->n_nodes[e->l], e->l, e->i);
+      j = kept_subnode (s, nodes, e->l + 1, e->j);
+      if (i < 0 || j < 0)
+        continue;
+      self->marks.edges[3 * self->marks.n_edges] = e->l;
+      self->marks.edges[3 * self->marks.n_edges + 1] = i;
+      self->marks.edges[3 * self->marks.n_edges + 2] = j;
+      self->marks.n_edges++;
+    }
+  self->style.marks = &self->marks;
+  invalidate (self);
+}
+
+void
+kanvas_canvas_clear_prune_preview (KanvasCanvas *self)
+{
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+
+  if (self->preview_nodes == NULL)
+    return;
+  g_clear_pointer (&self->preview_nodes, g_array_unref);
+  g_clear_pointer (&self->preview_edges, g_array_unref);
+  marks_clear (&self->marks);
+  self->style.marks = NULL;
+  invalidate (self);
+}
+
+gboolean
+kanvas_canvas_get_prune_preview (KanvasCanvas  *self,
+                                 const GArray **nodes,
+                                 const GArray **edges)
+{
+  g_return_val_if_fail (KANVAS_IS_CANVAS (self), FALSE);
+
+  if (nodes)
+    *nodes = self->preview_nodes;
+  if (edges)
+    *edges = self->preview_edges;
+  return self->preview_nodes != NULL;
 }

@@ -56,6 +56,19 @@ void               kanvas_canvas_select_at        (KanvasCanvas *self,
 /* The menu a right click (or Menu / Shift+F10) opens over the selection. */
 void               kanvas_canvas_set_context_menu (KanvasCanvas *self,
                                                    GMenuModel   *menu);
+/* The prune preview: marks what a prune would remove (drawn dashed in the style's warning
+ * colour) until cleared or until a snapshot of another shape arrives. NODES (KanOpsNode) and
+ * EDGES (KanOpsEdge) are numbered as kan_ops_prune_preview gives them: nodes in the network
+ * shown, edges in the network left once those nodes go. The edges of removed nodes are marked
+ * too. The arrays are copied. */
+void               kanvas_canvas_set_prune_preview   (KanvasCanvas *self,
+                                                      const GArray *nodes,
+                                                      const GArray *edges);
+void               kanvas_canvas_clear_prune_preview (KanvasCanvas *self);
+/* TRUE while a preview shows, with its arrays as given (owned by the canvas; NULL when none). */
+gboolean           kanvas_canvas_get_prune_preview   (KanvasCanvas  *self,
+                                                      const GArray **nodes,
+                                                      const GArray **edges);
 /* Microseconds the last frame took to draw (for the frame-time benchmark). */
 gint64             kanvas_canvas_get_last_draw_us (KanvasCanvas *self);
 

@@ -936,6 +936,28 @@ prune_plan (KanvasWindow  *self,
                                 gtk_spin_button_get_value (self->prune_edge_spin), NULL, error);
 }
 
+/* The preview is in view on the Network panel, and while the prune question is open. */
+static gboolean
+prune_preview_in_view (KanvasWindow *self)
+{
+  return self->prune_question != NULL
+         || g_strcmp0 (gtk_stack_get_visible_child_name (self->session_stack), "network") == 0;
+}
+
+/* The canvas marks what PLAN (may be NULL) removes while the preview is in view. */
+static void
+mark_prune_plan (KanvasWindow          *self,
+                 const KanOpsPrunePlan *plan)
+{
+  KanvasCanvas *canvas = kanvas_window_get_canvas (self);
+
+  if (plan && plan->nodes->len + plan->edges->len > 0 && prune_preview_in_view (self)
+      && !kanvas_window_is_training (self))
+    kanvas_canvas_set_prune_preview (canvas, plan->nodes, plan->edges);
+  else
+    kanvas_canvas_clear_prune_preview (canvas);
+}
+
 static void
 refresh_prune_preview (KanvasWindow *self)
 {
@@ -951,6 +973,19 @@ refresh_prune_preview (KanvasWindow *self)
     text = kan_ops_prune_plan_summary (plan);
   adw_action_row_set_subtitle (self->prune_preview_row,
                                text ? text : error ? error->message : "");
+  mark_prune_plan (self, plan);
+}
+
+static void
+on_panel_changed (KanvasWindow *self)
+{
+  /* The stack changes pages as the window goes too. */
+  if (gtk_widget_in_destruction (GTK_WIDGET (self)) || session (self) == NULL)
+    return;
+  if (prune_preview_in_view (self))
+    refresh_prune_preview (self);
+  else
+    mark_prune_plan (self, NULL);
 }
 
 static gboolean
@@ -990,6 +1025,8 @@ on_prune_question (AdwMessageDialog *dialog,
                    KanvasWindow     *self)
 {
   self->prune_question = NULL;
+  if (!prune_preview_in_view (self))
+    mark_prune_plan (self, NULL);
   if (g_str_equal (response, "prune"))
     g_action_group_activate_action (G_ACTION_GROUP (self), "prune-anyway", NULL);
   else if (g_str_equal (response, "train"))
@@ -1032,6 +1069,7 @@ ask_prune (KanvasWindow *self)
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (d), "cancel");
   g_signal_connect_object (d, "response", G_CALLBACK (on_prune_question), self, 0);
   self->prune_question = d;
+  mark_prune_plan (self, plan);
   g_message ("prune: asking (the last fit used lamb = 0)");
   gtk_window_present (GTK_WINDOW (d));
 }
@@ -1639,6 +1677,9 @@ kanvas_window_session_update (KanvasWindow *self)
 
   if (s == NULL)
     return;
+  /* What a run changes, a preview made before it does not describe. */
+  if (kanvas_window_is_training (self))
+    mark_prune_plan (self, NULL);
   kanvas_canvas_get_selection (kanvas_window_get_canvas (self), &l, &i, &j);
   if (j >= 0 && s->model && l < kan_model_depth (s->model) && i < kan_model_layer_in (s->model, l)
       && j < kan_model_layer_out (s->model, l))
@@ -1751,6 +1792,8 @@ kanvas_window_session_init (KanvasWindow *self)
                             G_CALLBACK (on_threshold_changed), self);
   g_signal_connect_swapped (self->prune_edge_spin, "value-changed",
                             G_CALLBACK (on_threshold_changed), self);
+  g_signal_connect_swapped (self->session_stack, "notify::visible-child-name",
+                            G_CALLBACK (on_panel_changed), self);
 
   kanvas_canvas_set_context_menu (canvas, self->canvas_menu);
 }
