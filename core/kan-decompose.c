@@ -885,6 +885,17 @@ train_lm (KanModel *m, const KanDataset *d, int steps, gboolean update_grid,
   return kan_discover_train (m, d, KAN_OPT_LM, steps, 0.0, update_grid, cancellable, error);
 }
 
+/* Whether every row of D has xᵢ > 0. */
+static gboolean
+all_positive (const KanDataset *d, int i)
+{
+  for (size_t q = 0; q < d->n_train + d->n_test; q++)
+    if (!((q < d->n_train ? d->train_x[q * d->n_in + i]
+                          : d->test_x[(q - d->n_train) * d->n_in + i]) > 0.0))
+      return FALSE;
+  return TRUE;
+}
+
 /* RMSE of the oracle S against labels Y on N rows of X. */
 static double
 log_surrogate_rmse (const LogSurrogate *s, const double *x, const double *y, size_t n)
@@ -937,10 +948,7 @@ fit_log_surrogate (Ctx *c, KanModelConfig *cfg, GError **error)
   s->log_x = g_new (gboolean, d->n_in);
   for (int i = 0; i < d->n_in; i++)
     {
-      s->log_x[i] = TRUE;
-      for (size_t q = 0; q < d->n_train + d->n_test && s->log_x[i]; q++)
-        s->log_x[i] = (q < d->n_train ? d->train_x[q * d->n_in + i]
-                                      : d->test_x[(q - d->n_train) * d->n_in + i]) > 0.0;
+      s->log_x[i] = all_positive (d, i);
       n_log += s->log_x[i];
     }
   tx = log_surrogate_inputs (s, d->train_x, d->n_train);
@@ -1231,17 +1239,6 @@ try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GErr
   return ok;
 }
 
-/* Whether every row of D has xᵢ > 0. */
-static gboolean
-all_positive (const KanDataset *d, int i)
-{
-  for (size_t q = 0; q < d->n_train + d->n_test; q++)
-    if (!((q < d->n_train ? d->train_x[q * d->n_in + i]
-                          : d->test_x[(q - d->n_train) * d->n_in + i]) > 0.0))
-      return FALSE;
-  return TRUE;
-}
-
 /* Step 3b: weighted homogeneity. The pair with the best score whose β and k snap to small
  * fractions, neither zero (those are power factors and merges), with xᵢ > 0 on every row:
  * y/xᵢ^k is solved over the other variables with xⱼ replaced by xⱼ/xᵢ^β. Of the two ways
@@ -1353,14 +1350,8 @@ try_merges (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **er
                 || r == 0.0)
               continue;
             ratio[i * I + j] = r;
-            ok[i * I + j] = TRUE;
-            if (kind == KAN_MERGE_MONOMIAL && !is_integer (r))
-              for (size_t q = 0; q < c->d->n_train + c->d->n_test && ok[i * I + j]; q++)
-                {
-                  double x = q < c->d->n_train ? c->d->train_x[q * I + j]
-                                               : c->d->test_x[(q - c->d->n_train) * I + j];
-                  ok[i * I + j] = x > 0.0;
-                }
+            ok[i * I + j] = kind != KAN_MERGE_MONOMIAL || is_integer (r)
+                            || all_positive (c->d, j);
           }
       /* The root: the variable with most partners (ties: the first). */
       for (int i = 0; i < I; i++)

@@ -10,6 +10,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "kan.h"
+#include "test-helpers.h"
 #include "kan-noise.h"
 
 static KanDataset *
@@ -252,14 +253,8 @@ noise_suite (void)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
-  SRunner *sr = srunner_create (noise_suite ());
-  int failed;
-
   gsl_set_error_handler_off ();
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return kt_run (noise_suite (), argc, argv);
 }

@@ -14,6 +14,7 @@
 #include "kan-error.h"
 #include "kan-expr.h"
 #include "kan-units.h"
+#include "test-helpers.h"
 
 /* Checks that ERROR is KAN_ERROR/CODE and its message contains every NULL-terminated fragment. */
 static void
@@ -820,14 +821,8 @@ units_suite (void)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
-  SRunner *sr = srunner_create (units_suite ());
-  int failed;
-
   gsl_set_error_handler_off ();
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return kt_run (units_suite (), argc, argv);
 }
