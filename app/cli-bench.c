@@ -16,7 +16,9 @@
 #define T1_FORMULA "exp(sin(pi*x1)+x2^2)"
 #define PYKAN_SECONDS 12.0
 #define TARGET_TEST_RMSE 3.1e-3
-#define TARGET_SECONDS 0.060
+#define TARGET_SECONDS 0.060          /* the default fit, time to accuracy */
+#define TARGET_RECIPE_SECONDS 0.120   /* 50 L-BFGS steps */
+#define TARGET_EVAL_US 90.0           /* one loss+gradient evaluation at G=5, one thread */
 
 typedef struct
 {
@@ -25,7 +27,7 @@ typedef struct
   int           steps;
   double        lr;
   int           threads;
-  gboolean      target;     /* the time-to-accuracy row */
+  double        target;     /* seconds to reach TARGET_TEST_RMSE, 0 for no target */
 } BenchRow;
 
 typedef struct
@@ -173,11 +175,11 @@ cli_cmd_bench (int argc, char **argv, GError **error)
   };
   /* Names are "%d" formats of the step count, which --quick changes. */
   BenchRow rows[] = {
-    { "lbfgs %d steps",                    KAN_OPT_LBFGS, 50,   1.0,  1, FALSE },
-    { "adam %d steps lr 0.01",             KAN_OPT_ADAM,  1000, 0.01, 1, FALSE },
-    { "lm %d steps",                       KAN_OPT_LM,    50,   1.0,  1, FALSE },
-    { "lm %d steps (time to accuracy)",    KAN_OPT_LM,    25,   1.0,  1, TRUE },
-    { "lbfgs %d steps, 2 threads",         KAN_OPT_LBFGS, 50,   1.0,  2, FALSE },
+    { "lbfgs %d steps",                    KAN_OPT_LBFGS, 50,   1.0,  1, TARGET_RECIPE_SECONDS },
+    { "adam %d steps lr 0.01",             KAN_OPT_ADAM,  1000, 0.01, 1, 0 },
+    { "lm %d steps",                       KAN_OPT_LM,    50,   1.0,  1, 0 },
+    { "lm %d steps (time to accuracy)",    KAN_OPT_LM,    25,   1.0,  1, TARGET_SECONDS },
+    { "lbfgs %d steps, 2 threads",         KAN_OPT_LBFGS, 50,   1.0,  2, 0 },
   };
   char names[G_N_ELEMENTS (rows)][64];
   const int grids[] = { 5, 200 };
@@ -194,7 +196,8 @@ cli_cmd_bench (int argc, char **argv, GError **error)
     "Recipe T1: " T1_FORMULA " on [-1,1]^2, 1000 train / 1000 test rows (data seed 0),\n"
     "width 2,5,1, G=5, k=3, lamb 0, model seed 1. Each row is the median of 3 runs and is\n"
     "compared with pykan's 12.0 s for 50 L-BFGS steps. Then the cost of one loss+gradient\n"
-    "evaluation over the 1000 train rows at G=5 and G=200.\n");
+    "evaluation over the 1000 train rows at G=5 and G=200. Targets: the L-BFGS recipe in\n"
+    "<= 120 ms, LM to test RMSE <= 3.1e-3 in <= 60 ms, one evaluation at G=5 in <= 90 us.\n");
   if (!cli_command_parse (&c, &argc, &argv, error))
     goto done;
   if (c.help)
@@ -282,12 +285,12 @@ cli_cmd_bench (int argc, char **argv, GError **error)
           cli_json_double (&j, "train_rmse", r->train);
           cli_json_double (&j, "test_rmse", r->test);
           cli_json_double (&j, "speedup_vs_pykan", PYKAN_SECONDS / r->seconds);
-          if (rows[q].target)
+          if (rows[q].target > 0)
             {
               cli_json_double (&j, "target_test_rmse", TARGET_TEST_RMSE);
-              cli_json_double (&j, "target_seconds", TARGET_SECONDS);
+              cli_json_double (&j, "target_seconds", rows[q].target);
               cli_json_bool (&j, "target_met",
-                             r->test <= TARGET_TEST_RMSE && r->seconds <= TARGET_SECONDS);
+                             r->test <= TARGET_TEST_RMSE && r->seconds <= rows[q].target);
             }
           cli_json_end_object (&j);
         }
@@ -301,6 +304,11 @@ cli_cmd_bench (int argc, char **argv, GError **error)
           cli_json_int (&j, "evals", cost[q].evals);
           cli_json_double (&j, "us_per_eval", cost[q].us_per_eval);
           cli_json_double (&j, "ns_per_sample", cost[q].ns_per_sample);
+          if (cost[q].grid == 5)
+            {
+              cli_json_double (&j, "target_us_per_eval", TARGET_EVAL_US);
+              cli_json_bool (&j, "target_met", cost[q].us_per_eval <= TARGET_EVAL_US);
+            }
           cli_json_end_object (&j);
         }
       cli_json_end_array (&j);
@@ -310,20 +318,29 @@ cli_cmd_bench (int argc, char **argv, GError **error)
     }
   else
     {
+      printf ("\n");
       for (unsigned q = 0; q < G_N_ELEMENTS (rows); q++)
-        if (rows[q].target)
-          printf ("\n%s: test RMSE %.2e in %.1f ms (target ≤ %.1e in ≤ %.0f ms): %s\n",
+        if (rows[q].target > 0)
+          printf ("%s: test RMSE %.2e in %.1f ms (target ≤ %.1e in ≤ %.0f ms): %s\n",
                   rows[q].name, res[q].test, 1e3 * res[q].seconds, TARGET_TEST_RMSE,
-                  1e3 * TARGET_SECONDS,
-                  res[q].test <= TARGET_TEST_RMSE && res[q].seconds <= TARGET_SECONDS
+                  1e3 * rows[q].target,
+                  res[q].test <= TARGET_TEST_RMSE && res[q].seconds <= rows[q].target
                   ? "met" : "missed");
       printf ("With 2 threads, the L-BFGS run takes %.2fx the time of 1 thread.\n",
               res[4].seconds / res[0].seconds);
       printf ("\nOne loss+gradient evaluation (forward + backward over %zu rows):\n",
               data->n_train);
       for (unsigned q = 0; q < G_N_ELEMENTS (grids); q++)
-        printf ("  G=%-4d %9.1f us/eval %8.1f ns/sample  (%ld evaluations)\n", cost[q].grid,
-                cost[q].us_per_eval, cost[q].ns_per_sample, cost[q].evals);
+        {
+          printf ("  G=%-4d %9.1f us/eval %8.1f ns/sample  (%ld evaluations)", cost[q].grid,
+                  cost[q].us_per_eval, cost[q].ns_per_sample, cost[q].evals);
+          if (cost[q].grid == 5)
+            printf ("  target ≤ %.0f us: %s", TARGET_EVAL_US,
+                    cost[q].us_per_eval <= TARGET_EVAL_US ? "met" : "missed");
+          printf ("\n");
+        }
+      printf ("Times are wall-clock: on a loaded machine they are longer than the machine's "
+              "own.\n");
     }
   status = 0;
 

@@ -229,19 +229,6 @@ cli_model_opts_given (const CliModelOpts *o)
          || o->grid_range;
 }
 
-/* Number of classes for cross-entropy: the largest label + 1. */
-static int
-n_classes (const KanDataset *d)
-{
-  double mx = 0;
-
-  for (size_t b = 0; b < d->n_train; b++)
-    mx = MAX (mx, d->train_y[b * d->n_out]);
-  for (size_t b = 0; b < d->n_test; b++)
-    mx = MAX (mx, d->test_y[b * d->n_out]);
-  return (int) MIN (mx, 1e6) + 1;
-}
-
 KanModel *
 cli_model_from_opts (const CliModelOpts *o,
                      const KanDataset   *data,
@@ -263,7 +250,7 @@ cli_model_from_opts (const CliModelOpts *o,
     width = g_strdup (o->width);
   else
     width = g_strdup_printf ("%d,5,%d", data->n_in,
-                             loss == KAN_LOSS_CE ? n_classes (data) : data->n_out);
+                             loss == KAN_LOSS_CE ? kan_dataset_n_classes (data) : data->n_out);
   if (!cli_check_width_numbers ("--width", width, error)
       || (o->mult_arity && !cli_check_width_numbers ("--mult-arity", o->mult_arity, error)))
     return NULL;

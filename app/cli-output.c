@@ -10,32 +10,15 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Metrics                                                                                     */
 
-/* The share of the N rows whose largest output is the class label (CE), or NaN. */
-static double
-accuracy (const KanModel *m,
-          KanLoss         loss,
-          const double   *x,
-          const double   *y,
-          size_t          n)
+/* The train and test accuracies of M on D into OUT (kan_ops_accuracy: the workbench shows the
+ * same numbers). */
+static void
+accuracies (const KanModel   *m,
+            const KanDataset *d,
+            KanLoss           loss,
+            CliMetrics       *out)
 {
-  int O = kan_model_n_out (m);
-  size_t hits = 0;
-  double *out;
-
-  if (n == 0 || loss != KAN_LOSS_CE)
-    return NAN;
-  out = g_new (double, n * O);
-  kan_model_eval (m, x, n, out);
-  for (size_t b = 0; b < n; b++)
-    {
-      int best = 0;
-      for (int q = 1; q < O; q++)
-        if (out[b * O + q] > out[b * O + best])
-          best = q;
-      hits += best == (int) y[b];
-    }
-  g_free (out);
-  return (double) hits / n;
+  kan_ops_accuracy (m, d, loss, &out->train_acc, &out->test_acc);
 }
 
 void
@@ -45,8 +28,7 @@ cli_metrics (const KanModel   *m,
              CliMetrics       *out)
 {
   kan_ops_metrics (m, d, loss, &out->train, &out->test);
-  out->train_acc = accuracy (m, loss, d->train_x, d->train_y, d->n_train);
-  out->test_acc = accuracy (m, loss, d->test_x, d->test_y, d->n_test);
+  accuracies (m, d, loss, out);
 }
 
 void
@@ -59,12 +41,7 @@ cli_metrics_recorded (const KanSession *s,
   out->test = e->test_rmse;
   out->train_acc = out->test_acc = NAN;
   if (s->data && s->model)
-    {
-      out->train_acc = accuracy (s->model, s->train.loss, s->data->train_x, s->data->train_y,
-                                 s->data->n_train);
-      out->test_acc = accuracy (s->model, s->train.loss, s->data->test_x, s->data->test_y,
-                                s->data->n_test);
-    }
+    accuracies (s->model, s->data, s->train.loss, out);
 }
 
 const char *
@@ -158,4 +135,19 @@ cli_print_json (CliJson *j)
 {
   g_autofree char *text = cli_json_finish (j);
   fputs (text, stdout);
+}
+
+void
+cli_print_result_json (CliJson          *j,
+                       const CliMetrics *before,
+                       const CliMetrics *after,
+                       KanLoss           loss,
+                       const char       *out)
+{
+  if (before != NULL)
+    cli_metrics_json (j, before, loss, "before_");
+  cli_metrics_json (j, after, loss, "");
+  cli_json_string (j, "output", out);
+  cli_json_end_object (j);
+  cli_print_json (j);
 }

@@ -3,6 +3,7 @@
  *
  *   scores   -i S [--json]                               attribution of edges, nodes, inputs
  *   prune    -i S [--node-th T] [--edge-th T] [--nodes L:I,I;…] [-n] [-o OUT] [--json]
+ *   prune    -i S --inputs T [-o OUT] [--json]              weak inputs and their columns
  *   suggest  -i S --edge L,I,J [--lib …] [--top N] [--json]
  *   lock     -i S --edge L,I,J --fn NAME [-o OUT] [--json]
  *   unlock   -i S --edge L,I,J [-o OUT] [--json]
@@ -60,6 +61,17 @@ save (const KanSession *s, const char *out, GError **error)
   return out == NULL || kan_session_save (s, out, error);
 }
 
+/* The metrics the operation just recorded into *MT, then S saved as save does. */
+static gboolean
+save_recorded (const KanSession *s,
+               const char       *out,
+               CliMetrics       *mt,
+               GError          **error)
+{
+  cli_metrics_recorded (s, mt);
+  return save (s, out, error);
+}
+
 /* c·f(a·x+b)+d of F written out exactly, simplified. */
 static char *
 fit_text (const KanSymFit *f)
@@ -67,6 +79,20 @@ fit_text (const KanSymFit *f)
   const double abcd[4] = { f->a, f->b, f->c, f->d };
 
   return kan_formula_edge_to_string (f->sym_id, abcd, 0);
+}
+
+/* Members "a", "b", "c", "d" of F and "fit", its fit_text. */
+static void
+fit_json (CliJson         *j,
+          const KanSymFit *f)
+{
+  g_autofree char *t = fit_text (f);
+
+  cli_json_double (j, "a", f->a);
+  cli_json_double (j, "b", f->b);
+  cli_json_double (j, "c", f->c);
+  cli_json_double (j, "d", f->d);
+  cli_json_string (j, "fit", t);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -102,8 +128,7 @@ cli_cmd_scores (int argc, char **argv, GError **error)
   if (json)
     {
       CliJson j;
-      cli_json_init (&j);
-      cli_json_begin_object (&j, NULL);
+      cli_json_begin_result (&j);
       cli_json_begin_array (&j, "inputs");
       for (int i = 0; i < kan_model_n_in (m); i++)
         {
@@ -236,12 +261,50 @@ fail:
   return NULL;
 }
 
+/* prune --inputs: removes the inputs scoring at most TH (kan_ops_prune_inputs), prints them. */
+static gboolean
+prune_inputs (KanSession  *s,
+              double       th,
+              const char  *out,
+              gboolean     json,
+              GError     **error)
+{
+  g_auto (GStrv) before = g_strdupv (s->data->in_names);
+  g_autoptr (GString) gone = g_string_new (NULL);
+  g_autofree char *kept = NULL;
+  int n = kan_ops_prune_inputs (s, th, error);
+  CliMetrics mt;
+
+  if (n < 0 || !save_recorded (s, out, &mt, error))
+    return FALSE;
+  for (int i = 0; before && before[i]; i++)
+    if (!g_strv_contains ((const char *const *) s->data->in_names, before[i]))
+      g_string_append_printf (gone, "%s%s", gone->len ? "," : "", before[i]);
+  kept = g_strjoinv (",", s->data->in_names);
+  if (json)
+    {
+      CliJson j;
+      cli_json_begin_result (&j);
+      cli_json_int (&j, "inputs_removed", n);
+      cli_json_string (&j, "removed", gone->str);
+      cli_json_string (&j, "kept", kept);
+      cli_print_result_json (&j, NULL, &mt, s->train.loss, out);
+    }
+  else
+    {
+      g_autofree char *t = cli_metrics_text (&mt, s->train.loss);
+      printf ("removed %d input%s%s%s\nkept %s\n%s\n", n, n == 1 ? "" : "s", n ? ": " : "",
+              gone->str, kept, t);
+    }
+  return TRUE;
+}
+
 int
 cli_cmd_prune (int argc, char **argv, GError **error)
 {
   CliCommand c;
   g_autofree char *in = NULL, *out = NULL, *node_th_text = NULL, *edge_th_text = NULL;
-  g_autofree char *nodes_text = NULL;
+  g_autofree char *nodes_text = NULL, *inputs_text = NULL;
   gboolean json = FALSE, dry_run = FALSE;
   GOptionEntry entries[] = {
     COMMON_ENTRIES ("The session to prune"),
@@ -252,6 +315,9 @@ cli_cmd_prune (int argc, char **argv, GError **error)
     { "nodes", 0, 0, G_OPTION_ARG_FILENAME, &nodes_text,
       "Keep exactly these hidden nodes in the layers listed (others by --node-th)",
       "L:I,I;L:I" },
+    { "inputs", 0, 0, G_OPTION_ARG_FILENAME, &inputs_text,
+      "Instead: remove the inputs (and their data columns) scoring at most T, ≥ 0 (pykan's "
+      "1e-2)", "T" },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
       "Only print what would be removed (the preview); change and save nothing", NULL },
     { NULL }
@@ -285,6 +351,18 @@ cli_cmd_prune (int argc, char **argv, GError **error)
   s = load_with_data (in, error);
   if (s == NULL)
     goto done;
+  if (inputs_text)
+    {
+      double th;
+      if (dry_run || node_th_text || edge_th_text || nodes_text)
+        g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                     "--inputs prunes inputs alone; leave out --node-th, --edge-th, --nodes "
+                     "and --dry-run");
+      else if (cli_parse_double ("--inputs", inputs_text, 0, HUGE_VAL, &th, error)
+               && prune_inputs (s, th, out, json, error))
+        status = 0;
+      goto done;
+    }
   depth = kan_model_depth (s->model);
   if (nodes_text && (keep = parse_nodes (s->model, nodes_text, error)) == NULL)
     goto done;
@@ -302,16 +380,14 @@ cli_cmd_prune (int argc, char **argv, GError **error)
   else
     {
       kan_ops_prune_apply (s, plan);
-      cli_metrics_recorded (s, &mt);
-      if (!save (s, out, error))
+      if (!save_recorded (s, out, &mt, error))
         goto done;
     }
 
   if (json)
     {
       CliJson j;
-      cli_json_init (&j);
-      cli_json_begin_object (&j, NULL);
+      cli_json_begin_result (&j);
       cli_json_bool (&j, "dry_run", dry_run);
       cli_json_string (&j, "width_before", plan->width_before);
       cli_json_string (&j, "width", plan->width_after);
@@ -319,11 +395,7 @@ cli_cmd_prune (int argc, char **argv, GError **error)
       cli_json_string (&j, "nodes", nodes);
       cli_json_int (&j, "edges_removed", n_edges);
       cli_json_string (&j, "edges", edges);
-      cli_metrics_json (&j, &before, s->train.loss, "before_");
-      cli_metrics_json (&j, &mt, s->train.loss, "");
-      cli_json_string (&j, "output", out);
-      cli_json_end_object (&j);
-      cli_print_json (&j);
+      cli_print_result_json (&j, &before, &mt, s->train.loss, out);
     }
   else
     {
@@ -398,23 +470,17 @@ cli_cmd_suggest (int argc, char **argv, GError **error)
   if (json)
     {
       CliJson j;
-      cli_json_init (&j);
-      cli_json_begin_object (&j, NULL);
+      cli_json_begin_result (&j);
       cli_json_string (&j, "edge", edge_text);
       cli_json_begin_array (&j, "suggestions");
       for (int q = 0; q < n_fits; q++)
         {
-          g_autofree char *t = fit_text (&fits[q]);
           cli_json_begin_object (&j, NULL);
           cli_json_string (&j, "name", kan_sym_info (fits[q].sym_id)->name);
           cli_json_double (&j, "r2", fits[q].r2);
           cli_json_int (&j, "complexity", fits[q].complexity);
           cli_json_double (&j, "score", fits[q].score);
-          cli_json_double (&j, "a", fits[q].a);
-          cli_json_double (&j, "b", fits[q].b);
-          cli_json_double (&j, "c", fits[q].c);
-          cli_json_double (&j, "d", fits[q].d);
-          cli_json_string (&j, "fit", t);
+          fit_json (&j, &fits[q]);
           cli_json_end_object (&j);
         }
       cli_json_end_array (&j);
@@ -499,30 +565,21 @@ lock_or_unlock (gboolean lock, int argc, char **argv, GError **error)
     }
   else if (!kan_ops_unlock (s, e[0], e[1], e[2], error))
     goto done;
-  cli_metrics_recorded (s, &mt);
-  if (!save (s, out, error))
+  if (!save_recorded (s, out, &mt, error))
     goto done;
 
   if (json)
     {
       CliJson j;
-      cli_json_init (&j);
-      cli_json_begin_object (&j, NULL);
+      cli_json_begin_result (&j);
       cli_json_string (&j, "edge", edge_text);
       if (lock)
         {
           cli_json_string (&j, "fn", fn);
           cli_json_double (&j, "r2", fit.r2);
-          cli_json_double (&j, "a", fit.a);
-          cli_json_double (&j, "b", fit.b);
-          cli_json_double (&j, "c", fit.c);
-          cli_json_double (&j, "d", fit.d);
-          cli_json_string (&j, "fit", text);
+          fit_json (&j, &fit);
         }
-      cli_metrics_json (&j, &mt, s->train.loss, "");
-      cli_json_string (&j, "output", out);
-      cli_json_end_object (&j);
-      cli_print_json (&j);
+      cli_print_result_json (&j, NULL, &mt, s->train.loss, out);
     }
   else
     {
@@ -596,15 +653,13 @@ cli_cmd_symbolic (int argc, char **argv, GError **error)
   report = kan_ops_auto_symbolic (s, lib, n_lib, r2, error);
   if (report == NULL)
     goto done;
-  cli_metrics_recorded (s, &mt);
-  if (!save (s, out, error))
+  if (!save_recorded (s, out, &mt, error))
     goto done;
 
   if (json)
     {
       CliJson j;
-      cli_json_init (&j);
-      cli_json_begin_object (&j, NULL);
+      cli_json_begin_result (&j);
       cli_json_int (&j, "locked", report->n_locked);
       cli_json_begin_array (&j, "log");
       for (guint q = 0; q < report->edges->len; q++)
@@ -634,10 +689,7 @@ cli_cmd_symbolic (int argc, char **argv, GError **error)
           cli_json_end_object (&j);
         }
       cli_json_end_array (&j);
-      cli_metrics_json (&j, &mt, s->train.loss, "");
-      cli_json_string (&j, "output", out);
-      cli_json_end_object (&j);
-      cli_print_json (&j);
+      cli_print_result_json (&j, NULL, &mt, s->train.loss, out);
     }
   else
     {
@@ -748,8 +800,7 @@ cli_cmd_formula (int argc, char **argv, GError **error)
   if (json)
     {
       CliJson j;
-      cli_json_init (&j);
-      cli_json_begin_object (&j, NULL);
+      cli_json_begin_result (&j);
       cli_formula_json (&j, e, s->data);
       cli_json_double (&j, "train_rmse", kan_discover_rmse (e, s->data, FALSE));
       cli_json_double (&j, "test_rmse", kan_discover_rmse (e, s->data, TRUE));

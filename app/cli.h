@@ -194,6 +194,9 @@ static inline void cli_json_bool (CliJson *j, const char *key, gboolean v)
 static inline void cli_json_string (CliJson *j, const char *key, const char *v)
 { kan_json_write_string (j, key, v); }
 static inline void cli_json_null (CliJson *j, const char *key) { kan_json_write_null (j, key); }
+/* J started with a command's result object open: the outer object of every --json output. */
+static inline void cli_json_begin_result (CliJson *j)
+{ cli_json_init (j); cli_json_begin_object (j, NULL); }
 
 /* TEXT as it may be shown on a terminal: control characters (C0, DEL, C1), bidirectional
  * formatting characters and line separators are written as \x1b or \u202e, and invalid UTF-8
@@ -229,6 +232,13 @@ void         cli_metrics_json      (CliJson             *j,
                                     const char          *prefix);
 /* Finishes J and prints it on stdout. */
 void         cli_print_json        (CliJson             *j);
+/* The tail of a command's result object: the metrics BEFORE (members "before_…", if not NULL)
+ * and AFTER, "output": OUT; then closes the object J opened and prints it. */
+void         cli_print_result_json (CliJson             *j,
+                                    const CliMetrics    *before,
+                                    const CliMetrics    *after,
+                                    KanLoss              loss,
+                                    const char          *out);
 
 /* Runs the command ARGV[1] with its options as main does, and returns the exit status; errors
  * go to *ERROR instead of stderr (CLI_ERROR_USAGE for usage errors) and *COMMAND names the

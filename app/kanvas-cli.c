@@ -387,8 +387,7 @@ fit_print_json (const KanSession     *s,
 {
   CliJson j;
 
-  cli_json_init (&j);
-  cli_json_begin_object (&j, NULL);
+  cli_json_begin_result (&j);
   cli_metrics_json (&j, &r->mt, cfg->loss, "");
   cli_json_double (&j, "seconds", r->info.seconds);
   cli_json_int (&j, "steps", r->done);
@@ -547,15 +546,10 @@ cmd_refine (int argc, char **argv, GError **error)
   if (json)
     {
       CliJson j;
-      cli_json_init (&j);
-      cli_json_begin_object (&j, NULL);
+      cli_json_begin_result (&j);
       cli_json_int (&j, "grid_before", old_grid);
       cli_json_int (&j, "grid", g);
-      cli_metrics_json (&j, &before, s->train.loss, "before_");
-      cli_metrics_json (&j, &after, s->train.loss, "");
-      cli_json_string (&j, "output", out);
-      cli_json_end_object (&j);
-      cli_print_json (&j);
+      cli_print_result_json (&j, &before, &after, s->train.loss, out);
     }
   else
     {
@@ -638,8 +632,7 @@ eval_points (const KanSession *s,
 
   if (json)
     {
-      cli_json_init (&j);
-      cli_json_begin_object (&j, NULL);
+      cli_json_begin_result (&j);
       cli_json_begin_array (&j, "outputs");
       for (size_t b = 0; b < n; b++)
         {
@@ -770,8 +763,7 @@ cmd_eval (int argc, char **argv, GError **error)
   if (json)
     {
       CliJson j;
-      cli_json_init (&j);
-      cli_json_begin_object (&j, NULL);
+      cli_json_begin_result (&j);
       cli_metrics_json (&j, &mt, s->train.loss, "");
       cli_json_int (&j, "n_train", (gint64) d->n_train);
       cli_json_int (&j, "n_test", (gint64) d->n_test);
@@ -837,8 +829,7 @@ cmd_info (int argc, char **argv, GError **error)
   if (json)
     {
       CliJson j;
-      cli_json_init (&j);
-      cli_json_begin_object (&j, NULL);
+      cli_json_begin_result (&j);
       cli_json_string (&j, "width", width);
       cli_json_int (&j, "grid", kan_model_grid (s->model));
       cli_json_int (&j, "k", kan_model_k (s->model));

@@ -11,6 +11,18 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Backward                                                                                    */
 
+/* Σ_r c[m0+r]·bas[r]: the spline (from the bases) or its derivative (from their derivatives)
+ * of the edge with coefficients C at one row, summed in the order of the forward pass. */
+G_ALWAYS_INLINE static inline double
+edge_spline (const double *c, int m0, const double *bas, int K1)
+{
+  double sv = 0.0;
+  KAN_UNROLL
+  for (int r = 0; r < K1; r++)
+    sv += c[m0 + r] * bas[r];
+  return sv;
+}
+
 /* Backward of sample B: DOUT (n_out) → adds into GRAD. K1 as in forward_edges. */
 G_ALWAYS_INLINE static inline void
 backward_sample_k (const KanModel *m,
@@ -21,6 +33,7 @@ backward_sample_k (const KanModel *m,
                    int             K1)
 {
   int P = m->G + m->k;
+  size_t n = w->n;
   double *g = w->g_a, *gx = w->g_b;
   gboolean reg = w->reg_pending;
 
@@ -30,7 +43,7 @@ backward_sample_k (const KanModel *m,
       const KanLayer *L = &m->layers[l];
       WorkLayer *W = &w->wl[l];
       int I = L->n_in, O = L->n_out, Q = L->n_next;
-      const double *zs = W->zs + b * O, *z = W->z + b * O, *y = W->y + b * Q;
+      const double *zs = W->zs + b, *z = W->z + b, *y = W->y + b;   /* stride n */
       double *gz = w->g_c;   /* ∂/∂z, per subnode */
       size_t off_ns = L->node_scale - m->params, off_nb = L->node_bias - m->params;
       size_t off_ss = L->subnode_scale - m->params, off_sb = L->subnode_bias - m->params;
@@ -43,16 +56,16 @@ backward_sample_k (const KanModel *m,
           double gq = g[q];
           double gy = gq * L->node_scale[q];
           int s0 = L->group_start[q], s1 = L->group_start[q + 1];
-          grad[off_ns + q] += gq * y[q];
+          grad[off_ns + q] += gq * y[q * n];
           grad[off_nb + q] += gq;
           for (int s = s0; s < s1; s++)
             {
               double others = 1.0;
               for (int t = s0; t < s1; t++)
                 if (t != s)
-                  others *= zs[t];
+                  others *= zs[t * n];
               /* Subnode affine: zs = ss·z + sb. */
-              grad[off_ss + s] += gy * others * z[s];
+              grad[off_ss + s] += gy * others * z[s * n];
               grad[off_sb + s] += gy * others;
               gz[s] = gy * others * L->subnode_scale[s];
             }
@@ -61,37 +74,36 @@ backward_sample_k (const KanModel *m,
       /* Edges. */
       for (int i = 0; i < I; i++)
         {
-          size_t bi = b * I + i;
-          int m0 = W->m0[bi];
-          const double *bas = W->bas + bi * K1;
-          double xv = W->x[bi], bv = W->base[bi], dbv = W->dbase[bi], gxi = 0.0;
+          size_t ib = (size_t) i * n + b;
+          int m0 = W->m0[ib];
+          const double *bas = W->bas + ib * K1, *dbas = W->dbas + ib * K1;
+          double xv = W->x[b * I + i], bv = W->base[ib], dbv = W->dbase[ib], gxi = 0.0;
           for (int j = 0; j < O; j++)
             {
-              size_t e = (size_t) i * O + j, bij = bi * O + j;
+              size_t e = (size_t) i * O + j, bij = (b * I + i) * O + j;
               double gnum = gz[j];
               if (reg)
                 gnum += W->alpha[e] * (W->postnum[bij] - W->mean_p[e]);
               if (L->mask[e] != 0.0)
                 {
+                  const double *c = L->coef + e * P;
                   double gm = gnum * L->mask[e];
                   double gs = gm * L->scale_sp[e];
-                  if (m0 >= 0)
-                    {
-                      double *gc = grad + off_coef + e * P + m0;
-                      KAN_UNROLL
-                      for (int r = 0; r < K1; r++)
-                        gc[r] += gs * bas[r];
-                    }
+                  double *gc = grad + off_coef + e * P + m0;
+                  KAN_UNROLL
+                  for (int r = 0; r < K1; r++)
+                    gc[r] += gs * bas[r];
                   grad[off_sbase + e] += gm * bv;
-                  grad[off_ssp + e] += gm * W->spl[bij];
+                  grad[off_ssp + e] += gm * W->spl[e * n + b];
                   if (l > 0)
-                    gxi += gm * (L->scale_base[e] * dbv + L->scale_sp[e] * W->dspl[bij]);
+                    gxi += gm * (L->scale_base[e] * dbv
+                                 + L->scale_sp[e] * edge_spline (c, m0, dbas, K1));
                 }
               if (L->mask_sym[e] != 0.0)
                 {
                   const double *a = L->sym + e * 4;
                   double gsym = gz[j] * L->mask_sym[e];
-                  double f = W->symf[bij], fp = W->dsymf[bij];
+                  double f = W->symf[e * n + b], fp = W->dsymf[e * n + b];
                   double gu = gsym * a[2] * fp;
                   double *ga = grad + off_sym + e * 4;
                   ga[0] += gu * xv;
@@ -119,9 +131,73 @@ backward_sample (const KanModel *m, KanWork *w, size_t b, const double *dout, do
     backward_sample_k (m, w, b, dout, grad, m->k + 1);
 }
 
-/* Backward over all rows of the last forward, layer by layer and edge by edge: per-edge sums
- * stay in registers and the branches on masks and the regulariser leave the inner loops.
- * K1 as in forward_edges. */
+/* The numeric part of edge E over the rows, backward: GZ (row-contiguous ∂/∂z of the edge's
+ * subnode) → the coefficient gradient GCL (P, zeroed), the sums for w_b and w_s, and ∂/∂x
+ * added into GX (row-contiguous) when DX. With REG, the pending regulariser term of
+ * postnum (stride STRIDE) is added first. REG, DX and K1 are constants after inlining, so each
+ * combination is its own branch-free loop. */
+typedef struct
+{
+  const int    *m0;
+  const double *bas, *dbas, *base, *dbase;
+  const double *c, *spl;
+  double        msk, sp, sbw;
+  double        alpha, mp;
+  const double *pnum;
+  size_t        stride;
+} EdgeBack;
+
+G_ALWAYS_INLINE static inline void
+edge_numeric_back (const EdgeBack *E, const double *restrict gz, size_t n, int K1,
+                   gboolean reg, gboolean dx, double *restrict gcl, double *acc_sb,
+                   double *acc_sp, double *restrict gx)
+{
+  const int *restrict m0 = E->m0;
+  const double *restrict bas = E->bas, *restrict dbas = E->dbas;
+  const double *restrict base = E->base, *restrict dbase = E->dbase, *restrict c = E->c;
+  const double *restrict spl = E->spl;
+  double msk = E->msk, sp = E->sp, sbw = E->sbw, alpha = E->alpha, mp = E->mp;
+  double sb = 0.0, ssp = 0.0;
+
+  for (size_t b = 0; b < n; b++)
+    {
+      const double *bb = bas + b * K1;
+      double gm = gz[b], gs;
+      int mb = m0[b];
+      if (reg)
+        gm += alpha * (E->pnum[b * E->stride] - mp);
+      gm *= msk;
+      gs = gm * sp;
+      KAN_UNROLL
+      for (int r = 0; r < K1; r++)
+        gcl[mb + r] += gs * bb[r];
+      sb += gm * base[b];
+      ssp += gm * spl[b];
+      if (dx)
+        gx[b] += gm * (sbw * dbase[b] + sp * edge_spline (c, mb, dbas + b * K1, K1));
+    }
+  *acc_sb = sb;
+  *acc_sp = ssp;
+}
+
+G_ALWAYS_INLINE static inline void
+edge_numeric_back_k (const EdgeBack *E, const double *gz, size_t n, int K1, gboolean reg,
+                     gboolean dx, double *gcl, double *acc_sb, double *acc_sp, double *gx)
+{
+  if (reg && dx)
+    edge_numeric_back (E, gz, n, K1, TRUE, TRUE, gcl, acc_sb, acc_sp, gx);
+  else if (reg)
+    edge_numeric_back (E, gz, n, K1, TRUE, FALSE, gcl, acc_sb, acc_sp, gx);
+  else if (dx)
+    edge_numeric_back (E, gz, n, K1, FALSE, TRUE, gcl, acc_sb, acc_sp, gx);
+  else
+    edge_numeric_back (E, gz, n, K1, FALSE, FALSE, gcl, acc_sb, acc_sp, gx);
+}
+
+/* Backward over all rows of the last forward, layer by layer and edge by edge, each edge a
+ * pass over the rows of the sample-major arrays: per-edge sums stay in registers and the
+ * branches on masks and the regulariser leave the inner loops. The gradients of the nodes
+ * (g, gz, gx) are row-contiguous per node. K1 as in forward_edges. */
 G_ALWAYS_INLINE static inline void
 backward_batch_k (const KanModel *m,
                   KanWork        *w,
@@ -130,40 +206,54 @@ backward_batch_k (const KanModel *m,
                   int             K1)
 {
   size_t n = w->n;
-  int P = m->G + m->k;
+  int P = m->G + m->k, NO = kan_model_n_out (m);
   gboolean reg = w->reg_pending;
-  double *g = w->gb1, *gx = w->gb2, *gz = w->gzb;
+  double *g = w->gb1, *gx = w->gb2, *gzb = w->gzb;
 
-  memcpy (g, dout, sizeof (double) * n * kan_model_n_out (m));
+  for (int q = 0; q < NO; q++)
+    for (size_t b = 0; b < n; b++)
+      g[(size_t) q * n + b] = dout[b * NO + q];
   for (int l = m->depth - 1; l >= 0; l--)
     {
       const KanLayer *L = &m->layers[l];
       WorkLayer *W = &w->wl[l];
       int I = L->n_in, O = L->n_out, Q = L->n_next;
+      size_t IO = (size_t) I * O;
       double *g_ns = grad + (L->node_scale - m->params), *g_nb = grad + (L->node_bias - m->params);
       double *g_ss = grad + (L->subnode_scale - m->params);
       double *g_sb = grad + (L->subnode_bias - m->params);
 
-      /* Node affine and multiplication: g (n × Q) → gz (n × O). */
-      for (size_t b = 0; b < n; b++)
+      /* Node affine and multiplication: g (Q × n) → gz (O × n). Every parameter's sum runs
+       * over the rows in order. */
+      for (int q = 0; q < Q; q++)
         {
-          const double *zs = W->zs + b * O, *z = W->z + b * O, *y = W->y + b * Q;
-          for (int q = 0; q < Q; q++)
+          const double *gq = g + (size_t) q * n, *y = W->y + (size_t) q * n;
+          double ns = L->node_scale[q], a_ns = g_ns[q], a_nb = g_nb[q];
+          int s0 = L->group_start[q], s1 = L->group_start[q + 1];
+          for (size_t b = 0; b < n; b++)
             {
-              double gq = g[b * Q + q], gy = gq * L->node_scale[q];
-              int s0 = L->group_start[q], s1 = L->group_start[q + 1];
-              g_ns[q] += gq * y[q];
-              g_nb[q] += gq;
-              for (int s = s0; s < s1; s++)
+              a_ns += gq[b] * y[b];
+              a_nb += gq[b];
+            }
+          g_ns[q] = a_ns;
+          g_nb[q] = a_nb;
+          for (int s = s0; s < s1; s++)
+            {
+              const double *z = W->z + (size_t) s * n;
+              double *gz = gzb + (size_t) s * n, ss = L->subnode_scale[s];
+              double a_ss = g_ss[s], a_sb = g_sb[s];
+              for (size_t b = 0; b < n; b++)
                 {
-                  double others = 1.0;
+                  double gy = gq[b] * ns, others = 1.0;
                   for (int t = s0; t < s1; t++)
                     if (t != s)
-                      others *= zs[t];
-                  g_ss[s] += gy * others * z[s];
-                  g_sb[s] += gy * others;
-                  gz[b * O + s] = gy * others * L->subnode_scale[s];
+                      others *= W->zs[(size_t) t * n + b];
+                  a_ss += gy * others * z[b];
+                  a_sb += gy * others;
+                  gz[b] = gy * others * ss;
                 }
+              g_ss[s] = a_ss;
+              g_sb[s] = a_sb;
             }
         }
 
@@ -173,35 +263,24 @@ backward_batch_k (const KanModel *m,
         for (int j = 0; j < O; j++)
           {
             size_t e = (size_t) i * O + j;
+            const double *gz = gzb + (size_t) j * n;
+            double *gxi = gx + (size_t) i * n;
             if (kan_work_tick (w, n))
               return;
             if (L->mask[e] != 0.0)
               {
-                double msk = L->mask[e], sp = L->scale_sp[e], sbw = L->scale_base[e];
-                double alpha = reg ? W->alpha[e] : 0.0, mp = W->mean_p[e];
-                double acc_sb = 0.0, acc_sp = 0.0, *gcl = w->gcl, *gc;
+                EdgeBack E = {
+                  .m0 = W->m0 + (size_t) i * n,
+                  .bas = W->bas + (size_t) i * n * K1, .dbas = W->dbas + (size_t) i * n * K1,
+                  .base = W->base + (size_t) i * n, .dbase = W->dbase + (size_t) i * n,
+                  .c = L->coef + e * P, .spl = W->spl + e * n,
+                  .msk = L->mask[e], .sp = L->scale_sp[e], .sbw = L->scale_base[e],
+                  .alpha = reg ? W->alpha[e] : 0.0, .mp = W->mean_p[e],
+                  .pnum = W->postnum + e, .stride = IO,
+                };
+                double acc_sb, acc_sp, *gcl = w->gcl, *gc;
                 memset (gcl, 0, sizeof (double) * P);
-                for (size_t b = 0; b < n; b++)
-                  {
-                    size_t bi = b * I + i, bij = bi * O + j;
-                    double gm = gz[b * O + j];
-                    int m0 = W->m0[bi];
-                    if (reg)
-                      gm += alpha * (W->postnum[bij] - mp);
-                    gm *= msk;
-                    if (m0 >= 0)
-                      {
-                        const double *bas = W->bas + bi * K1;
-                        double gs = gm * sp;
-                        KAN_UNROLL
-                        for (int r = 0; r < K1; r++)
-                          gcl[m0 + r] += gs * bas[r];
-                      }
-                    acc_sb += gm * W->base[bi];
-                    acc_sp += gm * W->spl[bij];
-                    if (l > 0)
-                      gx[bi] += gm * (sbw * W->dbase[bi] + sp * W->dspl[bij]);
-                  }
+                edge_numeric_back_k (&E, gz, n, K1, reg, l > 0, gcl, &acc_sb, &acc_sp, gxi);
                 gc = grad + (L->coef - m->params) + e * P;
                 for (int r = 0; r < P; r++)
                   gc[r] += gcl[r];
@@ -211,19 +290,19 @@ backward_batch_k (const KanModel *m,
             if (L->mask_sym[e] != 0.0)
               {
                 const double *a = L->sym + e * 4;
+                const double *symf = W->symf + e * n, *dsymf = W->dsymf + e * n;
                 double ms = L->mask_sym[e], ga = 0.0, gb = 0.0, gcc = 0.0, gd = 0.0;
                 double *gs4 = grad + (L->sym - m->params) + e * 4;
                 for (size_t b = 0; b < n; b++)
                   {
-                    size_t bi = b * I + i, bij = bi * O + j;
-                    double gsym = gz[b * O + j] * ms;
-                    double gu = gsym * a[2] * W->dsymf[bij];
-                    ga += gu * W->x[bi];
+                    double gsym = gz[b] * ms;
+                    double gu = gsym * a[2] * dsymf[b];
+                    ga += gu * W->x[b * I + i];
                     gb += gu;
-                    gcc += gsym * W->symf[bij];
+                    gcc += gsym * symf[b];
                     gd += gsym;
                     if (l > 0)
-                      gx[bi] += gu * a[0];
+                      gxi[b] += gu * a[0];
                   }
                 gs4[0] += ga;
                 gs4[1] += gb;
@@ -236,9 +315,9 @@ backward_batch_k (const KanModel *m,
         {
           double *tmp;
           if (reg)
-            for (size_t b = 0; b < n; b++)
-              for (int i = 0; i < I; i++)
-                gx[b * I + i] += W->beta[i] * (W->x[b * I + i] - W->mean_x[i]);
+            for (int i = 0; i < I; i++)
+              for (size_t b = 0; b < n; b++)
+                gx[(size_t) i * n + b] += W->beta[i] * (W->x[b * I + i] - W->mean_x[i]);
           tmp = g;
           g = gx;
           gx = tmp;

@@ -1470,19 +1470,33 @@ kan_dataset_new_arrays (int                  n_in,
   g_return_val_if_fail (n_train == 0 || (train_x != NULL && train_y != NULL), NULL);
   g_return_val_if_fail (n_test == 0 || (test_x != NULL && test_y != NULL), NULL);
 
-  d = g_new0 (KanDataset, 1);
-  d->source = KAN_DATA_ARRAYS;
-  d->n_in = n_in;
-  d->n_out = n_out;
-  d->n_train = n_train;
-  d->n_test = n_test;
-  d->train_x = dup_doubles (train_x, n_train * n_in);
-  d->train_y = dup_doubles (train_y, n_train * n_out);
-  d->test_x = dup_doubles (test_x, n_test * n_in);
-  d->test_y = dup_doubles (test_y, n_test * n_out);
+  d = dataset_alloc (KAN_DATA_ARRAYS, n_in, n_out, n_train, n_test);
+  if (n_train > 0)
+    {
+      memcpy (d->train_x, train_x, n_train * n_in * sizeof (double));
+      memcpy (d->train_y, train_y, n_train * n_out * sizeof (double));
+    }
+  if (n_test > 0)
+    {
+      memcpy (d->test_x, test_x, n_test * n_in * sizeof (double));
+      memcpy (d->test_y, test_y, n_test * n_out * sizeof (double));
+    }
   d->in_names = make_names (in_names, n_in, "x");
   d->out_names = make_names (out_names, n_out, "y");
   return d;
+}
+
+int
+kan_dataset_n_classes (const KanDataset *d)
+{
+  double mx = 0;
+
+  g_return_val_if_fail (d != NULL, 0);
+  for (size_t b = 0; b < d->n_train; b++)
+    mx = MAX (mx, d->train_y[b * d->n_out]);
+  for (size_t b = 0; b < d->n_test; b++)
+    mx = MAX (mx, d->test_y[b * d->n_out]);
+  return (int) MIN (mx, 1e6) + 1;
 }
 
 KanDataset *

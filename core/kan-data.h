@@ -116,6 +116,10 @@ KanDataset  *kan_dataset_new_arrays   (int                  n_in,
 KanDataset  *kan_dataset_copy         (const KanDataset    *d);
 void         kan_dataset_free         (KanDataset          *d);
 
+/* The number of classes of a cross-entropy data set, whose labels 0 … n-1 are in the first
+ * output column: the largest label (at most 1e6) + 1, over train and test rows. */
+int          kan_dataset_n_classes    (const KanDataset    *d);
+
 /* Checks that every value is finite and the shapes are consistent. */
 gboolean     kan_dataset_validate     (const KanDataset    *d,
                                        GError             **error);

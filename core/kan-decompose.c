@@ -1,11 +1,12 @@
 /* kan-decompose.c — splitting a discovery problem into smaller ones (see kan-decompose.h).
  *
- * Where kan_discover calls it. The monomial stage runs right after the ladder's first width
- * (N,1): it costs a least-squares fit, and most laws of physics that are not sums are
- * monomials. The oracle stage runs after the monomial stage for four or more inputs, and after
- * the widths with one hidden node for two or three, where the ladder is cheap and usually
- * enough; it is skipped when the user gives the widths, and runs only while the time limit
- * allows.
+ * Where kan_discover calls it. With one input, the binomial stage runs first (a grid of
+ * shifted powers C·x^q·(1 + s·x^r)^p + D, least squares: a fraction of a second). The monomial
+ * stage runs right after the ladder's first width (N,1): it costs a least-squares fit, and
+ * most laws of physics that are not sums are monomials. The oracle stage runs after the monomial
+ * stage for four inputs or more, where the ladder gets slow, and for two or three after the
+ * widths with one hidden node or one product node, which are cheap there and often enough. It
+ * is skipped when the user gives the widths, and runs only while the time limit allows.
  *
  * The oracle stage, in this order (the first finding whose composed formula is exact ends it;
  * one that is not leaves the next test its turn):
@@ -871,6 +872,211 @@ refit_constants (KanExpr *e, const KanDataset *d)
       ((KanExpr *) nums->pdata[k])->value = start[k];
   gsl_vector_free (p0);
   gsl_multifit_nlinear_free (w);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The binomial stage (one input)                                                              */
+
+/* y = C·x^q·(1 + s·x^r)^p + D over the grid of exponents below, s searched on a log grid and
+ * C, D by linear least squares: shifted and scaled powers such as 1/sqrt(1 − u), (1 + x)^2,
+ * x/sqrt(1 − x²) (a relativistic factor after its homogeneity split), which a ladder of one
+ * input only reaches through two or three locked edges, if at all. */
+static const double binom_q[] = { 0, 1, -1, 2 };
+static const double binom_r[] = { 1, 2 };
+static const double binom_p[] = { -0.5, 0.5, -1, -2, 2, -1.5, 1.5, 1.0 / 3, -1.0 / 3, 3, -3 };
+#define BINOM_S_STEPS   41     /* log-spaced |s| from 1e-2 to 1e2 over max|x|^r, each sign */
+#define BINOM_ROWS      256    /* rows the grid search uses (all rows for the refit) */
+#define BINOM_GOLDEN    0.6180339887498949
+#define BINOM_GOLDEN_STEPS 40
+
+/* The least-squares C, D of y ≈ C·φ + D and its RMSE; HUGE_VAL when φ is not finite or flat. */
+static double
+binom_ls (const double *phi, const double *y, size_t n, double *c, double *d)
+{
+  double sp = 0, sy = 0, spp = 0, spy = 0, det, ss = 0;
+
+  for (size_t r = 0; r < n; r++)
+    {
+      if (!isfinite (phi[r]))
+        return HUGE_VAL;
+      sp += phi[r];
+      sy += y[r];
+      spp += phi[r] * phi[r];
+      spy += phi[r] * y[r];
+    }
+  det = n * spp - sp * sp;
+  if (!(det > 1e-12 * n * spp))
+    return HUGE_VAL;
+  *c = (n * spy - sp * sy) / det;
+  *d = (sy - *c * sp) / n;
+  for (size_t r = 0; r < n; r++)
+    {
+      double e = *c * phi[r] + *d - y[r];
+      ss += e * e;
+    }
+  return sqrt (ss / n);
+}
+
+static double
+binom_phi (double x, double q, double r, double p, double s)
+{
+  double base = 1.0 + s * (r == 2 ? x * x : x);
+  double xq = q == 0 ? 1.0 : q == 1 ? x : q == -1 ? 1.0 / x : x * x;
+
+  if (base <= 0.0 && p != floor (p))
+    return NAN;
+  return xq * pow (base, p);
+}
+
+/* Grid point K of s: sign by parity, |s| log-spaced over 1/XMAX. */
+static double
+binom_s (int k, double xmax)
+{
+  return (k % 2 ? -1.0 : 1.0) * pow (10.0, -2.0 + 4.0 * (k / 2) / (BINOM_S_STEPS - 1)) / xmax;
+}
+
+/* The RMSE of the best C, D for (q, r, p, s) on N rows (PHI: scratch). */
+static double
+binom_at (const double *x, const double *y, size_t n, double q, double r, double p, double s,
+          double *phi, double *c, double *d)
+{
+  for (size_t row = 0; row < n; row++)
+    phi[row] = binom_phi (x[row], q, r, p, s);
+  return binom_ls (phi, y, n, c, d);
+}
+
+static KanExpr *
+binom_expr (double q, double r, double p, double s, double c, double d)
+{
+  KanExpr *xr = r == 1 ? kan_expr_var (0)
+                       : kan_expr_binary (KAN_EXPR_POW, kan_expr_var (0), kan_expr_num (r));
+  KanExpr *base = kan_expr_binary (KAN_EXPR_ADD, kan_expr_num (1.0),
+                                   kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (s), xr));
+  KanExpr *e = kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (c),
+                                kan_expr_binary (KAN_EXPR_POW, base, kan_expr_num (p)));
+
+  if (q != 0)
+    e = kan_expr_binary (KAN_EXPR_MUL, e,
+                         q == 1 ? kan_expr_var (0)
+                                : kan_expr_binary (KAN_EXPR_POW, kan_expr_var (0),
+                                                   kan_expr_num (q)));
+  return kan_expr_binary (KAN_EXPR_ADD, e, kan_expr_num (d));
+}
+
+gboolean
+kan_decompose_binomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtrArray *stages,
+                        GPtrArray *formulas, GError **error)
+{
+  Ctx c = { 0 };
+  size_t n = MIN (raw->n_train, BINOM_ROWS);
+  g_autofree double *phi = g_new (double, MAX (n, 1));
+  double best = HUGE_VAL, bq = 0, br = 0, bp = 0, bs = 0, bc = 0, bd = 0;
+  const double *x = raw->train_x, *y = raw->train_y;
+
+  g_return_val_if_fail (raw->n_in == 1, FALSE);
+  c.d = raw;
+  c.o = o;
+  c.stages = stages;
+  c.formulas = formulas;
+  c.timer = g_timer_new ();
+  c.y_std = std_of (raw->train_y, raw->n_train);
+  if (check_cancel (&c, error))
+    {
+      g_timer_destroy (c.timer);
+      return FALSE;
+    }
+  for (guint iq = 0; iq < G_N_ELEMENTS (binom_q); iq++)
+    for (guint ir = 0; ir < G_N_ELEMENTS (binom_r); ir++)
+      {
+        double q = binom_q[iq], r = binom_r[ir], xmax = 0.0;
+        for (size_t k = 0; k < n; k++)
+          xmax = MAX (xmax, pow (fabs (x[k]), r));
+        if (!(xmax > 0.0))
+          continue;
+        for (guint ip = 0; ip < G_N_ELEMENTS (binom_p); ip++)
+          {
+            double p = binom_p[ip], e_best = HUGE_VAL, cc, dd;
+            int k_best = -1;
+            for (int k = 0; k < 2 * BINOM_S_STEPS; k++)
+              {
+                double e = binom_at (x, y, n, q, r, p, binom_s (k, xmax), phi, &cc, &dd);
+                if (e < e_best)
+                  e_best = e, k_best = k;
+              }
+            if (k_best < 0)
+              continue;
+            /* Golden-section search in log|s| between the grid neighbours of the best. */
+            {
+              double sign = k_best % 2 ? -1.0 : 1.0, lo, hi, a, b, fa, fb;
+              int j = k_best / 2;
+              lo = log (fabs (binom_s (2 * MAX (j - 1, 0), xmax)));
+              hi = log (fabs (binom_s (2 * MIN (j + 1, BINOM_S_STEPS - 1), xmax)));
+              a = hi - BINOM_GOLDEN * (hi - lo);
+              b = lo + BINOM_GOLDEN * (hi - lo);
+              fa = binom_at (x, y, n, q, r, p, sign * exp (a), phi, &cc, &dd);
+              fb = binom_at (x, y, n, q, r, p, sign * exp (b), phi, &cc, &dd);
+              for (int it = 0; it < BINOM_GOLDEN_STEPS; it++)
+                if (fa < fb)
+                  {
+                    hi = b, b = a, fb = fa;
+                    a = hi - BINOM_GOLDEN * (hi - lo);
+                    fa = binom_at (x, y, n, q, r, p, sign * exp (a), phi, &cc, &dd);
+                  }
+                else
+                  {
+                    lo = a, a = b, fa = fb;
+                    b = lo + BINOM_GOLDEN * (hi - lo);
+                    fb = binom_at (x, y, n, q, r, p, sign * exp (b), phi, &cc, &dd);
+                  }
+              {
+                double sv = sign * exp (fa < fb ? a : b);
+                double e = binom_at (x, y, n, q, r, p, sv, phi, &cc, &dd);
+                if (e < best)
+                  {
+                    best = e;
+                    bq = q, br = r, bp = p, bs = sv, bc = cc, bd = dd;
+                  }
+                e = binom_at (x, y, n, q, r, p, binom_s (k_best, xmax), phi, &cc, &dd);
+                if (e < best)
+                  {
+                    best = e;
+                    bq = q, br = r, bp = p, bs = binom_s (k_best, xmax), bc = cc, bd = dd;
+                  }
+              }
+            }
+          }
+      }
+  if (isfinite (best))
+    {
+      KanExpr *e = binom_expr (bq, br, bp, bs, bc, bd);
+      g_autofree char *text = NULL;
+      g_autofree char *w = g_strdup ("1,1");
+      g_autoptr (KanShape) sh = kan_shape_parse (w, NULL, NULL);
+      KanModelConfig cfg;
+      KanModel *m;
+
+      refit_constants (e, raw);
+      e = kan_discover_polish (kan_expr_simplify (e), raw, o->exact_tol);
+      text = kan_expr_to_string (e, (const char *const *) raw->in_names, KAN_EXPR_STYLE_TEXT);
+      /* Its network, for -o and the GUI: the ladder's first width fitted to the data. */
+      kan_model_config_init (&cfg);
+      cfg.shape = sh;
+      m = kan_model_new (&cfg, NULL);
+      if (m && !train_lm (m, raw, SURROGATE_STEPS, TRUE, o->cancellable, error))
+        {
+          kan_model_free (m);
+          kan_expr_free (e);
+          g_timer_destroy (c.timer);
+          return FALSE;
+        }
+      add_stage (&c, "binomial", "binomial", text, expr_rmse (e, raw, FALSE),
+                 expr_rmse (e, raw, TRUE), 0.0);
+      emit (&c, e, "binomial", "binomial", m);
+    }
+  else
+    add_stage (&c, "binomial", "binomial", "no binomial fits", NAN, NAN, 0.0);
+  g_timer_destroy (c.timer);
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------------------------------ */

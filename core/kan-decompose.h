@@ -158,6 +158,15 @@ gboolean     kan_decompose_monomial    (const KanDataset          *raw,
                                         GPtrArray                 *formulas,
                                         GError                   **error);
 
+/* The binomial stage on RAW with one input: the best y = C·x^q·(1 + s·x^r)^p + D over small
+ * exponents (q ∈ {0, ±1, 2}, r ∈ {1, 2}, p a small fraction), its constants refitted. Appends
+ * the formula and a stage like kan_decompose_monomial. */
+gboolean     kan_decompose_binomial    (const KanDataset          *raw,
+                                        const KanDiscoverOptions  *o,
+                                        GPtrArray                 *stages,
+                                        GPtrArray                 *formulas,
+                                        GError                   **error);
+
 /* The oracle stage on RAW: fits the surrogate network, runs the detectors and, for the first
  * finding that splits the problem, solves the parts with kan_discover (O->decompose − 1
  * levels for splits that need the oracle's values) within SECONDS seconds (0: no limit), and

@@ -24,6 +24,9 @@
 /* A formula is within the noise when its test RMSE is at most this times the best general
  * network's: no smooth model of these data does better. */
 #define NOISE_FLOOR_SHARE 1.01
+/* Selection among formulas when the most accurate one leaves only noise: at most this much
+ * above its RMSE (an RMSE over 200 test rows varies by about 5 %, over 1000 by 2 %). */
+#define NOISE_SELECT_MARGIN 0.15
 /* ... counting only networks whose test RMSE is at most this share of std(y) (R² ≥ 0.91): the
  * noise a poorer fit leaves is no estimate of the labels' noise. */
 #define NOISE_FLOOR_MAX_SHARE 0.3
@@ -683,7 +686,7 @@ settle (Search *s, KanDiscoverCandidate *c)
  * to them on the train rows explains more than RESIDUAL_EXPLAINED of their variance on the
  * test rows. Residuals that are noise leave nothing to explain on rows the fit never saw. */
 static gboolean
-residuals_structured (Search *s, const KanDiscoverCandidate *c)
+residuals_structured (Search *s, const KanDiscoverCandidate *c, GCancellable *stop)
 {
   const RawData *r = &s->raw;
   g_autofree double *rt = g_new (double, MAX (r->n_train, 1));
@@ -719,7 +722,7 @@ residuals_structured (Search *s, const KanDiscoverCandidate *c)
   cfg.grid = RESIDUAL_GRID;
   cfg.seed = 1;
   m = kan_model_new (&cfg, NULL);
-  if (m == NULL || !kan_discover_train (m, res, KAN_OPT_LM, RESIDUAL_STEPS, 0.0, TRUE, s->stop,
+  if (m == NULL || !kan_discover_train (m, res, KAN_OPT_LM, RESIDUAL_STEPS, 0.0, TRUE, stop,
                                         NULL))
     return FALSE;
   mse = kan_model_loss (m, KAN_LOSS_MSE, r->test_x, rv, r->n_test);
@@ -737,7 +740,7 @@ check_noise (Search *s)
       if (!isfinite (s->net_floor) || !(judged_rmse (c) <= NOISE_FLOOR_SHARE * s->net_floor))
         continue;
       settle (s, c);
-      if (judged_rmse (c) <= NOISE_FLOOR_SHARE * s->net_floor && !residuals_structured (s, c))
+      if (judged_rmse (c) <= NOISE_FLOOR_SHARE * s->net_floor && !residuals_structured (s, c, s->stop))
         s->within_noise = TRUE;
     }
   return s->within_noise;
@@ -907,6 +910,17 @@ pareto (Search *s)
   for (guint q = 0; q < r->pareto->len; q++)
     min_rmse = MIN (min_rmse, judged_rmse (r->pareto->pdata[q]));
   limit = MAX ((1.0 + s->o->accuracy_tol) * min_rmse, s->o->exact_tol * s->raw.y_std);
+  /* When the most accurate formula leaves only noise (its residuals have no structure a
+   * small network finds), a formula worse by more than the sampling error of an RMSE misses
+   * part of the law: the limit closes to NOISE_SELECT_MARGIN above it. */
+  for (guint q = 0; q < r->pareto->len; q++)
+    {
+      const KanDiscoverCandidate *c = r->pareto->pdata[q];
+      if (judged_rmse (c) == min_rmse && !is_exact (s, min_rmse)
+          && !residuals_structured (s, c, NULL))
+        limit = MAX (MIN (limit, (1.0 + NOISE_SELECT_MARGIN) * min_rmse),
+                     s->o->exact_tol * s->raw.y_std);
+    }
   for (guint q = 0; q < r->pareto->len && r->best == NULL; q++)
     if (judged_rmse (r->pareto->pdata[q]) <= limit)
       r->best = r->pareto->pdata[q];
@@ -1106,8 +1120,10 @@ forward_cancel (GCancellable *from, gpointer stop)
 
 /* Where the oracle stage of the decomposition runs in the default ladder: right after the
  * monomial stage (before the second width) for four inputs or more, where the ladder gets
- * slow; for two or three after the widths with one hidden node, which are cheap there and
- * usually enough; never for one. */
+ * slow; for two or three after the widths with one hidden node or one product node, which are
+ * cheap there and usually enough (the tutorial's laws end there with a fully locked network,
+ * which a decomposed formula lacks); never for one, where the binomial stage runs before the
+ * first width instead. */
 static int
 oracle_at (int n_in)
 {
@@ -1125,7 +1141,8 @@ decompose_stage (Search *s, int w, GError **error)
   double left = 0.0;
   gboolean ok = TRUE;
 
-  if (s->o->widths || s->o->decompose < 1 || (w != 1 && w != oracle_at (s->d->n_in)))
+  if (s->o->widths || s->o->decompose < 1
+      || (w != 1 && w != oracle_at (s->d->n_in) && !(w == 0 && s->d->n_in == 1)))
     return TRUE;
   if (s->o->time_limit > 0
       && (left = s->o->time_limit - g_timer_elapsed (s->timer, NULL)) <= 0)
@@ -1136,7 +1153,9 @@ decompose_stage (Search *s, int w, GError **error)
                                 s->raw.train_y, s->raw.test_x, s->raw.test_y,
                                 (const char *const *) s->d->in_names, NULL);
   found = g_ptr_array_new_with_free_func ((GDestroyNotify) kan_decompose_formula_free);
-  if (w == 1)
+  if (w == 0)
+    ok = kan_decompose_binomial (raw, &o, s->res->stages, found, error);
+  else if (w == 1)
     ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
   for (guint q = 0; q < found->len; q++)
     s->exact |= add_formula (s, found->pdata[q]);

@@ -932,6 +932,49 @@ parse_unary (Parser     *ps,
   return e;
 }
 
+typedef KanExpr *(*ParseLevel) (Parser *ps, const char *op_start, int op_len, int *height);
+
+/* One left-associative level: operand ((op1 | op2) operand)*, op1 building kind1 and op2 kind2.
+ * op_start/op_len name the operator before the first operand (for error positions). */
+static KanExpr *
+parse_left_assoc (Parser      *ps,
+                  const char  *op_start,
+                  int          op_len,
+                  int         *height,
+                  ParseLevel   operand,
+                  int          op1,
+                  KanExprKind  kind1,
+                  int          op2,
+                  KanExprKind  kind2)
+{
+  KanExpr *left;
+  int hl;
+
+  left = operand (ps, op_start, op_len, &hl);
+  while (left != NULL)
+    {
+      KanExpr *right;
+      const char *at;
+      int op, len, hr;
+
+      skip_space (ps);
+      at = ps->p;
+      op = peek_op (ps, &len);
+      if (op != op1 && op != op2)
+        break;
+      ps->p += len;
+      right = operand (ps, at, len, &hr);
+      if (right == NULL)
+        {
+          kan_expr_free (left);
+          return NULL;
+        }
+      left = make_binary (ps, at, op == op1 ? kind1 : kind2, left, hl, right, hr, &hl);
+    }
+  *height = hl;
+  return left;
+}
+
 /* product := unary (('*' | '/') unary)* */
 static KanExpr *
 parse_product (Parser     *ps,
@@ -939,33 +982,8 @@ parse_product (Parser     *ps,
                int         op_len,
                int        *height)
 {
-  KanExpr *left;
-  int hl;
-
-  left = parse_unary (ps, op_start, op_len, &hl);
-  while (left != NULL)
-    {
-      KanExpr *right;
-      const char *at;
-      int op, len, hr;
-
-      skip_space (ps);
-      at = ps->p;
-      op = peek_op (ps, &len);
-      if (op != '*' && op != '/')
-        break;
-      ps->p += len;
-      right = parse_unary (ps, at, len, &hr);
-      if (right == NULL)
-        {
-          kan_expr_free (left);
-          return NULL;
-        }
-      left = make_binary (ps, at, op == '*' ? KAN_EXPR_MUL : KAN_EXPR_DIV, left, hl, right, hr,
-                          &hl);
-    }
-  *height = hl;
-  return left;
+  return parse_left_assoc (ps, op_start, op_len, height, parse_unary,
+                           '*', KAN_EXPR_MUL, '/', KAN_EXPR_DIV);
 }
 
 /* sum := product (('+' | '-') product)* */
@@ -973,33 +991,8 @@ static KanExpr *
 parse_sum (Parser *ps,
            int    *height)
 {
-  KanExpr *left;
-  int hl;
-
-  left = parse_product (ps, NULL, 0, &hl);
-  while (left != NULL)
-    {
-      KanExpr *right;
-      const char *at;
-      int op, len, hr;
-
-      skip_space (ps);
-      at = ps->p;
-      op = peek_op (ps, &len);
-      if (op != '+' && op != '-')
-        break;
-      ps->p += len;
-      right = parse_product (ps, at, len, &hr);
-      if (right == NULL)
-        {
-          kan_expr_free (left);
-          return NULL;
-        }
-      left = make_binary (ps, at, op == '+' ? KAN_EXPR_ADD : KAN_EXPR_SUB, left, hl, right, hr,
-                          &hl);
-    }
-  *height = hl;
-  return left;
+  return parse_left_assoc (ps, NULL, 0, height, parse_product,
+                           '+', KAN_EXPR_ADD, '-', KAN_EXPR_SUB);
 }
 
 static void

@@ -7,6 +7,7 @@
  * that collects to the same normal form again, so like terms can be found structurally.
  */
 #include "kan-formula.h"
+#include "kan-arith-private.h"
 #include "kan-model-private.h"
 #include "kan-symbolic.h"
 #include "kan-error.h"
@@ -859,19 +860,6 @@ decimal_denominator (int q)
   return q == 1;
 }
 
-static int
-gcd (int a,
-     int b)
-{
-  while (b != 0)
-    {
-      int t = a % b;
-      a = b;
-      b = t;
-    }
-  return a;
-}
-
 /* Rewrites, in place, constants that are (up to a few roundings) p/q or p·π/q into those
  * shapes, so that they print as 1/3, pi, 2*pi, pi/2. */
 static void
@@ -894,7 +882,7 @@ prettify (KanExpr *e,
       KanExpr *numer;
 
       if (q > 1 && !decimal_denominator (q) && fabs (p) <= MAX_SNAP_NUMERATOR
-          && gcd ((int) fabs (p), q) == 1 && close_ulps (v, p / q))
+          && kan_gcd ((gint64) p, q) == 1 && close_ulps (v, p / q))
         {
           e->kind = KAN_EXPR_DIV;
           e->a = kan_expr_num (p);
@@ -902,7 +890,7 @@ prettify (KanExpr *e,
           return;
         }
       p = round (v * q / M_PI);
-      if (p == 0 || fabs (p) > MAX_SNAP_NUMERATOR || gcd ((int) fabs (p), q) != 1
+      if (p == 0 || fabs (p) > MAX_SNAP_NUMERATOR || kan_gcd ((gint64) p, q) != 1
           || !close_ulps (v, p * M_PI / q))
         continue;
       if (p == 1 || p == -1)

@@ -58,108 +58,153 @@ update_tables (const KanModel *m, KanWork *w)
   w->tab_serial = m->grid_serial;
 }
 
-/* Bases and base function of layer input W->x (n × I); K is a parameter so that the k = 3
- * call below is specialised by the compiler. */
+/* Base function of N values: BX holds x on entry and b(x) on return, DB gets b'(x). SiLU in
+ * two passes: the scalar exp calls, then the divisions and products, which the compiler
+ * vectorises. */
+static void
+base_block (KanBaseFun f, double *restrict bx, double *restrict db, size_t n)
+{
+  switch (f)
+    {
+    case KAN_BASE_SILU:
+      for (size_t s = 0; s < n; s++)
+        db[s] = exp (-bx[s]);
+      for (size_t s = 0; s < n; s++)
+        {
+          double xv = bx[s], sg = 1.0 / (1.0 + db[s]);
+          db[s] = sg * (1.0 + xv * (1.0 - sg));
+          bx[s] = xv * sg;
+        }
+      break;
+    case KAN_BASE_IDENTITY:
+    case KAN_BASE_ZERO:
+    default:
+      for (size_t s = 0; s < n; s++)
+        bx[s] = base_eval (f, bx[s], &db[s]);
+      break;
+    }
+}
+
+/* Bases and base function of layer input W->x (n × I), input node by input node into the
+ * sample-major arrays (I × n); derivatives of the bases only if NEED_D. K is a parameter so
+ * that the k = 3 call below is specialised by the compiler. Outside the grid m0 is 0 and the
+ * bases are 0, so the edge loops need no branch. */
 G_ALWAYS_INLINE static inline void
-forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, int k, size_t n)
+forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, int k, size_t n,
+                 gboolean need_d)
 {
   int I = L->n_in, K1 = k + 1, len = kan_spline_ext_len (m->G, k);
-  for (size_t b0 = 0; b0 < n; b0 += KAN_WORK_BLOCK_ROWS)
+  for (int i = 0; i < I; i++)
     {
-      size_t b1 = MIN (n, b0 + KAN_WORK_BLOCK_ROWS);
-      if (kan_work_tick (w, (b1 - b0) * I))
-        return;
-      for (size_t b = b0; b < b1; b++)
-        for (int i = 0; i < I; i++)
-          {
-            size_t bi = b * I + i;
-            double xv = W->x[bi];
-            const double *t = kan_layer_knots (m, L, i);
-            const double *ext = W->ext + (size_t) i * len, *inv = W->inv + (size_t) i * k * len;
-            if (k == 3)
-              W->m0[bi] = kan_spline_basis_tab3 (t, ext, inv, m->G, xv, W->bas + bi * K1,
-                                                 W->dbas + bi * K1);
-            else
-              W->m0[bi] = kan_spline_basis_tab (t, ext, inv, m->G, k, xv, W->bas + bi * K1,
-                                                W->dbas + bi * K1);
-            W->base[bi] = base_eval (m->base_fun, xv, &W->dbase[bi]);
-          }
+      const double *t = kan_layer_knots (m, L, i);
+      const double *ext = W->ext + (size_t) i * len, *inv = W->inv + (size_t) i * k * len;
+      int *m0 = W->m0 + (size_t) i * n;
+      double *bas = W->bas + (size_t) i * n * K1, *dbas = W->dbas + (size_t) i * n * K1;
+      double *base = W->base + (size_t) i * n, *dbase = W->dbase + (size_t) i * n;
+      for (size_t b0 = 0; b0 < n; b0 += KAN_WORK_BLOCK_ROWS)
+        {
+          size_t b1 = MIN (n, b0 + KAN_WORK_BLOCK_ROWS);
+          if (kan_work_tick (w, b1 - b0))
+            return;
+          for (size_t b = b0; b < b1; b++)
+            base[b] = W->x[b * I + i];
+          if (k == 3)
+            kan_spline_basis_block3 (t, ext, inv, m->G, base + b0, b1 - b0, m0 + b0,
+                                     bas + b0 * K1, need_d ? dbas + b0 * K1 : NULL);
+          else
+            for (size_t b = b0; b < b1; b++)
+              m0[b] = MAX (0, kan_spline_basis_tab (t, ext, inv, m->G, k, base[b], bas + b * K1,
+                                                    need_d ? dbas + b * K1 : NULL));
+          base_block (m->base_fun, base + b0, dbase + b0, b1 - b0);
+        }
     }
 }
 
 static void
-forward_bases (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, int K1, size_t n)
+forward_bases (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, int K1, size_t n,
+               gboolean need_d)
 {
   if (K1 == 4)
-    forward_bases_k (m, L, W, w, 3, n);
+    forward_bases_k (m, L, W, w, 3, n, need_d);
   else
-    forward_bases_k (m, L, W, w, K1 - 1, n);
+    forward_bases_k (m, L, W, w, K1 - 1, n, need_d);
+}
+
+/* The numeric part of edge E over the rows: SPL = spline(x) and
+ * postnum[b,i,j] = mask·(w_b·b(x) + w_s·spline(x)), added into the subnode sums Z
+ * (row-contiguous). One pass over the input node's sample-major
+ * bases; K1 a constant after inlining. */
+G_ALWAYS_INLINE static inline void
+edge_numeric (const int *restrict m0, const double *restrict bas, const double *restrict base,
+              const double *restrict c, double wb, double ws, size_t n, int K1,
+              double *restrict spl, double *restrict pnum, size_t stride, double *restrict z)
+{
+  for (size_t b = 0; b < n; b++)
+    {
+      const double *bb = bas + b * K1, *cc = c + m0[b];
+      double sv = 0.0, pn;
+      KAN_UNROLL
+      for (int r = 0; r < K1; r++)
+        sv += cc[r] * bb[r];
+      spl[b] = sv;
+      pn = wb * base[b] + ws * sv;
+      pnum[b * stride] = pn;
+      z[b] += pn;
+    }
 }
 
 /* Edges of one layer: post[b,i,j] = mask·(w_b·b(x) + w_s·spline(x)) + mask_s·(c·f(a·x+b)+d),
- * summed into the subnodes z. Edge by edge, so masks are tested once per edge; K1 is a parameter
- * so that the k = 3 call is unrolled. */
+ * summed into the subnodes z. Edge by edge, each a pass over the rows, so masks are tested
+ * once per edge; K1 is a parameter so that the k = 3 call is unrolled. The spline derivatives
+ * are left to the backward pass, which computes them from the bases. */
 G_ALWAYS_INLINE static inline void
 forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, size_t n, int K1,
-               gboolean has_sym, gboolean need_dx, double y_th)
+               gboolean has_sym, double y_th)
 {
   int I = L->n_in, O = L->n_out, P = m->G + m->k;
+  size_t IO = (size_t) I * O;
 
   memset (W->z, 0, sizeof (double) * n * O);
+  W->post_alias = !has_sym;
   for (int i = 0; i < I; i++)
     for (int j = 0; j < O; j++)
       {
         size_t e = (size_t) i * O + j;
-        const double *c = L->coef + e * P;
-        double msk = L->mask[e], wb = msk * L->scale_base[e], ws = msk * L->scale_sp[e];
-        gboolean sym = has_sym && L->mask_sym[e] != 0.0, numeric = msk != 0.0;
+        double msk = L->mask[e], *z = W->z + (size_t) j * n, *pnum = W->postnum + e;
 
         if (kan_work_tick (w, n))
           return;
 
-        for (size_t b = 0; b < n; b++)
-          {
-            size_t bi = b * I + i, bij = bi * O + j;
-            int m0 = W->m0[bi];
-            double sv = 0.0, ds = 0.0, pn;
-            if (m0 >= 0)
-              {
-                const double *bas = W->bas + bi * K1;
-                KAN_UNROLL
-                for (int r = 0; r < K1; r++)
-                  sv += c[m0 + r] * bas[r];
-                /* Layer 0's inputs are data: nothing needs ∂/∂x there. */
-                if (need_dx)
-                  {
-                    const double *dbas = W->dbas + bi * K1;
-                    KAN_UNROLL
-                    for (int r = 0; r < K1; r++)
-                      ds += c[m0 + r] * dbas[r];
-                  }
-              }
-            W->spl[bij] = sv;
-            W->dspl[bij] = ds;
-            /* A masked edge is exactly 0, whatever its (possibly stale) parameters hold. */
-            pn = numeric ? wb * W->base[bi] + ws * sv : 0.0;
-            W->postnum[bij] = pn;
-            W->post[bij] = pn;
-            W->z[b * O + j] += pn;
-          }
-        if (sym)
+        /* A masked edge is exactly 0, whatever its (possibly stale) parameters hold. */
+        if (msk != 0.0)
+          edge_numeric (W->m0 + (size_t) i * n, W->bas + (size_t) i * n * K1,
+                        W->base + (size_t) i * n, L->coef + e * P, msk * L->scale_base[e],
+                        msk * L->scale_sp[e], n, K1, W->spl + e * n, pnum, IO, z);
+        else
+          for (size_t b = 0; b < n; b++)
+            {
+              pnum[b * IO] = 0.0;
+              z[b] += 0.0;
+            }
+        if (!has_sym)
+          continue;
+        if (L->mask_sym[e] != 0.0)
           {
             const double *a = L->sym + e * 4;
-            double ms = L->mask_sym[e];
+            double ms = L->mask_sym[e], *symf = W->symf + e * n, *dsymf = W->dsymf + e * n;
             for (size_t b = 0; b < n; b++)
               {
-                size_t bi = b * I + i, bij = bi * O + j;
-                double f = kan_sym_eval (L->sym_fn[e], a[0] * W->x[bi] + a[1], y_th,
-                                         &W->dsymf[bij]);
+                double f = kan_sym_eval (L->sym_fn[e], a[0] * W->x[b * I + i] + a[1], y_th,
+                                         &dsymf[b]);
                 double ps = ms * (a[2] * f + a[3]);
-                W->symf[bij] = f;
-                W->post[bij] += ps;
-                W->z[b * O + j] += ps;
+                symf[b] = f;
+                W->post[b * IO + e] = pnum[b * IO] + ps;
+                z[b] += ps;
               }
           }
+        else
+          for (size_t b = 0; b < n; b++)
+            W->post[b * IO + e] = pnum[b * IO];
       }
 }
 
@@ -196,7 +241,7 @@ kan_model_forward_layers (const KanModel *m,
             {
               w->cache_valid = FALSE;
               memcpy (W->x, x, sizeof (double) * n * I);
-              forward_bases (m, L, W, w, K1, n);
+              forward_bases (m, L, W, w, K1, n, FALSE);
               if (w->cancelled)
                 return;
               w->cache_valid = TRUE;
@@ -207,40 +252,48 @@ kan_model_forward_layers (const KanModel *m,
             }
         }
       else
-        forward_bases (m, L, W, w, K1, n);
+        forward_bases (m, L, W, w, K1, n, TRUE);
       if (w->cancelled)
         return;
 
       if (has_sym && W->symf == NULL)
         {
+          W->post = g_new (double, w->n_max * I * O);
           W->symf = g_new (double, w->n_max * I * O);
           W->dsymf = g_new (double, w->n_max * I * O);
         }
 
       if (K1 == 4)
-        forward_edges (m, L, W, w, n, 4, has_sym, l > 0, y_th);
+        forward_edges (m, L, W, w, n, 4, has_sym, y_th);
       else
-        forward_edges (m, L, W, w, n, K1, has_sym, l > 0, y_th);
+        forward_edges (m, L, W, w, n, K1, has_sym, y_th);
       if (w->cancelled)
         return;
 
-      /* Subnode affine, multiplication, node affine. */
+      /* Subnode affine, multiplication, node affine, row-contiguous per (sub)node. */
       {
         double *xnext = l + 1 < m->depth ? w->wl[l + 1].x : w->out;
-        for (size_t b = 0; b < n; b++)
+        for (int j = 0; j < O; j++)
           {
-            const double *z = W->z + b * O;
-            double *zs = W->zs + b * O, *y = W->y + b * Q, *xn = xnext + b * Q;
-            for (int j = 0; j < O; j++)
-              zs[j] = L->subnode_scale[j] * z[j] + L->subnode_bias[j];
-            for (int q = 0; q < Q; q++)
+            const double *z = W->z + (size_t) j * n;
+            double *zs = W->zs + (size_t) j * n, ss = L->subnode_scale[j];
+            double sb = L->subnode_bias[j];
+            for (size_t b = 0; b < n; b++)
+              zs[b] = ss * z[b] + sb;
+          }
+        for (int q = 0; q < Q; q++)
+          {
+            double *y = W->y + (size_t) q * n, ns = L->node_scale[q], nb = L->node_bias[q];
+            for (size_t b = 0; b < n; b++)
+              y[b] = 1.0;
+            for (int s = L->group_start[q]; s < L->group_start[q + 1]; s++)
               {
-                double prod = 1.0;
-                for (int s = L->group_start[q]; s < L->group_start[q + 1]; s++)
-                  prod *= zs[s];
-                y[q] = prod;
-                xn[q] = L->node_scale[q] * prod + L->node_bias[q];
+                const double *zs = W->zs + (size_t) s * n;
+                for (size_t b = 0; b < n; b++)
+                  y[b] *= zs[b];
               }
+            for (size_t b = 0; b < n; b++)
+              xnext[b * Q + q] = ns * y[b] + nb;
           }
       }
     }

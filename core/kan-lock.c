@@ -1,9 +1,8 @@
-/* kan-lock.c — suggest, lock, unlock and auto-symbolic (see kan-lock.h). */
+/* kan-lock.c — suggest, lock and unlock (see kan-lock.h). */
 #include "kan-lock.h"
 #include "kan-model-private.h"
 #include "kan-symbolic.h"
 #include "kan-error.h"
-#include "kan-ops.h"
 
 #include <math.h>
 #include <string.h>
@@ -162,30 +161,6 @@ kan_model_unlock (KanModel *m, int l, int i, int j)
   if (kan_model_edge_mode (m, l, i, j) == KAN_EDGE_OFF)
     return;
   kan_model_set_edge (m, l, i, j, KAN_EDGE_NUMERIC, 0, NULL);
-}
-
-int
-kan_model_auto_symbolic (KanModel *m, const double *x, size_t n, const int *lib, int n_lib,
-                         double r2_threshold, const KanSymFitParams *p, GString *log,
-                         GError **error)
-{
-  g_autoptr (KanOpsSymbolicReport) r = NULL;
-
-  g_return_val_if_fail (m != NULL && (x != NULL || n == 0), -1);
-  g_return_val_if_fail (error == NULL || *error == NULL, -1);
-  /* kan-ops decides what is locked and why; this entry point only keeps the older signature
-   * (rows and a text log) for programs that use the model API alone. */
-  r = kan_ops_auto_symbolic_rows (m, x, n, lib, n_lib, p, r2_threshold, NULL, error);
-  if (r == NULL)
-    return -1;
-  for (guint q = 0; log && q < r->edges->len; q++)
-    {
-      g_autofree char *line = kan_ops_edge_report_text (&g_array_index (r->edges,
-                                                                       KanOpsEdgeReport, q),
-                                                        r2_threshold);
-      g_string_append_printf (log, "%s\n", line);
-    }
-  return r->n_locked;
 }
 
 int *

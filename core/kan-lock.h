@@ -1,4 +1,5 @@
-/* kan-lock.h — suggest, lock, unlock and auto-symbolic on a model's edges.
+/* kan-lock.h — suggest, lock and unlock a model's edges (auto-symbolic on a bare model,
+ * kan_model_auto_symbolic, is in kan-ops.h, above this module).
  *
  * An edge is fitted to what it computes now: its inputs and outputs over a forward pass of the
  * caller's rows (usually the train inputs). Locking switches it to c·f(a·x+b)+d; unlocking
@@ -57,21 +58,6 @@ void        kan_model_unlock         (KanModel              *m,
                                       int                    l,
                                       int                    i,
                                       int                    j);
-
-/* Locks every edge that is still numeric to its best suggestion from LIB (NULL: all) if that
- * fit's R² is at least R2_THRESHOLD, layer by layer (each layer is fitted on inputs produced by
- * the already-locked layers before it); kan_ops_auto_symbolic_rows (kan-ops.h) does the work.
- * Appends one line per edge to LOG if not NULL (kan_ops_edge_report_text). Returns the number
- * of edges locked, or -1 with ERROR set. */
-int         kan_model_auto_symbolic  (KanModel              *m,
-                                      const double          *x,
-                                      size_t                 n,
-                                      const int             *lib,
-                                      int                    n_lib,
-                                      double                 r2_threshold,
-                                      const KanSymFitParams *p,
-                                      GString               *log,
-                                      GError               **error);
 
 /* Parses "x,x^2,exp,sin" into library ids (g_free the result); errors name unknown names and
  * list the library. */

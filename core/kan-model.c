@@ -348,6 +348,23 @@ kan_model_alloc (const KanModelConfig *cfg,
   return model_alloc (cfg, FALSE, error);
 }
 
+/* The q in 0 … N-1 whose midpoint (q+½)/N is nearest X (the first on a tie). */
+static int
+nearest_midpoint (int    n,
+                  double x)
+{
+  double best = INFINITY;
+  int qb = 0;
+
+  for (int q = 0; q < n; q++)
+    {
+      double dist = fabs ((q + 0.5) / n - x);
+      if (dist < best)
+        best = dist, qb = q;
+    }
+  return qb;
+}
+
 /* pykan's sparse_mask: inputs at (i+½)/I and outputs at (j+½)/O on [0,1]; each input links to
  * its nearest output, each output to its nearest input. */
 static void
@@ -356,29 +373,9 @@ sparse_mask (KanLayer *L)
   int I = L->n_in, O = L->n_out;
   memset (L->mask, 0, sizeof (double) * I * O);
   for (int i = 0; i < I; i++)
-    {
-      double xi = (i + 0.5) / I, best = INFINITY;
-      int jb = 0;
-      for (int j = 0; j < O; j++)
-        {
-          double dist = fabs ((j + 0.5) / O - xi);
-          if (dist < best)
-            best = dist, jb = j;
-        }
-      L->mask[i * O + jb] = 1.0;
-    }
+    L->mask[i * O + nearest_midpoint (O, (i + 0.5) / I)] = 1.0;
   for (int j = 0; j < O; j++)
-    {
-      double xj = (j + 0.5) / O, best = INFINITY;
-      int ib = 0;
-      for (int i = 0; i < I; i++)
-        {
-          double dist = fabs ((i + 0.5) / I - xj);
-          if (dist < best)
-            best = dist, ib = i;
-        }
-      L->mask[ib * O + j] = 1.0;
-    }
+    L->mask[nearest_midpoint (I, (j + 0.5) / O) * O + j] = 1.0;
 }
 
 KanModel *

@@ -676,6 +676,30 @@ kan_ops_auto_symbolic_rows (KanModel              *m,
   return g_steal_pointer (&r);
 }
 
+int
+kan_model_auto_symbolic (KanModel *m, const double *x, size_t n, const int *lib, int n_lib,
+                         double r2_threshold, const KanSymFitParams *p, GString *log,
+                         GError **error)
+{
+  g_autoptr (KanOpsSymbolicReport) r = NULL;
+
+  g_return_val_if_fail (m != NULL && (x != NULL || n == 0), -1);
+  g_return_val_if_fail (error == NULL || *error == NULL, -1);
+  /* kan-ops decides what is locked and why; this entry point only keeps the older signature
+   * (rows and a text log) for programs that use the model API alone. */
+  r = kan_ops_auto_symbolic_rows (m, x, n, lib, n_lib, p, r2_threshold, NULL, error);
+  if (r == NULL)
+    return -1;
+  for (guint q = 0; log && q < r->edges->len; q++)
+    {
+      g_autofree char *line = kan_ops_edge_report_text (&g_array_index (r->edges,
+                                                                       KanOpsEdgeReport, q),
+                                                        r2_threshold);
+      g_string_append_printf (log, "%s\n", line);
+    }
+  return r->n_locked;
+}
+
 KanOpsSymbolicReport *
 kan_ops_auto_symbolic_model (KanModel         *m,
                              const KanDataset *d,
@@ -801,4 +825,229 @@ kan_ops_discover_session (const KanDiscoverResult *r,
                             r->seconds);
   kan_ops_record (s, "discover", detail);
   return s;
+}
+
+/* Classification and inputs ----------------------------------------------------------------- */
+
+/* The share of the N rows of X whose largest output of M is the label in Y (stride N_Y). */
+static double
+accuracy_rows (const KanModel *m,
+               const double   *x,
+               const double   *y,
+               int             n_y,
+               size_t          n)
+{
+  int n_out = kan_model_n_out (m);
+  g_autofree double *out = NULL;
+  size_t hits = 0;
+
+  if (n == 0)
+    return NAN;
+  out = g_new (double, n * n_out);
+  kan_model_eval (m, x, n, out);
+  for (size_t b = 0; b < n; b++)
+    {
+      int best = 0;
+      for (int q = 1; q < n_out; q++)
+        if (out[b * n_out + q] > out[b * n_out + best])
+          best = q;
+      hits += best == (int) y[b * n_y];
+    }
+  return (double) hits / n;
+}
+
+void
+kan_ops_accuracy (const KanModel   *m,
+                  const KanDataset *d,
+                  KanLoss           loss,
+                  double           *train,
+                  double           *test)
+{
+  *train = *test = NAN;
+  if (m == NULL || d == NULL || loss != KAN_LOSS_CE || d->n_in != kan_model_n_in (m))
+    return;
+  *train = accuracy_rows (m, d->train_x, d->train_y, d->n_out, d->n_train);
+  *test = accuracy_rows (m, d->test_x, d->test_y, d->n_out, d->n_test);
+}
+
+static int
+input_rank_cmp (gconstpointer a,
+                gconstpointer b)
+{
+  const KanOpsInputRank *ra = a, *rb = b;
+
+  if (ra->score != rb->score)
+    return ra->score > rb->score ? -1 : 1;
+  return ra->input - rb->input;
+}
+
+GArray *
+kan_ops_input_ranking (const KanSession *s,
+                       GError          **error)
+{
+  g_autoptr (KanScores) sc = NULL;
+  const double *scores;
+  GArray *r;
+
+  g_return_val_if_fail (s != NULL && s->model != NULL && s->data != NULL, NULL);
+  sc = kan_scores_compute (s->model, s->data->train_x, s->data->n_train, error);
+  if (sc == NULL)
+    return NULL;
+  scores = kan_scores_inputs (sc);
+  r = g_array_new (FALSE, FALSE, sizeof (KanOpsInputRank));
+  for (int i = 0; i < kan_model_n_in (s->model); i++)
+    {
+      KanOpsInputRank e = { i, scores[i] };
+      g_array_append_val (r, e);
+    }
+  g_array_sort (r, input_rank_cmp);
+  return r;
+}
+
+/* X (N rows of N_IN columns) with only the columns KEPT (ending with -1). */
+static double *
+keep_columns (const double *x,
+              size_t        n,
+              int           n_in,
+              const int    *kept,
+              int           n_kept)
+{
+  double *c = g_new (double, MAX (n * n_kept, 1));
+
+  for (size_t b = 0; b < n; b++)
+    for (int q = 0; q < n_kept; q++)
+      c[b * n_kept + q] = x[b * n_in + kept[q]];
+  return c;
+}
+
+static char **
+keep_strv (char *const *v,
+           const int   *kept,
+           int          n_kept)
+{
+  char **c;
+
+  if (v == NULL)
+    return NULL;
+  c = g_new0 (char *, n_kept + 1);
+  for (int q = 0; q < n_kept; q++)
+    c[q] = g_strdup (v[kept[q]]);
+  return c;
+}
+
+static double *
+keep_values (const double *v,
+             const int    *kept,
+             int           n_kept,
+             int           stride)
+{
+  double *c;
+
+  if (v == NULL)
+    return NULL;
+  c = g_new (double, n_kept * stride);
+  for (int q = 0; q < n_kept; q++)
+    for (int k = 0; k < stride; k++)
+      c[q * stride + k] = v[kept[q] * stride + k];
+  return c;
+}
+
+/* A copy of D with only the input columns KEPT; a formula data set becomes rows (its formula
+ * needs the columns that are gone). */
+static KanDataset *
+dataset_keep_inputs (const KanDataset *d,
+                     const int        *kept,
+                     int               n_kept)
+{
+  KanDataset *c = kan_dataset_copy (d);
+
+  g_free (c->train_x);
+  g_free (c->test_x);
+  c->train_x = keep_columns (d->train_x, d->n_train, d->n_in, kept, n_kept);
+  c->test_x = keep_columns (d->test_x, d->n_test, d->n_in, kept, n_kept);
+  g_strfreev (c->in_names);
+  c->in_names = keep_strv (d->in_names, kept, n_kept);
+  g_strfreev (c->in_units);
+  c->in_units = keep_strv (d->in_units, kept, n_kept);
+  g_free (c->in_mean);
+  c->in_mean = keep_values (d->in_mean, kept, n_kept, 1);
+  g_free (c->in_std);
+  c->in_std = keep_values (d->in_std, kept, n_kept, 1);
+  g_free (c->ranges);
+  c->ranges = keep_values (d->ranges, kept, n_kept, 2);
+  c->n_in = n_kept;
+  if (c->source == KAN_DATA_FORMULA)
+    {
+      c->source = KAN_DATA_ARRAYS;
+      g_clear_pointer (&c->formula, g_free);
+      g_clear_pointer (&c->ranges, g_free);
+    }
+  return c;
+}
+
+static void
+append_names (GString     *t,
+              char *const *names,
+              const int   *cols,
+              int          n)
+{
+  for (int q = 0; q < n; q++)
+    g_string_append_printf (t, "%s%s", q ? "," : "", names ? names[cols[q]] : "?");
+}
+
+int
+kan_ops_prune_inputs (KanSession *s,
+                      double      threshold,
+                      GError    **error)
+{
+  g_autoptr (KanScores) sc = NULL;
+  g_autoptr (KanModel) pruned = NULL;
+  g_autofree int *kept = NULL;
+  g_autofree int *removed = NULL;
+  g_autoptr (GString) detail = g_string_new (NULL);
+  int n_in, n_kept = 0, n_removed = 0;
+
+  g_return_val_if_fail (s != NULL && s->model != NULL && s->data != NULL, -1);
+  if (isnan (threshold))
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, "the input threshold is NaN");
+      return -1;
+    }
+  n_in = kan_model_n_in (s->model);
+  if (s->data->n_in != n_in)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "the data have %d input columns but the model takes %d inputs",
+                   s->data->n_in, n_in);
+      return -1;
+    }
+  sc = kan_scores_compute (s->model, s->data->train_x, s->data->n_train, error);
+  if (sc == NULL)
+    return -1;
+  pruned = kan_model_prune_inputs (s->model, sc, threshold, NULL, &kept, error);
+  if (pruned == NULL)
+    return -1;
+  while (kept[n_kept] >= 0)
+    n_kept++;
+  if (n_kept == n_in)
+    return 0;
+  removed = g_new (int, n_in);
+  for (int i = 0, q = 0; i < n_in; i++)
+    if (q < n_kept && kept[q] == i)
+      q++;
+    else
+      removed[n_removed++] = i;
+
+  g_string_append_printf (detail, "threshold=%g removed=", threshold);
+  append_names (detail, s->data->in_names, removed, n_removed);
+  g_string_append (detail, " kept=");
+  append_names (detail, s->data->in_names, kept, n_kept);
+  {
+    KanDataset *nd = dataset_keep_inputs (s->data, kept, n_kept);
+    kan_dataset_free (s->data);
+    s->data = nd;
+  }
+  set_model (s, g_steal_pointer (&pruned));
+  kan_ops_record (s, "prune-inputs", detail->str);
+  return n_removed;
 }

@@ -249,6 +249,21 @@ void             kan_ops_symbolic_report_free (KanOpsSymbolicReport *r);
 char            *kan_ops_edge_report_text     (const KanOpsEdgeReport *e,
                                                double                  r2);
 
+/* Locks every edge that is still numeric to its best suggestion from LIB (NULL: all) if that
+ * fit's R² is at least R2_THRESHOLD, layer by layer (each layer is fitted on inputs produced by
+ * the already-locked layers before it); kan_ops_auto_symbolic_rows does the work.
+ * Appends one line per edge to LOG if not NULL (kan_ops_edge_report_text). Returns the number
+ * of edges locked, or -1 with ERROR set. */
+int              kan_model_auto_symbolic (KanModel              *m,
+                                          const double          *x,
+                                          size_t                 n,
+                                          const int             *lib,
+                                          int                    n_lib,
+                                          double                 r2_threshold,
+                                          const KanSymFitParams *p,
+                                          GString               *log,
+                                          GError               **error);
+
 /* Refine, formula, discover ------------------------------------------------------------------- */
 
 /* Refits the splines on NEW_GRID intervals (kan_model_refine on the train inputs). BEFORE_TRAIN
@@ -278,6 +293,39 @@ KanExpr         *kan_ops_formula       (const KanSession  *s,
  * network. */
 KanSession      *kan_ops_discover_session (const KanDiscoverResult *r,
                                            const KanDataset        *d);
+
+/* Classification and inputs (issue 13) ------------------------------------------------------ */
+
+/* The share of D's train and test rows whose largest output of M is the row's class label
+ * (cross-entropy data: labels 0 … n-1 in the first output column; the first of equal largest
+ * outputs counts). NaN for a part without rows, for a LOSS other than KAN_LOSS_CE, or when M or
+ * D is NULL. The CLI's eval and the workbench both report this. */
+void             kan_ops_accuracy      (const KanModel    *m,
+                                        const KanDataset  *d,
+                                        KanLoss            loss,
+                                        double            *train,
+                                        double            *test);
+
+/* One input of a model and its importance (kan_scores_inputs on the train rows). */
+typedef struct
+{
+  int    input;            /* column of the model's input layer */
+  double score;
+} KanOpsInputRank;
+
+/* S's inputs ranked by importance, highest first (equal scores: lower column first), as a
+ * GArray of KanOpsInputRank. Errors as for kan_scores_compute. */
+GArray          *kan_ops_input_ranking (const KanSession  *s,
+                                        GError           **error);
+
+/* Removes the inputs scoring ≤ THRESHOLD (the best one stays if none would remain): the model
+ * takes only the kept inputs (kan_model_prune_inputs) and the data keep only their columns (a
+ * formula data set becomes rows held in the session). Records "prune-inputs" with the removed
+ * and kept names. Returns the number of inputs removed (0 changes and records nothing), or -1
+ * with ERROR set (a NaN threshold, or as kan_scores_compute). */
+int              kan_ops_prune_inputs  (KanSession        *s,
+                                        double             threshold,
+                                        GError           **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanOpsPrunePlan, kan_ops_prune_plan_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanOpsSymbolicReport, kan_ops_symbolic_report_free)

@@ -215,6 +215,106 @@ kan_spline_tables (const double *t,
       inv[(size_t) (j - 1) * len + q] = q + j < len ? safe_div (1.0, ext[q + j] - ext[q]) : 0.0;
 }
 
+/* Points per block of kan_spline_basis_block3, and the most knots whose span is found by
+ * counting (one vectorised pass over the block per knot) rather than by a binary search. */
+#define BLOCK3_POINTS    256
+#define BLOCK3_MAX_COUNT 24
+
+/* The recursion of kan_spline_basis_tab3 for points whose span is S[s] (given): written as a
+ * loop over the block with no branch, so the compiler can vectorise it where gathers exist. */
+G_ALWAYS_INLINE static inline void
+basis_block3_spans (const double *restrict ext,
+                    const double *restrict inv,
+                    int                    len,
+                    const double *restrict xs,
+                    const long   *restrict sp,
+                    size_t                 n,
+                    double       *restrict b,
+                    double       *restrict db,
+                    gboolean               with_d)
+{
+  for (size_t s = 0; s < n; s++)
+    {
+      double B[4], D[4];
+      kan_spline_cubic_at_span (ext, inv, len, sp[s], xs[s], B, D);
+      for (int r = 0; r < 4; r++)
+        b[s * 4 + r] = B[r];
+      if (with_d)
+        for (int r = 0; r < 4; r++)
+          db[s * 4 + r] = D[r];
+    }
+}
+
+KAN_SIMD_CLONES void
+kan_spline_basis_block3 (const double *t,
+                         const double *ext,
+                         const double *inv,
+                         int           G,
+                         const double *xs,
+                         size_t        n,
+                         int          *m0,
+                         double       *b,
+                         double       *db)
+{
+  const int last = G + 6, n_basis = G + 3, len = G + 13;
+  long sp[BLOCK3_POINTS];
+  double cnts[BLOCK3_POINTS];
+
+  g_return_if_fail (t != NULL && ext != NULL && inv != NULL);
+  g_return_if_fail ((xs != NULL && m0 != NULL && b != NULL) || n == 0);
+  for (size_t s0 = 0; s0 < n; s0 += BLOCK3_POINTS)
+    {
+      size_t nb = MIN (BLOCK3_POINTS, n - s0);
+      const double *x = xs + s0;
+      double *bb = b + s0 * 4, *dd = db ? db + s0 * 4 : NULL;
+
+      /* Span: the number of knots t_1 … t_{last-1} at or below x, which for x in
+       * [t_0, t_last) is the s with t_s <= x < t_{s+1} (the largest, with repeated knots);
+       * outside, any span in range: those points are redone below. */
+      if (last <= BLOCK3_MAX_COUNT)
+        {
+          for (size_t s = 0; s < nb; s++)
+            cnts[s] = 0.0;
+          for (int q = 1; q < last; q++)
+            {
+              double tq = t[q];
+              for (size_t s = 0; s < nb; s++)
+                cnts[s] += x[s] >= tq ? 1.0 : 0.0;
+            }
+          for (size_t s = 0; s < nb; s++)
+            sp[s] = (long) cnts[s];
+        }
+      else
+        for (size_t s = 0; s < nb; s++)
+          {
+            const double *base = t;
+            int cnt = last;   /* search t_0 … t_{last-1} */
+            while (cnt > 1)
+              {
+                int half = cnt >> 1;
+                base = x[s] >= base[half] ? base + half : base;
+                cnt -= half;
+              }
+            sp[s] = base - t;
+          }
+      if (dd)
+        basis_block3_spans (ext, inv, len, x, sp, nb, bb, dd, TRUE);
+      else
+        basis_block3_spans (ext, inv, len, x, sp, nb, bb, dd, FALSE);
+      /* Outside the grid or at its ends (where some of the four bases do not exist):
+       * one by one, as kan_spline_basis_tab3 does them. */
+      for (size_t s = 0; s < nb; s++)
+        {
+          long first = sp[s] - 3;
+          if (x[s] >= t[0] && x[s] < t[last] && first >= 0 && first <= n_basis - 4)
+            m0[s0 + s] = (int) first;
+          else
+            m0[s0 + s] = MAX (0, kan_spline_basis_tab3 (t, ext, inv, G, x[s], bb + s * 4,
+                                                        dd ? dd + s * 4 : NULL));
+        }
+    }
+}
+
 double
 kan_spline_eval (const double *t,
                  int           G,

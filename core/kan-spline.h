@@ -36,6 +36,14 @@ void     kan_knots_uniform    (double       *t,
 #else
 #define KAN_UNROLL
 #endif
+/* Hot loops over blocks of samples are compiled twice, for AVX2 and for the baseline, and the
+ * loader picks one for the processor (GCC's function multiversioning). No FMA in either: the
+ * results are the same bits on every x86-64. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define KAN_SIMD_CLONES __attribute__ ((target_clones ("avx2", "default")))
+#else
+#define KAN_SIMD_CLONES
+#endif
 int      kan_spline_basis     (const double *t,
                                int           G,
                                int           k,
@@ -142,6 +150,37 @@ kan_spline_basis_tab (const double *t,
   return clip;
 }
 
+/* The four cubic bases at X and their derivatives into B and D, on the span S
+ * (t_s <= x < t_{s+1}) of the knots whose kan_spline_tables are EXT and INV (LEN = G+13). */
+G_ALWAYS_INLINE static inline void
+kan_spline_cubic_at_span (const double *ext,
+                          const double *inv,
+                          int           len,
+                          long          s,
+                          double        x,
+                          double       *B,
+                          double       *D)
+{
+  /* e[d] = t_{s+d}; iJ[d] = 1/(t_{s+d+J} − t_{s+d}). */
+  const double *e = ext + s + 3, *i1 = inv + s + 3, *i2 = inv + len + s + 3;
+  const double *i3 = inv + 2 * len + s + 3;
+  double a0, a1, c0, c1, c2;
+
+  a0 = (e[1] - x) * i1[0];
+  a1 = (x - e[0]) * i1[0];
+  c0 = (e[1] - x) * i2[-1] * a0;
+  c1 = (x - e[-1]) * i2[-1] * a0 + (e[2] - x) * i2[0] * a1;
+  c2 = (x - e[0]) * i2[0] * a1;
+  B[0] = (e[1] - x) * i3[-2] * c0;
+  B[1] = (x - e[-2]) * i3[-2] * c0 + (e[2] - x) * i3[-1] * c1;
+  B[2] = (x - e[-1]) * i3[-1] * c1 + (e[3] - x) * i3[0] * c2;
+  B[3] = (x - e[0]) * i3[0] * c2;
+  D[0] = -3.0 * i3[-2] * c0;
+  D[1] = 3.0 * (i3[-2] * c0 - i3[-1] * c1);
+  D[2] = 3.0 * (i3[-1] * c1 - i3[0] * c2);
+  D[3] = 3.0 * i3[0] * c2;
+}
+
 /* kan_spline_basis_tab written out for k = 3, the order nearly everyone uses. */
 G_ALWAYS_INLINE static inline int
 kan_spline_basis_tab3 (const double *t,
@@ -153,8 +192,8 @@ kan_spline_basis_tab3 (const double *t,
                        double       *db)
 {
   const int last = G + 6, n_basis = G + 3, len = G + 13;
-  const double *base = t, *e, *i1, *i2, *i3;
-  double a0, a1, c0, c1, c2, B[4], D[4];
+  const double *base = t;
+  double B[4], D[4];
   int n = last + 1, s, m0, clip;
 
   if (!(x >= t[0] && x < t[last]))
@@ -175,24 +214,7 @@ kan_spline_basis_tab3 (const double *t,
     }
   s = (int) (base - t);
 
-  /* e[d] = t_{s+d}; iJ[d] = 1/(t_{s+d+J} − t_{s+d}). */
-  e = ext + s + 3;
-  i1 = inv + s + 3;
-  i2 = inv + len + s + 3;
-  i3 = inv + 2 * len + s + 3;
-  a0 = (e[1] - x) * i1[0];
-  a1 = (x - e[0]) * i1[0];
-  c0 = (e[1] - x) * i2[-1] * a0;
-  c1 = (x - e[-1]) * i2[-1] * a0 + (e[2] - x) * i2[0] * a1;
-  c2 = (x - e[0]) * i2[0] * a1;
-  B[0] = (e[1] - x) * i3[-2] * c0;
-  B[1] = (x - e[-2]) * i3[-2] * c0 + (e[2] - x) * i3[-1] * c1;
-  B[2] = (x - e[-1]) * i3[-1] * c1 + (e[3] - x) * i3[0] * c2;
-  B[3] = (x - e[0]) * i3[0] * c2;
-  D[0] = -3.0 * i3[-2] * c0;
-  D[1] = 3.0 * (i3[-2] * c0 - i3[-1] * c1);
-  D[2] = 3.0 * (i3[-1] * c1 - i3[0] * c2);
-  D[3] = 3.0 * i3[0] * c2;
+  kan_spline_cubic_at_span (ext, inv, len, s, x, B, D);
 
   m0 = s - 3;
   clip = m0 < 0 ? 0 : (m0 > n_basis - 4 ? n_basis - 4 : m0);
@@ -216,6 +238,22 @@ kan_spline_basis_tab3 (const double *t,
     }
   return clip;
 }
+
+/* kan_spline_basis_tab3 at the N points XS, sample-major: M0[s] (0 where the point lies
+ * outside the grid, whose bases are then 0), B[s·4 + r] and, if DB is not NULL,
+ * DB[s·4 + r]. The same values as N calls of kan_spline_basis_tab3, computed a block of
+ * points at a time: the span by counting knots (a vectorised pass when the knots are few),
+ * then the recursion for every point of the block, then the rare points near or outside the
+ * ends one by one. */
+void     kan_spline_basis_block3 (const double *t,
+                                  const double *ext,
+                                  const double *inv,
+                                  int           G,
+                                  const double *xs,
+                                  size_t        n,
+                                  int          *m0,
+                                  double       *b,
+                                  double       *db);
 
 /* Σ_m coef[m]·B_m(x) with stride STRIDE between coefficients. */
 double   kan_spline_eval      (const double *t,

@@ -937,6 +937,9 @@ lm_init (KanTrainer *t, GError **error)
     }
   fp.trs = gsl_multifit_nlinear_trs_lm;
   fp.solver = gsl_multifit_nlinear_solver_cholesky;
+  if (g_getenv ("H7_ACCEL")) { fp.trs = gsl_multifit_nlinear_trs_lmaccel; fp.avmax = g_ascii_strtod (g_getenv ("H7_ACCEL"), NULL); }
+  if (g_strcmp0 (g_getenv ("H7_SCALE"), "lev") == 0) fp.scale = gsl_multifit_nlinear_scale_levenberg;
+  if (g_strcmp0 (g_getenv ("H7_SCALE"), "marq") == 0) fp.scale = gsl_multifit_nlinear_scale_marquardt;
   if (t->lm && (t->lm_fdf.p != t->n_act))
     {
       gsl_multifit_nlinear_free (t->lm);

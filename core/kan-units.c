@@ -5,6 +5,7 @@
  * sqrt(p/rho) comes out as p^(1/2)·rho^(-1/2) and not as p^0.4999….
  */
 #include "kan-units.h"
+#include "kan-arith-private.h"
 #include "kan-error.h"
 
 #include <math.h>
@@ -32,22 +33,6 @@ typedef struct
   Rat e[KAN_UNITS_N_BASE];
 } RDim;
 
-static gint64
-gcd64 (gint64 a,
-       gint64 b)
-{
-  a = a < 0 ? -a : a;
-  b = b < 0 ? -b : b;
-  while (b != 0)
-    {
-      gint64 t = a % b;
-
-      a = b;
-      b = t;
-    }
-  return a;
-}
-
 static Rat
 rat (gint64 n,
      gint64 d)
@@ -60,7 +45,7 @@ rat (gint64 n,
       n = -n;
       d = -d;
     }
-  g = gcd64 (n, d);
+  g = kan_gcd (n, d);
   if (g > 1)
     {
       n /= g;
@@ -1200,7 +1185,7 @@ evaluate_choice (const RDim *dims,
           Rat q = a[k * width + r + 1 + g];
           gint64 m;
 
-          if (__builtin_mul_overflow (lcm / gcd64 (lcm, q.d), q.d, &m))
+          if (__builtin_mul_overflow (lcm / kan_gcd (lcm, q.d), q.d, &m))
             *overflow = TRUE;
           else
             lcm = m;
@@ -1214,7 +1199,7 @@ evaluate_choice (const RDim *dims,
             *overflow = TRUE;
         }
       for (int i = 0; i < n_in; i++)
-        common = gcd64 (common, ex[i]);
+        common = kan_gcd (common, ex[i]);
       for (int i = 0; i < n_in; i++)
         {
           ex[i] /= common;
@@ -1235,7 +1220,7 @@ product_expr (const Rat *e,
   gint64 q = 1;
 
   for (int i = 0; i < n_in; i++)
-    q = q / gcd64 (q, e[i].d) * e[i].d;
+    q = q / kan_gcd (q, e[i].d) * e[i].d;
   for (int i = 0; i < n_in; i++)
     {
       gint64 k = e[i].n * (q / e[i].d), m = k < 0 ? -k : k;

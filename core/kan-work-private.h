@@ -19,21 +19,24 @@ G_BEGIN_DECLS
 
 typedef struct
 {
+  /* Sample-major per input node: the bases and base function of input node i are contiguous
+   * over the rows, so every edge's inner loop streams through them. */
   double *x;       /* n × I   layer input (owned for l > 0; layer 0 copies too, for the trace) */
-  int    *m0;      /* n × I   first non-zero basis, -1 outside the grid */
-  double *bas;     /* n × I × K1 */
-  double *dbas;    /* n × I × K1 */
-  double *base;    /* n × I   b(x) */
-  double *dbase;   /* n × I   b'(x) */
-  double *spl;     /* n × I × O  raw spline value */
-  double *dspl;    /* n × I × O  raw spline derivative */
-  double *post;    /* n × I × O  edge output (numeric + symbolic) */
+  int    *m0;      /* I × n   first non-zero basis (0 outside the grid, where the bases are 0) */
+  double *bas;     /* I × n × K1 */
+  double *dbas;    /* I × n × K1  (layers l > 0: layer 0's inputs are data) */
+  double *base;    /* I × n   b(x) */
+  double *dbase;   /* I × n   b'(x) */
+  double *spl;     /* I·O × n  raw spline value of each edge (numeric edges) */
+  double *post;    /* n × I × O  edge output (numeric + symbolic), when the layer has symbolic
+                    * edges; otherwise post_alias is set and the output is postnum */
   double *postnum; /* n × I × O  numeric part of the edge output */
-  double *symf;    /* n × I × O  f(a·x+b), allocated when the layer has symbolic edges */
-  double *dsymf;   /* n × I × O  f'(a·x+b) */
-  double *z;       /* n × O   subnode sums */
-  double *zs;      /* n × O   after the subnode affine */
-  double *y;       /* n × Q   after multiplication */
+  double *symf;    /* I·O × n  f(a·x+b), allocated when the layer has symbolic edges */
+  double *dsymf;   /* I·O × n  f'(a·x+b) */
+  double *z;       /* O × n   subnode sums */
+  double *zs;      /* O × n   after the subnode affine */
+  double *y;       /* Q × n   after multiplication */
+  gboolean post_alias;
   /* pending regulariser gradient: ∂/∂postnum[b,i,j] = alpha[e]·(postnum − mean_p[e]) and
    * ∂/∂x[b,i] = beta[i]·(x − mean_x[i]) */
   double *alpha, *mean_p, *beta, *mean_x;
@@ -67,7 +70,7 @@ struct _KanWork
   size_t      ticks;
   /* per-sample backward scratch */
   double     *g_a, *g_b, *g_c;  /* max width */
-  double     *gb1, *gb2, *gzb;  /* n_max × max width: batched backward */
+  double     *gb1, *gb2, *gzb;  /* max width × n_max: batched backward, row-contiguous */
   double     *gcl;              /* G+k: one edge's coefficient gradient */
 };
 

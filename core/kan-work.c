@@ -15,7 +15,7 @@ kan_work_bytes (const KanModel *m,
                 size_t          n_max)
 {
   /* Counted in doubles, as kan_work_new allocates them (ints count as a double), plus the
-   * symbolic arrays forward adds for layers with locked edges and the structs. */
+   * arrays forward adds for layers with locked edges (post, symf, dsymf) and the structs. */
   double n, K1, ext, wmax = 1, total = 0;
 
   g_return_val_if_fail (m != NULL, G_MAXSIZE);
@@ -26,10 +26,10 @@ kan_work_bytes (const KanModel *m,
     {
       const KanLayer *L = &m->layers[l];
       double I = L->n_in, O = L->n_out, Q = L->n_next;
-      total += n * (I * (4 + 2 * K1) + 4 * I * O + 2 * O + Q)
+      total += n * (I * (4 + 2 * K1) + 2 * I * O + 2 * O + Q)
                + 2 * I * O + 2 * I + I * ext * (1 + MAX (m->k, 1));
       if (kan_layer_has_symbolic (L))
-        total += 2 * n * I * O;
+        total += 3 * n * I * O;
       wmax = MAX (wmax, MAX (I, MAX (O, Q)));
     }
   total += n * m->layers[m->depth - 1].n_next + 3 * wmax + 3 * n * wmax + m->G + m->k;
@@ -78,10 +78,9 @@ kan_work_new (const KanModel *m,
       W->dbas = g_new (double, n_max * I * K1);
       W->base = g_new (double, n_max * I);
       W->dbase = g_new (double, n_max * I);
-      W->spl = g_new (double, n_max * I * O);
-      W->dspl = g_new (double, n_max * I * O);
-      W->post = g_new (double, n_max * I * O);
+      W->post_alias = TRUE;
       W->postnum = g_new (double, n_max * I * O);
+      W->spl = g_new (double, n_max * I * O);
       W->z = g_new (double, n_max * O);
       W->zs = g_new (double, n_max * O);
       W->y = g_new (double, n_max * Q);
@@ -113,7 +112,7 @@ kan_work_free (KanWork *w)
     {
       WorkLayer *W = &w->wl[l];
       g_free (W->x); g_free (W->m0); g_free (W->bas); g_free (W->dbas);
-      g_free (W->base); g_free (W->dbase); g_free (W->spl); g_free (W->dspl);
+      g_free (W->base); g_free (W->dbase); g_free (W->spl);
       g_free (W->post); g_free (W->postnum); g_free (W->symf); g_free (W->dsymf);
       g_free (W->z); g_free (W->zs); g_free (W->y);
       g_free (W->alpha); g_free (W->mean_p); g_free (W->beta); g_free (W->mean_x);
@@ -166,7 +165,7 @@ const double *
 kan_work_edge_output (const KanWork *w, int l)
 {
   g_return_val_if_fail (w != NULL && l >= 0 && l < w->depth, NULL);
-  return w->wl[l].post;
+  return w->wl[l].post_alias ? w->wl[l].postnum : w->wl[l].post;
 }
 
 size_t

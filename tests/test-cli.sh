@@ -7,18 +7,8 @@
 
 set -u
 
-CLI=${1:?usage: test-cli.sh /path/to/kanvas-cli}
-case $CLI in /*) ;; *) CLI=$PWD/$CLI ;; esac
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/kanvas-cli-test.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP" || exit 1
-
-n=0
-failed=0
-
-pass () { n=$((n + 1)); echo "ok $n - $1"; }
-fail () { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+. "$(dirname "$0")/tap.sh"
+tap_begin cli-test "$@"
 
 # check DESCRIPTION COMMAND… — passes if the command exits 0. On failure it shows what the
 # command printed, then the stderr and stdout of the last `run`, which most checks look at.
@@ -584,9 +574,4 @@ else fail "error messages escape what they quote" "$(cat -v err.txt)"; fi
 
 # --- summary --------------------------------------------------------------------------------
 
-echo "1..$n"
-if [ "$failed" -ne 0 ]; then
-  echo "# $failed of $n checks failed"
-  exit 1
-fi
-echo "# all $n checks passed"
+tap_end

@@ -48,30 +48,6 @@ expect_error (const GError *error,
   va_end (args);
 }
 
-static double
-mean_of (const double *v,
-         size_t        n,
-         size_t        stride)
-{
-  double m = 0.0;
-
-  for (size_t i = 0; i < n; i++)
-    m += v[i * stride];
-  return m / (double) n;
-}
-
-static double
-std_of (const double *v,
-        size_t        n,
-        size_t        stride)
-{
-  double m = mean_of (v, n, stride), ss = 0.0;
-
-  for (size_t i = 0; i < n; i++)
-    ss += (v[i * stride] - m) * (v[i * stride] - m);
-  return sqrt (ss / (double) (n - 1));
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* Formula data sets                                                                          */
 /* ------------------------------------------------------------------------------------------ */
@@ -302,7 +278,7 @@ START_TEST (test_noise)
   ck_assert (memcmp (clean->train_x, noisy->train_x, 40000 * 2 * sizeof (double)) == 0);
   ck_assert (memcmp (clean->test_x, noisy->test_x, 30000 * 2 * sizeof (double)) == 0);
 
-  label_std = std_of (clean->train_y, 40000, 1);
+  label_std = kt_std (clean->train_y, 40000, 1);
   res_train = g_new (double, 40000);
   res_test = g_new (double, 30000);
   for (size_t r = 0; r < 40000; r++)
@@ -310,10 +286,10 @@ START_TEST (test_noise)
   for (size_t r = 0; r < 30000; r++)
     res_test[r] = noisy->test_y[r] - clean->test_y[r];
   /* Mean 0 within ~4 standard errors; std within 2 %. */
-  ck_assert (fabs (mean_of (res_train, 40000, 1)) < 4 * noise * label_std / sqrt (40000));
-  ck_assert (fabs (mean_of (res_test, 30000, 1)) < 4 * noise * label_std / sqrt (30000));
-  ck_assert (fabs (std_of (res_train, 40000, 1) / (noise * label_std) - 1) < 0.02);
-  ck_assert (fabs (std_of (res_test, 30000, 1) / (noise * label_std) - 1) < 0.02);
+  ck_assert (fabs (kt_mean (res_train, 40000, 1)) < 4 * noise * label_std / sqrt (40000));
+  ck_assert (fabs (kt_mean (res_test, 30000, 1)) < 4 * noise * label_std / sqrt (30000));
+  ck_assert (fabs (kt_std (res_train, 40000, 1) / (noise * label_std) - 1) < 0.02);
+  ck_assert (fabs (kt_std (res_test, 30000, 1) / (noise * label_std) - 1) < 0.02);
   g_free (res_train);
   g_free (res_test);
 }
@@ -345,18 +321,18 @@ START_TEST (test_normalisation)
 
   for (int i = 0; i < 2; i++)
     {
-      ck_assert (fabs (mean_of (norm->train_x + i, 517, 2)) < 1e-12);
-      ck_assert (fabs (std_of (norm->train_x + i, 517, 2) - 1.0) < 1e-12);
-      ck_assert (fabs (norm->in_mean[i] - mean_of (raw->train_x + i, 517, 2)) < 1e-12);
-      ck_assert (fabs (norm->in_std[i] - std_of (raw->train_x + i, 517, 2)) < 1e-12);
+      ck_assert (fabs (kt_mean (norm->train_x + i, 517, 2)) < 1e-12);
+      ck_assert (fabs (kt_std (norm->train_x + i, 517, 2) - 1.0) < 1e-12);
+      ck_assert (fabs (norm->in_mean[i] - kt_mean (raw->train_x + i, 517, 2)) < 1e-12);
+      ck_assert (fabs (norm->in_std[i] - kt_std (raw->train_x + i, 517, 2)) < 1e-12);
       /* Test rows use the train statistics. */
       for (size_t r = 0; r < 211; r++)
         ck_assert (fabs (norm->test_x[2 * r + i]
                          - (raw->test_x[2 * r + i] - norm->in_mean[i]) / norm->in_std[i])
                    < 1e-12);
     }
-  ck_assert (fabs (mean_of (norm->train_y, 517, 1)) < 1e-12);
-  ck_assert (fabs (std_of (norm->train_y, 517, 1) - 1.0) < 1e-12);
+  ck_assert (fabs (kt_mean (norm->train_y, 517, 1)) < 1e-12);
+  ck_assert (fabs (kt_std (norm->train_y, 517, 1) - 1.0) < 1e-12);
   for (size_t r = 0; r < 211; r++)
     ck_assert (fabs (norm->test_y[r] - (raw->test_y[r] - norm->out_mean[0]) / norm->out_std[0])
                < 1e-12);
@@ -757,6 +733,26 @@ END_TEST
 /* Arrays, copies, validation, ranges                                                         */
 /* ------------------------------------------------------------------------------------------ */
 
+/* Classes of a cross-entropy data set: the largest label in train or test rows, + 1, read
+ * from the first output column only; absurd labels are capped. */
+START_TEST (test_n_classes)
+{
+  const double x[] = { 0.25, 0.5, 0.75, 1.0 };
+  const double ty[] = { 0, 7.5, 2, -3, 1, 4 };   /* labels in column 0, column 1 ignored */
+  const double vy[] = { 5, 9 };
+  const double huge[] = { 3e9, 0, 1, 0, 2, 0 };
+  g_autoptr (KanDataset) d = kan_dataset_new_arrays (1, 2, 3, 1, x, ty, x + 3, vy, NULL, NULL);
+  g_autoptr (KanDataset) train_only = kan_dataset_new_arrays (1, 2, 3, 0, x, ty, NULL, NULL,
+                                                              NULL, NULL);
+  g_autoptr (KanDataset) capped = kan_dataset_new_arrays (1, 2, 3, 0, x, huge, NULL, NULL,
+                                                          NULL, NULL);
+
+  ck_assert_int_eq (kan_dataset_n_classes (d), 6);
+  ck_assert_int_eq (kan_dataset_n_classes (train_only), 3);
+  ck_assert_int_eq (kan_dataset_n_classes (capped), 1000001);
+}
+END_TEST
+
 START_TEST (test_arrays_copy_validate)
 {
   const double tx[] = { 0.5, 1.5, -2.5, 3.25, 4.125, -5.0 };
@@ -877,21 +873,13 @@ END_TEST
 /* Names, separators, line breaks in quotes, hexadecimal numbers (hardening round two)        */
 /* ------------------------------------------------------------------------------------------ */
 
-static KanDataset *
-csv_text (const char *text,
-          const char *targets,
-          GError    **error)
-{
-  return kan_dataset_from_csv_data (text, strlen (text), "t.csv", targets, 0.0, 1, error);
-}
-
 static void
 expect_csv_text_error (const char *text,
                        const char *targets,
                        ...)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (KanDataset) d = csv_text (text, targets, &error);
+  g_autoptr (KanDataset) d = kt_csv_text (text, targets, &error);
   va_list args;
 
   ck_assert_msg (d == NULL, "'%s' was read", text);
@@ -920,7 +908,7 @@ START_TEST (test_csv_names)
                                "gamma,N,y\n1,2,3\n" };
     for (gsize i = 0; i < G_N_ELEMENTS (ok); i++)
       {
-        g_autoptr (KanDataset) d = csv_text (ok[i], "y", &error);
+        g_autoptr (KanDataset) d = kt_csv_text (ok[i], "y", &error);
         ck_assert_msg (d != NULL, "'%s': %s", ok[i], error ? error->message : "");
         ck_assert (kan_dataset_validate (d, NULL));
       }
@@ -930,7 +918,7 @@ START_TEST (test_csv_names)
 
   /* Targets are labels: any name without control characters. */
   {
-    g_autoptr (KanDataset) d = csv_text ("x,\"total cost (EUR)\"\n1,2\n3,4\n",
+    g_autoptr (KanDataset) d = kt_csv_text ("x,\"total cost (EUR)\"\n1,2\n3,4\n",
                                          "total cost (EUR)", &error);
     ck_assert_msg (d != NULL, "%s", error ? error->message : "");
     ck_assert_str_eq (d->out_names[0], "total cost (EUR)");
@@ -970,7 +958,7 @@ START_TEST (test_csv_separators_quotes_hex)
   /* A quoted header name may hold line breaks; they read as a space, and the lines after it
    * keep their numbers. */
   {
-    g_autoptr (KanDataset) d = csv_text ("x,\"total\r\n  cost\"\n1,2\n3,4\n", "total cost",
+    g_autoptr (KanDataset) d = kt_csv_text ("x,\"total\r\n  cost\"\n1,2\n3,4\n", "total cost",
                                          &error);
     ck_assert_msg (d != NULL, "%s", error ? error->message : "");
     ck_assert_str_eq (d->out_names[0], "total cost");
@@ -1101,6 +1089,7 @@ data_suite (void)
   tcase_add_test (tc, test_csv_rejects);
   tcase_add_test (tc, test_csv_binary_and_long);
   tcase_add_test (tc, test_arrays_copy_validate);
+  tcase_add_test (tc, test_n_classes);
   tcase_add_test (tc, test_parse_ranges);
   tcase_add_test (tc, test_csv_names);
   tcase_add_test (tc, test_csv_separators_quotes_hex);

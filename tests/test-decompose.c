@@ -481,6 +481,109 @@ START_TEST (test_end_to_end_log_surrogate)
 }
 END_TEST
 
+static void
+stage_free (gpointer p)
+{
+  KanDiscoverStage *st = p;
+
+  g_free (st->stage);
+  g_free (st->width);
+  g_free (st->detail);
+  g_free (st);
+}
+
+/* The binomial stage finds shifted powers of one input exactly (and only those). */
+START_TEST (test_binomial_stage)
+{
+  static const struct { const char *formula; double lo, hi; gboolean exact; } cases[] = {
+    { "x1/sqrt(1 - x1^2)", -0.8, 0.8, TRUE },
+    { "1/sqrt(1 - x1^2)", -0.8, 0.8, TRUE },
+    { "2/(1 - x1/3) + 0.5", 0.0, 2.0, TRUE },
+    { "1.5*(1 + 0.25*x1^2)^(3/2)", -2.0, 2.0, TRUE },
+    { "sin(3*x1)", -1.0, 1.0, FALSE },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      g_autoptr (KanDataset) d = kt_formula_data (cases[k].formula, cases[k].lo, cases[k].hi,
+                                                  400, 200, 7);
+      g_autoptr (GPtrArray) stages = g_ptr_array_new_with_free_func (stage_free);
+      g_autoptr (GPtrArray) found =
+        g_ptr_array_new_with_free_func ((GDestroyNotify) kan_decompose_formula_free);
+      KanDiscoverOptions o;
+      GError *error = NULL;
+      double rmse, std = 0.0, mean = 0.0;
+
+      kan_discover_options_init (&o);
+      ck_assert (kan_decompose_binomial (d, &o, stages, found, &error));
+      ck_assert_int_eq (found->len, 1);
+      for (size_t q = 0; q < d->n_test; q++)
+        mean += d->test_y[q] / d->n_test;
+      for (size_t q = 0; q < d->n_test; q++)
+        std += (d->test_y[q] - mean) * (d->test_y[q] - mean) / d->n_test;
+      std = sqrt (std);
+      rmse = kan_expr_rmse (((KanDecomposeFormula *) found->pdata[0])->expr, d->test_x, d->n_in,
+                            d->test_y, 1, d->n_test);
+      if (cases[k].exact)
+        ck_assert_msg (rmse < 1e-9 * std, "%s: RMSE %g", cases[k].formula, rmse);
+      else
+        ck_assert_msg (rmse > 1e-3 * std, "%s: RMSE %g", cases[k].formula, rmse);
+    }
+}
+END_TEST
+
+/* The relativistic momentum m0·v/sqrt(1 − v²/c²): homogeneity gives c·g(v/c), power m0, and
+ * the binomial stage the one-input g(t) = t/sqrt(1 − t²). */
+START_TEST (test_end_to_end_binomial)
+{
+  const char *formula = "x1*x2/sqrt(1 - x2^2/x3^2)";
+  KanFormulaSpec spec;
+  const double ranges[6] = { -1, 1, -0.9, 0.9, 1.1, 2 };
+  g_autoptr (KanDataset) d = NULL;
+  g_autoptr (KanDiscoverResult) r = NULL;
+  GError *error = NULL;
+
+  kan_formula_spec_init (&spec);
+  spec.formula = formula;
+  spec.ranges = ranges;
+  spec.n_ranges = 3;
+  spec.n_train = 800;
+  spec.n_test = 200;
+  spec.seed = 5;
+  d = kan_dataset_from_formula (&spec, &error);
+  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
+  ck_assert_msg (kan_discover (d, NULL, &r, &error), "%s", error ? error->message : "");
+  ck_assert_msg (r->exact, "found %s", r->best->text);
+  ck_assert (has_stage (r, "subproblem", "sqrt"));
+}
+END_TEST
+
+/* Under noise, the formula that leaves only noise wins over a simpler one whose error is
+ * clearly above it (here 1.5 times), though both are within accuracy_tol. */
+START_TEST (test_noisy_selection)
+{
+  KanFormulaSpec spec;
+  const double range[2] = { -0.82, 0.82 };
+  g_autoptr (KanDataset) d = NULL;
+  g_autoptr (KanDiscoverResult) r = NULL;
+  GError *error = NULL;
+
+  kan_formula_spec_init (&spec);
+  spec.formula = "x1/sqrt(1 - x1^2)";
+  spec.ranges = range;
+  spec.n_ranges = 1;
+  spec.n_train = 800;
+  spec.n_test = 200;
+  spec.noise = 0.01;
+  spec.seed = 2;
+  d = kan_dataset_from_formula (&spec, &error);
+  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
+  ck_assert_msg (kan_discover (d, NULL, &r, &error), "%s", error ? error->message : "");
+  ck_assert_msg (strstr (r->best->text, "sqrt") != NULL && strstr (r->best->text, "atanh") == NULL,
+                 "chose %s", r->best->text);
+}
+END_TEST
+
 static Suite *
 decompose_suite (void)
 {
@@ -496,11 +599,14 @@ decompose_suite (void)
   tcase_add_test (tc, test_detect_homogeneous);
   tcase_add_test (tc, test_reduced_data_scale_floor);
   tcase_add_test (tc, test_detect_on_networks);
+  tcase_add_test (tc, test_binomial_stage);
   suite_add_tcase (s, tc);
   tcase_set_timeout (te, 300);
   tcase_add_test (te, test_end_to_end_monomial);
   tcase_add_test (te, test_end_to_end_merge);
   tcase_add_test (te, test_end_to_end_log_surrogate);
+  tcase_add_test (te, test_end_to_end_binomial);
+  tcase_add_test (te, test_noisy_selection);
   suite_add_tcase (s, te);
   return s;
 }

@@ -467,10 +467,17 @@ START_TEST (test_window_not_blank)
 END_TEST
 
 
+/* A widget of the window's template or of its right-hand pane's, by its id. */
 static GtkWidget *
 child (const char *name)
 {
-  return GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (win), KANVAS_TYPE_WINDOW, name));
+  GObject *w = gtk_widget_get_template_child (GTK_WIDGET (win), KANVAS_TYPE_WINDOW, name);
+
+  if (w == NULL)
+    w = gtk_widget_get_template_child (GTK_WIDGET (kanvas_window_get_session_pane (win)),
+                                       KANVAS_TYPE_SESSION_PANE, name);
+  ck_assert_msg (w != NULL, "no widget '%s'", name);
+  return GTK_WIDGET (w);
 }
 
 static char *
@@ -502,6 +509,19 @@ static void
 wait_task (void)
 {
   ck_assert_msg (spin_until (edits_enabled, NULL, 120), "the operation did not end");
+}
+
+static gboolean
+preview_arrived (gpointer data)
+{
+  return !kanvas_session_pane_is_previewing (kanvas_window_get_session_pane (win));
+}
+
+/* The prune preview is computed on a thread: waits until the pane shows the newest. */
+static void
+wait_preview (void)
+{
+  ck_assert_msg (spin_until (preview_arrived, NULL, 60), "the prune preview did not arrive");
 }
 
 START_TEST (test_canvas_hit)
@@ -627,6 +647,7 @@ START_TEST (test_session_end_to_end)
     g_autofree char *want = NULL;
     g_autoptr (GError) error = NULL;
 
+    wait_preview ();
     plan = kan_ops_prune_preview (
       kanvas_window_get_session (win),
       gtk_spin_button_get_value (GTK_SPIN_BUTTON (child ("prune_node_spin"))),
@@ -1780,8 +1801,14 @@ START_TEST (test_lesson_presentation)
   ck_assert (!kanvas_lesson_get_presentation (lesson));
   ck_assert_double_eq (kanvas_canvas_get_style (canvas)->text_scale, 1.0);
   ck_assert_uint_eq (kanvas_lesson_get_step_time (lesson), 0);
+  ck_assert_double_eq (kanvas_loss_view_get_text_scale (kanvas_window_get_loss_view (win)), 1.0);
+  ck_assert (!gtk_widget_has_css_class (GTK_WIDGET (win), "presentation"));
 
   app_action ("presentation", NULL);
+  /* The loss plot and the right-hand pane's text grow too. */
+  ck_assert_double_eq (kanvas_loss_view_get_text_scale (kanvas_window_get_loss_view (win)),
+                       KANVAS_PRESENTATION_PLOT_SCALE);
+  ck_assert (gtk_widget_has_css_class (GTK_WIDGET (win), "presentation"));
   state = g_action_group_get_action_state (G_ACTION_GROUP (win), "presentation");
   ck_assert (g_variant_get_boolean (state));
   ck_assert (kanvas_lesson_get_presentation (lesson));
@@ -1812,6 +1839,8 @@ START_TEST (test_lesson_presentation)
   /* Off again: as before. */
   app_action ("presentation", NULL);
   ck_assert (!kanvas_lesson_get_presentation (lesson));
+  ck_assert_double_eq (kanvas_loss_view_get_text_scale (kanvas_window_get_loss_view (win)), 1.0);
+  ck_assert (!gtk_widget_has_css_class (GTK_WIDGET (win), "presentation"));
   ck_assert_double_eq (kanvas_canvas_get_style (canvas)->text_scale, 1.0);
   ck_assert_uint_eq (kanvas_lesson_get_step_time (lesson), 0);
 }
@@ -2014,10 +2043,11 @@ START_TEST (test_prune_offers_lambda)
   w = model_width ();
   ck_assert_str_ne (w, "2,5,1");
   /* The preview follows the threshold once it settles. */
+  wait_preview ();
   {
     g_autofree char *before = g_strdup (adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("prune_preview_row"))));
     gtk_spin_button_set_value (GTK_SPIN_BUTTON (child ("prune_edge_spin")), 5);
-    spin_for (0.5);
+    wait_preview ();
     ck_assert_str_ne (adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("prune_preview_row"))),
                       before);
   }
@@ -2121,6 +2151,7 @@ START_TEST (test_prune_preview_marks_canvas)
   AdwMessageDialog *d;
 
   train_unregularised ();
+  wait_preview ();
   plan = panel_prune_plan ();
   ck_assert_uint_gt (plan->nodes->len + plan->edges->len, 0);
   show_panel ("inspect");
@@ -2151,6 +2182,7 @@ START_TEST (test_prune_preview_marks_canvas)
    * lists it. */
   after = panel_prune_plan ();
   show_panel ("network");
+  wait_preview ();
   if (after->nodes->len + after->edges->len > 0)
     assert_canvas_marks (after);
   else
@@ -2327,6 +2359,82 @@ START_TEST (test_window_draws_during_auto_symbolic)
 }
 END_TEST
 
+/* The prune preview runs on a thread with a busy state; thresholds changed while one runs give
+ * the preview of the last value, and prune then removes what that preview said. */
+START_TEST (test_prune_preview_on_thread)
+{
+  KanvasSessionPane *pane = kanvas_window_get_session_pane (win);
+  GtkSpinButton *edge = GTK_SPIN_BUTTON (child ("prune_edge_spin"));
+  g_autoptr (KanOpsPrunePlan) all = NULL;
+  g_autoptr (KanOpsPrunePlan) plan = NULL;
+  g_autofree char *want = NULL;
+  g_autofree char *w = NULL;
+
+  app_action ("configure", g_variant_new_string ("opt=lbfgs,steps=20,lamb=0.01"));
+  train_and_wait ();
+  wait_preview ();
+  /* Two thresholds with different previews: everything, and a little. */
+  gtk_spin_button_set_value (edge, 5);
+  all = panel_prune_plan ();
+  gtk_spin_button_set_value (edge, 0.02);
+  plan = panel_prune_plan ();
+  want = kan_ops_prune_plan_summary (plan);
+  {
+    g_autofree char *other = kan_ops_prune_plan_summary (all);
+    ck_assert_str_ne (other, want);
+  }
+  /* The first change starts a preview (after the debounce); the second, while it may still
+   * run, replaces it. */
+  gtk_spin_button_set_value (edge, 5);
+  ck_assert (kanvas_session_pane_is_previewing (pane));
+  spin_for (0.2);
+  gtk_spin_button_set_value (edge, 0.02);
+  ck_assert (kanvas_session_pane_is_previewing (pane));
+  wait_preview ();
+  ck_assert_str_eq (adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("prune_preview_row"))),
+                    want);
+  /* Nothing older arrives later. */
+  spin_for (0.5);
+  ck_assert_str_eq (adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("prune_preview_row"))),
+                    want);
+  /* Prune removes what the preview said. */
+  app_action ("prune", NULL);
+  ck_assert_str_eq (last_entry ()->op, "prune");
+  ck_assert_str_eq (last_entry ()->detail, plan->detail);
+  w = model_width ();
+  ck_assert_str_eq (w, plan->width_after);
+}
+END_TEST
+
+/* Steps in quick succession do not queue their toasts up: one is there, with the last step's
+ * text, whatever messages come between (libadwaita 1.2 crashes on some dismissals). */
+START_TEST (test_step_toasts_do_not_queue)
+{
+  const char *steps[][2] = {
+    { "lock", "0,0,0,sin" }, { "unlock", "0,0,0" }, { "lock", "0,1,0,x^2" }, { "lock", "0,0,1,x" },
+  };
+
+  ck_assert_int_eq (kanvas_window_get_n_step_toasts (win), 0);
+  for (guint k = 0; k < G_N_ELEMENTS (steps); k++)
+    {
+      g_autofree char *markup = NULL;
+
+      app_action (steps[k][0], g_variant_new_string (steps[k][1]));
+      ck_assert_int_eq (kanvas_window_get_n_step_toasts (win), 1);
+      markup = g_markup_escape_text (kanvas_window_get_last_message (win), -1);
+      ck_assert_str_eq (kanvas_window_get_step_toast (win), markup);
+      /* A message between steps, and a little time for the animations. */
+      kanvas_window_show_message (win, "A message between the steps.");
+      spin_for (0.05 * k);
+    }
+  ck_assert_str_eq (last_entry ()->op, "lock");
+  ck_assert_ptr_nonnull (strstr (kanvas_window_get_step_toast (win), "Locked (0,0,1) to x"));
+  /* Once the animations are over, still one. */
+  spin_for (1);
+  ck_assert_int_le (kanvas_window_get_n_step_toasts (win), 1);
+}
+END_TEST
+
 static Suite *
 gui_suite (void)
 {
@@ -2371,6 +2479,8 @@ gui_suite (void)
   tcase_add_test (tc, test_naive_path_warns_and_skips);
   tcase_add_test (tc, test_prune_offers_lambda);
   tcase_add_test (tc, test_prune_preview_marks_canvas);
+  tcase_add_test (tc, test_prune_preview_on_thread);
+  tcase_add_test (tc, test_step_toasts_do_not_queue);
   tcase_add_test (tc, test_lock_all_locks_square);
   tcase_add_test (tc, test_window_draws_during_auto_symbolic);
   suite_add_tcase (s, tc);

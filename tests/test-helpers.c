@@ -1,8 +1,10 @@
 /* test-helpers.c — what several test suites share (see test-helpers.h). */
 #include "test-helpers.h"
+#include "kan-model-private.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 gboolean
 kt_close_to (double a,
@@ -22,6 +24,52 @@ kt_unif (gsl_rng *r,
          double   hi)
 {
   return lo + (hi - lo) * gsl_rng_uniform (r);
+}
+
+double
+kt_mean (const double *v,
+         size_t        n,
+         size_t        stride)
+{
+  double m = 0.0;
+
+  for (size_t i = 0; i < n; i++)
+    m += v[i * stride];
+  return m / (double) n;
+}
+
+double
+kt_std (const double *v,
+        size_t        n,
+        size_t        stride)
+{
+  double m = kt_mean (v, n, stride), ss = 0.0;
+
+  for (size_t i = 0; i < n; i++)
+    ss += (v[i * stride] - m) * (v[i * stride] - m);
+  return sqrt (ss / (double) (n - 1));
+}
+
+void
+kt_randomize_affines (KanModel *m,
+                      int       l,
+                      gsl_rng  *r,
+                      double    scale_lo)
+{
+  KanLayer *L;
+
+  g_assert (m != NULL && l >= 0 && l < m->depth);
+  L = &m->layers[l];
+  for (int j = 0; j < L->n_out; j++)
+    {
+      L->subnode_scale[j] = kt_unif (r, scale_lo, 1.3);
+      L->subnode_bias[j] = kt_unif (r, -0.3, 0.3);
+    }
+  for (int q = 0; q < L->n_next; q++)
+    {
+      L->node_scale[q] = kt_unif (r, scale_lo, 1.3);
+      L->node_bias[q] = kt_unif (r, -0.3, 0.3);
+    }
 }
 
 KanModel *
@@ -83,6 +131,14 @@ kt_demo_data (size_t n_train,
 
   kan_formula_spec_init (&spec);
   return kt_formula_data ("exp(sin(pi*x1)+x2^2)", -1, 1, n_train, n_test, spec.seed);
+}
+
+KanDataset *
+kt_csv_text (const char *text,
+             const char *targets,
+             GError    **error)
+{
+  return kan_dataset_from_csv_data (text, strlen (text), "t.csv", targets, 0.0, 1, error);
 }
 
 double
@@ -264,4 +320,38 @@ kt_run (Suite  *s,
   srunner_free (sr);
   g_clear_pointer (&needs, g_ptr_array_unref);
   return status;
+}
+
+static gboolean
+spin_tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean
+kt_spin_until (gboolean (*cond) (gpointer),
+               gpointer  data,
+               double    timeout)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (timeout * G_USEC_PER_SEC);
+  /* A ticking source, so the loop wakes to test COND even when nothing else happens. */
+  guint id = g_timeout_add (5, spin_tick, NULL);
+  gboolean ok;
+
+  while (!(ok = cond (data)) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (id);
+  return ok;
+}
+
+static gboolean
+spin_never (gpointer data)
+{
+  return FALSE;
+}
+
+void
+kt_spin_for (double seconds)
+{
+  kt_spin_until (spin_never, NULL, seconds);
 }

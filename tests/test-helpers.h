@@ -22,6 +22,22 @@ double      kt_unif          (gsl_rng      *r,
                               double        lo,
                               double        hi);
 
+/* The mean and the sample standard deviation (n − 1 in the denominator) of the N values
+ * V[0], V[STRIDE], V[2·STRIDE], … */
+double      kt_mean          (const double *v,
+                              size_t        n,
+                              size_t        stride);
+double      kt_std           (const double *v,
+                              size_t        n,
+                              size_t        stride);
+
+/* Random affines for node layer L+1 of M: every subnode's and then every node's scale uniform
+ * on [SCALE_LO, 1.3) and bias on [-0.3, 0.3), drawn in that order from R. */
+void        kt_randomize_affines (KanModel *m,
+                                  int       l,
+                                  gsl_rng  *r,
+                                  double    scale_lo);
+
 /* A new model of WIDTH (ARITY as for kan_shape_parse, NULL for 2) with kan_model_config_init's
  * settings but GRID, K, BASE and SEED. Fails the test when it cannot be made. */
 KanModel   *kt_model_new     (const char   *width,
@@ -43,6 +59,11 @@ KanDataset *kt_formula_data  (const char   *formula,
 /* The demo data set, exp(sin(pi*x1)+x2^2) on [-1,1]² with kan_formula_spec_init's seed. */
 KanDataset *kt_demo_data     (size_t        n_train,
                               size_t        n_test);
+
+/* kan_dataset_from_csv_data on TEXT as a file named t.csv with TARGETS, no test rows, seed 1. */
+KanDataset *kt_csv_text      (const char   *text,
+                              const char   *targets,
+                              GError      **error);
 
 /* The largest magnitude of any subexpression of E at X: where it is large, rounding in a
  * reordered computation is large too (sin of 1e11 has no correct digits left). */
@@ -74,5 +95,13 @@ TCase      *kt_tcase_needing (Suite        *s,
 int         kt_run           (Suite        *s,
                               int           argc,
                               char        **argv);
+
+/* Iterates the default main context until COND (DATA) holds or TIMEOUT seconds pass; returns
+ * whether it holds. For tests of widgets and workers that answer from the main loop. */
+gboolean    kt_spin_until    (gboolean    (*cond) (gpointer),
+                              gpointer      data,
+                              double        timeout);
+/* Iterates the default main context for SECONDS. */
+void        kt_spin_for      (double        seconds);
 
 G_END_DECLS

@@ -12,18 +12,8 @@ set -u
 # OpenBLAS's own threads retry a failed buffer allocation forever: none here.
 export OPENBLAS_NUM_THREADS=1
 
-CLI=${1:?usage: test-limits.sh /path/to/kanvas-cli}
-case $CLI in /*) ;; *) CLI=$PWD/$CLI ;; esac
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/kanvas-limits-test.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP" || exit 1
-
-n=0
-failed=0
-pass () { n=$((n + 1)); echo "ok $n - $1"; }
-skip () { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-fail () { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+. "$(dirname "$0")/tap.sh"
+tap_begin limits-test "$@"
 
 now () { date +%s.%N; }
 elapsed () { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
@@ -179,9 +169,4 @@ if [ $rc -eq 130 ] && less "$s" 2 && grep -q 'stopped before it found a formula'
   pass "Ctrl-C stops discover in $s s without a formula yet and says so (exit 130)"
 else fail "Ctrl-C stops discover without a formula yet and says so" "exit $rc after $s s" "$(cat out.txt err.txt | head -c 300)"; fi
 
-echo "1..$n"
-if [ "$failed" -ne 0 ]; then
-  echo "# $failed of $n checks failed"
-  exit 1
-fi
-echo "# all $n checks passed"
+tap_end

@@ -47,16 +47,7 @@ randomize (KanModel *m, gsl_rng *r, double coef_amp)
           L->scale_base[e] = kt_unif (r, -0.9, 0.9);
           L->scale_sp[e] = kt_unif (r, 0.3, 1.2) * (L->mask[e] != 0.0);
         }
-      for (int j = 0; j < L->n_out; j++)
-        {
-          L->subnode_scale[j] = kt_unif (r, 0.8, 1.3);
-          L->subnode_bias[j] = kt_unif (r, -0.3, 0.3);
-        }
-      for (int q = 0; q < L->n_next; q++)
-        {
-          L->node_scale[q] = kt_unif (r, 0.8, 1.3);
-          L->node_bias[q] = kt_unif (r, -0.3, 0.3);
-        }
+      kt_randomize_affines (m, l, r, 0.8);
     }
 }
 
@@ -169,7 +160,6 @@ param_name (const KanModel *m, size_t q, char *buf, size_t len)
   g_snprintf (buf, len, "param %zu (unknown)", q);
 }
 
-static double std_dev (const double *v, size_t n);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Objective and finite differences                                                            */
@@ -434,7 +424,7 @@ START_TEST (test_reg_value)
                   if (L->mask_sym[e] != 0.0)
                     pn[b] -= a[2] * kan_sym_eval (L->sym_fn[e], a[0] * xv + a[1], 0.0, NULL) + a[3];
                 }
-              A[e] = std_dev (pn, n) / (sx + 0.1);
+              A[e] = kt_std (pn, n, 1) / (sx + 0.1);
               want += 1.0 * A[e];
             }
         }
@@ -1162,18 +1152,6 @@ START_TEST (test_basis_cache)
 END_TEST
 
 static double
-std_dev (const double *v, size_t n)
-{
-  double mu = 0.0, ss = 0.0;
-  for (size_t s = 0; s < n; s++)
-    mu += v[s];
-  mu /= n;
-  for (size_t s = 0; s < n; s++)
-    ss += (v[s] - mu) * (v[s] - mu);
-  return sqrt (ss / (n - 1));
-}
-
-static double
 max_diff (const double *a, const double *b, size_t n)
 {
   double d = 0.0;
@@ -1267,7 +1245,7 @@ START_TEST (test_update_grid)
         ck_assert_ptr_null (error);
         ck_assert (m->grid_serial != serial);
         kan_model_eval (m, x, n, after);
-        sd = std_dev (before, n);
+        sd = kt_std (before, n, 1);
         err = max_diff (before, after, n);
         fprintf (stderr, "  update_grid %-8s G=5 %-6s splines: max |Δout| = %.3e, std(out) = %.3f, "
                  "relative %.3e\n", widths[wi], grid_kind_names[kind], err, sd, err / sd);
@@ -1475,7 +1453,7 @@ START_TEST (test_refine)
           ck_assert_int_eq (kan_model_k (c), 3);
           assert_same_state (m, c);
           kan_model_eval (c, x, n, after);
-          sd = std_dev (before, n);
+          sd = kt_std (before, n, 1);
           err = max_diff (before, after, n);
           fprintf (stderr, "  refine 5→%-2d %-6s splines, %-7s grid: max |Δout| = %.3e, "
                    "std(out) = %.3f, relative %.3e\n", targets[ti], grid_kind_names[kind],

@@ -31,26 +31,13 @@ noisy (const char *formula, double noise, guint64 seed)
   return d;
 }
 
-static double
-std_of (const double *y, size_t n)
-{
-  double m = 0.0, s = 0.0;
-
-  for (size_t q = 0; q < n; q++)
-    m += y[q];
-  m /= n;
-  for (size_t q = 0; q < n; q++)
-    s += (y[q] - m) * (y[q] - m);
-  return sqrt (s / (n - 1));
-}
-
 /* E parsed over x1, x2, noise-snapped on D's train rows, printed. */
 static char *
 snap_text (const char *text, const KanDataset *d, KanExprFit **fit)
 {
   const char *const names[] = { "x1", "x2", NULL };
   KanCanonRows rows = { d->train_x, d->n_in, d->train_y, d->n_train,
-                        std_of (d->train_y, d->n_train) };
+                        kt_std (d->train_y, d->n_train, 1) };
   GError *error = NULL;
   KanExpr *e = kan_expr_parse (text, names, NULL, &error);
   char *out;
@@ -155,7 +142,8 @@ check_demo (double noise)
   ck_assert_str_eq (r->best->text, "exp(sin(pi*x1) + x2^2)");
   ck_assert (r->within_noise);
   /* The estimate is of the noise added: noise·std(y) (within 20 %). */
-  ck_assert_double_le (fabs (r->noise / (noise * std_of (d->train_y, d->n_train)) - 1.0), 0.2);
+  ck_assert_double_le (fabs (r->noise / (noise * kt_std (d->train_y, d->n_train, 1)) - 1.0),
+                       0.2);
 }
 
 START_TEST (test_demo_noise_001)

@@ -42,16 +42,7 @@ randomize (KanModel *m, gsl_rng *r)
           L->scale_base[e] = kt_unif (r, -0.9, 0.9);
           L->scale_sp[e] = kt_unif (r, 0.3, 1.2);
         }
-      for (int j = 0; j < L->n_out; j++)
-        {
-          L->subnode_scale[j] = kt_unif (r, 0.6, 1.3);
-          L->subnode_bias[j] = kt_unif (r, -0.3, 0.3);
-        }
-      for (int q = 0; q < L->n_next; q++)
-        {
-          L->node_scale[q] = kt_unif (r, 0.6, 1.3);
-          L->node_bias[q] = kt_unif (r, -0.3, 0.3);
-        }
+      kt_randomize_affines (m, l, r, 0.6);
     }
 }
 

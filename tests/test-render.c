@@ -146,6 +146,18 @@ render (const KanSnapshot *s, const KanRenderStyle *st, int w, int h)
   return surf;
 }
 
+/* Renders S at W × H and measures boxes B0 and B1. */
+static void
+render_boxes (const KanSnapshot *s, const KanRenderStyle *st, int w, int h, KanRect b0,
+              KanRect b1, BoxStats *s0, BoxStats *s1)
+{
+  cairo_surface_t *surf = render (s, st, w, h);
+
+  *s0 = box_stats (surf, b0, st->bg);
+  *s1 = box_stats (surf, b1, st->bg);
+  cairo_surface_destroy (surf);
+}
+
 static gboolean
 rects_overlap (KanRect a, KanRect b)
 {
@@ -279,6 +291,71 @@ START_TEST (test_layout_slot_order)
 }
 END_TEST
 
+/* A zoomed and moved layout is the fitted one magnified and shifted (what the canvas shows
+ * zoomed in and scrolled), and hit-tests where it draws. */
+START_TEST (test_layout_zoom_translate)
+{
+  g_autoptr (KanSnapshot) s = snapshot_plain (shapes[_i]);
+  const double zooms[] = { 1.7, 3.3 }, W = 1000, H = 640, ox = 123.4, oy = 56.7;
+  g_autoptr (KanLayout) base = kan_layout_new (s, W, H);
+
+  for (unsigned z = 0; z < G_N_ELEMENTS (zooms); z++)
+    {
+      double k = zooms[z];
+      g_autoptr (KanLayout) lay = kan_layout_new (s, W, H);
+      int l, i, j;
+
+      kan_layout_zoom (lay, k);
+      kan_layout_translate (lay, -ox, -oy);
+      ck_assert (kan_layout_font_size (lay) >= kan_layout_font_size (base));
+      for (int n = 0; n <= s->depth; n++)
+        for (int q = 0; q < s->n_nodes[n]; q++)
+          {
+            KanRect a = kan_layout_node_box (base, n, q), b = kan_layout_node_box (lay, n, q);
+            CHECK (fabs (b.x - (k * a.x - ox)) < 1e-9 && fabs (b.y - (k * a.y - oy)) < 1e-9
+                   && fabs (b.w - k * a.w) < 1e-9, "%s ×%g: node (%d,%d) not magnified",
+                   shapes[_i], k, n, q);
+            CHECK (kan_layout_hit (lay, b.x + 0.5 * b.w, b.y + 0.5 * b.h, &l, &i, &j)
+                   && l == n && i == q && j == -1, "%s ×%g: node (%d,%d) hits (%d,%d,%d)",
+                   shapes[_i], k, n, q, l, i, j);
+          }
+      for (int q = 0; q < s->n_edges; q++)
+        {
+          const KanSnapshotEdge *e = &s->edges[q];
+          KanRect a = kan_layout_edge_box (base, e->l, e->i, e->j);
+          KanRect b = kan_layout_edge_box (lay, e->l, e->i, e->j);
+          CHECK (fabs (b.x - (k * a.x - ox)) < 1e-9 && fabs (b.y - (k * a.y - oy)) < 1e-9
+                 && fabs (b.w - k * a.w) < 1e-9 && fabs (b.h - k * a.h) < 1e-9,
+                 "%s ×%g: box (%d,%d,%d) not magnified", shapes[_i], k, e->l, e->i, e->j);
+          CHECK (kan_layout_hit (lay, b.x + 0.5 * b.w, b.y + 0.5 * b.h, &l, &i, &j)
+                 && l == e->l && i == e->i && j == e->j, "%s ×%g: box (%d,%d,%d) hits (%d,%d,%d)",
+                 shapes[_i], k, e->l, e->i, e->j, l, i, j);
+        }
+    }
+}
+END_TEST
+
+/* Boxes too small for a plot: the dense layers of a wide network in a small picture have none,
+ * the same network in a large one has them. */
+START_TEST (test_layout_plots_by_size)
+{
+  g_autoptr (KanSnapshot) wide = snapshot_plain ("20,16,16,16,1");
+  g_autoptr (KanSnapshot) demo = snapshot_plain ("2,5,1");
+  g_autoptr (KanLayout) small = kan_layout_new (wide, 800, 600);
+  g_autoptr (KanLayout) large = kan_layout_new (wide, 800, 600);
+  g_autoptr (KanLayout) lay = kan_layout_new (demo, 900, 600);
+
+  ck_assert (!kan_layout_edge_plots (small, 0));
+  ck_assert (kan_layout_edge_plots (small, 3));   /* 16 edges into the output */
+  kan_layout_zoom (large, 8);
+  for (int l = 0; l < wide->depth; l++)
+    ck_assert (kan_layout_edge_plots (large, l));
+  for (int l = 0; l < demo->depth; l++)
+    ck_assert (kan_layout_edge_plots (lay, l));
+  ck_assert (!kan_layout_edge_plots (lay, -1) && !kan_layout_edge_plots (lay, demo->depth));
+}
+END_TEST
+
 /* ------------------------------------------------------------------------------------------ */
 /* Pixels                                                                                      */
 
@@ -289,17 +366,13 @@ START_TEST (test_alpha_follows_score)
   const int W = 600, H = 400;
   g_autoptr (KanLayout) lay = kan_layout_new (s, W, H);
   KanRect b0 = kan_layout_edge_box (lay, 0, 0, 0), b1 = kan_layout_edge_box (lay, 0, 1, 0);
-  cairo_surface_t *surf;
   BoxStats s0, s1;
 
   kan_render_style_init (&st);
   ck_assert_int_eq (s->n_edges, 2);
   s->edges[0].score = 1.0;     /* alpha tanh(3) ≈ 0.995 */
   s->edges[1].score = 0.08;    /* alpha tanh(0.24) ≈ 0.24 */
-  surf = render (s, &st, W, H);
-  s0 = box_stats (surf, b0, st.bg);
-  s1 = box_stats (surf, b1, st.bg);
-  cairo_surface_destroy (surf);
+  render_boxes (s, &st, W, H, b0, b1, &s0, &s1);
   ck_assert_msg (s0.n_ink > 20 && s1.n_ink > 20, "both edges draw (%d, %d ink pixels)",
                  s0.n_ink, s1.n_ink);
   ck_assert_msg (s0.mean_diff > 2.0 * s1.mean_diff, "stronger edge is darker: %g vs %g",
@@ -310,22 +383,117 @@ START_TEST (test_alpha_follows_score)
 
   /* Score 0: the box stays background. */
   s->edges[1].score = 0.0;
-  surf = render (s, &st, W, H);
-  s1 = box_stats (surf, b1, st.bg);
-  s0 = box_stats (surf, b0, st.bg);
-  cairo_surface_destroy (surf);
+  render_boxes (s, &st, W, H, b0, b1, &s0, &s1);
   ck_assert_msg (s1.max_diff <= 2.0 / 255, "score-0 box differs from bg by %g", s1.max_diff);
   ck_assert_int_gt (s0.n_ink, 20);
 
   /* β scales: with β = 100 the faint edge is fully opaque. */
   s->edges[1].score = 0.08;
   st.beta = 100;
-  surf = render (s, &st, W, H);
-  s0 = box_stats (surf, b0, st.bg);
-  s1 = box_stats (surf, b1, st.bg);
-  cairo_surface_destroy (surf);
+  render_boxes (s, &st, W, H, b0, b1, &s0, &s1);
   ck_assert_msg (fabs (s1.max_diff - s0.max_diff) < 0.05, "both opaque at β=100: %g vs %g",
                  s0.max_diff, s1.max_diff);
+}
+END_TEST
+
+/* hide_below leaves out edges fainter than it, but never the selected or a marked one. */
+START_TEST (test_hide_faint)
+{
+  g_autoptr (KanSnapshot) s = snapshot_plain ("2,1");
+  KanRenderStyle st;
+  const int W = 600, H = 400;
+  g_autoptr (KanLayout) lay = kan_layout_new (s, W, H);
+  KanRect b0 = kan_layout_edge_box (lay, 0, 0, 0), b1 = kan_layout_edge_box (lay, 0, 1, 0);
+  int marked[3] = { 0, 1, 0 };
+  KanRenderMarks marks = { 0, NULL, 1, marked };
+  BoxStats s0, s1;
+
+  kan_render_style_init (&st);
+  s->edges[0].score = 1.0;     /* alpha ≈ 0.995 */
+  s->edges[1].score = 0.08;    /* alpha ≈ 0.24 */
+  st.hide_below = 0.3;
+  render_boxes (s, &st, W, H, b0, b1, &s0, &s1);
+  ck_assert_int_gt (s0.n_ink, 20);
+  ck_assert_msg (s1.max_diff <= 2.0 / 255, "hidden edge differs from bg by %g", s1.max_diff);
+
+  /* Just below its alpha it shows. */
+  st.hide_below = 0.2;
+  render_boxes (s, &st, W, H, b0, b1, &s0, &s1);
+  ck_assert_int_gt (s1.n_ink, 20);
+
+  st.hide_below = 0.3;
+  st.sel_l = 0;
+  st.sel_i = 1;
+  st.sel_j = 0;
+  render_boxes (s, &st, W, H, b0, b1, &s0, &s1);
+  ck_assert_int_gt (s1.n_ink, 20);
+
+  st.sel_l = st.sel_i = st.sel_j = -1;
+  st.marks = &marks;
+  render_boxes (s, &st, W, H, b0, b1, &s0, &s1);
+  ck_assert_int_gt (s1.n_ink, 20);
+}
+END_TEST
+
+/* A box below KAN_RENDER_PLOT_MIN is a plain line: ink down its middle, none in its corners. */
+START_TEST (test_small_box_is_line)
+{
+  g_autoptr (KanSnapshot) s = snapshot_plain ("2,1");
+  g_autoptr (KanLayout) lay = kan_layout_new (s, 45, 120);
+  KanRenderStyle st;
+  KanRect r = kan_layout_edge_box (lay, 0, 0, 0);
+  cairo_surface_t *surf;
+  BoxStats corner, middle;
+
+  kan_render_style_init (&st);
+  s->edges[0].score = s->edges[1].score = 1.0;
+  ck_assert (!kan_layout_edge_plots (lay, 0));
+  ck_assert (r.w < KAN_RENDER_PLOT_MIN && r.w > 4);
+  surf = render (s, &st, 45, 120);
+  corner = box_stats (surf, (KanRect) { r.x - 1, r.y - 1, 0.3 * r.w + 1, 0.3 * r.h + 1 }, st.bg);
+  middle = box_stats (surf, (KanRect) { r.x + 0.5 * r.w - 2, r.y, 4, r.h }, st.bg);
+  cairo_surface_destroy (surf);
+  ck_assert_msg (corner.max_diff <= 2.0 / 255, "a frame or curve in a line's box: %g",
+                 corner.max_diff);
+  ck_assert_int_gt (middle.n_ink, 2);
+}
+END_TEST
+
+/* Names that would need a font below KAN_RENDER_LABEL_MIN are left out (the canvas's tooltip
+ * names the node); short ones in the same place are drawn. */
+START_TEST (test_labels_give_way)
+{
+  static const char *const long_names[] = { "temperature_a", "temperature_b", "temperature_c",
+                                            "temperature_d", "temperature_e", "temperature_f",
+                                            NULL };
+  static const char *const short_names[] = { "a", "b", "c", "d", "e", "f", NULL };
+  g_autoptr (KanModel) m = model_new ("6,1", 7);
+  const int W = 300, H = 240;
+  KanRenderStyle st;
+
+  kan_render_style_init (&st);
+  for (int v = 0; v < 2; v++)
+    {
+      g_autoptr (KanSnapshot) s = kan_snapshot_new (m, NULL, 0, v ? short_names : long_names, NULL,
+                                                    NULL);
+      g_autoptr (KanLayout) lay = kan_layout_new (s, W, H);
+      KanRect n0 = kan_layout_node_box (lay, 0, 0), n1 = kan_layout_node_box (lay, 0, 1);
+      double slot = n1.x - n0.x;
+      cairo_surface_t *surf = render (s, &st, W, H);
+      int ink = 0;
+
+      for (int q = 0; q < 6; q++)
+        {
+          KanRect n = kan_layout_node_box (lay, 0, q);
+          BoxStats below = box_stats (surf, (KanRect) { n.x + 0.5 * n.w - 0.45 * slot,
+                                                        n.y + n.h + 1, 0.9 * slot,
+                                                        H - (n.y + n.h + 1) },
+                                      st.bg);
+          ink += below.n_ink > 0;
+        }
+      cairo_surface_destroy (surf);
+      ck_assert_msg (ink == (v ? 6 : 0), "%s names: %d of 6 drawn", v ? "short" : "long", ink);
+    }
 }
 END_TEST
 
@@ -913,12 +1081,17 @@ render_suite (void)
   tcase_add_loop_test (tc, test_hit_every_edge, 0, G_N_ELEMENTS (shapes));
   tcase_add_loop_test (tc, test_layout_no_overlap, 0, G_N_ELEMENTS (shapes));
   tcase_add_test (tc, test_layout_slot_order);
+  tcase_add_loop_test (tc, test_layout_zoom_translate, 0, G_N_ELEMENTS (shapes));
+  tcase_add_test (tc, test_layout_plots_by_size);
   suite_add_tcase (s, tc);
 
   tc = tcase_create ("pixels");
   tcase_add_test (tc, test_alpha_follows_score);
   tcase_add_loop_test (tc, test_mode_colours, 0, 2);
   tcase_add_test (tc, test_selection_highlight);
+  tcase_add_test (tc, test_hide_faint);
+  tcase_add_test (tc, test_small_box_is_line);
+  tcase_add_test (tc, test_labels_give_way);
   tcase_add_test (tc, test_styles);
   suite_add_tcase (s, tc);
 

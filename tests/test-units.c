@@ -309,14 +309,6 @@ START_TEST (test_spec)
 }
 END_TEST
 
-static KanDataset *
-csv_text (const char *text,
-          const char *targets,
-          GError    **error)
-{
-  return kan_dataset_from_csv_data (text, strlen (text), "t.csv", targets, 0.0, 1, error);
-}
-
 START_TEST (test_header_units)
 {
   g_autoptr (GError) error = NULL;
@@ -325,7 +317,7 @@ START_TEST (test_header_units)
   KanDim in[4], out, want;
   gboolean have = FALSE;
 
-  d = csv_text ("m [kg],v [m/s], c[ m/s ],\"theta []\",y [kg]\n1,2,3,4,5\n2,3,4,5,6\n", "y",
+  d = kt_csv_text ("m [kg],v [m/s], c[ m/s ],\"theta []\",y [kg]\n1,2,3,4,5\n2,3,4,5,6\n", "y",
                 &error);
   ck_assert_msg (d != NULL, "%s", error ? error->message : "");
   ck_assert_int_eq (d->n_in, 4);
@@ -359,14 +351,14 @@ START_TEST (test_header_units)
 
   /* A target may be named with its unit as well. */
   g_clear_pointer (&d, kan_dataset_free);
-  d = csv_text ("x [m],t [s],\"v [m/s]\"\n1,2,3\n2,3,4\n", "v [m/s]", &error);
+  d = kt_csv_text ("x [m],t [s],\"v [m/s]\"\n1,2,3\n2,3,4\n", "v [m/s]", &error);
   ck_assert_msg (d != NULL, "%s", error ? error->message : "");
   ck_assert_str_eq (d->out_names[0], "v");
   ck_assert_str_eq (d->out_units[0], "m/s");
 
   /* Columns without brackets have "" among others with units; a file without any has none. */
   g_clear_pointer (&d, kan_dataset_free);
-  d = csv_text ("x [m],t,y\n1,2,3\n2,3,4\n", "y", &error);
+  d = kt_csv_text ("x [m],t,y\n1,2,3\n2,3,4\n", "y", &error);
   ck_assert_msg (d != NULL, "%s", error ? error->message : "");
   ck_assert_str_eq (d->in_units[0], "m");
   ck_assert_str_eq (d->in_units[1], "");
@@ -377,7 +369,7 @@ START_TEST (test_header_units)
   ck_assert (kan_units_for_dataset (d, "t=s,y=m", in, &out, &have, &error));
   ck_assert (have);
   g_clear_pointer (&d, kan_dataset_free);
-  d = csv_text ("x,t,y\n1,2,3\n2,3,4\n", "y", &error);
+  d = kt_csv_text ("x,t,y\n1,2,3\n2,3,4\n", "y", &error);
   ck_assert_ptr_nonnull (d);
   ck_assert_ptr_null (d->in_units);
   ck_assert_ptr_null (d->out_units);
@@ -411,7 +403,7 @@ START_TEST (test_header_unit_errors)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autoptr (GError) error = NULL;
-      g_autoptr (KanDataset) d = csv_text (cases[i].text, cases[i].targets, &error);
+      g_autoptr (KanDataset) d = kt_csv_text (cases[i].text, cases[i].targets, &error);
 
       ck_assert_msg (d == NULL, "'%s' was read", cases[i].text);
       ck_assert (g_error_matches (error, KAN_ERROR, KAN_ERROR_DATA));

@@ -21,6 +21,8 @@ typedef struct
 {
   GMainContext *ctx;
   KanWorker    *w;
+  KanDataset   *d;                 /* fx_init_demo's inputs, or NULL */
+  KanModel     *m;
   gboolean      freed;             /* set right after kan_worker_free */
   int           callbacks_after_free;
   /* snapshots */
@@ -87,6 +89,14 @@ draw (const KanSnapshot *s)
 }
 
 static void
+fx_free_worker (Fx *f)
+{
+  kan_worker_free (f->w);
+  f->w = NULL;
+  f->freed = TRUE;
+}
+
+static void
 on_snapshot (KanSnapshot *s, gpointer user_data)
 {
   Fx *f = user_data;
@@ -105,11 +115,7 @@ on_snapshot (KanSnapshot *s, gpointer user_data)
   kan_snapshot_free (s);
 
   if (f->free_in_snapshot && !f->freed)
-    {
-      kan_worker_free (f->w);
-      f->w = NULL;
-      f->freed = TRUE;
-    }
+    fx_free_worker (f);
 }
 
 static void
@@ -140,18 +146,26 @@ fx_init (Fx *f)
   f->steps_monotonic = TRUE;
 }
 
+/* The inputs most tests run on: the demo data (200 train, 100 test rows) and a 2,3,1 model. */
+static void
+fx_init_demo (Fx *f)
+{
+  fx_init (f);
+  f->d = kt_demo_data (200, 100);
+  f->m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
+}
+
 static void
 fx_clear (Fx *f)
 {
   if (f->w)
-    {
-      kan_worker_free (f->w);
-      f->freed = TRUE;
-    }
+    fx_free_worker (f);
   while (g_main_context_iteration (f->ctx, FALSE))
     ;
   ck_assert_int_eq (f->callbacks_after_free, 0);
   kan_model_free (f->model);
+  kan_model_free (f->m);
+  kan_dataset_free (f->d);
   g_clear_error (&f->error);
   g_main_context_unref (f->ctx);
 }
@@ -235,19 +249,19 @@ adam_config (KanTrainConfig *cfg, int steps)
  * model is untouched. */
 START_TEST (test_run_to_end)
 {
-  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
-  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
-  size_t np = kan_model_n_params (m);
-  g_autofree double *before = g_memdup2 (kan_model_params_const (m), sizeof (double) * np);
+  g_autofree double *before = NULL;
   KanTrainConfig cfg;
   GError *error = NULL;
+  size_t np;
   Fx f;
 
-  fx_init (&f);
+  fx_init_demo (&f);
+  np = kan_model_n_params (f.m);
+  before = g_memdup2 (kan_model_params_const (f.m), sizeof (double) * np);
   kan_train_config_init (&cfg);
   cfg.steps = 20;
   ck_assert_int_eq (kan_worker_get_state (f.w), KAN_WORKER_IDLE);
-  ck_assert (kan_worker_start (f.w, m, d, &cfg, FALSE, &error));
+  ck_assert (kan_worker_start (f.w, f.m, f.d, &cfg, FALSE, &error));
   ck_assert (error == NULL);
   ck_assert_int_ne (kan_worker_get_state (f.w), KAN_WORKER_IDLE);
   wait_for (&f, is_done, 1, "the end of the run");
@@ -265,11 +279,11 @@ START_TEST (test_run_to_end)
   ck_assert (f.steps_monotonic);
   ck_assert_int_eq (f.last_step, 20);
 
-  ck_assert (f.model != NULL && f.model != m);
+  ck_assert (f.model != NULL && f.model != f.m);
   ck_assert (kan_model_is_finite (f.model));
   ck_assert_int_eq (kan_model_n_params (f.model), np);
   ck_assert (memcmp (kan_model_params_const (f.model), before, sizeof (double) * np) != 0);
-  ck_assert (memcmp (kan_model_params_const (m), before, sizeof (double) * np) == 0);
+  ck_assert (memcmp (kan_model_params_const (f.m), before, sizeof (double) * np) == 0);
   fx_clear (&f);
 }
 END_TEST
@@ -298,19 +312,17 @@ END_TEST
 /* Snapshots come every interval, not every step. */
 START_TEST (test_interval)
 {
-  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
-  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   gint64 t0;
   double seconds, spacing_ms;
   int steps, s_stop;
   Fx f;
 
-  fx_init (&f);
+  fx_init_demo (&f);
   adam_config (&cfg, 1000000);
   kan_worker_set_interval (f.w, 50);
   t0 = g_get_monotonic_time ();
-  ck_assert (kan_worker_start (f.w, m, d, &cfg, FALSE, NULL));
+  ck_assert (kan_worker_start (f.w, f.m, f.d, &cfg, FALSE, NULL));
   spin (&f, 1.0);
   s_stop = kan_worker_steps_done (f.w);
   kan_worker_stop (f.w);
@@ -338,16 +350,14 @@ END_TEST
  * taken yet, never more than steps + 1). */
 START_TEST (test_interval_zero)
 {
-  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
-  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
-  fx_init (&f);
+  fx_init_demo (&f);
   kan_train_config_init (&cfg);
   cfg.steps = 10;
   kan_worker_set_interval (f.w, 0);
-  ck_assert (kan_worker_start (f.w, m, d, &cfg, FALSE, NULL));
+  ck_assert (kan_worker_start (f.w, f.m, f.d, &cfg, FALSE, NULL));
   wait_for (&f, is_done, 1, "the end of the run");
   ck_assert_int_ge (f.n_snapshots, 1);
   ck_assert_int_le (f.n_snapshots, 11);
@@ -361,15 +371,13 @@ END_TEST
 
 START_TEST (test_pause_step_resume)
 {
-  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
-  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   int s0, s1, n_snap;
   Fx f;
 
-  fx_init (&f);
+  fx_init_demo (&f);
   adam_config (&cfg, 1000000);
-  ck_assert (kan_worker_start (f.w, m, d, &cfg, FALSE, NULL));
+  ck_assert (kan_worker_start (f.w, f.m, f.d, &cfg, FALSE, NULL));
   wait_for (&f, has_steps, 5, "5 steps");
 
   /* Pause takes effect after at most the step in progress. */
@@ -423,15 +431,13 @@ END_TEST
  * wakes the paused worker. */
 START_TEST (test_start_paused)
 {
-  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
-  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
-  fx_init (&f);
+  fx_init_demo (&f);
   kan_train_config_init (&cfg);
   cfg.steps = 50;
-  ck_assert (kan_worker_start (f.w, m, d, &cfg, TRUE, NULL));
+  ck_assert (kan_worker_start (f.w, f.m, f.d, &cfg, TRUE, NULL));
   ck_assert_int_eq (kan_worker_get_state (f.w), KAN_WORKER_PAUSED);
   wait_for (&f, has_snapshots, 1, "the first snapshot");
   ck_assert_int_eq (f.last_step, 0);
@@ -458,16 +464,14 @@ END_TEST
 /* Stop ends an L-BFGS run within one step. */
 START_TEST (test_stop)
 {
-  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
-  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   int s0;
   Fx f;
 
-  fx_init (&f);
+  fx_init_demo (&f);
   kan_train_config_init (&cfg);
   cfg.steps = 100000;
-  ck_assert (kan_worker_start (f.w, m, d, &cfg, FALSE, NULL));
+  ck_assert (kan_worker_start (f.w, f.m, f.d, &cfg, FALSE, NULL));
   wait_for (&f, has_steps, 3, "3 steps");
   kan_worker_stop (f.w);
   s0 = kan_worker_steps_done (f.w);
@@ -492,17 +496,15 @@ END_TEST
 /* A second start while a run is busy fails; after on_done the worker takes a new run. */
 START_TEST (test_busy_and_restart)
 {
-  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
-  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   GError *error = NULL;
   Fx f;
 
-  fx_init (&f);
+  fx_init_demo (&f);
   kan_train_config_init (&cfg);
   cfg.steps = 3;
-  ck_assert (kan_worker_start (f.w, m, d, &cfg, TRUE, NULL));
-  ck_assert (!kan_worker_start (f.w, m, d, &cfg, FALSE, &error));
+  ck_assert (kan_worker_start (f.w, f.m, f.d, &cfg, TRUE, NULL));
+  ck_assert (!kan_worker_start (f.w, f.m, f.d, &cfg, FALSE, &error));
   ck_assert (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PENDING));
   g_clear_error (&error);
   kan_worker_resume (f.w);
@@ -514,7 +516,7 @@ START_TEST (test_busy_and_restart)
   {
     g_autoptr (KanModel) m2 = kan_model_copy (f.model);
     f.last_step = 0;
-    ck_assert (kan_worker_start (f.w, m2, d, &cfg, FALSE, &error));
+    ck_assert (kan_worker_start (f.w, m2, f.d, &cfg, FALSE, &error));
     ck_assert (error == NULL);
   }
   wait_for (&f, is_done, 2, "the second run");
@@ -531,15 +533,13 @@ END_TEST
 /* Adam with lr = 1e200 diverges at once: a non-finite error, and the model is finite. */
 START_TEST (test_diverge)
 {
-  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
-  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
-  fx_init (&f);
+  fx_init_demo (&f);
   adam_config (&cfg, 20);
   cfg.lr = 1e200;
-  ck_assert (kan_worker_start (f.w, m, d, &cfg, FALSE, NULL));
+  ck_assert (kan_worker_start (f.w, f.m, f.d, &cfg, FALSE, NULL));
   wait_for (&f, is_done, 1, "the end of the run");
   ck_assert (g_error_matches (f.error, KAN_ERROR, KAN_ERROR_NONFINITE));
   ck_assert (!f.stopped);
@@ -548,7 +548,7 @@ START_TEST (test_diverge)
   ck_assert_int_lt (kan_worker_steps_done (f.w), 20);
   /* The last snapshot shows the restored model. */
   ck_assert_int_ge (f.n_snapshots, 1);
-  ck_assert (kan_model_is_finite (m));
+  ck_assert (kan_model_is_finite (f.m));
   fx_clear (&f);
 }
 END_TEST
@@ -556,29 +556,28 @@ END_TEST
 /* A config kan_trainer_new rejects: on_done with the error, no step, the model as given. */
 START_TEST (test_bad_config)
 {
-  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
-  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   g_autoptr (KanModel) m3 = kt_model_new ("3,2,1", NULL, 5, 3, KAN_BASE_SILU, 1);
-  size_t np = kan_model_n_params (m);
   KanTrainConfig cfg;
+  size_t np;
   Fx f;
 
-  fx_init (&f);
+  fx_init_demo (&f);
+  np = kan_model_n_params (f.m);
   kan_train_config_init (&cfg);
   cfg.lr = -1;
-  ck_assert (kan_worker_start (f.w, m, d, &cfg, FALSE, NULL));
+  ck_assert (kan_worker_start (f.w, f.m, f.d, &cfg, FALSE, NULL));
   wait_for (&f, is_done, 1, "the end of the run");
   ck_assert (g_error_matches (f.error, KAN_ERROR, KAN_ERROR_INVALID));
   ck_assert (!f.have_info);
   ck_assert (!f.stopped);
-  ck_assert (memcmp (kan_model_params_const (f.model), kan_model_params_const (m),
+  ck_assert (memcmp (kan_model_params_const (f.model), kan_model_params_const (f.m),
                      sizeof (double) * np) == 0);
   ck_assert_int_eq (f.n_snapshots, 0);
   ck_assert_int_eq (kan_worker_get_state (f.w), KAN_WORKER_IDLE);
 
   /* A model that does not fit the data. */
   kan_train_config_init (&cfg);
-  ck_assert (kan_worker_start (f.w, m3, d, &cfg, FALSE, NULL));
+  ck_assert (kan_worker_start (f.w, m3, f.d, &cfg, FALSE, NULL));
   wait_for (&f, is_done, 2, "the end of the second run");
   ck_assert (g_error_matches (f.error, KAN_ERROR, KAN_ERROR_SHAPE));
   fx_clear (&f);
@@ -592,24 +591,20 @@ END_TEST
  * afterwards. */
 START_TEST (test_free_running)
 {
-  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
-  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
-  fx_init (&f);
+  fx_init_demo (&f);
   adam_config (&cfg, 1000000);
   kan_worker_set_interval (f.w, 5);
-  ck_assert (kan_worker_start (f.w, m, d, &cfg, FALSE, NULL));
+  ck_assert (kan_worker_start (f.w, f.m, f.d, &cfg, FALSE, NULL));
   wait_for (&f, has_snapshots, 1, "a snapshot");
   /* Let the worker queue a dispatch without running it. */
   for (int k = 0; k < 5000 && !g_main_context_pending (f.ctx); k++)
     g_usleep (1000);
   ck_assert (g_main_context_pending (f.ctx));
   g_usleep (20000);
-  kan_worker_free (f.w);
-  f.w = NULL;
-  f.freed = TRUE;
+  fx_free_worker (&f);
   spin (&f, 0.1);
   ck_assert_int_eq (f.callbacks_after_free, 0);
   ck_assert_int_eq (f.n_done, 0);
@@ -620,18 +615,14 @@ END_TEST
 /* Free while paused (the thread waits on the condition) and free of an idle worker. */
 START_TEST (test_free_paused)
 {
-  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
-  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
-  fx_init (&f);
+  fx_init_demo (&f);
   kan_train_config_init (&cfg);
-  ck_assert (kan_worker_start (f.w, m, d, &cfg, TRUE, NULL));
+  ck_assert (kan_worker_start (f.w, f.m, f.d, &cfg, TRUE, NULL));
   wait_for (&f, has_snapshots, 1, "the snapshot at rest");
-  kan_worker_free (f.w);
-  f.w = NULL;
-  f.freed = TRUE;
+  fx_free_worker (&f);
   spin (&f, 0.05);
   fx_clear (&f);
 
@@ -645,21 +636,17 @@ END_TEST
  * is freed (ASan checks), and on_done never runs. */
 START_TEST (test_free_done_pending)
 {
-  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
-  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
-  fx_init (&f);
+  fx_init_demo (&f);
   kan_train_config_init (&cfg);
   cfg.steps = 2;
-  ck_assert (kan_worker_start (f.w, m, d, &cfg, FALSE, NULL));
+  ck_assert (kan_worker_start (f.w, f.m, f.d, &cfg, FALSE, NULL));
   while (kan_worker_steps_done (f.w) < 2)
     g_usleep (1000);
   g_usleep (100000);
-  kan_worker_free (f.w);
-  f.w = NULL;
-  f.freed = TRUE;
+  fx_free_worker (&f);
   spin (&f, 0.05);
   ck_assert_int_eq (f.n_done, 0);
   ck_assert_int_eq (f.n_snapshots, 0);
@@ -671,18 +658,16 @@ END_TEST
  * the same dispatch carried. */
 START_TEST (test_free_in_callback)
 {
-  g_autoptr (KanDataset) d = kt_demo_data (200, 100);
-  g_autoptr (KanModel) m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 1);
   KanTrainConfig cfg;
   Fx f;
 
   for (int steps = 1; steps <= 30; steps += 29)
     {
-      fx_init (&f);
+      fx_init_demo (&f);
       kan_train_config_init (&cfg);
       cfg.steps = steps;
       f.free_in_snapshot = TRUE;
-      ck_assert (kan_worker_start (f.w, m, d, &cfg, FALSE, NULL));
+      ck_assert (kan_worker_start (f.w, f.m, f.d, &cfg, FALSE, NULL));
       /* With one step, wait until the run ended so that one dispatch carries both. */
       if (steps == 1)
         g_usleep (200000);
@@ -745,6 +730,23 @@ stress_done (KanModel *model, const KanStepInfo *info, const GError *error, gboo
     }
 }
 
+/* A new stress_worker on F's context, with a new tag (kept in TAGS) for M and D. */
+static StressTag *
+stress_new_worker (Fx               *f,
+                   GPtrArray        *tags,
+                   const KanModel   *m,
+                   const KanDataset *d)
+{
+  StressTag *tag = g_new0 (StressTag, 1);
+
+  tag->f = f;
+  tag->m = m;
+  tag->d = d;
+  g_ptr_array_add (tags, tag);
+  stress_worker = kan_worker_new (f->ctx, stress_snapshot, stress_done, tag);
+  return tag;
+}
+
 START_TEST (test_stress)
 {
   g_autoptr (KanDataset) d = kt_demo_data (200, 100);
@@ -757,12 +759,7 @@ START_TEST (test_stress)
 
   memset (&f, 0, sizeof f);
   f.ctx = g_main_context_new ();
-  tag = g_new0 (StressTag, 1);
-  tag->f = &f;
-  tag->m = m;
-  tag->d = d;
-  g_ptr_array_add (tags, tag);
-  stress_worker = kan_worker_new (f.ctx, stress_snapshot, stress_done, tag);
+  tag = stress_new_worker (&f, tags, m, d);
 
   for (int it = 0; it < 200; it++)
     {
@@ -806,12 +803,7 @@ START_TEST (test_stress)
         case 6:
           kan_worker_free (stress_worker);
           tag->freed = TRUE;
-          tag = g_new0 (StressTag, 1);
-          tag->f = &f;
-          tag->m = m;
-          tag->d = d;
-          g_ptr_array_add (tags, tag);
-          stress_worker = kan_worker_new (f.ctx, stress_snapshot, stress_done, tag);
+          tag = stress_new_worker (&f, tags, m, d);
           kan_worker_set_interval (stress_worker, g_rand_int_range (rand, 0, 20));
           break;
         case 7:

@@ -163,6 +163,7 @@ text_width (cairo_t *cr, const char *text)
 
 struct _KanLayout
 {
+  double   x0, y0;       /* where the picture's top left corner is (kan_layout_translate) */
   double   width, height;
   double   font;
   int      depth;
@@ -198,6 +199,12 @@ static double
 layout_font (double width, double height)
 {
   return CLAMP (MIN (width, 1.3 * height) / 44.0, 8.0, 20.0);
+}
+
+static double
+layout_line_width (double width, double height)
+{
+  return CLAMP (0.0015 * MIN (width, 1.5 * height), 0.8, 2.2);
 }
 
 /* The node of node layer L that subnode J feeds (sums first, then each product's group). */
@@ -257,7 +264,7 @@ kan_layout_new (const KanSnapshot *s,
   /* pykan's dot is 0.14/max(n,5) of the width across; never more than a sliver of the band. */
   node_r = MIN (0.07 * aw / MAX (max_nodes, 5), 0.055 * band);
   node_r = MAX (node_r, 1.5);
-  lay->line_w = CLAMP (0.0015 * MIN (width, 1.5 * height), 0.8, 2.2);
+  lay->line_w = layout_line_width (width, height);
 
   lay->node_x = g_new (double, n_total);
   lay->node_mult = g_new0 (gboolean, n_total);
@@ -385,6 +392,74 @@ kan_layout_free (KanLayout *lay)
   g_free (lay->box);
   g_free (lay->rows);
   g_free (lay);
+}
+
+void
+kan_layout_translate (KanLayout *lay,
+                      double     dx,
+                      double     dy)
+{
+  g_return_if_fail (lay != NULL);
+
+  lay->x0 += dx;
+  lay->y0 += dy;
+  for (int q = 0; q < lay->node_off[lay->depth + 1]; q++)
+    lay->node_x[q] += dx;
+  for (int q = 0; q < lay->sub_off[lay->depth + 1]; q++)
+    lay->sub_x[q] += dx;
+  for (int l = 0; l <= lay->depth; l++)
+    {
+      lay->layer_y[l] += dy;
+      lay->sub_y[l] += dy;
+    }
+  for (int q = 0; q < lay->edge_off[lay->depth]; q++)
+    {
+      lay->edges[q].x += dx;
+      lay->edges[q].y += dy;
+    }
+}
+
+void
+kan_layout_zoom (KanLayout *lay,
+                 double     zoom)
+{
+  g_return_if_fail (lay != NULL);
+  g_return_if_fail (zoom > 0);
+
+  lay->x0 *= zoom;
+  lay->y0 *= zoom;
+  lay->width *= zoom;
+  lay->height *= zoom;
+  for (int q = 0; q < lay->node_off[lay->depth + 1]; q++)
+    lay->node_x[q] *= zoom;
+  for (int q = 0; q < lay->sub_off[lay->depth + 1]; q++)
+    lay->sub_x[q] *= zoom;
+  for (int l = 0; l <= lay->depth; l++)
+    {
+      lay->layer_y[l] *= zoom;
+      lay->sub_y[l] *= zoom;
+      lay->node_r[l] *= zoom;
+      lay->node_hit[l] *= zoom;
+    }
+  for (int l = 0; l < lay->depth; l++)
+    lay->box[l] *= zoom;
+  for (int q = 0; q < lay->edge_off[lay->depth]; q++)
+    {
+      lay->edges[q].x *= zoom;
+      lay->edges[q].y *= zoom;
+      lay->edges[q].w *= zoom;
+      lay->edges[q].h *= zoom;
+    }
+  lay->font = layout_font (lay->width, lay->height);
+  lay->line_w = layout_line_width (lay->width, lay->height);
+}
+
+gboolean
+kan_layout_edge_plots (const KanLayout *lay,
+                       int              l)
+{
+  g_return_val_if_fail (lay != NULL, FALSE);
+  return l >= 0 && l < lay->depth && lay->box[l] >= KAN_RENDER_PLOT_MIN;
 }
 
 KanRect
@@ -619,9 +694,18 @@ draw_edge (cairo_t              *cr,
   cairo_set_line_width (cr, lay->line_w);
   if (marked)
     set_mark_dash (cr, lay->line_w);
-  /* Node → bottom of the box, top of the box → subnode (or node). */
+  /* Node → bottom of the box, top of the box → subnode (or node); through the box when it is
+   * too small for a plot. */
   cairo_move_to (cr, nx, ny - (lay->node_mult[lay->node_off[e->l] + e->i] ? node_radius (lay, e->l, e->i) : 0));
   cairo_line_to (cr, r->x + 0.5 * side, r->y + side);
+  if (!kan_layout_edge_plots (lay, e->l))
+    {
+      cairo_line_to (cr, r->x + 0.5 * side, r->y);
+      cairo_line_to (cr, tx, ty);
+      cairo_stroke (cr);
+      cairo_restore (cr);
+      return;
+    }
   cairo_move_to (cr, r->x + 0.5 * side, r->y);
   cairo_line_to (cr, tx, ty);
   cairo_stroke (cr);
@@ -756,7 +840,8 @@ draw_names (cairo_t              *cr,
                       : lay->width;
   /* Enlarged text (a style's text_scale) still fits between the node and the picture's edge:
    * the gap below takes 0.45 of the font, a line of text about 1.25. */
-  double room = (up ? lay->layer_y[l] : lay->height - lay->layer_y[l]) - lay->node_r[l];
+  double room = (up ? lay->layer_y[l] - lay->y0 : lay->y0 + lay->height - lay->layer_y[l])
+                - lay->node_r[l];
   double gap, y;
 
   font = MIN (font, room / 1.7);
@@ -772,7 +857,10 @@ draw_names (cairo_t              *cr,
       w = text_width (cr, names[q]);
       if (w > 0.92 * slot)
         {
-          f = MAX (font * 0.92 * slot / w, 5.0);
+          f = font * 0.92 * slot / w;
+          /* Too small to read: the tooltip names the node instead. */
+          if (f < KAN_RENDER_LABEL_MIN)
+            continue;
           font_set (cr, f, FALSE);
         }
       text_at (cr, names[q], lay->node_x[lay->node_off[l] + q], y, 0.5, up ? 1.0 : 0.0);
@@ -795,16 +883,22 @@ cmp_order (const void *pa, const void *pb)
   return a->q - b->q;   /* stable */
 }
 
-static void
-render_network_layout (cairo_t              *cr,
-                       const KanSnapshot    *s,
-                       const KanLayout      *lay,
-                       const KanRenderStyle *st)
+void
+kan_render_network_layout (cairo_t              *cr,
+                           const KanSnapshot    *s,
+                           const KanLayout      *lay,
+                           const KanRenderStyle *st)
 {
   double font = (st->font_size > 0 ? st->font_size : lay->font)
                 * (st->text_scale > 0 ? st->text_scale : 1.0);
 
+  g_return_if_fail (cr != NULL && s != NULL && lay != NULL && st != NULL);
+  g_return_if_fail (lay->depth == s->depth && lay->edge_off[lay->depth] == s->n_edges);
+
+  cairo_save (cr);
+  cairo_translate (cr, lay->x0, lay->y0);
   paint_bg (cr, st, lay->width, lay->height);
+  cairo_restore (cr);
   /* Edges behind nodes, faint ones first so strong ones stay on top. */
   {
     g_autofree EdgeOrder *order = g_new (EdgeOrder, MAX (s->n_edges, 1));
@@ -813,12 +907,17 @@ render_network_layout (cairo_t              *cr,
       {
         const KanSnapshotEdge *e = &s->edges[q];
         gboolean sel = is_selected (st, e->l, e->i, e->j);
+        gboolean marked;
         if (e->mode == KAN_EDGE_OFF && !sel)
+          continue;
+        marked = is_marked_edge (st, s, e->l, e->i, e->j);
+        /* Edges too faint to matter may be left out, so the strong ones read in a dense net. */
+        if (!sel && !marked && kan_render_edge_alpha (st, e->score) < st->hide_below)
           continue;
         order[n].q = q;
         /* The selected edge last, so its frame is not covered; marked ones above the rest. */
         order[n].key = sel ? 2.0 : e->mode == KAN_EDGE_OFF ? 0.0
-                       : is_marked_edge (st, s, e->l, e->i, e->j) ? 1.5
+                       : marked ? 1.5
                        : kan_render_edge_alpha (st, e->score);
         n++;
       }
@@ -853,7 +952,7 @@ kan_render_network (cairo_t              *cr,
 
   g_return_if_fail (cr != NULL && s != NULL && st != NULL);
   lay = kan_layout_new (s, width, height);
-  render_network_layout (cr, s, lay, st);
+  kan_render_network_layout (cr, s, lay, st);
 }
 
 /* ------------------------------------------------------------------------------------------ */

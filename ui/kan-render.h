@@ -37,7 +37,16 @@ typedef struct
   double text_scale;       /* multiplies the network picture's text; 1 (0 also reads as 1) */
   double warning[3];       /* marked nodes and edges */
   const KanRenderMarks *marks; /* drawn dashed in the warning colour; NULL (the default): none */
+  double hide_below;       /* edges fainter than this alpha are left out (unless selected or
+                              marked); 0 (the default) draws every live edge */
 } KanRenderStyle;
+
+/* Below this side (in the picture's units, pixels on screen) an edge's box is too small for a
+ * readable mini-plot: the edge is drawn as a plain line through where its box would be. */
+#define KAN_RENDER_PLOT_MIN 10.0
+/* Input and output names that would need a smaller font than this are left out (the canvas
+ * shows them in the node's tooltip). */
+#define KAN_RENDER_LABEL_MIN 6.5
 
 void     kan_render_style_init  (KanRenderStyle       *st);   /* light theme */
 void     kan_render_style_dark  (KanRenderStyle       *st);
@@ -68,6 +77,20 @@ KanRect    kan_layout_edge_box  (const KanLayout      *lay,
  * empty rect at 0,0. */
 KanRect    kan_layout_node_box  (const KanLayout      *lay,
                                  int l, int i);
+/* Moves every node and box by DX,DY: a layout of a picture larger than the view, in the
+ * coordinates of a view scrolled to -DX,-DY. Drawing a moved layout draws the picture moved. */
+void       kan_layout_translate (KanLayout            *lay,
+                                 double                dx,
+                                 double                dy);
+/* Magnifies the layout by ZOOM about its coordinates' origin: every position and size
+ * scales, so the picture is the same one larger; text and line widths follow the rules for
+ * the new size (within their limits). */
+void       kan_layout_zoom      (KanLayout            *lay,
+                                 double                zoom);
+/* TRUE when the boxes of edge layer L are large enough to carry mini-plots
+ * (KAN_RENDER_PLOT_MIN); FALSE draws its edges as plain lines. */
+gboolean   kan_layout_edge_plots (const KanLayout     *lay,
+                                  int                  l);
 /* The font size (pixels) the picture uses when the style does not set one. */
 double     kan_layout_font_size (const KanLayout      *lay);
 /* Hit test: TRUE and (l,i,j) for an edge box, (l,i,-1) for a node, FALSE (and -1,-1,-1) for
@@ -86,6 +109,11 @@ void       kan_render_network   (cairo_t              *cr,
                                  const KanRenderStyle *st,
                                  double                width,
                                  double                height);
+/* Draws S as laid out by LAY (made for S, possibly moved by kan_layout_translate). */
+void       kan_render_network_layout (cairo_t              *cr,
+                                      const KanSnapshot    *s,
+                                      const KanLayout      *lay,
+                                      const KanRenderStyle *st);
 
 /* A large plot of one edge: its curve, the traced samples scattered under it and, when locked,
  * the symbolic curve; axes with ticks. */

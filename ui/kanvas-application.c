@@ -180,6 +180,13 @@ help_action (GSimpleAction *action,
   g_autoptr (GtkBuilder) builder = gtk_builder_new_from_resource ("/org/kanvas/Kanvas/ui/kanvas-help.ui");
   GtkWindow *help = GTK_WINDOW (gtk_builder_get_object (builder, "help_window"));
 
+  GtkEventController *keys = gtk_shortcut_controller_new ();
+
+  /* Escape closes it, as it closes dialogs. */
+  gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (keys),
+                                        gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Escape, 0),
+                                                          gtk_named_action_new ("window.close")));
+  gtk_widget_add_controller (GTK_WIDGET (help), keys);
   gtk_window_set_transient_for (help, gtk_application_get_active_window (GTK_APPLICATION (user_data)));
   gtk_window_set_application (help, GTK_APPLICATION (user_data));
   gtk_window_present (help);
@@ -240,6 +247,8 @@ static const struct
   { "win.save-as", { "<Control><Shift>s", NULL } },
   { "win.export-figure", { "<Control>e", NULL } },
   { "win.train-pause", { "F5", NULL } },
+  { "win.show-data-panel", { "F9", NULL } },
+  { "win.show-session-pane", { "<Shift>F9", NULL } },
   { "win.step", { "F6", NULL } },
   { "win.stop", { "<Shift>F5", NULL } },
   { "win.apply", { "<Control>b", NULL } },

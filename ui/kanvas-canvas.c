@@ -4,9 +4,16 @@
  * CLI exports with. Rasterising a large network in software takes tens of milliseconds, so after
  * the first frame the picture is rendered on a thread (GTask) into an image of the widget's size
  * and shown as a texture; the main loop only blits it. Snapshots are immutable and shared with
- * the thread by reference count, so no lock is held while drawing. The minimum size grows with
- * the network and the zoom, so inside a GtkScrolledWindow large networks scroll instead of
- * shrinking into unreadable boxes.
+ * the thread by reference count, so no lock is held while drawing.
+ *
+ * The view: at zoom 1 the picture fits the widget (the layout scales nodes, boxes and text to
+ * the space there is; boxes too small for a plot become lines, names too small to read give way
+ * to tooltips). Zoomed in, the picture is the widget's size times the zoom and the widget shows a
+ * part of it: the canvas is a GtkScrollable, so a GtkScrolledWindow around it gives scrollbars,
+ * wheel and touchpad panning through the adjustments, and only the visible part is rendered.
+ * Drag on empty space (or with the middle button) pans, Ctrl+wheel and pinch zoom about the
+ * pointer, Ctrl+plus/minus/0 zoom and fit, Shift+arrows pan; an overview in the bottom right
+ * corner shows the visible part while zoomed in (click or drag in it to move there).
  */
 #include "kanvas-canvas.h"
 #include "kan-formula.h"
@@ -15,11 +22,26 @@
 #include <math.h>
 #include <string.h>
 
-/* Room an edge box and a layer need to stay readable at zoom 1. */
+/* Room an edge box and a layer need to be readable: the natural size (a request only; the
+ * picture fits whatever it gets). */
 #define EDGE_MIN_PX   22.0
 #define LAYER_MIN_PX  110.0
-#define ZOOM_MIN      1.0
-#define ZOOM_MAX      8.0
+#define MIN_PX        120       /* the smallest the widget asks for */
+#define ZOOM_MIN      1.0       /* fit */
+#define ZOOM_MAX      16.0      /* 20 inputs × 16: plots of about 40 px in an 800 px view */
+#define ZOOM_STEP     1.25      /* Ctrl+plus, a wheel click */
+#define PAN_STEP      0.1       /* Shift+arrow, share of the view */
+#define OVERVIEW_SIZE 0.22      /* the overview's side, share of the view's */
+#define OVERVIEW_MIN  72.0
+#define OVERVIEW_MAX  240.0
+#define OVERVIEW_PAD  10.0      /* from the widget's corner */
+
+typedef enum
+{
+  DRAG_NONE,
+  DRAG_PAN,                     /* the picture follows the pointer */
+  DRAG_OVERVIEW                 /* the view's rectangle in the overview follows it */
+} DragMode;
 
 /* A snapshot shared between the widget and render threads (g_atomic_rc_box). */
 typedef struct
@@ -41,25 +63,51 @@ struct _KanvasCanvas
   GArray         *preview_nodes; /* the prune preview as given (KanOpsNode), or NULL */
   GArray         *preview_edges; /* … (KanOpsEdge), numbered after the nodes go */
   KanRenderMarks  marks;        /* the same in the snapshot's numbering; style.marks points here */
+  GtkAdjustment  *hadj;         /* never NULL: ours, or a GtkScrolledWindow's */
+  GtkAdjustment  *vadj;
+  GdkTexture     *overview;     /* the whole picture, small, while zoomed in */
   /* state */
-  double          zoom;
+  double          zoom;         /* 1 = fit; the picture is the widget's size times this */
+  double          ox, oy;       /* the view's top left corner in the picture */
+  int             view_w;       /* the size the offsets were set for */
+  int             view_h;
+  double          hide_faint;
+  double          pointer_x;    /* the last pointer position (Ctrl+wheel zooms about it) */
+  double          pointer_y;
+  double          pinch_zoom;   /* the zoom when a pinch began */
+  DragMode        drag;
+  double          drag_x, drag_y;   /* where it began */
+  double          drag_ox, drag_oy; /* the offsets then */
+  guint           hscroll_policy : 1;
+  guint           vscroll_policy : 1;
   guint           n_snapshots;
   gint64          last_draw_us;
   gboolean        dark;
   gboolean        dirty;        /* the texture is older than the snapshot, style or size */
   gboolean        rendering;    /* a render thread is running */
+  gboolean        updating;     /* the canvas is setting the adjustments itself */
   int             tex_width;    /* size (in device pixels) the texture was made for */
   int             tex_height;
+  int             tex_scale;
+  double          tex_zoom;     /* … and the view it shows */
+  double          tex_ox, tex_oy;
 };
 
-G_DEFINE_FINAL_TYPE (KanvasCanvas, kanvas_canvas, GTK_TYPE_WIDGET)
+G_DEFINE_FINAL_TYPE_WITH_CODE (KanvasCanvas, kanvas_canvas, GTK_TYPE_WIDGET,
+                               G_IMPLEMENT_INTERFACE (GTK_TYPE_SCROLLABLE, NULL))
 
 enum
 {
   PROP_0,
   PROP_BETA,
   PROP_ZOOM,
-  N_PROPS
+  PROP_HIDE_FAINT,
+  N_PROPS,
+  /* GtkScrollable's */
+  PROP_HADJUSTMENT = N_PROPS,
+  PROP_VADJUSTMENT,
+  PROP_HSCROLL_POLICY,
+  PROP_VSCROLL_POLICY
 };
 
 enum
@@ -81,7 +129,7 @@ kanvas_canvas_measure (GtkWidget      *widget,
                        int            *natural_baseline)
 {
   KanvasCanvas *self = KANVAS_CANVAS (widget);
-  double size = 200;
+  double size = 240;
 
   if (self->snapshot)
     {
@@ -99,8 +147,9 @@ kanvas_canvas_measure (GtkWidget      *widget,
       else
         size = MAX (240, (s->depth + 0.6) * LAYER_MIN_PX);
     }
-  *minimum = (int) ceil (size * self->zoom);
-  *natural = *minimum;
+  *minimum = MIN_PX;
+  /* Only a request: a huge one would make a surrounding window huge. */
+  *natural = (int) ceil (MIN (size, 1200));
 }
 
 static void
@@ -120,8 +169,13 @@ typedef struct
   SharedSnapshot *shared;
   KanRenderStyle  style;
   KanRenderMarks  marks;          /* a copy the thread owns; style.marks points here */
-  int             width, height;  /* logical */
+  int             width, height;  /* the view, logical */
   int             scale;
+  double          zoom, ox, oy;   /* the part of the picture it shows */
+  int             ov_width;       /* the overview's size, logical; 0: none */
+  int             ov_height;
+  GdkTexture     *texture;        /* the results */
+  GdkTexture     *overview;
 } RenderJob;
 
 static void
@@ -137,6 +191,8 @@ render_job_free (RenderJob *job)
 {
   shared_release (job->shared);
   marks_clear (&job->marks);
+  g_clear_object (&job->texture);
+  g_clear_object (&job->overview);
   g_free (job);
 }
 
@@ -146,7 +202,41 @@ free_surface (gpointer surface)
   cairo_surface_destroy (surface);
 }
 
-/* On a worker thread: the picture as a texture. */
+/* A texture of an image surface (taken over). */
+static GdkTexture *
+texture_from_surface (cairo_surface_t *surface)
+{
+  int ph = cairo_image_surface_get_height (surface);
+  g_autoptr (GBytes) bytes = NULL;
+
+  cairo_surface_flush (surface);
+  /* CAIRO_FORMAT_ARGB32 is premultiplied BGRA in native order: GDK_MEMORY_DEFAULT. */
+  bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
+                                      (gsize) cairo_image_surface_get_stride (surface) * ph,
+                                      free_surface, surface);
+  return gdk_memory_texture_new (cairo_image_surface_get_width (surface), ph, GDK_MEMORY_DEFAULT,
+                                 bytes, cairo_image_surface_get_stride (surface));
+}
+
+/* The layout of the picture at ZOOM for a W × H view, in the coordinates of the view scrolled
+ * to OX,OY. Zoomed, it is the fitted layout magnified (not laid out anew for the larger size),
+ * so zooming about a point keeps what is there in place, and boxes never rearrange. */
+static KanLayout *
+view_layout_new (const KanSnapshot *s,
+                 double             w,
+                 double             h,
+                 double             zoom,
+                 double             ox,
+                 double             oy)
+{
+  KanLayout *lay = kan_layout_new (s, w, h);
+
+  kan_layout_zoom (lay, zoom);
+  kan_layout_translate (lay, -ox, -oy);
+  return lay;
+}
+
+/* On a worker thread: the visible part of the picture (and the overview) as textures. */
 static void
 render_thread (GTask        *task,
                gpointer      source,
@@ -154,24 +244,33 @@ render_thread (GTask        *task,
                GCancellable *cancellable)
 {
   RenderJob *job = task_data;
-  int pw = job->width * job->scale, ph = job->height * job->scale;
-  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, pw, ph);
-  g_autoptr (GBytes) bytes = NULL;
-  cairo_t *cr;
+  const KanSnapshot *s = job->shared->snapshot;
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32,
+                                                         job->width * job->scale,
+                                                         job->height * job->scale);
+  g_autoptr (KanLayout) lay = view_layout_new (s, job->width, job->height, job->zoom, job->ox,
+                                               job->oy);
+  cairo_t *cr = cairo_create (surface);
 
-  cr = cairo_create (surface);
   cairo_scale (cr, job->scale, job->scale);
-  kan_render_network (cr, job->shared->snapshot, &job->style, job->width, job->height);
+  kan_render_network_layout (cr, s, lay, &job->style);
   cairo_destroy (cr);
-  cairo_surface_flush (surface);
-  /* CAIRO_FORMAT_ARGB32 is premultiplied BGRA in native order: GDK_MEMORY_DEFAULT. */
-  bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
-                                      (gsize) cairo_image_surface_get_stride (surface) * ph,
-                                      free_surface, surface);
-  g_task_return_pointer (task,
-                         gdk_memory_texture_new (pw, ph, GDK_MEMORY_DEFAULT, bytes,
-                                                 cairo_image_surface_get_stride (surface)),
-                         g_object_unref);
+  job->texture = texture_from_surface (surface);
+  if (job->ov_width > 0)
+    {
+      /* Names would be unreadable this small: below KAN_RENDER_LABEL_MIN they are left out. */
+      KanRenderStyle st = job->style;
+      st.font_size = 0.5 * KAN_RENDER_LABEL_MIN;
+      st.text_scale = 1;
+      surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, job->ov_width * job->scale,
+                                            job->ov_height * job->scale);
+      cr = cairo_create (surface);
+      cairo_scale (cr, job->scale, job->scale);
+      kan_render_network (cr, s, &st, job->ov_width, job->ov_height);
+      cairo_destroy (cr);
+      job->overview = texture_from_surface (surface);
+    }
+  g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -181,17 +280,170 @@ render_done (GObject      *source,
 {
   KanvasCanvas *self = KANVAS_CANVAS (source);
   RenderJob *job = g_task_get_task_data (G_TASK (result));
-  GdkTexture *texture = g_task_propagate_pointer (G_TASK (result), NULL);
 
   self->rendering = FALSE;
-  if (texture == NULL)
+  if (!g_task_propagate_boolean (G_TASK (result), NULL))
     return;
-  g_set_object (&self->texture, texture);
+  g_set_object (&self->texture, job->texture);
   self->tex_width = job->width * job->scale;
   self->tex_height = job->height * job->scale;
-  g_object_unref (texture);
+  self->tex_scale = job->scale;
+  self->tex_zoom = job->zoom;
+  self->tex_ox = job->ox;
+  self->tex_oy = job->oy;
+  if (job->overview)
+    g_set_object (&self->overview, job->overview);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
+
+/* The view ------------------------------------------------------------------------------------ */
+
+static void
+view_size (KanvasCanvas *self,
+           double       *w,
+           double       *h)
+{
+  *w = MAX (gtk_widget_get_width (GTK_WIDGET (self)), 1);
+  *h = MAX (gtk_widget_get_height (GTK_WIDGET (self)), 1);
+}
+
+/* Where the overview sits (widget coordinates); FALSE when none shows: at fit, or when the
+ * widget is too small for it to leave room for the view. */
+static gboolean
+overview_rect (KanvasCanvas    *self,
+               graphene_rect_t *r)
+{
+  double w, h, side, k;
+
+  if (self->snapshot == NULL || self->zoom <= ZOOM_MIN)
+    return FALSE;
+  view_size (self, &w, &h);
+  /* The picture has the view's proportions, so the overview has them too. */
+  side = CLAMP (OVERVIEW_SIZE * MAX (w, h), OVERVIEW_MIN, OVERVIEW_MAX);
+  k = side / MAX (w, h);
+  if (k > 0.4)
+    return FALSE;
+  graphene_rect_init (r, w - k * w - OVERVIEW_PAD, h - k * h - OVERVIEW_PAD, k * w, k * h);
+  return TRUE;
+}
+
+static gboolean
+in_overview (KanvasCanvas *self,
+             double        x,
+             double        y)
+{
+  graphene_rect_t r;
+
+  return overview_rect (self, &r) && graphene_rect_contains_point (&r, &GRAPHENE_POINT_INIT (x, y));
+}
+
+/* Keeps the offsets inside the picture and the adjustments (the scrollbars) in step. */
+static void
+view_update (KanvasCanvas *self)
+{
+  double w, h, pw, ph;
+
+  view_size (self, &w, &h);
+  pw = w * self->zoom;
+  ph = h * self->zoom;
+  self->ox = CLAMP (self->ox, 0, pw - w);
+  self->oy = CLAMP (self->oy, 0, ph - h);
+  if (self->hadj && self->vadj)
+    {
+      self->updating = TRUE;
+      gtk_adjustment_configure (self->hadj, self->ox, 0, pw, PAN_STEP * w, 0.9 * w, w);
+      gtk_adjustment_configure (self->vadj, self->oy, 0, ph, PAN_STEP * h, 0.9 * h, h);
+      self->updating = FALSE;
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+set_view (KanvasCanvas *self,
+          double        zoom,
+          double        ox,
+          double        oy)
+{
+  gboolean zoomed = zoom != self->zoom;
+
+  self->zoom = zoom;
+  self->ox = ox;
+  self->oy = oy;
+  view_update (self);
+  if (zoomed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
+}
+
+/* Centres the view on the point of the picture that X,Y of the overview shows. */
+static void
+view_centre_on_overview (KanvasCanvas *self,
+                         double        x,
+                         double        y)
+{
+  graphene_rect_t r;
+  double w, h;
+
+  if (!overview_rect (self, &r))
+    return;
+  view_size (self, &w, &h);
+  set_view (self, self->zoom,
+            (x - r.origin.x) / r.size.width * w * self->zoom - 0.5 * w,
+            (y - r.origin.y) / r.size.height * h * self->zoom - 0.5 * h);
+}
+
+/* Scrolls as little as it takes to show R (widget coordinates), with a margin. */
+static void
+view_show_rect (KanvasCanvas  *self,
+                const KanRect *r)
+{
+  const double margin = 8;
+  double w, h, ox = self->ox, oy = self->oy;
+
+  view_size (self, &w, &h);
+  if (r->x + r->w + margin > w)
+    ox += r->x + r->w + margin - w;
+  if (r->x - margin < ox - self->ox)
+    ox = self->ox + r->x - margin;
+  if (r->y + r->h + margin > h)
+    oy += r->y + r->h + margin - h;
+  if (r->y - margin < oy - self->oy)
+    oy = self->oy + r->y - margin;
+  set_view (self, self->zoom, ox, oy);
+}
+
+static void
+on_adjustment_value_changed (GtkAdjustment *adj,
+                             KanvasCanvas  *self)
+{
+  if (self->updating)
+    return;
+  /* A scrollbar, the wheel or a touchpad moved the view. */
+  self->ox = gtk_adjustment_get_value (self->hadj);
+  self->oy = gtk_adjustment_get_value (self->vadj);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+set_adjustment (KanvasCanvas   *self,
+                GtkAdjustment **slot,
+                GtkAdjustment  *adj)
+{
+  if (adj != NULL && adj == *slot)
+    return;
+  if (*slot)
+    {
+      g_signal_handlers_disconnect_by_func (*slot, on_adjustment_value_changed, self);
+      g_object_unref (*slot);
+    }
+  /* Outside a GtkScrolledWindow the canvas keeps adjustments of its own. */
+  if (adj == NULL)
+    adj = gtk_adjustment_new (0, 0, 0, 0, 0, 0);
+  *slot = g_object_ref_sink (adj);
+  g_signal_connect (adj, "value-changed", G_CALLBACK (on_adjustment_value_changed), self);
+  view_update (self);
+}
+
+/* Drawing ------------------------------------------------------------------------------------- */
 
 static void
 start_render (KanvasCanvas *self,
@@ -201,6 +453,7 @@ start_render (KanvasCanvas *self,
 {
   RenderJob *job = g_new0 (RenderJob, 1);
   g_autoptr (GTask) task = g_task_new (self, self->cancellable, render_done, NULL);
+  graphene_rect_t ov;
 
   job->shared = g_atomic_rc_box_acquire (self->shared);
   job->style = self->style;
@@ -215,10 +468,77 @@ start_render (KanvasCanvas *self,
   job->width = w;
   job->height = h;
   job->scale = scale;
+  job->zoom = self->zoom;
+  job->ox = self->ox;
+  job->oy = self->oy;
+  if (overview_rect (self, &ov))
+    {
+      job->ov_width = (int) ceil (ov.size.width);
+      job->ov_height = (int) ceil (ov.size.height);
+    }
   g_task_set_task_data (task, job, (GDestroyNotify) render_job_free);
   self->rendering = TRUE;
   self->dirty = FALSE;
   g_task_run_in_thread (task, render_thread);
+}
+
+/* TRUE when the last texture (and overview) was made for the view as it is now. */
+static gboolean
+texture_shows_view (KanvasCanvas *self)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  int scale = gtk_widget_get_scale_factor (widget);
+  graphene_rect_t ov;
+
+  return self->texture != NULL
+         && self->tex_width == gtk_widget_get_width (widget) * scale
+         && self->tex_height == gtk_widget_get_height (widget) * scale
+         && self->tex_scale == scale && self->tex_zoom == self->zoom
+         && self->tex_ox == self->ox && self->tex_oy == self->oy
+         && (!overview_rect (self, &ov)
+             || (self->overview != NULL
+                 && gdk_texture_get_width (self->overview) == (int) ceil (ov.size.width) * scale));
+}
+
+gboolean
+kanvas_canvas_is_drawn (KanvasCanvas *self)
+{
+  g_return_val_if_fail (KANVAS_IS_CANVAS (self), FALSE);
+  return self->snapshot == NULL
+         || (!self->dirty && !self->rendering && texture_shows_view (self));
+}
+
+/* The overview: the whole picture, small, with the visible part outlined. */
+static void
+snapshot_overview (KanvasCanvas *self,
+                   GtkSnapshot  *snapshot)
+{
+  const KanRenderStyle *st = &self->style;
+  graphene_rect_t r, v;
+  GskRoundedRect frame;
+  double w, h;
+
+  if (!overview_rect (self, &r))
+    return;
+  view_size (self, &w, &h);
+  gtk_snapshot_append_color (snapshot, &(GdkRGBA) { st->fg[0], st->fg[1], st->fg[2], 0.35 },
+                             &GRAPHENE_RECT_INIT (r.origin.x - 1, r.origin.y - 1,
+                                                  r.size.width + 2, r.size.height + 2));
+  gtk_snapshot_append_color (snapshot, &(GdkRGBA) { st->bg[0], st->bg[1], st->bg[2], 1 }, &r);
+  if (self->overview)
+    gtk_snapshot_append_texture (snapshot, self->overview, &r);
+  graphene_rect_init (&v, r.origin.x + self->ox / (w * self->zoom) * r.size.width,
+                      r.origin.y + self->oy / (h * self->zoom) * r.size.height,
+                      r.size.width / self->zoom, r.size.height / self->zoom);
+  gtk_snapshot_append_color (snapshot,
+                             &(GdkRGBA) { st->selected[0], st->selected[1], st->selected[2], 0.15 },
+                             &v);
+  gsk_rounded_rect_init_from_rect (&frame, &v, 0);
+  {
+    GdkRGBA c = { st->selected[0], st->selected[1], st->selected[2], 1 };
+    gtk_snapshot_append_border (snapshot, &frame, (float[4]) { 1.5, 1.5, 1.5, 1.5 },
+                                (GdkRGBA[4]) { c, c, c, c });
+  }
 }
 
 static void
@@ -233,25 +553,39 @@ kanvas_canvas_snapshot (GtkWidget   *widget,
 
   if (w <= 0 || h <= 0 || self->snapshot == NULL)
     return;
-  if (self->tex_width != w * scale || self->tex_height != h * scale)
+  if (!texture_shows_view (self))
     self->dirty = TRUE;
 
   if (self->texture == NULL)
     {
       /* The first picture is drawn in place, so the canvas is never empty. */
+      g_autoptr (KanLayout) lay = view_layout_new (self->snapshot, w, h, self->zoom, self->ox,
+                                                   self->oy);
       cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
-      kan_render_network (cr, self->snapshot, &self->style, w, h);
+      kan_render_network_layout (cr, self->snapshot, lay, &self->style);
       cairo_destroy (cr);
       if (!self->rendering)
         start_render (self, w, h, scale);
     }
   else
     {
-      /* The last picture (stretched while a new size renders), and a new one if it is old. */
-      gtk_snapshot_append_texture (snapshot, self->texture, &GRAPHENE_RECT_INIT (0, 0, w, h));
+      /* The last picture where its part of the picture is now (moved or stretched while a new
+       * one renders), and a new one if it is old. */
+      double tw = (double) self->tex_width / self->tex_scale;
+      double th = (double) self->tex_height / self->tex_scale;
+      double kx = w * self->zoom / (tw * self->tex_zoom);
+      double ky = h * self->zoom / (th * self->tex_zoom);
+
+      gtk_snapshot_push_clip (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
+      gtk_snapshot_append_texture (snapshot, self->texture,
+                                   &GRAPHENE_RECT_INIT (self->tex_ox * kx - self->ox,
+                                                        self->tex_oy * ky - self->oy,
+                                                        tw * kx, th * ky));
+      gtk_snapshot_pop (snapshot);
       if (self->dirty && !self->rendering)
         start_render (self, w, h, scale);
     }
+  snapshot_overview (self, snapshot);
   self->last_draw_us = g_get_monotonic_time () - t0;
 }
 
@@ -265,13 +599,15 @@ invalidate (KanvasCanvas *self)
 KanLayout *
 kanvas_canvas_get_layout (KanvasCanvas *self)
 {
+  double w, h;
+
   g_return_val_if_fail (KANVAS_IS_CANVAS (self), NULL);
 
   if (self->snapshot == NULL)
     return NULL;
-  /* The same size kanvas_canvas_snapshot draws over. */
-  return kan_layout_new (self->snapshot, gtk_widget_get_width (GTK_WIDGET (self)),
-                         gtk_widget_get_height (GTK_WIDGET (self)));
+  /* The layout kanvas_canvas_snapshot draws with. */
+  view_size (self, &w, &h);
+  return view_layout_new (self->snapshot, w, h, self->zoom, self->ox, self->oy);
 }
 
 gboolean
@@ -283,12 +619,41 @@ kanvas_canvas_hit (KanvasCanvas *self,
                    int          *j)
 {
   g_autoptr (KanLayout) lay = NULL;
+  double w, h;
 
   g_return_val_if_fail (KANVAS_IS_CANVAS (self), FALSE);
 
   *l = *i = *j = -1;
+  /* Only what shows: not what is scrolled away, nor what the overview covers. */
+  view_size (self, &w, &h);
+  if (x < 0 || y < 0 || x >= w || y >= h || in_overview (self, x, y))
+    return FALSE;
   lay = kanvas_canvas_get_layout (self);
   return lay != NULL && kan_layout_hit (lay, x, y, l, i, j);
+}
+
+gboolean
+kanvas_canvas_get_node_centre (KanvasCanvas *self,
+                               int           l,
+                               int           i,
+                               double       *x,
+                               double       *y)
+{
+  g_autoptr (KanLayout) lay = NULL;
+  KanRect r;
+
+  g_return_val_if_fail (KANVAS_IS_CANVAS (self), FALSE);
+
+  lay = kanvas_canvas_get_layout (self);
+  if (lay == NULL || l < 0 || l > self->snapshot->depth || i < 0
+      || i >= self->snapshot->n_nodes[l])
+    return FALSE;
+  r = kan_layout_node_box (lay, l, i);
+  if (x)
+    *x = r.x + 0.5 * r.w;
+  if (y)
+    *y = r.y + 0.5 * r.h;
+  return TRUE;
 }
 
 void
@@ -325,13 +690,30 @@ on_click_pressed (GtkGestureClick *gesture,
                   KanvasCanvas    *self)
 {
   gtk_widget_grab_focus (GTK_WIDGET (self));
+  /* A press in the overview moves the view (on_drag_begin), and leaves the selection. */
+  if (in_overview (self, x, y))
+    return;
   kanvas_canvas_select_at (self, x, y);
   if (gtk_gesture_single_get_current_button (GTK_GESTURE_SINGLE (gesture)) == GDK_BUTTON_SECONDARY)
     popup_menu (self, x, y);
 }
 
-/* Keyboard: Left/Right walk the edges in order, Up/Down jump a layer, Escape clears, Menu or
- * Shift+F10 opens the context menu at the selection. */
+/* The box of the selection in widget coordinates (empty when nothing is selected). */
+static KanRect
+selection_box (KanvasCanvas *self)
+{
+  g_autoptr (KanLayout) lay = kanvas_canvas_get_layout (self);
+  const KanRenderStyle *st = &self->style;
+
+  if (lay == NULL || st->sel_l < 0)
+    return (KanRect) { 0, 0, 0, 0 };
+  return st->sel_j >= 0 ? kan_layout_edge_box (lay, st->sel_l, st->sel_i, st->sel_j)
+                        : kan_layout_node_box (lay, st->sel_l, st->sel_i);
+}
+
+/* Keyboard: Left/Right walk the edges in order, Up/Down jump a layer (the view follows the
+ * selection), Shift+arrows pan, Escape clears, Menu or Shift+F10 opens the context menu at the
+ * selection. */
 static gboolean
 on_key_pressed (GtkEventControllerKey *controller,
                 guint                  keyval,
@@ -342,6 +724,16 @@ on_key_pressed (GtkEventControllerKey *controller,
   const KanSnapshot *s = self->snapshot;
   int cur = -1, next;
 
+  if ((state & GDK_SHIFT_MASK) && (keyval == GDK_KEY_Left || keyval == GDK_KEY_Right
+                                   || keyval == GDK_KEY_Up || keyval == GDK_KEY_Down))
+    {
+      double w, h;
+      view_size (self, &w, &h);
+      set_view (self, self->zoom,
+                self->ox + PAN_STEP * w * (keyval == GDK_KEY_Left ? -1 : keyval == GDK_KEY_Right),
+                self->oy + PAN_STEP * h * (keyval == GDK_KEY_Up ? -1 : keyval == GDK_KEY_Down));
+      return TRUE;
+    }
   if (s == NULL || s->n_edges == 0)
     return FALSE;
   for (int e = 0; e < s->n_edges && self->style.sel_j >= 0; e++)
@@ -379,11 +771,9 @@ on_key_pressed (GtkEventControllerKey *controller,
         return FALSE;
       if (self->style.sel_l >= 0)
         {
-          g_autoptr (KanLayout) lay = kanvas_canvas_get_layout (self);
-          KanRect r = self->style.sel_j >= 0
-                      ? kan_layout_edge_box (lay, self->style.sel_l, self->style.sel_i,
-                                             self->style.sel_j)
-                      : kan_layout_node_box (lay, self->style.sel_l, self->style.sel_i);
+          KanRect r = selection_box (self);
+          view_show_rect (self, &r);
+          r = selection_box (self);
           popup_menu (self, r.x + r.w / 2, r.y + r.h / 2);
         }
       return TRUE;
@@ -391,6 +781,10 @@ on_key_pressed (GtkEventControllerKey *controller,
       return FALSE;
     }
   kanvas_canvas_set_selection (self, s->edges[next].l, s->edges[next].i, s->edges[next].j);
+  {
+    KanRect r = selection_box (self);
+    view_show_rect (self, &r);
+  }
   return TRUE;
 }
 
@@ -445,11 +839,108 @@ on_scroll (GtkEventControllerScroll *controller,
 {
   GdkModifierType mods = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
 
-  /* Ctrl+wheel zooms; a plain wheel scrolls the surrounding window. */
+  /* Ctrl+wheel zooms about the pointer (a click a step, a touchpad smoothly); a plain wheel
+   * scrolls the view through the adjustments. */
   if (!(mods & GDK_CONTROL_MASK))
     return FALSE;
-  kanvas_canvas_set_zoom (self, self->zoom * (dy < 0 ? 1.25 : 0.8));
+  kanvas_canvas_zoom_at (self, self->zoom * pow (ZOOM_STEP, -dy), self->pointer_x,
+                         self->pointer_y);
   return TRUE;
+}
+
+static void
+on_motion (GtkEventControllerMotion *controller,
+           double                    x,
+           double                    y,
+           KanvasCanvas             *self)
+{
+  self->pointer_x = x;
+  self->pointer_y = y;
+}
+
+static void
+on_pinch_begin (GtkGesture       *gesture,
+                GdkEventSequence *sequence,
+                KanvasCanvas     *self)
+{
+  self->pinch_zoom = self->zoom;
+}
+
+static void
+on_pinch_scale_changed (GtkGestureZoom *gesture,
+                        double          scale,
+                        KanvasCanvas   *self)
+{
+  double x, y;
+
+  if (!gtk_gesture_get_bounding_box_center (GTK_GESTURE (gesture), &x, &y))
+    return;
+  kanvas_canvas_zoom_at (self, self->pinch_zoom * scale, x, y);
+}
+
+/* A drag pans when it starts on empty space (or with the middle button anywhere); in the
+ * overview it moves the view there. */
+static void
+on_drag_begin (GtkGestureDrag *gesture,
+               double          x,
+               double          y,
+               KanvasCanvas   *self)
+{
+  guint button = gtk_gesture_single_get_current_button (GTK_GESTURE_SINGLE (gesture));
+  int l, i, j;
+
+  self->drag = DRAG_NONE;
+  self->drag_x = x;
+  self->drag_y = y;
+  self->drag_ox = self->ox;
+  self->drag_oy = self->oy;
+  if (in_overview (self, x, y))
+    {
+      self->drag = DRAG_OVERVIEW;
+      view_centre_on_overview (self, x, y);
+    }
+  else if (button == GDK_BUTTON_MIDDLE
+           || (button == GDK_BUTTON_PRIMARY && !kanvas_canvas_hit (self, x, y, &l, &i, &j)))
+    self->drag = DRAG_PAN;
+  if (self->drag == DRAG_PAN && self->zoom > ZOOM_MIN)
+    gtk_widget_set_cursor_from_name (GTK_WIDGET (self), "grabbing");
+}
+
+static void
+on_drag_update (GtkGestureDrag *gesture,
+                double          dx,
+                double          dy,
+                KanvasCanvas   *self)
+{
+  if (self->drag == DRAG_PAN)
+    set_view (self, self->zoom, self->drag_ox - dx, self->drag_oy - dy);
+  else if (self->drag == DRAG_OVERVIEW)
+    view_centre_on_overview (self, self->drag_x + dx, self->drag_y + dy);
+}
+
+static void
+on_drag_end (GtkGestureDrag *gesture,
+             double          dx,
+             double          dy,
+             KanvasCanvas   *self)
+{
+  self->drag = DRAG_NONE;
+  gtk_widget_set_cursor (GTK_WIDGET (self), NULL);
+}
+
+static void
+zoom_action (GtkWidget  *widget,
+             const char *name,
+             GVariant   *param)
+{
+  KanvasCanvas *self = KANVAS_CANVAS (widget);
+
+  if (g_str_equal (name, "canvas.zoom-in"))
+    kanvas_canvas_set_zoom (self, self->zoom * ZOOM_STEP);
+  else if (g_str_equal (name, "canvas.zoom-out"))
+    kanvas_canvas_set_zoom (self, self->zoom / ZOOM_STEP);
+  else
+    kanvas_canvas_fit (self);
 }
 
 static void
@@ -467,6 +958,21 @@ kanvas_canvas_get_property (GObject    *object,
       break;
     case PROP_ZOOM:
       g_value_set_double (value, self->zoom);
+      break;
+    case PROP_HIDE_FAINT:
+      g_value_set_double (value, self->style.hide_below);
+      break;
+    case PROP_HADJUSTMENT:
+      g_value_set_object (value, self->hadj);
+      break;
+    case PROP_VADJUSTMENT:
+      g_value_set_object (value, self->vadj);
+      break;
+    case PROP_HSCROLL_POLICY:
+      g_value_set_enum (value, self->hscroll_policy);
+      break;
+    case PROP_VSCROLL_POLICY:
+      g_value_set_enum (value, self->vscroll_policy);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -489,6 +995,29 @@ kanvas_canvas_set_property (GObject      *object,
     case PROP_ZOOM:
       kanvas_canvas_set_zoom (self, g_value_get_double (value));
       break;
+    case PROP_HIDE_FAINT:
+      kanvas_canvas_set_hide_faint (self, g_value_get_double (value));
+      break;
+    case PROP_HADJUSTMENT:
+      set_adjustment (self, &self->hadj, g_value_get_object (value));
+      break;
+    case PROP_VADJUSTMENT:
+      set_adjustment (self, &self->vadj, g_value_get_object (value));
+      break;
+    case PROP_HSCROLL_POLICY:
+    case PROP_VSCROLL_POLICY:
+      {
+        /* The picture fits any size, so the policy changes nothing but is kept. */
+        guint v = g_value_get_enum (value);
+        if (prop_id == PROP_HSCROLL_POLICY && self->hscroll_policy != v)
+          self->hscroll_policy = v;
+        else if (prop_id == PROP_VSCROLL_POLICY && self->vscroll_policy != v)
+          self->vscroll_policy = v;
+        else
+          break;
+        g_object_notify_by_pspec (object, pspec);
+        break;
+      }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -502,6 +1031,15 @@ kanvas_canvas_size_allocate (GtkWidget *widget,
 {
   KanvasCanvas *self = KANVAS_CANVAS (widget);
 
+  /* The picture scales with the view: the same part stays in view. */
+  if (self->view_w > 0 && self->view_h > 0)
+    {
+      self->ox *= (double) width / self->view_w;
+      self->oy *= (double) height / self->view_h;
+    }
+  self->view_w = width;
+  self->view_h = height;
+  view_update (self);
   if (self->menu_popover)
     gtk_popover_present (GTK_POPOVER (self->menu_popover));
 }
@@ -513,6 +1051,12 @@ kanvas_canvas_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_pointer (&self->menu_popover, gtk_widget_unparent);
+  if (self->hadj)
+    g_signal_handlers_disconnect_by_func (self->hadj, on_adjustment_value_changed, self);
+  if (self->vadj)
+    g_signal_handlers_disconnect_by_func (self->vadj, on_adjustment_value_changed, self);
+  g_clear_object (&self->hadj);
+  g_clear_object (&self->vadj);
   G_OBJECT_CLASS (kanvas_canvas_parent_class)->dispose (object);
 }
 
@@ -523,6 +1067,7 @@ kanvas_canvas_finalize (GObject *object)
 
   g_clear_pointer (&self->shared, shared_release);
   g_clear_object (&self->texture);
+  g_clear_object (&self->overview);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->preview_nodes, g_array_unref);
   g_clear_pointer (&self->preview_edges, g_array_unref);
@@ -550,7 +1095,33 @@ kanvas_canvas_class_init (KanvasCanvasClass *klass)
   properties[PROP_ZOOM] =
     g_param_spec_double ("zoom", NULL, NULL, ZOOM_MIN, ZOOM_MAX, 1,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_HIDE_FAINT] =
+    g_param_spec_double ("hide-faint", NULL, NULL, 0, 1, 0,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  g_object_class_override_property (object_class, PROP_HADJUSTMENT, "hadjustment");
+  g_object_class_override_property (object_class, PROP_VADJUSTMENT, "vadjustment");
+  g_object_class_override_property (object_class, PROP_HSCROLL_POLICY, "hscroll-policy");
+  g_object_class_override_property (object_class, PROP_VSCROLL_POLICY, "vscroll-policy");
+
+  /* The window has the same shortcuts for its zoom buttons; these serve the canvas alone. */
+  gtk_widget_class_install_action (widget_class, "canvas.zoom-in", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "canvas.zoom-out", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "canvas.zoom-fit", NULL, zoom_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_plus, GDK_CONTROL_MASK,
+                                       "canvas.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_equal, GDK_CONTROL_MASK,
+                                       "canvas.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Add, GDK_CONTROL_MASK,
+                                       "canvas.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, GDK_CONTROL_MASK,
+                                       "canvas.zoom-out", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Subtract, GDK_CONTROL_MASK,
+                                       "canvas.zoom-out", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK,
+                                       "canvas.zoom-fit", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_0, GDK_CONTROL_MASK,
+                                       "canvas.zoom-fit", NULL);
 
   signals[SELECTION_CHANGED] =
     g_signal_new ("selection-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
@@ -567,10 +1138,25 @@ kanvas_canvas_init (KanvasCanvas *self)
   GtkEventController *keys = gtk_event_controller_key_new ();
   GtkEventController *scroll =
     gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+  GtkEventController *motion = gtk_event_controller_motion_new ();
+  GtkGesture *pinch = gtk_gesture_zoom_new ();
+  GtkGesture *drag = gtk_gesture_drag_new ();
 
   kan_render_style_init (&self->style);
   self->zoom = 1;
   self->cancellable = g_cancellable_new ();
+  set_adjustment (self, &self->hadj, NULL);
+  set_adjustment (self, &self->vadj, NULL);
+  g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), motion);
+  g_signal_connect (pinch, "begin", G_CALLBACK (on_pinch_begin), self);
+  g_signal_connect (pinch, "scale-changed", G_CALLBACK (on_pinch_scale_changed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (pinch));
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), 0);
+  g_signal_connect (drag, "drag-begin", G_CALLBACK (on_drag_begin), self);
+  g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
+  g_signal_connect (drag, "drag-end", G_CALLBACK (on_drag_end), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
 
   /* Any button selects; the secondary one also opens the context menu. */
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), 0);
@@ -629,6 +1215,9 @@ kanvas_canvas_set_snapshot (KanvasCanvas *self,
       self->style.sel_l = self->style.sel_i = self->style.sel_j = -1;
       /* A preview numbers nodes and edges of the network it was made for. */
       kanvas_canvas_clear_prune_preview (self);
+      /* Another network starts whole in view. */
+      g_clear_object (&self->overview);
+      set_view (self, ZOOM_MIN, 0, 0);
       gtk_widget_queue_resize (GTK_WIDGET (self));
     }
   invalidate (self);
@@ -683,12 +1272,91 @@ kanvas_canvas_set_zoom (KanvasCanvas *self,
 {
   g_return_if_fail (KANVAS_IS_CANVAS (self));
 
+  kanvas_canvas_zoom_at (self, zoom, 0.5 * gtk_widget_get_width (GTK_WIDGET (self)),
+                         0.5 * gtk_widget_get_height (GTK_WIDGET (self)));
+}
+
+void
+kanvas_canvas_zoom_at (KanvasCanvas *self,
+                       double        zoom,
+                       double        x,
+                       double        y)
+{
+  double w, h, fx, fy;
+
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+
   zoom = CLAMP (zoom, ZOOM_MIN, ZOOM_MAX);
   if (self->zoom == zoom)
     return;
-  self->zoom = zoom;
-  gtk_widget_queue_resize (GTK_WIDGET (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
+  /* The point of the picture under X,Y stays there. */
+  view_size (self, &w, &h);
+  fx = (x + self->ox) / (w * self->zoom);
+  fy = (y + self->oy) / (h * self->zoom);
+  set_view (self, zoom, fx * w * zoom - x, fy * h * zoom - y);
+}
+
+void
+kanvas_canvas_fit (KanvasCanvas *self)
+{
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+  set_view (self, ZOOM_MIN, 0, 0);
+}
+
+void
+kanvas_canvas_get_scroll (KanvasCanvas *self,
+                          double       *x,
+                          double       *y)
+{
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+  if (x)
+    *x = self->ox;
+  if (y)
+    *y = self->oy;
+}
+
+void
+kanvas_canvas_scroll_to (KanvasCanvas *self,
+                         double        x,
+                         double        y)
+{
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+  set_view (self, self->zoom, x, y);
+}
+
+gboolean
+kanvas_canvas_get_overview (KanvasCanvas    *self,
+                            graphene_rect_t *rect)
+{
+  graphene_rect_t r;
+
+  g_return_val_if_fail (KANVAS_IS_CANVAS (self), FALSE);
+  if (!overview_rect (self, &r))
+    return FALSE;
+  if (rect)
+    *rect = r;
+  return TRUE;
+}
+
+double
+kanvas_canvas_get_hide_faint (KanvasCanvas *self)
+{
+  g_return_val_if_fail (KANVAS_IS_CANVAS (self), 0);
+  return self->style.hide_below;
+}
+
+void
+kanvas_canvas_set_hide_faint (KanvasCanvas *self,
+                              double        alpha)
+{
+  g_return_if_fail (KANVAS_IS_CANVAS (self));
+
+  alpha = CLAMP (alpha, 0, 1);
+  if (self->style.hide_below == alpha)
+    return;
+  self->style.hide_below = alpha;
+  invalidate (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HIDE_FAINT]);
 }
 
 void
@@ -711,6 +1379,7 @@ kanvas_canvas_set_dark (KanvasCanvas *self,
   st.font_size = self->style.font_size;
   st.text_scale = self->style.text_scale;
   st.marks = self->style.marks;
+  st.hide_below = self->style.hide_below;
   self->style = st;
   self->dark = dark;
   invalidate (self);

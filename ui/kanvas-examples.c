@@ -6,6 +6,9 @@
 #include <gsl/gsl_rng.h>
 
 #define DEMO_FORMULA "exp(sin(pi*x1)+x2^2)"
+/* The demo's 50 steps take about 0.6 s at full speed, too fast to watch the curves fall;
+ * paced, a run takes about 3 s (the first of a new user's). */
+#define DEMO_STEP_MS 60
 /* Five Gaussian peaks of width 0.05 at -0.8 … 0.8 (pykan's continual-learning example). */
 #define PEAKS_FORMULA "exp(-(x1+0.8)^2/0.005)+exp(-(x1+0.4)^2/0.005)+exp(-x1^2/0.005)" \
                       "+exp(-(x1-0.4)^2/0.005)+exp(-(x1-0.8)^2/0.005)"
@@ -13,7 +16,8 @@
 static const KanvasExample examples[] = {
   { "demo", "Demo: exp(sin(πx₁)+x₂²)",
     "The KAN paper's first example; width 2,5,1 finds it exactly.",
-    DEMO_FORMULA, "-1,1", 1000, 1000, 0, "2,5,1", 5, 3, KAN_OPT_LBFGS, KAN_LOSS_MSE, 50, 1, 0 },
+    DEMO_FORMULA, "-1,1", 1000, 1000, 0, "2,5,1", 5, 3, KAN_OPT_LBFGS, KAN_LOSS_MSE, 50, 1, 0,
+    DEMO_STEP_MS },
   { "xy", "Multiplication: x₁·x₂",
     "A product, learned by one multiplication node.",
     "x1*x2", "-1,1", 1000, 1000, 0, "2,[0,1],1", 5, 3, KAN_OPT_LBFGS, KAN_LOSS_MSE, 50, 1, 0 },

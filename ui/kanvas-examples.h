@@ -26,6 +26,7 @@ typedef struct
   int           steps;
   double        lr;
   double        lamb;
+  guint         step_ms;      /* least time of a training step, so a run can be watched; 0: none */
 } KanvasExample;
 
 /* The gallery, in display order. */

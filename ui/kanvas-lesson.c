@@ -123,7 +123,7 @@ check_all_locked (KanvasLesson *self)
 static gboolean
 check_formula (KanvasLesson *self)
 {
-  return *gtk_label_get_text (self->window->formula_label) != '\0';
+  return *kanvas_session_pane_get_formula_text (self->window->session_pane) != '\0';
 }
 
 /* The steps ------------------------------------------------------------------------------------ */
@@ -202,7 +202,8 @@ update (KanvasLesson *self)
   gtk_label_set_text (self->text_label, st->text);
   gtk_widget_set_visible (GTK_WIDGET (self->formula_label), last && done);
   if (last && done)
-    gtk_label_set_text (self->formula_label, gtk_label_get_text (self->window->formula_label));
+    gtk_label_set_text (self->formula_label,
+                        kanvas_session_pane_get_formula_text (self->window->session_pane));
   gtk_spinner_set_spinning (self->spinner, busy);
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
   if (!busy)
@@ -375,9 +376,17 @@ kanvas_lesson_apply_presentation (KanvasWindow *win)
   gboolean on = self != NULL && self->presentation;
 
   if (win->worker)
-    kan_worker_set_step_time (win->worker, on ? KANVAS_PRESENTATION_STEP_MS : 0);
+    kan_worker_set_step_time (win->worker, on ? MAX (KANVAS_PRESENTATION_STEP_MS, win->pace_ms)
+                                                : win->pace_ms);
   if (win->canvas)
     kanvas_canvas_set_text_scale (win->canvas, on ? KANVAS_PRESENTATION_TEXT_SCALE : 1.0);
+  if (win->loss_view)
+    kanvas_loss_view_set_text_scale (win->loss_view, on ? KANVAS_PRESENTATION_PLOT_SCALE : 1.0);
+  /* The inspector's and the loss plot's labels (style.css). */
+  if (on)
+    gtk_widget_add_css_class (GTK_WIDGET (win), "presentation");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (win), "presentation");
 }
 
 /* Actions ---------------------------------------------------------------------------------------- */

@@ -9,9 +9,11 @@
  * the steps; a step already done is not repeated (doing the first step again starts over).
  *
  * Presentation mode (the window action `presentation`, a check item in the main menu) is for a
- * class watching a projector: the canvas text grows by KANVAS_PRESENTATION_TEXT_SCALE and every
- * training step takes at least KANVAS_PRESENTATION_STEP_MS, with a frame after each step, so
- * the curves can be seen taking shape.
+ * class watching a projector: the canvas text grows by KANVAS_PRESENTATION_TEXT_SCALE, the loss
+ * plot (and the inspector's edge plot) by KANVAS_PRESENTATION_PLOT_SCALE, the window gets the
+ * CSS class `presentation` (larger text in the right-hand pane and the loss plot's heading), and
+ * every training step takes at least KANVAS_PRESENTATION_STEP_MS, with a frame after each step,
+ * so the curves can be seen taking shape.
  */
 #pragma once
 
@@ -24,6 +26,8 @@ G_BEGIN_DECLS
  * is also the time between the frames of a run. */
 #define KANVAS_PRESENTATION_TEXT_SCALE 1.8
 #define KANVAS_PRESENTATION_STEP_MS    120
+/* The loss plot and the edge plot drawn this much larger (text and lines). */
+#define KANVAS_PRESENTATION_PLOT_SCALE 1.5
 
 #define KANVAS_TYPE_LESSON (kanvas_lesson_get_type ())
 
@@ -34,7 +38,8 @@ G_DECLARE_FINAL_TYPE (KanvasLesson, kanvas_lesson, KANVAS, LESSON, GtkBox)
  * boolean state). Called once, from the window's init, after the worker exists. */
 void          kanvas_lesson_attach           (KanvasWindow  *win);
 /* Gives WIN's current worker and canvas the pacing and text size of presentation mode (or
- * the normal ones). The window calls it whenever it makes a new worker. */
+ * the normal ones), and WIN its CSS class and loss plot scale. The window calls it whenever it
+ * makes a new worker. */
 void          kanvas_lesson_apply_presentation (KanvasWindow *win);
 
 /* WIN's lesson panel. */

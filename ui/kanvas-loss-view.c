@@ -11,6 +11,9 @@ struct _KanvasLossView
   GArray         *train;
   GArray         *test;
   KanRenderStyle  style;
+
+  /* state */
+  double          text_scale;   /* the plot drawn this much larger (text, lines), fewer ticks */
 };
 
 G_DEFINE_FINAL_TYPE (KanvasLossView, kanvas_loss_view, GTK_TYPE_WIDGET)
@@ -40,8 +43,11 @@ kanvas_loss_view_snapshot (GtkWidget   *widget,
   if (w <= 0 || h <= 0)
     return;
   cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  /* A larger text: the plot of a smaller area, magnified to fill the widget. */
+  cairo_scale (cr, self->text_scale, self->text_scale);
   kan_render_loss_plot (cr, (const double *) self->train->data, (const double *) self->test->data,
-                        (int) self->train->len, &self->style, w, h);
+                        (int) self->train->len, &self->style, w / self->text_scale,
+                        h / self->text_scale);
   cairo_destroy (cr);
 }
 
@@ -74,6 +80,7 @@ kanvas_loss_view_init (KanvasLossView *self)
   self->train = g_array_new (FALSE, FALSE, sizeof (double));
   self->test = g_array_new (FALSE, FALSE, sizeof (double));
   kan_render_style_init (&self->style);
+  self->text_scale = 1.0;
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   "Loss plot", -1);
 }
@@ -121,4 +128,22 @@ kanvas_loss_view_set_dark (KanvasLossView *self,
   else
     kan_render_style_init (&self->style);
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+kanvas_loss_view_set_text_scale (KanvasLossView *self,
+                                 double          scale)
+{
+  g_return_if_fail (KANVAS_IS_LOSS_VIEW (self));
+  g_return_if_fail (scale >= 0.5 && scale <= 4);
+
+  self->text_scale = scale;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+double
+kanvas_loss_view_get_text_scale (KanvasLossView *self)
+{
+  g_return_val_if_fail (KANVAS_IS_LOSS_VIEW (self), 1.0);
+  return self->text_scale;
 }

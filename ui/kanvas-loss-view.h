@@ -19,4 +19,10 @@ guint      kanvas_loss_view_get_n_steps (KanvasLossView *self);
 void       kanvas_loss_view_set_dark    (KanvasLossView *self,
                                          gboolean        dark);
 
+/* Draws the plot SCALE times larger (its text and lines; 1 is the normal size), as for a
+ * projector. 0.5 ≤ SCALE ≤ 4. */
+void            kanvas_loss_view_set_text_scale (KanvasLossView *self,
+                                                 double          scale);
+double          kanvas_loss_view_get_text_scale (KanvasLossView *self);
+
 G_END_DECLS

@@ -1,11 +1,15 @@
 /* kanvas-window-private.h — the window's parts shared by its source files.
  *
  * kanvas-window.c holds the workbench (panel, files, training); kanvas-window-session.c the
- * interactive session (selection, inspector, pruning, locking, formula, history and undo).
+ * interactive session's operations (selection, pruning, locking, history and undo, the tasks on
+ * a thread), which the right-hand pane (KanvasSessionPane, a widget of its own) shows and asks
+ * for by its signals.
  */
 #pragma once
 
 #include "kanvas-window.h"
+#include "kanvas-session-pane.h"
+#include "kan-ops.h"
 
 G_BEGIN_DECLS
 
@@ -69,35 +73,16 @@ struct _KanvasWindow
   GtkLabel             *model_label;
   GtkInscription       *status_label;
   GtkLabel             *state_label;
+  GtkScrolledWindow    *panel_scroll; /* the data and model panel */
+  AdwFlap              *panel_flap;  /* folds the panel away on narrow windows */
+  AdwFlap              *pane_flap;   /* the same for the session pane */
   /* template widgets of the interactive session (kanvas-window-session.c) */
-  GtkStack             *session_stack;
-  GtkLabel             *inspect_title;
-  GtkLabel             *inspect_subtitle;
-  GtkWidget            *edge_box;
-  GtkDrawingArea       *edge_plot;
-  GtkWidget            *unlock_button;
-  GtkListBox           *suggest_list;
-  GtkWidget            *node_box;
-  GtkWidget            *prune_node_button;
-  GtkSpinButton        *prune_node_spin;
-  GtkSpinButton        *prune_edge_spin;
-  AdwActionRow         *prune_preview_row;
-  GtkFlowBox           *lib_flow;
-  GtkSpinButton        *r2_spin;
-  GtkButton            *auto_button;
-  GtkSpinButton        *refine_spin;
-  GtkButton            *refine_button;
-  GtkLabel             *formula_heading;
-  GtkLabel             *formula_label;
-  GtkLabel             *formula_rmse_label;
-  GtkWidget            *copy_box;
-  GtkLabel             *numeric_label;
-  GtkListBox           *history_list;
+  KanvasSessionPane    *session_pane;
   GMenuModel           *canvas_menu;
-  AdwActionRow         *auto_report_row;
   GtkSpinner           *busy_spinner;
   GtkWidget            *busy_cancel;
   GtkWidget            *discover;    /* the Discover page (kanvas-discover.c) */
+  GtkStack             *session_stack; /* the pane's pages (borrowed), where Discover adds its */
 
   /* owned */
   KanSession           *session;
@@ -112,15 +97,15 @@ struct _KanvasWindow
   GArray               *run_train;   /* of the run in progress */
   GArray               *run_test;
   GtkFileChooserNative *chooser;
-  KanExpr              *formula;     /* of the current model, NULL while edges are splines */
-  GStrv                 numeric;     /* "(l,i,j)" of the edges still splines */
-  KanSymFit            *fits;        /* suggestions for the selected edge */
-  int                   n_fits;
   KanvasPending        *pending;     /* the command waiting for "Save changes?", or NULL */
   GCancellable         *task_cancel; /* of the session's task on a thread (auto-symbolic,
                                       * refine), NULL when there is none */
   char                 *task_label;  /* what the task does, for the status line */
   guint                 preview_id;  /* the prune preview waiting for the thresholds to settle */
+  GCancellable         *preview_cancel; /* of the prune preview being computed, or NULL */
+  KanOpsPrunePlan      *preview_plan; /* the prune preview shown, when it is current, or NULL */
+  AdwToast             *step_toast;  /* the toast of the last step while it is there, or NULL */
+  int                   n_step_toasts; /* step toasts not dismissed yet (at most one) */
   GtkWidget            *prune_question; /* "Prune a network trained without λ?", or NULL */
 
   /* state */
@@ -128,10 +113,28 @@ struct _KanvasWindow
   int                   run_steps;   /* steps the run in progress was asked for */
   gboolean              modified;    /* changed since the last save or load */
   gboolean              loading_panel;
+  guint                 pace_ms;     /* least time of a training step for this session's
+                                      * example (kanvas_lesson_apply_presentation), or 0 */
   int                   hist_pos;    /* history entry whose model is the current one, or -1 */
 };
 
+/* "Hide faint edges" leaves out edges drawn fainter than this opacity (kanvas_canvas_set_hide_faint). */
+#define KANVAS_WINDOW_FAINT_ALPHA 0.1
+
+/* What a toast tells (kanvas_window_add_toast). */
+typedef enum
+{
+  KANVAS_TOAST_PLAIN,       /* a message */
+  KANVAS_TOAST_STEP,        /* what a step did to the error */
+  KANVAS_TOAST_STEP_FIRST,  /* the same, before a message shown (a step that made it worse) */
+} KanvasToastKind;
+
 /* kanvas-window.c */
+/* Shows TOAST (transfer full). Steps do not queue up: a step's toast takes over the text (and
+ * Undo button) of the last step's while that one is there. */
+void     kanvas_window_add_toast       (KanvasWindow   *self,
+                                        AdwToast       *toast,
+                                        KanvasToastKind kind);
 void     kanvas_window_toast           (KanvasWindow   *self,
                                         const char     *format,
                                         ...) G_GNUC_PRINTF (2, 3);

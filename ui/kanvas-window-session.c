@@ -1,16 +1,18 @@
 /* kanvas-window-session.c — the interactive session: select, prune, lock, retrain, read off.
  *
- * The right-hand pane of the window: an inspector for the selected edge or node, the
- * whole-network operations (prune by thresholds, auto-symbolic, refine, retrain), the formula of
- * the network and the history with undo. Every edit is a window action (scripts reach them
- * through the application's actions) and applies to the main thread's model, so all of them are
+ * The window's side of the right-hand pane (KanvasSessionPane, which shows the inspector, the
+ * whole-network operations, the formula and the history, and asks for edits by its signals).
+ * Every edit is a window action (scripts reach them through the application's actions; the
+ * pane's requests activate them too) and applies to the main thread's model, so all of them are
  * disabled while a training run holds a copy of it. What an edit does and the history entry it
  * appends belong to kan-ops.c; here the entry gets a copy of the model after it (models are
  * small): undo, redo and clicking an entry swap that copy in.
  *
  * Every step says what it did to the error (history rows and a toast, with Undo when it made
  * things worse). Auto-symbolic and refine run on a thread (a GTask on copies of the model and
- * the data) with a busy state and Cancel; the result is applied on the main thread.
+ * the data) with a busy state and Cancel; the result is applied on the main thread. So does the
+ * prune preview, recomputed whenever the model or a threshold changes: the newest replaces any
+ * preview still running, whose result is then dropped.
  */
 #include "kanvas-window-private.h"
 
@@ -19,21 +21,6 @@
 #include "kan-render.h"
 #include "kan-file.h"
 #include "kan-ops.h"
-
-/* Suggestions shown for an edge. */
-#define N_SUGGESTIONS 8
-
-/* The library offered for auto-symbolic, with the ones checked at first. */
-static const struct
-{
-  const char *name;
-  gboolean    checked;
-} auto_lib[] = {
-  { "0", FALSE }, { "x", TRUE }, { "x^2", TRUE }, { "x^3", FALSE }, { "x^4", FALSE },
-  { "1/x", FALSE }, { "sqrt", FALSE }, { "exp", TRUE }, { "log", FALSE }, { "sin", TRUE },
-  { "cos", FALSE }, { "tanh", FALSE }, { "abs", FALSE }, { "gaussian", FALSE },
-  { "arctan", FALSE }, { "sigmoid", FALSE },
-};
 
 /* The prune preview waits this long (ms) for the thresholds to stop changing. */
 #define PREVIEW_DELAY_MS 150
@@ -229,46 +216,12 @@ goto_history_action (GSimpleAction *action,
     fail (self, "goto-history", error);
 }
 
-/* The metrics of E; an entry without them (a new model's) but with a stored model gets them
- * from that model. */
-static void
-entry_metrics (KanvasWindow          *self,
-               const KanHistoryEntry *e,
-               double                *train,
-               double                *test)
-{
-  const KanSession *s = session (self);
-
-  *train = e->train_rmse;
-  *test = e->test_rmse;
-  if (isnan (*train) && e->model && s->data)
-    kan_ops_metrics (e->model, s->data, s->train.loss, train, test);
-}
-
-/* "train 0.0027 → 0.48 · test 0.0031 → 0.52": the error after E, and before it when BEFORE (the
- * entry before, may be NULL) knows it; "" when E has no metrics. */
-static char *
-change_text (KanvasWindow          *self,
-             const KanHistoryEntry *before,
-             const KanHistoryEntry *e)
-{
-  double tr = NAN, te = NAN;
-
-  if (isnan (e->train_rmse))
-    return g_strdup ("");
-  if (before)
-    entry_metrics (self, before, &tr, &te);
-  if (isnan (tr))
-    return g_strdup_printf ("train %.3g · test %.3g", e->train_rmse, e->test_rmse);
-  return g_strdup_printf ("train %.3g → %.3g · test %.3g → %.3g", tr, e->train_rmse, te,
-                          e->test_rmse);
-}
-
 void
 kanvas_window_announce_step (KanvasWindow *self,
                              const char   *what,
                              const char   *extra)
 {
+  const KanSession *s = session (self);
   const KanHistoryEntry *e = entry (self, self->hist_pos);
   const KanHistoryEntry *before = entry (self, self->hist_pos - 1);
   g_autofree char *change = NULL;
@@ -279,11 +232,11 @@ kanvas_window_announce_step (KanvasWindow *self,
 
   if (e == NULL)
     return;
-  change = change_text (self, before, e);
+  change = kanvas_history_change_text (s, before, e);
   if (before)
     {
       double tr, te;
-      entry_metrics (self, before, &tr, &te);
+      kanvas_history_entry_metrics (s, before, &tr, &te);
       worse = kan_ops_made_worse (tr, te, e->train_rmse, e->test_rmse);
     }
   else
@@ -300,56 +253,11 @@ kanvas_window_announce_step (KanvasWindow *self,
   if (worse)
     {
       /* A step that raised the error by more than KAN_OPS_WORSE_FACTOR is one click from
-       * being taken back; the toast stays until it is used or dismissed. */
+       * being taken back. */
       adw_toast_set_button_label (t, "_Undo");
       adw_toast_set_action_name (t, "win.undo");
-      adw_toast_set_priority (t, ADW_TOAST_PRIORITY_HIGH);
     }
-  /* Toasts are never dismissed from here: libadwaita 1.2 frees a toast twice when one that a
-   * high-priority toast pushed back is dismissed. */
-  adw_toast_overlay_add_toast (self->toast_overlay, t);
-}
-
-static void
-refresh_history (KanvasWindow *self)
-{
-  GPtrArray *h = session (self)->history;
-  GtkWidget *child;
-
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->history_list))))
-    gtk_list_box_remove (self->history_list, child);
-  for (guint k = 0; k < h->len; k++)
-    {
-      const KanHistoryEntry *e = g_ptr_array_index (h, k);
-      GtkWidget *row = adw_action_row_new ();
-      g_autofree char *title = g_strdup_printf ("%u. %s", k + 1, e->op);
-      g_autofree char *rmse = change_text (self, k > 0 ? g_ptr_array_index (h, k - 1) : NULL,
-                                             e);
-      g_autofree char *markup = g_markup_escape_text (e->detail ? e->detail : "", -1);
-      g_autofree char *subtitle = g_strdup_printf ("%s%s%s", markup, *rmse ? "\n" : "", rmse);
-
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-      adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 3);
-      if ((int) k == self->hist_pos)
-        {
-          adw_action_row_add_suffix (ADW_ACTION_ROW (row),
-                                     gtk_image_new_from_icon_name ("object-select-symbolic"));
-          gtk_widget_add_css_class (row, "current-state");
-        }
-      else if ((int) k > self->hist_pos)
-        gtk_widget_add_css_class (row, "dim-label");
-      if (e->model && (int) k != self->hist_pos)
-        {
-          gtk_actionable_set_action_name (GTK_ACTIONABLE (row), "win.goto-history");
-          gtk_actionable_set_action_target (GTK_ACTIONABLE (row), "i", (gint32) k);
-          gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
-          gtk_widget_set_tooltip_text (row, "Return to the model after this operation");
-        }
-      else if (e->model == NULL)
-        gtk_widget_set_tooltip_text (row, "No stored model: this entry cannot be returned to");
-      gtk_list_box_append (self->history_list, row);
-    }
+  kanvas_window_add_toast (self, t, worse ? KANVAS_TOAST_STEP_FIRST : KANVAS_TOAST_STEP);
 }
 
 /* Formula ------------------------------------------------------------------------------------- */
@@ -368,113 +276,6 @@ style_named (const char *name)
   return NULL;
 }
 
-/* RMS difference between networks A and B (same inputs and outputs) on D's test rows (the
- * train rows without any), in the units the models work in (as the history's metrics). */
-static double
-network_difference (const KanModel   *a,
-                    const KanModel   *b,
-                    const KanDataset *d)
-{
-  gboolean test = d->n_test > 0;
-  const double *x = test ? d->test_x : d->train_x;
-  size_t n = test ? d->n_test : d->n_train;
-  size_t n_out = (size_t) kan_model_n_out (a);
-  g_autofree double *ya = NULL;
-  g_autofree double *yb = NULL;
-  double sum = 0;
-
-  if (n == 0 || kan_model_n_in (a) != kan_model_n_in (b) || kan_model_n_out (b) != (int) n_out)
-    return NAN;
-  ya = g_new (double, n * n_out);
-  yb = g_new (double, n * n_out);
-  kan_model_eval (a, x, n, ya);
-  kan_model_eval (b, x, n, yb);
-  for (size_t r = 0; r < n * n_out; r++)
-    sum += (ya[r] - yb[r]) * (ya[r] - yb[r]);
-  return sqrt (sum / (n * n_out));
-}
-
-/* The spline network that locking replaced, from the history: its metrics, and how far the
- * locked network (the formula, before snapping) is from it. NULL without one. */
-static char *
-replaced_text (KanvasWindow *self)
-{
-  const KanSession *s = session (self);
-  const KanHistoryEntry *e = kan_ops_replaced_network (s, self->hist_pos);
-  guint k;
-
-  if (e == NULL || !g_ptr_array_find (s->history, e, &k))
-    return NULL;
-  return g_strdup_printf ("The spline network it replaced (history %u, %s): test RMSE %.3g · "
-                          "train RMSE %.3g. The locked network differs from it by RMSE %.3g on "
-                          "the %s inputs.", k + 1, e->op, e->test_rmse, e->train_rmse,
-                          network_difference (s->model, e->model, s->data),
-                          s->data->n_test > 0 ? "test" : "train");
-}
-
-static void
-refresh_formula (KanvasWindow *self)
-{
-  const KanSession *s = session (self);
-  g_autoptr (GError) error = NULL;
-
-  g_clear_pointer (&self->formula, kan_expr_free);
-  g_clear_pointer (&self->numeric, g_strfreev);
-  gtk_label_set_text (self->numeric_label, "");
-  gtk_label_set_text (self->formula_rmse_label, "");
-  if (s->model == NULL || s->data == NULL)
-    {
-      gtk_label_set_text (self->formula_heading, "No model");
-      gtk_label_set_text (self->formula_label, "");
-      gtk_widget_set_sensitive (self->copy_box, FALSE);
-      return;
-    }
-  if (s->data->n_out != 1 || s->train.loss != KAN_LOSS_MSE)
-    {
-      gtk_label_set_text (self->formula_heading, "Formulas are read off networks with one "
-                          "output trained with the squared error.");
-      gtk_label_set_text (self->formula_label, "");
-      gtk_widget_set_sensitive (self->copy_box, FALSE);
-      return;
-    }
-  self->formula = kan_ops_formula (s, TRUE, &self->numeric, &error);
-  gtk_widget_set_sensitive (self->copy_box, self->formula != NULL);
-  if (self->formula)
-    {
-      g_autofree char *text = kan_expr_to_string (self->formula,
-                                                  (const char *const *) s->data->in_names,
-                                                  KAN_EXPR_STYLE_TEXT);
-      g_autofree char *against = replaced_text (self);
-      g_autofree char *rmse = g_strdup_printf ("Test RMSE %.3g · train RMSE %.3g (of the formula "
-                                               "as printed, on the session's data)%s%s",
-                                               kan_discover_rmse (self->formula, s->data, TRUE),
-                                               kan_discover_rmse (self->formula, s->data, FALSE),
-                                               against ? "\n\n" : "", against ? against : "");
-      g_autofree char *head = g_strdup_printf ("The network is symbolic: %s =",
-                                               s->data->out_names[0]);
-      gtk_label_set_text (self->formula_heading, head);
-      gtk_label_set_text (self->formula_label, text);
-      gtk_label_set_text (self->formula_rmse_label, rmse);
-      gtk_label_set_text (self->numeric_label, "Every edge is locked to a function.");
-    }
-  else if (self->numeric && self->numeric[0])
-    {
-      g_autofree char *list = g_strjoinv ("  ", self->numeric);
-      g_autofree char *text = g_strdup_printf ("Still splines (%u): %s\n\nLock them from the "
-                                               "inspector or with Auto-symbolic; the formula "
-                                               "appears when every edge is symbolic.",
-                                               g_strv_length (self->numeric), list);
-      gtk_label_set_text (self->formula_heading, "No closed form yet");
-      gtk_label_set_text (self->formula_label, "");
-      gtk_label_set_text (self->numeric_label, text);
-    }
-  else
-    {
-      gtk_label_set_text (self->formula_heading, "No formula");
-      gtk_label_set_text (self->formula_label, error ? error->message : "");
-    }
-}
-
 /* The formula in STYLE, or NULL with ERROR set. */
 static char *
 formula_text (KanvasWindow *self,
@@ -482,15 +283,17 @@ formula_text (KanvasWindow *self,
               GError      **error)
 {
   const KanSession *s = session (self);
+  const char *const *numeric = NULL;
+  const KanExpr *formula = kanvas_session_pane_get_formula (self->session_pane, &numeric);
 
-  if (self->formula == NULL)
+  if (formula == NULL)
     {
-      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, self->numeric && self->numeric[0]
+      g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, numeric && numeric[0]
                    ? "No formula yet: %u edges are still splines." : "No formula.",
-                   self->numeric ? g_strv_length (self->numeric) : 0);
+                   numeric ? g_strv_length ((char **) numeric) : 0);
       return NULL;
     }
-  return kan_expr_to_string (self->formula, (const char *const *) s->data->in_names, style);
+  return kan_expr_to_string (formula, (const char *const *) s->data->in_names, style);
 }
 
 static void
@@ -580,177 +383,7 @@ export_formula_action (GSimpleAction *action,
     kanvas_window_toast (self, "Exported the formula to %s", g_variant_get_string (param, NULL));
 }
 
-/* Inspector ----------------------------------------------------------------------------------- */
-
-static void
-draw_edge_plot (GtkDrawingArea *area,
-                cairo_t        *cr,
-                int             width,
-                int             height,
-                gpointer        user_data)
-{
-  KanvasWindow *self = user_data;
-  KanvasCanvas *canvas = kanvas_window_get_canvas (self);
-  const KanSnapshot *snap = kanvas_canvas_get_snapshot (canvas);
-  KanRenderStyle st = *kanvas_canvas_get_style (canvas);
-  int l, i, j;
-
-  kanvas_canvas_get_selection (canvas, &l, &i, &j);
-  if (snap == NULL || j < 0 || kan_snapshot_edge (snap, l, i, j) == NULL)
-    return;
-  st.transparent = TRUE;
-  kan_render_edge_plot (cr, snap, l, i, j, &st, width, height);
-}
-
-static const char *
-mode_text (KanEdgeMode mode)
-{
-  switch (mode)
-    {
-    case KAN_EDGE_OFF:
-      return "pruned";
-    case KAN_EDGE_NUMERIC:
-      return "spline";
-    case KAN_EDGE_SYMBOLIC:
-      return "symbolic";
-    case KAN_EDGE_BOTH:
-      return "spline + symbolic";
-    default:
-      return "?";
-    }
-}
-
-static void
-clear_suggestions (KanvasWindow *self)
-{
-  GtkWidget *child;
-
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->suggest_list))))
-    gtk_list_box_remove (self->suggest_list, child);
-  g_clear_pointer (&self->fits, g_free);
-  self->n_fits = 0;
-}
-
-static void
-fill_suggestions (KanvasWindow *self,
-                  int           l,
-                  int           i,
-                  int           j)
-{
-  const KanSession *s = session (self);
-  g_autoptr (GError) error = NULL;
-
-  self->fits = kan_model_suggest (s->model, s->data->train_x, s->data->n_train, l, i, j, NULL, 0,
-                                  NULL, &self->n_fits, &error);
-  if (self->fits == NULL)
-    {
-      GtkWidget *row = adw_action_row_new ();
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), "No suggestions");
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), error ? error->message : "");
-      gtk_list_box_append (self->suggest_list, row);
-      return;
-    }
-  for (int q = 0; q < MIN (self->n_fits, N_SUGGESTIONS); q++)
-    {
-      const KanSymFit *f = &self->fits[q];
-      const char *name = kan_sym_info (f->sym_id)->name;
-      double abcd[4] = { f->a, f->b, f->c, f->d };
-      g_autofree char *form = kan_edge_form_text (f->sym_id, abcd);
-      g_autofree char *title = g_markup_printf_escaped ("<b>%s</b>   R² %.6f   complexity %d",
-                                                        name, f->r2, f->complexity);
-      g_autofree char *subtitle = g_markup_escape_text (form, -1);
-      g_autofree char *target = g_strdup_printf ("%d,%d,%d,%s", l, i, j, name);
-      GtkWidget *row = adw_action_row_new ();
-      GtkWidget *lock = gtk_button_new_with_label ("Lock");
-
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-      gtk_widget_set_valign (lock, GTK_ALIGN_CENTER);
-      gtk_actionable_set_action_name (GTK_ACTIONABLE (lock), "win.lock");
-      gtk_actionable_set_action_target (GTK_ACTIONABLE (lock), "s", target);
-      gtk_widget_set_tooltip_text (lock, "Lock the edge to this function");
-      if (q == 0)
-        gtk_widget_add_css_class (lock, "suggested-action");
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), lock);
-      gtk_list_box_append (self->suggest_list, row);
-    }
-}
-
-static void
-refresh_inspector (KanvasWindow *self)
-{
-  KanvasCanvas *canvas = kanvas_window_get_canvas (self);
-  const KanSnapshot *snap = kanvas_canvas_get_snapshot (canvas);
-  const KanSession *s = session (self);
-  int l, i, j;
-
-  clear_suggestions (self);
-  kanvas_canvas_get_selection (canvas, &l, &i, &j);
-  gtk_widget_set_visible (self->edge_box, FALSE);
-  gtk_widget_set_visible (self->node_box, FALSE);
-  if (snap == NULL || l < 0)
-    {
-      gtk_label_set_text (self->inspect_title, "Nothing selected");
-      gtk_label_set_text (self->inspect_subtitle,
-                          "Click an edge or a node of the network to inspect it (or use the "
-                          "arrow keys on the canvas). Right-click for its actions.");
-      return;
-    }
-  if (j >= 0)
-    {
-      const KanSnapshotEdge *e = kan_snapshot_edge (snap, l, i, j);
-      g_autofree char *title = g_strdup_printf ("Edge (%d, %d, %d)", l, i, j);
-      g_autofree char *form = NULL;
-      g_autofree char *sub = NULL;
-      gboolean locked;
-
-      if (e == NULL)
-        return;
-      locked = (e->mode == KAN_EDGE_SYMBOLIC || e->mode == KAN_EDGE_BOTH) && e->sym_id >= 0;
-      if (locked)
-        form = kan_edge_form_text (e->sym_id, e->abcd);
-      sub = g_strdup_printf ("%s%s%s · score %.4g · input range [%.3g, %.3g]", mode_text (e->mode),
-                             locked ? ": " : "", locked ? form : "", e->score, e->x_min, e->x_max);
-      gtk_label_set_text (self->inspect_title, title);
-      gtk_label_set_text (self->inspect_subtitle, sub);
-      gtk_widget_set_visible (self->edge_box, TRUE);
-      gtk_widget_set_visible (self->unlock_button, locked);
-      gtk_widget_queue_draw (GTK_WIDGET (self->edge_plot));
-      if (e->mode != KAN_EDGE_OFF && !kanvas_window_is_training (self) && s->model && s->data)
-        fill_suggestions (self, l, i, j);
-    }
-  else
-    {
-      const char *name = NULL;
-      g_autofree char *title = NULL;
-      g_autofree char *sub = NULL;
-      gboolean hidden = l > 0 && l < snap->depth;
-
-      if (l == 0 && i < (int) g_strv_length (snap->in_names))
-        name = snap->in_names[i];
-      else if (l == snap->depth && i < (int) g_strv_length (snap->out_names))
-        name = snap->out_names[i];
-      title = g_strdup_printf ("Node (%d, %d)%s%s", l, i, name ? " · " : "", name ? name : "");
-      sub = g_strdup_printf ("%s node · score %.4g%s", l == 0 ? "Input" : hidden ? "Hidden"
-                             : "Output", snap->node_score[l][i],
-                             hidden ? "" : " · only hidden nodes can be pruned");
-      gtk_label_set_text (self->inspect_title, title);
-      gtk_label_set_text (self->inspect_subtitle, sub);
-      gtk_widget_set_visible (self->node_box, TRUE);
-    }
-}
-
-static void
-on_selection_changed (KanvasWindow *self)
-{
-  int l;
-
-  kanvas_canvas_get_selection (kanvas_window_get_canvas (self), &l, NULL, NULL);
-  refresh_inspector (self);
-  kanvas_window_session_update (self);
-  if (l >= 0)
-    gtk_stack_set_visible_child_name (self->session_stack, "inspect");
-}
+/* Selection and panels ------------------------------------------------------------------------ */
 
 static void
 select_action (GSimpleAction *action,
@@ -782,9 +415,7 @@ show_panel_action (GSimpleAction *action,
   KanvasWindow *self = user_data;
   const char *name = g_variant_get_string (param, NULL);
 
-  if (gtk_stack_get_child_by_name (self->session_stack, name))
-    gtk_stack_set_visible_child_name (self->session_stack, name);
-  else
+  if (!kanvas_session_pane_show_panel (self->session_pane, name))
     kanvas_window_toast (self, "No panel '%s' (inspect, network, formula, history)", name);
 }
 
@@ -932,8 +563,10 @@ static KanOpsPrunePlan *
 prune_plan (KanvasWindow  *self,
             GError       **error)
 {
-  return kan_ops_prune_preview (session (self), gtk_spin_button_get_value (self->prune_node_spin),
-                                gtk_spin_button_get_value (self->prune_edge_spin), NULL, error);
+  double node_th, edge_th;
+
+  kanvas_session_pane_get_thresholds (self->session_pane, &node_th, &edge_th);
+  return kan_ops_prune_preview (session (self), node_th, edge_th, NULL, error);
 }
 
 /* The preview is in view on the Network panel, and while the prune question is open. */
@@ -941,7 +574,7 @@ static gboolean
 prune_preview_in_view (KanvasWindow *self)
 {
   return self->prune_question != NULL
-         || g_strcmp0 (gtk_stack_get_visible_child_name (self->session_stack), "network") == 0;
+         || g_strcmp0 (kanvas_session_pane_get_panel (self->session_pane), "network") == 0;
 }
 
 /* The canvas marks what PLAN (may be NULL) removes while the preview is in view. */
@@ -958,34 +591,115 @@ mark_prune_plan (KanvasWindow          *self,
     kanvas_canvas_clear_prune_preview (canvas);
 }
 
+/* The preview on a thread: kan_ops_prune_preview on a session of copies. */
+typedef struct
+{
+  KanSession *session;
+  double      node_th;
+  double      edge_th;
+} PreviewData;
+
+static void
+preview_data_free (gpointer data)
+{
+  PreviewData *pd = data;
+
+  kan_session_free (pd->session);
+  g_free (pd);
+}
+
+static void
+preview_thread (GTask        *task,
+                gpointer      source,
+                gpointer      data,
+                GCancellable *cancellable)
+{
+  PreviewData *pd = data;
+  GError *error = NULL;
+  KanOpsPrunePlan *plan;
+
+  /* A preview replaced before it began is not computed. */
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  plan = kan_ops_prune_preview (pd->session, pd->node_th, pd->edge_th, NULL, &error);
+  if (plan)
+    g_task_return_pointer (task, plan, (GDestroyNotify) kan_ops_prune_plan_free);
+  else
+    g_task_return_error (task, error);
+}
+
+/* Forgets the preview: the one shown, and the one being computed (its result will be dropped). */
+static void
+drop_preview (KanvasWindow *self)
+{
+  if (self->preview_cancel)
+    g_cancellable_cancel (self->preview_cancel);
+  g_clear_object (&self->preview_cancel);
+  g_clear_pointer (&self->preview_plan, kan_ops_prune_plan_free);
+}
+
+static void
+preview_done (GObject      *source,
+              GAsyncResult *res,
+              gpointer      user_data)
+{
+  KanvasWindow *self = KANVAS_WINDOW (source);
+  GTask *task = G_TASK (res);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+  KanOpsPrunePlan *plan = g_task_propagate_pointer (task, &error);
+
+  /* Only the newest preview applies: a newer one (or none, the window going) replaced it. */
+  if (g_task_get_cancellable (task) != self->preview_cancel)
+    {
+      kan_ops_prune_plan_free (plan);
+      return;
+    }
+  g_clear_object (&self->preview_cancel);
+  text = plan ? kan_ops_prune_plan_summary (plan) : g_strdup (error->message);
+  kanvas_session_pane_set_prune_preview (self->session_pane, text, FALSE);
+  self->preview_plan = plan;
+  mark_prune_plan (self, plan);
+}
+
+/* Recomputes the prune preview (on a thread) for the model and the thresholds as they are. */
 static void
 refresh_prune_preview (KanvasWindow *self)
 {
   const KanSession *s = session (self);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (KanOpsPrunePlan) plan = NULL;
-  g_autofree char *text = NULL;
+  g_autoptr (GTask) task = NULL;
+  PreviewData *pd;
 
   g_clear_handle_id (&self->preview_id, g_source_remove);
+  drop_preview (self);
+  mark_prune_plan (self, NULL);
   if (s->model == NULL || s->data == NULL || kanvas_window_is_training (self))
-    text = g_strdup (s->model ? "(while training: see the scores when it stops)" : "");
-  else if ((plan = prune_plan (self, &error)) != NULL)
-    text = kan_ops_prune_plan_summary (plan);
-  adw_action_row_set_subtitle (self->prune_preview_row,
-                               text ? text : error ? error->message : "");
-  mark_prune_plan (self, plan);
+    {
+      kanvas_session_pane_set_prune_preview (self->session_pane, s->model ? "(while training: "
+                                             "see the scores when it stops)" : "", FALSE);
+      return;
+    }
+  pd = g_new0 (PreviewData, 1);
+  pd->session = kan_session_new ();
+  pd->session->model = kan_model_copy (s->model);
+  pd->session->data = kan_dataset_copy (s->data);
+  pd->session->train = s->train;
+  kanvas_session_pane_get_thresholds (self->session_pane, &pd->node_th, &pd->edge_th);
+  self->preview_cancel = g_cancellable_new ();
+  task = g_task_new (self, self->preview_cancel, preview_done, NULL);
+  g_task_set_task_data (task, pd, preview_data_free);
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_run_in_thread (task, preview_thread);
+  kanvas_session_pane_set_prune_preview (self->session_pane, "Computing…", TRUE);
 }
 
 static void
 on_panel_changed (KanvasWindow *self)
 {
-  /* The stack changes pages as the window goes too. */
   if (gtk_widget_in_destruction (GTK_WIDGET (self)) || session (self) == NULL)
     return;
-  if (prune_preview_in_view (self))
-    refresh_prune_preview (self);
-  else
-    mark_prune_plan (self, NULL);
+  /* The preview shown is current (a newer one would have dropped it). */
+  mark_prune_plan (self, self->preview_plan);
 }
 
 static gboolean
@@ -1268,12 +982,11 @@ symbolic_done (GObject      *source,
   kan_ops_auto_symbolic_apply (session (self), g_steal_pointer (&td->model), td->report, td->lib,
                                td->n_lib, td->r2);
   /* The panel keeps the list of edges left as splines until the next run. */
-  gtk_widget_set_visible (GTK_WIDGET (self->auto_report_row), n_skipped > 0);
+  kanvas_session_pane_set_auto_report (self->session_pane, NULL, NULL);
   if (n_skipped > 0)
     {
       g_autofree char *title = g_strdup_printf ("Left as splines (R² below %g)", td->r2);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->auto_report_row), title);
-      adw_action_row_set_subtitle (self->auto_report_row, skipped->str);
+      kanvas_session_pane_set_auto_report (self->session_pane, title, skipped->str);
       extra = g_strdup_printf ("%d below R² %g left as splines: %s", n_skipped, td->r2,
                                shown->str);
     }
@@ -1302,45 +1015,14 @@ auto_symbolic_action (GSimpleAction *action,
       return;
     }
   /* The panel shows the library used. */
-  for (GtkWidget *c = gtk_widget_get_first_child (GTK_WIDGET (self->lib_flow)); c;
-       c = gtk_widget_get_next_sibling (c))
-    {
-      GtkCheckButton *check = GTK_CHECK_BUTTON (gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (c)));
-      const char *name = gtk_check_button_get_label (check);
-      gboolean in = *names == '\0';
-      for (int k = 0; k < n_lib && !in; k++)
-        in = g_str_equal (kan_sym_info (lib[k])->name, name);
-      gtk_check_button_set_active (check, in);
-    }
+  kanvas_session_pane_set_library (self->session_pane, lib, n_lib);
   td = g_new0 (TaskData, 1);
   td->model = kan_model_copy (session (self)->model);
   td->data = kan_dataset_copy (session (self)->data);
   td->lib = g_steal_pointer (&lib);
   td->n_lib = n_lib;
-  td->r2 = gtk_spin_button_get_value (self->r2_spin);
+  td->r2 = kanvas_session_pane_get_r2 (self->session_pane);
   start_task (self, "Auto-symbolic…", td, symbolic_thread, symbolic_done);
-}
-
-static void
-on_auto_clicked (KanvasWindow *self)
-{
-  g_autoptr (GString) names = g_string_new (NULL);
-
-  for (GtkWidget *c = gtk_widget_get_first_child (GTK_WIDGET (self->lib_flow)); c;
-       c = gtk_widget_get_next_sibling (c))
-    {
-      GtkCheckButton *check = GTK_CHECK_BUTTON (gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (c)));
-      if (gtk_check_button_get_active (check))
-        g_string_append_printf (names, "%s%s", names->len ? "," : "",
-                                gtk_check_button_get_label (check));
-    }
-  if (names->len == 0)
-    {
-      kanvas_window_toast (self, "Check at least one function of the library.");
-      return;
-    }
-  g_action_group_activate_action (G_ACTION_GROUP (self), "auto-symbolic",
-                                  g_variant_new_string (names->str));
 }
 
 static void
@@ -1411,13 +1093,6 @@ cancel_task_action (GSimpleAction *action,
     g_cancellable_cancel (self->task_cancel);
 }
 
-static void
-on_refine_clicked (KanvasWindow *self)
-{
-  g_action_group_activate_action (G_ACTION_GROUP (self), "refine",
-                                  g_variant_new_int32 (gtk_spin_button_get_value_as_int (self->refine_spin)));
-}
-
 /* Actions on the selection (the context menu and the inspector's buttons). */
 
 static void
@@ -1427,17 +1102,19 @@ lock_best_action (GSimpleAction *action,
 {
   KanvasWindow *self = user_data;
   g_autoptr (GError) error = NULL;
+  const KanSymFit *best;
   int l, i, j;
 
   kanvas_canvas_get_selection (kanvas_window_get_canvas (self), &l, &i, &j);
   if (!ready (self) || j < 0)
     return;
-  if (self->fits == NULL || self->n_fits == 0)
+  best = kanvas_session_pane_get_best_fit (self->session_pane);
+  if (best == NULL)
     {
       kanvas_window_toast (self, "No suggestion for this edge.");
       return;
     }
-  if (!lock_edge (self, l, i, j, kan_sym_info (self->fits[0].sym_id)->name, &error))
+  if (!lock_edge (self, l, i, j, kan_sym_info (best->sym_id)->name, &error))
     fail (self, "lock", error);
 }
 
@@ -1664,6 +1341,8 @@ set_enabled (KanvasWindow *self,
 
   if (a)
     g_simple_action_set_enabled (G_SIMPLE_ACTION (a), on);
+  /* The pane's buttons for the same action. */
+  kanvas_session_pane_set_enabled (self->session_pane, name, on);
 }
 
 void
@@ -1677,6 +1356,7 @@ kanvas_window_session_update (KanvasWindow *self)
 
   if (s == NULL)
     return;
+  kanvas_session_pane_set_running (self->session_pane, kanvas_window_is_training (self));
   /* What a run changes, a preview made before it does not describe. */
   if (kanvas_window_is_training (self))
     mark_prune_plan (self, NULL);
@@ -1702,10 +1382,8 @@ kanvas_window_session_update (KanvasWindow *self)
   set_enabled (self, "prune-selected", idle && l >= 0 && (j >= 0 ? mode != KAN_EDGE_OFF
                                                            : l > 0 && s->model
                                                              && l < kan_model_depth (s->model)));
-  gtk_widget_set_sensitive (GTK_WIDGET (self->auto_button), idle);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->refine_button), idle);
   /* Step training stays live in the inspector's plot. */
-  gtk_widget_queue_draw (GTK_WIDGET (self->edge_plot));
+  kanvas_session_pane_queue_draw_plot (self->session_pane);
 }
 
 void
@@ -1715,52 +1393,146 @@ kanvas_window_session_refresh (KanvasWindow *self)
 
   if (s == NULL)
     return;
-  if (s->model)
-    gtk_spin_button_set_value (self->refine_spin, 2 * kan_model_grid (s->model));
-  refresh_formula (self);
-  refresh_history (self);
-  refresh_inspector (self);
+  kanvas_session_pane_set_running (self->session_pane, kanvas_window_is_training (self));
+  kanvas_session_pane_set_session (self->session_pane, s, self->hist_pos);
   refresh_prune_preview (self);
+  kanvas_window_session_update (self);
+}
+
+/* The pane's requests ------------------------------------------------------------------------ */
+
+static void
+activate (KanvasWindow *self,
+          const char   *action,
+          GVariant     *param)
+{
+  /* As the buttons did when they were the window's: a disabled action does nothing. */
+  g_action_group_activate_action (G_ACTION_GROUP (self), action, param);
+}
+
+static void
+on_selection_changed (KanvasWindow *self)
+{
+  /* The pane follows the canvas itself; the window's actions depend on the selection. */
   kanvas_window_session_update (self);
 }
 
 static void
 on_threshold_changed (KanvasWindow *self)
 {
-  /* Spinning a threshold changes it many times a second: preview once it settles. */
+  /* Spinning a threshold changes it many times a second: preview once it settles. What is
+   * shown no longer applies, and one being computed is dropped. */
+  drop_preview (self);
+  mark_prune_plan (self, NULL);
+  kanvas_session_pane_set_prune_preview (self->session_pane, "Computing…", TRUE);
   g_clear_handle_id (&self->preview_id, g_source_remove);
   self->preview_id = g_timeout_add (PREVIEW_DELAY_MS, preview_timeout, self);
 }
 
+static void
+on_prune_requested (KanvasWindow *self)
+{
+  activate (self, "prune", NULL);
+}
+
+static void
+on_lock_requested (KanvasWindow *self,
+                   int           l,
+                   int           i,
+                   int           j,
+                   const char   *name)
+{
+  g_autofree char *target = g_strdup_printf ("%d,%d,%d,%s", l, i, j, name);
+
+  activate (self, "lock", g_variant_new_string (target));
+}
+
+static void
+on_unlock_requested (KanvasWindow *self)
+{
+  activate (self, "unlock-selected", NULL);
+}
+
+static void
+on_prune_selection_requested (KanvasWindow *self)
+{
+  activate (self, "prune-selected", NULL);
+}
+
+static void
+on_auto_symbolic_requested (KanvasWindow *self,
+                            const char   *library)
+{
+  activate (self, "auto-symbolic", g_variant_new_string (library));
+}
+
+static void
+on_refine_requested (KanvasWindow *self,
+                     int           grid)
+{
+  activate (self, "refine", g_variant_new_int32 (grid));
+}
+
+static void
+on_train_requested (KanvasWindow *self)
+{
+  activate (self, "train", NULL);
+}
+
+static void
+on_history_requested (KanvasWindow *self,
+                      int           k)
+{
+  activate (self, "goto-history", g_variant_new_int32 (k));
+}
+
+static void
+on_undo_requested (KanvasWindow *self)
+{
+  activate (self, "undo", NULL);
+}
+
+static void
+on_redo_requested (KanvasWindow *self)
+{
+  activate (self, "redo", NULL);
+}
+
+static void
+on_copy_formula_requested (KanvasWindow *self,
+                           const char   *style)
+{
+  activate (self, "copy-formula", g_variant_new_string (style));
+}
+
+static void
+on_export_formula_requested (KanvasWindow *self)
+{
+  activate (self, "export-formula-dialog", NULL);
+}
+
+static void
+on_export_edge_plot_requested (KanvasWindow *self)
+{
+  activate (self, "export-edge-plot-dialog", NULL);
+}
+
+static void
+on_pane_message (KanvasWindow *self,
+                 const char   *text)
+{
+  kanvas_window_toast (self, "%s", text);
+}
+
+/* Object ------------------------------------------------------------------------------------ */
+
 void
 kanvas_window_session_class_init (GtkWidgetClass *widget_class)
 {
+  g_type_ensure (KANVAS_TYPE_SESSION_PANE);
 #define CHILD(name) gtk_widget_class_bind_template_child (widget_class, KanvasWindow, name)
-  CHILD (session_stack);
-  CHILD (inspect_title);
-  CHILD (inspect_subtitle);
-  CHILD (edge_box);
-  CHILD (edge_plot);
-  CHILD (unlock_button);
-  CHILD (suggest_list);
-  CHILD (node_box);
-  CHILD (prune_node_button);
-  CHILD (prune_node_spin);
-  CHILD (prune_edge_spin);
-  CHILD (prune_preview_row);
-  CHILD (lib_flow);
-  CHILD (r2_spin);
-  CHILD (auto_button);
-  CHILD (refine_spin);
-  CHILD (refine_button);
-  CHILD (formula_heading);
-  CHILD (formula_label);
-  CHILD (formula_rmse_label);
-  CHILD (copy_box);
-  CHILD (numeric_label);
-  CHILD (history_list);
+  CHILD (session_pane);
   CHILD (canvas_menu);
-  CHILD (auto_report_row);
   CHILD (busy_spinner);
   CHILD (busy_cancel);
 #undef CHILD
@@ -1770,47 +1542,53 @@ void
 kanvas_window_session_init (KanvasWindow *self)
 {
   KanvasCanvas *canvas = kanvas_window_get_canvas (self);
+  static const struct
+  {
+    const char *signal;
+    GCallback   handler;
+  } requests[] = {
+    { "prune-requested", G_CALLBACK (on_prune_requested) },
+    { "lock-requested", G_CALLBACK (on_lock_requested) },
+    { "unlock-requested", G_CALLBACK (on_unlock_requested) },
+    { "prune-selection-requested", G_CALLBACK (on_prune_selection_requested) },
+    { "auto-symbolic-requested", G_CALLBACK (on_auto_symbolic_requested) },
+    { "refine-requested", G_CALLBACK (on_refine_requested) },
+    { "train-requested", G_CALLBACK (on_train_requested) },
+    { "history-requested", G_CALLBACK (on_history_requested) },
+    { "undo-requested", G_CALLBACK (on_undo_requested) },
+    { "redo-requested", G_CALLBACK (on_redo_requested) },
+    { "copy-formula-requested", G_CALLBACK (on_copy_formula_requested) },
+    { "export-formula-requested", G_CALLBACK (on_export_formula_requested) },
+    { "export-edge-plot-requested", G_CALLBACK (on_export_edge_plot_requested) },
+    { "thresholds-changed", G_CALLBACK (on_threshold_changed) },
+    { "panel-changed", G_CALLBACK (on_panel_changed) },
+    { "message", G_CALLBACK (on_pane_message) },
+  };
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), session_entries,
                                    G_N_ELEMENTS (session_entries), self);
-  /* The operations' defaults, whatever the template says. */
-  gtk_spin_button_set_value (self->prune_node_spin, KAN_OPS_NODE_THRESHOLD);
-  gtk_spin_button_set_value (self->prune_edge_spin, KAN_OPS_EDGE_THRESHOLD);
-  gtk_spin_button_set_value (self->r2_spin, KAN_OPS_R2_THRESHOLD);
-  for (guint k = 0; k < G_N_ELEMENTS (auto_lib); k++)
-    {
-      GtkWidget *check = gtk_check_button_new_with_label (auto_lib[k].name);
-      gtk_check_button_set_active (GTK_CHECK_BUTTON (check), auto_lib[k].checked);
-      gtk_flow_box_append (self->lib_flow, check);
-    }
-  gtk_drawing_area_set_draw_func (self->edge_plot, draw_edge_plot, self, NULL);
+  /* Other views add pages to the pane's stack (kanvas-discover.c). */
+  self->session_stack = kanvas_session_pane_get_stack (self->session_pane);
+  kanvas_session_pane_set_canvas (self->session_pane, canvas);
+  for (guint k = 0; k < G_N_ELEMENTS (requests); k++)
+    g_signal_connect_swapped (self->session_pane, requests[k].signal, requests[k].handler, self);
   g_signal_connect_object (canvas, "selection-changed", G_CALLBACK (on_selection_changed), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_swapped (self->auto_button, "clicked", G_CALLBACK (on_auto_clicked), self);
-  g_signal_connect_swapped (self->refine_button, "clicked", G_CALLBACK (on_refine_clicked), self);
-  g_signal_connect_swapped (self->prune_node_spin, "value-changed",
-                            G_CALLBACK (on_threshold_changed), self);
-  g_signal_connect_swapped (self->prune_edge_spin, "value-changed",
-                            G_CALLBACK (on_threshold_changed), self);
-  g_signal_connect_swapped (self->session_stack, "notify::visible-child-name",
-                            G_CALLBACK (on_panel_changed), self);
-
   kanvas_canvas_set_context_menu (canvas, self->canvas_menu);
 }
 
 void
 kanvas_window_session_dispose (KanvasWindow *self)
 {
-  /* The task's callback still comes (the GTask holds the window) but finds itself dropped. */
+  /* The tasks' callbacks still come (each GTask holds the window) but find themselves
+   * dropped. */
   if (self->task_cancel)
     g_cancellable_cancel (self->task_cancel);
   g_clear_object (&self->task_cancel);
   g_clear_pointer (&self->task_label, g_free);
   g_clear_handle_id (&self->preview_id, g_source_remove);
+  drop_preview (self);
   if (self->prune_question)
     gtk_window_destroy (GTK_WINDOW (self->prune_question));
   self->prune_question = NULL;
-  g_clear_pointer (&self->formula, kan_expr_free);
-  g_clear_pointer (&self->numeric, g_strfreev);
-  g_clear_pointer (&self->fits, g_free);
 }

@@ -46,7 +46,46 @@ kanvas_window_toast (KanvasWindow *self,
   self->last_message = g_strdup (text);
   t = adw_toast_new (markup);
   adw_toast_set_timeout (t, 6);
-  adw_toast_overlay_add_toast (self->toast_overlay, t);
+  kanvas_window_add_toast (self, t, KANVAS_TOAST_PLAIN);
+}
+
+/* The step toast went (timed out or dismissed by the user). */
+static void
+on_step_toast_dismissed (AdwToast     *toast,
+                         KanvasWindow *self)
+{
+  self->n_step_toasts--;
+  if (self->step_toast == toast)
+    g_clear_object (&self->step_toast);
+}
+
+void
+kanvas_window_add_toast (KanvasWindow   *self,
+                         AdwToast       *toast,
+                         KanvasToastKind kind)
+{
+  /* Steps in quick succession do not queue up: while the toast of one is there (shown, or
+   * waiting behind a message), the next one takes it over. It is never dismissed from here:
+   * libadwaita 1.2 frees a toast twice when one that a high-priority toast pushed back is
+   * dismissed, and crashes when one is dismissed during its show animation. */
+  if (kind != KANVAS_TOAST_PLAIN && self->step_toast)
+    {
+      adw_toast_set_title (self->step_toast, adw_toast_get_title (toast));
+      adw_toast_set_button_label (self->step_toast, adw_toast_get_button_label (toast));
+      adw_toast_set_action_name (self->step_toast, adw_toast_get_action_name (toast));
+      adw_toast_set_timeout (self->step_toast, adw_toast_get_timeout (toast));
+      g_object_unref (toast);
+      return;
+    }
+  if (kind == KANVAS_TOAST_STEP_FIRST)
+    adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  if (kind != KANVAS_TOAST_PLAIN)
+    {
+      self->step_toast = g_object_ref (toast);
+      self->n_step_toasts++;
+      g_signal_connect_object (toast, "dismissed", G_CALLBACK (on_step_toast_dismissed), self, 0);
+    }
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
 static void
@@ -104,10 +143,34 @@ update_source_rows (KanvasWindow *self)
                                : "Relative to the spread of the labels");
 }
 
+/* Settings that belong to the data, not to the user's taste: a new source gets the loss and
+ * noise that fit it, and the width is made again from the data (its inputs and outputs). */
+static void
+panel_defaults_for_source (KanvasWindow *self,
+                           DataSource    src)
+{
+  if (src == SOURCE_KEEP)
+    return;
+  adw_combo_row_set_selected (self->loss_row, src == SOURCE_MOONS ? KAN_LOSS_CE : KAN_LOSS_MSE);
+  gtk_spin_button_set_value (self->noise_spin, src == SOURCE_MOONS
+                             ? kanvas_example_lookup ("two-moons")->noise : 0);
+  gtk_editable_set_text (GTK_EDITABLE (self->width_row), "");
+}
+
 static void
 on_source_changed (KanvasWindow *self)
 {
   update_source_rows (self);
+  if (!self->loading_panel)
+    panel_defaults_for_source (self, adw_combo_row_get_selected (self->source_row));
+}
+
+/* An edit of the panel: the last error message was about the settings before it. */
+static void
+on_panel_edited (KanvasWindow *self)
+{
+  if (!self->loading_panel)
+    clear_errors (self);
 }
 
 static void
@@ -798,6 +861,7 @@ typedef struct
   char       *name;
   char       *done;   /* logged once it is the window's session */
   gboolean    moons;  /* the panel's source is the two moons */
+  guint       pace_ms; /* the least time of a training step (an example's pace), or 0 */
 } Replacement;
 
 static void
@@ -820,7 +884,13 @@ replace_now (KanvasWindow *self,
 
   set_session (self, g_steal_pointer (&r->session), r->path, r->name);
   if (r->moons)
-    adw_combo_row_set_selected (self->source_row, SOURCE_MOONS);
+    {
+      self->loading_panel = TRUE;
+      adw_combo_row_set_selected (self->source_row, SOURCE_MOONS);
+      self->loading_panel = FALSE;
+    }
+  self->pace_ms = r->pace_ms;
+  kanvas_lesson_apply_presentation (self);
   if (r->done)
     g_message ("%s", r->done);
 }
@@ -832,11 +902,13 @@ replace_session (KanvasWindow *self,
                  const char   *path,
                  const char   *name,
                  gboolean      moons,
+                 guint         pace_ms,
                  const char   *verb,
                  const char   *done)
 {
   Replacement *r = g_new0 (Replacement, 1);
 
+  r->pace_ms = pace_ms;
   r->session = s;
   r->path = g_strdup (path);
   r->name = g_strdup (name);
@@ -1082,6 +1154,7 @@ typedef struct
   KanModel       *model;
   KanTrainConfig  cfg;
   char           *detail;
+  gboolean        new_data;  /* not the session's data kept */
 } Build;
 
 static void
@@ -1101,6 +1174,14 @@ build_now (KanvasWindow *self,
 {
   Build *b = data;
 
+  /* New data is a new session: saving must not overwrite the file of the old one. */
+  if (b->new_data)
+    {
+      g_clear_pointer (&self->path, g_free);
+      g_free (self->name);
+      self->name = g_strdup ("Untitled");
+    }
+  self->pace_ms = 0;
   reset_worker (self);
   kan_dataset_free (self->session->data);
   self->session->data = g_steal_pointer (&b->data);
@@ -1171,6 +1252,7 @@ apply_action (GSimpleAction *action,
   b->model = g_steal_pointer (&model);
   b->cfg = cfg;
   b->detail = g_steal_pointer (&detail);
+  b->new_data = adw_combo_row_get_selected (self->source_row) != SOURCE_KEEP;
   guard (self, "building the new data and model", build_now, b, build_free);
 }
 
@@ -1239,7 +1321,7 @@ kanvas_window_load_example (KanvasWindow *self,
     return FALSE;
   verb = g_strdup_printf ("loading “%s”", ex->title);
   done = g_strdup_printf ("loaded the example %s", ex->id);
-  replace_session (self, s, NULL, ex->title, ex->formula == NULL, verb, done);
+  replace_session (self, s, NULL, ex->title, ex->formula == NULL, ex->step_ms, verb, done);
   return TRUE;
 }
 
@@ -1271,7 +1353,7 @@ new_action (GSimpleAction *action,
   if (s == NULL)
     kanvas_window_toast (self, "%s", error->message);
   else
-    replace_session (self, s, NULL, "Untitled", FALSE, "starting a new session",
+    replace_session (self, s, NULL, "Untitled", FALSE, 0, "starting a new session",
                      "new session");
 }
 
@@ -1319,7 +1401,7 @@ kanvas_window_open_path (KanvasWindow *self,
   base = g_path_get_basename (path);
   verb = g_strdup_printf ("opening “%s”", base);
   done = g_strdup_printf ("opened %s", path);
-  replace_session (self, g_steal_pointer (&s), path, NULL, FALSE, verb, done);
+  replace_session (self, g_steal_pointer (&s), path, NULL, FALSE, 0, verb, done);
   return TRUE;
 }
 
@@ -1564,6 +1646,7 @@ csv_chosen (KanvasWindow *self,
   adw_action_row_set_subtitle (self->csv_file_row, path);
   set_targets (self, (const char *const *) names, NULL);
   adw_combo_row_set_selected (self->source_row, SOURCE_CSV);
+  panel_defaults_for_source (self, SOURCE_CSV);
   width = g_strdup_printf ("%u,5,1", g_strv_length (names) - 1);
   gtk_editable_set_text (GTK_EDITABLE (self->width_row), width);
   kanvas_window_toast (self, "Pick the target column, then build the data and model.");
@@ -1637,7 +1720,11 @@ zoom_action (GSimpleAction *action,
   else if (g_str_equal (name, "zoom-out"))
     z /= 1.25;
   else
-    z = 1;
+    {
+      /* The whole network in the window, however wide it is. */
+      kanvas_canvas_fit (self->canvas);
+      return;
+    }
   kanvas_canvas_set_zoom (self->canvas, z);
 }
 
@@ -1760,6 +1847,76 @@ on_dark_changed (AdwStyleManager *manager,
   kanvas_loss_view_set_dark (self->loss_view, dark);
 }
 
+/* Keyboard and wheel ------------------------------------------------------------------------------ */
+
+static gboolean
+on_key_pressed (KanvasWindow          *self,
+                guint                  keyval,
+                guint                  keycode,
+                GdkModifierType        state,
+                GtkEventControllerKey *controller)
+{
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+
+  if (keyval != GDK_KEY_space || (state & gtk_accelerator_get_default_mod_mask ()) != 0)
+    return FALSE;
+  /* Text entries (spin buttons too) type the space; open menus activate their item. */
+  if (focus && (GTK_IS_EDITABLE (focus) || gtk_widget_get_ancestor (focus, GTK_TYPE_POPOVER)))
+    return FALSE;
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.train-pause", NULL);
+  return TRUE;
+}
+
+/* The wheel over a spin button that does not have the focus scrolls the panel, as over any
+ * other row: a value should not change because the pointer passed over it. */
+static gboolean
+on_spin_scroll (GtkEventControllerScroll *controller,
+                double                    dx,
+                double                    dy,
+                KanvasWindow             *self)
+{
+  GtkWidget *spin = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller));
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (self->panel_scroll);
+  double page = gtk_adjustment_get_page_size (adj);
+
+  if (gtk_widget_get_state_flags (spin) & GTK_STATE_FLAG_FOCUS_WITHIN)
+    return FALSE;
+  /* GtkScrolledWindow's own step for a wheel click; touchpads give pixels. */
+  if (gtk_event_controller_scroll_get_unit (controller) == GDK_SCROLL_UNIT_WHEEL)
+    dy *= pow (page, 2.0 / 3.0);
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_value (adj) + dy);
+  return TRUE;
+}
+
+static void
+guard_spin_wheels (KanvasWindow *self,
+                   GtkWidget    *widget)
+{
+  if (GTK_IS_SPIN_BUTTON (widget))
+    {
+      GtkEventController *scroll =
+        gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+      gtk_event_controller_set_propagation_phase (scroll, GTK_PHASE_CAPTURE);
+      g_signal_connect (scroll, "scroll", G_CALLBACK (on_spin_scroll), self);
+      gtk_widget_add_controller (widget, scroll);
+      return;
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    guard_spin_wheels (self, c);
+}
+
+static void
+hide_faint_change_state (GSimpleAction *action,
+                         GVariant      *state,
+                         gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+
+  g_simple_action_set_state (action, state);
+  kanvas_canvas_set_hide_faint (self->canvas, g_variant_get_boolean (state)
+                                              ? KANVAS_WINDOW_FAINT_ALPHA : 0);
+}
+
 /* Object ----------------------------------------------------------------------------------------- */
 
 static const GActionEntry win_entries[] = {
@@ -1779,6 +1936,7 @@ static const GActionEntry win_entries[] = {
   { "zoom-in", zoom_action },
   { "zoom-out", zoom_action },
   { "zoom-fit", zoom_action },
+  { "hide-faint", NULL, NULL, "false", hide_faint_change_state },
 };
 
 static void
@@ -1789,6 +1947,7 @@ kanvas_window_dispose (GObject *object)
   pending_free (pending_take (self));
   g_clear_pointer (&self->worker, kan_worker_free);
   kanvas_window_session_dispose (self);
+  g_clear_object (&self->step_toast);
   if (self->chooser)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -1865,6 +2024,9 @@ kanvas_window_class_init (KanvasWindowClass *klass)
   CHILD (model_label);
   CHILD (status_label);
   CHILD (state_label);
+  CHILD (panel_scroll);
+  CHILD (panel_flap);
+  CHILD (pane_flap);
 #undef CHILD
   kanvas_window_session_class_init (widget_class);
 }
@@ -1891,13 +2053,22 @@ kanvas_window_init (KanvasWindow *self)
 {
   g_autoptr (GMenuModel) menu = examples_menu ();
   g_autoptr (GError) error = NULL;
-  GtkEventController *shortcuts;
+  g_autoptr (GPropertyAction) panel_action = NULL;
+  g_autoptr (GPropertyAction) pane_action = NULL;
+  GtkEventController *keys;
   AdwStyleManager *style = adw_style_manager_get_default ();
   GtkExpression *expr;
 
   gtk_widget_init_template (GTK_WIDGET (self));
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries),
                                    self);
+
+  /* The side panels give way to the canvas on small screens (AdwFlap folds them); these show
+   * and hide them. */
+  panel_action = g_property_action_new ("show-data-panel", self->panel_flap, "reveal-flap");
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (panel_action));
+  pane_action = g_property_action_new ("show-session-pane", self->pane_flap, "reveal-flap");
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (pane_action));
 
   self->hist_train = g_array_new (FALSE, FALSE, sizeof (double));
   self->hist_test = g_array_new (FALSE, FALSE, sizeof (double));
@@ -1917,14 +2088,23 @@ kanvas_window_init (KanvasWindow *self)
   g_signal_connect_swapped (self->ranges_row, "apply", G_CALLBACK (on_entry_apply), self);
   g_signal_connect_swapped (self->width_row, "apply", G_CALLBACK (on_entry_apply), self);
 
-  /* Space trains or pauses, but only when no entry or button wants it: a bubble-phase
-   * shortcut sees the key after the focused widget declined it. */
-  shortcuts = gtk_shortcut_controller_new ();
-  gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_BUBBLE);
-  gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts),
-                                        gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_space, 0),
-                                                          gtk_named_action_new ("win.train-pause")));
-  gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
+  /* Space trains or pauses from anywhere but a text entry: seen before the focused button. */
+  keys = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+  g_signal_connect_swapped (keys, "key-pressed", G_CALLBACK (on_key_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), keys);
+  guard_spin_wheels (self, GTK_WIDGET (self->panel_scroll));
+
+  /* Any edit of the panel clears the message about the settings before it. */
+  g_signal_connect_swapped (self->formula_row, "changed", G_CALLBACK (on_panel_edited), self);
+  g_signal_connect_swapped (self->ranges_row, "changed", G_CALLBACK (on_panel_edited), self);
+  g_signal_connect_swapped (self->width_row, "changed", G_CALLBACK (on_panel_edited), self);
+  g_signal_connect_swapped (self->source_row, "notify::selected", G_CALLBACK (on_panel_edited),
+                            self);
+  g_signal_connect_swapped (self->target_row, "notify::selected", G_CALLBACK (on_panel_edited),
+                            self);
+  g_signal_connect_swapped (self->loss_row, "notify::selected", G_CALLBACK (on_panel_edited),
+                            self);
 
   g_signal_connect_object (style, "notify::dark", G_CALLBACK (on_dark_changed), self, 0);
   on_dark_changed (style, NULL, self);
@@ -2009,6 +2189,27 @@ kanvas_window_get_loss_view (KanvasWindow *self)
 {
   g_return_val_if_fail (KANVAS_IS_WINDOW (self), NULL);
   return self->loss_view;
+}
+
+KanvasSessionPane *
+kanvas_window_get_session_pane (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), NULL);
+  return self->session_pane;
+}
+
+int
+kanvas_window_get_n_step_toasts (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), 0);
+  return self->n_step_toasts;
+}
+
+const char *
+kanvas_window_get_step_toast (KanvasWindow *self)
+{
+  g_return_val_if_fail (KANVAS_IS_WINDOW (self), NULL);
+  return self->step_toast ? adw_toast_get_title (self->step_toast) : NULL;
 }
 
 int

@@ -6,6 +6,7 @@
 #include "kan-worker.h"
 #include "kanvas-canvas.h"
 #include "kanvas-loss-view.h"
+#include "kanvas-session-pane.h"
 
 G_BEGIN_DECLS
 
@@ -72,6 +73,12 @@ gboolean          kanvas_window_is_training     (KanvasWindow   *self);
 KanWorkerState    kanvas_window_get_train_state (KanvasWindow   *self);
 KanvasCanvas     *kanvas_window_get_canvas      (KanvasWindow   *self);
 KanvasLossView   *kanvas_window_get_loss_view   (KanvasWindow   *self);
+/* The right-hand pane: inspector, network operations, formula, history. */
+KanvasSessionPane *kanvas_window_get_session_pane (KanvasWindow  *self);
+/* Step toasts (what a step did to the error): how many are there (shown or waiting; at most
+ * one), and the text of the last one while it is there (else NULL). */
+int               kanvas_window_get_n_step_toasts (KanvasWindow *self);
+const char       *kanvas_window_get_step_toast  (KanvasWindow   *self);
 /* Steps shown by the status line (all runs of this session). */
 int               kanvas_window_get_steps_done  (KanvasWindow   *self);
 /* Closes without asking about unsaved changes (a run in progress is dropped). */
