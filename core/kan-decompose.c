@@ -702,6 +702,28 @@ monomial_model (const double *power, int n_in, double coef, const KanDataset *d)
   return m;
 }
 
+/* The ladder's first width N,1 fitted to RAW by LM: the network behind a formula that has no
+ * locked one. FALSE only on error (cancellation). */
+static gboolean
+first_width_fitted (const KanDataset *raw, const KanDiscoverOptions *o, KanModel **out,
+                    GError **error)
+{
+  g_autofree char *w = g_strdup_printf ("%d,1", raw->n_in);
+  g_autoptr (KanShape) sh = kan_shape_parse (w, NULL, NULL);
+  KanModelConfig cfg;
+
+  kan_model_config_init (&cfg);
+  cfg.shape = sh;
+  *out = kan_model_new (&cfg, NULL);
+  if (*out && !train_lm (*out, raw, SURROGATE_STEPS, TRUE, o->cancellable, error))
+    {
+      kan_model_free (*out);
+      *out = NULL;
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 kan_decompose_monomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtrArray *stages,
                         GPtrArray *formulas, GError **error)
@@ -737,21 +759,11 @@ kan_decompose_monomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
        * Its network, for -o and the GUI: the locked monomial, or when an exponent is not a
        * library power, the first width of the ladder fitted to the data. */
       m = monomial_model (power, raw->n_in, coef, raw);
-      if (m == NULL)
+      if (m == NULL && !first_width_fitted (raw, o, &m, error))
         {
-          g_autofree char *w = g_strdup_printf ("%d,1", raw->n_in);
-          g_autoptr (KanShape) sh = kan_shape_parse (w, NULL, NULL);
-          KanModelConfig cfg;
-          kan_model_config_init (&cfg);
-          cfg.shape = sh;
-          m = kan_model_new (&cfg, NULL);
-          if (m && !train_lm (m, raw, SURROGATE_STEPS, TRUE, o->cancellable, error))
-            {
-              kan_model_free (m);
-              kan_expr_free (e);
-              g_timer_destroy (c.timer);
-              return FALSE;
-            }
+          kan_expr_free (e);
+          g_timer_destroy (c.timer);
+          return FALSE;
         }
       add_stage (&c, "monomial", "monomial", detail, expr_rmse (e, raw, FALSE),
                  expr_rmse (e, raw, TRUE), 0.0);
@@ -1050,21 +1062,14 @@ kan_decompose_binomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
     {
       KanExpr *e = binom_expr (bq, br, bp, bs, bc, bd);
       g_autofree char *text = NULL;
-      g_autofree char *w = g_strdup ("1,1");
-      g_autoptr (KanShape) sh = kan_shape_parse (w, NULL, NULL);
-      KanModelConfig cfg;
       KanModel *m;
 
       refit_constants (e, raw);
       e = kan_discover_polish (kan_expr_simplify (e), raw, o->exact_tol);
       text = kan_expr_to_string (e, (const char *const *) raw->in_names, KAN_EXPR_STYLE_TEXT);
       /* Its network, for -o and the GUI: the ladder's first width fitted to the data. */
-      kan_model_config_init (&cfg);
-      cfg.shape = sh;
-      m = kan_model_new (&cfg, NULL);
-      if (m && !train_lm (m, raw, SURROGATE_STEPS, TRUE, o->cancellable, error))
+      if (!first_width_fitted (raw, o, &m, error))
         {
-          kan_model_free (m);
           kan_expr_free (e);
           g_timer_destroy (c.timer);
           return FALSE;
@@ -1238,6 +1243,7 @@ sub_options (const Ctx *c, KanDiscoverOptions *so, int depth, double share, doub
   so->widths = NULL;
   so->progress = NULL;   /* the caller hears of the whole search only */
   so->decompose = MAX (depth, 0);
+  so->oracle_first = TRUE;
   so->exact_tol = exact_tol;
   so->time_limit = time_left (c, &left) && c->seconds > 0 ? MAX (left * share, 1e-3) : 0.0;
 }

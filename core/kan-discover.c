@@ -1140,9 +1140,10 @@ decompose_stage (Search *s, int w, GError **error)
   KanDiscoverOptions o;
   double left = 0.0;
   gboolean ok = TRUE;
+  int at = s->o->oracle_first && s->d->n_in >= 2 ? 1 : oracle_at (s->d->n_in);
 
   if (s->o->widths || s->o->decompose < 1
-      || (w != 1 && w != oracle_at (s->d->n_in) && !(w == 0 && s->d->n_in == 1)))
+      || (w != 1 && w != at && !(w == 0 && s->d->n_in == 1)))
     return TRUE;
   if (s->o->time_limit > 0
       && (left = s->o->time_limit - g_timer_elapsed (s->timer, NULL)) <= 0)
@@ -1160,7 +1161,7 @@ decompose_stage (Search *s, int w, GError **error)
   for (guint q = 0; q < found->len; q++)
     s->exact |= add_formula (s, found->pdata[q]);
   g_ptr_array_set_size (found, 0);
-  if (ok && !s->exact && w == oracle_at (s->d->n_in))
+  if (ok && !s->exact && w == at)
     {
       guint first = s->res->stages->len;
       ok = kan_decompose_oracle (raw, &o, left, s->res->stages, found, error);

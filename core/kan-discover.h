@@ -90,6 +90,10 @@ typedef struct
    * match y's is never kept. */
   const KanDim      *in_dims;
   const KanDim      *out_dim;
+  /* Run the decomposition's oracle stage right after the monomial stage whatever the number of
+   * inputs. The decomposition sets it for its parts, whose formulas are composed and so have
+   * no locked network to wait for. Default FALSE */
+  gboolean           oracle_first;
 } KanDiscoverOptions;
 
 
