@@ -206,8 +206,7 @@ discover_print_json (const KanDiscoverResult *r,
   const KanDiscoverCandidate *best = r->best;
   CliJson j;
 
-  cli_json_init (&j);
-  cli_json_begin_object (&j, NULL);
+  cli_json_begin_result (&j);
   cli_formula_json (&j, best->expr, d);
   cli_json_double (&j, "train_rmse", best->train_rmse);
   cli_json_double (&j, "test_rmse", best->test_rmse);
