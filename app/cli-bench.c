@@ -19,6 +19,8 @@
 #define TARGET_SECONDS 0.060          /* the default fit, time to accuracy */
 #define TARGET_RECIPE_SECONDS 0.120   /* 50 L-BFGS steps */
 #define TARGET_EVAL_US 90.0           /* one loss+gradient evaluation at G=5, one thread */
+#define TARGET_THREAD_SPEEDUP 1.6     /* two threads on one evaluation of THREAD_ROWS rows */
+#define THREAD_ROWS 10000
 
 typedef struct
 {
@@ -53,7 +55,7 @@ median (double *v, int n)
 }
 
 static KanModel *
-t1_model (int grid, GError **error)
+t1_model (int grid, int seed, GError **error)
 {
   KanModelConfig cfg;
   g_autoptr (KanShape) shape = kan_shape_parse ("2,5,1", NULL, error);
@@ -64,7 +66,7 @@ t1_model (int grid, GError **error)
   cfg.shape = shape;
   cfg.grid = grid;
   cfg.k = 3;
-  cfg.seed = 1;
+  cfg.seed = seed;
   return kan_model_new (&cfg, error);
 }
 
@@ -126,7 +128,7 @@ eval_cost (const KanDataset *data,
            EvalCost         *res,
            GError          **error)
 {
-  g_autoptr (KanModel) m = t1_model (grid, error);
+  g_autoptr (KanModel) m = t1_model (grid, 1, error);
   g_autoptr (KanWork) w = NULL;
   g_autoptr (GTimer) timer = NULL;
   size_t n = data->n_train;
@@ -162,6 +164,127 @@ eval_cost (const KanDataset *data,
   return TRUE;
 }
 
+/* One fit per model seed 1 … n_seeds of recipe T1 (OPT's defaults otherwise), stopped at the
+ * first step whose test RMSE is at most TARGET_TEST_RMSE or after STEPS steps. */
+typedef struct
+{
+  int    seed;
+  int    steps;             /* steps run */
+  double seconds;           /* wall time of them, from creating the trainer */
+  double test;              /* test RMSE after them */
+} SeedFit;
+
+static gboolean
+seed_fits (const KanDataset *data,
+           KanOptimizer      opt,
+           int               steps,
+           int               n_seeds,
+           SeedFit          *res,
+           GError          **error)
+{
+  for (int q = 0; q < n_seeds; q++)
+    {
+      g_autoptr (KanModel) m = t1_model (5, q + 1, error);
+      g_autoptr (KanTrainer) t = NULL;
+      g_autoptr (GTimer) timer = NULL;
+      KanTrainConfig cfg;
+      KanStepInfo info = { 0 };
+      int s = 0;
+
+      if (m == NULL)
+        return FALSE;
+      kan_train_config_init (&cfg);
+      cfg.opt = opt;
+      cfg.lr = opt == KAN_OPT_ADAM ? 0.01 : 1.0;
+      cfg.steps = steps;
+      timer = g_timer_new ();
+      t = kan_trainer_new (m, data, &cfg, error);
+      if (t == NULL)
+        return FALSE;
+      for (info.test_rmse = INFINITY; s < steps && !(info.test_rmse <= TARGET_TEST_RMSE); s++)
+        if (!kan_trainer_step (t, NULL, &info, error))
+          return FALSE;
+      res[q].seed = q + 1;
+      res[q].steps = s;
+      res[q].seconds = g_timer_elapsed (timer, NULL);
+      res[q].test = info.test_rmse;
+    }
+  return TRUE;
+}
+
+/* Seconds per evaluation of the objective and its gradient over DATA's train rows on THREADS
+ * threads, timed for about BUDGET seconds. */
+static gboolean
+threaded_eval (const KanDataset *data,
+               int               threads,
+               double            budget,
+               double           *seconds,
+               GError          **error)
+{
+  g_autoptr (KanModel) m = t1_model (5, 1, error);
+  g_autoptr (KanTrainer) t = NULL;
+  g_autoptr (GTimer) timer = NULL;
+  g_autofree double *grad = NULL;
+  KanTrainConfig cfg;
+  long evals = 0;
+  double elapsed;
+
+  if (m == NULL)
+    return FALSE;
+  kan_train_config_init (&cfg);
+  cfg.threads = threads;
+  t = kan_trainer_new (m, data, &cfg, error);
+  if (t == NULL)
+    return FALSE;
+  grad = g_new (double, kan_model_n_params (m));
+  kan_trainer_evaluate (t, grad);
+  timer = g_timer_new ();
+  do
+    {
+      kan_trainer_evaluate (t, grad);
+      evals++;
+      elapsed = g_timer_elapsed (timer, NULL);
+    }
+  while (elapsed < budget || evals < 3);
+  *seconds = elapsed / evals;
+  return TRUE;
+}
+
+static void
+print_seed_fits (const char *name, const SeedFit *f, int n)
+{
+  int met = 0;
+
+  printf ("%s (stopped at test RMSE ≤ %.1e; target ≤ %.0f ms each):\n", name, TARGET_TEST_RMSE,
+          1e3 * TARGET_SECONDS);
+  for (int q = 0; q < n; q++)
+    {
+      gboolean ok = f[q].test <= TARGET_TEST_RMSE && f[q].seconds <= TARGET_SECONDS;
+      met += ok;
+      printf ("  seed %d: %3d steps %8.1f ms  test RMSE %.2e  %s\n", f[q].seed, f[q].steps,
+              1e3 * f[q].seconds, f[q].test, ok ? "met" : "missed");
+    }
+  printf ("  target met on %d of %d seeds\n", met, n);
+}
+
+static void
+json_seed_fits (CliJson *j, const char *name, const SeedFit *f, int n)
+{
+  cli_json_begin_array (j, name);
+  for (int q = 0; q < n; q++)
+    {
+      cli_json_begin_object (j, NULL);
+      cli_json_int (j, "seed", f[q].seed);
+      cli_json_int (j, "steps", f[q].steps);
+      cli_json_double (j, "seconds", f[q].seconds);
+      cli_json_double (j, "test_rmse", f[q].test);
+      cli_json_bool (j, "target_met",
+                     f[q].test <= TARGET_TEST_RMSE && f[q].seconds <= TARGET_SECONDS);
+      cli_json_end_object (j);
+    }
+  cli_json_end_array (j);
+}
+
 int
 cli_cmd_bench (int argc, char **argv, GError **error)
 {
@@ -185,7 +308,12 @@ cli_cmd_bench (int argc, char **argv, GError **error)
   const int grids[] = { 5, 200 };
   BenchResult res[G_N_ELEMENTS (rows)];
   EvalCost cost[G_N_ELEMENTS (grids)];
+  SeedFit fit_default[8], fit_lm[8];
+  KanTrainConfig defaults;
+  double thread_secs[2];
+  int n_seeds, seed_steps;
   g_autoptr (KanDataset) data = NULL;
+  g_autoptr (KanDataset) big = NULL;
   g_autoptr (KanModel) proto = NULL;
   KanFormulaSpec spec;
   int reps, status = 1;
@@ -224,7 +352,7 @@ cli_cmd_bench (int argc, char **argv, GError **error)
   data = kan_dataset_from_formula (&spec, error);
   if (data == NULL)
     goto done;
-  proto = t1_model (5, error);
+  proto = t1_model (5, 1, error);
   if (proto == NULL)
     goto done;
 
@@ -255,6 +383,24 @@ cli_cmd_bench (int argc, char **argv, GError **error)
     }
   for (unsigned q = 0; q < G_N_ELEMENTS (grids); q++)
     if (!eval_cost (data, grids[q], budget, &cost[q], error))
+      goto done;
+
+  /* The default fit and LM on model seeds 1 … 8 (2 seeds of 5 steps with --quick). */
+  kan_train_config_init (&defaults);
+  n_seeds = quick ? 2 : 8;
+  seed_steps = quick ? 5 : defaults.steps;
+  if (!seed_fits (data, defaults.opt, seed_steps, n_seeds, fit_default, error)
+      || !seed_fits (data, KAN_OPT_LM, seed_steps, n_seeds, fit_lm, error))
+    goto done;
+
+  /* One evaluation of 10 000 rows on 1 and 2 threads. */
+  spec.n_train = THREAD_ROWS;
+  spec.n_test = 0;
+  big = kan_dataset_from_formula (&spec, error);
+  if (big == NULL)
+    goto done;
+  for (int q = 0; q < 2; q++)
+    if (!threaded_eval (big, q + 1, budget, &thread_secs[q], error))
       goto done;
 
   if (json)
@@ -312,6 +458,17 @@ cli_cmd_bench (int argc, char **argv, GError **error)
           cli_json_end_object (&j);
         }
       cli_json_end_array (&j);
+      cli_json_string (&j, "default_optimizer", kan_optimizer_name (defaults.opt));
+      json_seed_fits (&j, "default_fit_seeds", fit_default, n_seeds);
+      json_seed_fits (&j, "lm_fit_seeds", fit_lm, n_seeds);
+      cli_json_begin_object (&j, "threads_eval");
+      cli_json_int (&j, "rows", THREAD_ROWS);
+      cli_json_double (&j, "seconds_1_thread", thread_secs[0]);
+      cli_json_double (&j, "seconds_2_threads", thread_secs[1]);
+      cli_json_double (&j, "speedup", thread_secs[0] / thread_secs[1]);
+      cli_json_double (&j, "target_speedup", TARGET_THREAD_SPEEDUP);
+      cli_json_bool (&j, "target_met", thread_secs[0] / thread_secs[1] >= TARGET_THREAD_SPEEDUP);
+      cli_json_end_object (&j);
       cli_json_end_object (&j);
       text = cli_json_finish (&j);
       fputs (text, stdout);
@@ -339,6 +496,20 @@ cli_cmd_bench (int argc, char **argv, GError **error)
                     cost[q].us_per_eval <= TARGET_EVAL_US ? "met" : "missed");
           printf ("\n");
         }
+      {
+        g_autofree char *name = g_strdup_printf ("default fit (%s), seeds 1–%d",
+                                                 kan_optimizer_name (defaults.opt), n_seeds);
+        printf ("\n");
+        print_seed_fits (name, fit_default, n_seeds);
+        g_free (name);
+        name = g_strdup_printf ("lm (geodesic acceleration), seeds 1–%d", n_seeds);
+        print_seed_fits (name, fit_lm, n_seeds);
+      }
+      printf ("\nOne evaluation of %d rows (objective and gradient, G=5): 1 thread %.0f us, "
+              "2 threads %.0f us: %.2fx (target ≥ %.1fx): %s\n", THREAD_ROWS,
+              1e6 * thread_secs[0], 1e6 * thread_secs[1], thread_secs[0] / thread_secs[1],
+              TARGET_THREAD_SPEEDUP,
+              thread_secs[0] / thread_secs[1] >= TARGET_THREAD_SPEEDUP ? "met" : "missed");
       printf ("Times are wall-clock: on a loaded machine they are longer than the machine's "
               "own.\n");
     }

@@ -1,5 +1,6 @@
-/* cli-plot.c — "kanvas-cli plot": the network picture (or one edge's plot) of a session as PNG,
- * SVG or PDF, drawn by the same Cairo code as the workbench's canvas.
+/* cli-plot.c — "kanvas-cli plot": the network picture (or one edge's plot, or a classifier's
+ * decision regions) of a session as PNG, SVG or PDF, drawn by the same Cairo code as the
+ * workbench's canvas.
  */
 #include "cli.h"
 #include "kan-render.h"
@@ -20,7 +21,7 @@ cli_cmd_plot (int argc, char **argv, GError **error)
   CliCommand c;
   g_autofree char *in = NULL, *out = NULL, *beta_text = NULL, *width_text = NULL;
   g_autofree char *height_text = NULL, *edge_text = NULL;
-  gboolean dark = FALSE;
+  gboolean dark = FALSE, regions = FALSE;
   GOptionEntry entries[] = {
     { "input", 'i', 0, G_OPTION_ARG_FILENAME, &in, "The session to draw (required)",
       "S.kanvas" },
@@ -37,6 +38,8 @@ cli_cmd_plot (int argc, char **argv, GError **error)
     { "dark", 0, 0, G_OPTION_ARG_NONE, &dark, "Light text on a dark background", NULL },
     { "edge", 0, 0, G_OPTION_ARG_STRING, &edge_text,
       "Draw the large plot of edge (l,i,j) instead of the network", "l,i,j" },
+    { "regions", 0, 0, G_OPTION_ARG_NONE, &regions,
+      "Draw the decision regions of a classifier with two inputs, with the data on top", NULL },
     { NULL }
   };
   g_autoptr (KanSession) s = NULL;
@@ -54,7 +57,9 @@ cli_cmd_plot (int argc, char **argv, GError **error)
     "Layers run bottom to top, as in pykan's plot. Every edge shows its activation over the\n"
     "inputs it sees in the session's training data, faded by its attribution score:\n"
     "spline edges in black, locked ones red, edges with both branches purple; pruned\n"
-    "edges are not drawn. The file is written atomically.\n");
+    "edges are not drawn. The file is written atomically.\n"
+    "--regions draws the plane of a two-input classifier's inputs coloured by the predicted\n"
+    "class (paler where it is unsure), the session's rows on top (train filled, test rings).\n");
   if (!cli_command_parse (&c, &argc, &argv, error))
     goto done;
   if (c.help)
@@ -64,6 +69,12 @@ cli_cmd_plot (int argc, char **argv, GError **error)
     }
   if (!cli_require (in, "-i S.kanvas", error) || !cli_require (out, "-o OUT.png", error))
     goto done;
+  if (regions && edge_text)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE, "--regions and --edge draw different "
+                   "pictures; give one");
+      goto done;
+    }
   if (beta_text && !cli_parse_double ("--beta", beta_text, 0, 1e6, &beta, error))
     goto done;
   w = edge_text ? EDGE_PLOT_WIDTH : PLOT_WIDTH;
@@ -95,7 +106,14 @@ cli_cmd_plot (int argc, char **argv, GError **error)
     kan_render_style_init (&st);
   st.beta = beta;
 
-  if (edge_text)
+  if (regions)
+    {
+      g_auto (GStrv) classes = kan_class_names (d, kan_model_n_out (s->model));
+      if (!kan_render_regions_to_file (s->model, d, (const char *const *) classes, &st, out, w,
+                                       h, error))
+        goto done;
+    }
+  else if (edge_text)
     {
       if (!kan_render_edge_to_file (snap, edge[0], edge[1], edge[2], &st, out, w, h, error))
         goto done;

@@ -20,7 +20,8 @@ typedef enum
 {
   KAN_OPT_LBFGS,
   KAN_OPT_ADAM,
-  KAN_OPT_LM,      /* Levenberg–Marquardt (GSL), MSE loss without regularisation only */
+  KAN_OPT_LM,      /* Levenberg–Marquardt with geodesic acceleration (GSL), MSE loss without
+                    * regularisation only */
 } KanOptimizer;
 
 typedef enum
@@ -104,6 +105,13 @@ gboolean     kan_trainer_step      (KanTrainer           *t,
                                     KanStepInfo          *info,
                                     GError              **error);
 int          kan_trainer_steps_done (const KanTrainer    *t);
+/* One evaluation of the training objective (loss + lamb·reg) at the model's parameters over the
+ * current batch, on the trainer's threads: rows are split into fixed blocks, one per thread,
+ * each with its own gradient, summed in block order, so the result is the same bit for bit
+ * from run to run. GRAD (may be NULL) receives the gradient, n_params long, 0 for inactive
+ * parameters. NaN if the evaluation was cut short. */
+double       kan_trainer_evaluate  (KanTrainer           *t,
+                                    double               *grad);
 /* Frees T (NULL is fine); the model and data it borrowed stay the caller's. */
 void         kan_trainer_free      (KanTrainer           *t);
 

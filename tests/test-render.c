@@ -1071,6 +1071,70 @@ END_TEST
 
 /* ------------------------------------------------------------------------------------------ */
 
+/* Decision regions of a known classifier: output 0 = x1, output 1 = −x1, so class 0 is the right
+ * half of the plane and class 1 the left; a train row of class 1 at (0.5, 0.5) is drawn in class
+ * 1's colour inside class 0's region. */
+START_TEST (test_regions_known_model)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanModel) m = NULL;
+  g_autoptr (KanDataset) d = NULL;
+  const double one[4] = { 1, 0, 1, 0 }, neg[4] = { 1, 0, -1, 0 };
+  const double tx[6] = { -1, -1, 1, 1, 0.5, 0.5 }, ty[3] = { 1, 0, 1 };
+  cairo_surface_t *surf = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 500, 400);
+  cairo_t *cr = cairo_create (surf);
+  KanRenderStyle st;
+  KanRect plot;
+  double range[4], c0[3], c1[3];
+  int id = kan_sym_lookup ("x");
+
+  m = model_new ("2,2", 3);
+  ck_assert_int_ge (id, 0);
+  kan_model_set_edge (m, 0, 0, 0, KAN_EDGE_SYMBOLIC, id, one);
+  kan_model_set_edge (m, 0, 0, 1, KAN_EDGE_SYMBOLIC, id, neg);
+  kan_model_set_edge (m, 0, 1, 0, KAN_EDGE_OFF, -1, NULL);
+  kan_model_set_edge (m, 0, 1, 1, KAN_EDGE_OFF, -1, NULL);
+  d = kan_dataset_new_arrays (2, 1, 3, 0, tx, ty, NULL, NULL, NULL, NULL);
+  ck_assert (kan_render_regions_ok (m, d));
+
+  kan_render_style_init (&st);
+  kan_render_regions (cr, m, d, NULL, &st, 500, 400);
+  cairo_surface_flush (surf);
+  kan_render_regions_frame (d, &st, 500, 400, &plot, range);
+  kan_render_class_color (0, c0);
+  kan_render_class_color (1, c1);
+  /* Sample the plane at data coordinates (−0.5, −0.5) (left: class 1) and (0.5, −0.5) (right:
+   * class 0): the tint leans to the class's colour (blue vs orange). */
+  {
+    int xl = (int) (plot.x + (-0.5 - range[0]) / (range[1] - range[0]) * plot.w);
+    int xr = (int) (plot.x + (0.5 - range[0]) / (range[1] - range[0]) * plot.w);
+    int yb = (int) (plot.y + plot.h - (-0.5 - range[2]) / (range[3] - range[2]) * plot.h);
+    double fx = plot.x + (0.5 - range[0]) / (range[1] - range[0]) * plot.w;
+    double fy = plot.y + plot.h - (0.5 - range[2]) / (range[3] - range[2]) * plot.h;
+    int yp = (int) floor (fy);
+    Px left = pixel (surf, xl, yb), right = pixel (surf, xr, yb);
+    Px pt = pixel (surf, (int) floor (fx), yp);
+    ck_assert_msg (left.r > left.b + 0.1, "left is class 1 (orange): %g %g %g", left.r, left.g,
+                   left.b);
+    ck_assert_msg (right.b > right.r + 0.1, "right is class 0 (blue): %g %g %g", right.r, right.g,
+                   right.b);
+    /* The point: class 1's colour at full strength over class 0's pale region. */
+    ck_assert_msg (fabs (pt.r - c1[0]) < 0.05 && fabs (pt.g - c1[1]) < 0.05
+                   && fabs (pt.b - c1[2]) < 0.05, "point colour %g %g %g", pt.r, pt.g, pt.b);
+  }
+  /* Not a two-input classifier: a message, and an error for files. */
+  {
+    g_autoptr (KanModel) reg = model_new ("2,3,1", 3);
+    g_autoptr (GError) e2 = NULL;
+    ck_assert (!kan_render_regions_ok (reg, d));
+    ck_assert (!kan_render_regions_to_file (reg, d, NULL, &st, "/tmp/never.png", 100, 100, &e2));
+    ck_assert_ptr_nonnull (e2);
+  }
+  cairo_destroy (cr);
+  cairo_surface_destroy (surf);
+}
+END_TEST
+
 static Suite *
 render_suite (void)
 {
@@ -1097,6 +1161,7 @@ render_suite (void)
 
   tc = tcase_create ("files");
   tcase_add_test (tc, test_render_to_file);
+  tcase_add_test (tc, test_regions_known_model);
   tcase_add_test (tc, test_render_to_file_errors);
   suite_add_tcase (s, tc);
 

@@ -1455,6 +1455,19 @@ kan_render_loss_plot (cairo_t              *cr,
                       double                width,
                       double                height)
 {
+  kan_render_loss_plot_named (cr, train, test, n, "RMSE", st, width, height);
+}
+
+void
+kan_render_loss_plot_named (cairo_t              *cr,
+                            const double         *train,
+                            const double         *test,
+                            int                   n,
+                            const char           *name,
+                            const KanRenderStyle *st,
+                            double                width,
+                            double                height)
+{
   double font, lw, lo = INFINITY, hi = -INFINITY;
   gboolean has_train = FALSE, has_test = FALSE;
   Axes a;
@@ -1526,14 +1539,16 @@ kan_render_loss_plot (cairo_t              *cr,
       cairo_restore (cr);
     }
   else
-    message_centered (cr, st, n == 0 ? "no steps yet" : "no finite RMSE to show", width,
-                      height - 2 * font, font);
+    {
+      g_autofree char *none = g_strdup_printf ("no finite %s to show", name);
+      message_centered (cr, st, n == 0 ? "no steps yet" : none, width, height - 2 * font, font);
+    }
   axes_frame (cr, &a, st, lw);
 
   set_rgba (cr, st->fg, 1.0);
   font_set (cr, font, FALSE);
   text_at (cr, "step", a.x + 0.5 * a.w, height - 0.3 * font, 0.5, 1.0);
-  text_vertical (cr, "RMSE", 0.8 * font, a.y + 0.5 * a.h);
+  text_vertical (cr, name, 0.8 * font, a.y + 0.5 * a.h);
 
   /* Legend, top right. */
   {
@@ -1739,4 +1754,454 @@ kan_render_edge_to_file (const KanSnapshot    *s,
     }
   opaque_style (&own, st);
   return kan_render_func_to_file (path, width, height, draw_edge_cb, &d, error);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Classification: accuracy plot and decision regions                                          */
+
+/* Cells of the region grid: about this many pixels a side, at most REGION_MAX_CELLS a side. */
+#define REGION_CELL_PX    3.0
+#define REGION_MAX_CELLS  240
+/* Opacity of a region's colour over the background: from REGION_ALPHA_MIN where the classes
+ * tie to REGION_ALPHA_MAX where the model is sure. */
+#define REGION_ALPHA_MIN  0.10
+#define REGION_ALPHA_MAX  0.35
+
+void
+kan_render_class_color (int    k,
+                        double c[3])
+{
+  /* Tableau 10: distinct on light and dark backgrounds, and for the usual colour blindness in
+   * the first two (blue, orange). */
+  static const double pal[10][3] = {
+    { 0.122, 0.467, 0.706 }, { 1.000, 0.498, 0.055 }, { 0.173, 0.627, 0.173 },
+    { 0.839, 0.153, 0.157 }, { 0.580, 0.404, 0.741 }, { 0.549, 0.337, 0.294 },
+    { 0.890, 0.467, 0.761 }, { 0.498, 0.498, 0.498 }, { 0.737, 0.741, 0.133 },
+    { 0.090, 0.745, 0.812 },
+  };
+  const double *p = pal[((k % 10) + 10) % 10];
+
+  c[0] = p[0];
+  c[1] = p[1];
+  c[2] = p[2];
+}
+
+void
+kan_render_accuracy_plot (cairo_t              *cr,
+                          const double         *train,
+                          const double         *test,
+                          int                   n,
+                          const KanRenderStyle *st,
+                          double                width,
+                          double                height)
+{
+  double font, lw;
+  gboolean has[2] = { FALSE, FALSE };
+  const double *series[2] = { train, test };
+  Axes a;
+
+  g_return_if_fail (cr != NULL && st != NULL);
+  font = plot_font (st, width, height);
+  lw = CLAMP (MIN (width, height) / 300.0, 0.8, 2.0);
+  paint_bg (cr, st, width, height);
+  for (int q = 0; q < 2; q++)
+    for (int p = 0; series[q] && p < n; p++)
+      has[q] = has[q] || isfinite (series[q][p]);
+  a.x = 5.2 * font;
+  a.y = 1.0 * font;
+  a.w = width - a.x - 1.0 * font;
+  a.h = height - a.y - 3.2 * font;
+  if (a.w < 10 || a.h < 10)
+    return;
+  a.x0 = 1;
+  a.x1 = MAX (n, 2);
+  a.y0 = 0;
+  a.y1 = 100;
+  cairo_save (cr);
+  axes_ticks_linear (cr, &a, st, FALSE, font, lw, (int) MAX (2, MIN (a.w / (5 * font), a.x1 - 1)),
+                     TRUE);
+  axes_ticks_linear (cr, &a, st, TRUE, font, lw, (int) MAX (2, MIN (5, a.h / (2.5 * font))),
+                     FALSE);
+  cairo_save (cr);
+  cairo_rectangle (cr, a.x, a.y, a.w, a.h);
+  cairo_clip (cr);
+  for (int q = 1; q >= 0; q--)
+    {
+      gboolean pen = FALSE;
+      if (!has[q])
+        continue;
+      set_rgba (cr, q == 0 ? st->fg : st->accent, 1.0);
+      for (int p = 0; p < n; p++)
+        {
+          double x = n > 1 ? ax_x (&a, p + 1) : a.x + 0.5 * a.w;
+          double y;
+          if (!isfinite (series[q][p]))
+            continue;   /* steps without a measurement: the line bridges them */
+          y = ax_y (&a, 100 * series[q][p]);
+          if (pen)
+            cairo_line_to (cr, x, y);
+          else
+            cairo_move_to (cr, x, y);
+          pen = TRUE;
+          if (n == 1)
+            cairo_arc (cr, x, y, 1.6 * lw, 0, 2 * G_PI);
+        }
+      cairo_set_line_width (cr, 1.6 * lw);
+      cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+      cairo_stroke (cr);
+    }
+  cairo_restore (cr);
+  if (!has[0] && !has[1])
+    message_centered (cr, st, n == 0 ? "no steps yet" : "no accuracy to show", width,
+                      height - 2 * font, font);
+  axes_frame (cr, &a, st, lw);
+  set_rgba (cr, st->fg, 1.0);
+  font_set (cr, font, FALSE);
+  text_at (cr, "step", a.x + 0.5 * a.w, height - 0.3 * font, 0.5, 1.0);
+  text_vertical (cr, "accuracy %", 0.8 * font, a.y + 0.5 * a.h);
+  /* The latest values, bottom right (where accuracy curves seldom are). */
+  {
+    char buf[96] = "";
+    double last[2] = { NAN, NAN };
+    for (int q = 0; q < 2; q++)
+      for (int p = n - 1; series[q] && p >= 0; p--)
+        if (isfinite (series[q][p]))
+          {
+            last[q] = series[q][p];
+            break;
+          }
+    if (isfinite (last[0]) && isfinite (last[1]))
+      snprintf (buf, sizeof buf, "train %.1f %%  ·  test %.1f %%", 100 * last[0], 100 * last[1]);
+    else if (isfinite (last[0]))
+      snprintf (buf, sizeof buf, "train %.1f %%", 100 * last[0]);
+    if (buf[0])
+      {
+        font_set (cr, 0.9 * font, FALSE);
+        text_at (cr, buf, a.x + a.w - 0.6 * font, a.y + a.h - 0.6 * font, 1.0, 1.0);
+      }
+  }
+  cairo_restore (cr);
+}
+
+gboolean
+kan_render_regions_ok (const KanModel   *m,
+                       const KanDataset *d)
+{
+  return m != NULL && kan_model_n_in (m) == 2 && kan_model_n_out (m) >= 2
+         && (d == NULL || (d->n_in == 2 && d->n_out >= 1));
+}
+
+void
+kan_render_regions_frame (const KanDataset     *d,
+                          const KanRenderStyle *st,
+                          double                width,
+                          double                height,
+                          KanRect              *plot,
+                          double                range[4])
+{
+  double font = plot_font (st, width, height);
+  double lo[2] = { INFINITY, INFINITY }, hi[2] = { -INFINITY, -INFINITY };
+  double side;
+
+  for (int part = 0; d != NULL && part < 2; part++)
+    {
+      const double *x = part == 0 ? d->train_x : d->test_x;
+      size_t n = part == 0 ? d->n_train : d->n_test;
+      for (size_t b = 0; b < n; b++)
+        for (int c = 0; c < 2; c++)
+          if (isfinite (x[b * 2 + c]))
+            {
+              lo[c] = MIN (lo[c], x[b * 2 + c]);
+              hi[c] = MAX (hi[c], x[b * 2 + c]);
+            }
+    }
+  for (int c = 0; c < 2; c++)
+    {
+      double pad;
+      if (!(hi[c] > lo[c]))
+        {
+          double mid = isfinite (lo[c]) ? lo[c] : 0.0;
+          lo[c] = mid - 1;
+          hi[c] = mid + 1;
+        }
+      pad = 0.05 * (hi[c] - lo[c]);
+      range[2 * c] = lo[c] - pad;
+      range[2 * c + 1] = hi[c] + pad;
+    }
+  /* A square plane (the inputs' ranges stretched to it), left of the legend. */
+  side = MAX (10, MIN (width - 5.2 * font - 9 * font, height - 1.2 * font - 3.4 * font));
+  plot->x = 5.2 * font;
+  plot->y = 1.2 * font;
+  plot->w = side;
+  plot->h = side;
+}
+
+/* The class of each cell of a GX × GY grid over RANGE (row 0 at the top) into CLS, and how sure
+ * the model is (softmax of the largest output, rescaled to 0 … 1) into SURE. */
+static void
+regions_classify (const KanModel *m,
+                  const double    range[4],
+                  int             gx,
+                  int             gy,
+                  int            *cls,
+                  double         *sure)
+{
+  int n_out = kan_model_n_out (m);
+  size_t n = (size_t) gx * gy;
+  g_autofree double *x = g_new (double, 2 * n);
+  g_autofree double *out = g_new (double, n * n_out);
+
+  for (int r = 0; r < gy; r++)
+    for (int c = 0; c < gx; c++)
+      {
+        size_t b = (size_t) r * gx + c;
+        x[2 * b] = range[0] + (c + 0.5) / gx * (range[1] - range[0]);
+        x[2 * b + 1] = range[3] - (r + 0.5) / gy * (range[3] - range[2]);
+      }
+  kan_model_eval (m, x, n, out);
+  for (size_t b = 0; b < n; b++)
+    {
+      const double *o = out + b * n_out;
+      int best = 0;
+      double sum = 0;
+      for (int q = 1; q < n_out; q++)
+        if (o[q] > o[best])
+          best = q;
+      for (int q = 0; q < n_out; q++)
+        sum += exp (o[q] - o[best]);
+      cls[b] = isfinite (o[best]) ? best : -1;
+      /* 1/sum is the winner's probability, 1/n_out … 1. */
+      sure[b] = isfinite (sum) ? CLAMP ((1.0 / sum - 1.0 / n_out) / (1.0 - 1.0 / n_out), 0, 1)
+                               : 0.0;
+    }
+}
+
+static void
+regions_points (cairo_t              *cr,
+                const KanDataset     *d,
+                const KanRenderStyle *st,
+                const Axes           *a,
+                double                lw)
+{
+  size_t total = d->n_train + d->n_test;
+  double r = CLAMP (a->w / 110.0, 2.0, 5.0) * (total > 2000 ? 0.7 : 1.0);
+
+  for (int part = 1; part >= 0; part--)
+    {
+      const double *x = part == 0 ? d->train_x : d->test_x;
+      const double *y = part == 0 ? d->train_y : d->test_y;
+      size_t n = part == 0 ? d->n_train : d->n_test;
+      for (size_t b = 0; b < n; b++)
+        {
+          double px = ax_x (a, x[2 * b]), py = ax_y (a, x[2 * b + 1]), c[3];
+          kan_render_class_color ((int) y[b * d->n_out], c);
+          cairo_new_path (cr);
+          cairo_arc (cr, px, py, r, 0, 2 * G_PI);
+          if (part == 0)
+            {
+              /* Train rows: filled, with a rim in the background colour. */
+              set_rgba (cr, c, 1.0);
+              cairo_fill_preserve (cr);
+              set_rgba (cr, st->bg, 0.9);
+              cairo_set_line_width (cr, 0.6 * lw);
+              cairo_stroke (cr);
+            }
+          else
+            {
+              /* Test rows: rings. */
+              set_rgba (cr, c, 1.0);
+              cairo_set_line_width (cr, 1.3 * lw);
+              cairo_stroke (cr);
+            }
+        }
+    }
+}
+
+static void
+regions_legend (cairo_t              *cr,
+                const KanRenderStyle *st,
+                const Axes           *a,
+                int                   n_classes,
+                const char *const    *class_names,
+                double                font)
+{
+  double x = a->x + a->w + 1.0 * font, y = a->y + 0.6 * font;
+  int shown = MIN (n_classes, (int) (a->h / (1.4 * font)) - 3);
+
+  font_set (cr, 0.9 * font, FALSE);
+  for (int k = 0; k < shown; k++)
+    {
+      double c[3];
+      char buf[32];
+      const char *name = class_names && class_names[k] ? class_names[k] : NULL;
+      if (name == NULL)
+        {
+          snprintf (buf, sizeof buf, "class %d", k);
+          name = buf;
+        }
+      kan_render_class_color (k, c);
+      set_rgba (cr, c, 1.0);
+      cairo_rectangle (cr, x, y - 0.4 * font, 0.8 * font, 0.8 * font);
+      cairo_fill (cr);
+      set_rgba (cr, st->fg, 1.0);
+      text_at (cr, name, x + 1.2 * font, y, 0.0, 0.5);
+      y += 1.4 * font;
+    }
+  /* What the marks mean. */
+  y += 0.4 * font;
+  set_rgba (cr, st->fg, 1.0);
+  cairo_new_path (cr);
+  cairo_arc (cr, x + 0.4 * font, y, 0.3 * font, 0, 2 * G_PI);
+  cairo_fill (cr);
+  text_at (cr, "train", x + 1.2 * font, y, 0.0, 0.5);
+  y += 1.4 * font;
+  cairo_set_line_width (cr, 0.12 * font);
+  cairo_new_path (cr);
+  cairo_arc (cr, x + 0.4 * font, y, 0.3 * font, 0, 2 * G_PI);
+  cairo_stroke (cr);
+  text_at (cr, "test", x + 1.2 * font, y, 0.0, 0.5);
+}
+
+void
+kan_render_regions (cairo_t              *cr,
+                    const KanModel       *m,
+                    const KanDataset     *d,
+                    const char *const    *class_names,
+                    const KanRenderStyle *st,
+                    double                width,
+                    double                height)
+{
+  double font, lw, range[4];
+  KanRect plot;
+  int gx, gy, n_classes;
+  g_autofree int *cls = NULL;
+  g_autofree double *sure = NULL;
+  Axes a;
+
+  g_return_if_fail (cr != NULL && st != NULL);
+  font = plot_font (st, width, height);
+  lw = CLAMP (MIN (width, height) / 400.0, 0.8, 2.0);
+  paint_bg (cr, st, width, height);
+  if (!kan_render_regions_ok (m, d))
+    {
+      message_centered (cr, st, "decision regions need a classifier with two inputs", width,
+                        height, font);
+      return;
+    }
+  kan_render_regions_frame (d, st, width, height, &plot, range);
+  a = (Axes) { plot.x, plot.y, plot.w, plot.h, range[0], range[1], range[2], range[3] };
+  n_classes = kan_model_n_out (m);
+
+  gx = CLAMP ((int) ceil (a.w / REGION_CELL_PX), 2, REGION_MAX_CELLS);
+  gy = CLAMP ((int) ceil (a.h / REGION_CELL_PX), 2, REGION_MAX_CELLS);
+  cls = g_new (int, (size_t) gx * gy);
+  sure = g_new (double, (size_t) gx * gy);
+  regions_classify (m, range, gx, gy, cls, sure);
+
+  /* The grid as a small image (one pixel a cell, premultiplied ARGB), scaled to the plane. */
+  {
+    cairo_surface_t *img = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, gx, gy);
+    unsigned char *px;
+    int stride;
+    cairo_pattern_t *pat;
+    cairo_matrix_t mat;
+
+    cairo_surface_flush (img);
+    px = cairo_image_surface_get_data (img);
+    stride = cairo_image_surface_get_stride (img);
+    for (int r = 0; px != NULL && r < gy; r++)
+      for (int c = 0; c < gx; c++)
+        {
+          size_t b = (size_t) r * gx + c;
+          guint32 *p = (guint32 *) (px + (size_t) r * stride) + c;
+          double col[3], al;
+          if (cls[b] < 0)
+            {
+              *p = 0;
+              continue;
+            }
+          kan_render_class_color (cls[b], col);
+          al = REGION_ALPHA_MIN + (REGION_ALPHA_MAX - REGION_ALPHA_MIN) * sure[b];
+          *p = ((guint32) lround (255 * al) << 24) | ((guint32) lround (255 * al * col[0]) << 16)
+               | ((guint32) lround (255 * al * col[1]) << 8) | (guint32) lround (255 * al * col[2]);
+        }
+    cairo_surface_mark_dirty (img);
+    cairo_save (cr);
+    cairo_rectangle (cr, a.x, a.y, a.w, a.h);
+    cairo_clip (cr);
+    pat = cairo_pattern_create_for_surface (img);
+    cairo_matrix_init_scale (&mat, gx / a.w, gy / a.h);
+    cairo_matrix_translate (&mat, -a.x, -a.y);
+    cairo_pattern_set_matrix (pat, &mat);
+    cairo_pattern_set_filter (pat, CAIRO_FILTER_GOOD);
+    cairo_pattern_set_extend (pat, CAIRO_EXTEND_PAD);
+    cairo_set_source (cr, pat);
+    cairo_paint (cr);
+    cairo_pattern_destroy (pat);
+    cairo_surface_destroy (img);
+  }
+  cairo_restore (cr);
+
+  /* Grid lines under the points. */
+  axes_ticks_linear (cr, &a, st, FALSE, font, lw, (int) MAX (3, a.w / (6 * font)), FALSE);
+  axes_ticks_linear (cr, &a, st, TRUE, font, lw, (int) MAX (3, a.h / (4 * font)), FALSE);
+  if (d != NULL)
+    {
+      cairo_save (cr);
+      cairo_rectangle (cr, a.x, a.y, a.w, a.h);
+      cairo_clip (cr);
+      regions_points (cr, d, st, &a, lw);
+      cairo_restore (cr);
+    }
+
+  cairo_save (cr);
+  axes_frame (cr, &a, st, lw);
+  set_rgba (cr, st->fg, 1.0);
+  font_set (cr, font, FALSE);
+  text_at (cr, d && d->in_names && d->in_names[0] ? d->in_names[0] : "x1", a.x + 0.5 * a.w,
+           a.y + a.h + 2.0 * font, 0.5, 0.0);
+  text_vertical (cr, d && d->in_names && d->in_names[0] && d->in_names[1] ? d->in_names[1] : "x2",
+                 0.8 * font, a.y + 0.5 * a.h);
+  regions_legend (cr, st, &a, n_classes, class_names, font);
+  cairo_restore (cr);
+}
+
+typedef struct
+{
+  const KanModel       *m;
+  const KanDataset     *d;
+  const char *const    *class_names;
+  const KanRenderStyle *st;
+} RegionsArgs;
+
+static void
+draw_regions_cb (cairo_t *cr, double width, double height, gpointer data)
+{
+  RegionsArgs *r = data;
+  kan_render_regions (cr, r->m, r->d, r->class_names, r->st, width, height);
+}
+
+gboolean
+kan_render_regions_to_file (const KanModel       *m,
+                            const KanDataset     *d,
+                            const char *const    *class_names,
+                            const KanRenderStyle *st,
+                            const char           *path,
+                            double                width,
+                            double                height,
+                            GError              **error)
+{
+  KanRenderStyle own;
+  RegionsArgs r = { m, d, class_names, &own };
+
+  g_return_val_if_fail (m != NULL && st != NULL && path != NULL, FALSE);
+  if (!kan_render_regions_ok (m, d))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "decision regions need a classifier with two inputs (this network is "
+                   "%d → %d)", kan_model_n_in (m), kan_model_n_out (m));
+      return FALSE;
+    }
+  opaque_style (&own, st);
+  return kan_render_func_to_file (path, width, height, draw_regions_cb, &r, error);
 }

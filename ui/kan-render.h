@@ -133,6 +133,16 @@ void       kan_render_loss_plot (cairo_t              *cr,
                                  double                width,
                                  double                height);
 
+/* The same with NAME for the quantity ("RMSE", "cross-entropy") on the axis. */
+void       kan_render_loss_plot_named (cairo_t              *cr,
+                                       const double         *train,
+                                       const double         *test,
+                                       int                   n,
+                                       const char           *name,
+                                       const KanRenderStyle *st,
+                                       double                width,
+                                       double                height);
+
 /* Writes the network picture to PATH; the format follows the extension (.png, .svg, .pdf,
  * any case). The file is written to a temporary name in the same folder and renamed, so PATH
  * is either the complete new picture or untouched. Errors (G_IO_ERROR) start with "PATH: ". */
@@ -161,6 +171,54 @@ gboolean   kan_render_func_to_file (const char        *path,
                                     KanRenderFunc      func,
                                     gpointer           user_data,
                                     GError           **error);
+
+/* Classification ---------------------------------------------------------------------------- */
+
+/* The colour of class K (a palette of 10, repeating). */
+void       kan_render_class_color (int                   k,
+                                   double                c[3]);
+/* Train/test accuracy (shares 0 … 1) per step on 0 … 100 %; NaN where a step has no
+ * measurement (the line bridges it). The latest values are written bottom right. */
+void       kan_render_accuracy_plot (cairo_t              *cr,
+                                     const double         *train,
+                                     const double         *test,
+                                     int                   n,
+                                     const KanRenderStyle *st,
+                                     double                width,
+                                     double                height);
+/* TRUE when M is a classifier of two inputs (two outputs or more) and D (may be NULL) has two
+ * input columns: what the decision-region picture needs. */
+gboolean   kan_render_regions_ok  (const KanModel       *m,
+                                   const KanDataset     *d);
+/* Where kan_render_regions draws the input plane in a WIDTH × HEIGHT picture: the plot
+ * rectangle PLOT and RANGE = x_lo, x_hi, y_lo, y_hi (D's inputs with 5 % margins; D may be
+ * NULL: -1 … 1). */
+void       kan_render_regions_frame (const KanDataset     *d,
+                                     const KanRenderStyle *st,
+                                     double                width,
+                                     double                height,
+                                     KanRect              *plot,
+                                     double                range[4]);
+/* Decision regions: the plane of M's two inputs coloured by the predicted class (the largest
+ * output; paler where the classes are close), D's rows on top (train filled, test as rings, in
+ * the colour of their label), axes named after D's inputs and a legend of CLASS_NAMES (NULL or
+ * shorter: "class K"). Without a two-input classifier a message says so. */
+void       kan_render_regions     (cairo_t              *cr,
+                                   const KanModel       *m,
+                                   const KanDataset     *d,
+                                   const char *const    *class_names,
+                                   const KanRenderStyle *st,
+                                   double                width,
+                                   double                height);
+/* The same to a file, as kan_render_to_file; not a two-input classifier is an error. */
+gboolean   kan_render_regions_to_file (const KanModel       *m,
+                                       const KanDataset     *d,
+                                       const char *const    *class_names,
+                                       const KanRenderStyle *st,
+                                       const char           *path,
+                                       double                width,
+                                       double                height,
+                                       GError              **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanLayout, kan_layout_free)
 

@@ -285,3 +285,18 @@ kan_edge_form_text (int           sym_id,
 {
   return kan_formula_edge_to_string (sym_id, abcd, 4);
 }
+
+char **
+kan_class_names (const KanDataset *d,
+                 int               n_classes)
+{
+  char **names;
+  const char *label;
+
+  g_return_val_if_fail (n_classes >= 0, NULL);
+  label = d != NULL && d->out_names != NULL && d->out_names[0] != NULL ? d->out_names[0] : NULL;
+  names = g_new0 (char *, n_classes + 1);
+  for (int k = 0; k < n_classes; k++)
+    names[k] = label ? g_strdup_printf ("%s = %d", label, k) : g_strdup_printf ("class %d", k);
+  return names;
+}

@@ -78,6 +78,12 @@ const KanSnapshotEdge *kan_snapshot_edge (const KanSnapshot *s, int l, int i, in
 char        *kan_edge_form_text (int           sym_id,
                                  const double  abcd[4]);
 
+/* Names of the N_CLASSES classes of a cross-entropy data set D (may be NULL), for output nodes,
+ * legends and lists: "LABEL = K" after D's label column ("y = 0", "species = 2"), or "class K".
+ * NULL-terminated; free with g_strfreev. */
+char       **kan_class_names    (const KanDataset *d,
+                                 int               n_classes);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanSnapshot, kan_snapshot_free)
 
 G_END_DECLS

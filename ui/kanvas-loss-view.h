@@ -25,4 +25,17 @@ void            kanvas_loss_view_set_text_scale (KanvasLossView *self,
                                                  double          scale);
 double          kanvas_loss_view_get_text_scale (KanvasLossView *self);
 
+/* Classification: the train and test accuracy (0 … 1) of each of N steps (N as the history;
+ * NaN where a step was not measured). With N > 0 the view shows the history as cross-entropy
+ * (the squares of the sqrt(cross-entropy) values the trainer reports) beside the accuracy;
+ * N = 0 returns to the RMSE plot. */
+void            kanvas_loss_view_set_accuracy   (KanvasLossView *self,
+                                                 const double   *train,
+                                                 const double   *test,
+                                                 guint           n);
+/* The latest measured accuracies shown; FALSE (and NaN) when there are none. */
+gboolean        kanvas_loss_view_get_accuracy   (KanvasLossView *self,
+                                                 double         *train,
+                                                 double         *test);
+
 G_END_DECLS

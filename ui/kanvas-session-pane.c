@@ -5,6 +5,7 @@
  * (kanvas-window-session.c); nothing here includes the window.
  */
 #include "kanvas-session-pane.h"
+#include "kanvas-inputs-page.h"
 
 #include <math.h>
 #include <string.h>
@@ -47,6 +48,7 @@ enum
   THRESHOLDS_CHANGED,
   PANEL_CHANGED,
   MESSAGE,
+  PRUNE_INPUTS_REQUESTED,
   N_SIGNALS
 };
 
@@ -58,6 +60,7 @@ struct _KanvasSessionPane
 
   /* template widgets */
   GtkStack          *session_stack;
+  KanvasInputsPage  *inputs_page;     /* added in code, not in the template */
   GtkLabel          *inspect_title;
   GtkLabel          *inspect_subtitle;
   GtkWidget         *edge_box;
@@ -613,6 +616,8 @@ kanvas_session_pane_class_init (KanvasSessionPaneClass *klass)
   signals[THRESHOLDS_CHANGED] = new_signal (object_class, "thresholds-changed", 0);
   signals[PANEL_CHANGED] = new_signal (object_class, "panel-changed", 0);
   signals[MESSAGE] = new_signal (object_class, "message", 1, G_TYPE_STRING);
+  signals[PRUNE_INPUTS_REQUESTED] = new_signal (object_class, "prune-inputs-requested", 1,
+                                                G_TYPE_DOUBLE);
 
   for (guint k = 0; k < G_N_ELEMENTS (pane_actions); k++)
     {
@@ -652,6 +657,13 @@ kanvas_session_pane_class_init (KanvasSessionPaneClass *klass)
 }
 
 static void
+on_prune_inputs_requested (KanvasSessionPane *self,
+                           double             threshold)
+{
+  g_signal_emit (self, signals[PRUNE_INPUTS_REQUESTED], 0, threshold);
+}
+
+static void
 kanvas_session_pane_init (KanvasSessionPane *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
@@ -673,6 +685,17 @@ kanvas_session_pane_init (KanvasSessionPane *self)
                             G_CALLBACK (on_threshold_changed), self);
   g_signal_connect_swapped (self->session_stack, "notify::visible-child-name",
                             G_CALLBACK (on_panel_changed), self);
+  /* Which inputs matter, and a two-input classifier's decision regions. */
+  self->inputs_page = KANVAS_INPUTS_PAGE (kanvas_inputs_page_new ());
+  {
+    GtkWidget *scroll = gtk_scrolled_window_new ();
+    gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroll), GTK_POLICY_NEVER,
+                                    GTK_POLICY_AUTOMATIC);
+    gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), GTK_WIDGET (self->inputs_page));
+    gtk_stack_add_titled (self->session_stack, scroll, "inputs", "Inputs");
+  }
+  g_signal_connect_swapped (self->inputs_page, "prune-inputs-requested",
+                            G_CALLBACK (on_prune_inputs_requested), self);
 }
 
 /* Setters ------------------------------------------------------------------------------------ */
@@ -701,6 +724,7 @@ kanvas_session_pane_set_session (KanvasSessionPane *self,
 
   self->session = s;
   self->hist_pos = hist_pos;
+  kanvas_inputs_page_set_session (self->inputs_page, s);
   if (s == NULL)
     return;
   if (s->model)
@@ -725,6 +749,8 @@ kanvas_session_pane_set_enabled (KanvasSessionPane *self,
 {
   g_return_if_fail (KANVAS_IS_SESSION_PANE (self));
 
+  if (g_str_equal (action, "prune-inputs"))
+    kanvas_inputs_page_set_prune_enabled (self->inputs_page, enabled);
   for (guint k = 0; k < G_N_ELEMENTS (pane_actions); k++)
     if (g_str_equal (action, pane_actions[k]))
       {
@@ -861,4 +887,11 @@ kanvas_session_pane_is_previewing (KanvasSessionPane *self)
 {
   g_return_val_if_fail (KANVAS_IS_SESSION_PANE (self), FALSE);
   return self->previewing;
+}
+
+KanvasInputsPage *
+kanvas_session_pane_get_inputs_page (KanvasSessionPane *self)
+{
+  g_return_val_if_fail (KANVAS_IS_SESSION_PANE (self), NULL);
+  return self->inputs_page;
 }

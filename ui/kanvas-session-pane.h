@@ -25,12 +25,14 @@
  *   thresholds-changed ()                       a prune threshold changed
  *   panel-changed ()                            another page (inspect, network, …) is shown
  *   message (char *text)                        something to tell the user (a toast)
+ *   prune-inputs-requested (double threshold)   the Inputs page's Prune Inputs button
  */
 #pragma once
 
 #include <gtk/gtk.h>
 #include "kan.h"
 #include "kanvas-canvas.h"
+#include "kanvas-inputs-page.h"
 
 G_BEGIN_DECLS
 
@@ -53,7 +55,7 @@ void              kanvas_session_pane_set_session    (KanvasSessionPane *self,
 /* A training run holds a copy of the model: the inspector offers no suggestions meanwhile. */
 void              kanvas_session_pane_set_running    (KanvasSessionPane *self,
                                                       gboolean           running);
-/* Enables the pane's action named as the window's ACTION (prune, lock, unlock-selected,
+/* Enables the pane's action named as the window's ACTION (prune, prune-inputs, lock, unlock-selected,
  * prune-selected, auto-symbolic, refine, train, goto-history, undo, redo); other names are
  * ignored. */
 void              kanvas_session_pane_set_enabled    (KanvasSessionPane *self,
@@ -95,6 +97,8 @@ const KanExpr    *kanvas_session_pane_get_formula    (KanvasSessionPane *self,
 const char       *kanvas_session_pane_get_formula_text (KanvasSessionPane *self);
 /* The best suggestion for the selected edge (borrowed), or NULL. */
 const KanSymFit  *kanvas_session_pane_get_best_fit   (KanvasSessionPane *self);
+/* The Inputs page (borrowed): input ranking, prune inputs, decision regions. */
+KanvasInputsPage *kanvas_session_pane_get_inputs_page (KanvasSessionPane *self);
 /* TRUE while the prune preview shows that a newer one is being computed. */
 gboolean          kanvas_session_pane_is_previewing  (KanvasSessionPane *self);
 
