@@ -898,6 +898,7 @@ static const double binom_r[] = { 1, 2 };
 static const double binom_p[] = { -0.5, 0.5, -1, -2, 2, -1.5, 1.5, 1.0 / 3, -1.0 / 3, 3, -3 };
 #define BINOM_S_STEPS   41     /* log-spaced |s| from 1e-2 to 1e2 over max|x|^r, each sign */
 #define BINOM_ROWS      256    /* rows the grid search uses (all rows for the refit) */
+#define BINOM_MIN_SPAN  1e-2   /* below this, the base hardly varies: degenerate (see below) */
 #define BINOM_GOLDEN    0.6180339887498949
 #define BINOM_GOLDEN_STEPS 40
 
@@ -973,6 +974,19 @@ binom_expr (double q, double r, double p, double s, double c, double d)
                                 : kan_expr_binary (KAN_EXPR_POW, kan_expr_var (0),
                                                    kan_expr_num (q)));
   return kan_expr_binary (KAN_EXPR_ADD, e, kan_expr_num (d));
+}
+
+/* How much the base a + s·x^r of E (as binom_expr built it, constants refitted) varies over
+ * D's train rows, relative to a: |s|·max|x^r| / |a|. */
+static double
+binom_span (const KanExpr *e, double q, double r, const KanDataset *d)
+{
+  const KanExpr *mul = e->a, *pw = q != 0 ? mul->a->b : mul->b, *base = pw->a;
+  double a = base->a->value, sv = base->b->a->value, xmax = 0.0;
+
+  for (size_t row = 0; row < d->n_train; row++)
+    xmax = MAX (xmax, pow (fabs (d->train_x[row]), r));
+  return fabs (sv) * xmax / MAX (fabs (a), G_MINDOUBLE);
 }
 
 gboolean
@@ -1065,6 +1079,15 @@ kan_decompose_binomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
       KanModel *m;
 
       refit_constants (e, raw);
+      if (binom_span (e, bq, br, raw) < BINOM_MIN_SPAN)
+        {
+          /* (1 + s·x^r)^p nearly constant on the rows: a monomial in disguise, fitted to the
+           * noise; the monomial stage and the ladder have the simpler form. */
+          add_stage (&c, "binomial", "binomial", "no binomial fits (degenerate)", NAN, NAN, 0.0);
+          kan_expr_free (e);
+          g_timer_destroy (c.timer);
+          return TRUE;
+        }
       e = kan_discover_polish (kan_expr_simplify (e), raw, o->exact_tol);
       text = kan_expr_to_string (e, (const char *const *) raw->in_names, KAN_EXPR_STYLE_TEXT);
       /* Its network, for -o and the GUI: the ladder's first width fitted to the data. */
