@@ -1377,8 +1377,8 @@ kan_decompose_reduced_data (const KanDataset *d, KanExpr *const *cols, int n_col
 /* Solves the reduced problem (inputs COLS, labels y / SCALE) and emits SCALE·g(COLS) for each
  * formula g on its front. */
 static gboolean
-solve_reduced (Ctx *c, KanExpr *const *cols, int n_cols, const KanExpr *scale,
-               const char *what, GError **error)
+solve_reduced_cols (Ctx *c, KanExpr *const *cols, int n_cols, const KanExpr *scale,
+                    const char *what, GError **error)
 {
   g_autoptr (KanDataset) sub = kan_decompose_reduced_data (c->d, cols, n_cols, scale, NULL);
   g_autoptr (KanDiscoverResult) r = NULL;
@@ -1411,6 +1411,19 @@ solve_reduced (Ctx *c, KanExpr *const *cols, int n_cols, const KanExpr *scale,
   return TRUE;
 }
 
+/* solve_reduced_cols, then frees the N_COLS expressions of COLS (the callers build them for
+ * this call only). */
+static gboolean
+solve_reduced (Ctx *c, KanExpr **cols, int n_cols, const KanExpr *scale, const char *what,
+               GError **error)
+{
+  gboolean ok = solve_reduced_cols (c, cols, n_cols, scale, what, error);
+
+  for (int k = 0; k < n_cols; k++)
+    kan_expr_free (cols[k]);
+  return ok;
+}
+
 /* Step 2: power factors. */
 static gboolean
 try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **error)
@@ -1427,7 +1440,6 @@ try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GErr
    * relative error, up to POWER_TOL_MAX (what passes is checked on the real data). */
   double tol = CLAMP (POWER_TOL_FACTOR * c->surrogate_rmse / MAX (c->y_std, G_MINDOUBLE),
                       POWER_TOL, POWER_TOL_MAX);
-  gboolean ok;
 
   for (int i = 0; i < I; i++)
     {
@@ -1468,10 +1480,7 @@ try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GErr
     names = names_of (c->d, rest, n_rest);
     g_string_printf (what, "y / (%s) over %s", st, names);
   }
-  ok = solve_reduced (c, cols, n_rest, scale, what->str, error);
-  for (int k = 0; k < n_rest; k++)
-    kan_expr_free (cols[k]);
-  return ok;
+  return solve_reduced (c, cols, n_rest, scale, what->str, error);
 }
 
 /* Step 3b: weighted homogeneity. The pair with the best score whose β and k snap to small
@@ -1487,7 +1496,6 @@ try_homogeneous (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError
   g_autofree KanExpr **cols = NULL;
   g_autoptr (KanExpr) scale = NULL;
   g_autoptr (GString) what = g_string_new (NULL);
-  gboolean ok;
 
   for (int i = 0; i < I; i++)
     for (int j = i + 1; j < I; j++)
@@ -1547,10 +1555,7 @@ try_homogeneous (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError
   g_string_printf (what, "y / %s^%g over %d input%s with %s/%s^%g", c->d->in_names[bi], bk,
                    n_cols, n_cols == 1 ? "" : "s", c->d->in_names[bj], c->d->in_names[bi],
                    bbeta);
-  ok = solve_reduced (c, cols, n_cols, scale, what->str, error);
-  for (int q = 0; q < n_cols; q++)
-    kan_expr_free (cols[q]);
-  return ok;
+  return solve_reduced (c, cols, n_cols, scale, what->str, error);
 }
 
 /* Step 3: merges. */
@@ -1609,7 +1614,6 @@ try_merges (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **er
         g_autoptr (GString) what = g_string_new (NULL);
         KanExpr *u = kan_expr_var (best);
         int n_cols = 0;
-        gboolean done;
         for (int j = 0; j < I; j++)
           {
             double r = ratio[best * I + j];
@@ -1643,10 +1647,7 @@ try_merges (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **er
                                                     KAN_EXPR_STYLE_TEXT);
           g_string_printf (what, "%d input%s with u = %s", n_cols, n_cols == 1 ? "" : "s", ut);
         }
-        done = solve_reduced (c, cols, n_cols, NULL, what->str, error);
-        for (int k = 0; k < n_cols; k++)
-          kan_expr_free (cols[k]);
-        if (!done)
+        if (!solve_reduced (c, cols, n_cols, NULL, what->str, error))
           return FALSE;
       }
     }
