@@ -131,7 +131,7 @@ kan_monomial_fit (const double *x, int n_in, const double *y, size_t n, double s
 {
   g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (size_t));
   gsl_matrix *A;
-  gsl_vector *b, *c;
+  gsl_vector *b, *c, *wt;
   gsl_matrix *cov;
   gsl_multifit_linear_workspace *w;
   double chisq, smm = 0.0, sym = 0.0, ss = 0.0;
@@ -152,6 +152,7 @@ kan_monomial_fit (const double *x, int n_in, const double *y, size_t n, double s
 
   A = gsl_matrix_alloc (rows->len, n_in + 1);
   b = gsl_vector_alloc (rows->len);
+  wt = gsl_vector_alloc (rows->len);
   c = gsl_vector_alloc (n_in + 1);
   cov = gsl_matrix_alloc (n_in + 1, n_in + 1);
   w = gsl_multifit_linear_alloc (rows->len, n_in + 1);
@@ -162,14 +163,19 @@ kan_monomial_fit (const double *x, int n_in, const double *y, size_t n, double s
       for (int i = 0; i < n_in; i++)
         gsl_matrix_set (A, q, i + 1, log (fabs (x[r * n_in + i])));
       gsl_vector_set (b, q, log (fabs (y[r])));
+      /* Weights y²: a change δ in log|y| is a change of about |y|·δ in y, so this is least
+       * squares in y itself to first order; rows whose |y| is down at the noise (where log|y|
+       * is mostly noise) count for little. Without noise every weighting gives the same fit. */
+      gsl_vector_set (wt, q, y[r] * y[r]);
     }
-  status = gsl_multifit_linear (A, b, c, cov, &chisq, w);
+  status = gsl_multifit_wlinear (A, wt, b, c, cov, &chisq, w);
   for (int i = 0; i < n_in; i++)
     power[i] = gsl_vector_get (c, i + 1);
   gsl_multifit_linear_free (w);
   gsl_matrix_free (cov);
   gsl_vector_free (c);
   gsl_vector_free (b);
+  gsl_vector_free (wt);
   gsl_matrix_free (A);
   if (status != GSL_SUCCESS)
     return NAN;

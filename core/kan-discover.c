@@ -1118,6 +1118,41 @@ forward_cancel (GCancellable *from, gpointer stop)
   g_cancellable_cancel (stop);
 }
 
+/* A formula of the binomial or monomial stage that is close (test RMSE within
+ * PROBE_CLOSE_SHARE of std(y)) but not exact may be the law under noise. A general network
+ * (n,PROBE_HIDDEN,1 at G = PROBE_GRID, PROBE_STEPS LM steps, about a second) fitted right then
+ * tells the noise, so that check_noise can stop the search at that formula rather than after
+ * the ladder's wider widths. */
+#define PROBE_CLOSE_SHARE 0.1
+#define PROBE_HIDDEN      8
+#define PROBE_GRID        2
+#define PROBE_STEPS       100
+
+static gboolean
+noise_probe (Search *s, GError **error)
+{
+  g_autofree char *width = g_strdup_printf ("%d,%d,1", s->d->n_in, PROBE_HIDDEN);
+  g_autoptr (KanShape) sh = kan_shape_parse (width, NULL, NULL);
+  g_autoptr (KanModel) m = NULL;
+  KanModelConfig cfg;
+  double t0 = g_timer_elapsed (s->timer, NULL);
+
+  if (sh == NULL)
+    return TRUE;
+  kan_model_config_init (&cfg);
+  cfg.shape = sh;
+  cfg.grid = PROBE_GRID;
+  cfg.seed = 1;
+  m = kan_model_new (&cfg, NULL);
+  if (m == NULL)
+    return TRUE;
+  if (!kan_discover_train (m, s->train_only, KAN_OPT_LM, PROBE_STEPS, 0.0, TRUE, s->stop, error))
+    return FALSE;
+  add_stage (s, "noise probe", width, 1, "a general network for the noise level", m, t0);
+  note_general_net (s, model_rmse (m, s->d, s->d->n_test > 0));
+  return TRUE;
+}
+
 /* Where the oracle stage of the decomposition runs in the default ladder: right after the
  * monomial stage (before the second width) for four inputs or more, where the ladder gets
  * slow; for two or three after the widths with one hidden node or one product node, which are
@@ -1160,6 +1195,9 @@ decompose_stage (Search *s, int w, GError **error)
     ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
   for (guint q = 0; q < found->len; q++)
     s->exact |= add_formula (s, found->pdata[q]);
+  if (ok && found->len > 0 && !s->exact && !isfinite (s->net_floor) && s->cands->len > 0
+      && judged_rmse (s->cands->pdata[s->cands->len - 1]) <= PROBE_CLOSE_SHARE * s->raw.y_std)
+    ok = noise_probe (s, error);
   g_ptr_array_set_size (found, 0);
   if (ok && !s->exact && w == at)
     {

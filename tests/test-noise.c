@@ -218,6 +218,26 @@ START_TEST (test_progress)
 }
 END_TEST
 
+/* A noisy monomial: the monomial stage's weighted fit finds it, the noise probe's general
+ * network says it is within the noise, and the search stops there, before the ladder's wider
+ * widths. */
+START_TEST (test_noisy_monomial_stops_early)
+{
+  g_autoptr (KanDataset) d = noisy ("1.5*x1*x2^2", 0.01, 3);
+  g_autoptr (KanDiscoverResult) r = NULL;
+  GError *error = NULL;
+  gboolean probed = FALSE;
+
+  ck_assert_msg (kan_discover (d, NULL, &r, &error), "%s", error ? error->message : "");
+  for (guint q = 0; q < r->stages->len; q++)
+    probed |= strcmp (((KanDiscoverStage *) r->stages->pdata[q])->stage, "noise probe") == 0;
+  ck_assert (probed);
+  ck_assert_str_eq (r->best->text, "1.5*x1*x2^2");
+  ck_assert (r->within_noise);
+  ck_assert_int_le (r->n_candidates, 5);
+}
+END_TEST
+
 static Suite *
 noise_suite (void)
 {
@@ -236,6 +256,7 @@ noise_suite (void)
   tcase_add_test (td, test_demo_noise_01);
   tcase_add_test (td, test_threads_same_result);
   tcase_add_test (td, test_progress);
+  tcase_add_test (td, test_noisy_monomial_stops_early);
   suite_add_tcase (s, td);
   return s;
 }
