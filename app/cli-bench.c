@@ -408,8 +408,7 @@ cli_cmd_bench (int argc, char **argv, GError **error)
       CliJson j;
       g_autofree char *text = NULL;
 
-      cli_json_init (&j);
-      cli_json_begin_object (&j, NULL);
+      cli_json_begin_result (&j);
       cli_json_string (&j, "recipe", "T1: " T1_FORMULA " on [-1,1]^2, 1000 train / 1000 test, "
                        "width 2,5,1, G=5, k=3, lamb 0, model seed 1, data seed 0");
       cli_json_bool (&j, "quick", quick);

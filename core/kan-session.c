@@ -41,7 +41,9 @@
  *                "adam" | "lm", "loss": "mse" | "ce" },
  *     "steps_done": 0,
  *     "history": [ { "op": "fit", "detail": "…" | null, "train_rmse": 0.01 | null,
- *                    "test_rmse": …, "model": { as above } (optional) }, … ]
+ *                    "test_rmse": …, "model": { as above } (optional) }, … ],
+ *     "curve": { "train": [0.5, …], "test": [0.6, …], "train_accuracy": […],
+ *                "test_accuracy": […] } (optional, the accuracies too; null for unknown values)
  *   }
  *
  * Formula data sets are regenerated on load (sampling is deterministic); CSV and array data sets
@@ -105,6 +107,10 @@ kan_session_new (void)
 
   kan_train_config_init (&s->train);
   s->history = g_ptr_array_new_with_free_func (history_entry_free);
+  s->curve_train = g_array_new (FALSE, FALSE, sizeof (double));
+  s->curve_test = g_array_new (FALSE, FALSE, sizeof (double));
+  s->curve_train_acc = g_array_new (FALSE, FALSE, sizeof (double));
+  s->curve_test_acc = g_array_new (FALSE, FALSE, sizeof (double));
   return s;
 }
 
@@ -117,6 +123,10 @@ kan_session_free (KanSession *s)
   kan_dataset_free (s->data);
   if (s->history != NULL)
     g_ptr_array_unref (s->history);
+  g_clear_pointer (&s->curve_train, g_array_unref);
+  g_clear_pointer (&s->curve_test, g_array_unref);
+  g_clear_pointer (&s->curve_train_acc, g_array_unref);
+  g_clear_pointer (&s->curve_test_acc, g_array_unref);
   g_free (s);
 }
 
@@ -428,6 +438,21 @@ kan_session_to_json (const KanSession *s,
       kan_json_write_end (&w);
     }
   kan_json_write_end (&w);
+  if (s->curve_train != NULL && s->curve_train->len > 0)
+    {
+      guint n = MIN (s->curve_train->len, s->curve_test ? s->curve_test->len : 0);
+      kan_json_write_begin_object (&w, "curve");
+      kan_json_write_doubles (&w, "train", (const double *) s->curve_train->data, n, 10);
+      kan_json_write_doubles (&w, "test", (const double *) s->curve_test->data, n, 10);
+      if (s->curve_train_acc->len >= n && s->curve_test_acc->len >= n)
+        {
+          kan_json_write_doubles (&w, "train_accuracy",
+                                  (const double *) s->curve_train_acc->data, n, 10);
+          kan_json_write_doubles (&w, "test_accuracy",
+                                  (const double *) s->curve_test_acc->data, n, 10);
+        }
+      kan_json_write_end (&w);
+    }
   kan_json_write_end (&w);
   return kan_json_writer_finish (&w, length);
 }
@@ -1648,6 +1673,66 @@ read_history (In         *in,
 static const char *const session_fields[] = {
   "format", "version", "model", "data", "train", "steps_done", "history", NULL
 };
+static const char *const session_fields_curve[] = {
+  "format", "version", "model", "data", "train", "steps_done", "history", "curve", NULL
+};
+
+/* One series of the optional curve: numbers, or null for unknown values (NaN). */
+static gboolean
+read_curve_series (In         *in,
+                   const Node *node,
+                   const char *path,
+                   gint64      n,
+                   GArray     *out)
+{
+  const Node *a = node_array (in, node, path, n);
+
+  if (a == NULL)
+    return FALSE;
+  g_array_set_size (out, 0);
+  for (gsize i = 0; i < kan_json_length (a); i++)
+    {
+      Node e = kan_json_array_get (a, i);
+      double v = NAN;
+
+      if (!node_is (&e, KAN_JSON_NULL) && !node_is (&e, KAN_JSON_NUMBER))
+        return in_fail (in, KAN_ERROR_SESSION, "%s[%" G_GSIZE_FORMAT "]: expected a number or "
+                        "null, found %s", path, i, kan_json_kind (&e));
+      if (node_is (&e, KAN_JSON_NUMBER))
+        v = kan_json_get_double (&e);
+      g_array_append_val (out, v);
+    }
+  return TRUE;
+}
+
+static gboolean
+read_curve (In         *in,
+            const Node *root,
+            KanSession *s)
+{
+  static const char *const fields[] = { "train", "test", NULL };
+  static const char *const fields_acc[] = {
+    "train", "test", "train_accuracy", "test_accuracy", NULL
+  };
+  const Node *node = kan_json_object_get (root, "curve");
+  gboolean acc;
+
+  if (node == NULL)
+    return TRUE;
+  acc = node_is (node, KAN_JSON_OBJECT) && (kan_json_object_get (node, "train_accuracy") != NULL
+                                            || kan_json_object_get (node, "test_accuracy") != NULL);
+  if (get_object (in, node, "curve", acc ? fields_acc : fields) == NULL
+      || !read_curve_series (in, member (node, "train"), "curve.train", -1, s->curve_train))
+    return FALSE;
+  if (!read_curve_series (in, member (node, "test"), "curve.test",
+                          (gint64) s->curve_train->len, s->curve_test))
+    return FALSE;
+  return !acc
+         || (read_curve_series (in, member (node, "train_accuracy"), "curve.train_accuracy",
+                                (gint64) s->curve_train->len, s->curve_train_acc)
+             && read_curve_series (in, member (node, "test_accuracy"), "curve.test_accuracy",
+                                   (gint64) s->curve_train->len, s->curve_test_acc));
+}
 
 /* The model and data set must fit each other, and training them must fit its budget. */
 static gboolean
@@ -1735,7 +1820,8 @@ read_session (In         *in,
     return in_fail (in, KAN_ERROR_SESSION, "version: expected an integer, found %s",
                     kan_json_kind (node));
 
-  if (get_object (in, root, "", session_fields) == NULL)
+  if (get_object (in, root, "", kan_json_object_get (root, "curve") != NULL
+                                 ? session_fields_curve : session_fields) == NULL)
     return FALSE;
 
   node = member (root, "model");
@@ -1746,7 +1832,8 @@ read_session (In         *in,
     return FALSE;
   if (!read_train (in, member (root, "train"), &s->train)
       || !get_int (in, root, "", "steps_done", 0, G_MAXINT, &s->steps_done)
-      || !read_history (in, member (root, "history"), s))
+      || !read_history (in, member (root, "history"), s)
+      || !read_curve (in, root, s))
     return FALSE;
   return check_consistent (in, s);
 }

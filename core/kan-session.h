@@ -45,6 +45,15 @@ typedef struct
   KanTrainConfig  train;
   GPtrArray      *history;   /* KanHistoryEntry*, owned */
   int             steps_done; /* training steps applied to this model so far */
+  /* The learning curve shown by the workbench: the train and test metric (RMSE, or the
+   * cross-entropy) after each training step of the runs since the model was made, as doubles
+   * of equal length (NaN where unknown); written as an optional "curve" member. */
+  GArray         *curve_train;
+  GArray         *curve_test;
+  /* Classification: the train and test accuracy (0 … 1) at the same steps, NaN where not
+   * measured; empty, or as long as curve_train. */
+  GArray         *curve_train_acc;
+  GArray         *curve_test_acc;
 } KanSession;
 
 KanSession  *kan_session_new        (void);

@@ -427,6 +427,28 @@ kan_spline_fit_bytes (int G, int k, size_t n, int n_rhs)
   return bytes >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) bytes;
 }
 
+/* ORDER[0..N) the samples sorted by their first basis M0S[s] (a stable counting sort on
+ * m0 + 1 over P + 1 keys: samples outside the knots, m0 = −1, come first, as key 0). */
+static void
+order_by_first_basis (const int *m0s,
+                      size_t     n,
+                      size_t     p,
+                      size_t    *order)
+{
+  size_t *start = g_new0 (size_t, p + 2);
+
+  for (size_t s = 0; s < n; s++)
+    start[m0s[s] + 1]++;
+  for (size_t q = p + 1; q > 0; q--)
+    start[q] = start[q - 1];
+  start[0] = 0;
+  for (size_t q = 1; q <= p + 1; q++)
+    start[q] += start[q - 1];
+  for (size_t s = 0; s < n; s++)
+    order[start[m0s[s] + 1]++] = s;
+  g_free (start);
+}
+
 /* Least squares by Givens QR of the (compressed) design matrix itself, one sample row at a
  * time into the band R (R[i·(k+1) + d] = R(i, i+d)) and Z = Qᵀy (m × n_rhs): accurate to
  * ε·κ(A) where the normal equations lose ε·κ(A)². The rows go in by their first basis (a
@@ -442,28 +464,16 @@ fit_qr (const double *t, int G, int k, const double *x, const double *y, size_t 
   const size_t p = (size_t) G + k;
   double b[KAN_SPLINE_MAX_K + 1], h[KAN_SPLINE_MAX_K + 1], rmin = INFINITY, rmax = 0.0;
   double yv[KAN_SPLINE_QR_RHS_MAX];
-  size_t *order, *start;
+  size_t *order;
   int *m0s;
 
   if (n_rhs > KAN_SPLINE_QR_RHS_MAX)
     return FALSE;
   m0s = g_new (int, n);
   order = g_new (size_t, n);
-  start = g_new0 (size_t, p + 2);
-  /* A counting sort on m0 + 1: samples outside the knots (m0 = −1) come first, as key 0. */
   for (size_t s = 0; s < n; s++)
-    {
-      m0s[s] = kan_spline_basis (t, G, k, x[s], b, NULL);
-      start[m0s[s] + 1]++;
-    }
-  for (size_t q = p + 1; q > 0; q--)
-    start[q] = start[q - 1];
-  start[0] = 0;
-  for (size_t q = 1; q <= p + 1; q++)
-    start[q] += start[q - 1];
-  for (size_t s = 0; s < n; s++)
-    order[start[m0s[s] + 1]++] = s;
-  g_free (start);
+    m0s[s] = kan_spline_basis (t, G, k, x[s], b, NULL);
+  order_by_first_basis (m0s, n, p, order);
   g_free (m0s);
 
   memset (r, 0, sizeof (double) * m * K1);
@@ -550,25 +560,17 @@ fit_dual (const double *t, int G, int k, const double *x, const double *y, size_
 {
   const int K1 = k + 1;
   const size_t p = (size_t) G + k;
-  size_t *order, *start, bw = 0;
+  size_t *order, bw = 0;
   int *m0s;
   double *bas, *band = NULL, *z = NULL, lmin = INFINITY, lmax = 0.0;
   gboolean ok = FALSE;
 
   m0s = g_new (int, n);
   order = g_new (size_t, n);
-  start = g_new0 (size_t, p + 2);
   bas = g_new (double, n * K1);
-  /* A counting sort on m0 + 1, as in fit_qr: samples outside the knots come first. */
   for (size_t s = 0; s < n; s++)
-    start[(m0s[s] = kan_spline_basis (t, G, k, x[s], bas + s * K1, NULL)) + 1]++;
-  for (size_t q = p + 1; q > 0; q--)
-    start[q] = start[q - 1];
-  start[0] = 0;
-  for (size_t q = 1; q <= p + 1; q++)
-    start[q] += start[q - 1];
-  for (size_t s = 0; s < n; s++)
-    order[start[m0s[s] + 1]++] = s;
+    m0s[s] = kan_spline_basis (t, G, k, x[s], bas + s * K1, NULL);
+  order_by_first_basis (m0s, n, p, order);
   /* A sample outside the knots is a zero row: dependent. */
   if (n == 0 || m0s[order[0]] < 0)
     goto out;
@@ -620,7 +622,6 @@ fit_dual (const double *t, int G, int k, const double *x, const double *y, size_
 out:
   g_free (m0s);
   g_free (order);
-  g_free (start);
   g_free (bas);
   g_free (band);
   g_free (z);

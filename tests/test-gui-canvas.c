@@ -13,15 +13,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <gsl/gsl_errno.h>
 #include <gsl/gsl_rng.h>
 #include <gtk/gtk.h>
 
 #include "kanvas-canvas.h"
 #include "kan-snapshot.h"
 #include "test-helpers.h"
-
-#define SKIP_CODE 77
+#include "test-gui-helpers.h"
 
 /* ck_assert marks a point on every success; loops use this instead. */
 #define CHECK(cond, ...) \
@@ -455,29 +453,17 @@ int
 main (int   argc,
       char *argv[])
 {
-  SRunner *sr;
-  int failed;
+  int status;
 
-  gsl_set_error_handler_off ();
-  if (argc > 1)
-    shot_dir = argv[1];
-  if (!gtk_init_check ())
-    {
-      printf ("SKIP: no display (DISPLAY/WAYLAND_DISPLAY unset or unusable); the GUI tests need "
-              "one — run them under xvfb-run, as tools/run-tests.sh does\n");
-      return SKIP_CODE;
-    }
+  if (!kt_gui_init (argc, argv, &shot_dir))
+    return KT_GUI_SKIP;
   xdotool = g_find_program_in_path ("xdotool");
   if (xdotool == NULL)
     printf ("xdotool not found: keys go through the canvas's actions, and the wheel and drag "
             "checks are left out\n");
 
-  sr = srunner_create (canvas_suite ());
-  srunner_set_fork_status (sr, CK_NOFORK);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
+  status = kt_run_nofork (canvas_suite ());
   g_free (xdotool);
   g_free (title);
-  return failed ? 1 : 0;
+  return status;
 }

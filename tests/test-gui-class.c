@@ -10,7 +10,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <gsl/gsl_errno.h>
 #include <gtk/gtk.h>
 #include <adwaita.h>
 
@@ -18,8 +17,7 @@
 #include "kanvas-loss-view.h"
 #include "kanvas-examples.h"
 #include "test-helpers.h"
-
-#define SKIP_CODE 77
+#include "test-gui-helpers.h"
 
 static const char *shot_dir = ".";
 
@@ -258,22 +256,8 @@ int
 main (int   argc,
       char *argv[])
 {
-  SRunner *sr;
-  int failed;
-
-  gsl_set_error_handler_off ();
-  if (argc > 1)
-    shot_dir = argv[1];
-  if (!gtk_init_check ())
-    {
-      printf ("SKIP: no display; run under xvfb-run, as tools/run-tests.sh does\n");
-      return SKIP_CODE;
-    }
+  if (!kt_gui_init (argc, argv, &shot_dir))
+    return KT_GUI_SKIP;
   adw_init ();
-  sr = srunner_create (class_suite ());
-  srunner_set_fork_status (sr, CK_NOFORK);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed ? 1 : 0;
+  return kt_run_nofork (class_suite ());
 }

@@ -328,6 +328,19 @@ spin_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+int
+kt_run_nofork (Suite *s)
+{
+  SRunner *sr = srunner_create (s);
+  int failed;
+
+  srunner_set_fork_status (sr, CK_NOFORK);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed ? 1 : 0;
+}
+
 gboolean
 kt_spin_until (gboolean (*cond) (gpointer),
                gpointer  data,

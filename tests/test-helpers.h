@@ -96,6 +96,10 @@ int         kt_run           (Suite        *s,
                               int           argc,
                               char        **argv);
 
+/* Runs every test of suite S (and frees it) in this process (CK_NOFORK: widgets and the display
+ * live here) and returns the exit status for main(): 1 when a test failed. */
+int         kt_run_nofork    (Suite        *s);
+
 /* Iterates the default main context until COND (DATA) holds or TIMEOUT seconds pass; returns
  * whether it holds. For tests of widgets and workers that answer from the main loop. */
 gboolean    kt_spin_until    (gboolean    (*cond) (gpointer),

@@ -1013,11 +1013,11 @@ START_TEST (test_loss_plot)
       train[p] = 0.4 * exp (-p / 9.0) + 1e-3;
       test[p] = 1.4 * train[p];
     }
-  kan_render_loss_plot (cr, train, test, 80, &st, 600, 300);
+  kan_render_loss_plot (cr, train, test, 80, NULL, &st, 600, 300);
   ink_normal = count_ink (surf, st.bg);
   accent_normal = count_near (surf, st.accent, 0.1);
 
-  kan_render_loss_plot (cr, NULL, NULL, 0, &st, 600, 300);
+  kan_render_loss_plot (cr, NULL, NULL, 0, NULL, &st, 600, 300);
   ink_empty = count_ink (surf, st.bg);
   ck_assert_int_eq (count_near (surf, st.accent, 0.1), 0);
   ck_assert_int_gt (accent_normal, 200);
@@ -1025,14 +1025,14 @@ START_TEST (test_loss_plot)
   ck_assert_int_gt (ink_empty, 0);    /* axes and a message */
 
   /* NaN, zeros, negative, a single step, a train-only series: no crash, status stays OK. */
-  kan_render_loss_plot (cr, nan3, nan3, 3, &st, 600, 300);
-  kan_render_loss_plot (cr, zeros, zeros, 4, &st, 600, 300);
-  kan_render_loss_plot (cr, train, NULL, 1, &st, 600, 300);
+  kan_render_loss_plot (cr, nan3, nan3, 3, NULL, &st, 600, 300);
+  kan_render_loss_plot (cr, zeros, zeros, 4, NULL, &st, 600, 300);
+  kan_render_loss_plot (cr, train, NULL, 1, NULL, &st, 600, 300);
   ck_assert_int_gt (count_near (surf, st.fg, 0.1), 10);
   train[5] = NAN;
   train[6] = 0.0;
-  kan_render_loss_plot (cr, train, nan3, 3, &st, 600, 300);
-  kan_render_loss_plot (cr, train, test, 80, &st, 30, 20);
+  kan_render_loss_plot (cr, train, nan3, 3, NULL, &st, 600, 300);
+  kan_render_loss_plot (cr, train, test, 80, NULL, &st, 30, 20);
   {
     /* Constant RMSE: a flat line, still a range. */
     double flat[10], flat2[10];
@@ -1041,7 +1041,7 @@ START_TEST (test_loss_plot)
         flat[p] = 0.125;
         flat2[p] = 0.25;
       }
-    kan_render_loss_plot (cr, flat, flat2, 10, &st, 600, 300);
+    kan_render_loss_plot (cr, flat, flat2, 10, NULL, &st, 600, 300);
     ck_assert_int_gt (count_near (surf, st.accent, 0.1), 50);
   }
   ck_assert_int_eq (cairo_status (cr), CAIRO_STATUS_SUCCESS);

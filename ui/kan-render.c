@@ -1446,38 +1446,73 @@ loss_series (cairo_t *cr, const Axes *a, const double *v, int n, double lw)
   (void) last;
 }
 
+/* The axes of a plot over steps 1 … N (the loss and accuracy plots): the background, the plot
+ * box with Y from Y0 to Y1, and the steps ticked along X; sets FONT and LW. FALSE (nothing
+ * more to draw) where the box would be too small. */
+static gboolean
+step_plot_axes (cairo_t              *cr,
+                const KanRenderStyle *st,
+                int                   n,
+                double                y0,
+                double                y1,
+                double                width,
+                double                height,
+                double               *font,
+                double               *lw,
+                Axes                 *a)
+{
+  *font = plot_font (st, width, height);
+  *lw = CLAMP (MIN (width, height) / 300.0, 0.8, 2.0);
+  paint_bg (cr, st, width, height);
+  a->x = 5.2 * *font;
+  a->y = 1.0 * *font;
+  a->w = width - a->x - 1.0 * *font;
+  a->h = height - a->y - 3.2 * *font;
+  if (a->w < 10 || a->h < 10)
+    return FALSE;
+  a->x0 = 1;
+  a->x1 = MAX (n, 2);
+  a->y0 = y0;
+  a->y1 = y1;
+  axes_ticks_linear (cr, a, st, FALSE, *font, *lw,
+                     (int) MAX (2, MIN (a->w / (5 * *font), a->x1 - 1)), TRUE);
+  return TRUE;
+}
+
+/* The frame of a step plot and its names: "step" along X, NAME along Y. */
+static void
+step_plot_frame (cairo_t              *cr,
+                 const KanRenderStyle *st,
+                 const Axes           *a,
+                 const char           *name,
+                 double                font,
+                 double                lw,
+                 double                height)
+{
+  axes_frame (cr, a, st, lw);
+  set_rgba (cr, st->fg, 1.0);
+  font_set (cr, font, FALSE);
+  text_at (cr, "step", a->x + 0.5 * a->w, height - 0.3 * font, 0.5, 1.0);
+  text_vertical (cr, name, 0.8 * font, a->y + 0.5 * a->h);
+}
+
 void
 kan_render_loss_plot (cairo_t              *cr,
                       const double         *train,
                       const double         *test,
                       int                   n,
+                      const char           *name,
                       const KanRenderStyle *st,
                       double                width,
                       double                height)
 {
-  kan_render_loss_plot_named (cr, train, test, n, "RMSE", st, width, height);
-}
-
-void
-kan_render_loss_plot_named (cairo_t              *cr,
-                            const double         *train,
-                            const double         *test,
-                            int                   n,
-                            const char           *name,
-                            const KanRenderStyle *st,
-                            double                width,
-                            double                height)
-{
-  double font, lw, lo = INFINITY, hi = -INFINITY;
+  double font, lw, lo = INFINITY, hi = -INFINITY, y0 = -3, y1 = 0;
   gboolean has_train = FALSE, has_test = FALSE;
   Axes a;
 
   g_return_if_fail (cr != NULL && st != NULL);
-  font = plot_font (st, width, height);
-  lw = CLAMP (MIN (width, height) / 300.0, 0.8, 2.0);
-  paint_bg (cr, st, width, height);
-  cairo_save (cr);
-
+  if (name == NULL)
+    name = "RMSE";
   for (int p = 0; p < n; p++)
     {
       if (train && loss_ok (train[p]))
@@ -1493,32 +1528,15 @@ kan_render_loss_plot_named (cairo_t              *cr,
           hi = MAX (hi, test[p]);
         }
     }
-
-  a.x = 5.2 * font;
-  a.y = 1.0 * font;
-  a.w = width - a.x - 1.0 * font;
-  a.h = height - a.y - 3.2 * font;
-  if (a.w < 10 || a.h < 10)
-    {
-      cairo_restore (cr);
-      return;
-    }
-  a.x0 = 1;
-  a.x1 = MAX (n, 2);
   if (has_train || has_test)
     {
       double l0 = log10 (lo), l1 = log10 (hi), pad = MAX (0.05 * (l1 - l0), 0.15);
-      a.y0 = l0 - pad;
-      a.y1 = l1 + pad;
+      y0 = l0 - pad;
+      y1 = l1 + pad;
     }
-  else
-    {
-      a.y0 = -3;
-      a.y1 = 0;
-    }
-  set_rgba (cr, st->fg, 1.0);
-  axes_ticks_linear (cr, &a, st, FALSE, font, lw, (int) MAX (2, MIN (a.w / (5 * font), a.x1 - 1)),
-                     TRUE);
+  if (!step_plot_axes (cr, st, n, y0, y1, width, height, &font, &lw, &a))
+    return;
+  cairo_save (cr);
   axes_ticks_log (cr, &a, st, font, lw);
 
   if (has_train || has_test)
@@ -1543,12 +1561,7 @@ kan_render_loss_plot_named (cairo_t              *cr,
       g_autofree char *none = g_strdup_printf ("no finite %s to show", name);
       message_centered (cr, st, n == 0 ? "no steps yet" : none, width, height - 2 * font, font);
     }
-  axes_frame (cr, &a, st, lw);
-
-  set_rgba (cr, st->fg, 1.0);
-  font_set (cr, font, FALSE);
-  text_at (cr, "step", a.x + 0.5 * a.w, height - 0.3 * font, 0.5, 1.0);
-  text_vertical (cr, name, 0.8 * font, a.y + 0.5 * a.h);
+  step_plot_frame (cr, st, &a, name, font, lw, height);
 
   /* Legend, top right. */
   {
@@ -1801,25 +1814,12 @@ kan_render_accuracy_plot (cairo_t              *cr,
   Axes a;
 
   g_return_if_fail (cr != NULL && st != NULL);
-  font = plot_font (st, width, height);
-  lw = CLAMP (MIN (width, height) / 300.0, 0.8, 2.0);
-  paint_bg (cr, st, width, height);
   for (int q = 0; q < 2; q++)
     for (int p = 0; series[q] && p < n; p++)
       has[q] = has[q] || isfinite (series[q][p]);
-  a.x = 5.2 * font;
-  a.y = 1.0 * font;
-  a.w = width - a.x - 1.0 * font;
-  a.h = height - a.y - 3.2 * font;
-  if (a.w < 10 || a.h < 10)
+  if (!step_plot_axes (cr, st, n, 0, 100, width, height, &font, &lw, &a))
     return;
-  a.x0 = 1;
-  a.x1 = MAX (n, 2);
-  a.y0 = 0;
-  a.y1 = 100;
   cairo_save (cr);
-  axes_ticks_linear (cr, &a, st, FALSE, font, lw, (int) MAX (2, MIN (a.w / (5 * font), a.x1 - 1)),
-                     TRUE);
   axes_ticks_linear (cr, &a, st, TRUE, font, lw, (int) MAX (2, MIN (5, a.h / (2.5 * font))),
                      FALSE);
   cairo_save (cr);
@@ -1854,11 +1854,7 @@ kan_render_accuracy_plot (cairo_t              *cr,
   if (!has[0] && !has[1])
     message_centered (cr, st, n == 0 ? "no steps yet" : "no accuracy to show", width,
                       height - 2 * font, font);
-  axes_frame (cr, &a, st, lw);
-  set_rgba (cr, st->fg, 1.0);
-  font_set (cr, font, FALSE);
-  text_at (cr, "step", a.x + 0.5 * a.w, height - 0.3 * font, 0.5, 1.0);
-  text_vertical (cr, "accuracy %", 0.8 * font, a.y + 0.5 * a.h);
+  step_plot_frame (cr, st, &a, "accuracy %", font, lw, height);
   /* The latest values, bottom right (where accuracy curves seldom are). */
   {
     char buf[96] = "";

@@ -124,24 +124,16 @@ void       kan_render_edge_plot (cairo_t              *cr,
                                  double                width,
                                  double                height);
 
-/* Train/test RMSE per step on a log scale. */
+/* Train/test loss per step on a log scale; NAME is the quantity on the axis ("cross-entropy";
+ * NULL: "RMSE"). */
 void       kan_render_loss_plot (cairo_t              *cr,
                                  const double         *train,
                                  const double         *test,
                                  int                   n,
+                                 const char           *name,
                                  const KanRenderStyle *st,
                                  double                width,
                                  double                height);
-
-/* The same with NAME for the quantity ("RMSE", "cross-entropy") on the axis. */
-void       kan_render_loss_plot_named (cairo_t              *cr,
-                                       const double         *train,
-                                       const double         *test,
-                                       int                   n,
-                                       const char           *name,
-                                       const KanRenderStyle *st,
-                                       double                width,
-                                       double                height);
 
 /* Writes the network picture to PATH; the format follows the extension (.png, .svg, .pdf,
  * any case). The file is written to a temporary name in the same folder and renamed, so PATH

@@ -66,6 +66,28 @@ open_action (GSimpleAction *action,
     report (user_data, "open", error);
 }
 
+/* Scripts may replace the session during a run (the window's own commands are disabled then):
+ * the guard stops the run and asks. */
+static void
+load_example_action (GSimpleAction *action,
+                     GVariant      *param,
+                     gpointer       user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!kanvas_window_load_example (active_window (user_data), g_variant_get_string (param, NULL),
+                                   &error))
+    report (user_data, "load-example", error);
+}
+
+static void
+new_action (GSimpleAction *action,
+            GVariant      *param,
+            gpointer       user_data)
+{
+  kanvas_window_new_session (active_window (user_data));
+}
+
 static void
 save_as_action (GSimpleAction *action,
                 GVariant      *param,
@@ -196,8 +218,8 @@ static const GActionEntry app_entries[] = {
   { "open", open_action, "s" },
   { "save", save_action },
   { "save-as", save_as_action, "s" },
-  { "load-example", forward_action, "s" },
-  { "new", forward_action },
+  { "load-example", load_example_action, "s" },
+  { "new", new_action },
   { "train", forward_action },
   { "pause", forward_action },
   { "step", forward_action },

@@ -66,8 +66,8 @@ kanvas_loss_view_snapshot (GtkWidget   *widget,
           ce_train[p] = a * a;
           ce_test[p] = b * b;
         }
-      kan_render_loss_plot_named (cr, ce_train, ce_test, (int) n, "cross-entropy", &self->style,
-                                  half, sh);
+      kan_render_loss_plot (cr, ce_train, ce_test, (int) n, "cross-entropy", &self->style, half,
+                            sh);
       cairo_translate (cr, half, 0);
       kan_render_accuracy_plot (cr, (const double *) self->acc_train->data,
                                 (const double *) self->acc_test->data, (int) self->acc_train->len,
@@ -75,7 +75,7 @@ kanvas_loss_view_snapshot (GtkWidget   *widget,
     }
   else
     kan_render_loss_plot (cr, (const double *) self->train->data,
-                          (const double *) self->test->data, (int) self->train->len,
+                          (const double *) self->test->data, (int) self->train->len, NULL,
                           &self->style, w / self->text_scale, h / self->text_scale);
   cairo_destroy (cr);
 }

@@ -12,6 +12,7 @@
 #include <adwaita.h>
 #include "kan-render.h"
 #include "kan-ops.h"
+#include "kan-formula.h"
 
 /* The edge plot grows with the canvas's text scale, up to this. */
 #define KANVAS_SESSION_PANE_PLOT_SCALE_MAX 1.5
@@ -319,24 +320,6 @@ draw_edge_plot (GtkDrawingArea *area,
   kan_render_edge_plot (cr, snap, l, i, j, &st, width, height);
 }
 
-static const char *
-mode_text (KanEdgeMode mode)
-{
-  switch (mode)
-    {
-    case KAN_EDGE_OFF:
-      return "pruned";
-    case KAN_EDGE_NUMERIC:
-      return "spline";
-    case KAN_EDGE_SYMBOLIC:
-      return "symbolic";
-    case KAN_EDGE_BOTH:
-      return "spline + symbolic";
-    default:
-      return "?";
-    }
-}
-
 static void
 clear_suggestions (KanvasSessionPane *self)
 {
@@ -425,8 +408,9 @@ refresh_inspector (KanvasSessionPane *self)
       locked = (e->mode == KAN_EDGE_SYMBOLIC || e->mode == KAN_EDGE_BOTH) && e->sym_id >= 0;
       if (locked)
         form = kan_edge_form_text (e->sym_id, e->abcd);
-      sub = g_strdup_printf ("%s%s%s · score %.4g · input range [%.3g, %.3g]", mode_text (e->mode),
-                             locked ? ": " : "", locked ? form : "", e->score, e->x_min, e->x_max);
+      sub = g_strdup_printf ("%s%s%s · score %.4g · input range [%.3g, %.3g]",
+                             kan_edge_mode_name (e->mode), locked ? ": " : "",
+                             locked ? form : "", e->score, e->x_min, e->x_max);
       gtk_label_set_text (self->inspect_title, title);
       gtk_label_set_text (self->inspect_subtitle, sub);
       gtk_widget_set_visible (self->edge_box, TRUE);

@@ -61,6 +61,7 @@ struct _KanvasWindow
   GtkSpinButton        *k_spin;
   GtkSpinButton        *model_seed_spin;
   GtkLabel             *error_label;
+  GtkWidget            *apply_button;
   AdwComboRow          *optimizer_row;
   AdwComboRow          *loss_row;
   GtkSpinButton        *steps_spin;
@@ -70,6 +71,7 @@ struct _KanvasWindow
   GtkSpinButton        *grid_updates_spin;
   KanvasCanvas         *canvas;
   KanvasLossView       *loss_view;
+  GtkLabel             *loss_heading;
   GtkLabel             *model_label;
   GtkInscription       *status_label;
   GtkLabel             *state_label;
@@ -96,6 +98,11 @@ struct _KanvasWindow
   GArray               *hist_test;
   GArray               *run_train;   /* of the run in progress */
   GArray               *run_test;
+  GArray               *hist_acc_train; /* classification: accuracy where measured (a snapshot,
+                                         * the end of a run), else NaN; as long as hist_train */
+  GArray               *hist_acc_test;
+  GArray               *run_acc_train;  /* of the run in progress, as long as run_train */
+  GArray               *run_acc_test;
   GtkFileChooserNative *chooser;
   KanvasPending        *pending;     /* the command waiting for "Save changes?", or NULL */
   GCancellable         *task_cancel; /* of the session's task on a thread (auto-symbolic,

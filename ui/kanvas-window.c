@@ -446,16 +446,131 @@ refresh_snapshot (KanvasWindow *self)
   kanvas_canvas_set_snapshot (self->canvas, snap);
 }
 
+static gboolean
+is_classification (KanvasWindow *self)
+{
+  return self->session->train.loss == KAN_LOSS_CE;
+}
+
+/* A's length becomes N, new places unknown (NaN). */
+static void
+curve_pad (GArray *a,
+           guint   n)
+{
+  double nan = NAN;
+
+  g_array_set_size (a, MIN (a->len, n));
+  while (a->len < n)
+    g_array_append_val (a, nan);
+}
+
+/* The same, and V its last value. */
+static void
+curve_put (GArray *a,
+           guint   n,
+           double  v)
+{
+  curve_pad (a, n);
+  if (n > 0)
+    g_array_index (a, double, n - 1) = v;
+}
+
+static void
+clear_run_curves (KanvasWindow *self)
+{
+  g_array_set_size (self->run_train, 0);
+  g_array_set_size (self->run_test, 0);
+  g_array_set_size (self->run_acc_train, 0);
+  g_array_set_size (self->run_acc_test, 0);
+}
+
+static void
+clear_curves (KanvasWindow *self)
+{
+  g_array_set_size (self->hist_train, 0);
+  g_array_set_size (self->hist_test, 0);
+  g_array_set_size (self->hist_acc_train, 0);
+  g_array_set_size (self->hist_acc_test, 0);
+  clear_run_curves (self);
+}
+
+/* Into TRAIN and TEST (empty): the whole curve of the session, B's arrays after A's (the finished
+ * runs, then the run in progress). */
+static void
+curve_join (GArray *train,
+            GArray *test,
+            GArray *a_train,
+            GArray *a_test,
+            GArray *b_train,
+            GArray *b_test)
+{
+  g_array_append_vals (train, a_train->data, a_train->len);
+  g_array_append_vals (train, b_train->data, b_train->len);
+  g_array_append_vals (test, a_test->data, a_test->len);
+  g_array_append_vals (test, b_test->data, b_test->len);
+}
+
+/* Measures the accuracy of MODEL (classification, else NaN) into TRAIN and TEST, as that after
+ * step N of the run (none: N = 0). */
+static void
+measure_accuracy (KanvasWindow   *self,
+                  const KanModel *model,
+                  guint           n,
+                  double         *train,
+                  double         *test)
+{
+  *train = *test = NAN;
+  if (!is_classification (self) || model == NULL)
+    return;
+  kan_ops_accuracy (model, self->session->data, KAN_LOSS_CE, train, test);
+  if (n > 0)
+    {
+      curve_put (self->run_acc_train, n, *train);
+      curve_put (self->run_acc_test, n, *test);
+    }
+}
+
 static void
 update_loss_view (KanvasWindow *self)
 {
-  g_autoptr (GArray) train = g_array_copy (self->hist_train);
-  g_autoptr (GArray) test = g_array_copy (self->hist_test);
+  g_autoptr (GArray) train = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) test = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) acc_train = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) acc_test = g_array_new (FALSE, FALSE, sizeof (double));
 
-  g_array_append_vals (train, self->run_train->data, self->run_train->len);
-  g_array_append_vals (test, self->run_test->data, self->run_test->len);
+  gtk_label_set_text (self->loss_heading, is_classification (self)
+                      ? "Train / test cross-entropy and accuracy" : "Train / test RMSE");
+  curve_join (train, test, self->hist_train, self->hist_test, self->run_train, self->run_test);
   kanvas_loss_view_set_history (self->loss_view, (double *) train->data, (double *) test->data,
                                 train->len);
+  if (is_classification (self) && train->len > 0)
+    {
+      /* The accuracy arrays may lag the run's history by the steps since the last snapshot. */
+      g_array_set_size (self->run_acc_train, MIN (self->run_acc_train->len, self->run_train->len));
+      g_array_set_size (self->run_acc_test, MIN (self->run_acc_test->len, self->run_train->len));
+      curve_join (acc_train, acc_test, self->hist_acc_train, self->hist_acc_test,
+                  self->run_acc_train, self->run_acc_test);
+      curve_pad (acc_train, train->len);
+      curve_pad (acc_test, train->len);
+      kanvas_loss_view_set_accuracy (self->loss_view, (double *) acc_train->data,
+                                     (double *) acc_test->data, train->len);
+    }
+  else
+    kanvas_loss_view_set_accuracy (self->loss_view, NULL, NULL, 0);
+}
+
+/* "train RMSE 2.6e-03  ·  test RMSE 3.0e-03", or the accuracies for classification. */
+static char *
+metrics_text (KanvasWindow *self,
+              double        train,
+              double        test,
+              double        acc_tr,
+              double        acc_te)
+{
+  if (!is_classification (self))
+    return g_strdup_printf ("train RMSE %.3e  ·  test RMSE %.3e", train, test);
+  return g_strdup_printf ("train accuracy %.1f %%  ·  test accuracy %.1f %%", 100 * acc_tr,
+                          100 * acc_te);
 }
 
 static void
@@ -510,11 +625,12 @@ update_status_idle (KanvasWindow *self)
 
   if (s->model && s->data)
     {
-      double tr, te;
+      double tr, te, acc_tr, acc_te;
+      g_autofree char *metrics = NULL;
       kanvas_window_model_rmse (self, &tr, &te);
-      text = g_strdup_printf ("Step %d  ·  train %s %.3e  ·  test %s %.3e", s->steps_done,
-                              s->train.loss == KAN_LOSS_MSE ? "RMSE" : "loss", tr,
-                              s->train.loss == KAN_LOSS_MSE ? "RMSE" : "loss", te);
+      measure_accuracy (self, s->model, 0, &acc_tr, &acc_te);
+      metrics = metrics_text (self, tr, te, acc_tr, acc_te);
+      text = g_strdup_printf ("Step %d  ·  %s", s->steps_done, metrics);
     }
   gtk_inscription_set_text (self->status_label, text ? text : "");
 }
@@ -559,10 +675,12 @@ set_session (KanvasWindow *self,
   self->path = g_strdup (path);
   g_free (self->name);
   self->name = g_strdup (name);
-  g_array_set_size (self->hist_train, 0);
-  g_array_set_size (self->hist_test, 0);
-  g_array_set_size (self->run_train, 0);
-  g_array_set_size (self->run_test, 0);
+  /* The learning curve saved with the session, if any. */
+  clear_curves (self);
+  g_array_append_vals (self->hist_train, s->curve_train->data, s->curve_train->len);
+  g_array_append_vals (self->hist_test, s->curve_test->data, s->curve_test->len);
+  g_array_append_vals (self->hist_acc_train, s->curve_train_acc->data, s->curve_train_acc->len);
+  g_array_append_vals (self->hist_acc_test, s->curve_test_acc->data, s->curve_test_acc->len);
   panel_from_session (self);
   refresh_snapshot (self);
   update_loss_view (self);
@@ -933,19 +1051,21 @@ on_worker_snapshot (KanSnapshot *snap,
   KanvasWindow *self = KANVAS_WINDOW (user_data);
   g_autofree char *elapsed = format_elapsed (snap->seconds);
   g_autofree char *text = NULL;
-  gboolean mse = self->session->train.loss == KAN_LOSS_MSE;
+  g_autofree char *metrics = NULL;
+  double acc_tr, acc_te;
 
   g_array_set_size (self->run_train, 0);
   g_array_set_size (self->run_test, 0);
   g_array_append_vals (self->run_train, snap->history_train, snap->n_history);
   g_array_append_vals (self->run_test, snap->history_test, snap->n_history);
+  measure_accuracy (self, snap->model, snap->n_history, &acc_tr, &acc_te);
+  metrics = metrics_text (self, snap->train_rmse, snap->test_rmse, acc_tr, acc_te);
   update_loss_view (self);
 
-  text = g_strdup_printf ("Step %d / %d (session %d)  ·  loss %.3e  ·  train %s %.3e  ·  "
-                          "test %s %.3e  ·  %.1f steps/s  ·  %s elapsed",
+  text = g_strdup_printf ("Step %d / %d (session %d)  ·  loss %.3e  ·  %s  ·  "
+                          "%.1f steps/s  ·  %s elapsed",
                           snap->step, self->run_steps, self->session->steps_done + snap->step,
-                          snap->loss, mse ? "RMSE" : "loss", snap->train_rmse,
-                          mse ? "RMSE" : "loss", snap->test_rmse,
+                          snap->loss, metrics,
                           snap->seconds > 0 ? snap->step / snap->seconds : 0.0, elapsed);
   gtk_inscription_set_text (self->status_label, text);
   kanvas_canvas_set_snapshot (self->canvas, snap);
@@ -962,6 +1082,7 @@ on_worker_done (KanModel          *model,
   KanvasWindow *self = KANVAS_WINDOW (user_data);
   KanSession *s = self->session;
   int done = (int) self->run_train->len;
+  double acc_tr, acc_te;
 
   if (model)
     {
@@ -971,10 +1092,19 @@ on_worker_done (KanModel          *model,
   if (info && info->step + 1 > done)
     done = info->step + 1;
   self->run_state = RUN_IDLE;
+  measure_accuracy (self, s->model, self->run_train->len, &acc_tr, &acc_te);
+  if (is_classification (self))
+    {
+      curve_pad (self->run_acc_train, self->run_train->len);
+      curve_pad (self->run_acc_test, self->run_train->len);
+      curve_pad (self->hist_acc_train, self->hist_train->len);
+      curve_pad (self->hist_acc_test, self->hist_train->len);
+      g_array_append_vals (self->hist_acc_train, self->run_acc_train->data, self->run_train->len);
+      g_array_append_vals (self->hist_acc_test, self->run_acc_test->data, self->run_train->len);
+    }
   g_array_append_vals (self->hist_train, self->run_train->data, self->run_train->len);
   g_array_append_vals (self->hist_test, self->run_test->data, self->run_test->len);
-  g_array_set_size (self->run_train, 0);
-  g_array_set_size (self->run_test, 0);
+  clear_run_curves (self);
 
   if (done > 0)
     {
@@ -1040,11 +1170,12 @@ start_run (KanvasWindow *self,
   self->session->train = cfg;
   self->run_steps = cfg.steps;
   self->run_state = paused ? RUN_PAUSED : RUN_RUNNING;
-  g_array_set_size (self->run_train, 0);
-  g_array_set_size (self->run_test, 0);
+  clear_run_curves (self);
   update_title (self);
   return TRUE;
 }
+
+static const char *const replacing_actions[] = { "apply", "new", "open", "load-example" };
 
 static void
 update_controls (KanvasWindow *self)
@@ -1058,9 +1189,12 @@ update_controls (KanvasWindow *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->train_button), self->session->model != NULL);
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "stop")),
                                self->run_state != RUN_IDLE);
-  /* Building replaces the model a run is training. */
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "apply")),
-                               self->run_state == RUN_IDLE);
+  /* Building, an example, a new or an opened session replace the model a run is training: the
+   * window's commands wait for the run to end (scripts' commands ask, stopping it). */
+  for (guint a = 0; a < G_N_ELEMENTS (replacing_actions); a++)
+    g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self),
+                                                                              replacing_actions[a])),
+                                 self->run_state == RUN_IDLE);
   if (self->run_state == RUN_RUNNING)
     gtk_label_set_text (self->state_label, "Training…");
   else if (self->run_state == RUN_PAUSED)
@@ -1197,10 +1331,7 @@ build_now (KanvasWindow *self,
     }
   self->hist_pos = -1;
   kanvas_window_record (self, "new", b->detail);
-  g_array_set_size (self->hist_train, 0);
-  g_array_set_size (self->hist_test, 0);
-  g_array_set_size (self->run_train, 0);
-  g_array_set_size (self->run_test, 0);
+  clear_curves (self);
   panel_from_session (self);
   refresh_snapshot (self);
   update_loss_view (self);
@@ -1340,21 +1471,29 @@ load_example_action (GSimpleAction *action,
     }
 }
 
-static void
-new_action (GSimpleAction *action,
-            GVariant      *param,
-            gpointer       user_data)
+void
+kanvas_window_new_session (KanvasWindow *self)
 {
-  KanvasWindow *self = user_data;
   g_autoptr (GError) error = NULL;
-  KanSession *s = example_session (kanvas_example_lookup ("demo"), &error);
+  KanSession *s;
+
+  g_return_if_fail (KANVAS_IS_WINDOW (self));
 
   /* A new session is the demo, untitled. */
+  s = example_session (kanvas_example_lookup ("demo"), &error);
   if (s == NULL)
     kanvas_window_toast (self, "%s", error->message);
   else
     replace_session (self, s, NULL, "Untitled", FALSE, 0, "starting a new session",
                      "new session");
+}
+
+static void
+new_action (GSimpleAction *action,
+            GVariant      *param,
+            gpointer       user_data)
+{
+  kanvas_window_new_session (user_data);
 }
 
 /* Files ----------------------------------------------------------------------------------------- */
@@ -1428,6 +1567,20 @@ kanvas_window_save_to (KanvasWindow *self,
       saved_model = s->model;
       s->model = snap->model;
       s->steps_done += snap->step;
+    }
+  /* The curve as the plot shows it, the run in progress included. */
+  g_array_set_size (s->curve_train, 0);
+  g_array_set_size (s->curve_test, 0);
+  g_array_set_size (s->curve_train_acc, 0);
+  g_array_set_size (s->curve_test_acc, 0);
+  curve_join (s->curve_train, s->curve_test, self->hist_train, self->hist_test, self->run_train,
+              self->run_test);
+  if (is_classification (self))
+    {
+      curve_join (s->curve_train_acc, s->curve_test_acc, self->hist_acc_train,
+                  self->hist_acc_test, self->run_acc_train, self->run_acc_test);
+      curve_pad (s->curve_train_acc, s->curve_train->len);
+      curve_pad (s->curve_test_acc, s->curve_train->len);
     }
   ok = kan_session_save (s, path, error);
   if (saved_model)
@@ -1970,6 +2123,10 @@ kanvas_window_finalize (GObject *object)
   g_clear_pointer (&self->hist_test, g_array_unref);
   g_clear_pointer (&self->run_train, g_array_unref);
   g_clear_pointer (&self->run_test, g_array_unref);
+  g_clear_pointer (&self->hist_acc_train, g_array_unref);
+  g_clear_pointer (&self->hist_acc_test, g_array_unref);
+  g_clear_pointer (&self->run_acc_train, g_array_unref);
+  g_clear_pointer (&self->run_acc_test, g_array_unref);
   G_OBJECT_CLASS (kanvas_window_parent_class)->finalize (object);
 }
 
@@ -2025,6 +2182,8 @@ kanvas_window_class_init (KanvasWindowClass *klass)
   CHILD (status_label);
   CHILD (state_label);
   CHILD (panel_scroll);
+  CHILD (apply_button);
+  CHILD (loss_heading);
   CHILD (panel_flap);
   CHILD (pane_flap);
 #undef CHILD
@@ -2074,6 +2233,10 @@ kanvas_window_init (KanvasWindow *self)
   self->hist_test = g_array_new (FALSE, FALSE, sizeof (double));
   self->run_train = g_array_new (FALSE, FALSE, sizeof (double));
   self->run_test = g_array_new (FALSE, FALSE, sizeof (double));
+  self->hist_acc_train = g_array_new (FALSE, FALSE, sizeof (double));
+  self->hist_acc_test = g_array_new (FALSE, FALSE, sizeof (double));
+  self->run_acc_train = g_array_new (FALSE, FALSE, sizeof (double));
+  self->run_acc_test = g_array_new (FALSE, FALSE, sizeof (double));
   self->targets = gtk_string_list_new (NULL);
   expr = gtk_property_expression_new (GTK_TYPE_STRING_OBJECT, NULL, "string");
   adw_combo_row_set_expression (self->target_row, expr);
@@ -2123,7 +2286,21 @@ kanvas_window_init (KanvasWindow *self)
 KanvasWindow *
 kanvas_window_new (GtkApplication *application)
 {
-  return g_object_new (KANVAS_TYPE_WINDOW, "application", application, NULL);
+  KanvasWindow *self = g_object_new (KANVAS_TYPE_WINDOW, "application", application, NULL);
+  GdkDisplay *display = gtk_widget_get_display (GTK_WIDGET (self));
+  g_autoptr (GdkMonitor) monitor = NULL;
+  int w, h;
+
+  /* A small screen gets a window that fits it (the side panels then fold away). */
+  if (display && g_list_model_get_n_items (gdk_display_get_monitors (display)) > 0)
+    {
+      GdkRectangle area;
+      monitor = g_list_model_get_item (gdk_display_get_monitors (display), 0);
+      gdk_monitor_get_geometry (monitor, &area);
+      gtk_window_get_default_size (GTK_WINDOW (self), &w, &h);
+      gtk_window_set_default_size (GTK_WINDOW (self), MIN (w, area.width), MIN (h, area.height));
+    }
+  return self;
 }
 
 void

@@ -31,6 +31,9 @@ gboolean          kanvas_window_save_to         (KanvasWindow   *self,
 gboolean          kanvas_window_load_example    (KanvasWindow   *self,
                                                  const char     *id,
                                                  GError        **error);
+/* The demo as an untitled session, through the guard (win.new, which is disabled during a run,
+ * as are win.open, win.load-example and win.apply). */
+void              kanvas_window_new_session     (KanvasWindow   *self);
 gboolean          kanvas_window_export_figure   (KanvasWindow   *self,
                                                  const char     *path,
                                                  GError        **error);
