@@ -730,6 +730,22 @@ first_width_fitted (const KanDataset *raw, const KanDiscoverOptions *o, KanModel
   return TRUE;
 }
 
+/* The formula E (owned) of the stage NAME: its stage line with DETAIL, then the formula with
+ * network M, or when M is NULL the first width fitted to the data. FALSE only on error. */
+static gboolean
+stage_formula (Ctx *c, const char *name, KanExpr *e, const char *detail, KanModel *m,
+               GError **error)
+{
+  if (m == NULL && !first_width_fitted (c->d, c->o, &m, error))
+    {
+      kan_expr_free (e);
+      return FALSE;
+    }
+  add_stage (c, name, name, detail, expr_rmse (e, c->d, FALSE), expr_rmse (e, c->d, TRUE), 0.0);
+  emit (c, e, name, name, m);
+  return TRUE;
+}
+
 gboolean
 kan_decompose_monomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtrArray *stages,
                         GPtrArray *formulas, GError **error)
@@ -765,15 +781,11 @@ kan_decompose_monomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
        * Its network, for -o and the GUI: the locked monomial, or when an exponent is not a
        * library power, the first width of the ladder fitted to the data. */
       m = monomial_model (power, raw->n_in, coef, raw);
-      if (m == NULL && !first_width_fitted (raw, o, &m, error))
+      if (!stage_formula (&c, "monomial", e, detail, m, error))
         {
-          kan_expr_free (e);
           g_timer_destroy (c.timer);
           return FALSE;
         }
-      add_stage (&c, "monomial", "monomial", detail, expr_rmse (e, raw, FALSE),
-                 expr_rmse (e, raw, TRUE), 0.0);
-      emit (&c, e, "monomial", "monomial", m);
     }
   else
     add_stage (&c, "monomial", "monomial", "no monomial fits", NAN, NAN, 0.0);
@@ -1082,7 +1094,6 @@ kan_decompose_binomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
     {
       KanExpr *e = binom_expr (bq, br, bp, bs, bc, bd);
       g_autofree char *text = NULL;
-      KanModel *m;
 
       refit_constants (e, raw);
       if (binom_span (e, bq, br, raw) < BINOM_MIN_SPAN)
@@ -1097,15 +1108,11 @@ kan_decompose_binomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
       e = kan_discover_polish (kan_expr_simplify (e), raw, o->exact_tol);
       text = kan_expr_to_string (e, (const char *const *) raw->in_names, KAN_EXPR_STYLE_TEXT);
       /* Its network, for -o and the GUI: the ladder's first width fitted to the data. */
-      if (!first_width_fitted (raw, o, &m, error))
+      if (!stage_formula (&c, "binomial", e, text, NULL, error))
         {
-          kan_expr_free (e);
           g_timer_destroy (c.timer);
           return FALSE;
         }
-      add_stage (&c, "binomial", "binomial", text, expr_rmse (e, raw, FALSE),
-                 expr_rmse (e, raw, TRUE), 0.0);
-      emit (&c, e, "binomial", "binomial", m);
     }
   else
     add_stage (&c, "binomial", "binomial", "no binomial fits", NAN, NAN, 0.0);

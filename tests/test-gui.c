@@ -15,6 +15,7 @@
 #include "kanvas-application.h"
 #include "kanvas-window.h"
 #include "kanvas-discover.h"
+#include "test-helpers.h"
 #include "kanvas-lesson.h"
 #include "kan-ops.h"
 #include "kan-lock.h"
@@ -24,40 +25,6 @@
 static KanvasApplication *app;
 static KanvasWindow *win;
 static char *tmpdir;
-
-static gboolean
-tick (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Iterates the main loop until COND holds or TIMEOUT seconds pass. */
-static gboolean
-spin_until (gboolean (*cond) (gpointer),
-            gpointer  data,
-            double    timeout)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout * G_USEC_PER_SEC);
-  guint id = g_timeout_add (5, tick, NULL);
-  gboolean ok;
-
-  while (!(ok = cond (data)) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (id);
-  return ok;
-}
-
-static gboolean
-never (gpointer data)
-{
-  return FALSE;
-}
-
-static void
-spin_for (double seconds)
-{
-  spin_until (never, NULL, seconds);
-}
 
 static gboolean
 is_idle (gpointer data)
@@ -84,7 +51,7 @@ setup (void)
   /* Closing the window in a test (quit, Ctrl+W) sets WIN to NULL. */
   g_object_add_weak_pointer (G_OBJECT (win), (gpointer *) &win);
   gtk_window_present (GTK_WINDOW (win));
-  spin_for (0.2);
+  kt_spin_for (0.2);
 }
 
 static void
@@ -96,7 +63,7 @@ teardown (void)
       gtk_window_destroy (GTK_WINDOW (win));
     }
   win = NULL;
-  spin_for (0.1);
+  kt_spin_for (0.1);
 }
 
 static void
@@ -162,9 +129,9 @@ START_TEST (test_train_action)
 
   app_action ("train", NULL);
   ck_assert (kanvas_window_is_training (win));
-  ck_assert_msg (spin_until (has_snapshots, GUINT_TO_POINTER (before), 20),
+  ck_assert_msg (kt_spin_until (has_snapshots, GUINT_TO_POINTER (before), 20),
                  "no snapshot reached the canvas");
-  ck_assert_msg (spin_until (is_idle, NULL, 120), "the run did not end");
+  ck_assert_msg (kt_spin_until (is_idle, NULL, 120), "the run did not end");
   /* The configured number of steps (50 for the demo), then it stops by itself. */
   ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, 50);
   ck_assert_uint_eq (kanvas_loss_view_get_n_steps (kanvas_window_get_loss_view (win)), 50);
@@ -186,30 +153,30 @@ START_TEST (test_pause_step_stop)
   ck_assert_str_eq (kanvas_window_get_path (win), path);
   before = kanvas_canvas_get_n_snapshots (canvas);
   app_action ("train", NULL);
-  ck_assert (spin_until (has_snapshots, GUINT_TO_POINTER (before), 20));
-  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (3), 20));
+  ck_assert (kt_spin_until (has_snapshots, GUINT_TO_POINTER (before), 20));
+  ck_assert (kt_spin_until (steps_reach, GINT_TO_POINTER (3), 20));
 
   app_action ("pause", NULL);
   ck_assert_int_eq (kanvas_window_get_train_state (win), KAN_WORKER_PAUSED);
   /* The worker publishes a snapshot when it pauses; after that nothing moves. */
-  spin_for (0.5);
+  kt_spin_for (0.5);
   n0 = kanvas_window_get_steps_done (win);
-  spin_for (0.5);
+  kt_spin_for (0.5);
   n1 = kanvas_window_get_steps_done (win);
   ck_assert_int_eq (n0, n1);
   ck_assert (kanvas_window_is_training (win));
 
   /* Step: exactly one more. */
   app_action ("step", NULL);
-  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (n1 + 1), 10));
-  spin_for (0.3);
+  ck_assert (kt_spin_until (steps_reach, GINT_TO_POINTER (n1 + 1), 10));
+  kt_spin_for (0.3);
   ck_assert_int_eq (kanvas_window_get_steps_done (win), n1 + 1);
 
   /* Resume, then stop: the run ends promptly and the model keeps what was learnt. */
   app_action ("train", NULL);
-  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (n1 + 3), 20));
+  ck_assert (kt_spin_until (steps_reach, GINT_TO_POINTER (n1 + 3), 20));
   app_action ("stop", NULL);
-  ck_assert_msg (spin_until (is_idle, NULL, 5), "stop did not end the run within 5 s");
+  ck_assert_msg (kt_spin_until (is_idle, NULL, 5), "stop did not end the run within 5 s");
   ck_assert_int_ge (kanvas_window_get_session (win)->steps_done, n1 + 3);
   ck_assert_int_lt (kanvas_window_get_session (win)->steps_done, 100000);
 }
@@ -223,9 +190,9 @@ START_TEST (test_save_open_roundtrip)
   size_t n;
 
   app_action ("step", NULL);
-  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (1), 20));
+  ck_assert (kt_spin_until (steps_reach, GINT_TO_POINTER (1), 20));
   app_action ("stop", NULL);
-  ck_assert (spin_until (is_idle, NULL, 10));
+  ck_assert (kt_spin_until (is_idle, NULL, 10));
   s = kanvas_window_get_session (win);
   n = kan_model_n_params (s->model);
   params = g_memdup2 (kan_model_params_const (s->model), n * sizeof (double));
@@ -494,7 +461,7 @@ train_and_wait (void)
 
   app_action ("train", NULL);
   ck_assert (kanvas_window_is_training (win));
-  ck_assert_msg (spin_until (is_idle, NULL, 120), "the run did not end");
+  ck_assert_msg (kt_spin_until (is_idle, NULL, 120), "the run did not end");
   ck_assert_int_gt (kanvas_window_get_session (win)->steps_done, before);
 }
 
@@ -508,7 +475,7 @@ edits_enabled (gpointer data)
 static void
 wait_task (void)
 {
-  ck_assert_msg (spin_until (edits_enabled, NULL, 120), "the operation did not end");
+  ck_assert_msg (kt_spin_until (edits_enabled, NULL, 120), "the operation did not end");
 }
 
 static gboolean
@@ -521,7 +488,7 @@ preview_arrived (gpointer data)
 static void
 wait_preview (void)
 {
-  ck_assert_msg (spin_until (preview_arrived, NULL, 60), "the prune preview did not arrive");
+  ck_assert_msg (kt_spin_until (preview_arrived, NULL, 60), "the prune preview did not arrive");
 }
 
 START_TEST (test_canvas_hit)
@@ -755,7 +722,7 @@ START_TEST (test_session_actions)
   w = model_width ();
   ck_assert_str_eq (w, "2,5,1");
   app_action ("stop", NULL);
-  ck_assert (spin_until (is_idle, NULL, 10));
+  ck_assert (kt_spin_until (is_idle, NULL, 10));
   ck_assert (g_action_group_get_action_enabled (G_ACTION_GROUP (win), "prune"));
 
   /* Prune one node by hand; refine; undo both. */
@@ -831,9 +798,9 @@ step_once (void)
   int before = kanvas_window_get_steps_done (win);
 
   app_action ("step", NULL);
-  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (before + 1), 20));
+  ck_assert (kt_spin_until (steps_reach, GINT_TO_POINTER (before + 1), 20));
   app_action ("stop", NULL);
-  ck_assert (spin_until (is_idle, NULL, 10));
+  ck_assert (kt_spin_until (is_idle, NULL, 10));
   ck_assert (kanvas_window_get_modified (win));
   ck_assert_ptr_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (win)), "•"));
 }
@@ -906,7 +873,7 @@ press (const char *label)
   /* The dialog closed itself; the window may be gone too (closing, quitting). */
   ck_assert (!gtk_widget_get_visible (GTK_WIDGET (q)));
   g_object_unref (q);
-  spin_for (0.05);
+  kt_spin_for (0.05);
 }
 
 /* A clean session proceeds without asking: new, open, load-example, build, quit. */
@@ -940,7 +907,7 @@ START_TEST (test_unsaved_clean_proceeds)
   ck_assert (!kanvas_window_get_modified (win));
 
   app_action ("quit", NULL);
-  ck_assert_msg (spin_until (is_closed, NULL, 5), "quit did not close a clean window");
+  ck_assert_msg (kt_spin_until (is_closed, NULL, 5), "quit did not close a clean window");
 }
 END_TEST
 
@@ -1049,7 +1016,7 @@ START_TEST (test_unsaved_load_example)
   ck_assert_ptr_nonnull (strstr (msg, "save, discard or cancel"));
   question (want);
   app_action ("unsaved-changes", g_variant_new_string ("cancel"));
-  spin_for (0.05);
+  kt_spin_for (0.05);
   ck_assert_ptr_null (kanvas_window_get_question (win));
   ck_assert_str_eq (kanvas_window_get_session (win)->data->formula, "exp(sin(pi*x1)+x2^2)");
   assert_params (params, n);
@@ -1057,7 +1024,7 @@ START_TEST (test_unsaved_load_example)
   app_action ("load-example", g_variant_new_string ("xy"));
   question (want);
   app_action ("unsaved-changes", g_variant_new_string ("discard"));
-  spin_for (0.05);
+  kt_spin_for (0.05);
   ck_assert_ptr_null (kanvas_window_get_question (win));
   ck_assert_str_eq (kanvas_window_get_session (win)->data->formula, "x1*x2");
   ck_assert (!kanvas_window_get_modified (win));
@@ -1083,7 +1050,7 @@ START_TEST (test_unsaved_build)
 
   app_action ("step", NULL);
   ck_assert (kanvas_window_is_training (win));
-  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (1), 20));
+  ck_assert (kt_spin_until (steps_reach, GINT_TO_POINTER (1), 20));
   ck_assert (!g_action_group_get_action_enabled (G_ACTION_GROUP (win), "apply"));
   m = kanvas_window_get_session (win)->model;
   gtk_editable_set_text (GTK_EDITABLE (width), "2,3,1");
@@ -1094,7 +1061,7 @@ START_TEST (test_unsaved_build)
   ck_assert_ptr_eq (kanvas_window_get_session (win)->model, m);
   ck_assert (!kanvas_window_is_asking (win));
   app_action ("stop", NULL);
-  ck_assert (spin_until (is_idle, NULL, 10));
+  ck_assert (kt_spin_until (is_idle, NULL, 10));
   ck_assert (g_action_group_get_action_enabled (G_ACTION_GROUP (win), "apply"));
   m = kanvas_window_get_session (win)->model;
   ck_assert (kanvas_window_get_modified (win));
@@ -1134,7 +1101,7 @@ START_TEST (test_unsaved_quit_first_run)
   app_action ("open", g_variant_new_string (path));
   ck_assert (!kanvas_window_get_modified (win));
   app_action ("train", NULL);
-  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (3), 20));
+  ck_assert (kt_spin_until (steps_reach, GINT_TO_POINTER (3), 20));
   /* Nothing saved yet, nothing modified before the run ends: still unsaved work. */
   ck_assert (kanvas_window_get_modified (win));
   ck_assert_ptr_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (win)), "•"));
@@ -1142,7 +1109,7 @@ START_TEST (test_unsaved_quit_first_run)
   app_action ("quit", NULL);
   ck_assert (win != NULL);
   ck_assert (kanvas_window_is_asking (win));
-  ck_assert_msg (spin_until (has_question, NULL, 10), "no question after the run stopped");
+  ck_assert_msg (kt_spin_until (has_question, NULL, 10), "no question after the run stopped");
   ck_assert (!kanvas_window_is_training (win));
   q = question (want);
   ck_assert_ptr_nonnull (strstr (adw_message_dialog_get_body (q), "stopped at step"));
@@ -1161,7 +1128,7 @@ START_TEST (test_unsaved_quit_first_run)
   app_action ("quit", NULL);
   question (want);
   press ("_Save");
-  ck_assert_msg (spin_until (is_closed, NULL, 5), "Save did not go on to quit");
+  ck_assert_msg (kt_spin_until (is_closed, NULL, 5), "Save did not go on to quit");
   saved = kan_session_load (path, &error);
   ck_assert_msg (saved != NULL, "%s", error ? error->message : "");
   ck_assert_int_eq (saved->steps_done, steps);
@@ -1180,14 +1147,14 @@ START_TEST (test_unsaved_close_window)
   question (want);
   /* Escape (the dialog's close) is Cancel. */
   gtk_window_close (kanvas_window_get_question (win));
-  spin_for (0.05);
+  kt_spin_for (0.05);
   ck_assert (win != NULL);
   ck_assert (!kanvas_window_is_asking (win));
 
   gtk_window_close (GTK_WINDOW (win));
   question (want);
   press ("_Discard");
-  ck_assert_msg (spin_until (is_closed, NULL, 5), "Discard did not close the window");
+  ck_assert_msg (kt_spin_until (is_closed, NULL, 5), "Discard did not close the window");
 }
 END_TEST
 
@@ -1199,13 +1166,13 @@ START_TEST (test_unsaved_during_run)
 
   app_action ("open", g_variant_new_string (path));
   app_action ("train", NULL);
-  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (2), 20));
+  ck_assert (kt_spin_until (steps_reach, GINT_TO_POINTER (2), 20));
   app_action ("load-example", g_variant_new_string ("sin-sq"));
   ck_assert (kanvas_window_is_asking (win));
   /* A newer command replaces the waiting one. */
   app_action ("load-example", g_variant_new_string ("xy"));
   app_action ("unsaved-changes", g_variant_new_string ("discard"));
-  ck_assert_msg (spin_until (not_asking, NULL, 10), "the command did not go on");
+  ck_assert_msg (kt_spin_until (not_asking, NULL, 10), "the command did not go on");
   ck_assert_ptr_null (kanvas_window_get_question (win));
   ck_assert (!kanvas_window_is_training (win));
   ck_assert_str_eq (kanvas_window_get_session (win)->data->formula, "x1*x2");
@@ -1213,10 +1180,10 @@ START_TEST (test_unsaved_during_run)
 
   /* Paused runs count too; Cancel keeps what the run did. */
   app_action ("step", NULL);
-  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (1), 20));
+  ck_assert (kt_spin_until (steps_reach, GINT_TO_POINTER (1), 20));
   ck_assert_int_eq (kanvas_window_get_train_state (win), KAN_WORKER_PAUSED);
   app_action ("new", NULL);
-  ck_assert_msg (spin_until (has_question, NULL, 10), "no question after the run stopped");
+  ck_assert_msg (kt_spin_until (has_question, NULL, 10), "no question after the run stopped");
   ck_assert (!kanvas_window_is_training (win));
   press ("_Cancel");
   ck_assert_str_eq (kanvas_window_get_session (win)->data->formula, "x1*x2");
@@ -1284,7 +1251,7 @@ START_TEST (test_unsaved_command_line_open)
   step_once ();
   s = kanvas_window_get_session (win);
   g_application_open (G_APPLICATION (app), &file, 1, "");
-  spin_for (0.1);
+  kt_spin_for (0.1);
   ck_assert (!kanvas_window_is_asking (win));
   ck_assert_ptr_eq (kanvas_window_get_session (win), s);
   ck_assert_ptr_null (kanvas_window_get_path (win));
@@ -1295,13 +1262,13 @@ START_TEST (test_unsaved_command_line_open)
   ck_assert_ptr_nonnull (other);
   ck_assert_str_eq (kanvas_window_get_path (other), path);
   gtk_window_destroy (GTK_WINDOW (other));
-  spin_for (0.1);
+  kt_spin_for (0.1);
 
   app_action ("save-as", g_variant_new_string (path));
   app_action ("new", NULL);
   ck_assert (!kanvas_window_get_modified (win));
   g_application_open (G_APPLICATION (app), &file, 1, "");
-  spin_for (0.1);
+  kt_spin_for (0.1);
   ck_assert_uint_eq (g_list_length (gtk_application_get_windows (GTK_APPLICATION (app))), 1);
   ck_assert_str_eq (kanvas_window_get_path (win), path);
 }
@@ -1518,7 +1485,7 @@ START_TEST (test_discover_demo)
   kanvas_discover_set_time_limit (discover_page (), 60);
   win_action_discover ("discover");
   ck_assert (kanvas_discover_is_running (discover_page ()));
-  ck_assert_msg (spin_until (search_ended, NULL, 90), "the search did not end");
+  ck_assert_msg (kt_spin_until (search_ended, NULL, 90), "the search did not end");
   ck_assert_ptr_null (kanvas_discover_get_error (discover_page ()));
 
   r = kanvas_discover_get_result (discover_page ());
@@ -1582,7 +1549,7 @@ START_TEST (test_discover_cancel)
   win_action_discover ("discover");
   ck_assert (kanvas_discover_is_running (discover_page ()));
   /* The live plot gets the best formula so far while the search runs. */
-  ck_assert_msg (spin_until (has_live_point, NULL, 60), "no formula reached the live plot");
+  ck_assert_msg (kt_spin_until (has_live_point, NULL, 60), "no formula reached the live plot");
   v = kanvas_discover_get_view (discover_page ());
   for (guint k = 0; k < kan_pareto_view_get_n_points (v); k++)
     ck_assert (kan_pareto_view_get_point (v, k)->flags & KAN_PARETO_LIVE);
@@ -1592,7 +1559,7 @@ START_TEST (test_discover_cancel)
 
   t0 = g_get_monotonic_time ();
   win_action_discover ("discover-cancel");
-  ck_assert_msg (spin_until (search_ended, NULL, 30), "cancel did not end the search");
+  ck_assert_msg (kt_spin_until (search_ended, NULL, 30), "cancel did not end the search");
   took = (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC;
   ck_assert_msg (took < CANCEL_SECONDS, "the search took %.2f s to stop", took);
   ck_assert_ptr_nonnull (strstr (kanvas_discover_get_status (discover_page ()), "Cancelled"));
@@ -1609,12 +1576,12 @@ START_TEST (test_discover_cancel)
   /* The window works on: training runs and ends, and a new search starts and stops. */
   steps = kanvas_window_get_steps_done (win);
   app_action ("step", NULL);
-  ck_assert_msg (spin_until (steps_reach, GINT_TO_POINTER (steps + 1), 30), "no step was taken");
+  ck_assert_msg (kt_spin_until (steps_reach, GINT_TO_POINTER (steps + 1), 30), "no step was taken");
   app_action ("stop", NULL);
-  ck_assert_msg (spin_until (is_idle, NULL, 30), "the run did not stop");
+  ck_assert_msg (kt_spin_until (is_idle, NULL, 30), "the run did not stop");
   kanvas_discover_set_time_limit (discover_page (), 1);
   ck_assert (kanvas_discover_start (discover_page (), NULL));
-  ck_assert_msg (spin_until (search_ended, NULL, 30), "a one-second search did not end");
+  ck_assert_msg (kt_spin_until (search_ended, NULL, 30), "a one-second search did not end");
 }
 END_TEST
 
@@ -1648,7 +1615,7 @@ START_TEST (test_discover_units)
   kanvas_discover_set_time_limit (discover_page (), 1);
   ck_assert (kanvas_discover_start (discover_page (), &error));
   ck_assert_ptr_null (kanvas_discover_get_error (discover_page ()));
-  ck_assert_msg (spin_until (search_ended, NULL, 30), "a one-second search did not end");
+  ck_assert_msg (kt_spin_until (search_ended, NULL, 30), "a one-second search did not end");
 }
 END_TEST
 
@@ -1673,7 +1640,7 @@ lesson_click (const char *name)
 {
   GtkWidget *button = lesson_child (name);
 
-  spin_for (0.02);
+  kt_spin_for (0.02);
   ck_assert_msg (gtk_widget_is_sensitive (button), "the lesson's %s is not clickable", name);
   g_signal_emit_by_name (button, "clicked");
 }
@@ -1701,7 +1668,7 @@ START_TEST (test_lesson_runs_to_formula)
       ck_assert (!kanvas_lesson_step_done (lesson, k));
       ck_assert (*kanvas_lesson_get_text (lesson));
       /* Not past a step before it is done. */
-      spin_for (0.02);
+      kt_spin_for (0.02);
       ck_assert (!gtk_widget_is_sensitive (lesson_child ("next_button")));
       lesson_click ("do_button");
       trained = kanvas_window_is_training (win);
@@ -1709,11 +1676,11 @@ START_TEST (test_lesson_runs_to_formula)
         {
           /* A training step waits for the run: nothing to click meanwhile. */
           ck_assert (kanvas_lesson_is_busy (lesson));
-          spin_for (0.02);
+          kt_spin_for (0.02);
           ck_assert (!gtk_widget_is_sensitive (lesson_child ("next_button")));
           ck_assert (!gtk_widget_is_sensitive (lesson_child ("do_button")));
         }
-      ck_assert_msg (spin_until (lesson_idle, NULL, 120), "step %d did not end", k + 1);
+      ck_assert_msg (kt_spin_until (lesson_idle, NULL, 120), "step %d did not end", k + 1);
       ck_assert_msg (kanvas_lesson_step_done (lesson, k), "step %d failed: %s", k + 1,
                      kanvas_lesson_get_status (lesson));
       ck_assert (!kanvas_window_is_training (win));
@@ -1745,11 +1712,11 @@ START_TEST (test_lesson_runs_to_formula)
                         ops[k]);
   }
   /* The last step has no Next; Back shows a done step, whose Do It stays off. */
-  spin_for (0.02);
+  kt_spin_for (0.02);
   ck_assert (!gtk_widget_is_sensitive (lesson_child ("next_button")));
   lesson_click ("back_button");
   ck_assert_int_eq (kanvas_lesson_get_step (lesson), n - 2);
-  spin_for (0.02);
+  kt_spin_for (0.02);
   ck_assert (!gtk_widget_is_sensitive (lesson_child ("do_button")));
   lesson_click ("next_button");
   ck_assert_int_eq (kanvas_lesson_get_step (lesson), n - 1);
@@ -1771,9 +1738,9 @@ START_TEST (test_lesson_refuses_while_training)
   ck_assert (!kanvas_lesson_is_busy (lesson));
   ck_assert (!kanvas_lesson_step_done (lesson, 0));
   ck_assert_ptr_nonnull (strstr (kanvas_lesson_get_status (lesson), "busy"));
-  ck_assert (spin_until (steps_reach, GINT_TO_POINTER (2), 20));
+  ck_assert (kt_spin_until (steps_reach, GINT_TO_POINTER (2), 20));
   app_action ("stop", NULL);
-  ck_assert (spin_until (is_idle, NULL, 30));
+  ck_assert (kt_spin_until (is_idle, NULL, 30));
   steps_before = kanvas_window_get_session (win)->steps_done;
   ck_assert_int_gt (steps_before, 0);
 
@@ -1782,7 +1749,7 @@ START_TEST (test_lesson_refuses_while_training)
   ck_assert (kanvas_lesson_is_busy (lesson));
   if (kanvas_window_is_asking (win))
     app_action ("unsaved-changes", g_variant_new_string ("discard"));
-  ck_assert (spin_until (lesson_idle, NULL, 30));
+  ck_assert (kt_spin_until (lesson_idle, NULL, 30));
   ck_assert_msg (kanvas_lesson_step_done (lesson, 0), "%s", kanvas_lesson_get_status (lesson));
   ck_assert_int_eq (kanvas_window_get_session (win)->steps_done, 0);
 }
@@ -1899,7 +1866,7 @@ press_dialog (AdwMessageDialog *d,
 
   ck_assert_msg (b != NULL, "the dialog has no button %s", label);
   g_signal_emit_by_name (b, "clicked");
-  spin_for (0.1);
+  kt_spin_for (0.1);
   ck_assert_ptr_null (dialog_on_top ());
 }
 
@@ -2036,7 +2003,7 @@ START_TEST (test_prune_offers_lambda)
   ck_assert_double_eq_tol (gtk_spin_button_get_value (GTK_SPIN_BUTTON (child ("lamb_spin"))),
                            KAN_OPS_SPARSE_LAMB, 1e-12);
   ck_assert (kanvas_window_is_training (win));
-  ck_assert_msg (spin_until (is_idle, NULL, 120), "the run did not end");
+  ck_assert_msg (kt_spin_until (is_idle, NULL, 120), "the run did not end");
   ck_assert_ptr_nonnull (strstr (last_entry ()->detail, "lamb=0.01"));
   /* Now pruning goes ahead without a question, and removes what it should. */
   app_action ("prune", NULL);
@@ -2242,7 +2209,7 @@ START_TEST (test_lock_all_locks_square)
   if (g_getenv ("KANVAS_SHOT_DIR"))
     {
       app_action ("show-panel", g_variant_new_string ("formula"));
-      spin_for (1);
+      kt_spin_for (1);
     }
 }
 END_TEST
@@ -2304,7 +2271,7 @@ START_TEST (test_window_draws_during_auto_symbolic)
   app_action ("open", g_variant_new_string (path));
   ck_assert_str_eq (kanvas_window_get_path (win), path);
   id = gtk_widget_add_tick_callback (GTK_WIDGET (win), on_tick, &t, NULL);
-  spin_for (0.2);
+  kt_spin_for (0.2);
   t.ticks = 0;
   t.max_gap = 0;
   start = t.last = g_get_monotonic_time ();
@@ -2315,7 +2282,7 @@ START_TEST (test_window_draws_during_auto_symbolic)
   ck_assert (!g_action_group_get_action_enabled (G_ACTION_GROUP (win), "prune"));
   ck_assert (!g_action_group_get_action_enabled (G_ACTION_GROUP (win), "train"));
   ck_assert (gtk_widget_get_visible (child ("busy_cancel")));
-  ck_assert (spin_until (busy_is, GINT_TO_POINTER (FALSE), 300));
+  ck_assert (kt_spin_until (busy_is, GINT_TO_POINTER (FALSE), 300));
   seconds = (g_get_monotonic_time () - start) / 1e6;
   gtk_widget_remove_tick_callback (GTK_WIDGET (win), id);
   g_message ("auto-symbolic on 4,10,10,1 G=10: %.2f s, %d frames, longest gap %.3f s", seconds,
@@ -2334,9 +2301,9 @@ START_TEST (test_window_draws_during_auto_symbolic)
     g_autoptr (KanModel) pre = kan_model_copy (kept);
     app_action ("auto-symbolic", g_variant_new_string (""));
     ck_assert (busy_is (GINT_TO_POINTER (TRUE)));
-    spin_for (0.2);
+    kt_spin_for (0.2);
     g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-task", NULL);
-    ck_assert (spin_until (busy_is, GINT_TO_POINTER (FALSE), 10));
+    ck_assert (kt_spin_until (busy_is, GINT_TO_POINTER (FALSE), 10));
     ck_assert_uint_eq (sess ()->history->len, n);
     ck_assert_ptr_nonnull (strstr (kanvas_window_get_last_message (win), "cancelled"));
     ck_assert_ptr_eq (sess ()->model, kept);
@@ -2347,7 +2314,7 @@ START_TEST (test_window_draws_during_auto_symbolic)
   /* Refine runs on the thread too; opening another session drops it. */
   app_action ("refine", g_variant_new_int32 (20));
   ck_assert (busy_is (GINT_TO_POINTER (TRUE)));
-  ck_assert (spin_until (busy_is, GINT_TO_POINTER (FALSE), 60));
+  ck_assert (kt_spin_until (busy_is, GINT_TO_POINTER (FALSE), 60));
   ck_assert_int_eq (kan_model_grid (sess ()->model), 20);
   ck_assert_str_eq (last_entry ()->op, "refine");
   app_action ("auto-symbolic", g_variant_new_string (""));
@@ -2356,7 +2323,7 @@ START_TEST (test_window_draws_during_auto_symbolic)
   question (NULL);
   press ("_Discard");
   ck_assert (busy_is (GINT_TO_POINTER (FALSE)));
-  spin_for (0.5);
+  kt_spin_for (0.5);
   ck_assert_str_ne (last_entry ()->op, "symbolic");
 }
 END_TEST
@@ -2389,14 +2356,14 @@ START_TEST (test_prune_preview_on_thread)
    * run, replaces it. */
   gtk_spin_button_set_value (edge, 5);
   ck_assert (kanvas_session_pane_is_previewing (pane));
-  spin_for (0.2);
+  kt_spin_for (0.2);
   gtk_spin_button_set_value (edge, 0.02);
   ck_assert (kanvas_session_pane_is_previewing (pane));
   wait_preview ();
   ck_assert_str_eq (adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("prune_preview_row"))),
                     want);
   /* Nothing older arrives later. */
-  spin_for (0.5);
+  kt_spin_for (0.5);
   ck_assert_str_eq (adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("prune_preview_row"))),
                     want);
   /* Prune removes what the preview said. */
@@ -2427,12 +2394,12 @@ START_TEST (test_step_toasts_do_not_queue)
       ck_assert_str_eq (kanvas_window_get_step_toast (win), markup);
       /* A message between steps, and a little time for the animations. */
       kanvas_window_show_message (win, "A message between the steps.");
-      spin_for (0.05 * k);
+      kt_spin_for (0.05 * k);
     }
   ck_assert_str_eq (last_entry ()->op, "lock");
   ck_assert_ptr_nonnull (strstr (kanvas_window_get_step_toast (win), "Locked (0,0,1) to x"));
   /* Once the animations are over, still one. */
-  spin_for (1);
+  kt_spin_for (1);
   ck_assert_int_le (kanvas_window_get_n_step_toasts (win), 1);
 }
 END_TEST
