@@ -31,6 +31,7 @@
 static const char *const edit_actions[] = {
   "prune", "prune-anyway", "prune-node", "prune-edge", "lock", "unlock", "auto-symbolic",
   "refine", "undo", "redo", "goto-history", "lock-best", "unlock-selected", "prune-selected",
+  "prune-inputs",
 };
 /* The window's training actions, also held back while a task runs. */
 static const char *const run_actions[] = { "train", "train-pause", "step", "apply" };
@@ -171,6 +172,15 @@ go_to (KanvasWindow *self,
       g_set_error (error, KAN_ERROR, KAN_ERROR_INVALID, e ? "History entry %d has no stored "
                    "model (sessions saved before undo states were kept)" :
                    "There is no history entry %d.", k + 1);
+      return FALSE;
+    }
+  if (s->data && kan_model_n_in (e->model) != s->data->n_in)
+    {
+      /* Prune Inputs took columns out of the data: a model from before takes more inputs. */
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "History entry %d takes %d inputs, but the data now have %d columns (Prune "
+                   "Inputs removed the others); it cannot be restored on these data.", k + 1,
+                   kan_model_n_in (e->model), s->data->n_in);
       return FALSE;
     }
   kan_model_free (s->model);
@@ -803,6 +813,36 @@ prune_action (GSimpleAction *action,
     prune_now (self);
 }
 
+/* Removes the inputs whose attribution score is at most the threshold, from the model and their
+ * columns from the data (kan_ops_prune_inputs). */
+static void
+prune_inputs_action (GSimpleAction *action,
+                     GVariant      *param,
+                     gpointer       user_data)
+{
+  KanvasWindow *self = user_data;
+  g_autoptr (GError) error = NULL;
+  double th = g_variant_get_double (param);
+  g_autofree char *what = NULL;
+  int n;
+
+  if (!ready (self))
+    return;
+  n = kan_ops_prune_inputs (session (self), th, &error);
+  if (n < 0)
+    {
+      fail (self, "prune-inputs", error);
+      return;
+    }
+  if (n == 0)
+    {
+      kanvas_window_toast (self, "No input scores at or below %g: nothing to prune.", th);
+      return;
+    }
+  what = g_strdup_printf ("Pruned %d input%s", n, n == 1 ? "" : "s");
+  edited (self, what, NULL);
+}
+
 static void
 prune_anyway_action (GSimpleAction *action,
                      GVariant      *param,
@@ -1311,6 +1351,7 @@ static const GActionEntry session_entries[] = {
   { "show-panel", show_panel_action, "s" },
   { "prune", prune_action },
   { "prune-anyway", prune_anyway_action },
+  { "prune-inputs", prune_inputs_action, "d" },
   { "cancel-task", cancel_task_action },
   { "prune-node", prune_node_action, "s" },
   { "prune-edge", prune_edge_action, "s" },
@@ -1480,6 +1521,13 @@ on_train_requested (KanvasWindow *self)
 }
 
 static void
+on_prune_inputs_requested (KanvasWindow *self,
+                           double        threshold)
+{
+  activate (self, "prune-inputs", g_variant_new_double (threshold));
+}
+
+static void
 on_history_requested (KanvasWindow *self,
                       int           k)
 {
@@ -1563,6 +1611,7 @@ kanvas_window_session_init (KanvasWindow *self)
     { "thresholds-changed", G_CALLBACK (on_threshold_changed) },
     { "panel-changed", G_CALLBACK (on_panel_changed) },
     { "message", G_CALLBACK (on_pane_message) },
+    { "prune-inputs-requested", G_CALLBACK (on_prune_inputs_requested) },
   };
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), session_entries,
