@@ -4,6 +4,7 @@
  * Q = n_next nodes after multiplication, P = G+k bases, K1 = k+1 non-zero bases at a point.
  */
 #include "kan-work-private.h"
+#include "kan-inline-private.h"
 #include "kan-spline.h"
 
 #include <string.h>
@@ -13,7 +14,7 @@
 
 /* Σ_r c[m0+r]·bas[r]: the spline (from the bases) or its derivative (from their derivatives)
  * of the edge with coefficients C at one row, summed in the order of the forward pass. */
-G_ALWAYS_INLINE static inline double
+KAN_HOT_INLINE double
 edge_spline (const double *c, int m0, const double *bas, int K1)
 {
   double sv = 0.0;
@@ -24,7 +25,7 @@ edge_spline (const double *c, int m0, const double *bas, int K1)
 }
 
 /* Backward of sample B: DOUT (n_out) → adds into GRAD. K1 as in forward_edges. */
-G_ALWAYS_INLINE static inline void
+KAN_HOT_INLINE void
 backward_sample_k (const KanModel *m,
                    KanWork        *w,
                    size_t          b,
@@ -147,7 +148,7 @@ typedef struct
   size_t        stride;
 } EdgeBack;
 
-G_ALWAYS_INLINE static inline void
+KAN_HOT_INLINE void
 edge_numeric_back (const EdgeBack *E, const double *restrict gz, size_t n, int K1,
                    gboolean reg, gboolean dx, double *restrict gcl, double *acc_sb,
                    double *acc_sp, double *restrict gx)
@@ -180,7 +181,7 @@ edge_numeric_back (const EdgeBack *E, const double *restrict gz, size_t n, int K
   *acc_sp = ssp;
 }
 
-G_ALWAYS_INLINE static inline void
+KAN_HOT_INLINE void
 edge_numeric_back_k (const EdgeBack *E, const double *gz, size_t n, int K1, gboolean reg,
                      gboolean dx, double *gcl, double *acc_sb, double *acc_sp, double *gx)
 {
@@ -198,7 +199,7 @@ edge_numeric_back_k (const EdgeBack *E, const double *gz, size_t n, int K1, gboo
  * pass over the rows of the sample-major arrays: per-edge sums stay in registers and the
  * branches on masks and the regulariser leave the inner loops. The gradients of the nodes
  * (g, gz, gx) are row-contiguous per node. K1 as in forward_edges. */
-G_ALWAYS_INLINE static inline void
+KAN_HOT_INLINE void
 backward_batch_k (const KanModel *m,
                   KanWork        *w,
                   const double   *dout,

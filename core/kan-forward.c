@@ -5,6 +5,7 @@
  * Q = n_next nodes after multiplication, P = G+k bases, K1 = k+1 non-zero bases at a point.
  */
 #include "kan-work-private.h"
+#include "kan-inline-private.h"
 #include "kan-spline.h"
 #include "kan-symbolic.h"
 
@@ -89,7 +90,7 @@ base_block (KanBaseFun f, double *restrict bx, double *restrict db, size_t n)
  * sample-major arrays (I × n); derivatives of the bases only if NEED_D. K is a parameter so
  * that the k = 3 call below is specialised by the compiler. Outside the grid m0 is 0 and the
  * bases are 0, so the edge loops need no branch. */
-G_ALWAYS_INLINE static inline void
+KAN_HOT_INLINE void
 forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, int k, size_t n,
                  gboolean need_d)
 {
@@ -134,7 +135,7 @@ forward_bases (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, i
  * postnum[b,i,j] = mask·(w_b·b(x) + w_s·spline(x)), added into the subnode sums Z
  * (row-contiguous). One pass over the input node's sample-major
  * bases; K1 a constant after inlining. */
-G_ALWAYS_INLINE static inline void
+KAN_HOT_INLINE void
 edge_numeric (const int *restrict m0, const double *restrict bas, const double *restrict base,
               const double *restrict c, double wb, double ws, size_t n, int K1,
               double *restrict spl, double *restrict pnum, size_t stride, double *restrict z)
@@ -157,7 +158,7 @@ edge_numeric (const int *restrict m0, const double *restrict bas, const double *
  * summed into the subnodes z. Edge by edge, each a pass over the rows, so masks are tested
  * once per edge; K1 is a parameter so that the k = 3 call is unrolled. The spline derivatives
  * are left to the backward pass, which computes them from the bases. */
-G_ALWAYS_INLINE static inline void
+KAN_HOT_INLINE void
 forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, size_t n, int K1,
                gboolean has_sym, double y_th)
 {

@@ -16,6 +16,7 @@
  * directions whose singular value is far below the ridge damped rather than blown up).
  */
 #include "kan-spline.h"
+#include "kan-inline-private.h"
 #include "kan-error.h"
 
 #include <math.h>
@@ -222,7 +223,7 @@ kan_spline_tables (const double *t,
 
 /* The recursion of kan_spline_basis_tab3 for points whose span is S[s] (given): written as a
  * loop over the block with no branch, so the compiler can vectorise it where gathers exist. */
-G_ALWAYS_INLINE static inline void
+KAN_HOT_INLINE void
 basis_block3_spans (const double *restrict ext,
                     const double *restrict inv,
                     int                    len,
