@@ -38,8 +38,10 @@ void     kan_knots_uniform    (double       *t,
 #endif
 /* Hot loops over blocks of samples are compiled twice, for AVX2 and for the baseline, and the
  * loader picks one for the processor (GCC's function multiversioning). No FMA in either: the
- * results are the same bits on every x86-64. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+ * results are the same bits on every x86-64. Not under the sanitizers: the loader runs the
+ * picker (an ifunc resolver) before ThreadSanitizer's runtime is up, and the program crashes. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
 #define KAN_SIMD_CLONES __attribute__ ((target_clones ("avx2", "default")))
 #else
 #define KAN_SIMD_CLONES
