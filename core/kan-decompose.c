@@ -730,6 +730,26 @@ first_width_fitted (const KanDataset *raw, const KanDiscoverOptions *o, KanModel
   return TRUE;
 }
 
+/* Sets up C for a stage on the data RAW (the monomial and binomial stages); FALSE, with nothing
+ * to free, when the search was cancelled. */
+static gboolean
+data_stage_begin (Ctx *c, const KanDataset *raw, const KanDiscoverOptions *o, GPtrArray *stages,
+                  GPtrArray *formulas, GError **error)
+{
+  c->d = raw;
+  c->o = o;
+  c->stages = stages;
+  c->formulas = formulas;
+  c->timer = g_timer_new ();
+  c->y_std = std_of (raw->train_y, raw->n_train);
+  if (check_cancel (c, error))
+    {
+      g_timer_destroy (c->timer);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* The formula E (owned) of the stage NAME: its stage line with DETAIL, then the formula with
  * network M, or when M is NULL the first width fitted to the data. FALSE only on error. */
 static gboolean
@@ -755,17 +775,8 @@ kan_decompose_monomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
   g_autofree char *detail = NULL;
   double coef = 0.0, rmse;
 
-  c.d = raw;
-  c.o = o;
-  c.stages = stages;
-  c.formulas = formulas;
-  c.timer = g_timer_new ();
-  c.y_std = std_of (raw->train_y, raw->n_train);
-  if (check_cancel (&c, error))
-    {
-      g_timer_destroy (c.timer);
-      return FALSE;
-    }
+  if (!data_stage_begin (&c, raw, o, stages, formulas, error))
+    return FALSE;
   rmse = kan_monomial_fit (raw->train_x, raw->n_in, raw->train_y, raw->n_train, RATIO_SNAP,
                            power, &coef);
   if (isfinite (rmse))
@@ -1018,17 +1029,8 @@ kan_decompose_binomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
   const double *x = raw->train_x, *y = raw->train_y;
 
   g_return_val_if_fail (raw->n_in == 1, FALSE);
-  c.d = raw;
-  c.o = o;
-  c.stages = stages;
-  c.formulas = formulas;
-  c.timer = g_timer_new ();
-  c.y_std = std_of (raw->train_y, raw->n_train);
-  if (check_cancel (&c, error))
-    {
-      g_timer_destroy (c.timer);
-      return FALSE;
-    }
+  if (!data_stage_begin (&c, raw, o, stages, formulas, error))
+    return FALSE;
   for (guint iq = 0; iq < G_N_ELEMENTS (binom_q); iq++)
     for (guint ir = 0; ir < G_N_ELEMENTS (binom_r); ir++)
       {
