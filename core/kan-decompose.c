@@ -8,13 +8,14 @@
  * widths with one hidden node or one product node, which are cheap there and often enough. It
  * is skipped when the user gives the widths, and runs only while the time limit allows.
  *
- * The oracle stage, in this order (the first finding whose composed formula is exact ends it;
- * one that is not leaves the next test its turn):
+ * The oracle stage, in this order (the first finding whose composed formula is exact, or within
+ * the noise — as good as the surrogate on the test rows, with residuals that are only noise —
+ * ends it; one that is neither leaves the next test its turn):
  *  1. Fit the surrogate: width N,H,1 (H = SURROGATE_HIDDEN) at a coarse grid (G = 2) by LM.
  *     Finer grids overfit 1000 rows in several dimensions and give worse derivatives.
  *  2. Power factors: xᵢ·∂f/∂xᵢ = p·f over the points (score ≤ POWER_TOL, or up to
  *     POWER_TOL_MAX for a surrogate of noisy labels, p within POWER_SNAP
- *     of a fraction p/q, q ≤ 3). Every such variable is divided out of the labels — real data,
+ *     of a fraction p/q, q ≤ 3; p = 0 only within POWER_TOL). Every such variable is divided out of the labels — real data,
  *     not the oracle's — and the rest is solved by kan_discover; p = 0 drops a variable that
  *     does not matter.
  *  3. Merges: xᵢ and xⱼ enter only through xᵢ·xⱼ^r (monomial, first) or xᵢ + r·xⱼ (linear),
@@ -79,6 +80,10 @@
  * (step 4) may use. */
 #define REDUCE_TIME_SHARE   0.4
 #define SPLIT_TIME_SHARE    0.7
+/* A formula whose test RMSE is at most this times the surrogate's, with residuals a small
+ * network cannot explain (kan_discover_residuals_structured), is within the noise: no smooth
+ * model of these data does better, and the oracle stage ends there as it does when exact. */
+#define NOISE_SHARE         1.01
 /* LM refit of the constants of a composed formula. */
 #define REFIT_ITERATIONS    200
 /* The same convergence rule as the ladder's LM. */
@@ -529,7 +534,15 @@ typedef struct
   double                    surrogate_rmse;
   LogSurrogate             *log_oracle;  /* the oracle when it beat SURROGATE (else NULL) */
   gboolean                  exact;
+  gboolean                  within_noise;  /* a formula fits as well as the surrogate */
 } Ctx;
+
+/* Whether the oracle stage is over: a formula is exact, or within the noise. */
+static gboolean
+settled (const Ctx *c)
+{
+  return c->exact || c->within_noise;
+}
 
 static double
 std_of (const double *y, size_t n)
@@ -606,6 +619,12 @@ emit (Ctx *c, KanExpr *e, const char *width, const char *lock, KanModel *model)
   f->model = model;
   if (expr_exact (e, c->d, c->o->exact_tol, c->y_std))
     c->exact = TRUE;
+  else if (c->surrogate != NULL && !c->within_noise && c->d->n_test > 0
+           && expr_rmse (e, c->d, TRUE) <= NOISE_SHARE * c->surrogate_rmse
+           && !kan_discover_residuals_structured (e, c->d->n_in, c->d->train_x, c->d->train_y,
+                                                  c->d->n_train, c->d->test_x, c->d->test_y,
+                                                  c->d->n_test, c->o->cancellable))
+    c->within_noise = TRUE;
   g_ptr_array_add (c->formulas, f);
 }
 
@@ -1461,6 +1480,11 @@ try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GErr
       double p, s = kan_detect_power (f, pts, n, i, &p);
       if (!(s <= tol) || !snap_ratio (p, POWER_SNAP, &p))
         continue;
+      /* Dropping a variable (p = 0) is the most drastic reduction: a weak but real
+       * dependence (exp(−x·y·z/w) on xᵢ) scores about as a noisy surrogate's derivative does,
+       * so the tolerance is not widened for it. */
+      if (p == 0.0 && !(s <= POWER_TOL))
+        continue;
       /* The data must allow dividing by xᵢ^p. */
       for (size_t q = 0; q < c->d->n_train + c->d->n_test; q++)
         {
@@ -1579,7 +1603,7 @@ try_merges (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **er
 {
   int I = c->d->n_in;
 
-  for (int kind = KAN_MERGE_MONOMIAL; kind >= KAN_MERGE_LINEAR && !c->exact; kind--)
+  for (int kind = KAN_MERGE_MONOMIAL; kind >= KAN_MERGE_LINEAR && !settled (c); kind--)
     {
       g_autofree double *ratio = g_new (double, I * I);
       g_autofree double *score = g_new (double, I * I);
@@ -1719,7 +1743,7 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
       at = q;
   memcpy (x0, pts + at * I, I * sizeof (double));
 
-  for (int mult = 1; mult >= 0 && !c->exact; mult--)
+  for (int mult = 1; mult >= 0 && !settled (c); mult--)
     {
       double t0 = g_timer_elapsed (c->timer, NULL), f0, left;
       int n_groups;
@@ -1911,11 +1935,11 @@ kan_decompose_oracle (const KanDataset *raw, const KanDiscoverOptions *o, double
 
   if (!try_power_factors (&c, &f, pts, n, error))
     goto done;
-  if (!c.exact && !try_merges (&c, &f, pts, n, error))
+  if (!settled (&c) && !try_merges (&c, &f, pts, n, error))
     goto done;
-  if (!c.exact && !try_homogeneous (&c, &f, pts, n, error))
+  if (!settled (&c) && !try_homogeneous (&c, &f, pts, n, error))
     goto done;
-  if (!c.exact && !try_split (&c, &f, pts, n, error))
+  if (!settled (&c) && !try_split (&c, &f, pts, n, error))
     goto done;
   ok = TRUE;
 

@@ -682,41 +682,48 @@ settle (Search *s, KanDiscoverCandidate *c)
   c->fit = kan_expr_fit (c->expr, rows.x, rows.n_in, rows.y, rows.n, 0, NULL);
 }
 
-/* Whether C's residuals still hold structure: a small network (n,3,1, G = 3, LM) fitted
- * to them on the train rows explains more than RESIDUAL_EXPLAINED of their variance on the
- * test rows. Residuals that are noise leave nothing to explain on rows the fit never saw. */
+/* Whether C's residuals still hold structure (kan_discover_residuals_structured). */
 static gboolean
 residuals_structured (Search *s, const KanDiscoverCandidate *c, GCancellable *stop)
 {
   const RawData *r = &s->raw;
-  g_autofree double *rt = g_new (double, MAX (r->n_train, 1));
-  g_autofree double *rv = g_new (double, MAX (r->n_test, 1));
-  g_autofree char *width = g_strdup_printf ("%d,%d,1", r->n_in, RESIDUAL_HIDDEN);
+
+  return kan_discover_residuals_structured (c->expr, r->n_in, r->train_x, r->train_y,
+                                            r->n_train, r->test_x, r->test_y, r->n_test, stop);
+}
+
+gboolean
+kan_discover_residuals_structured (const KanExpr *e, int n_in, const double *train_x,
+                                   const double *train_y, size_t n_train, const double *test_x,
+                                   const double *test_y, size_t n_test, GCancellable *stop)
+{
+  g_autofree double *rt = g_new (double, MAX (n_train, 1));
+  g_autofree double *rv = g_new (double, MAX (n_test, 1));
+  g_autofree char *width = g_strdup_printf ("%d,%d,1", n_in, RESIDUAL_HIDDEN);
   g_autoptr (KanShape) sh = kan_shape_parse (width, NULL, NULL);
   g_autoptr (KanDataset) res = NULL;
   g_autoptr (KanModel) m = NULL;
   KanModelConfig cfg;
   double mean = 0.0, var = 0.0, mse;
 
-  if (r->n_test < 8 || sh == NULL)
+  if (n_test < 8 || sh == NULL)
     return FALSE;
-  kan_expr_eval_rows (c->expr, r->train_x, r->n_train, r->n_in, rt);
-  kan_expr_eval_rows (c->expr, r->test_x, r->n_test, r->n_in, rv);
-  for (size_t q = 0; q < r->n_train; q++)
-    rt[q] = r->train_y[q] - rt[q];
-  for (size_t q = 0; q < r->n_test; q++)
+  kan_expr_eval_rows (e, train_x, n_train, n_in, rt);
+  kan_expr_eval_rows (e, test_x, n_test, n_in, rv);
+  for (size_t q = 0; q < n_train; q++)
+    rt[q] = train_y[q] - rt[q];
+  for (size_t q = 0; q < n_test; q++)
     {
-      rv[q] = r->test_y[q] - rv[q];
+      rv[q] = test_y[q] - rv[q];
       mean += rv[q];
     }
-  mean /= r->n_test;
-  for (size_t q = 0; q < r->n_test; q++)
+  mean /= n_test;
+  for (size_t q = 0; q < n_test; q++)
     var += (rv[q] - mean) * (rv[q] - mean);
-  var /= r->n_test;
+  var /= n_test;
   if (!(var > 0.0) || !isfinite (var))
     return FALSE;
-  res = kan_dataset_new_arrays (r->n_in, 1, r->n_train, 0, r->train_x, rt, NULL, NULL, NULL,
-                                NULL);
+  res = kan_dataset_new_arrays (n_in, 1, n_train, 0, train_x, rt, NULL, NULL, NULL, NULL);
   kan_model_config_init (&cfg);
   cfg.shape = sh;
   cfg.grid = RESIDUAL_GRID;
@@ -725,7 +732,7 @@ residuals_structured (Search *s, const KanDiscoverCandidate *c, GCancellable *st
   if (m == NULL || !kan_discover_train (m, res, KAN_OPT_LM, RESIDUAL_STEPS, 0.0, TRUE, stop,
                                         NULL))
     return FALSE;
-  mse = kan_model_loss (m, KAN_LOSS_MSE, r->test_x, rv, r->n_test);
+  mse = kan_model_loss (m, KAN_LOSS_MSE, test_x, rv, n_test);
   return isfinite (mse) && 1.0 - mse / var > RESIDUAL_EXPLAINED;
 }
 

@@ -196,6 +196,20 @@ double      kan_discover_rmse         (const KanExpr             *e,
                                        const KanDataset          *d,
                                        gboolean                   test);
 
+/* Whether the residuals of E (labels minus E over the rows) still hold structure: a small
+ * network (n,3,1 at G = 3, 30 LM steps) fitted to them on the train rows explains more than 5 %
+ * of their variance on the test rows. Residuals that are noise leave nothing to explain on rows
+ * the fit never saw. FALSE with fewer than 8 test rows. */
+gboolean    kan_discover_residuals_structured (const KanExpr *e,
+                                               int            n_in,
+                                               const double  *train_x,
+                                               const double  *train_y,
+                                               size_t         n_train,
+                                               const double  *test_x,
+                                               const double  *test_y,
+                                               size_t         n_test,
+                                               GCancellable  *stop);
+
 /* Trains M on D with OPT for at most STEPS steps (regulariser LAMB, grid updates if
  * UPDATE_GRID), stopping early once the loss stalls. A non-finite loss ends the run with the
  * last finite model and is not an error; cancellation and bad configurations are. */

@@ -12,6 +12,9 @@
 /* Refits allowed per formula, beyond one per constant: the search tries every constant once
  * per round and a round ends at the first that snaps. */
 #define NOISE_EXTRA_FITS  16
+/* Refits spent on ties of two constants (tie_constants), and the longest decimal they take. */
+#define NOISE_MAX_TIES    4
+#define NOISE_TIE_DIGITS  6
 /* Constants without a standard error move by at most this share of themselves. */
 #define NOISE_GAUGE_REL   1e-2
 /* A noise variance below this share of the labels' variance is rounding, not noise. */
@@ -102,6 +105,117 @@ allowed_rise (int m)
   return MAX (9.0, m + 5.0 * sqrt (2.0 * m));
 }
 
+/* The shortest decimal (at most NOISE_TIE_DIGITS significant digits) nearest to M that is
+ * within WA of A and WB of B, or FALSE. */
+static gboolean
+common_decimal (double m, double a, double wa, double b, double wb, double *out)
+{
+  for (int digits = 1; digits <= NOISE_TIE_DIGITS; digits++)
+    {
+      char buf[G_ASCII_DTOSTR_BUF_SIZE], fmt[8];
+      double s;
+
+      /* The decimal as printed, not as a multiplication would leave it. */
+      g_snprintf (fmt, sizeof fmt, "%%.%de", digits - 1);
+      g_ascii_formatd (buf, sizeof buf, fmt, m);
+      s = g_ascii_strtod (buf, NULL);
+      if (s != 0.0 && fabs (s - a) <= wa && fabs (s - b) <= wb)
+        {
+          *out = s;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+typedef struct
+{
+  int    k, l;
+  double z;
+} Tie;
+
+static int
+tie_cmp (const void *a, const void *b)
+{
+  double za = ((const Tie *) a)->z, zb = ((const Tie *) b)->z;
+
+  return (za > zb) - (za < zb);
+}
+
+/* Ties of constants: two free constants of E whose values agree within KAN_NOISE_SNAP_Z
+ * standard errors each, such as 0.11938·A + 0.11939·B, are both fixed at the shortest
+ * decimal within those bounds nearest to their mean weighted by 1/se² (0.11939·A + 0.11939·B, which the canonical form prints as
+ * 0.11939·(A + B)), when the residual sum of squares rises by no more than the noise explains
+ * for two more fixed constants (the test of kan_noise_snap). Closest pairs first, at most
+ * NOISE_MAX_TIES refits. *FIT is the fit of E, replaced with the result's. */
+static KanExpr *
+tie_constants (KanExpr *e, const KanCanonRows *r, KanExprFit **fit, double rss0, double s2,
+               int *fixed)
+{
+  int tries = 0;
+  gboolean moved = TRUE;
+
+  while (moved && tries < NOISE_MAX_TIES)
+    {
+      g_autofree KanExpr **nums = NULL;
+      g_autoptr (GArray) ties = g_array_new (FALSE, FALSE, sizeof (Tie));
+      int n = kan_expr_free_constants (e, &nums);
+
+      moved = FALSE;
+      if (n < 2 || n != (*fit)->n)
+        break;
+      for (int k = 0; k < n; k++)
+        for (int l = k + 1; l < n; l++)
+          {
+            double a = nums[k]->value, b = nums[l]->value;
+            double sa = (*fit)->stderr_[k], sb = (*fit)->stderr_[l];
+            Tie t = { k, l, fabs (a - b) / sqrt (sa * sa + sb * sb) };
+            if (a != 0.0 && (a > 0) == (b > 0) && isfinite (t.z) && t.z <= KAN_NOISE_SNAP_Z)
+              g_array_append_val (ties, t);
+          }
+      g_array_sort (ties, tie_cmp);
+      for (guint q = 0; q < ties->len && !moved && tries < NOISE_MAX_TIES; q++)
+        {
+          const Tie *t = &g_array_index (ties, Tie, q);
+          g_autoptr (KanExpr) one = NULL;
+          KanExpr *trial;
+          KanExprFit *tf;
+          double v;
+
+          double sa = (*fit)->stderr_[t->k], sb = (*fit)->stderr_[t->l];
+          double wa = 1.0 / (sa * sa), wb = 1.0 / (sb * sb);
+          double m = (wa * nums[t->k]->value + wb * nums[t->l]->value) / (wa + wb);
+
+          if (!common_decimal (m, nums[t->k]->value, KAN_NOISE_SNAP_Z * sa, nums[t->l]->value,
+                               KAN_NOISE_SNAP_Z * sb, &v))
+            continue;
+          /* l > k: fixing l first leaves k's index as it was. */
+          one = with_value (e, t->l, v);
+          if (kan_expr_free_constants (one, NULL) != n - 1)
+            continue;
+          trial = with_value (one, t->k, v);
+          tries++;
+          tf = kan_expr_fit (trial, r->x, r->n_in, r->y, r->n, NOISE_FIT_ITER, NULL);
+          if (tf && isfinite (tf->rmse)
+              && rss_of (tf, r->n) - rss0 <= s2 * allowed_rise (*fixed + 2))
+            {
+              kan_expr_free (e);
+              e = trial;
+              kan_expr_fit_free (*fit);
+              *fit = tf;
+              *fixed += 2;
+              moved = TRUE;
+            }
+          else
+            {
+              kan_expr_fit_free (tf);
+              kan_expr_free (trial);
+            }
+        }
+    }
+  return e;
+}
+
 KanExpr *
 kan_noise_snap (KanExpr *e, const KanCanonRows *r, KanExprFit **fit_out)
 {
@@ -178,6 +292,7 @@ kan_noise_snap (KanExpr *e, const KanCanonRows *r, KanExprFit **fit_out)
       if (!moved)
         break;
     }
+  e = tie_constants (e, r, &fit, rss0, s2, &fixed);
 
 done:
   if (fit_out)

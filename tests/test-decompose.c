@@ -565,29 +565,102 @@ START_TEST (test_end_to_end_binomial)
 }
 END_TEST
 
-/* Under noise, the formula that leaves only noise wins over a simpler one whose error is
- * clearly above it (here 1.5 times), though both are within accuracy_tol. */
-START_TEST (test_noisy_selection)
+/* Noisy labels of FORMULA on [LO, HI] (noise NOISE times rms(y), SEED). */
+static KanDataset *
+noisy_data (const char *formula, double lo, double hi, double noise, guint64 seed)
 {
   KanFormulaSpec spec;
-  const double range[2] = { -0.82, 0.82 };
-  g_autoptr (KanDataset) d = NULL;
-  g_autoptr (KanDiscoverResult) r = NULL;
+  const double range[2] = { lo, hi };
   GError *error = NULL;
+  KanDataset *d;
 
   kan_formula_spec_init (&spec);
-  spec.formula = "x1/sqrt(1 - x1^2)";
+  spec.formula = formula;
   spec.ranges = range;
   spec.n_ranges = 1;
   spec.n_train = 800;
   spec.n_test = 200;
-  spec.noise = 0.01;
-  spec.seed = 2;
+  spec.noise = noise;
+  spec.seed = seed;
   d = kan_dataset_from_formula (&spec, &error);
   ck_assert_msg (d != NULL, "%s", error ? error->message : "");
+  return d;
+}
+
+/* Under noise, the formula that leaves only noise wins over a simpler one whose error is
+ * clearly above it (here 1.5 times), though both are within accuracy_tol. */
+START_TEST (test_noisy_selection)
+{
+  g_autoptr (KanDataset) d = noisy_data ("x1/sqrt(1 - x1^2)", -0.82, 0.82, 0.01, 2);
+  g_autoptr (KanDiscoverResult) r = NULL;
+  GError *error = NULL;
+
   ck_assert_msg (kan_discover (d, NULL, &r, &error), "%s", error ? error->message : "");
   ck_assert_msg (strstr (r->best->text, "sqrt") != NULL && strstr (r->best->text, "atanh") == NULL,
                  "chose %s", r->best->text);
+}
+END_TEST
+
+static gboolean
+structured_expr (const KanExpr *e, const KanDataset *d)
+{
+  return kan_discover_residuals_structured (e, d->n_in, d->train_x, d->train_y, d->n_train,
+                                            d->test_x, d->test_y, d->n_test, NULL);
+}
+
+static gboolean
+structured (const char *formula, const KanDataset *d)
+{
+  GError *error = NULL;
+  g_autoptr (KanExpr) e = kan_expr_parse (formula, NULL, NULL, &error);
+
+  ck_assert_msg (e != NULL, "%s", error ? error->message : "");
+  return structured_expr (e, d);
+}
+
+/* The residuals of the true law under noise are only noise; those of a law missing a small
+ * term (4 % of y's spread), or with a constant off by 3 %, still hold structure. */
+START_TEST (test_residuals_structured)
+{
+  g_autoptr (KanDataset) d = noisy_data ("x1*x2 + 0.1*sin(3*x3)", -1, 1, 0.01, 3);
+
+  ck_assert (!structured ("x1*x2 + 0.1*sin(3*x3)", d));
+  ck_assert (structured ("x1*x2", d));
+  ck_assert (structured ("1.03*x1*x2 + 0.1*sin(3*x3)", d));
+}
+END_TEST
+
+/* Under noise, the oracle stage ends at the first formula that fits as well as the surrogate
+ * and leaves only noise: no test is tried after the subproblem that found it. */
+START_TEST (test_oracle_stops_within_noise)
+{
+  g_autoptr (KanDataset) d = noisy_data ("x1*x4*sin(x2)/x3^2", 1, 2, 0.01, 5);
+  g_autoptr (GPtrArray) stages = g_ptr_array_new_with_free_func (stage_free);
+  g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) kan_decompose_formula_free);
+  KanDiscoverOptions o;
+  GError *error = NULL;
+  int subproblems = 0;
+  gboolean after = FALSE;
+
+  kan_discover_options_init (&o);
+  ck_assert_msg (kan_decompose_oracle (d, &o, 0, stages, found, &error), "%s",
+                 error ? error->message : "");
+  for (guint q = 0; q < stages->len; q++)
+    {
+      const KanDiscoverStage *st = stages->pdata[q];
+      if (strcmp (st->stage, "subproblem") == 0)
+        subproblems++;
+      else if (subproblems > 0 && strcmp (st->stage, "detect") == 0)
+        after = TRUE;
+    }
+  ck_assert_int_eq (subproblems, 1);
+  ck_assert (!after);
+  ck_assert_uint_ge (found->len, 1);
+  {
+    const KanDecomposeFormula *f = found->pdata[found->len - 1];
+    ck_assert (!structured_expr (f->expr, d));
+  }
 }
 END_TEST
 
@@ -614,6 +687,8 @@ decompose_suite (void)
   tcase_add_test (te, test_end_to_end_log_surrogate);
   tcase_add_test (te, test_end_to_end_binomial);
   tcase_add_test (te, test_noisy_selection);
+  tcase_add_test (te, test_residuals_structured);
+  tcase_add_test (te, test_oracle_stops_within_noise);
   suite_add_tcase (s, te);
   return s;
 }

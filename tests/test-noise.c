@@ -101,6 +101,42 @@ START_TEST (test_snap_keeps_effect)
 }
 END_TEST
 
+/* The value at x1 = A, x2 = B of TEXT (a formula over x1, x2). */
+static double
+value_at (const char *text, double a, double b)
+{
+  const char *const names[] = { "x1", "x2", NULL };
+  const double x[2] = { a, b };
+  g_autoptr (KanExpr) e = kan_expr_parse (text, names, NULL, NULL);
+
+  ck_assert_ptr_nonnull (e);
+  return kan_expr_eval (e, x);
+}
+
+/* Two coefficients that agree within their errors under noise are tied at one short decimal
+ * (three free constants become one); on noise-free data, or where they differ by more than
+ * the noise allows, they stay apart. */
+START_TEST (test_tie_constants)
+{
+  {
+    g_autoptr (KanDataset) d = noisy ("0.7231*x1 + 0.7231*x2^2", 0.01, 6);
+    g_autofree char *t = snap_text ("0.7229*x1 + 0.7236*x2^2", d, NULL);
+    double c1 = value_at (t, 1, 0), c2 = value_at (t, 0, 1);
+    ck_assert_msg (c1 == c2 && fabs (c1 - 0.7231) < 2e-3, "%s", t);
+  }
+  {
+    g_autoptr (KanDataset) d = noisy ("0.7231*x1 + 0.7236*x2^2", 0.0, 6);
+    g_autofree char *t = snap_text ("0.7231*x1 + 0.7236*x2^2", d, NULL);
+    ck_assert_msg (value_at (t, 1, 0) != value_at (t, 0, 1), "%s", t);
+  }
+  {
+    g_autoptr (KanDataset) d = noisy ("0.7031*x1 + 0.7531*x2^2", 0.01, 6);
+    g_autofree char *t = snap_text ("0.7031*x1 + 0.7531*x2^2", d, NULL);
+    ck_assert_msg (fabs (value_at (t, 1, 0) - value_at (t, 0, 1)) > 0.03, "%s", t);
+  }
+}
+END_TEST
+
 /* x² data: a sin fitted over a sliver of its period matches them as well as x² does; it is
  * degenerate and never ranks first, whatever the order of the library. */
 START_TEST (test_degenerate_fit)
@@ -250,6 +286,7 @@ noise_suite (void)
   tcase_add_test (tc, test_snap_exact_data);
   tcase_add_test (tc, test_snap_keeps_effect);
   tcase_add_test (tc, test_degenerate_fit);
+  tcase_add_test (tc, test_tie_constants);
   suite_add_tcase (s, tc);
   tcase_set_timeout (td, 600);
   tcase_add_test (td, test_demo_noise_001);
