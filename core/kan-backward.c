@@ -72,13 +72,19 @@ backward_sample_k (const KanModel *m,
             }
         }
 
-      /* Edges. */
+      /* Edges: the row's values sit at its sorted position kb of each input node. */
       for (int i = 0; i < I; i++)
         {
-          size_t ib = (size_t) i * n + b;
-          int m0 = W->m0[ib];
-          const double *bas = W->bas + ib * K1, *dbas = W->dbas + ib * K1;
-          double xv = W->x[b * I + i], bv = W->base[ib], dbv = W->dbase[ib], gxi = 0.0;
+          size_t kb = (size_t) W->pos[(size_t) i * n + b], ik = (size_t) i * n + kb;
+          int m0 = W->m0[(size_t) i * n + b];
+          double bas[KAN_SPLINE_MAX_K + 1] = { 0 }, dbas[KAN_SPLINE_MAX_K + 1] = { 0 };
+          double xv = W->x[b * I + i], bv = W->base[ik], dbv = W->dbase[ik], gxi = 0.0;
+          KAN_UNROLL
+          for (int r = 0; r < K1; r++)
+            {
+              bas[r] = W->bas[((size_t) i * K1 + r) * n + kb];
+              dbas[r] = l > 0 ? W->dbas[((size_t) i * K1 + r) * n + kb] : 0.0;
+            }
           for (int j = 0; j < O; j++)
             {
               size_t e = (size_t) i * O + j, bij = (b * I + i) * O + j;
@@ -95,7 +101,7 @@ backward_sample_k (const KanModel *m,
                   for (int r = 0; r < K1; r++)
                     gc[r] += gs * bas[r];
                   grad[off_sbase + e] += gm * bv;
-                  grad[off_ssp + e] += gm * W->spl[e * n + b];
+                  grad[off_ssp + e] += gm * W->spl[e * n + kb];
                   if (l > 0)
                     gxi += gm * (L->scale_base[e] * dbv
                                  + L->scale_sp[e] * edge_spline (c, m0, dbas, K1));
@@ -132,14 +138,16 @@ backward_sample (const KanModel *m, KanWork *w, size_t b, const double *dout, do
     backward_sample_k (m, w, b, dout, grad, m->k + 1);
 }
 
-/* The numeric part of edge E over the rows, backward: GZ (row-contiguous ∂/∂z of the edge's
- * subnode) → the coefficient gradient GCL (P, zeroed), the sums for w_b and w_s, and ∂/∂x
- * added into GX (row-contiguous) when DX. With REG, the pending regulariser term of
- * postnum (stride STRIDE) is added first. REG, DX and K1 are constants after inlining, so each
- * combination is its own branch-free loop. */
+/* The numeric part of edge E over the rows, backward, interval by interval in its input
+ * node's sorted order (RUNS, PERM as in WorkLayer): GZ (∂/∂z of the edge's subnode, by row) →
+ * the coefficient gradient GCL (P, zeroed: each run's K1 sums stay in registers and are added
+ * once), the sums for w_b and w_s, and ∂/∂x added into GX (by row) when DX. With REG, the
+ * pending regulariser term of postnum (stride STRIDE) is added first. REG, DX and K1 are
+ * constants after inlining, so each combination is its own branch-free loop. */
 typedef struct
 {
-  const int    *m0;
+  const int    *runs, *perm;
+  int           G;
   const double *bas, *dbas, *base, *dbase;
   const double *c, *spl;
   double        msk, sp, sbw;
@@ -153,29 +161,47 @@ edge_numeric_back (const EdgeBack *E, const double *restrict gz, size_t n, int K
                    gboolean reg, gboolean dx, double *restrict gcl, double *acc_sb,
                    double *acc_sp, double *restrict gx)
 {
-  const int *restrict m0 = E->m0;
+  const int *restrict runs = E->runs, *restrict perm = E->perm;
   const double *restrict bas = E->bas, *restrict dbas = E->dbas;
   const double *restrict base = E->base, *restrict dbase = E->dbase, *restrict c = E->c;
   const double *restrict spl = E->spl;
   double msk = E->msk, sp = E->sp, sbw = E->sbw, alpha = E->alpha, mp = E->mp;
   double sb = 0.0, ssp = 0.0;
 
-  for (size_t b = 0; b < n; b++)
+  for (int q = 0; q < E->G; q++)
     {
-      const double *bb = bas + b * K1;
-      double gm = gz[b], gs;
-      int mb = m0[b];
-      if (reg)
-        gm += alpha * (E->pnum[b * E->stride] - mp);
-      gm *= msk;
-      gs = gm * sp;
+      size_t k0 = (size_t) runs[q], k1 = (size_t) runs[q + 1];
+      double cc[KAN_SPLINE_MAX_K + 1] = { 0 }, acc[KAN_SPLINE_MAX_K + 1] = { 0 };
+      if (k0 == k1)
+        continue;
       KAN_UNROLL
       for (int r = 0; r < K1; r++)
-        gcl[mb + r] += gs * bb[r];
-      sb += gm * base[b];
-      ssp += gm * spl[b];
-      if (dx)
-        gx[b] += gm * (sbw * dbase[b] + sp * edge_spline (c, mb, dbas + b * K1, K1));
+        cc[r] = c[q + r];
+      for (size_t kk = k0; kk < k1; kk++)
+        {
+          size_t b = (size_t) perm[kk];
+          double gm = gz[b], gs;
+          if (reg)
+            gm += alpha * (E->pnum[b * E->stride] - mp);
+          gm *= msk;
+          gs = gm * sp;
+          KAN_UNROLL
+          for (int r = 0; r < K1; r++)
+            acc[r] += gs * bas[r * n + kk];
+          sb += gm * base[kk];
+          ssp += gm * spl[kk];
+          if (dx)
+            {
+              double dsv = 0.0;
+              KAN_UNROLL
+              for (int r = 0; r < K1; r++)
+                dsv += cc[r] * dbas[r * n + kk];
+              gx[b] += gm * (sbw * dbase[kk] + sp * dsv);
+            }
+        }
+      KAN_UNROLL
+      for (int r = 0; r < K1; r++)
+        gcl[q + r] += acc[r];
     }
   *acc_sb = sb;
   *acc_sp = ssp;
@@ -271,7 +297,8 @@ backward_batch_k (const KanModel *m,
             if (L->mask[e] != 0.0)
               {
                 EdgeBack E = {
-                  .m0 = W->m0 + (size_t) i * n,
+                  .runs = W->runs + (size_t) i * (m->G + 1), .perm = W->perm + (size_t) i * n,
+                  .G = m->G,
                   .bas = W->bas + (size_t) i * n * K1, .dbas = W->dbas + (size_t) i * n * K1,
                   .base = W->base + (size_t) i * n, .dbase = W->dbase + (size_t) i * n,
                   .c = L->coef + e * P, .spl = W->spl + e * n,

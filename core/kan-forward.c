@@ -59,17 +59,63 @@ update_tables (const KanModel *m, KanWork *w)
   w->tab_serial = m->grid_serial;
 }
 
+/* exp(V) for |V| <= KAN_EXP_POLY_MAX, with no branch and no library call, so that a loop over
+ * values vectorises: V = n·ln 2 + r with |r| <= ln 2 / 2 (n rounded by the 1.5·2^52 shift,
+ * ln 2 in two parts), e^r by its Taylor polynomial of degree 12 (truncation below 2e-16
+ * relative) summed as 1 + (r + r²·q(r)), 2^n put into the exponent bits. Within 1 ulp of
+ * libm's exp in tests; the caller redoes
+ * values outside the range, NaN included, with exp. */
+#define KAN_EXP_POLY_MAX 708.0
+
+G_ALWAYS_INLINE static inline double
+exp_poly (double v)
+{
+  const double shift = 6755399441055744.0, ln2_hi = 6.93147180369123816490e-01;
+  const double ln2_lo = 1.90821492927058770002e-10, inv_ln2 = 1.44269504088896338700e+00;
+  double kd = v * inv_ln2 + shift, nd = kd - shift, r = (v - nd * ln2_hi) - nd * ln2_lo, p, sc;
+  guint64 bits;
+
+  p = 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = 1.0 + (r + (r * r) * p);
+  /* The low bits of kd hold n in two's complement; shifted into the exponent field with the
+   * bias, the bits above it fall out. */
+  memcpy (&bits, &kd, sizeof bits);
+  bits = (bits + 1023) << 52;
+  memcpy (&sc, &bits, sizeof sc);
+  return p * sc;
+}
+
 /* Base function of N values: BX holds x on entry and b(x) on return, DB gets b'(x). SiLU in
- * two passes: the scalar exp calls, then the divisions and products, which the compiler
- * vectorises. */
-static void
+ * passes the compiler vectorises (exp_poly, then the divisions and products), with libm's exp
+ * for the rare values beyond exp_poly's range. */
+KAN_SIMD_CLONES static void
 base_block (KanBaseFun f, double *restrict bx, double *restrict db, size_t n)
 {
   switch (f)
     {
     case KAN_BASE_SILU:
-      for (size_t s = 0; s < n; s++)
-        db[s] = exp (-bx[s]);
+      {
+        int far = 0;
+        for (size_t s = 0; s < n; s++)
+          {
+            db[s] = exp_poly (-bx[s]);
+            far |= !(fabs (bx[s]) <= KAN_EXP_POLY_MAX);
+          }
+        if (far)
+          for (size_t s = 0; s < n; s++)
+            if (!(fabs (bx[s]) <= KAN_EXP_POLY_MAX))
+              db[s] = exp (-bx[s]);
+      }
       for (size_t s = 0; s < n; s++)
         {
           double xv = bx[s], sg = 1.0 / (1.0 + db[s]);
@@ -86,38 +132,136 @@ base_block (KanBaseFun f, double *restrict bx, double *restrict db, size_t n)
     }
 }
 
-/* Bases and base function of layer input W->x (n × I), input node by input node into the
- * sample-major arrays (I × n); derivatives of the bases only if NEED_D. K is a parameter so
- * that the k = 3 call below is specialised by the compiler. Outside the grid m0 is 0 and the
- * bases are 0, so the edge loops need no branch. */
+/* Sorts the rows of input node i by their first basis M0 (a stable counting sort over the G
+ * intervals) into W's perm, pos and runs, and the input into W->xs. */
+static void
+sort_rows (const KanLayer *L, WorkLayer *W, KanWork *w, int i, int G, size_t n, const int *m0)
+{
+  int I = L->n_in, *restrict next = w->t_next;   /* KAN_WORK_SORT_SLICES × (G+1) */
+  int *restrict perm = W->perm + (size_t) i * n, *restrict pos = W->pos + (size_t) i * n;
+  int *restrict runs = W->runs + (size_t) i * (G + 1);
+  double *restrict xs = W->xs + (size_t) i * n;
+  size_t lo[KAN_WORK_SORT_SLICES + 1], len = n / KAN_WORK_SORT_SLICES;
+
+  for (int j = 0; j <= KAN_WORK_SORT_SLICES; j++)
+    lo[j] = j * len;
+  lo[KAN_WORK_SORT_SLICES] = n;
+  memset (next, 0, sizeof (int) * KAN_WORK_SORT_SLICES * (G + 1));
+  for (size_t p = 0; p < len; p++)
+    for (int j = 0; j < KAN_WORK_SORT_SLICES; j++)
+      next[j * (G + 1) + m0[lo[j] + p]]++;
+  for (size_t b = lo[KAN_WORK_SORT_SLICES - 1] + len; b < n; b++)
+    next[(KAN_WORK_SORT_SLICES - 1) * (G + 1) + m0[b]]++;
+  /* Interval by interval, slice by slice: the first position of each (slice, interval). */
+  {
+    int at = 0;
+    for (int q = 0; q < G; q++)
+      {
+        runs[q] = at;
+        for (int j = 0; j < KAN_WORK_SORT_SLICES; j++)
+          {
+            int c = next[j * (G + 1) + q];
+            next[j * (G + 1) + q] = at;
+            at += c;
+          }
+      }
+    runs[G] = at;
+  }
+  for (size_t p = 0; p < len; p++)
+    for (int j = 0; j < KAN_WORK_SORT_SLICES; j++)
+      {
+        size_t b = lo[j] + p, kk = (size_t) next[j * (G + 1) + m0[b]]++;
+        perm[kk] = (int) b;
+        pos[b] = (int) kk;
+      }
+  for (size_t b = lo[KAN_WORK_SORT_SLICES - 1] + len; b < n; b++)
+    {
+      size_t kk = (size_t) next[(KAN_WORK_SORT_SLICES - 1) * (G + 1) + m0[b]]++;
+      perm[kk] = (int) b;
+      pos[b] = (int) kk;
+    }
+  for (size_t kk = 0; kk < n; kk++)
+    xs[kk] = W->x[(size_t) perm[kk] * I + i];
+}
+
+/* Bases and base function of layer input W->x (n × I), input node by input node, into the
+ * node's sorted arrays (see WorkLayer); derivatives of the bases only if NEED_D. Cubic bases
+ * (k = 3) are computed in sorted order, a run of rows of one interval at a time; other orders
+ * row by row into the workspace's scratch, then sorted. K is a parameter so that the k = 3
+ * call below is specialised by the compiler. Outside the grid m0 is 0 and the bases are 0, so
+ * the edge loops need no branch. */
 KAN_HOT_INLINE void
 forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, int k, size_t n,
                  gboolean need_d)
 {
-  int I = L->n_in, K1 = k + 1, len = kan_spline_ext_len (m->G, k);
+  int I = L->n_in, K1 = k + 1, G = m->G, len = kan_spline_ext_len (G, k);
+  double *restrict tb = w->t_bas, *restrict tdb = w->t_dbas;
+
   for (int i = 0; i < I; i++)
     {
       const double *t = kan_layer_knots (m, L, i);
       const double *ext = W->ext + (size_t) i * len, *inv = W->inv + (size_t) i * k * len;
-      int *m0 = W->m0 + (size_t) i * n;
-      double *bas = W->bas + (size_t) i * n * K1, *dbas = W->dbas + (size_t) i * n * K1;
-      double *base = W->base + (size_t) i * n, *dbase = W->dbase + (size_t) i * n;
+      const int *restrict perm = W->perm + (size_t) i * n;
+      const int *restrict runs = W->runs + (size_t) i * (G + 1);
+      int *restrict m0 = W->m0 + (size_t) i * n;
+      const double *restrict xs = W->xs + (size_t) i * n;
+      double *restrict bas = W->bas + (size_t) i * n * K1;
+      double *restrict dbas = W->dbas + (size_t) i * n * K1;
+      double *restrict base = W->base + (size_t) i * n, *restrict dbase = W->dbase + (size_t) i * n;
+      double *restrict col = w->t_col;
+
       for (size_t b0 = 0; b0 < n; b0 += KAN_WORK_BLOCK_ROWS)
         {
           size_t b1 = MIN (n, b0 + KAN_WORK_BLOCK_ROWS);
           if (kan_work_tick (w, b1 - b0))
             return;
           for (size_t b = b0; b < b1; b++)
-            base[b] = W->x[b * I + i];
+            col[b] = W->x[b * I + i];
           if (k == 3)
-            kan_spline_basis_block3 (t, ext, inv, m->G, base + b0, b1 - b0, m0 + b0,
-                                     bas + b0 * K1, need_d ? dbas + b0 * K1 : NULL);
+            kan_spline_first3 (t, ext, inv, G, col + b0, b1 - b0, m0 + b0);
           else
             for (size_t b = b0; b < b1; b++)
-              m0[b] = MAX (0, kan_spline_basis_tab (t, ext, inv, m->G, k, base[b], bas + b * K1,
-                                                    need_d ? dbas + b * K1 : NULL));
-          base_block (m->base_fun, base + b0, dbase + b0, b1 - b0);
+              m0[b] = MAX (0, kan_spline_basis_tab (t, ext, inv, G, k, col[b], tb + b * K1,
+                                                    need_d ? tdb + b * K1 : NULL));
         }
+      sort_rows (L, W, w, i, G, n, m0);
+
+      if (k == 3)
+        {
+          double lo = t[3], hi = t[G + 3];
+          for (int q = 0; q < G; q++)
+            kan_spline_cubic_run (ext, inv, G, q, xs + runs[q], runs[q + 1] - runs[q],
+                                  bas + runs[q], need_d ? dbas + runs[q] : NULL, n);
+          /* Rows outside the grid or at its ends, where some of the four bases do not
+           * exist, sit in the first and last runs: redone one by one. */
+          for (int q = 0; q < G; q += MAX (1, G - 1))
+            for (size_t kk = (size_t) runs[q]; kk < (size_t) runs[q + 1]; kk++)
+              if (!(xs[kk] >= lo && xs[kk] < hi))
+                {
+                  double B[4], D[4];
+                  kan_spline_basis_tab3 (t, ext, inv, G, xs[kk], B, D);
+                  for (int r = 0; r < 4; r++)
+                    {
+                      bas[r * n + kk] = B[r];
+                      if (need_d)
+                        dbas[r * n + kk] = D[r];
+                    }
+                }
+        }
+      else
+        for (size_t kk = 0; kk < n; kk++)
+          {
+            size_t b = (size_t) perm[kk];
+            for (int r = 0; r < K1; r++)
+              {
+                bas[r * n + kk] = tb[b * K1 + r];
+                if (need_d)
+                  dbas[r * n + kk] = tdb[b * K1 + r];
+              }
+          }
+      if (n > 0)
+        memcpy (base, xs, sizeof (double) * n);
+      base_block (m->base_fun, base, dbase, n);
     }
 }
 
@@ -131,24 +275,36 @@ forward_bases (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, i
     forward_bases_k (m, L, W, w, K1 - 1, n, need_d);
 }
 
-/* The numeric part of edge E over the rows: SPL = spline(x) and
- * postnum[b,i,j] = mask·(w_b·b(x) + w_s·spline(x)), added into the subnode sums Z
- * (row-contiguous). One pass over the input node's sample-major
- * bases; K1 a constant after inlining. */
+/* The numeric part of edge E over the rows of its input node, interval by interval (the
+ * node's sorted order, RUNS over G intervals, PERM as in WorkLayer): SPL (sorted) =
+ * spline(x) and postnum[b,i,j] = mask·(w_b·b(x) + w_s·spline(x)), added into the subnode sums
+ * Z (by row). Inside a run the K1 coefficients are constants; K1 a constant after inlining. */
 KAN_HOT_INLINE void
-edge_numeric (const int *restrict m0, const double *restrict bas, const double *restrict base,
+edge_numeric (const int *restrict runs, int G, const int *restrict perm,
+              const double *restrict bas, const double *restrict base,
               const double *restrict c, double wb, double ws, size_t n, int K1,
               double *restrict spl, double *restrict pnum, size_t stride, double *restrict z)
 {
-  for (size_t b = 0; b < n; b++)
+  for (int q = 0; q < G; q++)
     {
-      const double *bb = bas + b * K1, *cc = c + m0[b];
-      double sv = 0.0, pn;
+      size_t k0 = (size_t) runs[q], k1 = (size_t) runs[q + 1];
+      double cc[KAN_SPLINE_MAX_K + 1] = { 0 };
       KAN_UNROLL
       for (int r = 0; r < K1; r++)
-        sv += cc[r] * bb[r];
-      spl[b] = sv;
-      pn = wb * base[b] + ws * sv;
+        cc[r] = c[q + r];
+      for (size_t kk = k0; kk < k1; kk++)
+        {
+          double sv = 0.0;
+          KAN_UNROLL
+          for (int r = 0; r < K1; r++)
+            sv += cc[r] * bas[r * n + kk];
+          spl[kk] = sv;
+        }
+    }
+  for (size_t kk = 0; kk < n; kk++)
+    {
+      size_t b = (size_t) perm[kk];
+      double pn = wb * base[kk] + ws * spl[kk];
       pnum[b * stride] = pn;
       z[b] += pn;
     }
@@ -178,9 +334,10 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, s
 
         /* A masked edge is exactly 0, whatever its (possibly stale) parameters hold. */
         if (msk != 0.0)
-          edge_numeric (W->m0 + (size_t) i * n, W->bas + (size_t) i * n * K1,
-                        W->base + (size_t) i * n, L->coef + e * P, msk * L->scale_base[e],
-                        msk * L->scale_sp[e], n, K1, W->spl + e * n, pnum, IO, z);
+          edge_numeric (W->runs + (size_t) i * (m->G + 1), m->G, W->perm + (size_t) i * n,
+                        W->bas + (size_t) i * n * K1, W->base + (size_t) i * n,
+                        L->coef + e * P, msk * L->scale_base[e], msk * L->scale_sp[e], n, K1,
+                        W->spl + e * n, pnum, IO, z);
         else
           for (size_t b = 0; b < n; b++)
             {

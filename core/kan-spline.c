@@ -216,33 +216,86 @@ kan_spline_tables (const double *t,
       inv[(size_t) (j - 1) * len + q] = q + j < len ? safe_div (1.0, ext[q + j] - ext[q]) : 0.0;
 }
 
-/* Points per block of kan_spline_basis_block3, and the most knots whose span is found by
- * counting (one vectorised pass over the block per knot) rather than by a binary search. */
-#define BLOCK3_POINTS    256
-#define BLOCK3_MAX_COUNT 24
+/* Largest deviation of an interior knot from the uniform grid, as a fraction of the mean
+ * spacing, for which kan_spline_basis_block3 guesses the span by arithmetic: the guess is then
+ * off by at most one span, and one comparison with each neighbouring knot corrects it. */
+#define BLOCK3_UNIFORM_TOL 0.1
 
-/* The recursion of kan_spline_basis_tab3 for points whose span is S[s] (given): written as a
- * loop over the block with no branch, so the compiler can vectorise it where gathers exist. */
-KAN_HOT_INLINE void
-basis_block3_spans (const double *restrict ext,
-                    const double *restrict inv,
-                    int                    len,
-                    const double *restrict xs,
-                    const long   *restrict sp,
-                    size_t                 n,
-                    double       *restrict b,
-                    double       *restrict db,
-                    gboolean               with_d)
+/* TRUE if the interior knots t_3 … t_{G+3} are within BLOCK3_UNIFORM_TOL spacings of a
+ * uniform grid (which makes them strictly increasing). */
+static gboolean
+knots_near_uniform (const double *t, int G)
 {
+  double lo = t[3], h = (t[G + 3] - lo) / G;
+
+  if (!(h > 0.0))
+    return FALSE;
+  for (int q = 1; q < G; q++)
+    if (!(fabs (t[3 + q] - (lo + q * h)) <= BLOCK3_UNIFORM_TOL * h))
+      return FALSE;
+  return TRUE;
+}
+
+/* The span s (t_s <= x < t_{s+1}) of a point X inside the grid (t_3 <= x < t_{G+3}): by
+ * arithmetic on near-uniform knots (UNIFORM, IH = G/(t_{G+3} − t_3); a guess and one
+ * correction) or else by a branch-free binary search. Both give the largest such s, so the
+ * bases have the same bits either way. */
+G_ALWAYS_INLINE static inline long
+span3 (const double *restrict t, int G, double x, gboolean uniform, double ih)
+{
+  if (uniform)
+    {
+      long q = (long) ((x - t[3]) * ih), sp = 3 + MIN (q, (long) G - 1);
+      sp -= x < t[sp];
+      sp += x >= t[sp + 1];
+      return sp;
+    }
+  else
+    {
+      const double *base = t;
+      int cnt = G + 6;   /* search t_0 … t_{last-1} */
+      while (cnt > 1)
+        {
+          int half = cnt >> 1;
+          base = x >= base[half] ? base + half : base;
+          cnt -= half;
+        }
+      return base - t;
+    }
+}
+
+/* The points inside the grid (where all four bases exist) by span3 and the recursion, every
+ * other point as kan_spline_basis_tab3 does it. */
+KAN_HOT_INLINE void
+basis_block3_points (const double *restrict t,
+                     const double *restrict ext,
+                     const double *restrict inv,
+                     int                    G,
+                     const double *restrict xs,
+                     size_t                 n,
+                     int          *restrict m0,
+                     double       *restrict b,
+                     double       *restrict db,
+                     gboolean               uniform,
+                     gboolean               with_d)
+{
+  const int len = G + 13;
+  const double lo = t[3], hi = t[G + 3], ih = G / (hi - lo);
+
   for (size_t s = 0; s < n; s++)
     {
-      double B[4], D[4];
-      kan_spline_cubic_at_span (ext, inv, len, sp[s], xs[s], B, D);
-      for (int r = 0; r < 4; r++)
-        b[s * 4 + r] = B[r];
-      if (with_d)
-        for (int r = 0; r < 4; r++)
-          db[s * 4 + r] = D[r];
+      double x = xs[s], D[4];
+      long sp;
+
+      if (!(x >= lo && x < hi))
+        {
+          m0[s] = MAX (0, kan_spline_basis_tab3 (t, ext, inv, G, x, b + s * 4,
+                                                 with_d ? db + s * 4 : NULL));
+          continue;
+        }
+      sp = span3 (t, G, x, uniform, ih);
+      kan_spline_cubic_at_span (ext, inv, len, sp, x, b + s * 4, with_d ? db + s * 4 : D);
+      m0[s] = (int) sp - 3;
     }
 }
 
@@ -257,63 +310,106 @@ kan_spline_basis_block3 (const double *t,
                          double       *b,
                          double       *db)
 {
-  const int last = G + 6, n_basis = G + 3, len = G + 13;
-  long sp[BLOCK3_POINTS];
-  double cnts[BLOCK3_POINTS];
+  gboolean uniform;
 
   g_return_if_fail (t != NULL && ext != NULL && inv != NULL);
   g_return_if_fail ((xs != NULL && m0 != NULL && b != NULL) || n == 0);
-  for (size_t s0 = 0; s0 < n; s0 += BLOCK3_POINTS)
-    {
-      size_t nb = MIN (BLOCK3_POINTS, n - s0);
-      const double *x = xs + s0;
-      double *bb = b + s0 * 4, *dd = db ? db + s0 * 4 : NULL;
+  uniform = knots_near_uniform (t, G);
+  if (uniform && db)
+    basis_block3_points (t, ext, inv, G, xs, n, m0, b, db, TRUE, TRUE);
+  else if (uniform)
+    basis_block3_points (t, ext, inv, G, xs, n, m0, b, db, TRUE, FALSE);
+  else if (db)
+    basis_block3_points (t, ext, inv, G, xs, n, m0, b, db, FALSE, TRUE);
+  else
+    basis_block3_points (t, ext, inv, G, xs, n, m0, b, db, FALSE, FALSE);
+}
 
-      /* Span: the number of knots t_1 … t_{last-1} at or below x, which for x in
-       * [t_0, t_last) is the s with t_s <= x < t_{s+1} (the largest, with repeated knots);
-       * outside, any span in range: those points are redone below. */
-      if (last <= BLOCK3_MAX_COUNT)
-        {
-          for (size_t s = 0; s < nb; s++)
-            cnts[s] = 0.0;
-          for (int q = 1; q < last; q++)
-            {
-              double tq = t[q];
-              for (size_t s = 0; s < nb; s++)
-                cnts[s] += x[s] >= tq ? 1.0 : 0.0;
-            }
-          for (size_t s = 0; s < nb; s++)
-            sp[s] = (long) cnts[s];
-        }
+/* kan_spline_first3 with the knots' uniformity a constant. */
+KAN_HOT_INLINE void
+first3_points (const double *restrict t, const double *restrict ext, const double *restrict inv,
+               int G, const double *restrict xs, size_t n, int *restrict m0, gboolean uniform)
+{
+  const double lo = t[3], hi = t[G + 3], ih = G / (hi - lo);
+
+  for (size_t s = 0; s < n; s++)
+    {
+      double x = xs[s], B[4];
+      if (x >= lo && x < hi)
+        m0[s] = (int) span3 (t, G, x, uniform, ih) - 3;
       else
-        for (size_t s = 0; s < nb; s++)
-          {
-            const double *base = t;
-            int cnt = last;   /* search t_0 … t_{last-1} */
-            while (cnt > 1)
-              {
-                int half = cnt >> 1;
-                base = x[s] >= base[half] ? base + half : base;
-                cnt -= half;
-              }
-            sp[s] = base - t;
-          }
-      if (dd)
-        basis_block3_spans (ext, inv, len, x, sp, nb, bb, dd, TRUE);
-      else
-        basis_block3_spans (ext, inv, len, x, sp, nb, bb, dd, FALSE);
-      /* Outside the grid or at its ends (where some of the four bases do not exist):
-       * one by one, as kan_spline_basis_tab3 does them. */
-      for (size_t s = 0; s < nb; s++)
+        m0[s] = MAX (0, kan_spline_basis_tab3 (t, ext, inv, G, x, B, NULL));
+    }
+}
+
+void
+kan_spline_first3 (const double *t,
+                   const double *ext,
+                   const double *inv,
+                   int           G,
+                   const double *xs,
+                   size_t        n,
+                   int          *m0)
+{
+  g_return_if_fail (t != NULL && ext != NULL && inv != NULL);
+  g_return_if_fail ((xs != NULL && m0 != NULL) || n == 0);
+  if (knots_near_uniform (t, G))
+    first3_points (t, ext, inv, G, xs, n, m0, TRUE);
+  else
+    first3_points (t, ext, inv, G, xs, n, m0, FALSE);
+}
+
+/* kan_spline_cubic_run with WITH_D a constant, every output row its own restrict parameter:
+ * the knots and inverse spacings of the span are loop constants, so the loop over the points
+ * vectorises without gathers. */
+KAN_HOT_INLINE void
+cubic_run_points (const KanCubicSpan *c, const double *restrict xs, size_t n,
+                  double *restrict b0, double *restrict b1, double *restrict b2,
+                  double *restrict b3, double *restrict d0, double *restrict d1,
+                  double *restrict d2, double *restrict d3, gboolean with_d)
+{
+  KanCubicSpan cs = *c;
+
+  for (size_t p = 0; p < n; p++)
+    {
+      double B[4], D[4];
+      kan_spline_cubic_eval (&cs, xs[p], B, D);
+      b0[p] = B[0];
+      b1[p] = B[1];
+      b2[p] = B[2];
+      b3[p] = B[3];
+      if (with_d)
         {
-          long first = sp[s] - 3;
-          if (x[s] >= t[0] && x[s] < t[last] && first >= 0 && first <= n_basis - 4)
-            m0[s0 + s] = (int) first;
-          else
-            m0[s0 + s] = MAX (0, kan_spline_basis_tab3 (t, ext, inv, G, x[s], bb + s * 4,
-                                                        dd ? dd + s * 4 : NULL));
+          d0[p] = D[0];
+          d1[p] = D[1];
+          d2[p] = D[2];
+          d3[p] = D[3];
         }
     }
+}
+
+KAN_SIMD_CLONES void
+kan_spline_cubic_run (const double *ext,
+                      const double *inv,
+                      int           G,
+                      int           q,
+                      const double *xs,
+                      size_t        n,
+                      double       *b,
+                      double       *db,
+                      size_t        stride)
+{
+  KanCubicSpan c;
+
+  g_return_if_fail (ext != NULL && inv != NULL && q >= 0 && q < G);
+  g_return_if_fail ((xs != NULL && b != NULL) || n == 0);
+  kan_spline_cubic_span (ext, inv, G + 13, q + 3, &c);
+  if (db)
+    cubic_run_points (&c, xs, n, b, b + stride, b + 2 * stride, b + 3 * stride, db,
+                      db + stride, db + 2 * stride, db + 3 * stride, TRUE);
+  else
+    cubic_run_points (&c, xs, n, b, b + stride, b + 2 * stride, b + 3 * stride, NULL, NULL,
+                      NULL, NULL, FALSE);
 }
 
 double

@@ -152,24 +152,39 @@ kan_spline_basis_tab (const double *t,
   return clip;
 }
 
-/* The four cubic bases at X and their derivatives into B and D, on the span S
- * (t_s <= x < t_{s+1}) of the knots whose kan_spline_tables are EXT and INV (LEN = G+13). */
-G_ALWAYS_INLINE static inline void
-kan_spline_cubic_at_span (const double *ext,
-                          const double *inv,
-                          int           len,
-                          long          s,
-                          double        x,
-                          double       *B,
-                          double       *D)
+/* The knots and inverse spacings the cubic bases on one span s use: e[d+2] = t_{s+d} for
+ * d = −2 … 3, i1 = 1/(t_{s+1} − t_s), i2[d+1] = 1/(t_{s+d+2} − t_{s+d}) for d = −1, 0 and
+ * i3[d+2] = 1/(t_{s+d+3} − t_{s+d}) for d = −2 … 0, from the tables EXT and INV
+ * (LEN = G+13). */
+typedef struct
 {
-  /* e[d] = t_{s+d}; iJ[d] = 1/(t_{s+d+J} − t_{s+d}). */
-  const double *e = ext + s + 3, *i1 = inv + s + 3, *i2 = inv + len + s + 3;
-  const double *i3 = inv + 2 * len + s + 3;
+  double e[6], i1, i2[2], i3[3];
+} KanCubicSpan;
+
+G_ALWAYS_INLINE static inline void
+kan_spline_cubic_span (const double *ext, const double *inv, int len, long s, KanCubicSpan *c)
+{
+  const double *e = ext + s + 3, *i2 = inv + len + s + 3, *i3 = inv + 2 * len + s + 3;
+
+  for (int d = 0; d < 6; d++)
+    c->e[d] = e[d - 2];
+  c->i1 = inv[s + 3];
+  c->i2[0] = i2[-1];
+  c->i2[1] = i2[0];
+  c->i3[0] = i3[-2];
+  c->i3[1] = i3[-1];
+  c->i3[2] = i3[0];
+}
+
+/* The four cubic bases at X (on the span of C) and their derivatives into B and D. */
+G_ALWAYS_INLINE static inline void
+kan_spline_cubic_eval (const KanCubicSpan *c, double x, double *B, double *D)
+{
+  const double *e = c->e + 2, *i2 = c->i2 + 1, *i3 = c->i3 + 2;
   double a0, a1, c0, c1, c2;
 
-  a0 = (e[1] - x) * i1[0];
-  a1 = (x - e[0]) * i1[0];
+  a0 = (e[1] - x) * c->i1;
+  a1 = (x - e[0]) * c->i1;
   c0 = (e[1] - x) * i2[-1] * a0;
   c1 = (x - e[-1]) * i2[-1] * a0 + (e[2] - x) * i2[0] * a1;
   c2 = (x - e[0]) * i2[0] * a1;
@@ -181,6 +196,23 @@ kan_spline_cubic_at_span (const double *ext,
   D[1] = 3.0 * (i3[-2] * c0 - i3[-1] * c1);
   D[2] = 3.0 * (i3[-1] * c1 - i3[0] * c2);
   D[3] = 3.0 * i3[0] * c2;
+}
+
+/* The four cubic bases at X and their derivatives into B and D, on the span S
+ * (t_s <= x < t_{s+1}) of the knots whose kan_spline_tables are EXT and INV (LEN = G+13). */
+G_ALWAYS_INLINE static inline void
+kan_spline_cubic_at_span (const double *ext,
+                          const double *inv,
+                          int           len,
+                          long          s,
+                          double        x,
+                          double       *B,
+                          double       *D)
+{
+  KanCubicSpan c;
+
+  kan_spline_cubic_span (ext, inv, len, s, &c);
+  kan_spline_cubic_eval (&c, x, B, D);
 }
 
 /* kan_spline_basis_tab written out for k = 3, the order nearly everyone uses. */
@@ -243,10 +275,10 @@ kan_spline_basis_tab3 (const double *t,
 
 /* kan_spline_basis_tab3 at the N points XS, sample-major: M0[s] (0 where the point lies
  * outside the grid, whose bases are then 0), B[s·4 + r] and, if DB is not NULL,
- * DB[s·4 + r]. The same values as N calls of kan_spline_basis_tab3, computed a block of
- * points at a time: the span by counting knots (a vectorised pass when the knots are few),
- * then the recursion for every point of the block, then the rare points near or outside the
- * ends one by one. */
+ * DB[s·4 + r]. The same values as N calls of kan_spline_basis_tab3: the span by arithmetic
+ * when the interior knots are near uniform (checked once per call), by binary search
+ * otherwise, then the recursion; the rare points near or outside the ends (where some of the
+ * four bases do not exist) as kan_spline_basis_tab3 does them. */
 void     kan_spline_basis_block3 (const double *t,
                                   const double *ext,
                                   const double *inv,
@@ -256,6 +288,33 @@ void     kan_spline_basis_block3 (const double *t,
                                   int          *m0,
                                   double       *b,
                                   double       *db);
+
+/* The first non-zero cubic basis at each of the N points XS into M0, as
+ * kan_spline_basis_tab3 returns it (clipped to 0 … G−1 near the ends; 0 outside the grid
+ * and for NaN), with the span found as kan_spline_basis_block3 finds it. */
+void     kan_spline_first3    (const double *t,
+                               const double *ext,
+                               const double *inv,
+                               int           G,
+                               const double *xs,
+                               size_t        n,
+                               int          *m0);
+
+/* The four cubic bases and, if DB is not NULL, their derivatives at the N points XS that all
+ * lie in interval Q < G of the grid (t_{Q+3} <= x < t_{Q+4}, where kan_spline_first3 gives Q),
+ * structure of arrays: B[r·STRIDE + p] is basis Q+r at point p. The bits of
+ * kan_spline_basis_tab3 at those points; at a point outside the interval, values without
+ * meaning (the caller redoes those). One interval's knots are constants of the loop over the
+ * points, which the compiler vectorises. */
+void     kan_spline_cubic_run (const double *ext,
+                               const double *inv,
+                               int           G,
+                               int           q,
+                               const double *xs,
+                               size_t        n,
+                               double       *b,
+                               double       *db,
+                               size_t        stride);
 
 /* Σ_m coef[m]·B_m(x) with stride STRIDE between coefficients. */
 double   kan_spline_eval      (const double *t,

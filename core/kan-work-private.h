@@ -16,18 +16,30 @@ G_BEGIN_DECLS
  * blocks of KAN_WORK_BLOCK_ROWS rows between checks. */
 #define KAN_WORK_CHECK_UNITS ((size_t) 1 << 16)
 #define KAN_WORK_BLOCK_ROWS  4096
+/* The counting sort of a node's rows (kan-forward.c) runs over this many interleaved
+ * contiguous slices of them, so that the counts of consecutive rows (often in the same
+ * interval) do not wait on each other through memory. */
+#define KAN_WORK_SORT_SLICES 4
 
 typedef struct
 {
-  /* Sample-major per input node: the bases and base function of input node i are contiguous
-   * over the rows, so every edge's inner loop streams through them. */
+  /* Per input node i, its rows sorted by the interval that holds x (the first non-zero basis
+   * m0, shared by the node's outgoing edges; a stable counting sort, so the order is a
+   * function of the data): the rows of one interval form a run, inside which every edge's
+   * k+1 coefficients (and the knots of the bases) are constants. "Sorted" arrays below are
+   * indexed by the position k in that order; perm and pos translate between positions and
+   * rows. */
   double *x;       /* n × I   layer input (owned for l > 0; layer 0 copies too, for the trace) */
-  int    *m0;      /* I × n   first non-zero basis (0 outside the grid, where the bases are 0) */
-  double *bas;     /* I × n × K1 */
-  double *dbas;    /* I × n × K1  (layers l > 0: layer 0's inputs are data) */
-  double *base;    /* I × n   b(x) */
-  double *dbase;   /* I × n   b'(x) */
-  double *spl;     /* I·O × n  raw spline value of each edge (numeric edges) */
+  double *xs;      /* I × n   sorted: the input */
+  int    *perm;    /* I × n   row at sorted position k */
+  int    *pos;     /* I × n   sorted position of row b */
+  int    *runs;    /* I × (G+1)  first position of interval m (runs[G] = n) */
+  int    *m0;      /* I × n   by row: first non-zero basis (0 outside the grid, bases 0) */
+  double *bas;     /* I × K1 × n  sorted: basis m0+r of node i at [(i·K1 + r)·n + k] */
+  double *dbas;    /* I × K1 × n  their derivatives (layers l > 0: layer 0's inputs are data) */
+  double *base;    /* I × n   sorted: b(x) */
+  double *dbase;   /* I × n   sorted: b'(x) */
+  double *spl;     /* I·O × n  raw spline value of each edge (numeric edges), sorted by i */
   double *post;    /* n × I × O  edge output (numeric + symbolic), when the layer has symbolic
                     * edges; otherwise post_alias is set and the output is postnum */
   double *postnum; /* n × I × O  numeric part of the edge output */
@@ -72,6 +84,11 @@ struct _KanWork
   double     *g_a, *g_b, *g_c;  /* max width */
   double     *gb1, *gb2, *gzb;  /* max width × n_max: batched backward, row-contiguous */
   double     *gcl;              /* G+k: one edge's coefficient gradient */
+  /* forward scratch: one input node's column, its bases in row order for orders other than
+   * 3 (before the sort), the counting sort's positions */
+  double     *t_col;            /* n_max */
+  double     *t_bas, *t_dbas;   /* n_max × K1 */
+  int        *t_next;           /* KAN_WORK_SORT_SLICES × (G+1) */
 };
 
 /* TRUE if some edge of L has its symbolic part on. */

@@ -26,13 +26,14 @@ kan_work_bytes (const KanModel *m,
     {
       const KanLayer *L = &m->layers[l];
       double I = L->n_in, O = L->n_out, Q = L->n_next;
-      total += n * (I * (4 + 2 * K1) + 2 * I * O + 2 * O + Q)
-               + 2 * I * O + 2 * I + I * ext * (1 + MAX (m->k, 1));
+      total += n * (I * (7 + 2 * K1) + 2 * I * O + 2 * O + Q)
+               + 2 * I * O + 2 * I + I * ext * (1 + MAX (m->k, 1)) + I * (m->G + 1);
       if (kan_layer_has_symbolic (L))
         total += 3 * n * I * O;
       wmax = MAX (wmax, MAX (I, MAX (O, Q)));
     }
-  total += n * m->layers[m->depth - 1].n_next + 3 * wmax + 3 * n * wmax + m->G + m->k;
+  total += n * m->layers[m->depth - 1].n_next + 3 * wmax + 3 * n * wmax + m->G + m->k
+           + n * (1 + 2 * K1) + KAN_WORK_SORT_SLICES * (m->G + 1);
   total = total * sizeof (double) + sizeof (KanWork) + m->depth * sizeof (WorkLayer);
   return total >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) total;
 }
@@ -61,6 +62,7 @@ kan_work_new (const KanModel *m,
   int K1, wmax = 1;
 
   g_return_val_if_fail (m != NULL, NULL);
+  g_return_val_if_fail (n_max <= (size_t) G_MAXINT, NULL);   /* row positions are ints */
   w = g_new0 (KanWork, 1);
   K1 = m->k + 1;
   w->depth = m->depth;
@@ -73,7 +75,11 @@ kan_work_new (const KanModel *m,
       WorkLayer *W = &w->wl[l];
       size_t I = L->n_in, O = L->n_out, Q = L->n_next;
       W->x = g_new (double, n_max * I);
+      W->perm = g_new (int, n_max * I);
+      W->pos = g_new (int, n_max * I);
+      W->runs = g_new (int, (m->G + 1) * I);
       W->m0 = g_new (int, n_max * I);
+      W->xs = g_new (double, n_max * I);
       W->bas = g_new (double, n_max * I * K1);
       W->dbas = g_new (double, n_max * I * K1);
       W->base = g_new (double, n_max * I);
@@ -100,6 +106,10 @@ kan_work_new (const KanModel *m,
   w->gb2 = g_new (double, n_max * wmax);
   w->gzb = g_new (double, n_max * wmax);
   w->gcl = g_new (double, m->G + m->k);
+  w->t_bas = g_new (double, n_max * K1);
+  w->t_dbas = g_new (double, n_max * K1);
+  w->t_col = g_new (double, n_max);
+  w->t_next = g_new (int, KAN_WORK_SORT_SLICES * (m->G + 1));
   return w;
 }
 
@@ -111,8 +121,9 @@ kan_work_free (KanWork *w)
   for (int l = 0; l < w->depth; l++)
     {
       WorkLayer *W = &w->wl[l];
-      g_free (W->x); g_free (W->m0); g_free (W->bas); g_free (W->dbas);
-      g_free (W->base); g_free (W->dbase); g_free (W->spl);
+      g_free (W->x); g_free (W->perm); g_free (W->pos); g_free (W->runs); g_free (W->m0);
+      g_free (W->xs); g_free (W->bas); g_free (W->dbas); g_free (W->base); g_free (W->dbase);
+      g_free (W->spl);
       g_free (W->post); g_free (W->postnum); g_free (W->symf); g_free (W->dsymf);
       g_free (W->z); g_free (W->zs); g_free (W->y);
       g_free (W->alpha); g_free (W->mean_p); g_free (W->beta); g_free (W->mean_x);
@@ -127,6 +138,10 @@ kan_work_free (KanWork *w)
   g_free (w->gb2);
   g_free (w->gzb);
   g_free (w->gcl);
+  g_free (w->t_bas);
+  g_free (w->t_dbas);
+  g_free (w->t_col);
+  g_free (w->t_next);
   g_free (w);
 }
 

@@ -1,11 +1,11 @@
 /* test-layout.c — the sample-major forward and backward passes (kan-forward.c, kan-backward.c,
- * kan_spline_basis_block3) against a straightforward reference written here: one row at a
- * time, the bases from kan_spline_basis (Cox–de Boor without the tables), every edge, subnode
- * and node by the definitions. Loss, every gradient component, the Jacobian and the edge
- * outputs agree to 1e-12 (relative to the sum of the magnitudes of the terms, the scale of the
- * rounding in any order of summation), on random models with every parameter kind, masks,
- * symbolic edges, multiplication nodes, several grids and orders; and two evaluations give
- * the same bits.
+ * kan_spline_basis_block3, kan_spline_first3, kan_spline_cubic_run) against a straightforward
+ * reference written here: one row at a time, the bases from kan_spline_basis (Cox–de Boor
+ * without the tables), every edge, subnode and node by the definitions. Loss, every gradient
+ * component, the Jacobian and the edge outputs agree to 1e-12 (relative to the sum of the
+ * magnitudes of the terms, the scale of the rounding in any order of summation), on random
+ * models with every parameter kind, masks, symbolic edges, multiplication nodes, several grids
+ * and orders; and two evaluations give the same bits.
  */
 #include "test-helpers.h"
 #include "kan-model-private.h"
@@ -453,6 +453,99 @@ START_TEST (test_basis_block)
 }
 END_TEST
 
+/* kan_spline_first3 gives kan_spline_basis_tab3's first basis at every point, and
+ * kan_spline_cubic_run its exact values at the points of one interval, on uniform knots (the
+ * span by arithmetic) and uneven ones (by binary search), few knots and many. */
+START_TEST (test_basis_runs)
+{
+  int G = _i % 2 == 0 ? 5 : 40, len = kan_spline_ext_len (G, 3);
+  gboolean uneven = _i >= 2;
+  double *t = g_new (double, G + 7), *ext = g_new (double, len), *inv = g_new (double, 3 * len);
+  size_t n = 700;
+  double *xs = g_new (double, n), *xq = g_new (double, n), *b = g_new (double, 4 * n);
+  double *db = g_new (double, 4 * n);
+  int *m0 = g_new (int, n);
+  gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
+
+  gsl_rng_set (r, 11 + _i);
+  if (uneven)
+    {
+      t[3] = -1.0;
+      for (int q = 1; q <= G; q++)
+        t[3 + q] = t[2 + q] + kt_unif (r, 0.2, 1.0);
+      kan_knots_extend (t, G, 3);
+    }
+  else
+    kan_knots_uniform (t, G, 3, -1.3, 0.7);
+  kan_spline_tables (t, G, 3, ext, inv);
+  for (size_t s = 0; s < n; s++)
+    xs[s] = s % 50 == 0 ? t[(s / 50) % (G + 7)] : kt_unif (r, t[0] - 0.5, t[G + 6] + 0.5);
+  xs[1] = NAN;
+  kan_spline_first3 (t, ext, inv, G, xs, n, m0);
+  for (size_t s = 0; s < n; s++)
+    {
+      double rb[4], rdb[4];
+      ck_assert_int_eq (m0[s], MAX (kan_spline_basis_tab3 (t, ext, inv, G, xs[s], rb, rdb), 0));
+    }
+  for (int q = 0; q < G; q++)
+    {
+      size_t nq = 0;
+      for (size_t s = 0; s < n; s++)
+        if (xs[s] >= t[q + 3] && xs[s] < t[q + 4])
+          xq[nq++] = xs[s];
+      kan_spline_cubic_run (ext, inv, G, q, xq, nq, b, db, n);
+      for (size_t s = 0; s < nq; s++)
+        {
+          double rb[4], rdb[4];
+          ck_assert_int_eq (kan_spline_basis_tab3 (t, ext, inv, G, xq[s], rb, rdb), q);
+          for (int k = 0; k < 4; k++)
+            {
+              ck_assert_int_eq (memcmp (&b[k * n + s], &rb[k], sizeof (double)), 0);
+              ck_assert_int_eq (memcmp (&db[k * n + s], &rdb[k], sizeof (double)), 0);
+            }
+        }
+    }
+  g_free (t);
+  g_free (ext);
+  g_free (inv);
+  g_free (xs);
+  g_free (xq);
+  g_free (b);
+  g_free (db);
+  g_free (m0);
+  gsl_rng_free (r);
+}
+END_TEST
+
+/* SiLU of large inputs (the forward pass's vectorised exp hands those to libm): the output of a
+ * one-edge model agrees with the reference at both ends of exp's range and beyond. */
+START_TEST (test_silu_range)
+{
+  const double xs[] = { -800.0, -709.5, -708.2, -707.9, -40.0, -1e-3, 0.0, 0.25, 37.0, 707.9,
+                        708.2, 709.5, 800.0 };
+  size_t n = G_N_ELEMENTS (xs);
+  KanModel *m = kt_model_new ("1,1", NULL, 4, 3, KAN_BASE_SILU, 5);
+  KanWork *w = kan_work_new (m, n);
+  double out[G_N_ELEMENTS (xs)], rout[1], post0[1], *post = post0;
+  RefLayer rl;
+  double rx[1], rz[1], rzs[1], ry[1];
+
+  rl.x = rx;
+  rl.z = rz;
+  rl.zs = rzs;
+  rl.y = ry;
+  kan_model_forward (m, w, xs, n, 0.0, out);
+  for (size_t b = 0; b < n; b++)
+    {
+      ref_forward_row (m, xs + b, 0.0, &rl, &post, rout);
+      ck_assert_msg (kt_close_to (out[b], rout[0], REL_TOL), "x = %g: %.17g vs %.17g", xs[b],
+                     out[b], rout[0]);
+    }
+  kan_work_free (w);
+  kan_model_free (m);
+}
+END_TEST
+
 static Suite *
 layout_suite (void)
 {
@@ -462,6 +555,8 @@ layout_suite (void)
   tcase_add_loop_test (tc, test_against_reference, 0, 2 * G_N_ELEMENTS (cases));
   tcase_add_loop_test (tc, test_bit_identical, 0, G_N_ELEMENTS (cases));
   tcase_add_loop_test (tc, test_basis_block, 0, 2);
+  tcase_add_loop_test (tc, test_basis_runs, 0, 4);
+  tcase_add_test (tc, test_silu_range);
   suite_add_tcase (s, tc);
   return s;
 }
