@@ -344,7 +344,8 @@ cli_train_opts_add (CliCommand   *c,
                     CliTrainOpts *o)
 {
   GOptionEntry entries[] = {
-    STR_OPT ("opt", opt, "Optimiser: lbfgs, adam or lm (default lbfgs)", "NAME"),
+    STR_OPT ("opt", opt, "Optimiser: auto, lbfgs, adam or lm (default auto: lm on small "
+             "unregularised MSE fits, else lbfgs)", "NAME"),
     STR_OPT ("steps", steps, "Training steps, 0 … " CLI_MAX_INT_TEXT " (default 50)", "N"),
     STR_OPT ("lr", lr, "Learning rate, > 0 (default 1 for lbfgs and lm, 0.01 for adam)", "X"),
     STR_OPT ("lamb", lamb, "Regularisation strength, ≥ 0 (default 0)", "X"),
@@ -390,7 +391,7 @@ cli_train_opts_apply (const CliTrainOpts *o,
       if (!kan_optimizer_lookup (o->opt, &opt))
         {
           g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
-                       "--opt: unknown optimiser '%s' (lbfgs, adam or lm)", o->opt);
+                       "--opt: unknown optimiser '%s' (auto, lbfgs, adam or lm)", o->opt);
           return FALSE;
         }
       /* A new optimiser without --lr starts from its own default rate. */
@@ -526,6 +527,8 @@ cli_check_fit (const KanModel   *m,
                    d->n_in, kan_model_n_in (m));
       return FALSE;
     }
+  if (loss != KAN_LOSS_CE && !kan_dataset_check_numeric_labels (d, error))
+    return FALSE;
   if (loss == KAN_LOSS_MSE && d->n_out != kan_model_n_out (m))
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
@@ -534,4 +537,21 @@ cli_check_fit (const KanModel   *m,
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+cli_match_classes (const KanSession *s,
+                   KanDataset       *d,
+                   GError          **error)
+{
+  if (d->class_names == NULL || s->data == NULL)
+    return TRUE;
+  if (s->data->class_names == NULL)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,
+                   "the labels of column '%s' are text, but the model was trained on numeric "
+                   "labels", d->out_names[0]);
+      return FALSE;
+    }
+  return kan_dataset_use_classes (d, (const char *const *) s->data->class_names, error);
 }

@@ -2,6 +2,7 @@
  * text from files made safe for a terminal.
  */
 #include "cli.h"
+#include "kan-snapshot.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -42,6 +43,110 @@ cli_metrics_recorded (const KanSession *s,
   out->train_acc = out->test_acc = NAN;
   if (s->data && s->model)
     accuracies (s->model, s->data, s->train.loss, out);
+}
+
+/* Per class of a classifier: rows and rows whose largest output is the class, train and test. */
+typedef struct
+{
+  int     n;
+  char  **names;           /* kan_class_names */
+  size_t *rows[2], *hits[2];
+} ClassCounts;
+
+static void
+class_counts_clear (ClassCounts *c)
+{
+  g_strfreev (c->names);
+  for (int p = 0; p < 2; p++)
+    {
+      g_free (c->rows[p]);
+      g_free (c->hits[p]);
+    }
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ClassCounts, class_counts_clear)
+
+static void
+class_counts (const KanModel   *m,
+              const KanDataset *d,
+              ClassCounts      *c)
+{
+  int n_out = kan_model_n_out (m);
+
+  c->n = MAX (n_out, kan_dataset_n_classes (d));
+  c->names = kan_class_names (d, c->n);
+  for (int p = 0; p < 2; p++)
+    {
+      size_t n = p == 0 ? d->n_train : d->n_test;
+      const double *x = p == 0 ? d->train_x : d->test_x;
+      const double *y = p == 0 ? d->train_y : d->test_y;
+      g_autofree double *out = g_new (double, MAX (n, 1) * n_out);
+
+      c->rows[p] = g_new0 (size_t, c->n);
+      c->hits[p] = g_new0 (size_t, c->n);
+      if (n > 0)
+        kan_model_eval (m, x, n, out);
+      for (size_t b = 0; b < n; b++)
+        {
+          int label = (int) y[b * d->n_out], best = 0;
+
+          for (int q = 1; q < n_out; q++)
+            best = out[b * n_out + q] > out[b * n_out + best] ? q : best;
+          if (label < 0 || label >= c->n)
+            continue;
+          c->rows[p][label]++;
+          c->hits[p][label] += best == label;
+        }
+    }
+}
+
+static double
+share (size_t hits,
+       size_t rows)
+{
+  return rows > 0 ? (double) hits / (double) rows : NAN;
+}
+
+void
+cli_print_classes (const KanModel   *m,
+                   const KanDataset *d)
+{
+  g_auto (ClassCounts) c = { 0 };
+
+  class_counts (m, d, &c);
+  for (int k = 0; k < c.n; k++)
+    {
+      g_autofree char *name = cli_term_escape (c.names[k]);
+      char a[32], b[32];
+
+      snprintf (a, sizeof a, "%.1f%%", 100 * share (c.hits[0][k], c.rows[0][k]));
+      snprintf (b, sizeof b, "%.1f%%", 100 * share (c.hits[1][k], c.rows[1][k]));
+      printf ("  class %s: train %s of %zu, test %s of %zu\n", name,
+              c.rows[0][k] > 0 ? a : "n/a", c.rows[0][k], c.rows[1][k] > 0 ? b : "n/a",
+              c.rows[1][k]);
+    }
+}
+
+void
+cli_classes_json (CliJson          *j,
+                  const KanModel   *m,
+                  const KanDataset *d)
+{
+  g_auto (ClassCounts) c = { 0 };
+
+  class_counts (m, d, &c);
+  cli_json_begin_array (j, "classes");
+  for (int k = 0; k < c.n; k++)
+    {
+      cli_json_begin_object (j, NULL);
+      cli_json_string (j, "name", c.names[k]);
+      cli_json_int (j, "train_rows", (gint64) c.rows[0][k]);
+      cli_json_double (j, "train_accuracy", share (c.hits[0][k], c.rows[0][k]));
+      cli_json_int (j, "test_rows", (gint64) c.rows[1][k]);
+      cli_json_double (j, "test_accuracy", share (c.hits[1][k], c.rows[1][k]));
+      cli_json_end_object (j);
+    }
+  cli_json_end_array (j);
 }
 
 const char *

@@ -230,6 +230,21 @@ void         cli_metrics_json      (CliJson             *j,
                                     const CliMetrics    *mt,
                                     KanLoss              loss,
                                     const char          *prefix);
+/* A classifier's accuracy per class (named by kan_class_names: the CSV's text labels, or
+ * "LABEL = K"), train and test: lines "  class NAME: train 97.5% of 40, test 100.0% of 10",
+ * or the member "classes": [{"name", "train_rows", "train_accuracy", "test_rows",
+ * "test_accuracy"}, …] of J. */
+void         cli_print_classes     (const KanModel      *m,
+                                    const KanDataset    *d);
+void         cli_classes_json      (CliJson             *j,
+                                    const KanModel      *m,
+                                    const KanDataset    *d);
+/* Gives D (other data for the model of S) the classes of S's data (kan_dataset_use_classes),
+ * so that text labels mean the same classes; fails for text labels the model was not trained
+ * on, or when S's data have numeric labels. */
+gboolean     cli_match_classes     (const KanSession    *s,
+                                    KanDataset          *d,
+                                    GError             **error);
 /* Finishes J and prints it on stdout. */
 void         cli_print_json        (CliJson             *j);
 /* The tail of a command's result object: the metrics BEFORE (members "before_…", if not NULL)
@@ -280,6 +295,38 @@ int          cli_cmd_discover      (int argc, char **argv, GError **error);
 
 /* The bench sub-command (cli-bench.c). */
 int          cli_cmd_bench         (int argc, char **argv, GError **error);
+/* bench --scale (cli-bench-scale.c): the scale figures against pykan and their targets, as text
+ * or JSON on stdout; QUICK runs small sizes (a smoke test). */
+gboolean     cli_bench_scale       (gboolean             quick,
+                                    gboolean             json,
+                                    GError             **error);
+/* The CPU seconds of the calling thread so far (single-threaded timings on a loaded machine). */
+double       cli_thread_cpu_seconds (void);
+
+/* The streaming benchmark (cli-bench-stream.c): writes a synthetic 8-input CSV of ROWS rows to
+ * a temporary file, times a read-only pass, then one epoch of minibatch training of width
+ * 8,8,1 (QUICK: a smaller reservoir and batch), and removes the file. */
+typedef struct
+{
+  gint64 rows;
+  int    n_in;
+  double file_mb;
+  double read_seconds;
+  double read_mb_per_s;
+  long   batch;
+  long   steps;
+  double train_seconds;
+  double test_rmse;
+  gint64 peak_rss_kb;
+} CliStreamBench;
+
+gboolean     cli_bench_stream      (gint64               rows,
+                                    gboolean             quick,
+                                    CliStreamBench      *out,
+                                    GError             **error);
+
+/* The stream sub-command: training on a CSV file read a batch at a time (cli-stream.c). */
+int          cli_cmd_stream        (int argc, char **argv, GError **error);
 
 /* The plot sub-command (cli-plot.c). */
 int          cli_cmd_plot          (int argc, char **argv, GError **error);

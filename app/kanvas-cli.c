@@ -265,6 +265,8 @@ fit_setup (const char         *in,
     {
       s = kan_session_new ();
       kan_train_config_init (cfg);
+      /* A new fit picks its optimiser (kan_train_resolve_optimizer; README). */
+      cfg->opt = KAN_OPT_AUTO;
     }
   if (!cli_train_opts_apply (topt, cfg, error))
     return NULL;
@@ -276,6 +278,14 @@ fit_setup (const char         *in,
       KanDataset *d = cli_data_from_opts (dopt, error);
       if (d == NULL)
         return NULL;
+      /* Text labels are the session's classes by name; a new session classifies them. */
+      if (!cli_match_classes (s, d, error))
+        {
+          kan_dataset_free (d);
+          return NULL;
+        }
+      if (d->class_names != NULL && !in && topt->loss == NULL)
+        cfg->loss = KAN_LOSS_CE;
       kan_dataset_free (s->data);
       s->data = d;
       *data_note = g_strdup (d->source == KAN_DATA_FORMULA ? d->formula
@@ -396,6 +406,8 @@ fit_print_json (const KanSession     *s,
   cli_json_bool (&j, "stopped", r->stopped);
   cli_json_string (&j, "optimizer", kan_optimizer_name (cfg->opt));
   cli_json_string (&j, "output", out);
+  if (cfg->loss == KAN_LOSS_CE)
+    cli_classes_json (&j, s->model, s->data);
   cli_json_begin_array (&j, "losses");
   for (guint q = 0; q < r->rows->len; q++)
     {
@@ -473,6 +485,8 @@ cmd_fit (int argc, char **argv, GError **error)
       g_autofree char *text = cli_metrics_text (&r.mt, cfg.loss);
       printf ("step %d/%d: %s (%.2f s, %ld evaluations)\n", r.done, cfg.steps, text,
               r.info.seconds, r.info.n_evals);
+      if (cfg.loss == KAN_LOSS_CE)
+        cli_print_classes (s->model, s->data);
     }
   status = r.stopped ? CLI_EXIT_INTERRUPTED : 0;
 
@@ -724,7 +738,7 @@ cmd_eval (int argc, char **argv, GError **error)
   if (cli_data_opts_given (&dopt))
     {
       own = cli_data_from_opts (&dopt, error);
-      if (own == NULL)
+      if (own == NULL || !cli_match_classes (s, own, error))
         goto done;
       d = own;
     }
@@ -767,6 +781,8 @@ cmd_eval (int argc, char **argv, GError **error)
       cli_metrics_json (&j, &mt, s->train.loss, "");
       cli_json_int (&j, "n_train", (gint64) d->n_train);
       cli_json_int (&j, "n_test", (gint64) d->n_test);
+      if (s->train.loss == KAN_LOSS_CE)
+        cli_classes_json (&j, s->model, d);
       cli_json_end_object (&j);
       cli_print_json (&j);
     }
@@ -774,6 +790,8 @@ cmd_eval (int argc, char **argv, GError **error)
     {
       g_autofree char *text = cli_metrics_text (&mt, s->train.loss);
       printf ("%s (%zu train / %zu test rows)\n", text, d->n_train, d->n_test);
+      if (s->train.loss == KAN_LOSS_CE)
+        cli_print_classes (s->model, d);
     }
   status = 0;
 
@@ -912,6 +930,7 @@ static const Command commands[] = {
   { "symbolic", cli_cmd_symbolic, "lock every spline edge to its best library function" },
   { "formula", cli_cmd_formula, "the closed-form formula of a fully locked network" },
   { "discover", cli_cmd_discover, "find a closed-form formula for data, end to end" },
+  { "stream", cli_cmd_stream, "train on a CSV file too large for memory, a batch at a time" },
   { "plot",   cli_cmd_plot,  "draw the network (or one edge) to PNG, SVG or PDF" },
   { "bench",  cli_cmd_bench, "time the optimisers on pykan's recipe T1" },
 };

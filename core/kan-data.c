@@ -7,6 +7,7 @@
 #include "kan-file.h"
 #include "kan-error.h"
 #include "kan-units.h"
+#include "kan-text-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -707,16 +708,6 @@ csv_split (const CsvReader  *cr,
     }
 }
 
-static gboolean
-line_is_blank (const char *line,
-               gsize       len)
-{
-  for (gsize i = 0; i < len; i++)
-    if (!g_ascii_isspace (line[i]))
-      return FALSE;
-  return TRUE;
-}
-
 /* Advances *POS past the next record of CONTENTS, filling CR: a line (LF, CRLF or CR ends), or
  * several when a quoted field holds line breaks (RFC 4180). A quote that is never closed, or not
  * within KAN_CSV_MAX_LINE bytes, leaves the record at its first line, where csv_split reports
@@ -1022,7 +1013,7 @@ csv_read_header (CsvReader   *cr,
       csv_error (cr, error, KAN_ERROR_DATA, cr->line, "the line is longer than 1 MiB");
       return FALSE;
     }
-  if (line_is_blank (cr->line, cr->line_len))
+  if (kan_text_is_blank (cr->line, cr->line_len))
     {
       csv_error (cr, error, KAN_ERROR_DATA, cr->line,
                  "the first line is empty; it must be the header with the column names");
@@ -1197,15 +1188,133 @@ csv_check_input_names (const CsvReader   *cr,
   return TRUE;
 }
 
-/* Parses the current record, a data row, into VALUES: as many fields as NAMES has columns,
- * each a number. FIELDS is scratch space. */
-static gboolean
-csv_parse_row (const CsvReader  *cr,
-               GArray           *fields,
-               GPtrArray        *names,
-               GArray           *values,
-               GError          **error)
+/* The text labels of a CSV file's target column (kan_dataset_from_csv: class names). */
+typedef struct
 {
+  int         col;        /* the column read as text, or -1 while the labels are numbers */
+  int         found;      /* the column where a label that is not a number was met, or -1 */
+  char       *source;     /* "FILE:LINE:COL: 'TEXT' (column 'NAME')" of that label */
+  GPtrArray  *names;      /* the distinct labels, in order of appearance */
+  GHashTable *index;      /* label → 1 + its place in NAMES */
+  GError     *postponed;  /* a label that is a number but not a finite one, reported unless the
+                             column turns out to hold text */
+} CsvClasses;
+
+static void
+csv_classes_clear (CsvClasses *k)
+{
+  g_clear_pointer (&k->source, g_free);
+  g_clear_pointer (&k->names, g_ptr_array_unref);
+  g_clear_pointer (&k->index, g_hash_table_unref);
+  g_clear_error (&k->postponed);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CsvClasses, csv_classes_clear)
+
+/* Reads F, a field of the text label column COL, as a class: its index into *V. */
+static gboolean
+csv_class_label (const CsvReader  *cr,
+                 const CsvField   *f,
+                 GPtrArray        *names,
+                 int               col,
+                 CsvClasses       *k,
+                 double           *v,
+                 GError          **error)
+{
+  gpointer at;
+
+  for (const char *c = f->text; *c != '\0'; c++)
+    if ((unsigned char) *c < 0x20 || *c == 0x7f)
+      {
+        g_autofree char *qn = csv_quote (g_ptr_array_index (names, col));
+
+        csv_error (cr, error, KAN_ERROR_DATA, f->start, "the label in column '%s' contains %s",
+                   qn, *c == '\n' || *c == '\r' ? "a line break" : "a control character");
+        return FALSE;
+      }
+  if (!g_hash_table_lookup_extended (k->index, f->text, NULL, &at))
+    {
+      if (k->names->len == KAN_DATA_MAX_CLASSES)
+        {
+          g_autofree char *q = csv_quote (f->text);
+          g_autofree char *qn = csv_quote (g_ptr_array_index (names, col));
+
+          csv_error (cr, error, KAN_ERROR_DATA, f->start,
+                     "'%s' would be class %d of column '%s': a column of text labels names at "
+                     "most %d classes (its first label that is not a number is %s)", q,
+                     KAN_DATA_MAX_CLASSES + 1, qn, KAN_DATA_MAX_CLASSES, k->source);
+          return FALSE;
+        }
+      g_ptr_array_add (k->names, g_strdup (f->text));
+      at = GUINT_TO_POINTER (k->names->len);
+      g_hash_table_insert (k->index, g_ptr_array_index (k->names, k->names->len - 1), at);
+    }
+  *v = (double) (GPOINTER_TO_UINT (at) - 1);
+  return TRUE;
+}
+
+/* Reads F, field COL of a data row, as a number into *V. A target's label that is not a number
+ * is the sign of a column of class names (K->found, nothing else set: the caller reads the rows
+ * again); one that is not finite waits in K->postponed, in case such a column follows. */
+static gboolean
+csv_number (const CsvReader   *cr,
+            const CsvField    *f,
+            const CsvColumns  *cols,
+            int                col,
+            CsvClasses        *k,
+            double            *v,
+            GError           **error)
+{
+  const char *problem = NULL;
+  g_autofree char *q = NULL;
+  g_autofree char *qn = NULL;
+
+  if (kan_parse_number (f->text, v, &problem))
+    return TRUE;
+  q = csv_quote (f->text);
+  qn = csv_quote (g_ptr_array_index (cols->names, col));
+  if (cols->is_target[col] && strcmp (problem, "is not a number") == 0)
+    {
+      if (cols->n_out > 1)
+        {
+          csv_error (cr, error, KAN_ERROR_DATA, f->start, "'%s' %s (column '%s'); text labels "
+                     "name classes, which need a single target column", q, problem, qn);
+          return FALSE;
+        }
+      {
+        guint line;
+        long column;
+
+        csv_locate (cr, f->start, &line, &column);
+        k->source = g_strdup_printf ("%s:%u:%ld: '%s' (column '%s')", cr->display, line, column,
+                                     q, qn);
+      }
+      k->found = col;
+      return FALSE;
+    }
+  if (cols->is_target[col] && cols->n_out == 1)
+    {
+      *v = NAN;
+      if (k->postponed == NULL)
+        csv_error (cr, &k->postponed, KAN_ERROR_DATA, f->start, "'%s' %s (column '%s')", q,
+                   problem, qn);
+      return TRUE;
+    }
+  csv_error (cr, error, KAN_ERROR_DATA, f->start, "'%s' %s (column '%s')", q, problem, qn);
+  return FALSE;
+}
+
+/* Parses the current record, a data row, into VALUES: as many fields as COLS has columns,
+ * each a number, or a class (K->col). FIELDS is scratch space. */
+static gboolean
+csv_parse_row (const CsvReader   *cr,
+               GArray            *fields,
+               const CsvColumns  *cols,
+               CsvClasses        *k,
+               GArray            *values,
+               GError           **error)
+{
+  GPtrArray *names = cols->names;
   size_t n_cols = names->len;
 
   if (!csv_split (cr, fields, error))
@@ -1232,26 +1341,19 @@ csv_parse_row (const CsvReader  *cr,
   for (guint i = 0; i < fields->len; i++)
     {
       CsvField *f = &g_array_index (fields, CsvField, i);
-      const char *s = f->text;
-      const char *problem = NULL;
       double v;
 
-      if (s[0] == '\0')
+      if (f->text[0] == '\0')
         {
           g_autofree char *qn = csv_quote (g_ptr_array_index (names, i));
 
-          csv_error (cr, error, KAN_ERROR_DATA, f->start, "empty field in column '%s'", qn);
+          csv_error (cr, error, KAN_ERROR_DATA, f->start, "empty %s in column '%s'",
+                     (int) i == k->col ? "label" : "field", qn);
           return FALSE;
         }
-      if (!kan_parse_number (s, &v, &problem))
-        {
-          g_autofree char *q = csv_quote (s);
-          g_autofree char *qn = csv_quote (g_ptr_array_index (names, i));
-
-          csv_error (cr, error, KAN_ERROR_DATA, f->start, "'%s' %s (column '%s')", q,
-                     problem, qn);
-          return FALSE;
-        }
+      if ((int) i == k->col ? !csv_class_label (cr, f, names, (int) i, k, &v, error)
+                            : !csv_number (cr, f, cols, (int) i, k, &v, error))
+        return FALSE;
       g_array_append_val (values, v);
     }
   return TRUE;
@@ -1260,14 +1362,15 @@ csv_parse_row (const CsvReader  *cr,
 /* Reads the data rows after the header into VALUES, row-major. Blank lines may only end the
  * file, and there must be at least one row. */
 static gboolean
-csv_read_rows (CsvReader   *cr,
-               const char  *text,
-               gsize        length,
-               gsize       *pos,
-               GArray      *fields,
-               GPtrArray   *names,
-               GArray      *values,
-               GError     **error)
+csv_read_rows (CsvReader         *cr,
+               const char        *text,
+               gsize              length,
+               gsize             *pos,
+               GArray            *fields,
+               const CsvColumns  *cols,
+               CsvClasses        *k,
+               GArray            *values,
+               GError           **error)
 {
   guint last_data_line = 0;
   gboolean blank_seen = FALSE;
@@ -1280,7 +1383,7 @@ csv_read_rows (CsvReader   *cr,
           csv_error (cr, error, KAN_ERROR_DATA, cr->line, "the line is longer than 1 MiB");
           return FALSE;
         }
-      if (line_is_blank (cr->line, cr->line_len))
+      if (kan_text_is_blank (cr->line, cr->line_len))
         {
           if (!blank_seen)
             blank_line = cr->line_no;
@@ -1297,7 +1400,7 @@ csv_read_rows (CsvReader   *cr,
           csv_error (&at, error, KAN_ERROR_DATA, NULL, "empty line between data rows");
           return FALSE;
         }
-      if (!csv_parse_row (cr, fields, names, values, error))
+      if (!csv_parse_row (cr, fields, cols, k, values, error))
         return FALSE;
       last_data_line = cr->line_no;
     }
@@ -1307,7 +1410,55 @@ csv_read_rows (CsvReader   *cr,
                    "%s:2:1: the file has a header but no data rows", cr->display);
       return FALSE;
     }
+  if (k->postponed != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&k->postponed));
+      return FALSE;
+    }
   return TRUE;
+}
+
+/* K reads column K->found as class names from now on; VALUES is emptied for a new reading. */
+static void
+csv_classes_begin (CsvClasses *k,
+                   GArray     *values)
+{
+  g_clear_error (&k->postponed);
+  g_array_set_size (values, 0);
+  k->col = k->found;
+  k->names = g_ptr_array_new_with_free_func (g_free);
+  k->index = g_hash_table_new (g_str_hash, g_str_equal);
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* K's class names sorted by byte order, and column K->col of VALUES (N_COLS columns)
+ * renumbered to match. */
+static char **
+csv_sorted_classes (const CsvClasses *k,
+                    GArray           *values,
+                    size_t            n_cols)
+{
+  guint n = k->names->len;
+  char **sorted = g_new0 (char *, n + 1);
+  g_autofree double *renumber = g_new (double, n);
+
+  for (guint i = 0; i < n; i++)
+    sorted[i] = g_strdup (g_ptr_array_index (k->names, i));
+  qsort (sorted, n, sizeof (char *), compare_strings);
+  for (guint i = 0; i < n; i++)
+    renumber[GPOINTER_TO_UINT (g_hash_table_lookup (k->index, sorted[i])) - 1] = (double) i;
+  for (size_t r = 0; r < values->len / n_cols; r++)
+    {
+      double *v = &g_array_index (values, double, r * n_cols + (size_t) k->col);
+      *v = renumber[(size_t) *v];
+    }
+  return sorted;
 }
 
 /* 0 … N-1 shuffled (Fisher–Yates) with a generator seeded by SEED. */
@@ -1388,15 +1539,17 @@ kan_dataset_from_csv_data (const char  *contents,
                            GError     **error)
 {
   g_auto (CsvColumns) cols = { 0 };
+  g_auto (CsvClasses) classes = { 0 };
   g_autoptr (GArray) fields = NULL;
   g_autoptr (GArray) values = NULL;
   g_autofree size_t *order = NULL;
+  g_auto (GStrv) classes_sorted = NULL;
   const char *display = name_for_errors != NULL ? name_for_errors : "<csv>";
   KanDataset *d;
-  CsvReader cr = { 0 };
+  CsvReader cr = { 0 }, header;
   const char *text;
   size_t n_rows, n_test;
-  gsize pos = 0;
+  gsize pos = 0, rows_pos;
 
   g_return_val_if_fail (contents != NULL || length == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -1420,7 +1573,7 @@ kan_dataset_from_csv_data (const char  *contents,
   if (!csv_check_text (display, text, length, error))
     return NULL;
 
-  if (line_is_blank (text, length))
+  if (kan_text_is_blank (text, length))
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_DATA, "%s:1:1: the file is empty", display);
       return NULL;
@@ -1431,9 +1584,22 @@ kan_dataset_from_csv_data (const char  *contents,
   values = g_array_new (FALSE, FALSE, sizeof (double));
   if (!csv_read_header (&cr, text, length, &pos, fields, &cols, error)
       || !csv_pick_targets (&cr, targets, &cols, error)
-      || !csv_check_input_names (&cr, fields, &cols, error)
-      || !csv_read_rows (&cr, text, length, &pos, fields, cols.names, values, error))
+      || !csv_check_input_names (&cr, fields, &cols, error))
     return NULL;
+  header = cr;
+  rows_pos = pos;
+  classes.col = classes.found = -1;
+  if (!csv_read_rows (&cr, text, length, &pos, fields, &cols, &classes, values, error))
+    {
+      /* A target's label that is not a number: the column holds class names, read again. */
+      if (classes.found < 0)
+        return NULL;
+      csv_classes_begin (&classes, values);
+      cr = header;
+      pos = rows_pos;
+      if (!csv_read_rows (&cr, text, length, &pos, fields, &cols, &classes, values, error))
+        return NULL;
+    }
 
   /* Shuffle the rows and hold out round(test_fraction · N) for testing, keeping at least one
    * train row. */
@@ -1442,7 +1608,11 @@ kan_dataset_from_csv_data (const char  *contents,
   if (n_test >= n_rows)
     n_test = n_rows - 1;
   order = shuffled_rows (n_rows, seed);
+  if (classes.col >= 0)
+    classes_sorted = csv_sorted_classes (&classes, values, cols.names->len);
   d = csv_build_dataset (&cols, values, order, n_rows, n_test);
+  d->class_names = g_steal_pointer (&classes_sorted);
+  d->class_source = g_steal_pointer (&classes.source);
   d->test_fraction = test_fraction;
   d->seed = seed;
   return d;
@@ -1492,6 +1662,8 @@ kan_dataset_n_classes (const KanDataset *d)
   double mx = 0;
 
   g_return_val_if_fail (d != NULL, 0);
+  if (d->class_names != NULL)
+    return (int) g_strv_length (d->class_names);
   for (size_t b = 0; b < d->n_train; b++)
     mx = MAX (mx, d->train_y[b * d->n_out]);
   for (size_t b = 0; b < d->n_test; b++)
@@ -1523,6 +1695,8 @@ kan_dataset_copy (const KanDataset *d)
   c->formula = g_strdup (d->formula);
   c->ranges = d->ranges != NULL ? dup_doubles (d->ranges, 2 * (size_t) d->n_in) : NULL;
   c->csv_path = g_strdup (d->csv_path);
+  c->class_names = g_strdupv (d->class_names);
+  c->class_source = g_strdup (d->class_source);
   return c;
 }
 
@@ -1546,6 +1720,8 @@ kan_dataset_free (KanDataset *d)
   g_free (d->formula);
   g_free (d->ranges);
   g_free (d->csv_path);
+  g_strfreev (d->class_names);
+  g_free (d->class_source);
   g_free (d);
 }
 
@@ -1566,6 +1742,128 @@ check_finite (const double  *v,
                        v[r * cols + c]);
           return FALSE;
         }
+  return TRUE;
+}
+
+/* Class names: 1 … KAN_DATA_MAX_CLASSES distinct, non-empty names without control characters,
+ * one target column, every label an index into them. */
+static gboolean
+check_classes (const KanDataset  *d,
+               GError           **error)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  guint n = g_strv_length (d->class_names);
+
+  if (n < 1 || n > KAN_DATA_MAX_CLASSES)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "the data set has %u class names; 1 … %d are possible", n,
+                   KAN_DATA_MAX_CLASSES);
+      return FALSE;
+    }
+  if (d->n_out != 1)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                   "class names need one target column, the data set has %d", d->n_out);
+      return FALSE;
+    }
+  for (guint k = 0; k < n; k++)
+    {
+      const char *name = d->class_names[k];
+
+      if (name[0] == '\0' || g_hash_table_contains (seen, name))
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE, "class name %u is %s", k + 1,
+                       name[0] == '\0' ? "empty" : "a duplicate");
+          return FALSE;
+        }
+      for (const char *c = name; *c != '\0'; c++)
+        if ((unsigned char) *c < 0x20 || *c == 0x7f)
+          {
+            g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                         "class name %u contains a control character", k + 1);
+            return FALSE;
+          }
+      g_hash_table_add (seen, (gpointer) name);
+    }
+  for (size_t b = 0; b < d->n_train + d->n_test; b++)
+    {
+      gboolean train = b < d->n_train;
+      double c = train ? d->train_y[b] : d->test_y[b - d->n_train];
+
+      if (!(c >= 0 && c < n && c == floor (c)))
+        {
+          g_set_error (error, KAN_ERROR, KAN_ERROR_SHAPE,
+                       "%s row %zu: label %g is not a class index 0 … %u", train ? "train" : "test",
+                       (train ? b : b - d->n_train) + 1, c, n - 1);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+kan_dataset_check_numeric_labels (const KanDataset *d,
+                                  GError          **error)
+{
+  g_autofree char *some = NULL;
+
+  g_return_val_if_fail (d != NULL, FALSE);
+
+  if (d->class_names == NULL)
+    return TRUE;
+  if (d->class_source != NULL)
+    {
+      g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                   "%s is not a number; text labels name classes, which need the cross-entropy "
+                   "loss", d->class_source);
+      return FALSE;
+    }
+  some = g_strjoinv (", ", d->class_names);
+  g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+               "the labels of column '%s' name classes (%s), which need the cross-entropy loss",
+               d->out_names[0], some);
+  return FALSE;
+}
+
+gboolean
+kan_dataset_use_classes (KanDataset        *d,
+                         const char *const *classes,
+                         GError           **error)
+{
+  g_autoptr (GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree double *renumber = NULL;
+  guint n;
+
+  g_return_val_if_fail (d != NULL && classes != NULL, FALSE);
+
+  if (d->class_names == NULL)
+    return TRUE;
+  for (guint k = 0; classes[k] != NULL; k++)
+    g_hash_table_insert (index, (gpointer) classes[k], GUINT_TO_POINTER (k + 1));
+  n = g_strv_length (d->class_names);
+  renumber = g_new (double, n);
+  for (guint k = 0; k < n; k++)
+    {
+      guint at = GPOINTER_TO_UINT (g_hash_table_lookup (index, d->class_names[k]));
+
+      if (at == 0)
+        {
+          g_autofree char *known = g_strjoinv (", ", (char **) classes);
+
+          g_set_error (error, KAN_ERROR, KAN_ERROR_DATA,
+                       "class '%s' of column '%s' is not one of the model's classes (%s)",
+                       d->class_names[k], d->out_names[0], known);
+          return FALSE;
+        }
+      renumber[k] = (double) (at - 1);
+    }
+  for (size_t b = 0; b < d->n_train; b++)
+    d->train_y[b] = renumber[(size_t) d->train_y[b]];
+  for (size_t b = 0; b < d->n_test; b++)
+    d->test_y[b] = renumber[(size_t) d->test_y[b]];
+  g_strfreev (d->class_names);
+  d->class_names = g_strdupv ((char **) classes);
   return TRUE;
 }
 
@@ -1615,6 +1913,8 @@ kan_dataset_validate (const KanDataset *d,
       return FALSE;
     }
   if (!check_variable_names ((const char *const *) d->in_names, d->n_in, "input", error))
+    return FALSE;
+  if (d->class_names != NULL && !check_classes (d, error))
     return FALSE;
   if (d->source == KAN_DATA_FORMULA && (d->formula == NULL || d->ranges == NULL))
     {
@@ -1698,7 +1998,7 @@ kan_parse_ranges (const char  *text,
   shown = kan_expr_excerpt (text, 0);
   pairs = g_strsplit (text, ":", 0);
   n = (int) g_strv_length (pairs);
-  if (n == 0 || (n == 1 && line_is_blank (pairs[0], strlen (pairs[0]))))
+  if (n == 0 || (n == 1 && kan_text_is_blank (pairs[0], strlen (pairs[0]))))
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_PARSE,
                    "ranges '%s': expected lo,hi (for example -1,1 or -1,1:0,2)", shown);

@@ -10,6 +10,9 @@
 
 G_BEGIN_DECLS
 
+/* A column of text labels names at most this many classes. */
+#define KAN_DATA_MAX_CLASSES 256
+
 typedef enum
 {
   KAN_DATA_FORMULA,  /* sampled from formula over ranges */
@@ -52,6 +55,10 @@ typedef struct
    * "" for a column without brackets. NULL when no column has units. */
   char         **in_units;
   char         **out_units;
+  /* Classification with text labels ("setosa", "yes"): the class names, sorted by byte order
+   * (Unicode code point order for UTF-8), NULL-terminated; the one target column holds their
+   * indices 0 … n-1. NULL when the labels are numbers. */
+  char         **class_names;
 
   /* Normalisation applied (z-score with train statistics), or NULL. */
   double        *in_mean, *in_std;    /* n_in each */
@@ -64,6 +71,9 @@ typedef struct
   guint64        seed;        /* sampling seed, or the split seed for CSV */
   char          *csv_path;    /* KAN_DATA_CSV: the file it came from */
   double         test_fraction; /* KAN_DATA_CSV: share of rows held out for testing */
+  char          *class_source;  /* KAN_DATA_CSV with class names: where the first label that
+                                   is not a number was read, "FILE:LINE:COL: 'TEXT' (column
+                                   'NAME')", for messages; NULL when not known */
 } KanDataset;
 
 void         kan_formula_spec_init    (KanFormulaSpec      *spec);
@@ -83,7 +93,15 @@ KanDataset  *kan_dataset_from_formula (const KanFormulaSpec *spec,
  * out for testing. Accepts CRLF line ends, a UTF-8 BOM, quoted header names and blank trailing
  * lines. A header cell may end with the column's unit in brackets, "v [m/s]" (kan-units.h): the
  * name is the text before '[' and the unit must parse; a target may be named with or without
- * it. Errors name the file, line and column. */
+ * it. Errors name the file, line and column.
+ *
+ * Class labels as text: when the only target column holds a field that is not a number
+ * ("setosa", "yes"), every field of that column is read as text, numbers included ("1" and
+ * "1.0" are then two classes): the distinct labels become D->class_names, sorted by byte
+ * order (so the numbering does not depend on the order or the shuffling of the rows), and the
+ * column holds their indices. Errors: text in a target column when there are several targets,
+ * more than KAN_DATA_MAX_CLASSES distinct labels, an empty label, or a label with a line break
+ * or control character. A regression loss cannot use such data (kan_dataset_check_numeric_labels). */
 KanDataset  *kan_dataset_from_csv     (const char          *path,
                                        const char          *targets,
                                        double               test_fraction,
@@ -117,8 +135,23 @@ KanDataset  *kan_dataset_copy         (const KanDataset    *d);
 void         kan_dataset_free         (KanDataset          *d);
 
 /* The number of classes of a cross-entropy data set, whose labels 0 … n-1 are in the first
- * output column: the largest label (at most 1e6) + 1, over train and test rows. */
+ * output column: the number of class names when D has them, else the largest label (at most
+ * 1e6) + 1, over train and test rows. */
 int          kan_dataset_n_classes    (const KanDataset    *d);
+
+/* Fails when D's labels are class names (read from text), which only a classification
+ * (cross-entropy) loss can use; the message names the file, line and column of the first text
+ * label when they are known. */
+gboolean     kan_dataset_check_numeric_labels (const KanDataset *d,
+                                               GError          **error);
+
+/* Renumbers D's labels (class names) as indices into CLASSES, the class names of the data a
+ * model was trained on, and gives D those names, so that a model evaluates other data of the
+ * same classes. Fails, leaving D as it was, for a class of D that CLASSES lacks. Nothing to do
+ * (TRUE) when D has no class names. */
+gboolean     kan_dataset_use_classes  (KanDataset          *d,
+                                       const char *const   *classes,
+                                       GError             **error);
 
 /* Checks that every value is finite and the shapes are consistent. */
 gboolean     kan_dataset_validate     (const KanDataset    *d,

@@ -1423,7 +1423,8 @@ kan_discover (const KanDataset *d, const KanDiscoverOptions *o, KanDiscoverResul
       kan_discover_options_init (&defaults);
       o = &defaults;
     }
-  if (!kan_dataset_validate (d, error))
+  /* A formula needs numbers to fit, not class names. */
+  if (!kan_dataset_validate (d, error) || !kan_dataset_check_numeric_labels (d, error))
     return FALSE;
   if (d->n_out != 1 || d->n_train < 4)
     {

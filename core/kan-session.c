@@ -4,7 +4,9 @@
  *
  *   {
  *     "format": "kanvas-session",          always this string; checked first
- *     "version": 1,                        newer versions are refused
+ *     "version": 1 | 2,                    2 when the data have class names (older builds
+ *                                          refuse it with a clear message), else 1; newer
+ *                                          versions are refused
  *     "model": null | {
  *       "width": "2,[2,2],1",              kan_shape_to_string
  *       "mult_arity": [2, 3],              one arity per multiplication node, in order
@@ -34,11 +36,13 @@
  *           "normalize_input": false, "normalize_label": false }
  *       | { "source": "csv" | "arrays", "path": "…" | null, "test_fraction": 0.2, "seed": 0,
  *           "in_names": […], "out_names": […],
+ *           "class_names": ["setosa", …],    (version 2, only for text labels: the labels are
+ *                                              indices into it; version 1 files have none)
  *           "train_x": [[row], …], "train_y": [[row], …], "test_x": …, "test_y": …,
  *           "in_mean": […] | null, "in_std": […] | null,
  *           "out_mean": […] | null, "out_std": […] | null },
  *     "train": { every field of KanTrainConfig under its own name, "optimizer": "lbfgs" |
- *                "adam" | "lm", "loss": "mse" | "ce" },
+ *                "adam" | "lm" | "auto", "loss": "mse" | "ce" },
  *     "steps_done": 0,
  *     "history": [ { "op": "fit", "detail": "…" | null, "train_rmse": 0.01 | null,
  *                    "test_rmse": …, "model": { as above } (optional) }, … ],
@@ -357,6 +361,9 @@ write_data (KanJsonWriter    *w,
       kan_json_write_uint64 (w, "seed", d->seed);
       out_strv (w, "in_names", (const char *const *) d->in_names, (size_t) d->n_in);
       out_strv (w, "out_names", (const char *const *) d->out_names, (size_t) d->n_out);
+      if (d->class_names != NULL)
+        out_strv (w, "class_names", (const char *const *) d->class_names,
+                  g_strv_length (d->class_names));
       out_matrix (w, "train_x", d->train_x, d->n_train, (size_t) d->n_in);
       out_matrix (w, "train_y", d->train_y, d->n_train, (size_t) d->n_out);
       out_matrix (w, "test_x", d->test_x, d->n_test, (size_t) d->n_in);
@@ -410,7 +417,9 @@ kan_session_to_json (const KanSession *s,
   kan_json_writer_init (&w, 0);
   kan_json_write_begin_object (&w, NULL);
   kan_json_write_string (&w, "format", KAN_SESSION_FORMAT);
-  kan_json_write_int (&w, "version", KAN_SESSION_VERSION);
+  /* Version 1 readers understand everything but class names. */
+  kan_json_write_int (&w, "version", s->data != NULL && s->data->class_names != NULL
+                                     ? KAN_SESSION_VERSION : 1);
   if (s->model != NULL)
     write_model (&w, "model", s->model);
   else
@@ -506,6 +515,7 @@ typedef struct
 {
   const char *name;
   GError    **error;
+  int         version;  /* of the document */
 } In;
 
 typedef KanJsonNode Node;
@@ -1301,6 +1311,11 @@ static const char *const rows_fields[] = {
   "source", "path", "test_fraction", "seed", "in_names", "out_names", "train_x", "train_y",
   "test_x", "test_y", "in_mean", "in_std", "out_mean", "out_std", NULL
 };
+/* Version 2: the same with class names. */
+static const char *const rows_fields_classes[] = {
+  "source", "path", "test_fraction", "seed", "in_names", "out_names", "class_names", "train_x",
+  "train_y", "test_x", "test_y", "in_mean", "in_std", "out_mean", "out_std", NULL
+};
 
 static KanDataset *
 read_formula_data (In         *in,
@@ -1395,6 +1410,7 @@ read_rows_data (In            *in,
 {
   g_auto (GStrv) in_names = NULL;
   g_auto (GStrv) out_names = NULL;
+  g_auto (GStrv) class_names = NULL;
   g_autofree double *train_x = NULL;
   g_autofree double *train_y = NULL;
   g_autofree double *test_x = NULL;
@@ -1417,6 +1433,9 @@ read_rows_data (In            *in,
       || !get_seed (in, obj, "data", "seed", &seed)
       || !node_strv (in, member (obj, "in_names"), "data.in_names", -1, &in_names)
       || !node_strv (in, member (obj, "out_names"), "data.out_names", -1, &out_names))
+    return NULL;
+  if (kan_json_object_get (obj, "class_names") != NULL
+      && !node_strv (in, member (obj, "class_names"), "data.class_names", -1, &class_names))
     return NULL;
   if (test_fraction >= 1)
     {
@@ -1494,6 +1513,7 @@ read_rows_data (In            *in,
   d->in_std = g_steal_pointer (&in_std);
   d->out_mean = g_steal_pointer (&out_mean);
   d->out_std = g_steal_pointer (&out_std);
+  d->class_names = g_steal_pointer (&class_names);
   if (!kan_dataset_validate (d, &local))
     {
       in_fail (in, KAN_ERROR_SESSION, "data: %s", local->message);
@@ -1536,7 +1556,9 @@ read_data (In         *in,
     }
   if (strcmp (source, "csv") == 0 || strcmp (source, "arrays") == 0)
     {
-      obj = get_object (in, node, "data", rows_fields);
+      obj = get_object (in, node, "data", in->version >= 2
+                                          && kan_json_object_get (node, "class_names") != NULL
+                                          ? rows_fields_classes : rows_fields);
       return obj != NULL
              ? read_rows_data (in, obj, source[0] == 'c' ? KAN_DATA_CSV : KAN_DATA_ARRAYS)
              : NULL;
@@ -1762,6 +1784,10 @@ check_consistent (In               *in,
                         "training budget", s->train.lbfgs_history, need / 1073741824.0, n,
                         KAN_TRAIN_BUDGET_BYTES / 1073741824.0);
     }
+  /* Class names are read from text labels, which only cross-entropy uses. */
+  if (d != NULL && d->class_names != NULL && s->train.loss != KAN_LOSS_CE)
+    return in_fail (in, KAN_ERROR_SESSION, "data.class_names: the labels name classes, but "
+                    "train.loss is '%s' (class names need 'ce')", loss_name (s->train.loss));
   if (s->model == NULL || d == NULL)
     return TRUE;
   if (d->n_in != kan_model_n_in (s->model))
@@ -1772,6 +1798,9 @@ check_consistent (In               *in,
   if (d->n_out != model_out)
     return in_fail (in, KAN_ERROR_SESSION,
                     "data: the data set has %d outputs, the model needs %d", d->n_out, model_out);
+  if (d->class_names != NULL && kan_dataset_n_classes (d) > kan_model_n_out (s->model))
+    return in_fail (in, KAN_ERROR_SESSION, "data: the data set has %d classes, the model %d "
+                    "outputs", kan_dataset_n_classes (d), kan_model_n_out (s->model));
   return TRUE;
 }
 
@@ -1819,6 +1848,7 @@ read_session (In         *in,
   if (kan_json_number_kind (node) != KAN_JSON_INT)
     return in_fail (in, KAN_ERROR_SESSION, "version: expected an integer, found %s",
                     kan_json_kind (node));
+  in->version = (int) kan_json_get_int (node);
 
   if (get_object (in, root, "", kan_json_object_get (root, "curve") != NULL
                                  ? session_fields_curve : session_fields) == NULL)
@@ -1847,7 +1877,7 @@ kan_session_from_json (const char  *json,
   g_autoptr (KanJsonDoc) doc = NULL;
   g_autoptr (KanSession) s = NULL;
   g_autoptr (GError) local = NULL;
-  In in = { name_for_errors != NULL ? name_for_errors : "<session>", error };
+  In in = { name_for_errors != NULL ? name_for_errors : "<session>", error, 0 };
 
   g_return_val_if_fail (json != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);

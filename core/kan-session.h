@@ -13,7 +13,9 @@
 G_BEGIN_DECLS
 
 #define KAN_SESSION_FORMAT  "kanvas-session"
-#define KAN_SESSION_VERSION 1
+/* The newest version written and read: 2 when the data have class names (kan-session.c), else
+ * 1, which older builds read too. */
+#define KAN_SESSION_VERSION 2
 /* Loading refuses a model or data set that would need more memory than this. */
 #define KAN_SESSION_BUDGET_BYTES (G_GUINT64_CONSTANT (1) << 30)
 /* Loading a session holds its text (1×), the parsed document (at most 2×: kan-json.c refuses

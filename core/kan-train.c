@@ -33,6 +33,18 @@
  * default; 0.5 and 1.0 took as many steps on T1's eight model seeds). */
 #define KAN_LM_AVMAX 0.75
 
+/* KAN_OPT_AUTO picks LM only where one of its steps stays short: at most this many operations
+ * (a tenth of KAN_LM_MAX_FLOPS, about 0.1 s of one core). */
+#define KAN_AUTO_LM_MAX_FLOPS (KAN_LM_MAX_FLOPS / 10)
+
+/* How long (microseconds) a thread of a split evaluation spins, waiting for the next
+ * evaluation or for the other slices, before it sleeps on the condition variable. Waking a
+ * sleeping thread goes through the kernel (and, in a virtual machine, an inter-processor
+ * interrupt to a halted virtual CPU); within an L-BFGS step the evaluations follow each other
+ * a few microseconds apart, so a worker that spins a little is already running when the next
+ * one starts. */
+#define KAN_TRAIN_SPIN_US 50
+
 /* Bytes counted for the stack of each worker thread (glibc's default reservation). */
 #define KAN_TRAIN_THREAD_STACK_BYTES ((double) (8 << 20))
 
@@ -45,7 +57,7 @@
 #define ADAM_BETA2 0.999
 #define ADAM_EPS   1e-8
 
-static const char *const opt_names[] = { "lbfgs", "adam", "lm" };
+static const char *const opt_names[] = { "lbfgs", "adam", "lm", "auto" };
 
 const char *
 kan_optimizer_name (KanOptimizer opt)
@@ -99,7 +111,11 @@ kan_train_config_init (KanTrainConfig *cfg)
 
 /* With threads > 1 (and no regulariser, whose statistics span the whole batch) the rows of an
  * evaluation are split into slices; slice 0 runs on the calling thread, the others on workers
- * that wait for a new generation number. Each slice has its own workspace and gradient. */
+ * that wait for a new generation number. Each slice has its own workspace and gradient.
+ * generation and pending are read without the lock while spinning (KAN_TRAIN_SPIN_US), so they
+ * (and quit) are only changed atomically; the atomics also order what the calling thread set
+ * up before a generation, and the slices' results before pending reaches 0, in a way
+ * ThreadSanitizer sees (it does not see GLib's futex-based mutex). */
 typedef struct
 {
   struct _KanTrainer *t;
@@ -150,15 +166,19 @@ struct _KanTrainer
   int               n_slices;
   GMutex            lock;
   GCond             cond;
-  guint64           generation;
-  int               pending;
-  gboolean          quit;
+  gint              generation;
+  gint              pending;
+  gint              quit;
+  gboolean          spin;      /* no more slices than processors: waiting threads spin first */
 
   /* L-BFGS */
   KanLbfgs         *lbfgs;
   double           *xv;        /* packed parameters */
+  double            lbfgs_f;   /* objective at the step's accepted point (NaN: unknown) */
 
   /* Levenberg–Marquardt */
+  gboolean                        lm_auto;   /* chosen by KAN_OPT_AUTO: fixed grid, Levenberg
+                                              * scaling */
   gsl_multifit_nlinear_workspace *lm;
   gsl_multifit_nlinear_fdf        lm_fdf;
   gboolean                        lm_ready;
@@ -351,28 +371,58 @@ slice_eval (Slice *sl)
     }
 }
 
+/* Spins for at most KAN_TRAIN_SPIN_US while (*V == X) differs from UNTIL_EQUAL; TRUE once it
+ * holds. */
+static gboolean
+spin_until (const gint *v, gint x, gboolean until_equal)
+{
+  gint64 end = 0;
+
+  for (unsigned q = 1;; q++)
+    {
+      if ((g_atomic_int_get (v) == x) == until_equal)
+        return TRUE;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause ();
+#endif
+      if ((q & 63) == 0)
+        {
+          gint64 now = g_get_monotonic_time ();
+          if (end == 0)
+            end = now + KAN_TRAIN_SPIN_US;
+          else if (now >= end)
+            return FALSE;
+        }
+    }
+}
+
 static gpointer
 slice_worker (gpointer data)
 {
   Slice *sl = data;
   KanTrainer *t = sl->t;
-  guint64 seen = 0;
+  gint seen = 0;
 
-  g_mutex_lock (&t->lock);
   for (;;)
     {
-      while (t->generation == seen && !t->quit)
+      gboolean quit;
+
+      if (t->spin)
+        spin_until (&t->generation, seen, FALSE);
+      g_mutex_lock (&t->lock);
+      while (g_atomic_int_get (&t->generation) == seen && !g_atomic_int_get (&t->quit))
         g_cond_wait (&t->cond, &t->lock);
-      if (t->quit)
-        break;
-      seen = t->generation;
+      quit = g_atomic_int_get (&t->quit);
       g_mutex_unlock (&t->lock);
+      if (quit)
+        break;
+      seen = g_atomic_int_get (&t->generation);
       slice_eval (sl);
       g_mutex_lock (&t->lock);
-      if (--t->pending == 0)
+      if (g_atomic_int_dec_and_test (&t->pending))
         g_cond_broadcast (&t->cond);
+      g_mutex_unlock (&t->lock);
     }
-  g_mutex_unlock (&t->lock);
   return NULL;
 }
 
@@ -387,15 +437,18 @@ objective_full (KanTrainer *t, double *g, double *loss_out, double *reg_out)
   for (int q = 0; q < t->n_slices; q++)
     t->slices[q].want_grad = g != NULL;
   g_mutex_lock (&t->lock);
-  t->pending = t->n_slices - 1;
-  t->generation++;
+  g_atomic_int_set (&t->pending, t->n_slices - 1);
+  g_atomic_int_inc (&t->generation);
   g_cond_broadcast (&t->cond);
   g_mutex_unlock (&t->lock);
   slice_eval (&t->slices[0]);
-  g_mutex_lock (&t->lock);
-  while (t->pending > 0)
-    g_cond_wait (&t->cond, &t->lock);
-  g_mutex_unlock (&t->lock);
+  if (!t->spin || !spin_until (&t->pending, 0, TRUE))
+    {
+      g_mutex_lock (&t->lock);
+      while (g_atomic_int_get (&t->pending) > 0)
+        g_cond_wait (&t->cond, &t->lock);
+      g_mutex_unlock (&t->lock);
+    }
 
   for (int q = 0; q < t->n_slices; q++)
     if (t->slices[q].cancelled)
@@ -458,6 +511,59 @@ slice_count (const KanTrainConfig *cfg, size_t nb)
   return 1;
 }
 
+/* Operations of one LM step on P parameters and NRES residuals: JᵀJ and its factorisation. */
+static double
+lm_step_flops (double p, double nres)
+{
+  return nres * p * p + p * p * p / 3;
+}
+
+KanOptimizer
+kan_train_resolve_optimizer (const KanModel       *model,
+                             const KanDataset     *data,
+                             const KanTrainConfig *cfg)
+{
+  KanTrainConfig lm;
+  double p, nres, budget;
+
+  g_return_val_if_fail (model != NULL && data != NULL && cfg != NULL, KAN_OPT_LBFGS);
+  if (cfg->opt != KAN_OPT_AUTO)
+    return cfg->opt;
+  if (cfg->loss != KAN_LOSS_MSE || cfg->lamb > 0 || cfg->singularity_avoiding
+      || (cfg->batch > 0 && (size_t) cfg->batch < data->n_train)
+      || data->n_out != kan_model_n_out (model))
+    return KAN_OPT_LBFGS;
+  p = (double) kan_model_active_params (model, NULL);
+  nres = (double) data->n_train * kan_model_n_out (model);
+  if (p < 1 || p > KAN_AUTO_LM_MAX_PARAMS || nres < p
+      || lm_step_flops (p, nres) > KAN_AUTO_LM_MAX_FLOPS)
+    return KAN_OPT_LBFGS;
+  lm = *cfg;
+  lm.opt = KAN_OPT_LM;
+  budget = cfg->memory_budget > 0 ? cfg->memory_budget : KAN_TRAIN_BUDGET_BYTES;
+  if ((double) kan_trainer_bytes (model, data, &lm) > budget)
+    return KAN_OPT_LBFGS;
+  return KAN_OPT_LM;
+}
+
+/* GSL's LM calls BLAS (JᵀJ by dsyrk) from the training thread. OpenBLAS's pthread build splits
+ * such calls over its own threads: their summation order changes from run to run, and between
+ * calls they spin in sched_yield (18 % of the perf samples of LM fits in a program that did not
+ * set one thread), taking the core from the trainer's workers. kanvas-cli and the workbench set
+ * one BLAS thread in main; trainers do it for every other program linking libkan. */
+static void
+blas_single_thread (void)
+{
+  static gsize done = 0;
+  extern void openblas_set_num_threads (int n);
+
+  if (g_once_init_enter (&done))
+    {
+      openblas_set_num_threads (1);
+      g_once_init_leave (&done, 1);
+    }
+}
+
 static double
 dataset_bytes (const KanDataset *d)
 {
@@ -473,12 +579,16 @@ kan_trainer_bytes (const KanModel       *m,
                    const KanTrainConfig *cfg)
 {
   const double D = sizeof (double);
+  KanTrainConfig rc;
   size_t nb, n_eval, n_all;
   int T, O;
   double P, A, h;
   double b, step, after;
 
   g_return_val_if_fail (m != NULL && d != NULL && cfg != NULL, 0);
+  rc = *cfg;
+  rc.opt = kan_train_resolve_optimizer (m, d, cfg);
+  cfg = &rc;
   nb = batch_rows (d, cfg);
   n_eval = MAX (d->n_test, nb < d->n_train ? d->n_train : 0);
   n_all = MAX (d->n_train, d->n_test);
@@ -527,6 +637,9 @@ kan_trainer_bytes (const KanModel       *m,
         b += (nres * A + 2 * A * A + 20 * (nres + A) + P + A + O) * D;
       }
       break;
+    case KAN_OPT_AUTO:
+      /* Resolved above. */
+      break;
     }
   /* During a step: a packed gradient, the minibatch draw, and a grid update: the model before
    * it (kept for the step, to go back to) and the update's own memory. */
@@ -547,14 +660,18 @@ kan_trainer_bytes (const KanModel       *m,
 KanTrainer *
 kan_trainer_new (KanModel             *model,
                  const KanDataset     *data,
-                 const KanTrainConfig *cfg,
+                 const KanTrainConfig *cfg_in,
                  GError              **error)
 {
   KanTrainer *t;
+  KanTrainConfig rc;
+  const KanTrainConfig *cfg = &rc;
   int O;
 
-  g_return_val_if_fail (model != NULL && data != NULL && cfg != NULL, NULL);
+  g_return_val_if_fail (model != NULL && data != NULL && cfg_in != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  rc = *cfg_in;
+  rc.opt = kan_train_resolve_optimizer (model, data, cfg_in);
 
   if (data->n_in != kan_model_n_in (model))
     {
@@ -636,7 +753,7 @@ kan_trainer_new (KanModel             *model,
     {
       /* The active parameters, counted without the index array. */
       double p = (double) kan_model_active_params (model, NULL);
-      double nres = (double) data->n_train * O, flops = nres * p * p + p * p * p / 3;
+      double nres = (double) data->n_train * O, flops = lm_step_flops (p, nres);
 
       if (flops > KAN_LM_MAX_FLOPS)
         {
@@ -649,10 +766,13 @@ kan_trainer_new (KanModel             *model,
         }
     }
 
+  blas_single_thread ();
   t = g_new0 (KanTrainer, 1);
   t->model = model;
   t->data = data;
   t->cfg = *cfg;
+  t->lm_auto = cfg_in->opt == KAN_OPT_AUTO && cfg->opt == KAN_OPT_LM;
+  t->lbfgs_f = NAN;
   if (t->cfg.grid_update_num < 1)
     t->cfg.grid_update_num = 1;
   t->idx = g_new (size_t, MAX (model->n_params, 1));
@@ -686,6 +806,7 @@ kan_trainer_new (KanModel             *model,
       g_mutex_init (&t->lock);
       g_cond_init (&t->cond);
       t->n_slices = T;
+      t->spin = T <= (int) g_get_num_processors ();
       t->slices = g_new0 (Slice, T);
       for (int q = 0; q < T; q++)
         {
@@ -725,7 +846,7 @@ kan_trainer_free (KanTrainer *t)
   if (t->slices)
     {
       g_mutex_lock (&t->lock);
-      t->quit = TRUE;
+      g_atomic_int_set (&t->quit, TRUE);
       g_cond_broadcast (&t->cond);
       g_mutex_unlock (&t->lock);
       for (int q = 0; q < t->n_slices; q++)
@@ -763,6 +884,13 @@ kan_trainer_steps_done (const KanTrainer *t)
 {
   g_return_val_if_fail (t != NULL, 0);
   return t->step;
+}
+
+KanOptimizer
+kan_trainer_optimizer (const KanTrainer *t)
+{
+  g_return_val_if_fail (t != NULL, KAN_OPT_LBFGS);
+  return t->cfg.opt;
 }
 
 double
@@ -850,6 +978,7 @@ step_lbfgs (KanTrainer *t, GError **error)
     }
   pack (t, t->xv);
   t->evals_this_step = 0;
+  t->lbfgs_f = NAN;
   if (kan_lbfgs_step (t->lbfgs, t->xv, lbfgs_objective, t, t->cancellable, &f) < 0)
     {
       /* Stopped inside the step: the caller goes back to the step's start. */
@@ -858,6 +987,7 @@ step_lbfgs (KanTrainer *t, GError **error)
     }
   /* The optimiser's x is its accepted point; the model holds the last trial. */
   unpack (t, t->xv);
+  t->lbfgs_f = f;
   return TRUE;
 }
 
@@ -965,6 +1095,11 @@ lm_init (KanTrainer *t, GError **error)
   fp.trs = gsl_multifit_nlinear_trs_lmaccel;
   fp.avmax = KAN_LM_AVMAX;
   fp.solver = gsl_multifit_nlinear_solver_cholesky;
+  /* Chosen automatically: a uniform trust region (Levenberg) instead of one scaled by the
+   * Jacobian's column norms (Moré). On T1's model seeds 1–8 (fixed grid) Moré took 15–31
+   * steps, Levenberg 10–14; Marquardt stalled on five. */
+  if (t->lm_auto)
+    fp.scale = gsl_multifit_nlinear_scale_levenberg;
   if (t->lm && (t->lm_fdf.p != t->n_act))
     {
       gsl_multifit_nlinear_free (t->lm);
@@ -1026,14 +1161,21 @@ step_lm (KanTrainer *t, GError **error)
 }
 
 /* After an LM step, the loss at the solver's accepted point from the residuals it holds (the
- * model holds that point too), instead of evaluating the model again. FALSE when there is
- * nothing to read or it is not finite: the caller evaluates. */
+ * model holds that point too), instead of evaluating the model again; after an L-BFGS step
+ * without regulariser, the objective L-BFGS evaluated at its accepted point (with a finite
+ * gradient: it rejects others), the same bits as evaluating again at the same parameters.
+ * FALSE when there is nothing to read or it is not finite: the caller evaluates. */
 static gboolean
-lm_residual_loss (KanTrainer *t, double *loss)
+step_end_loss (KanTrainer *t, double *loss)
 {
   const gsl_vector *r;
   double f = 0.0;
 
+  if (t->cfg.opt == KAN_OPT_LBFGS && t->cfg.lamb == 0 && isfinite (t->lbfgs_f))
+    {
+      *loss = t->lbfgs_f;
+      return TRUE;
+    }
   if (t->cfg.opt != KAN_OPT_LM || !t->lm_ready || t->lm == NULL)
     return FALSE;
   r = gsl_multifit_nlinear_residual (t->lm);
@@ -1060,11 +1202,16 @@ eval_loss (KanTrainer *t, const double *x, const double *y, size_t n)
   return f;
 }
 
+/* LM chosen by KAN_OPT_AUTO keeps the grid: every update moves the least-squares problem under
+ * the solver, which starts afresh after it; on T1 (model seeds 1–8) pykan's schedule took
+ * 21–50 LM steps (one seed never reached the accuracy) against 10–14 with a fixed grid. */
 static gboolean
 grid_update_due (const KanTrainer *t, int s)
 {
   const KanTrainConfig *c = &t->cfg;
   int freq = MAX (1, c->stop_grid_update_step / c->grid_update_num);
+  if (t->lm_auto)
+    return FALSE;
   return c->update_grid && s % freq == 0 && s < c->stop_grid_update_step
          && s >= c->start_grid_update_step;
 }
@@ -1176,12 +1323,15 @@ kan_trainer_step (KanTrainer    *t,
       case KAN_OPT_LM:
         ok = step_lm (t, &local);
         break;
+      case KAN_OPT_AUTO:
+        /* Resolved in kan_trainer_new. */
+        g_assert_not_reached ();
       }
 
   /* The state the step ends in must be finite: objective, gradient and parameters. */
   if (ok && !t->cancelled)
     {
-      if (!lm_residual_loss (t, &f))
+      if (!step_end_loss (t, &f))
         {
           double *g = g_new (double, MAX (t->n_act, 1));
           f = objective_full (t, g, &loss, &reg);
@@ -1246,4 +1396,14 @@ kan_trainer_step (KanTrainer    *t,
       info->grid_rejected = grid_rejected;
     }
   return TRUE;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Caller-fed rows                                                                             */
+
+void
+kan_trainer_rows_changed (KanTrainer *t)
+{
+  g_return_if_fail (t != NULL);
+  inputs_changed (t);
 }

@@ -41,3 +41,4 @@
 #include "kan-json.h"
 #include "kan-file.h"
 #include "kan-ops.h"
+#include "kan-stream.h"

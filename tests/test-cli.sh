@@ -77,15 +77,21 @@ else fail "unknown command exits 2" "exit $rc"; fi
 
 # --- fit ------------------------------------------------------------------------------------
 
-run fit --steps 5 -o a.kanvas
+# pykan's optimiser, whose 5 steps (up to 25 evaluations each) already fit the demo; the
+# default (auto: LM here, one iteration a step) is checked below.
+run fit --opt lbfgs --steps 5 -o a.kanvas
 if [ "$rc" -eq 0 ] && [ -s a.kanvas ] && grep -q 'step 5/5: train RMSE' out.txt \
    && grep -q 'built-in demo' err.txt; then pass "fit --steps 5 -o a.kanvas (demo)"
 else fail "fit --steps 5 -o a.kanvas (demo)" "exit $rc" "$(cat out.txt err.txt | head -c 600)"; fi
 
-run fit --steps 5 --json
+run fit --opt lbfgs --steps 5 --json
 json_check "fit --json prints JSON with 5 steps" \
   'assert d["steps"]==5; assert d["train_rmse"] < 0.1; assert d["evals"] > 0;
 assert len(d["losses"]) == 6 and d["losses"][0]["step"] == 0 and d["losses"][-1]["step"] == 5'
+
+run fit --steps 15 --json
+json_check "the default fit (auto) reaches train RMSE 1e-2 on the demo in 15 steps" \
+  'assert d["optimizer"]=="auto" and d["steps"]==15 and d["train_rmse"] < 1e-2'
 
 if grep -q $'\r' out.txt err.txt; then fail "no progress bar when piped"
 else pass "no progress bar when piped"; fi
@@ -105,7 +111,7 @@ check "info --json of that session is valid JSON" \
   python3 -c "$strict_json; assert 'd\ufffd.csv' in d['data'], d['data']" out.txt
 rm -f "$l1_csv" "$l1_out"
 
-run fit --steps 5 -o a2.kanvas
+run fit --opt lbfgs --steps 5 -o a2.kanvas
 if cmp -s a.kanvas a2.kanvas; then pass "same seed twice gives byte-identical sessions"
 else fail "same seed twice gives byte-identical sessions"; fi
 

@@ -966,7 +966,7 @@ START_TEST (test_csv_separators_quotes_hex)
   }
   expect_csv_text_error ("\"a\nb\",c,y\n1,2,3\n", "y", "t.csv:1:1: input column 1 'a b'",
                          NULL);
-  expect_csv_text_error ("x,\"y\n\"\n1,2\n2,x\n", "y", "t.csv:4:3: 'x' is not a number",
+  expect_csv_text_error ("x,\"y\n\"\n1,2\nx,2\n", "y", "t.csv:4:1: 'x' is not a number",
                          NULL);
   expect_csv_text_error ("x,\"y\n\"\n1,2\n3,4,5\n", "y", "t.csv:4:5: line 4 has 3 fields",
                          NULL);
@@ -1067,6 +1067,182 @@ START_TEST (test_formula_names_and_ranges)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------------------------ */
+/* Text labels: class names                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The class name of row B (train rows first) of D. */
+static const char *
+row_class (const KanDataset *d,
+           size_t            b)
+{
+  double c = b < d->n_train ? d->train_y[b] : d->test_y[b - d->n_train];
+
+  ck_assert (c == floor (c) && c >= 0 && c < kan_dataset_n_classes (d));
+  return d->class_names[(int) c];
+}
+
+START_TEST (test_csv_class_names)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanDataset) d = read_csv ("species.csv", "species", 0.2, 7, &error);
+  g_autoptr (KanDataset) other_seed = NULL;
+  g_autoptr (KanDataset) c = NULL;
+  g_autofree char *path = data_path ("species.csv");
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  int count[3] = { 0 };
+
+  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
+  /* Sorted by byte order, not in the order of appearance (virginica comes first in the file). */
+  ck_assert_int_eq (kan_dataset_n_classes (d), 3);
+  ck_assert_str_eq (d->class_names[0], "setosa");
+  ck_assert_str_eq (d->class_names[1], "versicolor");
+  ck_assert_str_eq (d->class_names[2], "virginica");
+  ck_assert_ptr_null (d->class_names[3]);
+  ck_assert_str_eq (d->out_names[0], "species");
+  ck_assert_int_eq (d->n_in, 2);
+  ck_assert_int_eq (d->n_out, 1);
+  ck_assert_uint_eq (d->n_train + d->n_test, 150);
+  ck_assert_uint_eq (d->n_test, 30);
+  ck_assert (kan_dataset_validate (d, &error));
+
+  /* Every row keeps its own label: rows are matched by their inputs, which are distinct. */
+  ck_assert (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  for (size_t b = 0; b < d->n_train + d->n_test; b++)
+    {
+      const double *x = b < d->n_train ? d->train_x + 2 * b : d->test_x + 2 * (b - d->n_train);
+      g_autofree char *want = g_strdup_printf ("%.3f,%.3f,%s", x[0], x[1], row_class (d, b));
+      gboolean found = FALSE;
+
+      for (char **l = lines + 1; *l && !found; l++)
+        found = strcmp (*l, want) == 0;
+      ck_assert_msg (found, "row %zu (%s) is not in the file", b, want);
+      count[(int) (b < d->n_train ? d->train_y[b] : d->test_y[b - d->n_train])]++;
+    }
+  ck_assert_int_eq (count[0], 50);
+  ck_assert_int_eq (count[1], 50);
+  ck_assert_int_eq (count[2], 50);
+
+  /* Another split numbers the classes the same way. */
+  other_seed = read_csv ("species.csv", "species", 0.5, 99, &error);
+  ck_assert_msg (other_seed != NULL, "%s", error ? error->message : "");
+  ck_assert_str_eq (other_seed->class_names[0], "setosa");
+  ck_assert_str_eq (other_seed->class_names[2], "virginica");
+
+  /* Copies keep the names; a regression loss is refused, naming the first text label. */
+  c = kan_dataset_copy (d);
+  ck_assert (c->class_names != d->class_names);
+  ck_assert_str_eq (c->class_names[1], "versicolor");
+  ck_assert (!kan_dataset_check_numeric_labels (c, &error));
+  expect_error (error, KAN_ERROR_DATA, "species.csv:2:14: 'virginica' (column 'species') is not "
+                "a number", "cross-entropy", NULL);
+  g_clear_error (&error);
+  g_clear_pointer (&c->class_source, g_free);
+  ck_assert (!kan_dataset_check_numeric_labels (c, &error));
+  expect_error (error, KAN_ERROR_DATA, "column 'species' name classes (setosa, versicolor, "
+                "virginica)", NULL);
+  g_clear_error (&error);
+}
+END_TEST
+
+START_TEST (test_csv_class_mixed_and_errors)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanDataset) d = NULL;
+  g_autoptr (KanDataset) yes = NULL;
+  GString *many = g_string_new ("x,y\n");
+
+  /* Numbers and text in one label column: every label is text; "1" and "1.0" are two classes,
+   * and a label that is not finite as a number is a name too, before or after the text. */
+  d = kt_csv_text ("x,y\n1,1\n2,no\n3,1.0\n4,-inf\n5,1\n", "y", &error);
+  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (kan_dataset_n_classes (d), 4);
+  ck_assert_str_eq (d->class_names[0], "-inf");
+  ck_assert_str_eq (d->class_names[1], "1");
+  ck_assert_str_eq (d->class_names[2], "1.0");
+  ck_assert_str_eq (d->class_names[3], "no");
+  ck_assert_str_eq (d->class_source, "t.csv:3:3: 'no' (column 'y')");
+  g_clear_pointer (&d, kan_dataset_free);
+
+  /* Quoted labels, blanks around them, CRLF. */
+  yes = kt_csv_text ("a,b,\"ok?\"\r\n1,2, yes \r\n3,4,\"no\"\r\n5,6,yes\r\n", "ok?", &error);
+  ck_assert_msg (yes != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (kan_dataset_n_classes (yes), 2);
+  ck_assert_str_eq (yes->class_names[0], "no");
+  ck_assert_str_eq (yes->class_names[1], "yes");
+  for (size_t b = 0; b < 3; b++)
+    ck_assert_str_eq (row_class (yes, b), yes->train_x[2 * b] == 3 ? "no" : "yes");
+
+  /* Numeric labels keep today's behaviour: no class names. */
+  d = kt_csv_text ("x,y\n1,0\n2,1\n3,2\n", "y", &error);
+  ck_assert_ptr_nonnull (d);
+  ck_assert_ptr_null (d->class_names);
+  ck_assert (kan_dataset_check_numeric_labels (d, &error));
+  g_clear_pointer (&d, kan_dataset_free);
+
+  /* A number that is not finite, in a column of numbers, is still an error where it is. */
+  expect_csv_text_error ("x,y\n1,2\n2,nan\n3,4\n", "y", "t.csv:3:3: 'nan' is not a finite",
+                         NULL);
+  /* Text in an input column is not a label. */
+  expect_csv_text_error ("x,y\n1,yes\nabc,no\n", "y", "t.csv:3:1: 'abc' is not a number "
+                         "(column 'x')", NULL);
+  /* Empty labels, labels with line breaks, text with several targets. */
+  expect_csv_text_error ("x,y\n1,yes\n2,\n", "y", "t.csv:3:3: empty label in column 'y'", NULL);
+  expect_csv_text_error ("x,y\n1,\"a\nb\"\n", "y", "t.csv:2:3: the label in column 'y' "
+                         "contains a line break", NULL);
+  expect_csv_text_error ("x,y,z\n1,2,3\n2,3,big\n", "y,z", "t.csv:3:5: 'big' is not a number "
+                         "(column 'z'); text labels name classes, which need a single target",
+                         NULL);
+  /* At most KAN_DATA_MAX_CLASSES distinct labels; the message says which is one too many and
+   * where the text began (a numeric column with a stray word). */
+  for (int i = 0; i < KAN_DATA_MAX_CLASSES; i++)
+    g_string_append_printf (many, "%d,%d.5\n", i, i);
+  g_string_append (many, "0,oops\n");
+  d = kt_csv_text (many->str, "y", &error);
+  ck_assert_ptr_null (d);
+  expect_error (error, KAN_ERROR_DATA, "t.csv:258:3: 'oops' would be class 257 of column 'y'",
+                "at most 256 classes", "t.csv:258:3: 'oops' (column 'y')", NULL);
+  g_clear_error (&error);
+  g_string_free (many, TRUE);
+}
+END_TEST
+
+/* Other data of the same classes are renumbered into the model's classes by name. */
+START_TEST (test_use_classes)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KanDataset) d = kt_csv_text ("x,c\n1,b\n2,c\n3,b\n", "c", &error);
+  g_autoptr (KanDataset) e = kt_csv_text ("x,c\n1,d\n2,b\n", "c", &error);
+  const char *const model[] = { "a", "b", "c", NULL };
+  const char *const small[] = { "a", "c", NULL };
+
+  ck_assert_ptr_nonnull (d);
+  ck_assert_int_eq (kan_dataset_n_classes (d), 2);
+  for (size_t b = 0; b < 3; b++)
+    ck_assert (d->train_y[b] == (d->train_x[b] == 2 ? 1 : 0));
+  ck_assert (kan_dataset_use_classes (d, model, &error));
+  ck_assert_int_eq (kan_dataset_n_classes (d), 3);
+  for (size_t b = 0; b < 3; b++)
+    ck_assert_str_eq (row_class (d, b), d->train_x[b] == 2 ? "c" : "b");
+  ck_assert (kan_dataset_validate (d, &error));
+  ck_assert (!kan_dataset_use_classes (d, small, &error));
+  expect_error (error, KAN_ERROR_DATA, "class 'b' of column 'c' is not one of the model's "
+                "classes (a, c)", NULL);
+  g_clear_error (&error);
+  ck_assert (d->train_y[0] == (d->train_x[0] == 2 ? 2 : 1) && kan_dataset_n_classes (d) == 3);
+  ck_assert (!kan_dataset_use_classes (e, model, &error));
+  g_clear_error (&error);
+
+  /* Validation: labels must index the names. */
+  d->train_y[1] = 3;
+  ck_assert (!kan_dataset_validate (d, &error));
+  ck_assert_ptr_nonnull (e);
+  expect_error (error, KAN_ERROR_SHAPE, "train row 2: label 3 is not a class index 0 … 2", NULL);
+}
+END_TEST
+
 static Suite *
 data_suite (void)
 {
@@ -1094,6 +1270,9 @@ data_suite (void)
   tcase_add_test (tc, test_csv_names);
   tcase_add_test (tc, test_csv_separators_quotes_hex);
   tcase_add_test (tc, test_formula_names_and_ranges);
+  tcase_add_test (tc, test_csv_class_names);
+  tcase_add_test (tc, test_csv_class_mixed_and_errors);
+  tcase_add_test (tc, test_use_classes);
   suite_add_tcase (s, tc);
   return s;
 }

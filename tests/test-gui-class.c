@@ -2,8 +2,10 @@
  * in process under Xvfb: the Inputs page ranks the inputs of an 8-input data set where two
  * matter (those two first), its Prune Inputs button leads to a model and data with only those
  * two (kan_ops_prune_inputs, as the window does it); for two moons it shows the train/test
- * accuracy and the decision regions, and the loss view plots the accuracy. Screenshots go to the
- * folder given as the argument. Runs without forking (CK_FORK=no); without a display every test
+ * accuracy and the decision regions, and the loss view plots the accuracy; a session trained on
+ * a CSV file with text labels (tests/data/species.csv) opens in the window with the class names
+ * on the output nodes and in the decision regions' legend. Screenshots go to the folder given
+ * as the argument. Runs without forking (CK_FORK=no); without a display every test
  * is skipped (77).
  */
 #include <check.h>
@@ -11,8 +13,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <gtk/gtk.h>
+#include <glib/gstdio.h>
 #include <adwaita.h>
 
+#include "kanvas-application.h"
+#include "kanvas-canvas.h"
+#include "kanvas-window.h"
 #include "kanvas-session-pane.h"
 #include "kanvas-loss-view.h"
 #include "kanvas-examples.h"
@@ -239,6 +245,62 @@ START_TEST (test_two_moons_accuracy)
 }
 END_TEST
 
+/* The window on a session of text labels: the output nodes and the regions' legend are named by
+ * the CSV's classes (sorted: setosa, versicolor, virginica), not "species = 0" or "y2". */
+START_TEST (test_text_labels_window)
+{
+  g_autoptr (GError) error = NULL;
+  const char *dir = g_getenv ("KANVAS_TEST_DATA");
+  g_autofree char *csv = g_build_filename (dir ? dir : "tests/data", "species.csv", NULL);
+  g_autofree char *tmp = g_dir_make_tmp ("kanvas-gui-class-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (tmp, "species.kanvas", NULL);
+  static const char *const want[] = { "setosa", "versicolor", "virginica", NULL };
+  KanDataset *d = kan_dataset_from_csv (csv, "species", 0.2, 1, &error);
+  g_autoptr (KanSession) s = NULL;
+  g_autoptr (KanvasApplication) app = NULL;
+  const KanSnapshot *snap;
+  KanvasWindow *win;
+  KanvasInputsPage *page;
+  g_auto (GStrv) legend = NULL;
+  double tr, te;
+
+  ck_assert_msg (d != NULL, "%s", error ? error->message : "?");
+  ck_assert (g_strv_equal ((const char *const *) d->class_names, want));
+  s = trained_session (d, "2,4,3", KAN_LOSS_CE, 30, 0);
+  kan_ops_accuracy (s->model, s->data, s->train.loss, &tr, &te);
+  ck_assert_msg (tr > 0.9, "species: train accuracy %g", tr);
+  ck_assert_msg (kan_session_save (s, path, &error), "%s", error->message);
+
+  app = kanvas_application_new (G_APPLICATION_NON_UNIQUE);
+  ck_assert_msg (g_application_register (G_APPLICATION (app), NULL, &error), "%s",
+                 error ? error->message : "?");
+  win = kanvas_window_new (GTK_APPLICATION (app));
+  gtk_window_set_default_size (GTK_WINDOW (win), 1280, 800);
+  gtk_window_present (GTK_WINDOW (win));
+  kt_spin_for (0.3);
+  ck_assert_msg (kanvas_window_open_path (win, path, &error), "%s", error ? error->message : "");
+  kt_spin_for (0.3);
+
+  /* The output nodes of the network. */
+  snap = kanvas_canvas_get_snapshot (kanvas_window_get_canvas (win));
+  ck_assert_ptr_nonnull (snap);
+  ck_assert (g_strv_equal ((const char *const *) snap->out_names, want));
+  /* The legend of the decision regions names the same classes. */
+  legend = kan_class_names (kanvas_window_get_session (win)->data, 3);
+  ck_assert (g_strv_equal ((const char *const *) legend, want));
+  page = kanvas_session_pane_get_inputs_page (kanvas_window_get_session_pane (win));
+  ck_assert (kanvas_session_pane_show_panel (kanvas_window_get_session_pane (win), "inputs"));
+  kt_spin_for (0.5);
+  ck_assert (kanvas_inputs_page_has_regions (page));
+  shot (GTK_WIDGET (win), "text-labels.png");
+
+  kanvas_window_close_discard (win);
+  kt_spin_for (0.1);
+  g_unlink (path);
+  g_rmdir (tmp);
+}
+END_TEST
+
 static Suite *
 class_suite (void)
 {
@@ -248,6 +310,7 @@ class_suite (void)
   tcase_set_timeout (tc, 300);
   tcase_add_test (tc, test_input_ranking_and_prune);
   tcase_add_test (tc, test_two_moons_accuracy);
+  tcase_add_test (tc, test_text_labels_window);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -319,6 +319,12 @@ assert_data_equal (const KanDataset *a,
   ck_assert_bits_eq (a->test_y, b->test_y, a->n_test * a->n_out);
   assert_strv_equal (a->in_names, b->in_names, a->n_in);
   assert_strv_equal (a->out_names, b->out_names, a->n_out);
+  ck_assert ((a->class_names == NULL) == (b->class_names == NULL));
+  if (a->class_names != NULL)
+    {
+      ck_assert_uint_eq (g_strv_length (a->class_names), g_strv_length (b->class_names));
+      assert_strv_equal (a->class_names, b->class_names, (int) g_strv_length (a->class_names));
+    }
   assert_stats_equal (a->in_mean, b->in_mean, a->n_in);
   assert_stats_equal (a->in_std, b->in_std, a->n_in);
   assert_stats_equal (a->out_mean, b->out_mean, a->n_out);
@@ -987,7 +993,7 @@ START_TEST (test_reject_format_version)
   static const Edit edits[] = {
     BAD ("format", "\"foo\"", "unknown format 'foo'"),
     BAD ("format", "3", "format: expected a string, found an integer"),
-    BAD ("version", "7", "version 7 is newer than this Kanvas understands (1)"),
+    BAD ("version", "7", "version 7 is newer than this Kanvas understands (2)"),
     BAD ("version", "0", "version 0 is not valid"),
     BAD ("version", "\"1\"", "version: expected an integer, found a string"),
     BAD ("version", NULL, "version is missing"),
@@ -1239,7 +1245,7 @@ START_TEST (test_reject_huge_sizes)
   raw_edit (formula, "\"n_train\": ", "1e19",
             "data.n_train is 1e+19, expected 1 to 9223372036854775807");
   raw_edit (formula, "\"version\": ", "1e30",
-            "version 1e+30 is newer than this Kanvas understands (1)");
+            "version 1e+30 is newer than this Kanvas understands (2)");
   raw_edit (formula, "\"version\": ", "-1e30", "version -1e+30 is not valid");
   raw_edit (text, "\"batch\": ", "9223372036854775808",
             "train.batch is 9223372036854775808, expected -1 to 9223372036854775807");
@@ -1248,7 +1254,7 @@ START_TEST (test_reject_huge_sizes)
   raw_edit (formula, "\"n_test\": ", "-9223372036854775809",
             "data.n_test is too small (a negative 19-digit integer), expected 0 to");
   raw_edit (formula, "\"version\": ", "18446744073709551615",
-            "version 18446744073709551615 is newer than this Kanvas understands (1)");
+            "version 18446744073709551615 is newer than this Kanvas understands (2)");
   raw_edit (formula, "\"version\": ", "-9223372036854775808", "version -9223372036854775808 is not valid");
 
   /* A 401-digit seed, version or size: too large, whatever the sign. */
@@ -1258,7 +1264,7 @@ START_TEST (test_reject_huge_sizes)
             "s.kanvas: train.steps is too small (a negative 401-digit integer), expected 0 to");
   version401 = g_strdup_printf ("{\"format\": \"kanvas-session\", \"version\": %s}", digits401);
   expect_error (version401, KAN_ERROR_SESSION,
-                "version a 401-digit integer is newer than this Kanvas understands (1)");
+                "version a 401-digit integer is newer than this Kanvas understands (2)");
   g_free (version401);
   version401 = g_strdup_printf ("{\"format\": \"kanvas-session\", \"version\": %s}", neg401);
   expect_error (version401, KAN_ERROR_SESSION, "version a negative 401-digit integer is not valid");
@@ -1541,6 +1547,94 @@ START_TEST (test_load_peak)
 }
 END_TEST
 
+/* A cross-entropy session of width WIDTH on the CSV TEXT, written to DIR, whose last column is
+ * the target (text labels). */
+static KanSession *
+class_session (const char *dir,
+               const char *text,
+               const char *width)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (dir, "classes.csv", NULL);
+  g_autofree char *header = g_strndup (text, strcspn (text, "\n"));
+  KanSession *s;
+  KanDataset *d;
+
+  ck_assert (g_file_set_contents (path, text, -1, NULL));
+  d = kan_dataset_from_csv (path, strrchr (header, ',') + 1, 0.25, 3, &error);
+  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
+  ck_assert_ptr_nonnull (d->class_names);
+  s = make_session (width, NULL, d);
+  s->train.loss = KAN_LOSS_CE;
+  return s;
+}
+
+/* Class names from text labels: saved as version 2 with data.class_names, loaded back the same;
+ * files without class names stay version 1 (the v1 fixture and the other round trips), and a
+ * version 1 file cannot carry them. */
+START_TEST (test_round_trip_class_names)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autoptr (KanSession) s = class_session (dir, "a,b,ok\n0.5,1.25,yes\n-0.75,2.5,no\n"
+                                            "1.5,-3.25,maybe\n2.75,0.125,yes\n-1.5,0.25,no\n"
+                                            "0.0625,1.75,yes\n", "2,4,3");
+  g_autoptr (KanSession) back = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *numeric = NULL;
+
+  back = round_trip (s, dir, "classes.kanvas");
+  ck_assert_str_eq (back->data->class_names[0], "maybe");
+  ck_assert_str_eq (back->data->class_names[1], "no");
+  ck_assert_str_eq (back->data->class_names[2], "yes");
+  ck_assert_ptr_null (back->data->class_names[3]);
+  ck_assert_int_eq (kan_dataset_n_classes (back->data), 3);
+  /* Where the first text label was is not kept: messages then name the column. */
+  ck_assert_ptr_null (back->data->class_source);
+  json = kan_session_to_json (s, NULL);
+  ck_assert_ptr_nonnull (strstr (json, "\"version\": 2,"));
+  ck_assert_ptr_nonnull (strstr (json, "\"class_names\": [\"maybe\", \"no\", \"yes\"]"));
+
+  /* The same session without class names is a version 1 document. */
+  g_clear_pointer (&s->data->class_names, g_strfreev);
+  numeric = kan_session_to_json (s, NULL);
+  ck_assert_ptr_nonnull (strstr (numeric, "\"version\": 1,"));
+  ck_assert_ptr_null (strstr (numeric, "class_names"));
+  remove_tree (dir);
+}
+END_TEST
+
+START_TEST (test_reject_class_names)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autoptr (KanSession) s = class_session (dir, "a,b,c\n1,2,x\n2,3,y\n3,4,z\n4,5,x\n", "2,4,3");
+  g_autofree char *text = NULL;
+  static const Edit edits[] = {
+    BAD ("version", "1", "data: unknown field 'class_names'"),
+    BAD ("data.class_names", "[\"a\", \"a\", \"b\"]", "class name 2 is a duplicate"),
+    BAD ("data.class_names", "[\"a\", \"\", \"b\"]", "class name 2 is empty"),
+    BAD ("data.class_names", "[\"a\", \"b\"]", "label 2 is not a class index 0 … 1"),
+    BAD ("data.class_names", "[]", "the data set has 0 class names"),
+    BAD ("data.class_names", "[\"a\", 2, \"b\"]", "data.class_names[1]: expected a string"),
+    BAD ("data.class_names", "[\"a\", \"b\\n\", \"c\"]", "class name 2 contains a control"),
+    BAD ("train.loss", "\"mse\"", "data.class_names: the labels name classes, but train.loss "
+         "is 'mse'"),
+  };
+
+  text = kan_session_to_json (s, NULL);
+  run_edits (text, edits, G_N_ELEMENTS (edits));
+  /* A model with fewer outputs than there are classes. */
+  {
+    g_autoptr (KanSession) small = make_session ("2,4,2", NULL, kan_dataset_copy (s->data));
+    g_autofree char *t2 = NULL;
+
+    small->train.loss = KAN_LOSS_CE;
+    t2 = kan_session_to_json (small, NULL);
+    expect_error (t2, KAN_ERROR_SESSION, "the data set has 3 classes, the model 2 outputs");
+  }
+  remove_tree (dir);
+}
+END_TEST
+
 static Suite *
 session_suite (void)
 {
@@ -1555,6 +1649,7 @@ session_suite (void)
   tcase_add_test (tc, test_numbers_exact);
   tcase_add_test (tc, test_deterministic);
   tcase_add_test (tc, test_fixture_v1);
+  tcase_add_test (tc, test_round_trip_class_names);
   suite_add_tcase (s, tc);
 
   tc = tcase_create ("files");
@@ -1567,6 +1662,7 @@ session_suite (void)
   tcase_add_test (tc, test_edit_harness);
   tcase_add_test (tc, test_reject_not_json);
   tcase_add_test (tc, test_reject_format_version);
+  tcase_add_test (tc, test_reject_class_names);
   tcase_add_test (tc, test_reject_missing_unknown);
   tcase_add_test (tc, test_reject_types);
   tcase_add_test (tc, test_reject_lengths);

@@ -550,6 +550,95 @@ START_TEST (test_t1_lm_seeds)
 }
 END_TEST
 
+/* The automatic choice: LM for a small unregularised MSE fit on the whole train set, L-BFGS
+ * for everything else; the other optimisers stay as they are. */
+START_TEST (test_auto_resolve)
+{
+  KanDataset *d = kt_demo_data (1000, 100);
+  KanModel *small = kt_model_new ("2,5,1", NULL, 5, 3, KAN_BASE_SILU, 1);
+  KanModel *big = kt_model_new ("2,5,1", NULL, 50, 3, KAN_BASE_SILU, 1);
+  KanDataset *few = kt_demo_data (20, 10);
+  KanTrainConfig cfg;
+
+  ck_assert_str_eq (kan_optimizer_name (KAN_OPT_AUTO), "auto");
+  kan_train_config_init (&cfg);
+  for (KanOptimizer o = KAN_OPT_LBFGS; o <= KAN_OPT_LM; o++)
+    {
+      cfg.opt = o;
+      ck_assert_int_eq (kan_train_resolve_optimizer (small, d, &cfg), o);
+    }
+  cfg.opt = KAN_OPT_AUTO;
+  ck_assert_int_eq (kan_train_resolve_optimizer (small, d, &cfg), KAN_OPT_LM);
+  ck_assert_uint_gt (kan_model_active_params (big, NULL), KAN_AUTO_LM_MAX_PARAMS);
+  ck_assert_int_eq (kan_train_resolve_optimizer (big, d, &cfg), KAN_OPT_LBFGS);
+  /* Fewer residuals than parameters. */
+  ck_assert_int_eq (kan_train_resolve_optimizer (small, few, &cfg), KAN_OPT_LBFGS);
+  cfg.lamb = 1e-3;
+  ck_assert_int_eq (kan_train_resolve_optimizer (small, d, &cfg), KAN_OPT_LBFGS);
+  cfg.lamb = 0;
+  cfg.batch = 100;
+  ck_assert_int_eq (kan_train_resolve_optimizer (small, d, &cfg), KAN_OPT_LBFGS);
+  cfg.batch = -1;
+  cfg.singularity_avoiding = TRUE;
+  ck_assert_int_eq (kan_train_resolve_optimizer (small, d, &cfg), KAN_OPT_LBFGS);
+  cfg.singularity_avoiding = FALSE;
+  cfg.loss = KAN_LOSS_CE;
+  ck_assert_int_eq (kan_train_resolve_optimizer (small, d, &cfg), KAN_OPT_LBFGS);
+  cfg.loss = KAN_LOSS_MSE;
+  /* LM's memory over the budget. */
+  cfg.memory_budget = (double) kan_trainer_bytes (small, d, &cfg) / 2;
+  ck_assert_int_eq (kan_train_resolve_optimizer (small, d, &cfg), KAN_OPT_LBFGS);
+  kan_model_free (small);
+  kan_model_free (big);
+  kan_dataset_free (few);
+  kan_dataset_free (d);
+}
+END_TEST
+
+/* The default fit of kanvas-cli (auto: LM with a fixed grid) reaches pykan's test RMSE on T1
+ * (3.1e-3) from every model seed 1–8 within 20 steps (10–14 measured), without moving a knot. */
+START_TEST (test_t1_auto_seeds)
+{
+  KanDataset *d = kt_demo_data (1000, 1000);
+
+  for (int seed = 1; seed <= 8; seed++)
+    {
+      KanModel *m = kt_model_new ("2,5,1", NULL, 5, 3, KAN_BASE_SILU, seed);
+      KanModel *before = kan_model_copy (m);
+      KanTrainConfig cfg;
+      KanTrainer *t;
+      KanStepInfo info = { 0 };
+      int s;
+
+      kan_train_config_init (&cfg);
+      cfg.opt = KAN_OPT_AUTO;
+      t = kan_trainer_new (m, d, &cfg, NULL);
+      ck_assert (t != NULL);
+      ck_assert_int_eq (kan_trainer_optimizer (t), KAN_OPT_LM);
+      for (s = 0, info.test_rmse = INFINITY; s < 20 && !(info.test_rmse <= 3.1e-3); s++)
+        ck_assert (kan_trainer_step (t, NULL, &info, NULL));
+      ck_assert_msg (info.test_rmse <= 3.1e-3, "seed %d: test RMSE %g after %d steps", seed,
+                     info.test_rmse, s);
+      for (int l = 0; l < m->depth; l++)
+        {
+          size_t nk = (size_t) m->layers[l].n_in * (m->G + 2 * m->k + 1);
+          ck_assert (memcmp (m->layers[l].grid, before->layers[l].grid,
+                             sizeof (double) * nk) == 0);
+        }
+      kan_trainer_free (t);
+      /* The same steps again from the same model: the same parameters bit for bit. */
+      t = kan_trainer_new (before, d, &cfg, NULL);
+      for (int q = 0; q < s; q++)
+        ck_assert (kan_trainer_step (t, NULL, NULL, NULL));
+      ck_assert (memcmp (m->params, before->params, sizeof (double) * m->n_params) == 0);
+      kan_trainer_free (t);
+      kan_model_free (before);
+      kan_model_free (m);
+    }
+  kan_dataset_free (d);
+}
+END_TEST
+
 /* One evaluation on 2 threads (row blocks, gradients summed in block order) against 1 thread,
  * to 1e-12, and bit for bit the same from run to run; also with multiplication nodes. */
 START_TEST (test_threads_evaluate)
@@ -601,6 +690,40 @@ START_TEST (test_threads_evaluate)
 }
 END_TEST
 
+/* Many evaluations on 2 threads, back to back (the worker still spinning) and with pauses (the
+ * worker asleep), with and without the gradient: every one the same bit for bit. */
+START_TEST (test_threads_handoff)
+{
+  KanDataset *d = kt_demo_data (1000, 10);
+  KanModel *m = kt_model_new ("2,5,1", NULL, 5, 3, KAN_BASE_SILU, 4);
+  size_t P = kan_model_n_params (m);
+  double *g0 = g_new (double, P), *g = g_new (double, P);
+  double f0, f;
+  KanTrainConfig cfg;
+  KanTrainer *t;
+
+  kan_train_config_init (&cfg);
+  cfg.threads = 2;
+  t = kan_trainer_new (m, d, &cfg, NULL);
+  ck_assert (t != NULL);
+  f0 = kan_trainer_evaluate (t, g0);
+  for (int q = 0; q < 200; q++)
+    {
+      if (q % 20 == 19)
+        g_usleep (2000);
+      f = kan_trainer_evaluate (t, q % 3 == 0 ? NULL : g);
+      ck_assert (memcmp (&f, &f0, sizeof f) == 0);
+      if (q % 3 != 0)
+        ck_assert (memcmp (g, g0, sizeof (double) * P) == 0);
+    }
+  kan_trainer_free (t);
+  g_free (g0);
+  g_free (g);
+  kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
 /* Training on 2 threads twice gives the same model bit for bit. */
 START_TEST (test_threads_reproducible)
 {
@@ -635,6 +758,9 @@ main (int    argc,
   tcase_add_test (tc, test_t1_lm_seeds);
   tcase_add_test (tc, test_threads_evaluate);
   tcase_add_test (tc, test_threads_reproducible);
+  tcase_add_test (tc, test_threads_handoff);
+  tcase_add_test (tc, test_auto_resolve);
+  tcase_add_test (tc, test_t1_auto_seeds);
   tcase_add_test (tc, test_adam_decreases);
   tcase_add_test (tc, test_reproducible);
   tcase_add_test (tc, test_nonfinite_rollback);

@@ -297,6 +297,19 @@ kan_class_names (const KanDataset *d,
   label = d != NULL && d->out_names != NULL && d->out_names[0] != NULL ? d->out_names[0] : NULL;
   names = g_new0 (char *, n_classes + 1);
   for (int k = 0; k < n_classes; k++)
-    names[k] = label ? g_strdup_printf ("%s = %d", label, k) : g_strdup_printf ("class %d", k);
+    if (d != NULL && d->class_names != NULL && k < (int) g_strv_length (d->class_names))
+      names[k] = g_strdup (d->class_names[k]);  /* text labels: the names themselves */
+    else
+      names[k] = label ? g_strdup_printf ("%s = %d", label, k) : g_strdup_printf ("class %d", k);
   return names;
+}
+
+char **
+kan_output_names (const KanDataset *d,
+                  KanLoss           loss,
+                  int               n_out)
+{
+  g_return_val_if_fail (d != NULL, NULL);
+
+  return loss == KAN_LOSS_CE ? kan_class_names (d, n_out) : g_strdupv (d->out_names);
 }

@@ -79,10 +79,16 @@ char        *kan_edge_form_text (int           sym_id,
                                  const double  abcd[4]);
 
 /* Names of the N_CLASSES classes of a cross-entropy data set D (may be NULL), for output nodes,
- * legends and lists: "LABEL = K" after D's label column ("y = 0", "species = 2"), or "class K".
+ * legends and lists: D's class names when its labels were text ("setosa"), else "LABEL = K"
+ * after D's label column ("y = 0", "species = 2"), or "class K".
  * NULL-terminated; free with g_strfreev. */
 char       **kan_class_names    (const KanDataset *d,
                                  int               n_classes);
+/* Names of the N_OUT output nodes of a model trained on D with LOSS: the class names
+ * (kan_class_names) for cross-entropy, else D's output names. Free with g_strfreev. */
+char       **kan_output_names   (const KanDataset *d,
+                                 KanLoss           loss,
+                                 int               n_out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanSnapshot, kan_snapshot_free)
 

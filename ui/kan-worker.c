@@ -18,12 +18,20 @@
  * thread looks at them between optimizer steps. Stop also cancels the run's GCancellable, which
  * the trainer checks inside every evaluation (a cancelled step is undone, so the model is the
  * one the last finished step left), and wakes a paused thread.
+ *
+ * Sharing the machine. The thread trains at nice 10 (lower_priority) and on at most one thread
+ * fewer than the machine has cores, so that the main loop's frames never wait behind training.
  */
 #include "kan-worker.h"
 
 #include <gio/gio.h>
 #include <math.h>
 #include <string.h>
+#ifdef __linux__
+#include <errno.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#endif
 
 /* GLib's GMutex and GCond are futex-based on Linux and GLib is not built with ThreadSanitizer,
  * so TSan cannot see the ordering they give. Under TSan the worker's locks tell it explicitly;
@@ -281,10 +289,10 @@ publish (KanRun *run)
   GError *error = NULL;
   KanSnapshot *s, *old;
   int n = (int) run->hist_train->len;
+  g_auto (GStrv) outs = kan_output_names (d, run->cfg.loss, kan_model_n_out (run->model));
 
   s = kan_snapshot_new (run->model, d->train_x, d->n_train,
-                        (const char *const *) d->in_names, (const char *const *) d->out_names,
-                        &error);
+                        (const char *const *) d->in_names, (const char *const *) outs, &error);
   if (s == NULL)
     {
       /* A picture we cannot make must not end the training. */
@@ -311,6 +319,23 @@ publish (KanRun *run)
   kan_snapshot_free (old);
 }
 
+/* The training thread runs at a lower priority than the main loop: on a machine with few cores,
+ * the window's frames (and the X server or compositor, in the same scheduling group) must not
+ * wait behind a thread that never sleeps. Linux gives each thread its own nice value, which the
+ * trainer's own threads inherit; elsewhere this does nothing. Not SCHED_IDLE: on a busy machine
+ * that would stop training altogether. */
+#define WORKER_NICE 10
+
+static void
+lower_priority (void)
+{
+#ifdef __linux__
+  errno = 0;
+  if (getpriority (PRIO_PROCESS, gettid ()) < WORKER_NICE && errno == 0)
+    setpriority (PRIO_PROCESS, gettid (), WORKER_NICE);
+#endif
+}
+
 static gpointer
 worker_thread (gpointer data)
 {
@@ -326,6 +351,7 @@ worker_thread (gpointer data)
   /* See queue_dispatch_locked: without this, g_main_context_invoke_full could run the dispatch
    * right here when W->context is the global default context and nobody owns it. */
   g_main_context_push_thread_default (own);
+  lower_priority ();
 
   trainer = kan_trainer_new (run->model, run->data, &run->cfg, &error);
   while (trainer != NULL)
@@ -565,6 +591,9 @@ kan_worker_start (KanWorker            *w,
   run->model = kan_model_copy (model);
   run->data = kan_dataset_copy (data);
   run->cfg = *cfg;
+  /* The main loop keeps a core of its own: a session trained with --threads N by the CLI trains
+   * here on at most one thread fewer than the machine has (on two cores, one). */
+  run->cfg.threads = CLAMP (cfg->threads, 1, MAX ((int) g_get_num_processors () - 1, 1));
   run->cancellable = g_cancellable_new ();
   run->hist_train = g_array_new (FALSE, FALSE, sizeof (double));
   run->hist_test = g_array_new (FALSE, FALSE, sizeof (double));

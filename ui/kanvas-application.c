@@ -6,11 +6,17 @@
  */
 #include "kanvas-application.h"
 
+#include <malloc.h>
+
 #include "kanvas-window.h"
 
 #ifndef KANVAS_VERSION
 #define KANVAS_VERSION "0"
 #endif
+
+/* OpenBLAS's own threads would compete with the training worker and the main loop; one is
+ * enough for the small matrices of a KAN. */
+extern void openblas_set_num_threads (int);
 
 struct _KanvasApplication
 {
@@ -289,6 +295,14 @@ static void
 kanvas_application_startup (GApplication *app)
 {
   G_APPLICATION_CLASS (kanvas_application_parent_class)->startup (app);
+
+  /* Here rather than in main, so that the tests and bench-gui run as the app does. */
+  openblas_set_num_threads (1);
+  /* Snapshots allocate and free a few MB every 50 ms on the worker thread; with glibc's default
+   * thresholds each of those blocks is a fresh mmap and its page faults cost ten times the
+   * arithmetic. Keep such blocks in the heap instead. */
+  mallopt (M_MMAP_THRESHOLD, 64 << 20);
+  mallopt (M_TRIM_THRESHOLD, 128 << 20);
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_entries, G_N_ELEMENTS (app_entries),
                                    app);

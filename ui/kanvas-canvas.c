@@ -592,8 +592,23 @@ kanvas_canvas_snapshot (GtkWidget   *widget,
 static void
 invalidate (KanvasCanvas *self)
 {
+  GtkWidget *widget = GTK_WIDGET (self);
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+
   self->dirty = TRUE;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  /* While a picture of the current view shows, it stays until the new one is ready: render
+   * now (or when the running render ends: render_done queues the frame that starts the next)
+   * rather than in the next frame, and leave the frame alone (a training run sends a snapshot
+   * every 50 ms; a frame that only re-blits the old picture costs the main loop a software
+   * repaint of the canvas). */
+  if (self->snapshot != NULL && gtk_widget_get_mapped (widget) && texture_shows_view (self)
+      && w > 0 && h > 0)
+    {
+      if (!self->rendering)
+        start_render (self, w, h, gtk_widget_get_scale_factor (widget));
+    }
+  else
+    gtk_widget_queue_draw (widget);
 }
 
 KanLayout *

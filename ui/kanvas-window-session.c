@@ -1337,7 +1337,7 @@ configure_action (GSimpleAction *action,
         goto bad;
       continue;
     bad:
-      kanvas_window_toast (self, "configure: cannot use '%s' (opt=lbfgs|adam|lm, steps=N, lr=X, "
+      kanvas_window_toast (self, "configure: cannot use '%s' (opt=lbfgs|adam|lm|auto, steps=N, lr=X, "
                            "lamb=X, grid-updates=0|1)", *it);
       g_message ("configure: cannot use '%s'", *it);
       return;

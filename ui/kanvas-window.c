@@ -362,19 +362,6 @@ dataset_from_panel (KanvasWindow  *self,
     }
 }
 
-/* Classes of a cross-entropy data set: the labels are 0 … n-1 in one column. */
-static int
-n_classes (const KanDataset *d)
-{
-  double mx = 0;
-
-  for (size_t b = 0; b < d->n_train; b++)
-    mx = MAX (mx, d->train_y[b * d->n_out]);
-  for (size_t b = 0; b < d->n_test; b++)
-    mx = MAX (mx, d->test_y[b * d->n_out]);
-  return (int) MIN (mx, 1e6) + 1;
-}
-
 static KanModel *
 model_from_panel (KanvasWindow      *self,
                   const KanDataset  *d,
@@ -385,7 +372,7 @@ model_from_panel (KanvasWindow      *self,
   KanModelConfig cfg;
   g_autoptr (KanShape) shape = NULL;
   g_autofree char *width = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->width_row))));
-  int n_out = loss == KAN_LOSS_CE ? n_classes (d) : d->n_out;
+  int n_out = loss == KAN_LOSS_CE ? kan_dataset_n_classes (d) : d->n_out;
   KanModel *m;
 
   if (*width == '\0')
@@ -431,6 +418,7 @@ refresh_snapshot (KanvasWindow *self)
 {
   const KanSession *s = self->session;
   g_autoptr (GError) error = NULL;
+  g_auto (GStrv) outs = NULL;
   KanSnapshot *snap;
 
   if (s->model == NULL || s->data == NULL)
@@ -438,9 +426,10 @@ refresh_snapshot (KanvasWindow *self)
       kanvas_canvas_set_snapshot (self->canvas, NULL);
       return;
     }
+  outs = kan_output_names (s->data, s->train.loss, kan_model_n_out (s->model));
   snap = kan_snapshot_new (s->model, s->data->train_x, s->data->n_train,
                            (const char *const *) s->data->in_names,
-                           (const char *const *) s->data->out_names, &error);
+                           (const char *const *) outs, &error);
   if (snap == NULL)
     kanvas_window_toast (self, "Cannot draw the network: %s", error->message);
   kanvas_canvas_set_snapshot (self->canvas, snap);
@@ -1370,6 +1359,15 @@ apply_action (GSimpleAction *action,
       return;
     }
   train_config_from_panel (self, &cfg);
+  /* Text labels name classes: they are classified, with the width made for their number. */
+  if (data->class_names != NULL && cfg.loss != KAN_LOSS_CE)
+    {
+      cfg.loss = KAN_LOSS_CE;
+      adw_combo_row_set_selected (self->loss_row, KAN_LOSS_CE);
+      gtk_editable_set_text (GTK_EDITABLE (self->width_row), "");
+      kanvas_window_toast (self, "The labels of “%s” are text: %d classes, cross-entropy loss.",
+                           data->out_names[0], kan_dataset_n_classes (data));
+    }
   model = model_from_panel (self, data, cfg.loss, &detail, &error);
   if (model == NULL)
     {
@@ -1526,7 +1524,7 @@ kanvas_window_open_path (KanvasWindow *self,
       KanModelConfig cfg;
       g_autofree char *width = g_strdup_printf ("%d,5,%d", s->data->n_in,
                                                 s->train.loss == KAN_LOSS_CE
-                                                ? n_classes (s->data) : s->data->n_out);
+                                                ? kan_dataset_n_classes (s->data) : s->data->n_out);
       g_autoptr (KanShape) shape = kan_shape_parse (width, NULL, error);
       if (shape == NULL)
         return FALSE;

@@ -53,7 +53,7 @@ write_text("s-not-json", "this is not a session\n")
 write_bytes("s-binary", bytes(range(256)) * 4)
 write_text("s-root-array", "[1, 2, 3]\n")
 # Envelope.
-edit("s-wrong-version", lambda d: setitem(d, "version", 2))
+edit("s-wrong-version", lambda d: setitem(d, "version", 3))
 edit("s-wrong-format", lambda d: setitem(d, "format", "something-else"))
 edit("s-unknown-field", lambda d: setitem(d, "colour", "blue"))
 edit("s-missing-model-k", lambda d: d["model"].pop("k"))
