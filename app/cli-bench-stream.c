@@ -9,10 +9,12 @@
 #include "cli.h"
 #include "kan-stream.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <gsl/gsl_rng.h>
@@ -75,6 +77,16 @@ write_data (gint64   rows,
       return FALSE;
     }
   fp = fdopen (fd, "w");
+  if (fp == NULL)
+    {
+      int saved = errno;
+      close (fd);
+      g_unlink (*path);
+      gsl_rng_free (rng);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: %s", *path,
+                   g_strerror (saved));
+      return FALSE;
+    }
   gsl_rng_set (rng, BENCH_SEED);
   g_string_append (s, "x1,x2,x3,x4,x5,x6,x7,x8,y\n");
   for (gint64 r = 0; r < rows && ok; r++)

@@ -544,8 +544,18 @@ cli_match_classes (const KanSession *s,
                    KanDataset       *d,
                    GError          **error)
 {
-  if (d->class_names == NULL || s->data == NULL)
+  if (s->data == NULL)
     return TRUE;
+  if (d->class_names == NULL)
+    {
+      if (s->data->class_names == NULL)
+        return TRUE;
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,
+                   "the labels of column '%s' are numbers, but the model was trained on the "
+                   "classes %s…; give the labels as those names", d->out_names[0],
+                   s->data->class_names[0]);
+      return FALSE;
+    }
   if (s->data->class_names == NULL)
     {
       g_set_error (error, CLI_ERROR, CLI_ERROR_FAILED,

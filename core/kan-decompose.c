@@ -619,11 +619,13 @@ emit (Ctx *c, KanExpr *e, const char *width, const char *lock, KanModel *model)
   f->model = model;
   if (expr_exact (e, c->d, c->o->exact_tol, c->y_std))
     c->exact = TRUE;
-  else if (c->surrogate != NULL && !c->within_noise && c->d->n_test > 0
+  /* The residual test needs its 8 test rows; a cancelled one proves nothing. */
+  else if (c->surrogate != NULL && !c->within_noise && c->d->n_test >= 8
            && expr_rmse (e, c->d, TRUE) <= NOISE_SHARE * c->surrogate_rmse
            && !kan_discover_residuals_structured (e, c->d->n_in, c->d->train_x, c->d->train_y,
                                                   c->d->n_train, c->d->test_x, c->d->test_y,
-                                                  c->d->n_test, c->o->cancellable))
+                                                  c->d->n_test, c->o->cancellable)
+           && !g_cancellable_is_cancelled (c->o->cancellable))
     c->within_noise = TRUE;
   g_ptr_array_add (c->formulas, f);
 }

@@ -191,8 +191,13 @@ tie_constants (KanExpr *e, const KanCanonRows *r, KanExprFit **fit, double rss0,
             continue;
           /* l > k: fixing l first leaves k's index as it was. */
           one = with_value (e, t->l, v);
-          if (kan_expr_free_constants (one, NULL) != n - 1)
-            continue;
+          {
+            /* Simplifying an exact value may reorder the constants: k must still be k. */
+            g_autofree KanExpr **left = NULL;
+            if (kan_expr_free_constants (one, &left) != n - 1
+                || left[t->k]->value != nums[t->k]->value)
+              continue;
+          }
           trial = with_value (one, t->k, v);
           tries++;
           tf = kan_expr_fit (trial, r->x, r->n_in, r->y, r->n, NOISE_FIT_ITER, NULL);

@@ -417,8 +417,9 @@ kan_session_to_json (const KanSession *s,
   kan_json_writer_init (&w, 0);
   kan_json_write_begin_object (&w, NULL);
   kan_json_write_string (&w, "format", KAN_SESSION_FORMAT);
-  /* Version 1 readers understand everything but class names. */
-  kan_json_write_int (&w, "version", s->data != NULL && s->data->class_names != NULL
+  /* Version 1 readers understand everything but class names and the optimiser "auto". */
+  kan_json_write_int (&w, "version", (s->data != NULL && s->data->class_names != NULL)
+                                     || s->train.opt == KAN_OPT_AUTO
                                      ? KAN_SESSION_VERSION : 1);
   if (s->model != NULL)
     write_model (&w, "model", s->model);

@@ -74,6 +74,12 @@ if "$K" eval -i "$T/s.kanvas" --csv "$T/rose.csv" --target species 2> "$T/err"; 
 fi
 grep -q "class 'rose' of column 'species' is not one of the model's classes" "$T/err" \
   || fail "message: $(cat "$T/err")"
+printf 'x1,x2,species\n0,0,1\n1,1,2\n' > "$T/numbers.csv"
+if "$K" eval -i "$T/s.kanvas" --csv "$T/numbers.csv" --target species 2> "$T/err"; then
+  fail "eval with numeric labels on a model of named classes"
+fi
+grep -q "the labels of column 'species' are numbers, but the model was trained on the classes" \
+  "$T/err" || fail "message: $(cat "$T/err")"
 if "$K" fit --csv "$D/species.csv" --target species --loss mse --steps 1 -o "$T/m.kanvas" \
   2> "$T/err"; then
   fail "a regression loss on text labels"

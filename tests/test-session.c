@@ -1599,6 +1599,18 @@ START_TEST (test_round_trip_class_names)
   numeric = kan_session_to_json (s, NULL);
   ck_assert_ptr_nonnull (strstr (numeric, "\"version\": 1,"));
   ck_assert_ptr_null (strstr (numeric, "class_names"));
+
+  /* The optimiser "auto" is not known to version 1 readers either. */
+  {
+    g_autofree char *with_auto = NULL;
+    g_autoptr (KanSession) back_auto = NULL;
+    s->train.opt = KAN_OPT_AUTO;
+    with_auto = kan_session_to_json (s, NULL);
+    ck_assert_ptr_nonnull (strstr (with_auto, "\"version\": 2,"));
+    ck_assert_ptr_nonnull (strstr (with_auto, "\"optimizer\": \"auto\""));
+    back_auto = round_trip (s, dir, "auto.kanvas");
+    ck_assert_int_eq (back_auto->train.opt, KAN_OPT_AUTO);
+  }
   remove_tree (dir);
 }
 END_TEST
