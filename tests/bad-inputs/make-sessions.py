@@ -9,6 +9,7 @@ thing. The file of case ID is OUTDIR/ID.kanvas.
 """
 import copy
 import json
+import re
 import sys
 
 formula_path, csv_path, outdir = sys.argv[1:4]
@@ -105,7 +106,7 @@ for case, literal in (("s2-infinity-coef", "-Infinity"), ("s2-nan-literal", "nan
     d = copy.deepcopy(base)
     layer(d)["coef"][0] = 12345.678
     write_text(case, json.dumps(d, indent=1).replace("12345.678", literal, 1))
-write_text("s2-version-1e30", base_text.replace('"version": 1', '"version": 1e30', 1))
+write_text("s2-version-1e30", re.sub(r'"version": [0-9]+', '"version": 1e30', base_text, count=1))
 edit("s2-lbfgs-history", lambda d: setitem(d["train"], "lbfgs_history", 2 ** 31 - 1))
 edit("s2-negative-history", lambda d: setitem(d["train"], "lbfgs_history", -5))
 edit("s2-huge-max-iter", lambda d: setitem(d["train"], "lbfgs_max_iter", 2 ** 31 - 1))
