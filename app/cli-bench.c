@@ -177,15 +177,6 @@ typedef struct
   double test;              /* test RMSE after them */
 } SeedFit;
 
-static double
-thread_cpu_seconds (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 static gboolean
 seed_fits (const KanDataset *data,
            KanOptimizer      opt,
@@ -211,7 +202,7 @@ seed_fits (const KanDataset *data,
       cfg.lr = opt == KAN_OPT_ADAM ? 0.01 : 1.0;
       cfg.steps = steps;
       timer = g_timer_new ();
-      cpu0 = thread_cpu_seconds ();
+      cpu0 = cli_thread_cpu_seconds ();
       t = kan_trainer_new (m, data, &cfg, error);
       if (t == NULL)
         return FALSE;
@@ -221,7 +212,7 @@ seed_fits (const KanDataset *data,
       res[q].seed = q + 1;
       res[q].steps = s;
       res[q].seconds = g_timer_elapsed (timer, NULL);
-      res[q].cpu = thread_cpu_seconds () - cpu0;
+      res[q].cpu = cli_thread_cpu_seconds () - cpu0;
       res[q].test = info.test_rmse;
     }
   return TRUE;

@@ -580,15 +580,6 @@ expr_rmse (const KanExpr *e, const KanDataset *d, gboolean test)
               : kan_expr_rmse (e, d->train_x, d->n_in, d->train_y, 1, d->n_train);
 }
 
-/* Judged as kan_discover judges: on the test rows if there are any. */
-static gboolean
-expr_exact (const KanExpr *e, const KanDataset *d, double exact_tol, double y_std)
-{
-  double r = expr_rmse (e, d, d->n_test > 0);
-
-  return isfinite (r) && r <= exact_tol * MAX (y_std, G_MINDOUBLE);
-}
-
 static gboolean
 time_left (const Ctx *c, double *left)
 {
@@ -612,16 +603,18 @@ static void
 emit (Ctx *c, KanExpr *e, const char *width, const char *lock, KanModel *model)
 {
   KanDecomposeFormula *f = g_new0 (KanDecomposeFormula, 1);
+  /* Judged as kan_discover judges: on the test rows if there are any. */
+  double r = expr_rmse (e, c->d, c->d->n_test > 0);
 
   f->expr = e;
   f->width = g_strdup (width);
   f->lock = g_strdup (lock);
   f->model = model;
-  if (expr_exact (e, c->d, c->o->exact_tol, c->y_std))
+  if (isfinite (r) && r <= c->o->exact_tol * MAX (c->y_std, G_MINDOUBLE))
     c->exact = TRUE;
   /* The residual test needs its 8 test rows; a cancelled one proves nothing. */
   else if (c->surrogate != NULL && !c->within_noise && c->d->n_test >= 8
-           && expr_rmse (e, c->d, TRUE) <= NOISE_SHARE * c->surrogate_rmse
+           && r <= NOISE_SHARE * c->surrogate_rmse
            && !kan_discover_residuals_structured (e, c->d->n_in, c->d->train_x, c->d->train_y,
                                                   c->d->n_train, c->d->test_x, c->d->test_y,
                                                   c->d->n_test, c->o->cancellable)

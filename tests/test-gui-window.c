@@ -18,9 +18,9 @@
 #include "kanvas-application.h"
 #include "kanvas-window.h"
 #include "kan-ops.h"
+#include "test-gui-helpers.h"
 #include "test-helpers.h"
 
-#define SKIP_CODE 77
 
 static KanvasApplication *app;
 static KanvasWindow *win;
@@ -538,15 +538,16 @@ main (int   argc,
       char *argv[])
 {
   g_autoptr (GError) error = NULL;
-  SRunner *sr;
+  const char *unused_shots = NULL;
   int failed;
 
-  gsl_set_error_handler_off ();
-  if (!gtk_init_check () || !GDK_IS_X11_DISPLAY (gdk_display_get_default ()))
+  if (!kt_gui_init (argc, argv, &unused_shots))
+    return KT_GUI_SKIP;
+  if (!GDK_IS_X11_DISPLAY (gdk_display_get_default ()))
     {
-      printf ("SKIP: no X11 display; the GUI tests need one — run them under xvfb-run, as "
-              "tools/run-tests.sh does\n");
-      return SKIP_CODE;
+      printf ("SKIP: the display is not X11; the window tests send keys with xdotool — run "
+              "them under xvfb-run, as tools/run-tests.sh does\n");
+      return KT_GUI_SKIP;
     }
   xdotool = g_find_program_in_path ("xdotool");
   if (xdotool == NULL)
@@ -560,11 +561,7 @@ main (int   argc,
       return 1;
     }
 
-  sr = srunner_create (window_suite ());
-  srunner_set_fork_status (sr, CK_NOFORK);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
+  failed = kt_run_nofork (window_suite ());
 
   g_object_unref (app);
   /* The tests remove the files they write. */

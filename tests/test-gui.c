@@ -15,12 +15,12 @@
 #include "kanvas-application.h"
 #include "kanvas-window.h"
 #include "kanvas-discover.h"
+#include "test-gui-helpers.h"
 #include "test-helpers.h"
 #include "kanvas-lesson.h"
 #include "kan-ops.h"
 #include "kan-lock.h"
 
-#define SKIP_CODE 77
 
 static KanvasApplication *app;
 static KanvasWindow *win;
@@ -2513,16 +2513,11 @@ main (int   argc,
       char *argv[])
 {
   g_autoptr (GError) error = NULL;
-  SRunner *sr;
+  const char *unused_shots = NULL;
   int failed;
 
-  gsl_set_error_handler_off ();
-  if (!gtk_init_check ())
-    {
-      printf ("SKIP: no display (DISPLAY/WAYLAND_DISPLAY unset or unusable); the GUI tests need "
-              "one — run them under xvfb-run, as tools/run-tests.sh does\n");
-      return SKIP_CODE;
-    }
+  if (!kt_gui_init (argc, argv, &unused_shots))
+    return KT_GUI_SKIP;
   tmpdir = g_dir_make_tmp ("kanvas-gui-XXXXXX", &error);
   g_assert_no_error (error);
 
@@ -2534,11 +2529,7 @@ main (int   argc,
       return 1;
     }
 
-  sr = srunner_create (gui_suite ());
-  srunner_set_fork_status (sr, CK_NOFORK);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
+  failed = kt_run_nofork (gui_suite ());
 
   g_object_unref (app);
   {
