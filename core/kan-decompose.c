@@ -1,7 +1,8 @@
 /* kan-decompose.c — splitting a discovery problem into smaller ones (see kan-decompose.h).
  *
  * Where kan_discover calls it. With one input, the binomial stage runs first (a grid of
- * shifted powers C·x^q·(1 + s·x^r)^p + D, least squares: a fraction of a second). The monomial
+ * shifted powers C·x^q·(1 + s·x^r)^p + D, least squares: a fraction of a second), with the
+ * power·function stage (x^q times a wave or a decay, fitted by the edge fitter). The monomial
  * stage runs right after the ladder's first width (N,1): it costs a least-squares fit, and
  * most laws of physics that are not sums are monomials. The oracle stage runs after the monomial
  * stage for four inputs or more, where the ladder gets slow, and for two or three after the
@@ -27,6 +28,11 @@
  *     is solved by kan_discover with the exact tolerance widened to the oracle's error, with
  *     one level of decomposition less; the parts are multiplied (or added), every constant is
  *     refitted by Levenberg–Marquardt on the real train rows, and the result is snapped.
+ *    Every composition is made from each part's best formula, then with each of a part's
+ *    alternatives (its front) in turn, each refitted on the real rows (compose_emit).
+ *  5. For two inputs: a product after a substitution, f = g(xᵢ·xⱼ^r)·h(xⱼ) (the N-slit kernel
+ *     sin²(N·δ/2)/sin²(δ/2)), from second differences of log|f| (kan_detect_subst_product,
+ *     score ≤ SUBST_TOL); g from the oracle at one xⱼ, h on the real rows divided by g.
  * Steps 2 and 3 make the problem smaller on the real data, so they do not use up levels;
  * step 4 does (KanDiscoverOptions.decompose). Each decision is a stage: "surrogate",
  * "detect" (scores of what was found), "subproblem" (what a part came back as) and "compose".
@@ -34,7 +40,9 @@
 #include "kan-decompose.h"
 #include "kan-error.h"
 #include "kan-formula.h"
+#include "kan-lock.h"
 #include "kan-symbolic.h"
+#include "kan-symfit.h"
 #include "kan-train.h"
 
 #include <math.h>
@@ -74,12 +82,19 @@
 /* Central differences step, as a share of each input's range; corner tests' step. */
 #define GRAD_STEP           1e-3
 #define SEP_STEP            0.25
+/* The substituted-product test: its finite-difference step (share of the range), its
+ * tolerance, and how small |f| may be (share of max|f|) at a point whose log it takes. */
+#define SUBST_STEP          1e-2
+#define SUBST_TOL           0.1
+#define SUBST_ZERO          1e-3
 /* A part solved on oracle data counts as exact within this many times the oracle's RMSE. */
 #define ORACLE_TOL_FACTOR   3.0
 /* Shares of the remaining time a reduced problem (steps 2, 3) and all parts of a split
  * (step 4) may use. */
 #define REDUCE_TIME_SHARE   0.4
 #define SPLIT_TIME_SHARE    0.7
+/* Formulas of a part's front (its best first) that the split composes with the other parts. */
+#define SPLIT_ALTERNATIVES  6
 /* A formula whose test RMSE is at most this times the surrogate's, with residuals a small
  * network cannot explain (kan_discover_residuals_structured), is within the noise: no smooth
  * model of these data does better, and the oracle stage ends there as it does when exact. */
@@ -322,29 +337,23 @@ kan_detect_power (const KanOracle *f, const double *pts, size_t n, int i, double
   return sqrt (res / sff);
 }
 
-double
-kan_detect_merge (const KanOracle *f, const double *pts, size_t n, int i, int j, KanMerge kind,
-                  double *ratio)
+/* Adds a row (A, B) to the Gram sums G = (Σa², Σab, Σb²). */
+static inline void
+gram_add (double *g, double a, double b)
 {
-  g_autofree double *c = g_new (double, n * f->n_in);
-  g_autofree double *fv = g_new (double, n), *di = g_new (double, n), *dj = g_new (double, n);
-  double saa = 0.0, sab = 0.0, sbb = 0.0, tr, det, disc, lmin, lmax, u, v;
+  g[0] += a * a;
+  g[1] += a * b;
+  g[2] += b * b;
+}
 
-  g_return_val_if_fail (f != NULL && i >= 0 && j >= 0 && i != j && i < f->n_in
-                        && j < f->n_in && n > 0, NAN);
-  values_and_grads (f, pts, n, i, j, c, fv, di, dj);
-  for (size_t q = 0; q < n; q++)
-    {
-      double a = di[q], b = dj[q];
-      if (kind == KAN_MERGE_MONOMIAL)
-        {
-          a *= c[q * f->n_in + i];
-          b *= c[q * f->n_in + j];
-        }
-      saa += a * a;
-      sab += a * b;
-      sbb += b * b;
-    }
+/* The best linear relation b ≈ r·a between two columns, from their Gram sums SAA, SAB, SBB:
+ * *RATIO receives r (HUGE_VAL when a ≈ 0 alone), the result is the relative residual
+ * sqrt(λmin/λmax) of the 2×2 Gram matrix (NaN when a column is zero or not finite). */
+static double
+gram_ratio (double saa, double sab, double sbb, double *ratio)
+{
+  double tr, det, disc, lmin, lmax, u, v;
+
   if (!(saa > 0.0) || !(sbb > 0.0) || !isfinite (saa + sbb))
     return NAN;
   /* Eigenvalues of the 2×2 Gram matrix; the eigenvector (u, v) of the smaller one is the
@@ -368,6 +377,86 @@ kan_detect_merge (const KanOracle *f, const double *pts, size_t n, int i, int j,
    * r·xᵢ·∂f/∂xᵢ: in both b = r·a, so r = −u/v. */
   *ratio = v != 0.0 ? -u / v : HUGE_VAL;
   return sqrt (lmin / lmax);
+}
+
+double
+kan_detect_merge (const KanOracle *f, const double *pts, size_t n, int i, int j, KanMerge kind,
+                  double *ratio)
+{
+  g_autofree double *c = g_new (double, n * f->n_in);
+  g_autofree double *fv = g_new (double, n), *di = g_new (double, n), *dj = g_new (double, n);
+  double g[3] = { 0.0, 0.0, 0.0 };
+
+  g_return_val_if_fail (f != NULL && i >= 0 && j >= 0 && i != j && i < f->n_in
+                        && j < f->n_in && n > 0, NAN);
+  values_and_grads (f, pts, n, i, j, c, fv, di, dj);
+  for (size_t q = 0; q < n; q++)
+    {
+      double a = di[q], b = dj[q];
+      if (kind == KAN_MERGE_MONOMIAL)
+        {
+          a *= c[q * f->n_in + i];
+          b *= c[q * f->n_in + j];
+        }
+      gram_add (g, a, b);
+    }
+  return gram_ratio (g[0], g[1], g[2], ratio);
+}
+
+double
+kan_detect_subst_product (const KanOracle *f, const double *pts, size_t n, int i, int j,
+                          gboolean multiplicative, double *ratio)
+{
+  int I;
+  double hi, hj, g[3] = { 0.0, 0.0, 0.0 }, fmax = 0.0;
+  g_autofree double *x = NULL, *y = NULL;
+  /* The stencil: centre, ±hᵢ, and the four corners (±hᵢ, ±hⱼ). */
+  static const int si[7] = { 0, 1, -1, 1, -1, 1, -1 }, sj[7] = { 0, 0, 0, 1, 1, -1, -1 };
+
+  g_return_val_if_fail (f != NULL && i >= 0 && j >= 0 && i != j && i < f->n_in
+                        && j < f->n_in && n > 0 && ratio != NULL, NAN);
+  I = f->n_in;
+  hi = SUBST_STEP * (f->hi[i] - f->lo[i]);
+  hj = SUBST_STEP * (f->hi[j] - f->lo[j]);
+  x = g_new (double, 7 * n * I);
+  y = g_new (double, 7 * n);
+  *ratio = NAN;
+  for (size_t p = 0; p < n; p++)
+    for (int q = 0; q < 7; q++)
+      {
+        double *c = x + ((size_t) q * n + p) * I;
+        memcpy (c, pts + p * I, I * sizeof (double));
+        c[i] = inner (f, i, c[i], hi) + si[q] * hi;
+        c[j] = inner (f, j, c[j], hj) + sj[q] * hj;
+      }
+  f->eval (f->data, x, 7 * n, y);
+  for (size_t q = 0; q < 7 * n; q++)
+    fmax = MAX (fmax, fabs (y[q]));
+  if (!(fmax > 0.0) || !isfinite (fmax))
+    return NAN;
+  for (size_t p = 0; p < n; p++)
+    {
+      double L[7], xi = x[p * I + i], xj = x[p * I + j], li, lii, lij, a, b;
+      gboolean ok = TRUE;
+      for (int q = 0; q < 7; q++)
+        {
+          double v = y[(size_t) q * n + p];
+          /* log|f| needs f away from its zeros: such points are left out. */
+          if (multiplicative && !(fabs (v) > SUBST_ZERO * fmax))
+            ok = FALSE;
+          L[q] = multiplicative ? log (fabs (v)) : v;
+        }
+      if (!ok)
+        continue;
+      li = (L[1] - L[2]) / (2.0 * hi);
+      lii = (L[1] - 2.0 * L[0] + L[2]) / (hi * hi);
+      lij = (L[3] - L[4] - L[5] + L[6]) / (4.0 * hi * hj);
+      /* a = Dᵢ(Dᵢ L), b = Dᵢ(Dⱼ L) with Dₖ = xₖ·∂/∂xₖ. */
+      a = xi * li + xi * xi * lii;
+      b = xi * xj * lij;
+      gram_add (g, a, b);
+    }
+  return gram_ratio (g[0], g[1], g[2], ratio);
 }
 
 double
@@ -1137,6 +1226,146 @@ kan_decompose_binomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* The power·function stage (one input)                                                        */
+
+/* y = x^q·(c·φ(a·x + b) + d) for a wave or a decay φ (PF_FUNCTIONS, where the library has
+ * them): sin(x)/x, (1 − cos x)/x², x·exp(−x), x·log(x) — a power times a
+ * transcendental function, which the ladder of one input reaches only through a product node,
+ * if at all. Bounded or rational φ (tanh, 1/x, powers) are left out: times a power they fit
+ * almost any smooth curve to the tolerance of oracle data. Each φ is fitted to y/x^q by the edge fitter (pykan's
+ * fit_params, kan-symfit.h) on the rows where |x^q| is not small (kan_decompose_reduced_data);
+ * the PF_KEEP best by R² have their constants refitted on the real rows, and the most accurate
+ * of those is the stage's formula. */
+static gboolean all_positive (const KanDataset *d, int i);
+static void refit_constants (KanExpr *e, const KanDataset *d);
+
+static const double pf_q[] = { -1, -2, 1, 2, -3, 3, -0.5, 0.5 };
+static const char *const pf_functions[] = { "sin", "cos", "exp", "log", "gaussian" };
+#define PF_KEEP 3
+
+typedef struct
+{
+  double q, r2;
+  KanSymFit fit;
+} PfTry;
+
+static int
+pf_cmp (const void *a, const void *b)
+{
+  const PfTry *x = a, *y = b;
+
+  /* Higher R² first; within the rounding of an exact fit, the simpler function. */
+  if (fabs (x->r2 - y->r2) > KAN_SYMFIT_EXACT_R2)
+    return x->r2 < y->r2 ? 1 : -1;
+  return (x->fit.complexity > y->fit.complexity) - (x->fit.complexity < y->fit.complexity);
+}
+
+static KanExpr *
+pf_expr (const PfTry *t)
+{
+  KanExpr *arg = kan_expr_binary (KAN_EXPR_ADD,
+                                  kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (t->fit.a),
+                                                   kan_expr_var (0)),
+                                  kan_expr_num (t->fit.b));
+  KanExpr *g = kan_expr_binary (KAN_EXPR_ADD,
+                                kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (t->fit.c),
+                                                 kan_sym_expr (t->fit.sym_id, arg)),
+                                kan_expr_num (t->fit.d));
+
+  return kan_expr_binary (KAN_EXPR_MUL,
+                          kan_expr_binary (KAN_EXPR_POW, kan_expr_var (0), kan_expr_num (t->q)),
+                          g);
+}
+
+gboolean
+kan_decompose_power_function (const KanDataset *raw, const KanDiscoverOptions *o,
+                              GPtrArray *stages, GPtrArray *formulas, GError **error)
+{
+  Ctx c = { 0 };
+  g_autoptr (GArray) tries = g_array_new (FALSE, FALSE, sizeof (PfTry));
+  g_autofree int *own_lib = NULL;
+  const int *lib = o->lib;
+  int n_lib = o->n_lib;
+  KanExpr *best = NULL;
+  double best_rmse = HUGE_VAL;
+  KanSymFitParams sp;
+
+  g_return_val_if_fail (raw->n_in == 1, FALSE);
+  if (!data_stage_begin (&c, raw, o, stages, formulas, error))
+    return FALSE;
+  if (lib == NULL)
+    lib = own_lib = kan_sym_parse_lib (KAN_DISCOVER_DEFAULT_LIB, &n_lib, NULL);
+  kan_symfit_params_init (&sp);
+  for (guint iq = 0; iq < G_N_ELEMENTS (pf_q); iq++)
+    {
+      double q = pf_q[iq];
+      double pw[1] = { q };
+      g_autoptr (KanExpr) scale = kan_monomial_expr (pw, 1, 1.0);
+      g_autoptr (KanExpr) col = kan_expr_var (0);
+      g_autoptr (KanDataset) sub = NULL;
+
+      if (!is_integer (q) && !all_positive (raw, 0))
+        continue;
+      sub = kan_decompose_reduced_data (raw, &col, 1, scale, NULL);
+      if (sub->n_train < 8)
+        continue;
+      for (int k = 0; k < n_lib; k++)
+        {
+          PfTry t = { q, -HUGE_VAL, { 0 } };
+          gboolean wave = FALSE;
+          for (guint w = 0; w < G_N_ELEMENTS (pf_functions); w++)
+            wave |= lib[k] == kan_sym_lookup (pf_functions[w]);
+          if (!wave)
+            continue;
+          if (!kan_symfit_fit (lib[k], sub->train_x, sub->train_y, sub->n_train, &sp, &t.fit,
+                               NULL)
+              || t.fit.degenerate || !isfinite (t.fit.r2))
+            continue;
+          t.r2 = t.fit.r2;
+          g_array_append_val (tries, t);
+        }
+      if (check_cancel (&c, error))
+        {
+          g_timer_destroy (c.timer);
+          return FALSE;
+        }
+    }
+  g_array_sort (tries, pf_cmp);
+  for (guint k = 0; k < MIN (tries->len, PF_KEEP); k++)
+    {
+      KanExpr *e = kan_expr_simplify (pf_expr (&g_array_index (tries, PfTry, k)));
+      double r;
+      refit_constants (e, raw);
+      r = expr_rmse (e, raw, FALSE);
+      if (isfinite (r) && r < best_rmse)
+        {
+          kan_expr_free (best);
+          best = e;
+          best_rmse = r;
+        }
+      else
+        kan_expr_free (e);
+    }
+  if (best != NULL)
+    {
+      g_autofree char *text = NULL;
+      best = kan_discover_polish (best, raw, o->exact_tol);
+      text = kan_expr_to_string (best, (const char *const *) raw->in_names,
+                                 KAN_EXPR_STYLE_TEXT);
+      if (!stage_formula (&c, "power·function", best, text, NULL, error))
+        {
+          g_timer_destroy (c.timer);
+          return FALSE;
+        }
+    }
+  else
+    add_stage (&c, "power·function", "power·function", "no power·function fits", NAN, NAN,
+               0.0);
+  g_timer_destroy (c.timer);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* The oracle stage                                                                            */
 
 /* Trains M in place on D (LM with the ladder's stall rule). */
@@ -1434,6 +1663,10 @@ solve_reduced_cols (Ctx *c, KanExpr *const *cols, int n_cols, const KanExpr *sca
       KanExpr *e = kan_decompose_subst (p->expr, cols);
       if (scale)
         e = kan_expr_binary (KAN_EXPR_MUL, kan_expr_copy (scale), e);
+      /* Every constant refitted on the real rows: a scale from oracle data (try_subst) is
+       * only as good as the oracle. */
+      e = kan_expr_simplify (e);
+      refit_constants (e, c->d);
       e = kan_discover_polish (e, c->d, c->o->exact_tol);
       emit (c, e, "decompose", what, kan_model_copy (c->surrogate));
     }
@@ -1720,6 +1953,32 @@ components (const double *score, int I, int *group)
 }
 
 /* Step 4: a product or a sum of parts. */
+/* Emits COMPOSED (taken), the product or sum of N_GROUPS parts of a split that overlap by
+ * f(x0) = F0 N_GROUPS − 1 times, with every constant refitted on the real rows. */
+static void
+compose_emit (Ctx *c, KanExpr *composed, gboolean mult, double f0, int n_groups,
+              const char *what)
+{
+  double tc = g_timer_elapsed (c->timer, NULL);
+  KanExpr *e;
+  g_autofree char *text = NULL;
+
+  if (mult)
+    composed = kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (1.0 / pow (f0, n_groups - 1)),
+                                composed);
+  else
+    composed = kan_expr_binary (KAN_EXPR_SUB, composed, kan_expr_num ((n_groups - 1) * f0));
+  e = kan_expr_simplify (composed);
+  refit_constants (e, c->d);
+  e = kan_discover_polish (e, c->d, c->o->exact_tol);
+  refit_constants (e, c->d);
+  e = kan_discover_polish (e, c->d, c->o->exact_tol);
+  text = kan_expr_to_string (e, (const char *const *) c->d->in_names, KAN_EXPR_STYLE_TEXT);
+  add_stage (c, "compose", "decompose", text, expr_rmse (e, c->d, FALSE),
+             expr_rmse (e, c->d, TRUE), tc);
+  emit (c, e, "decompose", what, kan_model_copy (c->surrogate));
+}
+
 static gboolean
 try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **error)
 {
@@ -1743,9 +2002,9 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
       double t0 = g_timer_elapsed (c->timer, NULL), f0, left;
       int n_groups;
       g_autoptr (GString) what = g_string_new (NULL);
-      g_autoptr (KanExpr) composed = NULL;
       g_autofree KanExpr **map = g_new0 (KanExpr *, I);
       gboolean all = TRUE;
+      g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
 
       for (int i = 0; i < I; i++)
         for (int j = 0; j < I; j++)
@@ -1783,7 +2042,7 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
           g_autoptr (KanDiscoverResult) r = NULL;
           g_autofree char *names = NULL, *detail = NULL;
           KanDiscoverOptions so;
-          int k = 0;
+          int nv = 0;
           size_t nr[2] = { c->d->n_train, c->d->n_test };
           const double *xs[2] = { c->d->train_x, c->d->test_x };
           double *sx[2], *sy[2], sub_std, tol;
@@ -1791,25 +2050,25 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
 
           for (int i = 0; i < I; i++)
             if (group[i] == g)
-              vars[k++] = i;
+              vars[nv++] = i;
           for (int part = 0; part < 2; part++)
             {
               g_autofree double *full = g_new (double, MAX (nr[part] * I, 1));
-              sx[part] = g_new (double, MAX (nr[part] * k, 1));
+              sx[part] = g_new (double, MAX (nr[part] * nv, 1));
               sy[part] = g_new (double, MAX (nr[part], 1));
               for (size_t q = 0; q < nr[part]; q++)
                 {
                   memcpy (full + q * I, x0, I * sizeof (double));
-                  for (int v = 0; v < k; v++)
+                  for (int v = 0; v < nv; v++)
                     {
                       full[q * I + vars[v]] = xs[part][q * I + vars[v]];
-                      sx[part][q * k + v] = xs[part][q * I + vars[v]];
+                      sx[part][q * nv + v] = xs[part][q * I + vars[v]];
                     }
                 }
               if (nr[part])
                 f->eval (f->data, full, nr[part], sy[part]);
             }
-          sub = kan_dataset_new_arrays (k, 1, nr[0], nr[1], sx[0], sy[0], sx[1], sy[1], NULL,
+          sub = kan_dataset_new_arrays (nv, 1, nr[0], nr[1], sx[0], sy[0], sx[1], sy[1], NULL,
                                         NULL);
           for (int part = 0; part < 2; part++)
             {
@@ -1827,7 +2086,7 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
           sub_options (c, &so, c->o->decompose - 1, SPLIT_TIME_SHARE / (n_groups - g), tol);
           if (!solve_part (c, sub, &so, &r, error))
             return FALSE;
-          names = names_of (c->d, vars, k);
+          names = names_of (c->d, vars, nv);
           if (r == NULL)
             {
               all = FALSE;
@@ -1841,46 +2100,147 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
           add_stage (c, "subproblem", "decompose", detail, r->best->train_rmse,
                      r->best->test_rmse, tg);
           {
-            g_autofree KanExpr **vmap = g_new0 (KanExpr *, k);
-            KanExpr *part;
-            for (int v = 0; v < k; v++)
+            /* The part's front, best first, each over the original variables. */
+            g_autofree KanExpr **vmap = g_new0 (KanExpr *, nv);
+            GPtrArray *alt = g_ptr_array_new_with_free_func ((GDestroyNotify) kan_expr_free);
+            for (int v = 0; v < nv; v++)
               vmap[v] = kan_expr_var (vars[v]);
-            part = kan_decompose_subst (r->best->expr, vmap);
-            for (int v = 0; v < k; v++)
+            g_ptr_array_add (alt, kan_decompose_subst (r->best->expr, vmap));
+            for (guint q = 0; q < r->pareto->len && alt->len < SPLIT_ALTERNATIVES; q++)
+              if (r->pareto->pdata[q] != r->best)
+                g_ptr_array_add (alt, kan_decompose_subst (
+                                        ((KanDiscoverCandidate *) r->pareto->pdata[q])->expr,
+                                        vmap));
+            for (int v = 0; v < nv; v++)
               kan_expr_free (vmap[v]);
-            composed = composed == NULL ? part
-                       : kan_expr_binary (mult ? KAN_EXPR_MUL : KAN_EXPR_ADD,
-                                          g_steal_pointer (&composed), part);
+            g_ptr_array_add (parts, alt);
           }
         }
-      if (!all || composed == NULL)
+      if (!all || parts->len == 0)
         continue;
-      /* The parts overlap by f(x0) n_groups − 1 times. */
-      if (mult)
-        composed = kan_expr_binary (KAN_EXPR_MUL,
-                                    kan_expr_num (1.0 / pow (f0, n_groups - 1)),
-                                    g_steal_pointer (&composed));
-      else
-        composed = kan_expr_binary (KAN_EXPR_SUB, g_steal_pointer (&composed),
-                                    kan_expr_num ((n_groups - 1) * f0));
-      {
-        double tc = g_timer_elapsed (c->timer, NULL);
-        KanExpr *e = kan_expr_simplify (g_steal_pointer (&composed));
-        g_autofree char *text = NULL;
-        refit_constants (e, c->d);
-        e = kan_discover_polish (e, c->d, c->o->exact_tol);
-        refit_constants (e, c->d);
-        e = kan_discover_polish (e, c->d, c->o->exact_tol);
-        text = kan_expr_to_string (e, (const char *const *) c->d->in_names,
-                                   KAN_EXPR_STYLE_TEXT);
-        add_stage (c, "compose", "decompose", text, expr_rmse (e, c->d, FALSE),
-                   expr_rmse (e, c->d, TRUE), tc);
-        emit (c, e, "decompose", what->str, kan_model_copy (c->surrogate));
-      }
-      if (check_cancel (c, error))
-        return FALSE;
+      /* The parts' best formulas composed, then each alternative of one part with the others'
+       * best: a part judged on oracle data may have its true form second to an approximation
+       * within the oracle's error; refitted on the real rows, the true form wins. */
+      for (guint g = 0; g < parts->len; g++)
+        for (guint k = g == 0 ? 0 : 1; k < ((GPtrArray *) parts->pdata[g])->len; k++)
+          {
+            KanExpr *composed = NULL;
+            for (guint h = 0; h < parts->len; h++)
+              {
+                GPtrArray *alt = parts->pdata[h];
+                KanExpr *part = kan_expr_copy (alt->pdata[h == g ? k : 0]);
+                composed = composed == NULL ? part
+                           : kan_expr_binary (mult ? KAN_EXPR_MUL : KAN_EXPR_ADD, composed, part);
+              }
+            compose_emit (c, composed, mult, f0, n_groups, what->str);
+            if (check_cancel (c, error))
+              return FALSE;
+          }
     }
   return TRUE;
+}
+
+/* Step 5, for two inputs: a product after a substitution, f = g(xᵢ·xⱼ^r)·h(xⱼ), with r a small
+ * fraction. g comes from the oracle along xᵢ with xⱼ held at v0, the training value with the
+ * largest |xⱼ|^r (the widest stretch of u); it costs a level, like a split. Then h is solved
+ * on the real rows, labels divided by g(xᵢ·xⱼ^r) (solve_reduced_cols), and g·h is emitted. */
+static gboolean
+try_subst (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **error)
+{
+  int I = c->d->n_in, bi = -1, bj = -1;
+  double best = HUGE_VAL, br = 0.0, v0 = NAN, t0 = g_timer_elapsed (c->timer, NULL), left;
+  size_t nr[2] = { c->d->n_train, c->d->n_test };
+  const double *xs[2] = { c->d->train_x, c->d->test_x };
+  double *sx[2], *sy[2], sub_std, tol;
+  g_autoptr (KanDataset) sub = NULL;
+  g_autoptr (KanDiscoverResult) r = NULL;
+  g_autoptr (GString) what = g_string_new (NULL);
+  g_autoptr (KanExpr) u = NULL, g = NULL;
+  g_autofree char *ut = NULL, *detail = NULL;
+  KanDiscoverOptions so;
+  KanExpr *col;
+
+  if (I != 2 || c->o->decompose < 1)
+    return TRUE;
+  for (int i = 0; i < I; i++)
+    for (int j = 0; j < I; j++)
+      {
+        double rr, sc;
+        if (i == j)
+          continue;
+        sc = kan_detect_subst_product (f, pts, n, i, j, TRUE, &rr);
+        if (!(sc <= SUBST_TOL) || !(sc < best) || !snap_ratio (rr, MERGE_SNAP, &rr)
+            || rr == 0.0 || (!is_integer (rr) && !all_positive (c->d, j)))
+          continue;
+        best = sc;
+        br = rr;
+        bi = i;
+        bj = j;
+      }
+  if (bi < 0)
+    return TRUE;
+  for (size_t q = 0; q < c->d->n_train; q++)
+    {
+      double v = c->d->train_x[q * I + bj];
+      if (isfinite (pow (fabs (v), br)) && v != 0.0
+          && (isnan (v0) || pow (fabs (v), br) > pow (fabs (v0), br)))
+        v0 = v;
+    }
+  if (isnan (v0))
+    return TRUE;
+  u = kan_expr_simplify (kan_expr_binary (KAN_EXPR_MUL, kan_expr_var (bi),
+                                          kan_expr_binary (KAN_EXPR_POW, kan_expr_var (bj),
+                                                           kan_expr_num (br))));
+  ut = kan_expr_to_string (u, (const char *const *) c->d->in_names, KAN_EXPR_STYLE_TEXT);
+  g_string_printf (what, "product after a substitution: g(%s)·h(%s) (score %.1e)", ut,
+                   c->d->in_names[bj], best);
+  add_stage (c, "detect", "decompose", what->str, NAN, NAN, t0);
+
+  /* g's data: the oracle along xᵢ at xⱼ = v0, over the rows' xᵢ. */
+  t0 = g_timer_elapsed (c->timer, NULL);
+  for (int part = 0; part < 2; part++)
+    {
+      g_autofree double *full = g_new (double, MAX (nr[part] * I, 1));
+      sx[part] = g_new (double, MAX (nr[part], 1));
+      sy[part] = g_new (double, MAX (nr[part], 1));
+      for (size_t q = 0; q < nr[part]; q++)
+        {
+          double xi = xs[part][q * I + bi];
+          full[q * I + bi] = xi;
+          full[q * I + bj] = v0;
+          sx[part][q] = xi * signed_pow (v0, br);
+        }
+      if (nr[part])
+        f->eval (f->data, full, nr[part], sy[part]);
+    }
+  sub = kan_dataset_new_arrays (1, 1, nr[0], nr[1], sx[0], sy[0], sx[1], sy[1], NULL, NULL);
+  for (int part = 0; part < 2; part++)
+    {
+      g_free (sx[part]);
+      g_free (sy[part]);
+    }
+  sub_std = std_of (sub->train_y, sub->n_train);
+  tol = MAX (c->o->exact_tol,
+             ORACLE_TOL_FACTOR * c->surrogate_rmse / MAX (sub_std, G_MINDOUBLE));
+  if (!time_left (c, &left))
+    return TRUE;
+  sub_options (c, &so, c->o->decompose - 1, SPLIT_TIME_SHARE / 2, tol);
+  if (!solve_part (c, sub, &so, &r, error))
+    return FALSE;
+  if (r == NULL)
+    {
+      detail = g_strdup_printf ("g(%s): no formula", ut);
+      add_stage (c, "subproblem", "decompose", detail, NAN, NAN, t0);
+      return TRUE;
+    }
+  detail = g_strdup_printf ("g(%s) (oracle data at %s = %.4g, tolerance %.1e): %s (%s)", ut,
+                            c->d->in_names[bj], v0, tol, r->best->text,
+                            r->exact ? "within the oracle's error" : "approximate");
+  add_stage (c, "subproblem", "decompose", detail, r->best->train_rmse, r->best->test_rmse, t0);
+  g = kan_decompose_subst (r->best->expr, &u);
+  g_string_printf (what, "h(%s) = y / g(%s)", c->d->in_names[bj], ut);
+  col = kan_expr_var (bj);
+  return solve_reduced (c, &col, 1, g, what->str, error);
 }
 
 gboolean
@@ -1935,6 +2295,8 @@ kan_decompose_oracle (const KanDataset *raw, const KanDiscoverOptions *o, double
   if (!settled (&c) && !try_homogeneous (&c, &f, pts, n, error))
     goto done;
   if (!settled (&c) && !try_split (&c, &f, pts, n, error))
+    goto done;
+  if (!settled (&c) && !try_subst (&c, &f, pts, n, error))
     goto done;
   ok = TRUE;
 

@@ -128,6 +128,21 @@ double       kan_detect_separable      (const KanOracle     *f,
                                         int                  j,
                                         gboolean             multiplicative);
 
+/* A product (MULTIPLICATIVE) or sum after substituting u = xᵢ·xⱼ^r for xᵢ: f = g(u)·h(xⱼ, …)
+ * or g(u) + h(xⱼ, …), i.e. Dᵢ(Dⱼ L − r·Dᵢ L) = 0 with Dₖ = xₖ·∂/∂xₖ and L = log|f| (or f),
+ * from second differences around each point (as sin²(N·δ/2)/sin²(δ/2), a function of N·δ
+ * times one of δ). Score: the relative residual of the best relation Dᵢ Dⱼ L = r·Dᵢ Dᵢ L over
+ * the points; *RATIO receives r (not rounded; r = 0 is plain separability, and a merge of
+ * xᵢ with xⱼ passes too). Points where |f| is below 1e-3·max|f| are left out of the product
+ * test. */
+double       kan_detect_subst_product  (const KanOracle     *f,
+                                        const double        *pts,
+                                        size_t               n,
+                                        int                  i,
+                                        int                  j,
+                                        gboolean             multiplicative,
+                                        double              *ratio);
+
 /* The oracle of a network (DATA is the KanModel). */
 void         kan_oracle_model_eval     (gconstpointer        model,
                                         const double        *x,
@@ -166,6 +181,15 @@ gboolean     kan_decompose_binomial    (const KanDataset          *raw,
                                         GPtrArray                 *stages,
                                         GPtrArray                 *formulas,
                                         GError                   **error);
+
+/* The power·function stage on RAW with one input: the best y = x^q·(c·φ(a·x + b) + d) over small
+ * powers q (fractions only for positive x) and the library functions φ, its constants refitted.
+ * Appends the formula and a stage like kan_decompose_monomial. */
+gboolean     kan_decompose_power_function (const KanDataset       *raw,
+                                           const KanDiscoverOptions *o,
+                                           GPtrArray              *stages,
+                                           GPtrArray              *formulas,
+                                           GError                **error);
 
 /* The oracle stage on RAW: fits the surrogate network, runs the detectors and, for the first
  * finding that splits the problem, solves the parts with kan_discover (O->decompose − 1

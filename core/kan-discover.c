@@ -1197,7 +1197,8 @@ decompose_stage (Search *s, int w, GError **error)
                                 (const char *const *) s->d->in_names, NULL);
   found = g_ptr_array_new_with_free_func ((GDestroyNotify) kan_decompose_formula_free);
   if (w == 0)
-    ok = kan_decompose_binomial (raw, &o, s->res->stages, found, error);
+    ok = kan_decompose_binomial (raw, &o, s->res->stages, found, error)
+         && kan_decompose_power_function (raw, &o, s->res->stages, found, error);
   else if (w == 1)
     ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
   for (guint q = 0; q < found->len; q++)
