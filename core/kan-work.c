@@ -1,5 +1,6 @@
 /* kan-work.c — workspaces for the passes over data: allocation, sizes, cancellation, traces. */
 #include "kan-work-private.h"
+#include "kan-dense-private.h"
 #include "kan-spline.h"
 
 #include <math.h>
@@ -130,6 +131,7 @@ kan_work_free (KanWork *w)
       g_free (W->ext); g_free (W->inv);
     }
   g_free (w->wl);
+  kan_dense_free (w->dense);
   g_free (w->out);
   g_free (w->g_a);
   g_free (w->g_b);
@@ -180,6 +182,7 @@ const double *
 kan_work_edge_output (const KanWork *w, int l)
 {
   g_return_val_if_fail (w != NULL && l >= 0 && l < w->depth, NULL);
+  kan_dense_edges ((KanWork *) w);   /* a cache of the last forward, written on demand */
   return w->wl[l].post_alias ? w->wl[l].postnum : w->wl[l].post;
 }
 
