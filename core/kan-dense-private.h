@@ -49,5 +49,11 @@ gboolean kan_dense_backward_layer (const KanModel *m,
  * regulariser, kan_work_edge_output, the Jacobian). Cheap when already written. */
 void     kan_dense_edges         (KanWork        *w);
 void     kan_dense_free          (KanDense       *d);
+/* The doubles the matrix path may allocate for a workspace of N rows of M (for
+ * kan_work_bytes): the layers whose shape the size rule allows, whatever their rows. */
+double   kan_dense_doubles       (const KanModel *m,
+                                  double          n);
+/* Sets OpenBLAS to one thread, once per process. */
+void     kan_blas_single_thread  (void);
 
 G_END_DECLS

@@ -67,11 +67,27 @@ struct _KanDense
   const KanModel *model;   /* borrowed: the model of the last forward */
 };
 
+/* One BLAS thread (as kan-train.c sets for trainers, and kanvas-cli and the workbench in main)
+ * for programs that call the passes without a trainer: OpenBLAS's own threads would share out
+ * the products by the cores free at the time. */
+void
+kan_blas_single_thread (void)
+{
+  extern void openblas_set_num_threads (int n);
+  static gsize done = 0;
+
+  if (!g_once_init_enter (&done))
+    return;
+  openblas_set_num_threads (1);
+  g_once_init_leave (&done, 1);
+}
+
 static KanDense *
 dense_get (KanWork *w)
 {
   if (w->dense == NULL)
     {
+      kan_blas_single_thread ();
       w->dense = g_new0 (KanDense, 1);
       w->dense->depth = w->depth;
       w->dense->dl = g_new0 (DenseLayer, w->depth);
@@ -114,6 +130,13 @@ kan_dense_forget (KanWork *w)
     w->dense->dl[0].x_valid = FALSE;
 }
 
+/* The size rule but for the work: the shape of layer L allows the matrix path. */
+static gboolean
+dense_shape_ok (const KanModel *m, const KanLayer *L)
+{
+  return L->n_out >= DENSE_MIN_OUT && m->G + m->k + 1 <= MIN (L->n_out, DENSE_MAX_COLS);
+}
+
 static gboolean
 dense_wanted (const KanModel *m, const KanLayer *L, KanDensePolicy policy, size_t n,
               gboolean has_sym)
@@ -122,8 +145,22 @@ dense_wanted (const KanModel *m, const KanLayer *L, KanDensePolicy policy, size_
     return FALSE;
   if (policy == KAN_DENSE_ALWAYS)
     return TRUE;
-  return L->n_out >= DENSE_MIN_OUT && m->G + m->k + 1 <= MIN (L->n_out, DENSE_MAX_COLS)
-         && n * L->n_in * L->n_out >= DENSE_MIN_WORK;
+  return dense_shape_ok (m, L) && n * L->n_in * L->n_out >= DENSE_MIN_WORK;
+}
+
+double
+kan_dense_doubles (const KanModel *m, double n)
+{
+  double total = 0.0;
+
+  for (int l = 0; l < m->depth; l++)
+    {
+      const KanLayer *L = &m->layers[l];
+      double D = (double) L->n_in * (m->G + m->k + 1);
+      if (dense_shape_ok (m, L))
+        total += n * D * (l > 0 ? 2 : 1) + 2.0 * L->n_out * D;
+    }
+  return total;
 }
 
 /* The feature rows X (n × D) of layer input node by node from the sorted bases of WorkLayer;

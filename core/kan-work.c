@@ -16,7 +16,8 @@ kan_work_bytes (const KanModel *m,
                 size_t          n_max)
 {
   /* Counted in doubles, as kan_work_new allocates them (ints count as a double), plus the
-   * arrays forward adds for layers with locked edges (post, symf, dsymf) and the structs. */
+   * arrays forward adds for layers with locked edges (post, symf, dsymf), the matrix path's
+   * (kan-dense.c) and the structs. */
   double n, K1, ext, wmax = 1, total = 0;
 
   g_return_val_if_fail (m != NULL, G_MAXSIZE);
@@ -35,6 +36,7 @@ kan_work_bytes (const KanModel *m,
     }
   total += n * m->layers[m->depth - 1].n_next + 3 * wmax + 3 * n * wmax + m->G + m->k
            + n * (1 + 2 * K1) + KAN_WORK_SORT_SLICES * (m->G + 1);
+  total += kan_dense_doubles (m, n);
   total = total * sizeof (double) + sizeof (KanWork) + m->depth * sizeof (WorkLayer);
   return total >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) total;
 }
