@@ -18,7 +18,8 @@
  * What the matrix path does not cover goes the per-edge way (kan-forward.c, kan-backward.c):
  * layers with symbolic edges, non-finite features (a masked edge must stay exactly 0 whatever
  * its input), a pending regulariser gradient (it is per edge), and layers below the size rule
- * (dense_wanted). Masks, multiplication nodes (after the subnode sums) and non-uniform grids
+ * (dense_wanted), and every forward after one whose per-edge outputs were read (training with
+ * the regulariser reads them each time). Masks, multiplication nodes (after the subnode sums) and non-uniform grids
  * (in the bases) need nothing special. The per-edge outputs (postnum, spl), which only the
  * regulariser, kan_work_edge_output and the Jacobian read, are written on demand by
  * kan_dense_edges exactly as the per-edge forward writes them.
@@ -62,6 +63,10 @@ typedef struct
 struct _KanDense
 {
   KanDensePolicy  policy;
+  /* kan_dense_edges was called since the last forward (edges_read) and before it (prefer_edges):
+   * a caller that reads the per-edge outputs after every forward (training with the
+   * regulariser) gets the per-edge pass, which writes them anyway, under KAN_DENSE_AUTO. */
+  gboolean        edges_read, prefer_edges;
   int             depth;
   DenseLayer     *dl;
   const KanModel *model;   /* borrowed: the model of the last forward */
@@ -138,14 +143,17 @@ dense_shape_ok (const KanModel *m, const KanLayer *L)
 }
 
 static gboolean
-dense_wanted (const KanModel *m, const KanLayer *L, KanDensePolicy policy, size_t n,
+dense_wanted (const KanModel *m, const KanLayer *L, const KanDense *d, size_t n,
               gboolean has_sym)
 {
+  KanDensePolicy policy = d ? d->policy : KAN_DENSE_AUTO;
+
   if (has_sym || policy == KAN_DENSE_NEVER || n == 0)
     return FALSE;
   if (policy == KAN_DENSE_ALWAYS)
     return TRUE;
-  return dense_shape_ok (m, L) && n * L->n_in * L->n_out >= DENSE_MIN_WORK;
+  return dense_shape_ok (m, L) && n * L->n_in * L->n_out >= DENSE_MIN_WORK
+         && !(d && d->prefer_edges);
 }
 
 double
@@ -231,9 +239,16 @@ kan_dense_forward_layer (const KanModel *m, KanWork *w, int l, gboolean has_sym)
 
   /* A forward starts at layer 0: the layers after the last it reaches are not its own. */
   if (w->dense != NULL)
-    for (int q = l; q < w->depth; q++)
-      w->dense->dl[q].active = FALSE;
-  if (!dense_wanted (m, L, w->dense ? w->dense->policy : KAN_DENSE_AUTO, n, has_sym))
+    {
+      for (int q = l; q < w->depth; q++)
+        w->dense->dl[q].active = FALSE;
+      if (l == 0)
+        {
+          w->dense->prefer_edges = w->dense->edges_read;
+          w->dense->edges_read = FALSE;
+        }
+    }
+  if (!dense_wanted (m, L, w->dense, n, has_sym))
     return FALSE;
   d = dense_get (w);
   DL = &d->dl[l];
@@ -372,6 +387,7 @@ kan_dense_edges (KanWork *w)
 
   if (d == NULL)
     return;
+  d->edges_read = TRUE;
   for (int l = 0; l < d->depth; l++)
     if (d->dl[l].active && !d->dl[l].edges)
       {

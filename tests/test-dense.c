@@ -395,6 +395,32 @@ START_TEST (test_size_rule)
 }
 END_TEST
 
+/* A forward after one whose edge outputs were read (as training with the regulariser reads
+ * them every time) goes the per-edge way under the size rule; after one whose were not, the
+ * matrix way again. */
+START_TEST (test_edges_read)
+{
+  g_autoptr (KanModel) m = kt_model_new ("40,32,1", NULL, 5, 3, KAN_BASE_SILU, 3);
+  gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
+  g_autofree double *x = NULL;
+  KanWork *w = kan_work_new (m, 400);
+  gboolean read[] = { TRUE, TRUE, FALSE, FALSE, TRUE };
+  gboolean want[] = { TRUE, FALSE, FALSE, TRUE, TRUE };
+
+  gsl_rng_set (r, 12);
+  x = random_rows (r, 400, 40, -1.0, 1.0);
+  for (size_t q = 0; q < G_N_ELEMENTS (read); q++)
+    {
+      kan_model_forward (m, w, x, 400, 0.0, NULL);
+      ck_assert_msg (kan_dense_layer_active (w, 0) == want[q], "forward %zu", q);
+      if (read[q])
+        ck_assert (kan_work_edge_output (w, 0) != NULL);
+    }
+  kan_work_free (w);
+  gsl_rng_free (r);
+}
+END_TEST
+
 /* The trainer on two threads (each its own rows, workspace and matrix products) gives the same
  * bits run to run, and agrees with one thread. */
 START_TEST (test_trainer_threads)
@@ -456,6 +482,7 @@ dense_suite (void)
   tcase_add_test (tc, test_nonfinite_masked_input);
   tcase_add_test (tc, test_bits_repeat);
   tcase_add_test (tc, test_size_rule);
+  tcase_add_test (tc, test_edges_read);
   tcase_add_test (tc, test_trainer_threads);
   suite_add_tcase (s, tc);
   return s;
