@@ -4,6 +4,7 @@
  * Q = n_next nodes after multiplication, P = G+k bases, K1 = k+1 non-zero bases at a point.
  */
 #include "kan-work-private.h"
+#include "kan-dense-private.h"
 #include "kan-inline-private.h"
 #include "kan-spline.h"
 
@@ -249,6 +250,7 @@ backward_batch_k (const KanModel *m,
       double *g_ns = grad + (L->node_scale - m->params), *g_nb = grad + (L->node_bias - m->params);
       double *g_ss = grad + (L->subnode_scale - m->params);
       double *g_sb = grad + (L->subnode_bias - m->params);
+      gboolean dense;
 
       /* Node affine and multiplication: g (Q × n) → gz (O × n). Every parameter's sum runs
        * over the rows in order. */
@@ -286,7 +288,9 @@ backward_batch_k (const KanModel *m,
 
       if (l > 0)
         memset (gx, 0, sizeof (double) * n * I);
-      for (int i = 0; i < I; i++)
+      /* Wide layers as matrix products (kan-dense.c), the others edge by edge. */
+      dense = kan_dense_backward_layer (m, w, l, gzb, gx, grad);
+      for (int i = 0; i < I && !dense; i++)
         for (int j = 0; j < O; j++)
           {
             size_t e = (size_t) i * O + j;
@@ -386,6 +390,7 @@ kan_model_jacobian (const KanModel *m,
   e = g_new0 (double, O);
   reg = w->reg_pending;
   w->reg_pending = FALSE;
+  kan_dense_edges (w);   /* backward_sample reads the per-edge outputs */
   for (size_t b = 0; b < w->n && !kan_work_tick (w, m->n_params); b++)
     for (int o = 0; o < O; o++)
       {

@@ -5,6 +5,7 @@
  * Q = n_next nodes after multiplication, P = G+k bases, K1 = k+1 non-zero bases at a point.
  */
 #include "kan-work-private.h"
+#include "kan-dense-private.h"
 #include "kan-inline-private.h"
 #include "kan-spline.h"
 #include "kan-symbolic.h"
@@ -398,6 +399,7 @@ kan_model_forward_layers (const KanModel *m,
           if (!cached)
             {
               w->cache_valid = FALSE;
+              kan_dense_forget (w);
               memcpy (W->x, x, sizeof (double) * n * I);
               forward_bases (m, L, W, w, K1, n, FALSE);
               if (w->cancelled)
@@ -421,7 +423,10 @@ kan_model_forward_layers (const KanModel *m,
           W->dsymf = g_new (double, w->n_max * I * O);
         }
 
-      if (K1 == 4)
+      /* Wide layers as matrix products (kan-dense.c), the others edge by edge. */
+      if (kan_dense_forward_layer (m, w, l, has_sym))
+        ;
+      else if (K1 == 4)
         forward_edges (m, L, W, w, n, 4, has_sym, y_th);
       else
         forward_edges (m, L, W, w, n, K1, has_sym, y_th);

@@ -1,5 +1,6 @@
 /* kan-reg.c — pykan's regulariser of the last forward, and the gradient backward adds for it. */
 #include "kan-work-private.h"
+#include "kan-dense-private.h"
 
 #include <math.h>
 
@@ -76,6 +77,7 @@ kan_model_reg (const KanModel *m,
   double reg = 0.0;
 
   g_return_val_if_fail (m != NULL && w != NULL, NAN);
+  kan_dense_edges (w);
   n = w->n;
   P = m->G + m->k;
   for (int l = 0; l < m->depth; l++)

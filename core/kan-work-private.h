@@ -89,6 +89,7 @@ struct _KanWork
   double     *t_col;            /* n_max */
   double     *t_bas, *t_dbas;   /* n_max × K1 */
   int        *t_next;           /* KAN_WORK_SORT_SLICES × (G+1) */
+  struct _KanDense *dense;      /* the matrix path's buffers (kan-dense.c), made on first use */
 };
 
 /* TRUE if some edge of L has its symbolic part on. */

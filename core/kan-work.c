@@ -1,5 +1,6 @@
 /* kan-work.c — workspaces for the passes over data: allocation, sizes, cancellation, traces. */
 #include "kan-work-private.h"
+#include "kan-dense-private.h"
 #include "kan-spline.h"
 
 #include <math.h>
@@ -15,7 +16,8 @@ kan_work_bytes (const KanModel *m,
                 size_t          n_max)
 {
   /* Counted in doubles, as kan_work_new allocates them (ints count as a double), plus the
-   * arrays forward adds for layers with locked edges (post, symf, dsymf) and the structs. */
+   * arrays forward adds for layers with locked edges (post, symf, dsymf), the matrix path's
+   * (kan-dense.c) and the structs. */
   double n, K1, ext, wmax = 1, total = 0;
 
   g_return_val_if_fail (m != NULL, G_MAXSIZE);
@@ -34,6 +36,7 @@ kan_work_bytes (const KanModel *m,
     }
   total += n * m->layers[m->depth - 1].n_next + 3 * wmax + 3 * n * wmax + m->G + m->k
            + n * (1 + 2 * K1) + KAN_WORK_SORT_SLICES * (m->G + 1);
+  total += kan_dense_doubles (m, n);
   total = total * sizeof (double) + sizeof (KanWork) + m->depth * sizeof (WorkLayer);
   return total >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) total;
 }
@@ -130,6 +133,7 @@ kan_work_free (KanWork *w)
       g_free (W->ext); g_free (W->inv);
     }
   g_free (w->wl);
+  kan_dense_free (w->dense);
   g_free (w->out);
   g_free (w->g_a);
   g_free (w->g_b);
@@ -180,6 +184,7 @@ const double *
 kan_work_edge_output (const KanWork *w, int l)
 {
   g_return_val_if_fail (w != NULL && l >= 0 && l < w->depth, NULL);
+  kan_dense_edges ((KanWork *) w);   /* a cache of the last forward, written on demand */
   return w->wl[l].post_alias ? w->wl[l].postnum : w->wl[l].post;
 }
 
