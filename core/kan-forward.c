@@ -184,6 +184,41 @@ sort_rows (const KanLayer *L, WorkLayer *W, KanWork *w, int i, int G, size_t n, 
     xs[kk] = W->x[(size_t) perm[kk] * I + i];
 }
 
+/* Grids of at most this many intervals have their cubic rows' intervals counted rather
+ * than searched (first3_count). */
+#define KAN_FIRST3_COUNT_MAX_G 32
+
+/* kan_spline_first3 of the N points XS by counting: a point inside the grid (t_3 <= x <
+ * t_{G+3}) lies in interval Σ_{q=1}^{G−1} [x >= t_{3+q}], the largest such interval, as
+ * kan_spline_first3 finds it (the knots are sorted); G−1 passes over the points that the
+ * compiler vectorises, where a search branches per point. The points outside (or NaN) go to
+ * kan_spline_first3 one by one. CNT is scratch of N doubles. */
+KAN_HOT_INLINE void
+first3_count (const double *t, const double *ext, const double *inv, int G,
+              const double *restrict xs, size_t n, int *restrict m0, double *restrict cnt)
+{
+  double lo = t[3], hi = t[G + 3];
+  int out = 0;
+
+  for (size_t s = 0; s < n; s++)
+    {
+      cnt[s] = 0.0;
+      out |= !(xs[s] >= lo && xs[s] < hi);
+    }
+  for (int q = 1; q < G; q++)
+    {
+      double tq = t[3 + q];
+      for (size_t s = 0; s < n; s++)
+        cnt[s] += xs[s] >= tq ? 1.0 : 0.0;
+    }
+  for (size_t s = 0; s < n; s++)
+    m0[s] = (int) cnt[s];
+  if (out)
+    for (size_t s = 0; s < n; s++)
+      if (!(xs[s] >= lo && xs[s] < hi))
+        kan_spline_first3 (t, ext, inv, G, xs + s, 1, m0 + s);
+}
+
 /* Bases and base function of layer input W->x (n × I), input node by input node, into the
  * node's sorted arrays (see WorkLayer); derivatives of the bases only if NEED_D. Cubic bases
  * (k = 3) are computed in sorted order, a run of rows of one interval at a time; other orders
@@ -217,7 +252,9 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
             return;
           for (size_t b = b0; b < b1; b++)
             col[b] = W->x[b * I + i];
-          if (k == 3)
+          if (k == 3 && G <= KAN_FIRST3_COUNT_MAX_G)
+            first3_count (t, ext, inv, G, col + b0, b1 - b0, m0 + b0, w->t_bas);
+          else if (k == 3)
             kan_spline_first3 (t, ext, inv, G, col + b0, b1 - b0, m0 + b0);
           else
             for (size_t b = b0; b < b1; b++)
@@ -265,7 +302,7 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
     }
 }
 
-static void
+KAN_SIMD_CLONES static void
 forward_bases (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, int K1, size_t n,
                gboolean need_d)
 {
@@ -275,15 +312,12 @@ forward_bases (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, i
     forward_bases_k (m, L, W, w, K1 - 1, n, need_d);
 }
 
-/* The numeric part of edge E over the rows of its input node, interval by interval (the
- * node's sorted order, RUNS over G intervals, PERM as in WorkLayer): SPL (sorted) =
- * spline(x) and postnum[b,i,j] = mask·(w_b·b(x) + w_s·spline(x)), added into the subnode sums
- * Z (by row). Inside a run the K1 coefficients are constants; K1 a constant after inlining. */
+/* The spline of edge E over the rows of its input node, interval by interval (the node's
+ * sorted order, RUNS over G intervals): SPL (sorted) = spline(x). Inside a run the K1
+ * coefficients are constants; K1 a constant after inlining. */
 KAN_HOT_INLINE void
-edge_numeric (const int *restrict runs, int G, const int *restrict perm,
-              const double *restrict bas, const double *restrict base,
-              const double *restrict c, double wb, double ws, size_t n, int K1,
-              double *restrict spl, double *restrict pnum, size_t stride, double *restrict z)
+edge_spline_runs (const int *restrict runs, int G, const double *restrict bas,
+                  const double *restrict c, size_t n, int K1, double *restrict spl)
 {
   for (int q = 0; q < G; q++)
     {
@@ -301,19 +335,31 @@ edge_numeric (const int *restrict runs, int G, const int *restrict perm,
           spl[kk] = sv;
         }
     }
-  for (size_t kk = 0; kk < n; kk++)
+}
+
+/* The output of numeric edge E (input node I) at rows B0 … B1−1, from its sorted spline SPL
+ * and the node's sorted base function BASE read at each row's position POS (a gather, so
+ * that every output is written once and in row order): postnum[b,e] = w_b·b(x) + w_s·spline(x)
+ * (stride STRIDE), added into the subnode sums Z (by row). */
+KAN_HOT_INLINE void
+edge_rows (const int *restrict pos, const double *restrict base, const double *restrict spl,
+           double wb, double ws, size_t b0, size_t b1, double *restrict pnum, size_t stride,
+           double *restrict z)
+{
+  for (size_t b = b0; b < b1; b++)
     {
-      size_t b = (size_t) perm[kk];
-      double pn = wb * base[kk] + ws * spl[kk];
+      size_t kb = (size_t) pos[b];
+      double pn = wb * base[kb] + ws * spl[kb];
       pnum[b * stride] = pn;
       z[b] += pn;
     }
 }
 
 /* Edges of one layer: post[b,i,j] = mask·(w_b·b(x) + w_s·spline(x)) + mask_s·(c·f(a·x+b)+d),
- * summed into the subnodes z. Edge by edge, each a pass over the rows, so masks are tested
- * once per edge; K1 is a parameter so that the k = 3 call is unrolled. The spline derivatives
- * are left to the backward pass, which computes them from the bases. */
+ * summed into the subnodes z. First edge by edge, each a pass over the rows, so masks are
+ * tested once per edge (K1 is a parameter so that the k = 3 call is unrolled): the splines in
+ * sorted order, f(a·x+b) of the symbolic edges; then the outputs and sums row by row. The
+ * spline derivatives are left to the backward pass, which computes them from the bases. */
 KAN_HOT_INLINE void
 forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, size_t n, int K1,
                gboolean has_sym, double y_th)
@@ -321,23 +367,42 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, s
   int I = L->n_in, O = L->n_out, P = m->G + m->k;
   size_t IO = (size_t) I * O;
 
-  memset (W->z, 0, sizeof (double) * n * O);
   W->post_alias = !has_sym;
   for (int i = 0; i < I; i++)
     for (int j = 0; j < O; j++)
+      {
+        size_t e = (size_t) i * O + j;
+
+        if (kan_work_tick (w, n))
+          return;
+        /* A masked edge is exactly 0, whatever its (possibly stale) parameters hold. */
+        if (L->mask[e] != 0.0)
+          edge_spline_runs (W->runs + (size_t) i * (m->G + 1), m->G,
+                            W->bas + (size_t) i * n * K1, L->coef + e * P, n, K1,
+                            W->spl + e * n);
+        if (has_sym && L->mask_sym[e] != 0.0)
+          {
+            const double *a = L->sym + e * 4;
+            double *symf = W->symf + e * n, *dsymf = W->dsymf + e * n;
+            for (size_t b = 0; b < n; b++)
+              symf[b] = kan_sym_eval (L->sym_fn[e], a[0] * W->x[b * I + i] + a[1], y_th,
+                                      &dsymf[b]);
+          }
+      }
+  /* Subnode by subnode, its sum over the inputs i = 0, 1, … in order, each edge's numeric
+   * part before its symbolic one. */
+  memset (W->z, 0, sizeof (double) * n * O);
+  for (int j = 0; j < O; j++)
+    for (int i = 0; i < I; i++)
       {
         size_t e = (size_t) i * O + j;
         double msk = L->mask[e], *z = W->z + (size_t) j * n, *pnum = W->postnum + e;
 
         if (kan_work_tick (w, n))
           return;
-
-        /* A masked edge is exactly 0, whatever its (possibly stale) parameters hold. */
         if (msk != 0.0)
-          edge_numeric (W->runs + (size_t) i * (m->G + 1), m->G, W->perm + (size_t) i * n,
-                        W->bas + (size_t) i * n * K1, W->base + (size_t) i * n,
-                        L->coef + e * P, msk * L->scale_base[e], msk * L->scale_sp[e], n, K1,
-                        W->spl + e * n, pnum, IO, z);
+          edge_rows (W->pos + (size_t) i * n, W->base + (size_t) i * n, W->spl + e * n,
+                     msk * L->scale_base[e], msk * L->scale_sp[e], 0, n, pnum, IO, z);
         else
           for (size_t b = 0; b < n; b++)
             {
@@ -348,14 +413,11 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, s
           continue;
         if (L->mask_sym[e] != 0.0)
           {
-            const double *a = L->sym + e * 4;
-            double ms = L->mask_sym[e], *symf = W->symf + e * n, *dsymf = W->dsymf + e * n;
+            const double *a = L->sym + e * 4, *symf = W->symf + e * n;
+            double ms = L->mask_sym[e];
             for (size_t b = 0; b < n; b++)
               {
-                double f = kan_sym_eval (L->sym_fn[e], a[0] * W->x[b * I + i] + a[1], y_th,
-                                         &dsymf[b]);
-                double ps = ms * (a[2] * f + a[3]);
-                symf[b] = f;
+                double ps = ms * (a[2] * symf[b] + a[3]);
                 W->post[b * IO + e] = pnum[b * IO] + ps;
                 z[b] += ps;
               }
@@ -364,6 +426,18 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, s
           for (size_t b = 0; b < n; b++)
             W->post[b * IO + e] = pnum[b * IO];
       }
+}
+
+/* forward_edges for the model's order, compiled for AVX2 and the baseline (the same bits:
+ * see KAN_SIMD_CLONES). */
+KAN_SIMD_CLONES static void
+forward_layer_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, size_t n,
+                     gboolean has_sym, double y_th)
+{
+  if (m->k == 3)
+    forward_edges (m, L, W, w, n, 4, has_sym, y_th);
+  else
+    forward_edges (m, L, W, w, n, m->k + 1, has_sym, y_th);
 }
 
 /* Forward through layers 0 … N_LAYERS−1: the input of layer N_LAYERS (or the output) is then
@@ -421,10 +495,7 @@ kan_model_forward_layers (const KanModel *m,
           W->dsymf = g_new (double, w->n_max * I * O);
         }
 
-      if (K1 == 4)
-        forward_edges (m, L, W, w, n, 4, has_sym, y_th);
-      else
-        forward_edges (m, L, W, w, n, K1, has_sym, y_th);
+      forward_layer_edges (m, L, W, w, n, has_sym, y_th);
       if (w->cancelled)
         return;
 

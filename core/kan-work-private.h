@@ -89,6 +89,9 @@ struct _KanWork
   double     *t_col;            /* n_max */
   double     *t_bas, *t_dbas;   /* n_max × K1 */
   int        *t_next;           /* KAN_WORK_SORT_SLICES × (G+1) */
+  /* backward scratch, one input node's rows in its sorted order: an edge's ∂/∂(its numeric
+   * part) and that times w_s, and the node's ∂/∂x */
+  double     *t_gm, *t_gs, *t_gxs;   /* n_max */
 };
 
 /* TRUE if some edge of L has its symbolic part on. */
