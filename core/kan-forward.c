@@ -132,91 +132,126 @@ base_block (KanBaseFun f, double *restrict bx, double *restrict db, size_t n)
     }
 }
 
-/* Sorts the rows of input node i by their first basis M0 (a stable counting sort over the G
- * intervals) into W's perm, pos and runs, and the input into W->xs. */
+/* Sorts the rows of input node i by their KEY (0 … NK−1; a stable counting sort) into W's
+ * perm and pos, the start of each key's rows into KST (NK+1 entries, KST[NK] = n), and the
+ * input (COL, the node's column) into W->xs. */
 static void
-sort_rows (const KanLayer *L, WorkLayer *W, KanWork *w, int i, int G, size_t n, const int *m0)
+sort_rows (WorkLayer *W, KanWork *w, int i, int nk, size_t n, const int *key,
+           const double *col, int *kst)
 {
-  int I = L->n_in, *restrict next = w->t_next;   /* KAN_WORK_SORT_SLICES × (G+1) */
+  int *restrict next = w->t_next;   /* KAN_WORK_SORT_SLICES × NK */
   int *restrict perm = W->perm + (size_t) i * n, *restrict pos = W->pos + (size_t) i * n;
-  int *restrict runs = W->runs + (size_t) i * (G + 1);
   double *restrict xs = W->xs + (size_t) i * n;
   size_t lo[KAN_WORK_SORT_SLICES + 1], len = n / KAN_WORK_SORT_SLICES;
 
   for (int j = 0; j <= KAN_WORK_SORT_SLICES; j++)
     lo[j] = j * len;
   lo[KAN_WORK_SORT_SLICES] = n;
-  memset (next, 0, sizeof (int) * KAN_WORK_SORT_SLICES * (G + 1));
+  memset (next, 0, sizeof (int) * KAN_WORK_SORT_SLICES * nk);
   for (size_t p = 0; p < len; p++)
     for (int j = 0; j < KAN_WORK_SORT_SLICES; j++)
-      next[j * (G + 1) + m0[lo[j] + p]]++;
+      next[j * nk + key[lo[j] + p]]++;
   for (size_t b = lo[KAN_WORK_SORT_SLICES - 1] + len; b < n; b++)
-    next[(KAN_WORK_SORT_SLICES - 1) * (G + 1) + m0[b]]++;
-  /* Interval by interval, slice by slice: the first position of each (slice, interval). */
+    next[(KAN_WORK_SORT_SLICES - 1) * nk + key[b]]++;
+  /* Key by key, slice by slice: the first position of each (slice, key). */
   {
     int at = 0;
-    for (int q = 0; q < G; q++)
+    for (int q = 0; q < nk; q++)
       {
-        runs[q] = at;
+        kst[q] = at;
         for (int j = 0; j < KAN_WORK_SORT_SLICES; j++)
           {
-            int c = next[j * (G + 1) + q];
-            next[j * (G + 1) + q] = at;
+            int c = next[j * nk + q];
+            next[j * nk + q] = at;
             at += c;
           }
       }
-    runs[G] = at;
+    kst[nk] = at;
   }
   for (size_t p = 0; p < len; p++)
     for (int j = 0; j < KAN_WORK_SORT_SLICES; j++)
       {
-        size_t b = lo[j] + p, kk = (size_t) next[j * (G + 1) + m0[b]]++;
+        size_t b = lo[j] + p, kk = (size_t) next[j * nk + key[b]]++;
         perm[kk] = (int) b;
         pos[b] = (int) kk;
       }
   for (size_t b = lo[KAN_WORK_SORT_SLICES - 1] + len; b < n; b++)
     {
-      size_t kk = (size_t) next[(KAN_WORK_SORT_SLICES - 1) * (G + 1) + m0[b]]++;
+      size_t kk = (size_t) next[(KAN_WORK_SORT_SLICES - 1) * nk + key[b]]++;
       perm[kk] = (int) b;
       pos[b] = (int) kk;
     }
   for (size_t kk = 0; kk < n; kk++)
-    xs[kk] = W->x[(size_t) perm[kk] * I + i];
+    xs[kk] = col[perm[kk]];
 }
 
 /* Grids of at most this many intervals have their cubic rows' intervals counted rather
  * than searched (first3_count). */
 #define KAN_FIRST3_COUNT_MAX_G 32
 
-/* kan_spline_first3 of the N points XS by counting: a point inside the grid (t_3 <= x <
- * t_{G+3}) lies in interval Σ_{q=1}^{G−1} [x >= t_{3+q}], the largest such interval, as
- * kan_spline_first3 finds it (the knots are sorted); G−1 passes over the points that the
- * compiler vectorises, where a search branches per point. The points outside (or NaN) go to
- * kan_spline_first3 one by one. CNT is scratch of N doubles. */
+/* Cubic rows on grids of at most this many intervals are sorted by their knot span, found by
+ * counting (first3_keys); on larger grids by their interval, found by kan_spline_first3. */
+#define KAN_FIRST3_COUNT_MAX_G 32
+
+/* Keys of the sort by span for cubic bases (G + 7 of them): 0 for a point outside the knots
+ * [t_0, t_{G+6}) or NaN (every basis 0), s + 1 for a point in span s (t_s <= x < t_{s+1},
+ * 0 <= s <= G+5). The spans 3 … G+2 are the grid's intervals; the others, near the ends,
+ * have some of their four bases missing. Keys 0 … 4 hold the rows whose first basis is 0,
+ * key q + 4 those of interval q (0 < q < G−1), keys G+3 … G+6 those of G−1. */
+#define KEYS3(G) ((G) + 7)
+
+/* The span of each of the N points XS by counting the knots t_1 … t_{G+5} at or below it
+ * (the knots are sorted: the largest such span, as kan_spline_basis_tab3's search finds it),
+ * into KEY (see KEYS3) and the first non-zero basis M0, as kan_spline_first3 gives it (the
+ * span − 3 clipped to 0 … G−1; 0 outside the knots). G+5 passes over the points that the
+ * compiler vectorises, where a search branches per point. CNT is scratch of N doubles. */
 KAN_HOT_INLINE void
-first3_count (const double *t, const double *ext, const double *inv, int G,
-              const double *restrict xs, size_t n, int *restrict m0, double *restrict cnt)
+first3_keys (const double *t, int G, const double *restrict xs, size_t n, int *restrict key,
+             int *restrict m0, double *restrict cnt)
 {
-  double lo = t[3], hi = t[G + 3];
-  int out = 0;
+  double first = t[0], last = t[G + 6];
 
   for (size_t s = 0; s < n; s++)
+    cnt[s] = 0.0;
+  for (int q = 1; q <= G + 5; q++)
     {
-      cnt[s] = 0.0;
-      out |= !(xs[s] >= lo && xs[s] < hi);
-    }
-  for (int q = 1; q < G; q++)
-    {
-      double tq = t[3 + q];
+      double tq = t[q];
       for (size_t s = 0; s < n; s++)
         cnt[s] += xs[s] >= tq ? 1.0 : 0.0;
     }
   for (size_t s = 0; s < n; s++)
-    m0[s] = (int) cnt[s];
-  if (out)
-    for (size_t s = 0; s < n; s++)
-      if (!(xs[s] >= lo && xs[s] < hi))
-        kan_spline_first3 (t, ext, inv, G, xs + s, 1, m0 + s);
+    {
+      int sp = (int) cnt[s];
+      gboolean in = xs[s] >= first && xs[s] < last;
+      key[s] = in ? sp + 1 : 0;
+      m0[s] = in ? CLAMP (sp - 3, 0, G - 1) : 0;
+    }
+}
+
+/* The four bases (and with DB their derivatives) at the N sorted points XS of span S, one of
+ * those near the ends of the knots (S < 3 or S > G+2), as kan_spline_basis_tab3 gives them:
+ * the bases of span S shifted to the clipped first basis, those that do not exist 0. */
+static void
+edge_span_run (const double *ext, const double *inv, int G, int s, const double *xs, size_t n,
+               double *b, double *db, size_t stride)
+{
+  KanCubicSpan c;
+  int m0 = s - 3, clip = s < 3 ? 0 : G - 1;
+
+  kan_spline_cubic_span (ext, inv, G + 13, s, &c);
+  for (size_t p = 0; p < n; p++)
+    {
+      double B[4], D[4];
+      kan_spline_cubic_eval (&c, xs[p], B, D);
+      for (int r = 0; r < 4; r++)
+        {
+          int src = clip + r - m0;
+          gboolean ok = src >= 0 && src <= 3;
+          b[r * stride + p] = ok ? B[src] : 0.0;
+          if (db)
+            db[r * stride + p] = ok ? D[src] : 0.0;
+        }
+    }
 }
 
 /* Bases and base function of layer input W->x (n × I), input node by input node, into the
@@ -237,13 +272,16 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
       const double *t = kan_layer_knots (m, L, i);
       const double *ext = W->ext + (size_t) i * len, *inv = W->inv + (size_t) i * k * len;
       const int *restrict perm = W->perm + (size_t) i * n;
-      const int *restrict runs = W->runs + (size_t) i * (G + 1);
+      int *restrict runs = W->runs + (size_t) i * (G + 1);
       int *restrict m0 = W->m0 + (size_t) i * n;
       const double *restrict xs = W->xs + (size_t) i * n;
       double *restrict bas = W->bas + (size_t) i * n * K1;
       double *restrict dbas = W->dbas + (size_t) i * n * K1;
       double *restrict base = W->base + (size_t) i * n, *restrict dbase = W->dbase + (size_t) i * n;
       double *restrict col = w->t_col;
+
+      gboolean by_span = k == 3 && G <= KAN_FIRST3_COUNT_MAX_G;
+      int *restrict key = by_span ? w->t_key : m0, *restrict kst = w->t_kst;
 
       for (size_t b0 = 0; b0 < n; b0 += KAN_WORK_BLOCK_ROWS)
         {
@@ -252,8 +290,8 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
             return;
           for (size_t b = b0; b < b1; b++)
             col[b] = W->x[b * I + i];
-          if (k == 3 && G <= KAN_FIRST3_COUNT_MAX_G)
-            first3_count (t, ext, inv, G, col + b0, b1 - b0, m0 + b0, w->t_bas);
+          if (by_span)
+            first3_keys (t, G, col + b0, b1 - b0, key + b0, m0 + b0, w->t_bas);
           else if (k == 3)
             kan_spline_first3 (t, ext, inv, G, col + b0, b1 - b0, m0 + b0);
           else
@@ -261,11 +299,40 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
               m0[b] = MAX (0, kan_spline_basis_tab (t, ext, inv, G, k, col[b], tb + b * K1,
                                                     need_d ? tdb + b * K1 : NULL));
         }
-      sort_rows (L, W, w, i, G, n, m0);
 
-      if (k == 3)
+      if (by_span)
+        {
+          /* Span by span: the grid's intervals vectorised, the spans near the ends too. */
+          sort_rows (W, w, i, KEYS3 (G), n, key, col, kst);
+          runs[0] = 0;
+          for (int q = 1; q < G; q++)
+            runs[q] = kst[q + 4];
+          runs[G] = (int) n;
+          for (int y = 0; y < KEYS3 (G); y++)
+            {
+              size_t k0 = (size_t) kst[y], cnt = (size_t) kst[y + 1] - k0;
+              int sp = y - 1;
+              if (cnt == 0)
+                continue;
+              if (y == 0)
+                for (int r = 0; r < 4; r++)
+                  {
+                    memset (bas + r * n + k0, 0, sizeof (double) * cnt);
+                    if (need_d)
+                      memset (dbas + r * n + k0, 0, sizeof (double) * cnt);
+                  }
+              else if (sp >= 3 && sp <= G + 2)
+                kan_spline_cubic_run (ext, inv, G, sp - 3, xs + k0, cnt, bas + k0,
+                                      need_d ? dbas + k0 : NULL, n);
+              else
+                edge_span_run (ext, inv, G, sp, xs + k0, cnt, bas + k0,
+                               need_d ? dbas + k0 : NULL, n);
+            }
+        }
+      else if (k == 3)
         {
           double lo = t[3], hi = t[G + 3];
+          sort_rows (W, w, i, G, n, m0, col, runs);
           for (int q = 0; q < G; q++)
             kan_spline_cubic_run (ext, inv, G, q, xs + runs[q], runs[q + 1] - runs[q],
                                   bas + runs[q], need_d ? dbas + runs[q] : NULL, n);
@@ -286,7 +353,9 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
                 }
         }
       else
-        for (size_t kk = 0; kk < n; kk++)
+        {
+          sort_rows (W, w, i, G, n, m0, col, runs);
+          for (size_t kk = 0; kk < n; kk++)
           {
             size_t b = (size_t) perm[kk];
             for (int r = 0; r < K1; r++)
@@ -296,6 +365,7 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
                   dbas[r * n + kk] = tdb[b * K1 + r];
               }
           }
+        }
       if (n > 0)
         memcpy (base, xs, sizeof (double) * n);
       base_block (m->base_fun, base, dbase, n);
