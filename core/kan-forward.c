@@ -185,10 +185,6 @@ sort_rows (WorkLayer *W, KanWork *w, int i, int nk, size_t n, const int *key,
     xs[kk] = col[perm[kk]];
 }
 
-/* Grids of at most this many intervals have their cubic rows' intervals counted rather
- * than searched (first3_count). */
-#define KAN_FIRST3_COUNT_MAX_G 32
-
 /* Cubic rows on grids of at most this many intervals are sorted by their knot span, found by
  * counting (first3_keys); on larger grids by their interval, found by kan_spline_first3. */
 #define KAN_FIRST3_COUNT_MAX_G 32
@@ -230,13 +226,18 @@ first3_keys (const double *t, int G, const double *restrict xs, size_t n, int *r
 
 /* The four bases (and with DB their derivatives) at the N sorted points XS of span S, one of
  * those near the ends of the knots (S < 3 or S > G+2), as kan_spline_basis_tab3 gives them:
- * the bases of span S shifted to the clipped first basis, those that do not exist 0. */
-static void
+ * the bases of span S (computed as vectors: the span's knots are loop constants), then
+ * shifted to the clipped first basis, those that do not exist 0. Rows r of B and DB are
+ * STRIDE apart. */
+KAN_SIMD_CLONES static void
 edge_span_run (const double *ext, const double *inv, int G, int s, const double *xs, size_t n,
                double *b, double *db, size_t stride)
 {
   KanCubicSpan c;
-  int m0 = s - 3, clip = s < 3 ? 0 : G - 1;
+  int d = (s < 3 ? 0 : G - 1) - (s - 3);   /* row r takes the span's basis r + d */
+  double *rb[4] = { b, b + stride, b + 2 * stride, b + 3 * stride };
+  double *rd[4] = { db, db ? db + stride : NULL, db ? db + 2 * stride : NULL,
+                    db ? db + 3 * stride : NULL };
 
   kan_spline_cubic_span (ext, inv, G + 13, s, &c);
   for (size_t p = 0; p < n; p++)
@@ -244,12 +245,23 @@ edge_span_run (const double *ext, const double *inv, int G, int s, const double 
       double B[4], D[4];
       kan_spline_cubic_eval (&c, xs[p], B, D);
       for (int r = 0; r < 4; r++)
+        rb[r][p] = B[r];
+      if (db)
+        for (int r = 0; r < 4; r++)
+          rd[r][p] = D[r];
+    }
+  /* Shift the rows: upwards in r when d > 0 (each source lies above its destination),
+   * downwards when d < 0. */
+  for (int q = 0; q < 4; q++)
+    {
+      int r = d > 0 ? q : 3 - q, src = r + d;
+      for (int z = 0; z < (db ? 2 : 1); z++)
         {
-          int src = clip + r - m0;
-          gboolean ok = src >= 0 && src <= 3;
-          b[r * stride + p] = ok ? B[src] : 0.0;
-          if (db)
-            db[r * stride + p] = ok ? D[src] : 0.0;
+          double **rows = z == 0 ? rb : rd;
+          if (src >= 0 && src <= 3)
+            memmove (rows[r], rows[src], sizeof (double) * n);
+          else
+            memset (rows[r], 0, sizeof (double) * n);
         }
     }
 }
