@@ -202,9 +202,8 @@ edge_numeric_back (const EdgeBack *E, const double *restrict gz, size_t n, int K
       if (reg)
         g += alpha * (E->pnum[b * E->stride] - mp);
       gm[kk] = g * msk;
+      gs[kk] = gm[kk] * sp;
     }
-  for (size_t kk = 0; kk < n; kk++)
-    gs[kk] = gm[kk] * sp;
   *acc_sb = dot_lanes (gm, E->base, n);
   *acc_sp = dot_lanes (gm, E->spl, n);
   for (int q = 0; q < E->G; q++)

@@ -229,6 +229,31 @@ first3_keys (const double *t, int G, const double *restrict xs, size_t n, int *r
  * the bases of span S (computed as vectors: the span's knots are loop constants), then
  * shifted to the clipped first basis, those that do not exist 0. Rows r of B and DB are
  * STRIDE apart. */
+KAN_HOT_INLINE void
+span_points (const KanCubicSpan *c, const double *restrict xs, size_t n, double *restrict b0,
+             double *restrict b1, double *restrict b2, double *restrict b3, double *restrict d0,
+             double *restrict d1, double *restrict d2, double *restrict d3, gboolean with_d)
+{
+  KanCubicSpan cs = *c;
+
+  for (size_t p = 0; p < n; p++)
+    {
+      double B[4], D[4];
+      kan_spline_cubic_eval (&cs, xs[p], B, D);
+      b0[p] = B[0];
+      b1[p] = B[1];
+      b2[p] = B[2];
+      b3[p] = B[3];
+      if (with_d)
+        {
+          d0[p] = D[0];
+          d1[p] = D[1];
+          d2[p] = D[2];
+          d3[p] = D[3];
+        }
+    }
+}
+
 KAN_SIMD_CLONES static void
 edge_span_run (const double *ext, const double *inv, int G, int s, const double *xs, size_t n,
                double *b, double *db, size_t stride)
@@ -240,16 +265,10 @@ edge_span_run (const double *ext, const double *inv, int G, int s, const double 
                     db ? db + 3 * stride : NULL };
 
   kan_spline_cubic_span (ext, inv, G + 13, s, &c);
-  for (size_t p = 0; p < n; p++)
-    {
-      double B[4], D[4];
-      kan_spline_cubic_eval (&c, xs[p], B, D);
-      for (int r = 0; r < 4; r++)
-        rb[r][p] = B[r];
-      if (db)
-        for (int r = 0; r < 4; r++)
-          rd[r][p] = D[r];
-    }
+  if (db)
+    span_points (&c, xs, n, rb[0], rb[1], rb[2], rb[3], rd[0], rd[1], rd[2], rd[3], TRUE);
+  else
+    span_points (&c, xs, n, rb[0], rb[1], rb[2], rb[3], NULL, NULL, NULL, NULL, FALSE);
   /* Shift the rows: upwards in r when d > 0 (each source lies above its destination),
    * downwards when d < 0. */
   for (int q = 0; q < 4; q++)
@@ -595,6 +614,17 @@ kan_model_forward_layers (const KanModel *m,
         for (int q = 0; q < Q; q++)
           {
             double *y = W->y + (size_t) q * n, ns = L->node_scale[q], nb = L->node_bias[q];
+            if (L->group_start[q + 1] - L->group_start[q] == 1)
+              {
+                /* One subnode: y = 1·zs, the same bits, in one pass. */
+                const double *zs = W->zs + (size_t) L->group_start[q] * n;
+                for (size_t b = 0; b < n; b++)
+                  {
+                    y[b] = zs[b];
+                    xnext[b * Q + q] = ns * zs[b] + nb;
+                  }
+                continue;
+              }
             for (size_t b = 0; b < n; b++)
               y[b] = 1.0;
             for (int s = L->group_start[q]; s < L->group_start[q + 1]; s++)
