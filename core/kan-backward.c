@@ -166,6 +166,41 @@ dot_lanes (const double *restrict a, const double *restrict b, size_t n)
   return lanes_sum (s);
 }
 
+/* The four sums Σ_k GS[k]·BAS[r·STRIDE + k] (r < 4, k < N) of a cubic run, added into
+ * GC[0..3]: one pass with the four sums side by side, each in 4 lanes (row k in lane k mod
+ * 4, the lanes added pairwise), where four dot_lanes would read GS four times. */
+G_ALWAYS_INLINE static inline void
+run_dots4 (const double *restrict gs, const double *restrict bas, size_t stride, size_t n,
+           double *restrict gc)
+{
+  const double *restrict b0 = bas, *restrict b1 = bas + stride;
+  const double *restrict b2 = bas + 2 * stride, *restrict b3 = bas + 3 * stride;
+  double a0[4] = { 0 }, a1[4] = { 0 }, a2[4] = { 0 }, a3[4] = { 0 };
+  size_t k = 0;
+
+  for (; k + 4 <= n; k += 4)
+    for (int v = 0; v < 4; v++)
+      {
+        double g = gs[k + v];
+        a0[v] += g * b0[k + v];
+        a1[v] += g * b1[k + v];
+        a2[v] += g * b2[k + v];
+        a3[v] += g * b3[k + v];
+      }
+  for (int v = 0; k < n; k++, v++)
+    {
+      double g = gs[k];
+      a0[v] += g * b0[k];
+      a1[v] += g * b1[k];
+      a2[v] += g * b2[k];
+      a3[v] += g * b3[k];
+    }
+  gc[0] += (a0[0] + a0[1]) + (a0[2] + a0[3]);
+  gc[1] += (a1[0] + a1[1]) + (a1[2] + a1[3]);
+  gc[2] += (a2[0] + a2[1]) + (a2[2] + a2[3]);
+  gc[3] += (a3[0] + a3[1]) + (a3[2] + a3[3]);
+}
+
 /* The numeric part of edge E over the rows, backward, in its input node's sorted order
  * (RUNS, PERM as in WorkLayer): GZ (∂/∂z of the edge's subnode, by row) → the coefficient
  * gradient GCL (P, zeroed: a sum per run and basis, added once), the sums for w_b and w_s,
@@ -211,9 +246,12 @@ edge_numeric_back (const EdgeBack *E, const double *restrict gz, size_t n, int K
       size_t k0 = (size_t) runs[q], k1 = (size_t) runs[q + 1];
       if (k0 == k1)
         continue;
-      KAN_UNROLL
-      for (int r = 0; r < K1; r++)
-        gcl[q + r] += dot_lanes (gs + k0, bas + r * n + k0, k1 - k0);
+      if (K1 == 4)
+        run_dots4 (gs + k0, bas + k0, n, k1 - k0, gcl + q);
+      else
+        KAN_UNROLL
+        for (int r = 0; r < K1; r++)
+          gcl[q + r] += dot_lanes (gs + k0, bas + r * n + k0, k1 - k0);
       if (dx)
         {
           double cc[KAN_SPLINE_MAX_K + 1] = { 0 };
