@@ -199,7 +199,7 @@ sort_rows (WorkLayer *W, KanWork *w, int i, int nk, size_t n, const int *key,
 /* The span of each of the N points XS by counting the knots t_1 … t_{G+5} at or below it
  * (the knots are sorted: the largest such span, as kan_spline_basis_tab3's search finds it),
  * into KEY (see KEYS3) and the first non-zero basis M0, as kan_spline_first3 gives it (the
- * span − 3 clipped to 0 … G−1; 0 outside the knots). G+5 passes over the points that the
+ * span − 3 clipped to 0 … G−1; 0 outside the knots). Passes over the points that the
  * compiler vectorises, where a search branches per point. CNT is scratch of N doubles. */
 KAN_HOT_INLINE void
 first3_keys (const double *t, int G, const double *restrict xs, size_t n, int *restrict key,
@@ -207,9 +207,19 @@ first3_keys (const double *t, int G, const double *restrict xs, size_t n, int *r
 {
   double first = t[0], last = t[G + 6];
 
+  int q = 1;
+
   for (size_t s = 0; s < n; s++)
     cnt[s] = 0.0;
-  for (int q = 1; q <= G + 5; q++)
+  /* Four knots a pass (the counts are small integers: exact in any order). */
+  for (; q + 3 <= G + 5; q += 4)
+    {
+      double t0 = t[q], t1 = t[q + 1], t2 = t[q + 2], t3 = t[q + 3];
+      for (size_t s = 0; s < n; s++)
+        cnt[s] += ((xs[s] >= t0 ? 1.0 : 0.0) + (xs[s] >= t1 ? 1.0 : 0.0))
+                  + ((xs[s] >= t2 ? 1.0 : 0.0) + (xs[s] >= t3 ? 1.0 : 0.0));
+    }
+  for (; q <= G + 5; q++)
     {
       double tq = t[q];
       for (size_t s = 0; s < n; s++)
