@@ -75,18 +75,18 @@ exp_poly (double v)
   double kd = v * inv_ln2 + shift, nd = kd - shift, r = (v - nd * ln2_hi) - nd * ln2_lo, p, sc;
   guint64 bits;
 
-  p = 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = 1.0 + (r + (r * r) * p);
+  /* q(r) = Σ_{i=0}^{10} r^i/(i+2)! by Estrin's scheme: pairs, then powers r², r⁴, r⁸, a
+   * dependency chain of 5 operations where Horner's has 20 (the loops over values wait on
+   * it). */
+  {
+    double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    double q0 = 0.5 + r * (1.0 / 6.0), q1 = 1.0 / 24.0 + r * (1.0 / 120.0);
+    double q2 = 1.0 / 720.0 + r * (1.0 / 5040.0), q3 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
+    double q4 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0), q5 = 1.0 / 479001600.0;
+    double s0 = q0 + r2 * q1, s1 = q2 + r2 * q3, s2 = q4 + r2 * q5;
+    p = (s0 + r4 * s1) + r8 * s2;
+    p = 1.0 + (r + r2 * p);
+  }
   /* The low bits of kd hold n in two's complement; shifted into the exponent field with the
    * bias, the bits above it fall out. */
   memcpy (&bits, &kd, sizeof bits);
