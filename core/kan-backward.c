@@ -144,6 +144,9 @@ backward_sample (const KanModel *m, KanWork *w, size_t b, const double *dout, do
  * end: a fixed order (the same bits on every run and machine) whose loops the compiler
  * vectorises, where one running sum waits on the latency of each addition. */
 #define KAN_BACK_LANES 8
+/* Runs of fewer rows than this (fine grids) sum their coefficients' gradients row by row:
+ * lanes would be mostly set-up and remainder there. */
+#define KAN_BACK_SHORT_RUN 16
 
 G_ALWAYS_INLINE static inline double
 lanes_sum (const double *a)
@@ -246,7 +249,19 @@ edge_numeric_back (const EdgeBack *E, const double *restrict gz, size_t n, int K
       size_t k0 = (size_t) runs[q], k1 = (size_t) runs[q + 1];
       if (k0 == k1)
         continue;
-      if (K1 == 4)
+      if (k1 - k0 < KAN_BACK_SHORT_RUN)
+        {
+          /* A short run (a fine grid): one running sum per basis, in registers. */
+          double acc[KAN_SPLINE_MAX_K + 1] = { 0 };
+          for (size_t kk = k0; kk < k1; kk++)
+            KAN_UNROLL
+            for (int r = 0; r < K1; r++)
+              acc[r] += gs[kk] * bas[r * n + kk];
+          KAN_UNROLL
+          for (int r = 0; r < K1; r++)
+            gcl[q + r] += acc[r];
+        }
+      else if (K1 == 4)
         run_dots4 (gs + k0, bas + k0, n, k1 - k0, gcl + q);
       else
         KAN_UNROLL
