@@ -139,12 +139,78 @@ backward_sample (const KanModel *m, KanWork *w, size_t b, const double *dout, do
     backward_sample_k (m, w, b, dout, grad, m->k + 1);
 }
 
-/* The numeric part of edge E over the rows, backward, interval by interval in its input
- * node's sorted order (RUNS, PERM as in WorkLayer): GZ (∂/∂z of the edge's subnode, by row) →
- * the coefficient gradient GCL (P, zeroed: each run's K1 sums stay in registers and are added
- * once), the sums for w_b and w_s, and ∂/∂x added into GX (by row) when DX. With REG, the
- * pending regulariser term of postnum (stride STRIDE) is added first. REG, DX and K1 are
- * constants after inlining, so each combination is its own branch-free loop. */
+/* The sums over rows of the backward pass (a coefficient's gradient over its run, w_b's and
+ * w_s's over all rows) are each kept as KAN_BACK_LANES partial sums, row kk of a run going to
+ * lane (kk − start of the run) mod KAN_BACK_LANES, and the lanes are added pairwise at the
+ * end: a fixed order (the same bits on every run and machine) whose loops the compiler
+ * vectorises, where one running sum waits on the latency of each addition. */
+#define KAN_BACK_LANES 8
+/* Runs of fewer rows than this (fine grids) sum their coefficients' gradients row by row:
+ * lanes would be mostly set-up and remainder there. */
+#define KAN_BACK_SHORT_RUN 16
+
+G_ALWAYS_INLINE static inline double
+lanes_sum (const double *a)
+{
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+/* Σ_k A[k]·B[k] over N values, in lanes. */
+G_ALWAYS_INLINE static inline double
+dot_lanes (const double *restrict a, const double *restrict b, size_t n)
+{
+  double s[KAN_BACK_LANES] = { 0 };
+  size_t k = 0;
+
+  for (; k + KAN_BACK_LANES <= n; k += KAN_BACK_LANES)
+    for (int v = 0; v < KAN_BACK_LANES; v++)
+      s[v] += a[k + v] * b[k + v];
+  for (int v = 0; k < n; k++, v++)
+    s[v] += a[k] * b[k];
+  return lanes_sum (s);
+}
+
+/* The four sums Σ_k GS[k]·BAS[r·STRIDE + k] (r < 4, k < N) of a cubic run, added into
+ * GC[0..3]: one pass with the four sums side by side, each in 4 lanes (row k in lane k mod
+ * 4, the lanes added pairwise), where four dot_lanes would read GS four times. */
+G_ALWAYS_INLINE static inline void
+run_dots4 (const double *restrict gs, const double *restrict bas, size_t stride, size_t n,
+           double *restrict gc)
+{
+  const double *restrict b0 = bas, *restrict b1 = bas + stride;
+  const double *restrict b2 = bas + 2 * stride, *restrict b3 = bas + 3 * stride;
+  double a0[4] = { 0 }, a1[4] = { 0 }, a2[4] = { 0 }, a3[4] = { 0 };
+  size_t k = 0;
+
+  for (; k + 4 <= n; k += 4)
+    for (int v = 0; v < 4; v++)
+      {
+        double g = gs[k + v];
+        a0[v] += g * b0[k + v];
+        a1[v] += g * b1[k + v];
+        a2[v] += g * b2[k + v];
+        a3[v] += g * b3[k + v];
+      }
+  for (int v = 0; k < n; k++, v++)
+    {
+      double g = gs[k];
+      a0[v] += g * b0[k];
+      a1[v] += g * b1[k];
+      a2[v] += g * b2[k];
+      a3[v] += g * b3[k];
+    }
+  gc[0] += (a0[0] + a0[1]) + (a0[2] + a0[3]);
+  gc[1] += (a1[0] + a1[1]) + (a1[2] + a1[3]);
+  gc[2] += (a2[0] + a2[1]) + (a2[2] + a2[3]);
+  gc[3] += (a3[0] + a3[1]) + (a3[2] + a3[3]);
+}
+
+/* The numeric part of edge E over the rows, backward, in its input node's sorted order
+ * (RUNS, PERM as in WorkLayer): GZ (∂/∂z of the edge's subnode, by row) → the coefficient
+ * gradient GCL (P, zeroed: a sum per run and basis, added once), the sums for w_b and w_s,
+ * and ∂/∂x added into GXS (the input node's, sorted) when DX. GM and GS are scratch (n).
+ * With REG, the pending regulariser term of postnum (stride STRIDE) is added first. REG, DX
+ * and K1 are constants after inlining, so each combination is its own branch-free loop. */
 typedef struct
 {
   const int    *runs, *perm;
@@ -159,67 +225,80 @@ typedef struct
 
 KAN_HOT_INLINE void
 edge_numeric_back (const EdgeBack *E, const double *restrict gz, size_t n, int K1,
-                   gboolean reg, gboolean dx, double *restrict gcl, double *acc_sb,
-                   double *acc_sp, double *restrict gx)
+                   gboolean reg, gboolean dx, double *restrict gm, double *restrict gs,
+                   double *restrict gcl, double *acc_sb, double *acc_sp, double *restrict gxs)
 {
   const int *restrict runs = E->runs, *restrict perm = E->perm;
   const double *restrict bas = E->bas, *restrict dbas = E->dbas;
-  const double *restrict base = E->base, *restrict dbase = E->dbase, *restrict c = E->c;
-  const double *restrict spl = E->spl;
+  const double *restrict dbase = E->dbase, *restrict c = E->c;
   double msk = E->msk, sp = E->sp, sbw = E->sbw, alpha = E->alpha, mp = E->mp;
-  double sb = 0.0, ssp = 0.0;
 
+  /* ∂/∂(mask · numeric part) of each row, gathered into sorted order, and times w_s. */
+  for (size_t kk = 0; kk < n; kk++)
+    {
+      size_t b = (size_t) perm[kk];
+      double g = gz[b];
+      if (reg)
+        g += alpha * (E->pnum[b * E->stride] - mp);
+      gm[kk] = g * msk;
+      gs[kk] = gm[kk] * sp;
+    }
+  *acc_sb = dot_lanes (gm, E->base, n);
+  *acc_sp = dot_lanes (gm, E->spl, n);
   for (int q = 0; q < E->G; q++)
     {
       size_t k0 = (size_t) runs[q], k1 = (size_t) runs[q + 1];
-      double cc[KAN_SPLINE_MAX_K + 1] = { 0 }, acc[KAN_SPLINE_MAX_K + 1] = { 0 };
       if (k0 == k1)
         continue;
-      KAN_UNROLL
-      for (int r = 0; r < K1; r++)
-        cc[r] = c[q + r];
-      for (size_t kk = k0; kk < k1; kk++)
+      if (k1 - k0 < KAN_BACK_SHORT_RUN)
         {
-          size_t b = (size_t) perm[kk];
-          double gm = gz[b], gs;
-          if (reg)
-            gm += alpha * (E->pnum[b * E->stride] - mp);
-          gm *= msk;
-          gs = gm * sp;
+          /* A short run (a fine grid): one running sum per basis, in registers. */
+          double acc[KAN_SPLINE_MAX_K + 1] = { 0 };
+          for (size_t kk = k0; kk < k1; kk++)
+            KAN_UNROLL
+            for (int r = 0; r < K1; r++)
+              acc[r] += gs[kk] * bas[r * n + kk];
           KAN_UNROLL
           for (int r = 0; r < K1; r++)
-            acc[r] += gs * bas[r * n + kk];
-          sb += gm * base[kk];
-          ssp += gm * spl[kk];
-          if (dx)
+            gcl[q + r] += acc[r];
+        }
+      else if (K1 == 4)
+        run_dots4 (gs + k0, bas + k0, n, k1 - k0, gcl + q);
+      else
+        KAN_UNROLL
+        for (int r = 0; r < K1; r++)
+          gcl[q + r] += dot_lanes (gs + k0, bas + r * n + k0, k1 - k0);
+      if (dx)
+        {
+          double cc[KAN_SPLINE_MAX_K + 1] = { 0 };
+          KAN_UNROLL
+          for (int r = 0; r < K1; r++)
+            cc[r] = c[q + r];
+          for (size_t kk = k0; kk < k1; kk++)
             {
               double dsv = 0.0;
               KAN_UNROLL
               for (int r = 0; r < K1; r++)
                 dsv += cc[r] * dbas[r * n + kk];
-              gx[b] += gm * (sbw * dbase[kk] + sp * dsv);
+              gxs[kk] += gm[kk] * (sbw * dbase[kk] + sp * dsv);
             }
         }
-      KAN_UNROLL
-      for (int r = 0; r < K1; r++)
-        gcl[q + r] += acc[r];
     }
-  *acc_sb = sb;
-  *acc_sp = ssp;
 }
 
 KAN_HOT_INLINE void
 edge_numeric_back_k (const EdgeBack *E, const double *gz, size_t n, int K1, gboolean reg,
-                     gboolean dx, double *gcl, double *acc_sb, double *acc_sp, double *gx)
+                     gboolean dx, double *gm, double *gs, double *gcl, double *acc_sb,
+                     double *acc_sp, double *gxs)
 {
   if (reg && dx)
-    edge_numeric_back (E, gz, n, K1, TRUE, TRUE, gcl, acc_sb, acc_sp, gx);
+    edge_numeric_back (E, gz, n, K1, TRUE, TRUE, gm, gs, gcl, acc_sb, acc_sp, gxs);
   else if (reg)
-    edge_numeric_back (E, gz, n, K1, TRUE, FALSE, gcl, acc_sb, acc_sp, gx);
+    edge_numeric_back (E, gz, n, K1, TRUE, FALSE, gm, gs, gcl, acc_sb, acc_sp, gxs);
   else if (dx)
-    edge_numeric_back (E, gz, n, K1, FALSE, TRUE, gcl, acc_sb, acc_sp, gx);
+    edge_numeric_back (E, gz, n, K1, FALSE, TRUE, gm, gs, gcl, acc_sb, acc_sp, gxs);
   else
-    edge_numeric_back (E, gz, n, K1, FALSE, FALSE, gcl, acc_sb, acc_sp, gx);
+    edge_numeric_back (E, gz, n, K1, FALSE, FALSE, gm, gs, gcl, acc_sb, acc_sp, gxs);
 }
 
 /* Backward over all rows of the last forward, layer by layer and edge by edge, each edge a
@@ -252,96 +331,136 @@ backward_batch_k (const KanModel *m,
       double *g_sb = grad + (L->subnode_bias - m->params);
       gboolean dense;
 
-      /* Node affine and multiplication: g (Q × n) → gz (O × n). Every parameter's sum runs
-       * over the rows in order. */
+      /* Node affine and multiplication: g (Q × n) → gz (O × n). Every parameter's sum over
+       * the rows in lanes (KAN_BACK_LANES). A subnode alone in its node (no multiplication)
+       * has the product of the others 1: its own loop, which the compiler vectorises. */
       for (int q = 0; q < Q; q++)
         {
           const double *gq = g + (size_t) q * n, *y = W->y + (size_t) q * n;
-          double ns = L->node_scale[q], a_ns = g_ns[q], a_nb = g_nb[q];
+          double ns = L->node_scale[q];
+          double a_ns[KAN_BACK_LANES] = { 0 }, a_nb[KAN_BACK_LANES] = { 0 };
           int s0 = L->group_start[q], s1 = L->group_start[q + 1];
-          for (size_t b = 0; b < n; b++)
+          size_t b = 0;
+          for (; b + KAN_BACK_LANES <= n; b += KAN_BACK_LANES)
+            for (int v = 0; v < KAN_BACK_LANES; v++)
+              {
+                a_ns[v] += gq[b + v] * y[b + v];
+                a_nb[v] += gq[b + v];
+              }
+          for (int v = 0; b < n; b++, v++)
             {
-              a_ns += gq[b] * y[b];
-              a_nb += gq[b];
+              a_ns[v] += gq[b] * y[b];
+              a_nb[v] += gq[b];
             }
-          g_ns[q] = a_ns;
-          g_nb[q] = a_nb;
+          g_ns[q] += lanes_sum (a_ns);
+          g_nb[q] += lanes_sum (a_nb);
           for (int s = s0; s < s1; s++)
             {
-              const double *z = W->z + (size_t) s * n;
-              double *gz = gzb + (size_t) s * n, ss = L->subnode_scale[s];
-              double a_ss = g_ss[s], a_sb = g_sb[s];
-              for (size_t b = 0; b < n; b++)
+              const double *restrict z = W->z + (size_t) s * n;
+              double *restrict gz = gzb + (size_t) s * n, ss = L->subnode_scale[s];
+              double a_ss[KAN_BACK_LANES] = { 0 }, a_sb[KAN_BACK_LANES] = { 0 };
+              if (s1 - s0 == 1)
                 {
-                  double gy = gq[b] * ns, others = 1.0;
-                  for (int t = s0; t < s1; t++)
-                    if (t != s)
-                      others *= W->zs[(size_t) t * n + b];
-                  a_ss += gy * others * z[b];
-                  a_sb += gy * others;
-                  gz[b] = gy * others * ss;
+                  for (b = 0; b + KAN_BACK_LANES <= n; b += KAN_BACK_LANES)
+                    for (int v = 0; v < KAN_BACK_LANES; v++)
+                      {
+                        double gy = gq[b + v] * ns;
+                        a_ss[v] += gy * z[b + v];
+                        a_sb[v] += gy;
+                        gz[b + v] = gy * ss;
+                      }
+                  for (int v = 0; b < n; b++, v++)
+                    {
+                      double gy = gq[b] * ns;
+                      a_ss[v] += gy * z[b];
+                      a_sb[v] += gy;
+                      gz[b] = gy * ss;
+                    }
                 }
-              g_ss[s] = a_ss;
-              g_sb[s] = a_sb;
+              else
+                for (b = 0; b < n; b++)
+                  {
+                    double gy = gq[b] * ns, others = 1.0;
+                    int v = (int) (b % KAN_BACK_LANES);
+                    for (int t = s0; t < s1; t++)
+                      if (t != s)
+                        others *= W->zs[(size_t) t * n + b];
+                    a_ss[v] += gy * others * z[b];
+                    a_sb[v] += gy * others;
+                    gz[b] = gy * others * ss;
+                  }
+              g_ss[s] += lanes_sum (a_ss);
+              g_sb[s] += lanes_sum (a_sb);
             }
         }
 
+      /* Input node by input node: ∂/∂x of its rows in its sorted order (GXS), edge by edge,
+       * each edge's numeric part before its symbolic one, then back in row order. */
       if (l > 0)
         memset (gx, 0, sizeof (double) * n * I);
       /* Wide layers as matrix products (kan-dense.c), the others edge by edge. */
       dense = kan_dense_backward_layer (m, w, l, gzb, gx, grad);
       for (int i = 0; i < I && !dense; i++)
-        for (int j = 0; j < O; j++)
-          {
-            size_t e = (size_t) i * O + j;
-            const double *gz = gzb + (size_t) j * n;
-            double *gxi = gx + (size_t) i * n;
-            if (kan_work_tick (w, n))
-              return;
-            if (L->mask[e] != 0.0)
-              {
-                EdgeBack E = {
-                  .runs = W->runs + (size_t) i * (m->G + 1), .perm = W->perm + (size_t) i * n,
-                  .G = m->G,
-                  .bas = W->bas + (size_t) i * n * K1, .dbas = W->dbas + (size_t) i * n * K1,
-                  .base = W->base + (size_t) i * n, .dbase = W->dbase + (size_t) i * n,
-                  .c = L->coef + e * P, .spl = W->spl + e * n,
-                  .msk = L->mask[e], .sp = L->scale_sp[e], .sbw = L->scale_base[e],
-                  .alpha = reg ? W->alpha[e] : 0.0, .mp = W->mean_p[e],
-                  .pnum = W->postnum + e, .stride = IO,
-                };
-                double acc_sb, acc_sp, *gcl = w->gcl, *gc;
-                memset (gcl, 0, sizeof (double) * P);
-                edge_numeric_back_k (&E, gz, n, K1, reg, l > 0, gcl, &acc_sb, &acc_sp, gxi);
-                gc = grad + (L->coef - m->params) + e * P;
-                for (int r = 0; r < P; r++)
-                  gc[r] += gcl[r];
-                grad[(L->scale_base - m->params) + e] += acc_sb;
-                grad[(L->scale_sp - m->params) + e] += acc_sp;
-              }
-            if (L->mask_sym[e] != 0.0)
-              {
-                const double *a = L->sym + e * 4;
-                const double *symf = W->symf + e * n, *dsymf = W->dsymf + e * n;
-                double ms = L->mask_sym[e], ga = 0.0, gb = 0.0, gcc = 0.0, gd = 0.0;
-                double *gs4 = grad + (L->sym - m->params) + e * 4;
-                for (size_t b = 0; b < n; b++)
-                  {
-                    double gsym = gz[b] * ms;
-                    double gu = gsym * a[2] * dsymf[b];
-                    ga += gu * W->x[b * I + i];
-                    gb += gu;
-                    gcc += gsym * symf[b];
-                    gd += gsym;
-                    if (l > 0)
-                      gxi[b] += gu * a[0];
-                  }
-                gs4[0] += ga;
-                gs4[1] += gb;
-                gs4[2] += gcc;
-                gs4[3] += gd;
-              }
-          }
+        {
+          const int *pos = W->pos + (size_t) i * n;
+          double *gxs = w->t_gxs, *gxi = gx + (size_t) i * n;
+          if (l > 0)
+            memset (gxs, 0, sizeof (double) * n);
+          for (int j = 0; j < O; j++)
+            {
+              size_t e = (size_t) i * O + j;
+              const double *gz = gzb + (size_t) j * n;
+              if (kan_work_tick (w, n))
+                return;
+              if (L->mask[e] != 0.0)
+                {
+                  EdgeBack E = {
+                    .runs = W->runs + (size_t) i * (m->G + 1), .perm = W->perm + (size_t) i * n,
+                    .G = m->G,
+                    .bas = W->bas + (size_t) i * n * K1, .dbas = W->dbas + (size_t) i * n * K1,
+                    .base = W->base + (size_t) i * n, .dbase = W->dbase + (size_t) i * n,
+                    .c = L->coef + e * P, .spl = W->spl + e * n,
+                    .msk = L->mask[e], .sp = L->scale_sp[e], .sbw = L->scale_base[e],
+                    .alpha = reg ? W->alpha[e] : 0.0, .mp = W->mean_p[e],
+                    .pnum = W->postnum + e, .stride = IO,
+                  };
+                  double acc_sb, acc_sp, *gcl = w->gcl, *gc;
+                  memset (gcl, 0, sizeof (double) * P);
+                  edge_numeric_back_k (&E, gz, n, K1, reg, l > 0, w->t_gm, w->t_gs, gcl,
+                                       &acc_sb, &acc_sp, gxs);
+                  gc = grad + (L->coef - m->params) + e * P;
+                  for (int r = 0; r < P; r++)
+                    gc[r] += gcl[r];
+                  grad[(L->scale_base - m->params) + e] += acc_sb;
+                  grad[(L->scale_sp - m->params) + e] += acc_sp;
+                }
+              if (L->mask_sym[e] != 0.0)
+                {
+                  const double *a = L->sym + e * 4;
+                  const double *symf = W->symf + e * n, *dsymf = W->dsymf + e * n;
+                  double ms = L->mask_sym[e], ga = 0.0, gb = 0.0, gcc = 0.0, gd = 0.0;
+                  double *gs4 = grad + (L->sym - m->params) + e * 4;
+                  for (size_t b = 0; b < n; b++)
+                    {
+                      double gsym = gz[b] * ms;
+                      double gu = gsym * a[2] * dsymf[b];
+                      ga += gu * W->x[b * I + i];
+                      gb += gu;
+                      gcc += gsym * symf[b];
+                      gd += gsym;
+                      if (l > 0)
+                        gxs[pos[b]] += gu * a[0];
+                    }
+                  gs4[0] += ga;
+                  gs4[1] += gb;
+                  gs4[2] += gcc;
+                  gs4[3] += gd;
+                }
+            }
+          if (l > 0)
+            for (size_t b = 0; b < n; b++)
+              gxi[b] = gxs[pos[b]];
+        }
 
       if (l > 0)
         {
@@ -357,6 +476,17 @@ backward_batch_k (const KanModel *m,
     }
 }
 
+/* backward_batch_k for the model's order, compiled for AVX2 and the baseline (the same bits:
+ * see KAN_SIMD_CLONES). */
+KAN_SIMD_CLONES static void
+backward_batch (const KanModel *m, KanWork *w, const double *dout, double *grad)
+{
+  if (m->k == 3)
+    backward_batch_k (m, w, dout, grad, 4);
+  else
+    backward_batch_k (m, w, dout, grad, m->k + 1);
+}
+
 void
 kan_model_backward (const KanModel *m,
                     KanWork        *w,
@@ -365,10 +495,7 @@ kan_model_backward (const KanModel *m,
 {
   g_return_if_fail (m != NULL && w != NULL);
   g_return_if_fail ((dout != NULL && grad != NULL) || w->n == 0);
-  if (m->k == 3)
-    backward_batch_k (m, w, dout, grad, 4);
-  else
-    backward_batch_k (m, w, dout, grad, m->k + 1);
+  backward_batch (m, w, dout, grad);
   w->reg_pending = FALSE;
 }
 

@@ -1231,13 +1231,15 @@ kan_decompose_binomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
 /* y = x^q·(c·φ(a·x + b) + d) for a wave or a decay φ (PF_FUNCTIONS, where the library has
  * them): sin(x)/x, (1 − cos x)/x², x·exp(−x), x·log(x) — a power times a
  * transcendental function, which the ladder of one input reaches only through a product node,
- * if at all. Bounded or rational φ (tanh, 1/x, powers) are left out: times a power they fit
+ * if at all; and the reciprocals y = x^q/(c·φ(a·x + b) + d) (q = 0 too), as 1/sin²(x/2) =
+ * 2/(1 − cos x). Bounded or rational φ (tanh, 1/x, powers) are left out: times a power they fit
  * almost any smooth curve to the tolerance of oracle data. Each φ is fitted to y/x^q by the edge fitter (pykan's
  * fit_params, kan-symfit.h) on the rows where |x^q| is not small (kan_decompose_reduced_data);
  * the PF_KEEP best by R² have their constants refitted on the real rows, and the most accurate
  * of those is the stage's formula. */
 static gboolean all_positive (const KanDataset *d, int i);
 static void refit_constants (KanExpr *e, const KanDataset *d);
+static int cmp_double (const void *a, const void *b);
 
 static const double pf_q[] = { -1, -2, 1, 2, -3, 3, -0.5, 0.5 };
 static const char *const pf_functions[] = { "sin", "cos", "exp", "log", "gaussian" };
@@ -1245,9 +1247,48 @@ static const char *const pf_functions[] = { "sin", "cos", "exp", "log", "gaussia
 
 typedef struct
 {
-  double q, r2;
+  double   q;
+  gboolean inv;   /* y = x^q / (c·φ(a·x + b) + d) */
+  double   r2;
   KanSymFit fit;
 } PfTry;
+
+/* The fitted targets of the train rows: y/x^q, or x^q/y (INV), on the rows where the divisor
+ * is at least half its median magnitude (as kan_decompose_reduced_data, so that the noise is
+ * not blown up near its zeros); INV needs labels of one sign. FALSE when fewer than 8 rows
+ * are left. */
+static gboolean
+pf_targets (const KanDataset *raw, double q, gboolean inv, double **x, double **z, size_t *n)
+{
+  size_t m = raw->n_train, k = 0;
+  g_autofree double *mag = g_new (double, MAX (m, 1));
+  double lo = HUGE_VAL, hi = -HUGE_VAL, floor_;
+
+  for (size_t r = 0; r < m; r++)
+    {
+      double v = inv ? raw->train_y[r] : signed_pow (raw->train_x[r], q);
+      mag[r] = isfinite (v) ? fabs (v) : 0.0;
+      lo = MIN (lo, raw->train_y[r]);
+      hi = MAX (hi, raw->train_y[r]);
+    }
+  if (m < 8 || (inv && !(lo * hi > 0.0)))
+    return FALSE;
+  qsort (mag, m, sizeof (double), cmp_double);
+  floor_ = REDUCED_SCALE_FLOOR * mag[m / 2];
+  *x = g_new (double, m);
+  *z = g_new (double, m);
+  for (size_t r = 0; r < m; r++)
+    {
+      double xq = signed_pow (raw->train_x[r], q), y = raw->train_y[r];
+      double v = inv ? xq / y : y / xq;
+      if (!(fabs (inv ? y : xq) >= floor_) || !isfinite (v) || !(floor_ > 0.0))
+        continue;
+      (*x)[k] = raw->train_x[r];
+      (*z)[k++] = v;
+    }
+  *n = k;
+  return k >= 8;
+}
 
 static int
 pf_cmp (const void *a, const void *b)
@@ -1272,7 +1313,7 @@ pf_expr (const PfTry *t)
                                                  kan_sym_expr (t->fit.sym_id, arg)),
                                 kan_expr_num (t->fit.d));
 
-  return kan_expr_binary (KAN_EXPR_MUL,
+  return kan_expr_binary (t->inv ? KAN_EXPR_DIV : KAN_EXPR_MUL,
                           kan_expr_binary (KAN_EXPR_POW, kan_expr_var (0), kan_expr_num (t->q)),
                           g);
 }
@@ -1296,40 +1337,37 @@ kan_decompose_power_function (const KanDataset *raw, const KanDiscoverOptions *o
   if (lib == NULL)
     lib = own_lib = kan_sym_parse_lib (KAN_DISCOVER_DEFAULT_LIB, &n_lib, NULL);
   kan_symfit_params_init (&sp);
-  for (guint iq = 0; iq < G_N_ELEMENTS (pf_q); iq++)
-    {
-      double q = pf_q[iq];
-      double pw[1] = { q };
-      g_autoptr (KanExpr) scale = kan_monomial_expr (pw, 1, 1.0);
-      g_autoptr (KanExpr) col = kan_expr_var (0);
-      g_autoptr (KanDataset) sub = NULL;
+  for (int inv = 0; inv < 2; inv++)
+    for (guint iq = 0; iq < G_N_ELEMENTS (pf_q) + (guint) inv; iq++)
+      {
+        double q = iq < G_N_ELEMENTS (pf_q) ? pf_q[iq] : 0.0;
+        g_autofree double *zx = NULL, *zy = NULL;
+        size_t nz;
 
-      if (!is_integer (q) && !all_positive (raw, 0))
-        continue;
-      sub = kan_decompose_reduced_data (raw, &col, 1, scale, NULL);
-      if (sub->n_train < 8)
-        continue;
-      for (int k = 0; k < n_lib; k++)
-        {
-          PfTry t = { q, -HUGE_VAL, { 0 } };
-          gboolean wave = FALSE;
-          for (guint w = 0; w < G_N_ELEMENTS (pf_functions); w++)
-            wave |= lib[k] == kan_sym_lookup (pf_functions[w]);
-          if (!wave)
-            continue;
-          if (!kan_symfit_fit (lib[k], sub->train_x, sub->train_y, sub->n_train, &sp, &t.fit,
-                               NULL)
-              || t.fit.degenerate || !isfinite (t.fit.r2))
-            continue;
-          t.r2 = t.fit.r2;
-          g_array_append_val (tries, t);
-        }
-      if (check_cancel (&c, error))
-        {
-          g_timer_destroy (c.timer);
-          return FALSE;
-        }
-    }
+        if (!is_integer (q) && !all_positive (raw, 0))
+          continue;
+        if (!pf_targets (raw, q, inv, &zx, &zy, &nz))
+          continue;
+        for (int k = 0; k < n_lib; k++)
+          {
+            PfTry t = { q, inv, -HUGE_VAL, { 0 } };
+            gboolean wave = FALSE;
+            for (guint w = 0; w < G_N_ELEMENTS (pf_functions); w++)
+              wave |= lib[k] == kan_sym_lookup (pf_functions[w]);
+            if (!wave)
+              continue;
+            if (!kan_symfit_fit (lib[k], zx, zy, nz, &sp, &t.fit, NULL) || t.fit.degenerate
+                || !isfinite (t.fit.r2))
+              continue;
+            t.r2 = t.fit.r2;
+            g_array_append_val (tries, t);
+          }
+        if (check_cancel (&c, error))
+          {
+            g_timer_destroy (c.timer);
+            return FALSE;
+          }
+      }
   g_array_sort (tries, pf_cmp);
   for (guint k = 0; k < MIN (tries->len, PF_KEEP); k++)
     {

@@ -76,18 +76,18 @@ exp_poly (double v)
   double kd = v * inv_ln2 + shift, nd = kd - shift, r = (v - nd * ln2_hi) - nd * ln2_lo, p, sc;
   guint64 bits;
 
-  p = 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = 1.0 + (r + (r * r) * p);
+  /* q(r) = Σ_{i=0}^{10} r^i/(i+2)! by Estrin's scheme: pairs, then powers r², r⁴, r⁸, a
+   * dependency chain of 5 operations where Horner's has 20 (the loops over values wait on
+   * it). */
+  {
+    double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    double q0 = 0.5 + r * (1.0 / 6.0), q1 = 1.0 / 24.0 + r * (1.0 / 120.0);
+    double q2 = 1.0 / 720.0 + r * (1.0 / 5040.0), q3 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
+    double q4 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0), q5 = 1.0 / 479001600.0;
+    double s0 = q0 + r2 * q1, s1 = q2 + r2 * q3, s2 = q4 + r2 * q5;
+    p = (s0 + r4 * s1) + r8 * s2;
+    p = 1.0 + (r + r2 * p);
+  }
   /* The low bits of kd hold n in two's complement; shifted into the exponent field with the
    * bias, the bits above it fall out. */
   memcpy (&bits, &kd, sizeof bits);
@@ -133,56 +133,167 @@ base_block (KanBaseFun f, double *restrict bx, double *restrict db, size_t n)
     }
 }
 
-/* Sorts the rows of input node i by their first basis M0 (a stable counting sort over the G
- * intervals) into W's perm, pos and runs, and the input into W->xs. */
+/* Sorts the rows of input node i by their KEY (0 … NK−1; a stable counting sort) into W's
+ * perm and pos, the start of each key's rows into KST (NK+1 entries, KST[NK] = n), and the
+ * input (COL, the node's column) into W->xs. */
 static void
-sort_rows (const KanLayer *L, WorkLayer *W, KanWork *w, int i, int G, size_t n, const int *m0)
+sort_rows (WorkLayer *W, KanWork *w, int i, int nk, size_t n, const int *key,
+           const double *col, int *kst)
 {
-  int I = L->n_in, *restrict next = w->t_next;   /* KAN_WORK_SORT_SLICES × (G+1) */
+  int *restrict next = w->t_next;   /* KAN_WORK_SORT_SLICES × NK */
   int *restrict perm = W->perm + (size_t) i * n, *restrict pos = W->pos + (size_t) i * n;
-  int *restrict runs = W->runs + (size_t) i * (G + 1);
   double *restrict xs = W->xs + (size_t) i * n;
   size_t lo[KAN_WORK_SORT_SLICES + 1], len = n / KAN_WORK_SORT_SLICES;
 
   for (int j = 0; j <= KAN_WORK_SORT_SLICES; j++)
     lo[j] = j * len;
   lo[KAN_WORK_SORT_SLICES] = n;
-  memset (next, 0, sizeof (int) * KAN_WORK_SORT_SLICES * (G + 1));
+  memset (next, 0, sizeof (int) * KAN_WORK_SORT_SLICES * nk);
   for (size_t p = 0; p < len; p++)
     for (int j = 0; j < KAN_WORK_SORT_SLICES; j++)
-      next[j * (G + 1) + m0[lo[j] + p]]++;
+      next[j * nk + key[lo[j] + p]]++;
   for (size_t b = lo[KAN_WORK_SORT_SLICES - 1] + len; b < n; b++)
-    next[(KAN_WORK_SORT_SLICES - 1) * (G + 1) + m0[b]]++;
-  /* Interval by interval, slice by slice: the first position of each (slice, interval). */
+    next[(KAN_WORK_SORT_SLICES - 1) * nk + key[b]]++;
+  /* Key by key, slice by slice: the first position of each (slice, key). */
   {
     int at = 0;
-    for (int q = 0; q < G; q++)
+    for (int q = 0; q < nk; q++)
       {
-        runs[q] = at;
+        kst[q] = at;
         for (int j = 0; j < KAN_WORK_SORT_SLICES; j++)
           {
-            int c = next[j * (G + 1) + q];
-            next[j * (G + 1) + q] = at;
+            int c = next[j * nk + q];
+            next[j * nk + q] = at;
             at += c;
           }
       }
-    runs[G] = at;
+    kst[nk] = at;
   }
   for (size_t p = 0; p < len; p++)
     for (int j = 0; j < KAN_WORK_SORT_SLICES; j++)
       {
-        size_t b = lo[j] + p, kk = (size_t) next[j * (G + 1) + m0[b]]++;
+        size_t b = lo[j] + p, kk = (size_t) next[j * nk + key[b]]++;
         perm[kk] = (int) b;
         pos[b] = (int) kk;
       }
   for (size_t b = lo[KAN_WORK_SORT_SLICES - 1] + len; b < n; b++)
     {
-      size_t kk = (size_t) next[(KAN_WORK_SORT_SLICES - 1) * (G + 1) + m0[b]]++;
+      size_t kk = (size_t) next[(KAN_WORK_SORT_SLICES - 1) * nk + key[b]]++;
       perm[kk] = (int) b;
       pos[b] = (int) kk;
     }
   for (size_t kk = 0; kk < n; kk++)
-    xs[kk] = W->x[(size_t) perm[kk] * I + i];
+    xs[kk] = col[perm[kk]];
+}
+
+/* Cubic rows on grids of at most this many intervals are sorted by their knot span, found by
+ * counting (first3_keys); on larger grids by their interval, found by kan_spline_first3. */
+#define KAN_FIRST3_COUNT_MAX_G 32
+
+/* Keys of the sort by span for cubic bases (G + 7 of them): 0 for a point outside the knots
+ * [t_0, t_{G+6}) or NaN (every basis 0), s + 1 for a point in span s (t_s <= x < t_{s+1},
+ * 0 <= s <= G+5). The spans 3 … G+2 are the grid's intervals; the others, near the ends,
+ * have some of their four bases missing. Keys 0 … 4 hold the rows whose first basis is 0,
+ * key q + 4 those of interval q (0 < q < G−1), keys G+3 … G+6 those of G−1. */
+#define KEYS3(G) ((G) + 7)
+
+/* The span of each of the N points XS by counting the knots t_1 … t_{G+5} at or below it
+ * (the knots are sorted: the largest such span, as kan_spline_basis_tab3's search finds it),
+ * into KEY (see KEYS3) and the first non-zero basis M0, as kan_spline_first3 gives it (the
+ * span − 3 clipped to 0 … G−1; 0 outside the knots). Passes over the points that the
+ * compiler vectorises, where a search branches per point. CNT is scratch of N doubles. */
+KAN_HOT_INLINE void
+first3_keys (const double *t, int G, const double *restrict xs, size_t n, int *restrict key,
+             int *restrict m0, double *restrict cnt)
+{
+  double first = t[0], last = t[G + 6];
+
+  int q = 1;
+
+  for (size_t s = 0; s < n; s++)
+    cnt[s] = 0.0;
+  /* Four knots a pass (the counts are small integers: exact in any order). */
+  for (; q + 3 <= G + 5; q += 4)
+    {
+      double t0 = t[q], t1 = t[q + 1], t2 = t[q + 2], t3 = t[q + 3];
+      for (size_t s = 0; s < n; s++)
+        cnt[s] += ((xs[s] >= t0 ? 1.0 : 0.0) + (xs[s] >= t1 ? 1.0 : 0.0))
+                  + ((xs[s] >= t2 ? 1.0 : 0.0) + (xs[s] >= t3 ? 1.0 : 0.0));
+    }
+  for (; q <= G + 5; q++)
+    {
+      double tq = t[q];
+      for (size_t s = 0; s < n; s++)
+        cnt[s] += xs[s] >= tq ? 1.0 : 0.0;
+    }
+  for (size_t s = 0; s < n; s++)
+    {
+      int sp = (int) cnt[s];
+      gboolean in = xs[s] >= first && xs[s] < last;
+      key[s] = in ? sp + 1 : 0;
+      m0[s] = in ? CLAMP (sp - 3, 0, G - 1) : 0;
+    }
+}
+
+/* The four bases (and with DB their derivatives) at the N sorted points XS of span S, one of
+ * those near the ends of the knots (S < 3 or S > G+2), as kan_spline_basis_tab3 gives them:
+ * the bases of span S (computed as vectors: the span's knots are loop constants), then
+ * shifted to the clipped first basis, those that do not exist 0. Rows r of B and DB are
+ * STRIDE apart. */
+KAN_HOT_INLINE void
+span_points (const KanCubicSpan *c, const double *restrict xs, size_t n, double *restrict b0,
+             double *restrict b1, double *restrict b2, double *restrict b3, double *restrict d0,
+             double *restrict d1, double *restrict d2, double *restrict d3, gboolean with_d)
+{
+  KanCubicSpan cs = *c;
+
+  for (size_t p = 0; p < n; p++)
+    {
+      double B[4], D[4];
+      kan_spline_cubic_eval (&cs, xs[p], B, D);
+      b0[p] = B[0];
+      b1[p] = B[1];
+      b2[p] = B[2];
+      b3[p] = B[3];
+      if (with_d)
+        {
+          d0[p] = D[0];
+          d1[p] = D[1];
+          d2[p] = D[2];
+          d3[p] = D[3];
+        }
+    }
+}
+
+KAN_SIMD_CLONES static void
+edge_span_run (const double *ext, const double *inv, int G, int s, const double *xs, size_t n,
+               double *b, double *db, size_t stride)
+{
+  KanCubicSpan c;
+  int d = (s < 3 ? 0 : G - 1) - (s - 3);   /* row r takes the span's basis r + d */
+  double *rb[4] = { b, b + stride, b + 2 * stride, b + 3 * stride };
+  double *rd[4] = { db, db ? db + stride : NULL, db ? db + 2 * stride : NULL,
+                    db ? db + 3 * stride : NULL };
+
+  kan_spline_cubic_span (ext, inv, G + 13, s, &c);
+  if (db)
+    span_points (&c, xs, n, rb[0], rb[1], rb[2], rb[3], rd[0], rd[1], rd[2], rd[3], TRUE);
+  else
+    span_points (&c, xs, n, rb[0], rb[1], rb[2], rb[3], NULL, NULL, NULL, NULL, FALSE);
+  /* Shift the rows: upwards in r when d > 0 (each source lies above its destination),
+   * downwards when d < 0. */
+  for (int q = 0; q < 4; q++)
+    {
+      int r = d > 0 ? q : 3 - q, src = r + d;
+      for (int z = 0; z < (db ? 2 : 1); z++)
+        {
+          double **rows = z == 0 ? rb : rd;
+          if (src >= 0 && src <= 3)
+            memmove (rows[r], rows[src], sizeof (double) * n);
+          else
+            memset (rows[r], 0, sizeof (double) * n);
+        }
+    }
 }
 
 /* Bases and base function of layer input W->x (n × I), input node by input node, into the
@@ -203,13 +314,16 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
       const double *t = kan_layer_knots (m, L, i);
       const double *ext = W->ext + (size_t) i * len, *inv = W->inv + (size_t) i * k * len;
       const int *restrict perm = W->perm + (size_t) i * n;
-      const int *restrict runs = W->runs + (size_t) i * (G + 1);
+      int *restrict runs = W->runs + (size_t) i * (G + 1);
       int *restrict m0 = W->m0 + (size_t) i * n;
       const double *restrict xs = W->xs + (size_t) i * n;
       double *restrict bas = W->bas + (size_t) i * n * K1;
       double *restrict dbas = W->dbas + (size_t) i * n * K1;
       double *restrict base = W->base + (size_t) i * n, *restrict dbase = W->dbase + (size_t) i * n;
       double *restrict col = w->t_col;
+
+      gboolean by_span = k == 3 && G <= KAN_FIRST3_COUNT_MAX_G;
+      int *restrict key = by_span ? w->t_key : m0, *restrict kst = w->t_kst;
 
       for (size_t b0 = 0; b0 < n; b0 += KAN_WORK_BLOCK_ROWS)
         {
@@ -218,18 +332,49 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
             return;
           for (size_t b = b0; b < b1; b++)
             col[b] = W->x[b * I + i];
-          if (k == 3)
+          if (by_span)
+            first3_keys (t, G, col + b0, b1 - b0, key + b0, m0 + b0, w->t_bas);
+          else if (k == 3)
             kan_spline_first3 (t, ext, inv, G, col + b0, b1 - b0, m0 + b0);
           else
             for (size_t b = b0; b < b1; b++)
               m0[b] = MAX (0, kan_spline_basis_tab (t, ext, inv, G, k, col[b], tb + b * K1,
                                                     need_d ? tdb + b * K1 : NULL));
         }
-      sort_rows (L, W, w, i, G, n, m0);
 
-      if (k == 3)
+      if (by_span)
+        {
+          /* Span by span: the grid's intervals vectorised, the spans near the ends too. */
+          sort_rows (W, w, i, KEYS3 (G), n, key, col, kst);
+          runs[0] = 0;
+          for (int q = 1; q < G; q++)
+            runs[q] = kst[q + 4];
+          runs[G] = (int) n;
+          for (int y = 0; y < KEYS3 (G); y++)
+            {
+              size_t k0 = (size_t) kst[y], cnt = (size_t) kst[y + 1] - k0;
+              int sp = y - 1;
+              if (cnt == 0)
+                continue;
+              if (y == 0)
+                for (int r = 0; r < 4; r++)
+                  {
+                    memset (bas + r * n + k0, 0, sizeof (double) * cnt);
+                    if (need_d)
+                      memset (dbas + r * n + k0, 0, sizeof (double) * cnt);
+                  }
+              else if (sp >= 3 && sp <= G + 2)
+                kan_spline_cubic_run (ext, inv, G, sp - 3, xs + k0, cnt, bas + k0,
+                                      need_d ? dbas + k0 : NULL, n);
+              else
+                edge_span_run (ext, inv, G, sp, xs + k0, cnt, bas + k0,
+                               need_d ? dbas + k0 : NULL, n);
+            }
+        }
+      else if (k == 3)
         {
           double lo = t[3], hi = t[G + 3];
+          sort_rows (W, w, i, G, n, m0, col, runs);
           for (int q = 0; q < G; q++)
             kan_spline_cubic_run (ext, inv, G, q, xs + runs[q], runs[q + 1] - runs[q],
                                   bas + runs[q], need_d ? dbas + runs[q] : NULL, n);
@@ -250,7 +395,9 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
                 }
         }
       else
-        for (size_t kk = 0; kk < n; kk++)
+        {
+          sort_rows (W, w, i, G, n, m0, col, runs);
+          for (size_t kk = 0; kk < n; kk++)
           {
             size_t b = (size_t) perm[kk];
             for (int r = 0; r < K1; r++)
@@ -260,13 +407,14 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
                   dbas[r * n + kk] = tdb[b * K1 + r];
               }
           }
+        }
       if (n > 0)
         memcpy (base, xs, sizeof (double) * n);
       base_block (m->base_fun, base, dbase, n);
     }
 }
 
-static void
+KAN_SIMD_CLONES static void
 forward_bases (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, int K1, size_t n,
                gboolean need_d)
 {
@@ -276,15 +424,12 @@ forward_bases (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, i
     forward_bases_k (m, L, W, w, K1 - 1, n, need_d);
 }
 
-/* The numeric part of edge E over the rows of its input node, interval by interval (the
- * node's sorted order, RUNS over G intervals, PERM as in WorkLayer): SPL (sorted) =
- * spline(x) and postnum[b,i,j] = mask·(w_b·b(x) + w_s·spline(x)), added into the subnode sums
- * Z (by row). Inside a run the K1 coefficients are constants; K1 a constant after inlining. */
+/* The spline of edge E over the rows of its input node, interval by interval (the node's
+ * sorted order, RUNS over G intervals): SPL (sorted) = spline(x). Inside a run the K1
+ * coefficients are constants; K1 a constant after inlining. */
 KAN_HOT_INLINE void
-edge_numeric (const int *restrict runs, int G, const int *restrict perm,
-              const double *restrict bas, const double *restrict base,
-              const double *restrict c, double wb, double ws, size_t n, int K1,
-              double *restrict spl, double *restrict pnum, size_t stride, double *restrict z)
+edge_spline_runs (const int *restrict runs, int G, const double *restrict bas,
+                  const double *restrict c, size_t n, int K1, double *restrict spl)
 {
   for (int q = 0; q < G; q++)
     {
@@ -302,19 +447,31 @@ edge_numeric (const int *restrict runs, int G, const int *restrict perm,
           spl[kk] = sv;
         }
     }
-  for (size_t kk = 0; kk < n; kk++)
+}
+
+/* The output of numeric edge E (input node I) at rows B0 … B1−1, from its sorted spline SPL
+ * and the node's sorted base function BASE read at each row's position POS (a gather, so
+ * that every output is written once and in row order): postnum[b,e] = w_b·b(x) + w_s·spline(x)
+ * (stride STRIDE), added into the subnode sums Z (by row). */
+KAN_HOT_INLINE void
+edge_rows (const int *restrict pos, const double *restrict base, const double *restrict spl,
+           double wb, double ws, size_t b0, size_t b1, double *restrict pnum, size_t stride,
+           double *restrict z)
+{
+  for (size_t b = b0; b < b1; b++)
     {
-      size_t b = (size_t) perm[kk];
-      double pn = wb * base[kk] + ws * spl[kk];
+      size_t kb = (size_t) pos[b];
+      double pn = wb * base[kb] + ws * spl[kb];
       pnum[b * stride] = pn;
       z[b] += pn;
     }
 }
 
 /* Edges of one layer: post[b,i,j] = mask·(w_b·b(x) + w_s·spline(x)) + mask_s·(c·f(a·x+b)+d),
- * summed into the subnodes z. Edge by edge, each a pass over the rows, so masks are tested
- * once per edge; K1 is a parameter so that the k = 3 call is unrolled. The spline derivatives
- * are left to the backward pass, which computes them from the bases. */
+ * summed into the subnodes z. First edge by edge, each a pass over the rows, so masks are
+ * tested once per edge (K1 is a parameter so that the k = 3 call is unrolled): the splines in
+ * sorted order, f(a·x+b) of the symbolic edges; then the outputs and sums row by row. The
+ * spline derivatives are left to the backward pass, which computes them from the bases. */
 KAN_HOT_INLINE void
 forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, size_t n, int K1,
                gboolean has_sym, double y_th)
@@ -322,23 +479,42 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, s
   int I = L->n_in, O = L->n_out, P = m->G + m->k;
   size_t IO = (size_t) I * O;
 
-  memset (W->z, 0, sizeof (double) * n * O);
   W->post_alias = !has_sym;
   for (int i = 0; i < I; i++)
     for (int j = 0; j < O; j++)
+      {
+        size_t e = (size_t) i * O + j;
+
+        if (kan_work_tick (w, n))
+          return;
+        /* A masked edge is exactly 0, whatever its (possibly stale) parameters hold. */
+        if (L->mask[e] != 0.0)
+          edge_spline_runs (W->runs + (size_t) i * (m->G + 1), m->G,
+                            W->bas + (size_t) i * n * K1, L->coef + e * P, n, K1,
+                            W->spl + e * n);
+        if (has_sym && L->mask_sym[e] != 0.0)
+          {
+            const double *a = L->sym + e * 4;
+            double *symf = W->symf + e * n, *dsymf = W->dsymf + e * n;
+            for (size_t b = 0; b < n; b++)
+              symf[b] = kan_sym_eval (L->sym_fn[e], a[0] * W->x[b * I + i] + a[1], y_th,
+                                      &dsymf[b]);
+          }
+      }
+  /* Subnode by subnode, its sum over the inputs i = 0, 1, … in order, each edge's numeric
+   * part before its symbolic one. */
+  memset (W->z, 0, sizeof (double) * n * O);
+  for (int j = 0; j < O; j++)
+    for (int i = 0; i < I; i++)
       {
         size_t e = (size_t) i * O + j;
         double msk = L->mask[e], *z = W->z + (size_t) j * n, *pnum = W->postnum + e;
 
         if (kan_work_tick (w, n))
           return;
-
-        /* A masked edge is exactly 0, whatever its (possibly stale) parameters hold. */
         if (msk != 0.0)
-          edge_numeric (W->runs + (size_t) i * (m->G + 1), m->G, W->perm + (size_t) i * n,
-                        W->bas + (size_t) i * n * K1, W->base + (size_t) i * n,
-                        L->coef + e * P, msk * L->scale_base[e], msk * L->scale_sp[e], n, K1,
-                        W->spl + e * n, pnum, IO, z);
+          edge_rows (W->pos + (size_t) i * n, W->base + (size_t) i * n, W->spl + e * n,
+                     msk * L->scale_base[e], msk * L->scale_sp[e], 0, n, pnum, IO, z);
         else
           for (size_t b = 0; b < n; b++)
             {
@@ -349,14 +525,11 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, s
           continue;
         if (L->mask_sym[e] != 0.0)
           {
-            const double *a = L->sym + e * 4;
-            double ms = L->mask_sym[e], *symf = W->symf + e * n, *dsymf = W->dsymf + e * n;
+            const double *a = L->sym + e * 4, *symf = W->symf + e * n;
+            double ms = L->mask_sym[e];
             for (size_t b = 0; b < n; b++)
               {
-                double f = kan_sym_eval (L->sym_fn[e], a[0] * W->x[b * I + i] + a[1], y_th,
-                                         &dsymf[b]);
-                double ps = ms * (a[2] * f + a[3]);
-                symf[b] = f;
+                double ps = ms * (a[2] * symf[b] + a[3]);
                 W->post[b * IO + e] = pnum[b * IO] + ps;
                 z[b] += ps;
               }
@@ -365,6 +538,18 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, s
           for (size_t b = 0; b < n; b++)
             W->post[b * IO + e] = pnum[b * IO];
       }
+}
+
+/* forward_edges for the model's order, compiled for AVX2 and the baseline (the same bits:
+ * see KAN_SIMD_CLONES). */
+KAN_SIMD_CLONES static void
+forward_layer_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, size_t n,
+                     gboolean has_sym, double y_th)
+{
+  if (m->k == 3)
+    forward_edges (m, L, W, w, n, 4, has_sym, y_th);
+  else
+    forward_edges (m, L, W, w, n, m->k + 1, has_sym, y_th);
 }
 
 /* Forward through layers 0 … N_LAYERS−1: the input of layer N_LAYERS (or the output) is then
@@ -424,12 +609,8 @@ kan_model_forward_layers (const KanModel *m,
         }
 
       /* Wide layers as matrix products (kan-dense.c), the others edge by edge. */
-      if (kan_dense_forward_layer (m, w, l, has_sym))
-        ;
-      else if (K1 == 4)
-        forward_edges (m, L, W, w, n, 4, has_sym, y_th);
-      else
-        forward_edges (m, L, W, w, n, K1, has_sym, y_th);
+      if (!kan_dense_forward_layer (m, w, l, has_sym))
+        forward_layer_edges (m, L, W, w, n, has_sym, y_th);
       if (w->cancelled)
         return;
 
@@ -447,6 +628,17 @@ kan_model_forward_layers (const KanModel *m,
         for (int q = 0; q < Q; q++)
           {
             double *y = W->y + (size_t) q * n, ns = L->node_scale[q], nb = L->node_bias[q];
+            if (L->group_start[q + 1] - L->group_start[q] == 1)
+              {
+                /* One subnode: y = 1·zs, the same bits, in one pass. */
+                const double *zs = W->zs + (size_t) L->group_start[q] * n;
+                for (size_t b = 0; b < n; b++)
+                  {
+                    y[b] = zs[b];
+                    xnext[b * Q + q] = ns * zs[b] + nb;
+                  }
+                continue;
+              }
             for (size_t b = 0; b < n; b++)
               y[b] = 1.0;
             for (int s = L->group_start[q]; s < L->group_start[q + 1]; s++)

@@ -28,7 +28,9 @@ typedef struct
    * function of the data): the rows of one interval form a run, inside which every edge's
    * k+1 coefficients (and the knots of the bases) are constants. "Sorted" arrays below are
    * indexed by the position k in that order; perm and pos translate between positions and
-   * rows. */
+   * rows. Cubic bases on grids of up to KAN_FIRST3_COUNT_MAX_G intervals sort finer, by knot
+   * span (kan-forward.c): the rows of a run are then grouped by span too, so that the spans
+   * near the ends of the knots are computed as vectors like the others. */
   double *x;       /* n × I   layer input (owned for l > 0; layer 0 copies too, for the trace) */
   double *xs;      /* I × n   sorted: the input */
   int    *perm;    /* I × n   row at sorted position k */
@@ -88,7 +90,12 @@ struct _KanWork
    * 3 (before the sort), the counting sort's positions */
   double     *t_col;            /* n_max */
   double     *t_bas, *t_dbas;   /* n_max × K1 */
-  int        *t_next;           /* KAN_WORK_SORT_SLICES × (G+1) */
+  int        *t_next;           /* KAN_WORK_SORT_SLICES × (G+8) */
+  int        *t_kst;            /* G+8: first position of each sort key */
+  int        *t_key;            /* n_max: each row's sort key */
+  /* backward scratch, one input node's rows in its sorted order: an edge's ∂/∂(its numeric
+   * part) and that times w_s, and the node's ∂/∂x */
+  double     *t_gm, *t_gs, *t_gxs;   /* n_max */
   struct _KanDense *dense;      /* the matrix path's buffers (kan-dense.c), made on first use */
 };
 

@@ -753,6 +753,7 @@ START_TEST (test_power_function_stage)
     { "sin(2*x1)/x1", 0.5, 3.0, TRUE },
     { "3*x1*exp(-x1/2)", 0.1, 4.0, TRUE },
     { "x1*log(x1)", 0.2, 3.0, TRUE },
+    { "0.5/sin(x1/2)^2", 0.3, 2.8, TRUE },   /* the reciprocal of a wave */
     { "1/(1 + x1^2) + x1", -2.0, 2.0, FALSE },
   };
 
