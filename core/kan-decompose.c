@@ -1991,6 +1991,48 @@ components (const double *score, int I, int *group)
 }
 
 /* Step 4: a product or a sum of parts. */
+/* Oracle data for a part: on D's train and test rows, the inputs VARS (NV of them) keep the
+ * row's values and the others are held at X0, the labels are the oracle there, and the part's
+ * inputs are those values times IN_SCALE. *TOL receives the exact tolerance of a part judged
+ * on these labels: the oracle's error relative to their spread, ORACLE_TOL_FACTOR times. */
+static KanDataset *
+oracle_part_data (const Ctx *c, const KanOracle *f, const double *x0, const int *vars, int nv,
+                  double in_scale, double *tol)
+{
+  int I = c->d->n_in;
+  size_t nr[2] = { c->d->n_train, c->d->n_test };
+  const double *xs[2] = { c->d->train_x, c->d->test_x };
+  double *sx[2], *sy[2];
+  KanDataset *sub;
+
+  for (int part = 0; part < 2; part++)
+    {
+      g_autofree double *full = g_new (double, MAX (nr[part] * I, 1));
+      sx[part] = g_new (double, MAX (nr[part] * nv, 1));
+      sy[part] = g_new (double, MAX (nr[part], 1));
+      for (size_t q = 0; q < nr[part]; q++)
+        {
+          memcpy (full + q * I, x0, I * sizeof (double));
+          for (int v = 0; v < nv; v++)
+            {
+              full[q * I + vars[v]] = xs[part][q * I + vars[v]];
+              sx[part][q * nv + v] = xs[part][q * I + vars[v]] * in_scale;
+            }
+        }
+      if (nr[part])
+        f->eval (f->data, full, nr[part], sy[part]);
+    }
+  sub = kan_dataset_new_arrays (nv, 1, nr[0], nr[1], sx[0], sy[0], sx[1], sy[1], NULL, NULL);
+  for (int part = 0; part < 2; part++)
+    {
+      g_free (sx[part]);
+      g_free (sy[part]);
+    }
+  *tol = MAX (c->o->exact_tol, ORACLE_TOL_FACTOR * c->surrogate_rmse
+                                 / MAX (std_of (sub->train_y, sub->n_train), G_MINDOUBLE));
+  return sub;
+}
+
 /* Emits COMPOSED (taken), the product or sum of N_GROUPS parts of a split that overlap by
  * f(x0) = F0 N_GROUPS − 1 times, with every constant refitted on the real rows. */
 static void
@@ -2081,41 +2123,12 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
           g_autofree char *names = NULL, *detail = NULL;
           KanDiscoverOptions so;
           int nv = 0;
-          size_t nr[2] = { c->d->n_train, c->d->n_test };
-          const double *xs[2] = { c->d->train_x, c->d->test_x };
-          double *sx[2], *sy[2], sub_std, tol;
-          double tg = g_timer_elapsed (c->timer, NULL);
+          double tol, tg = g_timer_elapsed (c->timer, NULL);
 
           for (int i = 0; i < I; i++)
             if (group[i] == g)
               vars[nv++] = i;
-          for (int part = 0; part < 2; part++)
-            {
-              g_autofree double *full = g_new (double, MAX (nr[part] * I, 1));
-              sx[part] = g_new (double, MAX (nr[part] * nv, 1));
-              sy[part] = g_new (double, MAX (nr[part], 1));
-              for (size_t q = 0; q < nr[part]; q++)
-                {
-                  memcpy (full + q * I, x0, I * sizeof (double));
-                  for (int v = 0; v < nv; v++)
-                    {
-                      full[q * I + vars[v]] = xs[part][q * I + vars[v]];
-                      sx[part][q * nv + v] = xs[part][q * I + vars[v]];
-                    }
-                }
-              if (nr[part])
-                f->eval (f->data, full, nr[part], sy[part]);
-            }
-          sub = kan_dataset_new_arrays (nv, 1, nr[0], nr[1], sx[0], sy[0], sx[1], sy[1], NULL,
-                                        NULL);
-          for (int part = 0; part < 2; part++)
-            {
-              g_free (sx[part]);
-              g_free (sy[part]);
-            }
-          sub_std = std_of (sub->train_y, sub->n_train);
-          tol = MAX (c->o->exact_tol,
-                     ORACLE_TOL_FACTOR * c->surrogate_rmse / MAX (sub_std, G_MINDOUBLE));
+          sub = oracle_part_data (c, f, x0, vars, nv, 1.0, &tol);
           if (!time_left (c, &left))
             {
               all = FALSE;
@@ -2186,10 +2199,7 @@ static gboolean
 try_subst (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **error)
 {
   int I = c->d->n_in, bi = -1, bj = -1;
-  double best = HUGE_VAL, br = 0.0, v0 = NAN, t0 = g_timer_elapsed (c->timer, NULL), left;
-  size_t nr[2] = { c->d->n_train, c->d->n_test };
-  const double *xs[2] = { c->d->train_x, c->d->test_x };
-  double *sx[2], *sy[2], sub_std, tol;
+  double best = HUGE_VAL, br = 0.0, v0 = NAN, t0 = g_timer_elapsed (c->timer, NULL), left, tol;
   g_autoptr (KanDataset) sub = NULL;
   g_autoptr (KanDiscoverResult) r = NULL;
   g_autoptr (GString) what = g_string_new (NULL);
@@ -2236,30 +2246,12 @@ try_subst (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
 
   /* g's data: the oracle along xᵢ at xⱼ = v0, over the rows' xᵢ. */
   t0 = g_timer_elapsed (c->timer, NULL);
-  for (int part = 0; part < 2; part++)
-    {
-      g_autofree double *full = g_new (double, MAX (nr[part] * I, 1));
-      sx[part] = g_new (double, MAX (nr[part], 1));
-      sy[part] = g_new (double, MAX (nr[part], 1));
-      for (size_t q = 0; q < nr[part]; q++)
-        {
-          double xi = xs[part][q * I + bi];
-          full[q * I + bi] = xi;
-          full[q * I + bj] = v0;
-          sx[part][q] = xi * signed_pow (v0, br);
-        }
-      if (nr[part])
-        f->eval (f->data, full, nr[part], sy[part]);
-    }
-  sub = kan_dataset_new_arrays (1, 1, nr[0], nr[1], sx[0], sy[0], sx[1], sy[1], NULL, NULL);
-  for (int part = 0; part < 2; part++)
-    {
-      g_free (sx[part]);
-      g_free (sy[part]);
-    }
-  sub_std = std_of (sub->train_y, sub->n_train);
-  tol = MAX (c->o->exact_tol,
-             ORACLE_TOL_FACTOR * c->surrogate_rmse / MAX (sub_std, G_MINDOUBLE));
+  {
+    double x0[2];
+    x0[bj] = v0;
+    x0[bi] = 0.0;   /* replaced by each row's xᵢ */
+    sub = oracle_part_data (c, f, x0, &bi, 1, signed_pow (v0, br), &tol);
+  }
   if (!time_left (c, &left))
     return TRUE;
   sub_options (c, &so, c->o->decompose - 1, SPLIT_TIME_SHARE / 2, tol);

@@ -240,31 +240,6 @@ first3_keys (const double *t, int G, const double *restrict xs, size_t n, int *r
  * the bases of span S (computed as vectors: the span's knots are loop constants), then
  * shifted to the clipped first basis, those that do not exist 0. Rows r of B and DB are
  * STRIDE apart. */
-KAN_HOT_INLINE void
-span_points (const KanCubicSpan *c, const double *restrict xs, size_t n, double *restrict b0,
-             double *restrict b1, double *restrict b2, double *restrict b3, double *restrict d0,
-             double *restrict d1, double *restrict d2, double *restrict d3, gboolean with_d)
-{
-  KanCubicSpan cs = *c;
-
-  for (size_t p = 0; p < n; p++)
-    {
-      double B[4], D[4];
-      kan_spline_cubic_eval (&cs, xs[p], B, D);
-      b0[p] = B[0];
-      b1[p] = B[1];
-      b2[p] = B[2];
-      b3[p] = B[3];
-      if (with_d)
-        {
-          d0[p] = D[0];
-          d1[p] = D[1];
-          d2[p] = D[2];
-          d3[p] = D[3];
-        }
-    }
-}
-
 KAN_SIMD_CLONES static void
 edge_span_run (const double *ext, const double *inv, int G, int s, const double *xs, size_t n,
                double *b, double *db, size_t stride)
@@ -277,9 +252,11 @@ edge_span_run (const double *ext, const double *inv, int G, int s, const double 
 
   kan_spline_cubic_span (ext, inv, G + 13, s, &c);
   if (db)
-    span_points (&c, xs, n, rb[0], rb[1], rb[2], rb[3], rd[0], rd[1], rd[2], rd[3], TRUE);
+    kan_spline_cubic_points (&c, xs, n, rb[0], rb[1], rb[2], rb[3], rd[0], rd[1], rd[2], rd[3],
+                             TRUE);
   else
-    span_points (&c, xs, n, rb[0], rb[1], rb[2], rb[3], NULL, NULL, NULL, NULL, FALSE);
+    kan_spline_cubic_points (&c, xs, n, rb[0], rb[1], rb[2], rb[3], NULL, NULL, NULL, NULL,
+                             FALSE);
   /* Shift the rows: upwards in r when d > 0 (each source lies above its destination),
    * downwards when d < 0. */
   for (int q = 0; q < 4; q++)

@@ -359,35 +359,6 @@ kan_spline_first3 (const double *t,
     first3_points (t, ext, inv, G, xs, n, m0, FALSE);
 }
 
-/* kan_spline_cubic_run with WITH_D a constant, every output row its own restrict parameter:
- * the knots and inverse spacings of the span are loop constants, so the loop over the points
- * vectorises without gathers. */
-KAN_HOT_INLINE void
-cubic_run_points (const KanCubicSpan *c, const double *restrict xs, size_t n,
-                  double *restrict b0, double *restrict b1, double *restrict b2,
-                  double *restrict b3, double *restrict d0, double *restrict d1,
-                  double *restrict d2, double *restrict d3, gboolean with_d)
-{
-  KanCubicSpan cs = *c;
-
-  for (size_t p = 0; p < n; p++)
-    {
-      double B[4], D[4];
-      kan_spline_cubic_eval (&cs, xs[p], B, D);
-      b0[p] = B[0];
-      b1[p] = B[1];
-      b2[p] = B[2];
-      b3[p] = B[3];
-      if (with_d)
-        {
-          d0[p] = D[0];
-          d1[p] = D[1];
-          d2[p] = D[2];
-          d3[p] = D[3];
-        }
-    }
-}
-
 KAN_SIMD_CLONES void
 kan_spline_cubic_run (const double *ext,
                       const double *inv,
@@ -405,11 +376,11 @@ kan_spline_cubic_run (const double *ext,
   g_return_if_fail ((xs != NULL && b != NULL) || n == 0);
   kan_spline_cubic_span (ext, inv, G + 13, q + 3, &c);
   if (db)
-    cubic_run_points (&c, xs, n, b, b + stride, b + 2 * stride, b + 3 * stride, db,
-                      db + stride, db + 2 * stride, db + 3 * stride, TRUE);
+    kan_spline_cubic_points (&c, xs, n, b, b + stride, b + 2 * stride, b + 3 * stride, db,
+                             db + stride, db + 2 * stride, db + 3 * stride, TRUE);
   else
-    cubic_run_points (&c, xs, n, b, b + stride, b + 2 * stride, b + 3 * stride, NULL, NULL,
-                      NULL, NULL, FALSE);
+    kan_spline_cubic_points (&c, xs, n, b, b + stride, b + 2 * stride, b + 3 * stride, NULL,
+                             NULL, NULL, NULL, FALSE);
 }
 
 double

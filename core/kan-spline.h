@@ -198,6 +198,35 @@ kan_spline_cubic_eval (const KanCubicSpan *c, double x, double *B, double *D)
   D[3] = 3.0 * i3[0] * c2;
 }
 
+/* kan_spline_cubic_eval over N points XS of one span, each output row its own restrict
+ * pointer (B0…B3, and D0…D3 when WITH_D): the span's knots and inverse spacings are loop
+ * constants, so the loop vectorises without gathers. */
+G_ALWAYS_INLINE static inline void
+kan_spline_cubic_points (const KanCubicSpan *c, const double *restrict xs, size_t n,
+                         double *restrict b0, double *restrict b1, double *restrict b2,
+                         double *restrict b3, double *restrict d0, double *restrict d1,
+                         double *restrict d2, double *restrict d3, gboolean with_d)
+{
+  KanCubicSpan cs = *c;
+
+  for (size_t p = 0; p < n; p++)
+    {
+      double B[4], D[4];
+      kan_spline_cubic_eval (&cs, xs[p], B, D);
+      b0[p] = B[0];
+      b1[p] = B[1];
+      b2[p] = B[2];
+      b3[p] = B[3];
+      if (with_d)
+        {
+          d0[p] = D[0];
+          d1[p] = D[1];
+          d2[p] = D[2];
+          d3[p] = D[3];
+        }
+    }
+}
+
 /* The four cubic bases at X and their derivatives into B and D, on the span S
  * (t_s <= x < t_{s+1}) of the knots whose kan_spline_tables are EXT and INV (LEN = G+13). */
 G_ALWAYS_INLINE static inline void
