@@ -550,6 +550,186 @@ kan_detect_separable (const KanOracle *f, const double *pts, size_t n, int i, in
   return sqrt (s / n) / (multiplicative ? 2.0 * norm : 4.0 * sqrt (norm));
 }
 
+/* kan_detect_single_index: the exponents tried, rows scored for every monomial, and monomials
+ * scored again on every row. */
+static const double index_powers[] = { 0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5 };
+#define INDEX_SCREEN_ROWS   300
+#define INDEX_FINALISTS     16
+#define INDEX_TIE           1.02
+
+typedef struct
+{
+  double w, y;
+} IndexRow;
+
+static int
+index_row_cmp (const void *a, const void *b)
+{
+  double x = ((const IndexRow *) a)->w, y = ((const IndexRow *) b)->w;
+
+  return (x > y) - (x < y);
+}
+
+/* The noise of y about a curve in w over the N rows of LX (log|x|), NEG (x < 0) and Y,
+ * subsampled by STRIDE; R is scratch for N rows. */
+static double
+index_score (const double *power, int n_in, const double *lx, const gboolean *neg,
+             const double *y, size_t n, size_t stride, IndexRow *r)
+{
+  size_t m = 0;
+  double lmax = -HUGE_VAL, s = 0.0;
+  size_t used = 0;
+
+  for (size_t q = 0; q < n; q += stride, m++)
+    {
+      double l = 0.0;
+      for (int i = 0; i < n_in; i++)
+        l += power[i] * lx[q * n_in + i];
+      r[m].w = l;
+      r[m].y = y[q];
+      lmax = MAX (lmax, l);
+    }
+  for (size_t k = 0; k < m; k++)
+    {
+      size_t q = k * stride;
+      gboolean minus = FALSE;
+      for (int i = 0; i < n_in; i++)
+        if (neg[q * n_in + i] && fmod (fabs (power[i]), 2.0) == 1.0)
+          minus = !minus;
+      /* Scaled to at most 1 in size: the order and the neighbours' shares do not change. */
+      r[k].w = (minus ? -1.0 : 1.0) * exp (r[k].w - lmax);
+    }
+  qsort (r, m, sizeof (IndexRow), index_row_cmp);
+  for (size_t k = 1; k + 1 < m; k++)
+    {
+      double span = r[k + 1].w - r[k - 1].w, a, b, e;
+      if (!(span > 0.0))
+        continue;
+      a = (r[k + 1].w - r[k].w) / span;
+      b = 1.0 - a;
+      e = a * r[k - 1].y + b * r[k + 1].y - r[k].y;
+      s += e * e / (1.0 + a * a + b * b);
+      used++;
+    }
+  return used >= 8 ? sqrt (s / used) : NAN;
+}
+
+/* Simpler first: fewer inputs, then integer exponents, then smaller ones. */
+static double
+index_cost (const double *power, int n_in)
+{
+  double c = 0.0;
+
+  for (int i = 0; i < n_in; i++)
+    if (power[i] != 0.0)
+      c += 100.0 + (is_integer (power[i]) ? 0.0 : 10.0) + fabs (power[i]);
+  return c;
+}
+
+typedef struct
+{
+  double score, cost;
+  double power[KAN_INDEX_MAX_INPUTS];
+} IndexTry;
+
+static int
+index_try_cmp (const void *a, const void *b)
+{
+  double x = ((const IndexTry *) a)->score, y = ((const IndexTry *) b)->score;
+
+  return (x > y) - (x < y);
+}
+
+double
+kan_detect_single_index (const double *x, int n_in, const double *y, size_t n,
+                         const gboolean *positive, double *power)
+{
+  int K = G_N_ELEMENTS (index_powers);
+  g_autofree double *lx = NULL;
+  g_autofree gboolean *neg = NULL, *zero = NULL;
+  g_autofree IndexRow *r = NULL;
+  g_autoptr (GArray) tries = NULL;
+  size_t stride = MAX (n / INDEX_SCREEN_ROWS, 1);
+  double best = NAN, best_cost = HUGE_VAL;
+  int digit[KAN_INDEX_MAX_INPUTS];
+
+  memset (power, 0, n_in * sizeof (double));
+  if (n_in < 1 || n_in > KAN_INDEX_MAX_INPUTS || n < 16)
+    return NAN;
+  lx = g_new (double, n * n_in);
+  neg = g_new (gboolean, n * n_in);
+  zero = g_new0 (gboolean, n_in);
+  for (size_t q = 0; q < n * n_in; q++)
+    {
+      lx[q] = log (fabs (x[q]));
+      neg[q] = x[q] < 0.0;
+      if (!isfinite (lx[q]))
+        zero[q % n_in] = TRUE;
+    }
+  r = g_new (IndexRow, n);
+  tries = g_array_new (FALSE, FALSE, sizeof (IndexTry));
+
+  /* Every exponent vector, as digits into index_powers; the first nonzero exponent is 1. */
+  for (int root = 0; root < n_in; root++)
+    {
+      if (zero[root])
+        continue;
+      for (int i = 0; i < n_in; i++)
+        digit[i] = 0;
+      for (;;)
+        {
+          IndexTry t = { 0 };
+          gboolean ok = TRUE;
+          t.power[root] = 1.0;
+          for (int i = root + 1; i < n_in; i++)
+            {
+              double p = index_powers[digit[i]];
+              t.power[i] = p;
+              if (p != 0.0 && (zero[i] || (!is_integer (p) && !positive[i])))
+                ok = FALSE;
+            }
+          if (ok)
+            {
+              t.score = index_score (t.power, n_in, lx, neg, y, n, stride, r);
+              t.cost = index_cost (t.power, n_in);
+              if (isfinite (t.score))
+                g_array_append_val (tries, t);
+            }
+          /* The next vector. */
+          int i = n_in - 1;
+          while (i > root && ++digit[i] == K)
+            digit[i--] = 0;
+          if (i <= root)
+            break;
+        }
+    }
+  if (tries->len == 0)
+    return NAN;
+  /* The finalists, scored again on every row. */
+  qsort (tries->data, tries->len, sizeof (IndexTry), index_try_cmp);
+  g_array_set_size (tries, MIN (tries->len, INDEX_FINALISTS));
+  for (guint k = 0; k < tries->len; k++)
+    {
+      IndexTry *t = &g_array_index (tries, IndexTry, k);
+      t->score = stride > 1 ? index_score (t->power, n_in, lx, neg, y, n, 1, r) : t->score;
+    }
+  qsort (tries->data, tries->len, sizeof (IndexTry), index_try_cmp);
+  for (guint k = 0; k < tries->len; k++)
+    {
+      const IndexTry *t = &g_array_index (tries, IndexTry, k);
+      if (!isfinite (t->score))
+        continue;
+      if (isnan (best))
+        best = t->score;
+      if (t->score <= INDEX_TIE * best && t->cost < best_cost)
+        {
+          best_cost = t->cost;
+          memcpy (power, t->power, n_in * sizeof (double));
+        }
+    }
+  return best;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Results and stages                                                                          */
 
@@ -1235,8 +1415,10 @@ kan_decompose_binomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
  * 2/(1 − cos x). Bounded or rational φ (tanh, 1/x, powers) are left out: times a power they fit
  * almost any smooth curve to the tolerance of oracle data. Each φ is fitted to y/x^q by the edge fitter (pykan's
  * fit_params, kan-symfit.h) on the rows where |x^q| is not small (kan_decompose_reduced_data);
- * the PF_KEEP best by R² have their constants refitted on the real rows, and the most accurate
- * of those is the stage's formula. */
+ * q = 0 (φ alone) is tried too: the ladder's one edge locks one function of several that fit,
+ * and with noise the one it picks may be a flexible imitation (1/x for exp). The PF_KEEP best
+ * by R² have their constants refitted on the real rows, and each is a formula of the stage:
+ * the front then picks the simplest within the noise. */
 static gboolean all_positive (const KanDataset *d, int i);
 static void refit_constants (KanExpr *e, const KanDataset *d);
 static int cmp_double (const void *a, const void *b);
@@ -1244,6 +1426,7 @@ static int cmp_double (const void *a, const void *b);
 static const double pf_q[] = { -1, -2, 1, 2, -3, 3, -0.5, 0.5 };
 static const char *const pf_functions[] = { "sin", "cos", "exp", "log", "gaussian" };
 #define PF_KEEP 3
+#define PF_PLAIN_SHARE 1.1
 
 typedef struct
 {
@@ -1318,17 +1501,69 @@ pf_expr (const PfTry *t)
                           g);
 }
 
+/* Emits E (taken; constants already refitted) as a formula of the power·function stage,
+ * polished, with a copy of the stage's network *M (fitted on first use). */
+static gboolean
+pf_emit (Ctx *c, KanExpr *e, KanModel **m, GError **error)
+{
+  g_autofree char *text = NULL;
+
+  if (*m == NULL && !first_width_fitted (c->d, c->o, m, error))
+    {
+      kan_expr_free (e);
+      return FALSE;
+    }
+  e = kan_discover_polish (e, c->d, c->o->exact_tol);
+  text = kan_expr_to_string (e, (const char *const *) c->d->in_names, KAN_EXPR_STYLE_TEXT);
+  return stage_formula (c, "power·function", e, text, kan_model_copy (*m), error);
+}
+
+typedef struct
+{
+  KanExpr  *e;
+  KanModel *m;
+  double    rmse;
+} PfPlain;
+
+/* A function alone, c·φ(a·x + b) + d: the one-edge network locked to FIT, trained as the
+ * ladder trains its locked networks, and its formula; FALSE when cancelled. */
+static gboolean
+pf_plain (Ctx *c, const KanSymFit *fit, PfPlain *out, GError **error)
+{
+  g_autoptr (KanShape) sh = kan_shape_parse ("1,1", NULL, NULL);
+  g_autoptr (GError) local = NULL;
+  double abcd[4] = { fit->a, fit->b, fit->c, fit->d };
+  KanModelConfig cfg;
+
+  out->e = NULL;
+  out->rmse = NAN;
+  kan_model_config_init (&cfg);
+  cfg.shape = sh;
+  out->m = kan_model_new (&cfg, NULL);
+  if (out->m == NULL)
+    return TRUE;
+  kan_model_set_edge (out->m, 0, 0, 0, KAN_EDGE_SYMBOLIC, fit->sym_id, abcd);
+  if (!train_lm (out->m, c->d, c->o->symbolic_steps, FALSE, c->o->cancellable, error))
+    return FALSE;
+  out->e = kan_discover_formula (out->m, c->d, TRUE, c->o->exact_tol, NULL, &local);
+  if (out->e != NULL)
+    out->rmse = expr_rmse (out->e, c->d, FALSE);
+  return TRUE;
+}
+
 gboolean
 kan_decompose_power_function (const KanDataset *raw, const KanDiscoverOptions *o,
                               GPtrArray *stages, GPtrArray *formulas, GError **error)
 {
   Ctx c = { 0 };
   g_autoptr (GArray) tries = g_array_new (FALSE, FALSE, sizeof (PfTry));
+  g_autoptr (GArray) plain = g_array_new (FALSE, FALSE, sizeof (PfPlain));
   g_autofree int *own_lib = NULL;
+  g_autoptr (KanModel) m = NULL;
   const int *lib = o->lib;
-  int n_lib = o->n_lib;
-  KanExpr *best = NULL;
-  double best_rmse = HUGE_VAL;
+  int n_lib = o->n_lib, n_emitted = 0;
+  double plain_min = HUGE_VAL;
+  gboolean ok = TRUE;
   KanSymFitParams sp;
 
   g_return_val_if_fail (raw->n_in == 1, FALSE);
@@ -1338,7 +1573,7 @@ kan_decompose_power_function (const KanDataset *raw, const KanDiscoverOptions *o
     lib = own_lib = kan_sym_parse_lib (KAN_DISCOVER_DEFAULT_LIB, &n_lib, NULL);
   kan_symfit_params_init (&sp);
   for (int inv = 0; inv < 2; inv++)
-    for (guint iq = 0; iq < G_N_ELEMENTS (pf_q) + (guint) inv; iq++)
+    for (guint iq = 0; iq <= G_N_ELEMENTS (pf_q); iq++)
       {
         double q = iq < G_N_ELEMENTS (pf_q) ? pf_q[iq] : 0.0;
         g_autofree double *zx = NULL, *zy = NULL;
@@ -1351,56 +1586,86 @@ kan_decompose_power_function (const KanDataset *raw, const KanDiscoverOptions *o
         for (int k = 0; k < n_lib; k++)
           {
             PfTry t = { q, inv, -HUGE_VAL, { 0 } };
-            gboolean wave = FALSE;
+            gboolean wave = FALSE, alone = q == 0.0 && !inv;
             for (guint w = 0; w < G_N_ELEMENTS (pf_functions); w++)
               wave |= lib[k] == kan_sym_lookup (pf_functions[w]);
-            if (!wave)
+            if (!wave && !alone)
               continue;
             if (!kan_symfit_fit (lib[k], zx, zy, nz, &sp, &t.fit, NULL) || t.fit.degenerate
                 || !isfinite (t.fit.r2))
               continue;
             t.r2 = t.fit.r2;
-            g_array_append_val (tries, t);
+            if (alone)
+              {
+                /* Every function alone, as a locked one-edge network. */
+                PfPlain p;
+                if (!pf_plain (&c, &t.fit, &p, error))
+                  {
+                    kan_expr_free (p.e);
+                    kan_model_free (p.m);
+                    ok = FALSE;
+                    goto out;
+                  }
+                if (isfinite (p.rmse))
+                  {
+                    plain_min = MIN (plain_min, p.rmse);
+                    g_array_append_val (plain, p);
+                  }
+                else
+                  {
+                    kan_expr_free (p.e);
+                    kan_model_free (p.m);
+                  }
+              }
+            else
+              g_array_append_val (tries, t);
           }
         if (check_cancel (&c, error))
           {
-            g_timer_destroy (c.timer);
-            return FALSE;
+            ok = FALSE;
+            goto out;
           }
       }
   g_array_sort (tries, pf_cmp);
-  for (guint k = 0; k < MIN (tries->len, PF_KEEP); k++)
+  for (guint k = 0; k < MIN (tries->len, PF_KEEP) && !c.exact; k++)
     {
       KanExpr *e = kan_expr_simplify (pf_expr (&g_array_index (tries, PfTry, k)));
-      double r;
       refit_constants (e, raw);
-      r = expr_rmse (e, raw, FALSE);
-      if (isfinite (r) && r < best_rmse)
+      if (!isfinite (expr_rmse (e, raw, FALSE)))
         {
-          kan_expr_free (best);
-          best = e;
-          best_rmse = r;
+          kan_expr_free (e);
+          continue;
         }
-      else
-        kan_expr_free (e);
+      n_emitted++;
+      if (!(ok = pf_emit (&c, e, &m, error)))
+        goto out;
     }
-  if (best != NULL)
+  /* Of the functions alone, those within PF_PLAIN_SHARE of the most accurate: which of
+   * them is simplest once its constants settle is for the front to say. */
+  for (guint k = 0; k < plain->len && !c.exact; k++)
     {
+      PfPlain *p = &g_array_index (plain, PfPlain, k);
       g_autofree char *text = NULL;
-      best = kan_discover_polish (best, raw, o->exact_tol);
-      text = kan_expr_to_string (best, (const char *const *) raw->in_names,
+      if (!(p->rmse <= PF_PLAIN_SHARE * plain_min))
+        continue;
+      n_emitted++;
+      text = kan_expr_to_string (p->e, (const char *const *) raw->in_names,
                                  KAN_EXPR_STYLE_TEXT);
-      if (!stage_formula (&c, "power·function", best, text, NULL, error))
-        {
-          g_timer_destroy (c.timer);
-          return FALSE;
-        }
+      if (!(ok = stage_formula (&c, "power·function", g_steal_pointer (&p->e), text,
+                                g_steal_pointer (&p->m), error)))
+        goto out;
     }
-  else
+  if (n_emitted == 0)
     add_stage (&c, "power·function", "power·function", "no power·function fits", NAN, NAN,
                0.0);
+out:
+  for (guint k = 0; k < plain->len; k++)
+    {
+      kan_expr_free (g_array_index (plain, PfPlain, k).e);
+      kan_model_free (g_array_index (plain, PfPlain, k).m);
+    }
   g_timer_destroy (c.timer);
-  return TRUE;
+  return ok;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1786,6 +2051,58 @@ try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GErr
     g_string_printf (what, "y / (%s) over %s", st, names);
   }
   return solve_reduced (c, cols, n_rest, scale, what->str, error);
+}
+
+/* Step 2b: a function of one monomial, g(∏ xᵢ^pᵢ), tested on the real rows (train and test)
+ * rather than on the oracle's derivatives: with noisy labels, and more so after dividing by a
+ * power factor, the surrogate's derivatives are too rough for the pairwise merge tests,
+ * while the rows themselves, sorted along the right monomial, trace one curve plus noise.
+ * Accepted when the noise about that curve is within INDEX_TOL of the surrogate's error (no
+ * worse than the best smooth model of all inputs) and below INDEX_SHARE of std(y). */
+#define INDEX_TOL           1.25
+#define INDEX_SHARE         0.3
+
+static gboolean
+try_single_index (Ctx *c, GError **error)
+{
+  const KanDataset *d = c->d;
+  int I = d->n_in, n_nz = 0;
+  size_t n = d->n_train + d->n_test;
+  g_autofree double *x = NULL, *y = NULL, *power = NULL;
+  g_autofree gboolean *positive = NULL;
+  g_autofree KanExpr **cols = NULL;
+  g_autofree char *ut = NULL, *what = NULL;
+  double t0 = g_timer_elapsed (c->timer, NULL), score;
+
+  if (I < 2 || I > KAN_INDEX_MAX_INPUTS || !(c->surrogate_rmse > 0.0))
+    return TRUE;
+  x = g_new (double, n * I);
+  y = g_new (double, n);
+  memcpy (x, d->train_x, d->n_train * I * sizeof (double));
+  memcpy (y, d->train_y, d->n_train * sizeof (double));
+  if (d->n_test)
+    {
+      memcpy (x + d->n_train * I, d->test_x, d->n_test * I * sizeof (double));
+      memcpy (y + d->n_train, d->test_y, d->n_test * sizeof (double));
+    }
+  positive = g_new (gboolean, I);
+  power = g_new0 (double, I);
+  for (int i = 0; i < I; i++)
+    positive[i] = all_positive (d, i);
+  score = kan_detect_single_index (x, I, y, n, positive, power);
+  if (!(score <= INDEX_TOL * c->surrogate_rmse) || !(score <= INDEX_SHARE * c->y_std))
+    return TRUE;
+  for (int i = 0; i < I; i++)
+    n_nz += power[i] != 0.0;
+  cols = g_new0 (KanExpr *, 1);
+  cols[0] = kan_expr_simplify (kan_monomial_expr (power, I, 1.0));
+  ut = kan_expr_to_string (cols[0], (const char *const *) d->in_names, KAN_EXPR_STYLE_TEXT);
+  what = g_strdup_printf ("one monomial u = %s (noise about a curve in u %.2g, surrogate %.2g)",
+                          ut, score, c->surrogate_rmse);
+  add_stage (c, "detect", "decompose", what, NAN, NAN, t0);
+  g_free (what);
+  what = g_strdup_printf ("1 input u = %s (%d of %d inputs)", ut, n_nz, I);
+  return solve_reduced (c, cols, 1, NULL, what, error);
 }
 
 /* Step 3b: weighted homogeneity. The pair with the best score whose β and k snap to small
@@ -2319,6 +2636,8 @@ kan_decompose_oracle (const KanDataset *raw, const KanDiscoverOptions *o, double
                    : (KanOracle) { I, kan_oracle_model_eval, c.surrogate, lo, hi };
 
   if (!try_power_factors (&c, &f, pts, n, error))
+    goto done;
+  if (!settled (&c) && !try_single_index (&c, error))
     goto done;
   if (!settled (&c) && !try_merges (&c, &f, pts, n, error))
     goto done;

@@ -143,6 +143,23 @@ double       kan_detect_subst_product  (const KanOracle     *f,
                                         gboolean             multiplicative,
                                         double              *ratio);
 
+/* A function of one monomial, tested on data rather than on an oracle: of the monomials
+ * w = ∏ xᵢ^pᵢ with pᵢ among 0, ±½, ±1, ±2 (the first nonzero one 1; fractional ones only where
+ * POSITIVE[i]; none on an input that is 0 on some row), the one along which the N rows of X
+ * (N × N_IN) and Y look most like a curve y = g(w) plus noise. Score: the noise of y about a
+ * curve in w, estimated from each row's distance to the line through its two neighbours in w
+ * (Gasser, Sroka and Jennen-Steinmetz's estimator, which a smooth g does not bias). A curve
+ * leaves only the noise; a function that also varies across w leaves that variation. Ties
+ * within 2 % go to the simpler monomial. *POWER (N_IN) receives the exponents; returns the
+ * score (NaN when no monomial could be scored, or N_IN > KAN_INDEX_MAX_INPUTS). */
+#define KAN_INDEX_MAX_INPUTS 6
+double       kan_detect_single_index   (const double        *x,
+                                        int                  n_in,
+                                        const double        *y,
+                                        size_t               n,
+                                        const gboolean      *positive,
+                                        double              *power);
+
 /* The oracle of a network (DATA is the KanModel). */
 void         kan_oracle_model_eval     (gconstpointer        model,
                                         const double        *x,

@@ -38,9 +38,13 @@
 #define RESIDUAL_STEPS     30
 #define RESIDUAL_EXPLAINED 0.05
 /* At the end, the formulas of the front within this factor of the selection limit are
- * settled (kan-noise.h), at most SETTLE_MAX of them, simplest first. */
+ * settled (kan-noise.h), at most SETTLE_MAX of them, simplest first; then, up to
+ * SETTLE_MAX_OFF_FRONT more, formulas off the front within the limit itself: with noise a
+ * flexible formula can shadow the true one until the true one's constants settle (an
+ * a·exp(b·u) + c behind a c/(u + d) + e of one node less). */
 #define SETTLE_MARGIN     2.0
 #define SETTLE_MAX        12
+#define SETTLE_MAX_OFF_FRONT 8
 /* Settling refits a formula once per free constant: formulas with more constants than this
  * are towers snapping cannot make exact, and are left as they are. Past the time limit,
  * settling goes on for at most SETTLE_GRACE_SHARE of the limit (at least SETTLE_GRACE_MIN s). */
@@ -885,7 +889,7 @@ pareto (Search *s)
   for (guint q = 0; q < s->cands->len; q++)
     min_rmse = MIN (min_rmse, judged_rmse (s->cands->pdata[q]));
   limit = MAX ((1.0 + s->o->accuracy_tol) * min_rmse, s->o->exact_tol * s->raw.y_std);
-  for (guint q = 0, settled = 0; q < s->cands->len && settled < SETTLE_MAX; q++)
+  for (guint q = 0, settled = 0, off = 0; q < s->cands->len && settled < SETTLE_MAX; q++)
     {
       KanDiscoverCandidate *c = s->cands->pdata[q];
       double v = judged_rmse (c);
@@ -897,6 +901,11 @@ pareto (Search *s)
               settle (s, c);
               settled++;
             }
+        }
+      else if (isfinite (v) && v <= limit && off < SETTLE_MAX_OFF_FRONT && !c->settled)
+        {
+          settle (s, c);
+          off++;
         }
     }
   front = min_rmse = HUGE_VAL;
