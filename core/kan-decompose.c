@@ -19,11 +19,16 @@
  *     of a fraction p/q, q ≤ 3; p = 0 only within POWER_TOL). Every such variable is divided out of the labels — real data,
  *     not the oracle's — and the rest is solved by kan_discover; p = 0 drops a variable that
  *     does not matter.
+ *  2b. One monomial: the rows themselves, sorted along u = ∏ xᵢ^pᵢ (pᵢ among 0, ±½, ±1, ±2),
+ *     trace one curve plus noise (kan_detect_single_index) no noisier than the surrogate's
+ *     error: the problem becomes one of u alone. This is the test that still works when noise
+ *     makes the surrogate's derivatives too rough for step 3.
  *  3. Merges: xᵢ and xⱼ enter only through xᵢ·xⱼ^r (monomial, first) or xᵢ + r·xⱼ (linear),
  *     with r within MERGE_SNAP of a small fraction (score ≤ MERGE_TOL). The variable with most partners and all its
  *     partners become one column, computed from the real data; kan_discover solves the rest.
  *  4. Separability: a product f = g(A)·h(B) (first) or a sum g(A) + h(B), from the
- *     finite-step corner tests (score ≤ SEP_TOL across groups). Each group's data come from
+ *     finite-step corner tests (score ≤ SEP_TOL across groups, widened with noise up to
+ *     SEP_TOL_MAX). Each group's data come from
  *     the oracle with the other variables held at the point where |f| is largest; each part
  *     is solved by kan_discover with the exact tolerance widened to the oracle's error, with
  *     one level of decomposition less; the parts are multiplied (or added), every constant is
@@ -68,6 +73,11 @@
 #define POWER_TOL_MAX       0.1
 #define MERGE_TOL           0.2
 #define SEP_TOL             1e-2
+/* With noise, the separability tolerance grows to the surrogate's relative error times
+ * SEP_TOL_FACTOR, up to SEP_TOL_MAX (a wrong split only costs time: its composition is
+ * judged on the real rows). */
+#define SEP_TOL_FACTOR      1.0
+#define SEP_TOL_MAX         5e-2
 /* The log|y| surrogate is fitted when the rows above the noise floor are at least this share. */
 #define LOG_SURROGATE_SHARE 0.8
 /* Rows of a reduced problem y/scale with |scale| below this share of its median are left out. */
@@ -559,7 +569,7 @@ static const double index_powers[] = { 0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5 };
 
 typedef struct
 {
-  double w, y;
+  double w, z, v;  /* the monomial, y/s, and 1/s² (the variance of z over that of y) */
 } IndexRow;
 
 static int
@@ -570,34 +580,44 @@ index_row_cmp (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* The noise of y about a curve in w over the N rows of LX (log|x|), NEG (x < 0) and Y,
- * subsampled by STRIDE; R is scratch for N rows. */
+/* The noise of y about s·g(w) over the N rows of LX (log|x|), NEG (x < 0), Y and S (row
+ * scales, NULL: 1), subsampled by STRIDE; R is scratch for N rows. Each row's distance to
+ * the line through its neighbours, in z = y/s, is divided by its standard deviation in units
+ * of the noise of y, so that rows where s is small (z noisy) count as much as the others,
+ * not more. */
 static double
 index_score (const double *power, int n_in, const double *lx, const gboolean *neg,
-             const double *y, size_t n, size_t stride, IndexRow *r)
+             const double *y, const double *sc, size_t n, size_t stride, IndexRow *r)
 {
   size_t m = 0;
-  double lmax = -HUGE_VAL, s = 0.0;
+  double lmax = -HUGE_VAL, sum = 0.0;
   size_t used = 0;
 
-  for (size_t q = 0; q < n; q += stride, m++)
+  for (size_t q = 0; q < n; q += stride)
     {
-      double l = 0.0;
+      double l = 0.0, s = sc ? sc[q] : 1.0;
+      if (!(fabs (s) > 0.0) || !isfinite (s))
+        continue;
       for (int i = 0; i < n_in; i++)
         l += power[i] * lx[q * n_in + i];
       r[m].w = l;
-      r[m].y = y[q];
+      r[m].z = y[q] / s;
+      r[m].v = 1.0 / (s * s);
       lmax = MAX (lmax, l);
+      m++;
     }
-  for (size_t k = 0; k < m; k++)
+  for (size_t k = 0, q = 0; k < m; q += stride)
     {
-      size_t q = k * stride;
       gboolean minus = FALSE;
+      double s = sc ? sc[q] : 1.0;
+      if (!(fabs (s) > 0.0) || !isfinite (s))
+        continue;
       for (int i = 0; i < n_in; i++)
         if (neg[q * n_in + i] && fmod (fabs (power[i]), 2.0) == 1.0)
           minus = !minus;
       /* Scaled to at most 1 in size: the order and the neighbours' shares do not change. */
       r[k].w = (minus ? -1.0 : 1.0) * exp (r[k].w - lmax);
+      k++;
     }
   qsort (r, m, sizeof (IndexRow), index_row_cmp);
   for (size_t k = 1; k + 1 < m; k++)
@@ -607,11 +627,11 @@ index_score (const double *power, int n_in, const double *lx, const gboolean *ne
         continue;
       a = (r[k + 1].w - r[k].w) / span;
       b = 1.0 - a;
-      e = a * r[k - 1].y + b * r[k + 1].y - r[k].y;
-      s += e * e / (1.0 + a * a + b * b);
+      e = a * r[k - 1].z + b * r[k + 1].z - r[k].z;
+      sum += e * e / (a * a * r[k - 1].v + b * b * r[k + 1].v + r[k].v);
       used++;
     }
-  return used >= 8 ? sqrt (s / used) : NAN;
+  return used >= 8 ? sqrt (sum / used) : NAN;
 }
 
 /* Simpler first: fewer inputs, then integer exponents, then smaller ones. */
@@ -641,8 +661,8 @@ index_try_cmp (const void *a, const void *b)
 }
 
 double
-kan_detect_single_index (const double *x, int n_in, const double *y, size_t n,
-                         const gboolean *positive, double *power)
+kan_detect_single_index (const double *x, int n_in, const double *y, const double *scale,
+                         size_t n, const gboolean *positive, double *power)
 {
   int K = G_N_ELEMENTS (index_powers);
   g_autofree double *lx = NULL;
@@ -690,7 +710,7 @@ kan_detect_single_index (const double *x, int n_in, const double *y, size_t n,
             }
           if (ok)
             {
-              t.score = index_score (t.power, n_in, lx, neg, y, n, stride, r);
+              t.score = index_score (t.power, n_in, lx, neg, y, scale, n, stride, r);
               t.cost = index_cost (t.power, n_in);
               if (isfinite (t.score))
                 g_array_append_val (tries, t);
@@ -711,7 +731,8 @@ kan_detect_single_index (const double *x, int n_in, const double *y, size_t n,
   for (guint k = 0; k < tries->len; k++)
     {
       IndexTry *t = &g_array_index (tries, IndexTry, k);
-      t->score = stride > 1 ? index_score (t->power, n_in, lx, neg, y, n, 1, r) : t->score;
+      t->score = stride > 1 ? index_score (t->power, n_in, lx, neg, y, scale, n, 1, r)
+                            : t->score;
     }
   qsort (tries->data, tries->len, sizeof (IndexTry), index_try_cmp);
   for (guint k = 0; k < tries->len; k++)
@@ -2053,26 +2074,33 @@ try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GErr
   return solve_reduced (c, cols, n_rest, scale, what->str, error);
 }
 
-/* Step 2b: a function of one monomial, g(∏ xᵢ^pᵢ), tested on the real rows (train and test)
- * rather than on the oracle's derivatives: with noisy labels, and more so after dividing by a
- * power factor, the surrogate's derivatives are too rough for the pairwise merge tests,
+/* Step 2b: a function of one monomial, g(∏ xᵢ^pᵢ), or one input's power times such a
+ * function, xₖ^a·g(∏ᵢ≠ₖ xᵢ^pᵢ), tested on the real rows (train and test) rather than on the
+ * oracle's derivatives: with noisy labels, and more so after dividing by a power factor, the
+ * surrogate's derivatives are too rough for the pairwise merge tests and the power test,
  * while the rows themselves, sorted along the right monomial, trace one curve plus noise.
  * Accepted when the noise about that curve is within INDEX_TOL of the surrogate's error (no
- * worse than the best smooth model of all inputs) and below INDEX_SHARE of std(y). */
-#define INDEX_TOL           1.25
-#define INDEX_SHARE         0.3
+ * worse than the best smooth model of all inputs) and below INDEX_SHARE of std(y). The power
+ * times a function is tried when the function alone is not accepted, for up to
+ * INDEX_FACTOR_MAX_INPUTS inputs (it scores every monomial once per input and power). */
+#define INDEX_TOL               1.25
+#define INDEX_SHARE             0.3
+#define INDEX_FACTOR_MAX_INPUTS 5
+static const double index_factors[] = { 1.0, -1.0, 2.0, -2.0, 0.5, -0.5 };
 
 static gboolean
 try_single_index (Ctx *c, GError **error)
 {
   const KanDataset *d = c->d;
-  int I = d->n_in, n_nz = 0;
+  int I = d->n_in, n_nz = 0, fk = -1;
   size_t n = d->n_train + d->n_test;
-  g_autofree double *x = NULL, *y = NULL, *power = NULL;
-  g_autofree gboolean *positive = NULL;
+  g_autofree double *x = NULL, *y = NULL, *power = NULL, *xr = NULL, *sc = NULL, *pr = NULL;
+  g_autofree gboolean *positive = NULL, *pos_r = NULL;
   g_autofree KanExpr **cols = NULL;
-  g_autofree char *ut = NULL, *what = NULL;
-  double t0 = g_timer_elapsed (c->timer, NULL), score;
+  g_autoptr (KanExpr) scale = NULL;
+  g_autofree char *ut = NULL, *what = NULL, *st = NULL;
+  double t0 = g_timer_elapsed (c->timer, NULL), score, fa = 0.0;
+  double limit = MIN (INDEX_TOL * c->surrogate_rmse, INDEX_SHARE * c->y_std);
 
   if (I < 2 || I > KAN_INDEX_MAX_INPUTS || !(c->surrogate_rmse > 0.0))
     return TRUE;
@@ -2089,20 +2117,64 @@ try_single_index (Ctx *c, GError **error)
   power = g_new0 (double, I);
   for (int i = 0; i < I; i++)
     positive[i] = all_positive (d, i);
-  score = kan_detect_single_index (x, I, y, n, positive, power);
-  if (!(score <= INDEX_TOL * c->surrogate_rmse) || !(score <= INDEX_SHARE * c->y_std))
+  score = kan_detect_single_index (x, I, y, NULL, n, positive, power);
+
+  /* xₖ^a·g(monomial of the others). */
+  if (!(score <= limit) && I <= INDEX_FACTOR_MAX_INPUTS)
+    {
+      xr = g_new (double, n * (I - 1));
+      sc = g_new (double, n);
+      pr = g_new (double, I - 1);
+      pos_r = g_new (gboolean, I - 1);
+      for (int k = 0; k < I; k++)
+        for (guint ia = 0; ia < G_N_ELEMENTS (index_factors); ia++)
+          {
+            double a = index_factors[ia], s;
+            if (!is_integer (a) && !positive[k])
+              continue;
+            for (size_t q = 0; q < n; q++)
+              {
+                for (int i = 0, j = 0; i < I; i++)
+                  if (i != k)
+                    xr[q * (I - 1) + j++] = x[q * I + i];
+                sc[q] = signed_pow (x[q * I + k], a);
+              }
+            for (int i = 0, j = 0; i < I; i++)
+              if (i != k)
+                pos_r[j++] = positive[i];
+            s = kan_detect_single_index (xr, I - 1, y, sc, n, pos_r, pr);
+            if (s < score || isnan (score))
+              {
+                score = s;
+                fk = k;
+                fa = a;
+                for (int i = 0, j = 0; i < I; i++)
+                  power[i] = i == k ? 0.0 : pr[j++];
+              }
+          }
+    }
+  if (!(score <= limit))
     return TRUE;
   for (int i = 0; i < I; i++)
     n_nz += power[i] != 0.0;
   cols = g_new0 (KanExpr *, 1);
   cols[0] = kan_expr_simplify (kan_monomial_expr (power, I, 1.0));
   ut = kan_expr_to_string (cols[0], (const char *const *) d->in_names, KAN_EXPR_STYLE_TEXT);
-  what = g_strdup_printf ("one monomial u = %s (noise about a curve in u %.2g, surrogate %.2g)",
-                          ut, score, c->surrogate_rmse);
+  if (fk >= 0)
+    {
+      g_autofree double *f = g_new0 (double, I);
+      f[fk] = fa;
+      scale = kan_expr_simplify (kan_monomial_expr (f, I, 1.0));
+      st = kan_expr_to_string (scale, (const char *const *) d->in_names, KAN_EXPR_STYLE_TEXT);
+    }
+  what = g_strdup_printf ("one monomial u = %s%s%s (noise about a curve in u %.2g, "
+                          "surrogate %.2g)", ut, st ? ", times " : "", st ? st : "", score,
+                          c->surrogate_rmse);
   add_stage (c, "detect", "decompose", what, NAN, NAN, t0);
   g_free (what);
-  what = g_strdup_printf ("1 input u = %s (%d of %d inputs)", ut, n_nz, I);
-  return solve_reduced (c, cols, 1, NULL, what, error);
+  what = g_strdup_printf ("%s%s%s1 input u = %s (%d of %d inputs)", st ? "y / " : "",
+                          st ? st : "", st ? " over " : "", ut, n_nz, I);
+  return solve_reduced (c, cols, 1, scale, what, error);
 }
 
 /* Step 3b: weighted homogeneity. The pair with the best score whose β and k snap to small
@@ -2276,10 +2348,10 @@ try_merges (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **er
   return TRUE;
 }
 
-/* Groups of variables: connected components of the pairs whose score is above SEP_TOL (or
+/* Groups of variables: connected components of the pairs whose score is above TOL (or
  * unknown). GROUP receives each variable's group; returns the number of groups. */
 static int
-components (const double *score, int I, int *group)
+components (const double *score, int I, double tol, int *group)
 {
   int n_groups = 0;
 
@@ -2296,7 +2368,7 @@ components (const double *score, int I, int *group)
         {
           int a = GPOINTER_TO_INT (g_queue_pop_head (&q));
           for (int b = 0; b < I; b++)
-            if (group[b] < 0 && b != a && !(score[a * I + b] <= SEP_TOL))
+            if (group[b] < 0 && b != a && !(score[a * I + b] <= tol))
               {
                 group[b] = n_groups;
                 g_queue_push_tail (&q, GINT_TO_POINTER (b));
@@ -2385,6 +2457,8 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
   g_autofree double *fv = g_new (double, n);
   g_autofree double *x0 = g_new (double, I);
   size_t at = 0;
+  double sep_tol = CLAMP (SEP_TOL_FACTOR * c->surrogate_rmse / MAX (c->y_std, G_MINDOUBLE),
+                          SEP_TOL, SEP_TOL_MAX);
 
   if (c->o->decompose < 1)
     return TRUE;
@@ -2401,13 +2475,14 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
       g_autoptr (GString) what = g_string_new (NULL);
       g_autofree KanExpr **map = g_new0 (KanExpr *, I);
       gboolean all = TRUE;
+      int largest = 0;
       g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
 
       for (int i = 0; i < I; i++)
         for (int j = 0; j < I; j++)
           score[i * I + j] = i < j ? kan_detect_separable (f, pts, n, i, j, mult)
                              : j < i ? score[j * I + i] : 0.0;
-      n_groups = components (score, I, group);
+      n_groups = components (score, I, sep_tol, group);
       if (n_groups < 2)
         continue;
       f->eval (f->data, x0, 1, &f0);
@@ -2432,8 +2507,21 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
         }
       add_stage (c, "detect", "decompose", what->str, NAN, NAN, t0);
 
-      for (int g = 0; g < n_groups && all; g++)
+      /* The group with most inputs (the last of those) goes last. */
+      for (int g = 0, most = 0; g < n_groups; g++)
         {
+          int k = 0;
+          for (int i = 0; i < I; i++)
+            k += group[i] == g;
+          if (k >= most)
+            {
+              most = k;
+              largest = g;
+            }
+        }
+      for (int k = 0; k < n_groups && all; k++)
+        {
+          int g = k < largest ? k : k == n_groups - 1 ? largest : k + 1;
           g_autofree int *vars = g_new (int, I);
           g_autoptr (KanDataset) sub = NULL;
           g_autoptr (KanDiscoverResult) r = NULL;
@@ -2445,13 +2533,40 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
           for (int i = 0; i < I; i++)
             if (group[i] == g)
               vars[nv++] = i;
+          /* A product: the largest part is solved first on the real rows divided by the
+           * other parts' best formulas. The oracle carries the surrogate's error into every
+           * part it labels; the real rows carry only their own noise, and the largest part
+           * is the one that needs every digit. When that settles the search, the split is
+           * done; else the part is solved on oracle data too, as the others were. */
+          if (mult && k == n_groups - 1 && n_groups > 1)
+            {
+              g_autoptr (KanExpr) scale = NULL;
+              g_autofree KanExpr **cols = g_new0 (KanExpr *, nv);
+              g_autofree char *st = NULL, *vn = names_of (c->d, vars, nv);
+              for (guint h = 0; h < parts->len; h++)
+                {
+                  KanExpr *best = kan_expr_copy (((GPtrArray *) parts->pdata[h])->pdata[0]);
+                  scale = scale == NULL ? best : kan_expr_binary (KAN_EXPR_MUL, scale, best);
+                }
+              scale = kan_expr_simplify (scale);
+              st = kan_expr_to_string (scale, (const char *const *) c->d->in_names,
+                                       KAN_EXPR_STYLE_TEXT);
+              for (int v = 0; v < nv; v++)
+                cols[v] = kan_expr_var (vars[v]);
+              detail = g_strdup_printf ("part over %s on the real rows: y / (%s)", vn, st);
+              if (!solve_reduced (c, cols, nv, scale, detail, error))
+                return FALSE;
+              g_clear_pointer (&detail, g_free);
+              if (settled (c))
+                return TRUE;
+            }
           sub = oracle_part_data (c, f, x0, vars, nv, 1.0, &tol);
           if (!time_left (c, &left))
             {
               all = FALSE;
               break;
             }
-          sub_options (c, &so, c->o->decompose - 1, SPLIT_TIME_SHARE / (n_groups - g), tol);
+          sub_options (c, &so, c->o->decompose - 1, SPLIT_TIME_SHARE / (n_groups - k), tol);
           if (!solve_part (c, sub, &so, &r, error))
             return FALSE;
           names = names_of (c->d, vars, nv);

@@ -146,16 +146,19 @@ double       kan_detect_subst_product  (const KanOracle     *f,
 /* A function of one monomial, tested on data rather than on an oracle: of the monomials
  * w = ∏ xᵢ^pᵢ with pᵢ among 0, ±½, ±1, ±2 (the first nonzero one 1; fractional ones only where
  * POSITIVE[i]; none on an input that is 0 on some row), the one along which the N rows of X
- * (N × N_IN) and Y look most like a curve y = g(w) plus noise. Score: the noise of y about a
- * curve in w, estimated from each row's distance to the line through its two neighbours in w
- * (Gasser, Sroka and Jennen-Steinmetz's estimator, which a smooth g does not bias). A curve
- * leaves only the noise; a function that also varies across w leaves that variation. Ties
- * within 2 % go to the simpler monomial. *POWER (N_IN) receives the exponents; returns the
- * score (NaN when no monomial could be scored, or N_IN > KAN_INDEX_MAX_INPUTS). */
+ * (N × N_IN) and Y look most like a curve y = s·g(w) plus noise, s the row's SCALE (NULL:
+ * 1; rows with s = 0 are left out). Score: the noise of y about such a curve, estimated from
+ * each row's distance, in y/s, to the line through its two neighbours in w (Gasser, Sroka and
+ * Jennen-Steinmetz's estimator, which a smooth g does not bias), each divided by its own
+ * standard deviation in units of y's noise. A curve leaves only the noise; a function that
+ * also varies across w leaves that variation. Ties within 2 % go to the simpler monomial.
+ * *POWER (N_IN) receives the exponents; returns the score (NaN when no monomial could be
+ * scored, or N_IN > KAN_INDEX_MAX_INPUTS). */
 #define KAN_INDEX_MAX_INPUTS 6
 double       kan_detect_single_index   (const double        *x,
                                         int                  n_in,
                                         const double        *y,
+                                        const double        *scale,
                                         size_t               n,
                                         const gboolean      *positive,
                                         double              *power);

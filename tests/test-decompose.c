@@ -706,8 +706,8 @@ single_index (const KanDataset *d, double *power)
       for (size_t q = 0; q < d->n_train; q++)
         positive[i] &= d->train_x[q * d->n_in + i] > 0.0;
     }
-  return kan_detect_single_index (d->train_x, d->n_in, d->train_y, d->n_train, positive,
-                                  power);
+  return kan_detect_single_index (d->train_x, d->n_in, d->train_y, NULL, d->n_train,
+                                  positive, power);
 }
 
 static double
@@ -748,6 +748,27 @@ START_TEST (test_detect_single_index)
     single_index (d, power);
     for (int i = 0; i < 3; i++)
       ck_assert_msg (power[i] == half[i], "half: x%d^%g", i + 1, power[i]);
+  }
+  {
+    /* A power of one input times a function of a monomial of the others: y/x1 over x2, x3,
+     * with rows near x1 = 0 (where y/x1 is mostly noise) weighed by their own noise. */
+    g_autoptr (KanDataset) d = noisy_data ("x1*(exp(x2*x3) - 1)", 0.01, 1, 0.01, 14);
+    g_autofree double *xr = g_new (double, d->n_train * 2), *sc = g_new (double, d->n_train);
+    const gboolean pos[2] = { TRUE, TRUE };
+    double pr[2];
+    for (size_t q = 0; q < d->n_train; q++)
+      {
+        sc[q] = d->train_x[q * 3];
+        xr[q * 2] = d->train_x[q * 3 + 1];
+        xr[q * 2 + 1] = d->train_x[q * 3 + 2];
+      }
+    sigma = formula_rmse ("x1*(exp(x2*x3) - 1)", d);
+    s = kan_detect_single_index (xr, 2, d->train_y, sc, d->n_train, pos, pr);
+    ck_assert_msg (pr[0] == 1.0 && pr[1] == 1.0, "scaled: x2^%g x3^%g", pr[0], pr[1]);
+    ck_assert_msg (s > 0.7 * sigma && s < 1.3 * sigma, "scaled: score %g, noise %g", s, sigma);
+    /* Without the scale, y is no function of x2·x3 alone. */
+    s = kan_detect_single_index (xr, 2, d->train_y, NULL, d->n_train, pos, pr);
+    ck_assert_msg (s > 3.0 * sigma, "unscaled: score %g, noise %g", s, sigma);
   }
   {
     g_autoptr (KanDataset) d = noisy_data ("exp(-x1*x2/(x3*x4)) + 0.05*x3", 1, 2, 0.0, 11);
