@@ -46,6 +46,7 @@
 #include "kan-error.h"
 #include "kan-formula.h"
 #include "kan-lock.h"
+#include "kan-noise.h"
 #include "kan-symbolic.h"
 #include "kan-symfit.h"
 #include "kan-train.h"
@@ -71,6 +72,12 @@
 #define POWER_TOL           5e-2
 #define POWER_TOL_FACTOR    3.0
 #define POWER_TOL_MAX       0.1
+/* With noise, power factors scoring up to POWER_TOL_LOOSE are checked on the real rows (at
+ * most POWER_VERIFY_MAX of them): kept when a surrogate of the reduced problem is within
+ * VERIFY_SHARE of the full surrogate's test RMSE. */
+#define POWER_TOL_LOOSE     0.35
+#define POWER_VERIFY_MAX    5
+#define VERIFY_SHARE        1.1
 #define MERGE_TOL           0.2
 #define SEP_TOL             1e-2
 /* With noise, the separability tolerance grows to the surrogate's relative error times
@@ -109,6 +116,9 @@
  * network cannot explain (kan_discover_residuals_structured), is within the noise: no smooth
  * model of these data does better, and the oracle stage ends there as it does when exact. */
 #define NOISE_SHARE         1.01
+/* A composed formula with at most this many free constants is settled (kan_noise_snap)
+ * before it is polished. */
+#define COMPOSED_SETTLE_CONSTANTS 12
 /* LM refit of the constants of a composed formula. */
 #define REFIT_ITERATIONS    200
 /* The same convergence rule as the ladder's LM. */
@@ -1436,10 +1446,11 @@ kan_decompose_binomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
  * 2/(1 − cos x). Bounded or rational φ (tanh, 1/x, powers) are left out: times a power they fit
  * almost any smooth curve to the tolerance of oracle data. Each φ is fitted to y/x^q by the edge fitter (pykan's
  * fit_params, kan-symfit.h) on the rows where |x^q| is not small (kan_decompose_reduced_data);
- * q = 0 (φ alone) is tried too: the ladder's one edge locks one function of several that fit,
- * and with noise the one it picks may be a flexible imitation (1/x for exp). The PF_KEEP best
- * by R² have their constants refitted on the real rows, and each is a formula of the stage:
- * the front then picks the simplest within the noise. */
+ * q = 0 (φ alone, every function of the library) is tried too: the ladder's one edge locks
+ * one function of several that fit, and with noise the one it picks may be a flexible
+ * imitation (1/x for exp). The PF_KEEP best by R² have their constants refitted on the real
+ * rows, and each is a formula of the stage: the front then picks the simplest within the
+ * noise. */
 static gboolean all_positive (const KanDataset *d, int i);
 static void refit_constants (KanExpr *e, const KanDataset *d);
 static int cmp_double (const void *a, const void *b);
@@ -1447,7 +1458,7 @@ static int cmp_double (const void *a, const void *b);
 static const double pf_q[] = { -1, -2, 1, 2, -3, 3, -0.5, 0.5 };
 static const char *const pf_functions[] = { "sin", "cos", "exp", "log", "gaussian" };
 #define PF_KEEP 3
-#define PF_PLAIN_SHARE 1.1
+#define PF_PLAIN_SHARE 3.0
 
 typedef struct
 {
@@ -1647,6 +1658,24 @@ kan_decompose_power_function (const KanDataset *raw, const KanDiscoverOptions *o
             goto out;
           }
       }
+  /* First the functions alone, in the library's order, those within PF_PLAIN_SHARE of the
+   * most accurate (which of them is simplest once its constants settle is for the front to
+   * say: on a surrogate's values a sine may fit m/2 better than a line), then the powers
+   * times a function: a part solved to a tolerance ends at its first exact formula, and the
+   * simpler kind should have its turn first (m/2 is also (1 − cos(a·m))/m for a small a). */
+  for (guint k = 0; k < plain->len && !c.exact; k++)
+    {
+      PfPlain *p = &g_array_index (plain, PfPlain, k);
+      g_autofree char *text = NULL;
+      if (!(p->rmse <= PF_PLAIN_SHARE * plain_min))
+        continue;
+      n_emitted++;
+      text = kan_expr_to_string (p->e, (const char *const *) raw->in_names,
+                                 KAN_EXPR_STYLE_TEXT);
+      if (!(ok = stage_formula (&c, "power·function", g_steal_pointer (&p->e), text,
+                                g_steal_pointer (&p->m), error)))
+        goto out;
+    }
   g_array_sort (tries, pf_cmp);
   for (guint k = 0; k < MIN (tries->len, PF_KEEP) && !c.exact; k++)
     {
@@ -1659,21 +1688,6 @@ kan_decompose_power_function (const KanDataset *raw, const KanDiscoverOptions *o
         }
       n_emitted++;
       if (!(ok = pf_emit (&c, e, &m, error)))
-        goto out;
-    }
-  /* Of the functions alone, those within PF_PLAIN_SHARE of the most accurate: which of
-   * them is simplest once its constants settle is for the front to say. */
-  for (guint k = 0; k < plain->len && !c.exact; k++)
-    {
-      PfPlain *p = &g_array_index (plain, PfPlain, k);
-      g_autofree char *text = NULL;
-      if (!(p->rmse <= PF_PLAIN_SHARE * plain_min))
-        continue;
-      n_emitted++;
-      text = kan_expr_to_string (p->e, (const char *const *) raw->in_names,
-                                 KAN_EXPR_STYLE_TEXT);
-      if (!(ok = stage_formula (&c, "power·function", g_steal_pointer (&p->e), text,
-                                g_steal_pointer (&p->m), error)))
         goto out;
     }
   if (n_emitted == 0)
@@ -1958,6 +1972,8 @@ kan_decompose_reduced_data (const KanDataset *d, KanExpr *const *cols, int n_col
 
 /* Solves the reduced problem (inputs COLS, labels y / SCALE) and emits SCALE·g(COLS) for each
  * formula g on its front. */
+static KanExpr *settle_composed (Ctx *c, KanExpr *e);
+
 static gboolean
 solve_reduced_cols (Ctx *c, KanExpr *const *cols, int n_cols, const KanExpr *scale,
                     const char *what, GError **error)
@@ -1991,6 +2007,7 @@ solve_reduced_cols (Ctx *c, KanExpr *const *cols, int n_cols, const KanExpr *sca
        * only as good as the oracle. */
       e = kan_expr_simplify (e);
       refit_constants (e, c->d);
+      e = settle_composed (c, e);
       e = kan_discover_polish (e, c->d, c->o->exact_tol);
       emit (c, e, "decompose", what, kan_model_copy (c->surrogate));
     }
@@ -2011,6 +2028,82 @@ solve_reduced (Ctx *c, KanExpr **cols, int n_cols, const KanExpr *scale, const c
 }
 
 /* Step 2: power factors. */
+typedef struct
+{
+  int    i;
+  double p, s;
+} PowerTry;
+
+static int
+power_try_cmp (gconstpointer a, gconstpointer b)
+{
+  double x = ((const PowerTry *) a)->s, y = ((const PowerTry *) b)->s;
+
+  return (x > y) - (x < y);
+}
+
+/* The test RMSE in y of scale·g(others), g a surrogate (as fit_surrogate's) of y/scale over
+ * the inputs not FOUND, scale = ∏ xᵢ^POWER[i] over those FOUND; NaN if it cannot be fitted
+ * (or the search was stopped, which the caller checks). */
+static double
+reduced_surrogate_rmse (Ctx *c, const double *power, const gboolean *found)
+{
+  g_autoptr (GError) local = NULL;
+  const KanDataset *d = c->d;
+  int I = d->n_in, n_cols = 0;
+  g_autofree KanExpr **cols = g_new0 (KanExpr *, I);
+  g_autoptr (KanExpr) scale = kan_expr_simplify (kan_monomial_expr (power, I, 1.0));
+  g_autoptr (KanDataset) sub = NULL, tr = NULL;
+  g_autoptr (KanShape) sh = NULL;
+  g_autoptr (KanModel) m = NULL;
+  g_autofree char *width = NULL;
+  g_autofree double *xr = NULL, *g = NULL;
+  KanModelConfig cfg;
+  double sum = 0.0;
+  size_t used = 0;
+
+  for (int i = 0; i < I; i++)
+    if (!found[i])
+      cols[n_cols++] = kan_expr_var (i);
+  sub = kan_decompose_reduced_data (d, cols, n_cols, scale, NULL);
+  width = g_strdup_printf ("%d,%d,1", n_cols, SURROGATE_HIDDEN);
+  sh = kan_shape_parse (width, NULL, NULL);
+  if (sub->n_train < 8 || d->n_test == 0 || sh == NULL)
+    goto fail;
+  tr = kan_dataset_new_arrays (n_cols, 1, sub->n_train, 0, sub->train_x, sub->train_y, NULL,
+                               NULL, NULL, NULL);
+  kan_model_config_init (&cfg);
+  cfg.shape = sh;
+  cfg.grid = SURROGATE_GRID;
+  cfg.seed = SURROGATE_SEED;
+  m = kan_model_new (&cfg, NULL);
+  if (m == NULL || !train_lm (m, tr, SURROGATE_STEPS, TRUE, c->o->cancellable, &local))
+    goto fail;
+  xr = g_new (double, d->n_test * n_cols);
+  g = g_new (double, d->n_test);
+  for (size_t q = 0; q < d->n_test; q++)
+    for (int k = 0; k < n_cols; k++)
+      xr[q * n_cols + k] = kan_expr_eval (cols[k], d->test_x + q * I);
+  kan_model_eval (m, xr, d->n_test, g);
+  for (size_t q = 0; q < d->n_test; q++)
+    {
+      double e = kan_expr_eval (scale, d->test_x + q * I) * g[q] - d->test_y[q];
+      if (isfinite (e))
+        {
+          sum += e * e;
+          used++;
+        }
+    }
+  for (int k = 0; k < n_cols; k++)
+    kan_expr_free (cols[k]);
+  return used ? sqrt (sum / used) : NAN;
+
+fail:
+  for (int k = 0; k < n_cols; k++)
+    kan_expr_free (cols[k]);
+  return NAN;
+}
+
 static gboolean
 try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **error)
 {
@@ -2026,11 +2119,14 @@ try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GErr
    * relative error, up to POWER_TOL_MAX (what passes is checked on the real data). */
   double tol = CLAMP (POWER_TOL_FACTOR * c->surrogate_rmse / MAX (c->y_std, G_MINDOUBLE),
                       POWER_TOL, POWER_TOL_MAX);
+  /* Only with noise (a widened tolerance) are the unsure ones checked. */
+  double loose = tol > POWER_TOL ? POWER_TOL_LOOSE : tol;
+  g_autoptr (GArray) unsure = g_array_new (FALSE, FALSE, sizeof (PowerTry));
 
   for (int i = 0; i < I; i++)
     {
       double p, s = kan_detect_power (f, pts, n, i, &p);
-      if (!(s <= tol) || !snap_ratio (p, POWER_SNAP, &p))
+      if (!(s <= loose) || !snap_ratio (p, POWER_SNAP, &p))
         continue;
       /* Dropping a variable (p = 0) is the most drastic reduction: a weak but real
        * dependence (exp(−x·y·z/w) on xᵢ) scores about as a noisy surrogate's derivative does,
@@ -2047,11 +2143,43 @@ try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GErr
         }
       if (isnan (p))
         continue;
+      if (!(s <= tol))
+        {
+          PowerTry t = { i, p, s };
+          g_array_append_val (unsure, t);
+          continue;
+        }
       found[i] = TRUE;
       power[i] = p;
       n_found++;
       g_string_append_printf (what, "%s%s^%g (score %.1e)", what->len ? ", " : "power ",
                               c->d->in_names[i], p, s);
+    }
+  /* With noise, factors that score between the tolerance and POWER_TOL_LOOSE are checked on
+   * the real rows, best score first: one stays when a surrogate of the reduced problem
+   * (y/scale over the other inputs) predicts y about as well as the surrogate of all inputs
+   * (within VERIFY_SHARE on the test rows). A wrong factor leaves a dependence on its input
+   * that no function of the others can fit. */
+  g_array_sort (unsure, power_try_cmp);
+  for (guint k = 0; k < MIN (unsure->len, POWER_VERIFY_MAX) && n_found + 1 < I; k++)
+    {
+      const PowerTry *t = &g_array_index (unsure, PowerTry, k);
+      double r;
+      power[t->i] = t->p;
+      found[t->i] = TRUE;
+      r = reduced_surrogate_rmse (c, power, found);
+      if (isnan (r) && check_cancel (c, error))
+        return FALSE;
+      if (r <= VERIFY_SHARE * c->surrogate_rmse)
+        {
+          n_found++;
+          g_string_append_printf (what, "%s%s^%g (score %.1e, checked on the rows: %.2g "
+                                  "against %.2g)", what->len ? ", " : "power ",
+                                  c->d->in_names[t->i], t->p, t->s, r, c->surrogate_rmse);
+          continue;
+        }
+      power[t->i] = 0.0;
+      found[t->i] = FALSE;
     }
   if (n_found == 0 || n_found == I)
     return TRUE;
@@ -2422,6 +2550,27 @@ oracle_part_data (const Ctx *c, const KanOracle *f, const double *x0, const int 
   return sub;
 }
 
+/* E (taken; constants refitted on the real rows) with the constants the noise cannot tell
+ * from simple values fixed at them, before polishing: in the composed form a part's small
+ * offset (1.14·m + 0.002) still stands alone and snaps to 0, where the canonical form would
+ * fold it into other constants ((23222·m − 1)/46466). */
+static KanExpr *
+settle_composed (Ctx *c, KanExpr *e)
+{
+  KanExprFit *fit = NULL;
+  g_autoptr (KanExpr) copy = kan_expr_copy (e);
+  g_autofree KanExpr **consts = NULL;
+
+  int k = kan_expr_free_constants (copy, &consts);
+
+  if (c->d->n_train <= (size_t) k + 1 || k > COMPOSED_SETTLE_CONSTANTS)
+    return e;
+  e = kan_noise_snap (e, &(KanCanonRows) { c->d->train_x, c->d->n_in, c->d->train_y,
+                                           c->d->n_train, c->y_std }, &fit);
+  kan_expr_fit_free (fit);
+  return e;
+}
+
 /* Emits COMPOSED (taken), the product or sum of N_GROUPS parts of a split that overlap by
  * f(x0) = F0 N_GROUPS − 1 times, with every constant refitted on the real rows. */
 static void
@@ -2439,6 +2588,7 @@ compose_emit (Ctx *c, KanExpr *composed, gboolean mult, double f0, int n_groups,
     composed = kan_expr_binary (KAN_EXPR_SUB, composed, kan_expr_num ((n_groups - 1) * f0));
   e = kan_expr_simplify (composed);
   refit_constants (e, c->d);
+  e = settle_composed (c, e);
   e = kan_discover_polish (e, c->d, c->o->exact_tol);
   refit_constants (e, c->d);
   e = kan_discover_polish (e, c->d, c->o->exact_tol);
@@ -2475,7 +2625,6 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
       g_autoptr (GString) what = g_string_new (NULL);
       g_autofree KanExpr **map = g_new0 (KanExpr *, I);
       gboolean all = TRUE;
-      int largest = 0;
       g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
 
       for (int i = 0; i < I; i++)
@@ -2507,21 +2656,8 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
         }
       add_stage (c, "detect", "decompose", what->str, NAN, NAN, t0);
 
-      /* The group with most inputs (the last of those) goes last. */
-      for (int g = 0, most = 0; g < n_groups; g++)
+      for (int g = 0; g < n_groups && all; g++)
         {
-          int k = 0;
-          for (int i = 0; i < I; i++)
-            k += group[i] == g;
-          if (k >= most)
-            {
-              most = k;
-              largest = g;
-            }
-        }
-      for (int k = 0; k < n_groups && all; k++)
-        {
-          int g = k < largest ? k : k == n_groups - 1 ? largest : k + 1;
           g_autofree int *vars = g_new (int, I);
           g_autoptr (KanDataset) sub = NULL;
           g_autoptr (KanDiscoverResult) r = NULL;
@@ -2533,40 +2669,13 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
           for (int i = 0; i < I; i++)
             if (group[i] == g)
               vars[nv++] = i;
-          /* A product: the largest part is solved first on the real rows divided by the
-           * other parts' best formulas. The oracle carries the surrogate's error into every
-           * part it labels; the real rows carry only their own noise, and the largest part
-           * is the one that needs every digit. When that settles the search, the split is
-           * done; else the part is solved on oracle data too, as the others were. */
-          if (mult && k == n_groups - 1 && n_groups > 1)
-            {
-              g_autoptr (KanExpr) scale = NULL;
-              g_autofree KanExpr **cols = g_new0 (KanExpr *, nv);
-              g_autofree char *st = NULL, *vn = names_of (c->d, vars, nv);
-              for (guint h = 0; h < parts->len; h++)
-                {
-                  KanExpr *best = kan_expr_copy (((GPtrArray *) parts->pdata[h])->pdata[0]);
-                  scale = scale == NULL ? best : kan_expr_binary (KAN_EXPR_MUL, scale, best);
-                }
-              scale = kan_expr_simplify (scale);
-              st = kan_expr_to_string (scale, (const char *const *) c->d->in_names,
-                                       KAN_EXPR_STYLE_TEXT);
-              for (int v = 0; v < nv; v++)
-                cols[v] = kan_expr_var (vars[v]);
-              detail = g_strdup_printf ("part over %s on the real rows: y / (%s)", vn, st);
-              if (!solve_reduced (c, cols, nv, scale, detail, error))
-                return FALSE;
-              g_clear_pointer (&detail, g_free);
-              if (settled (c))
-                return TRUE;
-            }
           sub = oracle_part_data (c, f, x0, vars, nv, 1.0, &tol);
           if (!time_left (c, &left))
             {
               all = FALSE;
               break;
             }
-          sub_options (c, &so, c->o->decompose - 1, SPLIT_TIME_SHARE / (n_groups - k), tol);
+          sub_options (c, &so, c->o->decompose - 1, SPLIT_TIME_SHARE / (n_groups - g), tol);
           if (!solve_part (c, sub, &so, &r, error))
             return FALSE;
           names = names_of (c->d, vars, nv);

@@ -45,6 +45,7 @@
 #define SETTLE_MARGIN     2.0
 #define SETTLE_MAX        12
 #define SETTLE_MAX_OFF_FRONT 8
+#define SETTLE_OFF_FRONT_CONSTANTS 6
 /* Settling refits a formula once per free constant: formulas with more constants than this
  * are towers snapping cannot make exact, and are left as they are. Past the time limit,
  * settling goes on for at most SETTLE_GRACE_SHARE of the limit (at least SETTLE_GRACE_MIN s). */
@@ -638,6 +639,20 @@ settle_allowed (Search *s, const KanDiscoverCandidate *c)
   return kan_expr_free_constants (copy, &consts) <= SETTLE_MAX_CONSTANTS;
 }
 
+/* Whether settling C, a formula off the front, is worth its time: only before the time
+ * limit, and only for a formula of at most SETTLE_OFF_FRONT_CONSTANTS free constants (a true
+ * law shadowed by a flexible imitation is a simple one). */
+static gboolean
+off_front_allowed (Search *s, const KanDiscoverCandidate *c)
+{
+  g_autoptr (KanExpr) copy = kan_expr_copy (c->expr);
+  g_autofree KanExpr **consts = NULL;
+
+  if (s->o->time_limit > 0 && g_timer_elapsed (s->timer, NULL) > s->o->time_limit)
+    return FALSE;
+  return kan_expr_free_constants (copy, &consts) <= SETTLE_OFF_FRONT_CONSTANTS;
+}
+
 /* C's formula with its constants fixed at simple values as far as the noise allows
  * (kan-noise.h), in canonical form, with the errors of the constants that stay free. The
  * settled formula replaces C's unless it fits the test rows worse by more than sampling
@@ -902,7 +917,8 @@ pareto (Search *s)
               settled++;
             }
         }
-      else if (isfinite (v) && v <= limit && off < SETTLE_MAX_OFF_FRONT && !c->settled)
+      else if (isfinite (v) && v <= limit && off < SETTLE_MAX_OFF_FRONT && !c->settled
+               && off_front_allowed (s, c))
         {
           settle (s, c);
           off++;
