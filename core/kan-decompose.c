@@ -672,7 +672,8 @@ index_try_cmp (const void *a, const void *b)
 
 double
 kan_detect_single_index (const double *x, int n_in, const double *y, const double *scale,
-                         size_t n, const gboolean *positive, double *power)
+                         size_t n, const gboolean *positive, GCancellable *cancellable,
+                         double *power)
 {
   int K = G_N_ELEMENTS (index_powers);
   g_autofree double *lx = NULL;
@@ -682,6 +683,7 @@ kan_detect_single_index (const double *x, int n_in, const double *y, const doubl
   size_t stride = MAX (n / INDEX_SCREEN_ROWS, 1);
   double best = NAN, best_cost = HUGE_VAL;
   int digit[KAN_INDEX_MAX_INPUTS];
+  guint tried = 0;
 
   memset (power, 0, n_in * sizeof (double));
   if (n_in < 1 || n_in > KAN_INDEX_MAX_INPUTS || n < 16)
@@ -718,6 +720,8 @@ kan_detect_single_index (const double *x, int n_in, const double *y, const doubl
               if (p != 0.0 && (zero[i] || (!is_integer (p) && !positive[i])))
                 ok = FALSE;
             }
+          if (ok && (++tried & 255) == 0 && g_cancellable_is_cancelled (cancellable))
+            return NAN;
           if (ok)
             {
               t.score = index_score (t.power, n_in, lx, neg, y, scale, n, stride, r);
@@ -2245,7 +2249,7 @@ try_single_index (Ctx *c, GError **error)
   power = g_new0 (double, I);
   for (int i = 0; i < I; i++)
     positive[i] = all_positive (d, i);
-  score = kan_detect_single_index (x, I, y, NULL, n, positive, power);
+  score = kan_detect_single_index (x, I, y, NULL, n, positive, c->o->cancellable, power);
 
   /* xₖ^a·g(monomial of the others). */
   if (!(score <= limit) && I <= INDEX_FACTOR_MAX_INPUTS)
@@ -2270,7 +2274,7 @@ try_single_index (Ctx *c, GError **error)
             for (int i = 0, j = 0; i < I; i++)
               if (i != k)
                 pos_r[j++] = positive[i];
-            s = kan_detect_single_index (xr, I - 1, y, sc, n, pos_r, pr);
+            s = kan_detect_single_index (xr, I - 1, y, sc, n, pos_r, c->o->cancellable, pr);
             if (s < score || isnan (score))
               {
                 score = s;

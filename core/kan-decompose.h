@@ -153,7 +153,7 @@ double       kan_detect_subst_product  (const KanOracle     *f,
  * standard deviation in units of y's noise. A curve leaves only the noise; a function that
  * also varies across w leaves that variation. Ties within 2 % go to the simpler monomial.
  * *POWER (N_IN) receives the exponents; returns the score (NaN when no monomial could be
- * scored, or N_IN > KAN_INDEX_MAX_INPUTS). */
+ * scored, N_IN > KAN_INDEX_MAX_INPUTS, or CANCELLABLE (may be NULL) was cancelled). */
 #define KAN_INDEX_MAX_INPUTS 6
 double       kan_detect_single_index   (const double        *x,
                                         int                  n_in,
@@ -161,6 +161,7 @@ double       kan_detect_single_index   (const double        *x,
                                         const double        *scale,
                                         size_t               n,
                                         const gboolean      *positive,
+                                        GCancellable        *cancellable,
                                         double              *power);
 
 /* The oracle of a network (DATA is the KanModel). */

@@ -707,7 +707,7 @@ single_index (const KanDataset *d, double *power)
         positive[i] &= d->train_x[q * d->n_in + i] > 0.0;
     }
   return kan_detect_single_index (d->train_x, d->n_in, d->train_y, NULL, d->n_train,
-                                  positive, power);
+                                  positive, NULL, power);
 }
 
 static double
@@ -763,11 +763,11 @@ START_TEST (test_detect_single_index)
         xr[q * 2 + 1] = d->train_x[q * 3 + 2];
       }
     sigma = formula_rmse ("x1*(exp(x2*x3) - 1)", d);
-    s = kan_detect_single_index (xr, 2, d->train_y, sc, d->n_train, pos, pr);
+    s = kan_detect_single_index (xr, 2, d->train_y, sc, d->n_train, pos, NULL, pr);
     ck_assert_msg (pr[0] == 1.0 && pr[1] == 1.0, "scaled: x2^%g x3^%g", pr[0], pr[1]);
     ck_assert_msg (s > 0.7 * sigma && s < 1.3 * sigma, "scaled: score %g, noise %g", s, sigma);
     /* Without the scale, y is no function of x2·x3 alone. */
-    s = kan_detect_single_index (xr, 2, d->train_y, NULL, d->n_train, pos, pr);
+    s = kan_detect_single_index (xr, 2, d->train_y, NULL, d->n_train, pos, NULL, pr);
     ck_assert_msg (s > 3.0 * sigma, "unscaled: score %g, noise %g", s, sigma);
   }
   {
