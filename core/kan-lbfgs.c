@@ -5,6 +5,7 @@
  * Nocedal & Wright (algorithms 3.5 and 3.6) with safeguarded cubic interpolation.
  */
 #include "kan-lbfgs.h"
+#include "kan-spline.h"
 
 #include <math.h>
 #include <string.h>
@@ -91,7 +92,7 @@ kan_lbfgs_reset (KanLbfgs *s)
 /* Σ a·b in 4 lanes (entry q in lane q mod 4, the lanes added pairwise): a fixed order, so
  * the same bits every run, in a loop the compiler vectorises where one running sum waits on
  * each addition. */
-static double
+G_ALWAYS_INLINE static inline double
 dot (const double *restrict a, const double *restrict b, size_t n)
 {
   double acc[4] = { 0 };
@@ -105,7 +106,7 @@ dot (const double *restrict a, const double *restrict b, size_t n)
   return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
-static double
+G_ALWAYS_INLINE static inline double
 max_abs (const double *a, size_t n)
 {
   double m = 0.0;
@@ -124,7 +125,7 @@ aborted (KanLbfgs *s)
 }
 
 /* Evaluates at x0 + t·d into X; non-finite values become +∞ (rejected by every test). */
-static double
+G_ALWAYS_INLINE static inline double
 eval_at (KanLbfgs *s, double *x, double t, KanObjectiveFunc fn, void *data, double *g)
 {
   double f;
@@ -170,7 +171,7 @@ cubic_interpolate (double x1, double f1, double g1, double x2, double f2, double
 /* Strong-Wolfe line search along s->d from s->x0 (objective F0, gradient G0, slope GTD).
  * On return X holds the accepted point, G its gradient, *T the step; returns f there and adds
  * the evaluations to *EVALS. */
-static double
+G_ALWAYS_INLINE static inline double
 strong_wolfe (KanLbfgs *s, double *x, KanObjectiveFunc fn, void *data,
               double f0, const double *g0, double gtd, double *t_io, double *g, int *evals)
 {
@@ -293,7 +294,10 @@ strong_wolfe (KanLbfgs *s, double *x, KanObjectiveFunc fn, void *data,
   return bf[lo];
 }
 
-int
+/* Compiled for AVX2 and the baseline (KAN_SIMD_CLONES, kan-spline.h), the helpers above
+ * inlined into each: the vector loops over the parameters are elementwise or keep dot's four
+ * lanes, and there is no FMA, so both give the same bits. */
+KAN_SIMD_CLONES int
 kan_lbfgs_step (KanLbfgs         *s,
                 double           *x,
                 KanObjectiveFunc  fn,

@@ -225,7 +225,11 @@ loss_eval (KanLoss loss, const double *out, const double *y, size_t n, int O, do
 }
 
 /* Loss of M on the N rows of X, Y a chunk of CHUNK rows at a time through W (made for them)
- * and OUT (chunk × n_out); Y has Y_COLS columns. NaN if W's cancellable fired. */
+ * and OUT (chunk × n_out); Y has Y_COLS columns. NaN if W's cancellable fired. W keeps the
+ * bases of the data layer for the last chunk it saw (kan-forward.c keys them by the rows'
+ * address, count and the model's knots): when all N rows fit in one chunk, evaluating the same
+ * rows again (the test rows after every step) skips them. Whoever rewrites rows in place
+ * calls kan_work_input_changed on W. */
 static double
 loss_chunked (const KanModel *m, KanWork *w, double *out, size_t chunk, KanLoss loss,
               const double *x, const double *y, int y_cols, size_t n)
@@ -236,7 +240,6 @@ loss_chunked (const KanModel *m, KanWork *w, double *out, size_t chunk, KanLoss 
   for (size_t s = 0; s < n; s += chunk)
     {
       size_t c = MIN (chunk, n - s);
-      kan_work_input_changed (w);
       kan_model_forward (m, w, x + s * I, c, 0.0, out);
       if (kan_work_cancelled (w))
         return NAN;
@@ -1220,6 +1223,7 @@ static void
 inputs_changed (KanTrainer *t)
 {
   kan_work_input_changed (t->w);
+  kan_work_input_changed (t->w_eval);
   for (int q = 0; q < t->n_slices; q++)
     kan_work_input_changed (t->slices[q].w);
 }

@@ -449,6 +449,136 @@ START_TEST (test_minibatch)
 }
 END_TEST
 
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+/* A grid update gives the bits of the straightforward algorithm (qsort of each input column,
+ * pykan's quantile knots, kan_spline_eval of every old spline at the sorted samples, a
+ * least-squares refit) on columns that stress the sort: ties, -0.0 beside +0.0, a tight
+ * cluster with far outliers (most values in one bucket), and sorted input. A column with an
+ * infinite value keeps its grid. */
+START_TEST (test_grid_update_bits)
+{
+  enum { N = 700, I = 4, O = 3 };
+  KanModel *m = kt_model_new ("4,3", NULL, 6, 3, KAN_BASE_SILU, 5);
+  KanModel *ref = NULL;
+  KanLayer *L = &m->layers[0];
+  int G = m->G, k = m->k, P = G + k, T = G + 2 * k + 1;
+  double *x = g_new (double, N * I), *col = g_new (double, N), *yv = g_new (double, N * O);
+  double *want_c = g_new (double, O * P), *want_t = g_new (double, T);
+  gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
+  GError *error = NULL;
+
+  gsl_rng_set (r, 11);
+  for (int q = 0; q < I * O * P; q++)
+    L->coef[q] = 2.0 * gsl_rng_uniform (r) - 1.0;
+  for (size_t s = 0; s < N; s++)
+    {
+      double u = gsl_rng_uniform (r);
+      /* Ties on a few levels, and a run of zeros of both signs where the middle knot falls. */
+      x[s * I + 0] = s == 0 ? -1.0 : s == N - 1 ? 1.0
+                     : s < 300 ? -0.1 - floor (u * 9.0) / 10.0
+                     : s < 400 ? (s % 2 ? -0.0 : 0.0) : 0.1 + floor (u * 9.0) / 10.0;
+      /* A cluster 1e-9 wide with two far outliers. */
+      x[s * I + 1] = s == 3 ? -40.0 : s == 500 ? 55.0 : 0.3 + 1e-9 * gsl_rng_uniform (r);
+      /* Already sorted. */
+      x[s * I + 2] = -1.0 + 2.0 * s / N;
+      x[s * I + 3] = s == 123 ? INFINITY : u;
+    }
+  ref = kan_model_copy (m);
+  ck_assert_msg (kan_model_update_grid (m, x, N, &error), "%s", error ? error->message : "");
+  for (int i = 0; i < I; i++)
+    {
+      const double *t_old = kan_layer_knots (ref, &ref->layers[0], i);
+      const double *t_new = kan_layer_knots (m, L, i);
+      const double *c_old = ref->layers[0].coef + (size_t) i * O * P;
+      double lo, hi;
+
+      if (i == 3)
+        {
+          ck_assert (memcmp (t_new, t_old, sizeof (double) * T) == 0);
+          ck_assert (memcmp (L->coef + (size_t) i * O * P, c_old, sizeof (double) * O * P) == 0);
+          continue;
+        }
+      for (size_t s = 0; s < N; s++)
+        col[s] = x[s * I + i];
+      qsort (col, N, sizeof (double), cmp_double);
+      lo = col[0];
+      hi = col[N - 1];
+      for (int q = 0; q <= G; q++)
+        {
+          size_t id = q < G ? (size_t) floor ((double) N / G * q) : N - 1;
+          want_t[k + q] = m->grid_eps * (lo + (hi - lo) / G * q) + (1.0 - m->grid_eps) * col[id];
+        }
+      want_t[k] = lo;
+      want_t[k + G] = hi;
+      kan_knots_extend (want_t, G, k);
+      for (size_t s = 0; s < N; s++)
+        for (int j = 0; j < O; j++)
+          yv[s * O + j] = kan_spline_eval (t_old, G, k, c_old + (size_t) j * P, col[s]);
+      ck_assert (kan_spline_fit (want_t, G, k, col, yv, N, O, want_c, NULL));
+      ck_assert_msg (memcmp (t_new, want_t, sizeof (double) * T) == 0, "knots of input %d", i);
+      ck_assert_msg (memcmp (L->coef + (size_t) i * O * P, want_c, sizeof (double) * O * P) == 0,
+                     "coefficients of input %d", i);
+    }
+  gsl_rng_free (r);
+  g_free (x); g_free (col); g_free (yv); g_free (want_c); g_free (want_t);
+  kan_model_free (ref);
+  kan_model_free (m);
+}
+END_TEST
+
+/* The per-step test RMSE (whose evaluation keeps the bases of the test rows between steps) is
+ * the test loss of the model after the step, to the bit: across grid updates, kept and undone,
+ * and after the caller rewrote the rows in place (kan_trainer_rows_changed). */
+START_TEST (test_step_test_rmse)
+{
+  KanDataset *d = kt_demo_data (300, 200);
+  KanModel *m = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 2);
+  KanTrainConfig cfg;
+  KanTrainer *t;
+  KanStepInfo info;
+  GError *error = NULL;
+  int updated = 0;
+
+  kan_train_config_init (&cfg);
+  cfg.steps = 12;
+  cfg.stop_grid_update_step = 12;
+  cfg.grid_update_num = 6;
+  t = kan_trainer_new (m, d, &cfg, &error);
+  ck_assert_msg (t != NULL, "%s", error ? error->message : "");
+  for (int s = 0; s < cfg.steps; s++)
+    {
+      double want;
+      if (s == 7)
+        {
+          /* New rows in place, train and test alike. */
+          for (size_t b = 0; b < d->n_test; b++)
+            {
+              d->test_x[b * 2] *= -0.9;
+              d->test_y[b] = exp (sin (G_PI * d->test_x[b * 2]) + d->test_x[b * 2 + 1]
+                                  * d->test_x[b * 2 + 1]);
+            }
+          kan_trainer_rows_changed (t);
+        }
+      ck_assert_msg (kan_trainer_step (t, NULL, &info, &error), "%s",
+                     error ? error->message : "");
+      updated += info.grid_updated || info.grid_rejected;
+      want = sqrt (kan_model_loss (m, KAN_LOSS_MSE, d->test_x, d->test_y, d->n_test));
+      ck_assert_msg (info.test_rmse == want, "step %d: test RMSE %.17g, the model's %.17g", s,
+                     info.test_rmse, want);
+    }
+  ck_assert_int_ge (updated, 3);
+  kan_trainer_free (t);
+  kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
 START_TEST (test_bad_settings)
 {
   KanDataset *d = kt_demo_data (50, 10);
@@ -772,6 +902,8 @@ main (int    argc,
   tcase_add_test (tc, test_cross_entropy);
   tcase_add_test (tc, test_regularised);
   tcase_add_test (tc, test_minibatch);
+  tcase_add_test (tc, test_grid_update_bits);
+  tcase_add_test (tc, test_step_test_rmse);
   tcase_add_test (tc, test_bad_settings);
   tcase_add_test (tc, test_lbfgs_rosenbrock);
   tcase_add_test (tc, test_lbfgs_nonfinite_rejected);
