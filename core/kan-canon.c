@@ -676,6 +676,24 @@ canon_call (const KanExpr *e)
  * c·(1/u + 1/v − w): *G_OUT = c and the result is the sum without it; NULL if the terms do not
  * share one (within 1e-9 relative). Terms c/u count as c·(1/u): factor_sum does not see those,
  * and networks of 1/x edges (parallel resistors, reduced masses) produce them. */
+/* The number that leads the product E (its leftmost factor), or NULL. */
+static KanExpr *
+lead_coef (KanExpr *e)
+{
+  while (e->kind == KAN_EXPR_MUL)
+    e = e->a;
+  return e->kind == KAN_EXPR_NUM ? e : NULL;
+}
+
+/* A copy of the product E (lead_coef (E) not NULL) without its leading number. */
+static KanExpr *
+without_lead (const KanExpr *e)
+{
+  if (e->a->kind == KAN_EXPR_NUM)
+    return kan_expr_copy (e->b);
+  return kan_expr_binary (KAN_EXPR_MUL, without_lead (e->a), kan_expr_copy (e->b));
+}
+
 static gboolean
 common_coef_collect (const KanExpr *e, double sign, GPtrArray *bodies, GArray *coefs)
 {
@@ -693,18 +711,27 @@ common_coef_collect (const KanExpr *e, double sign, GPtrArray *bodies, GArray *c
     case KAN_EXPR_NEG:
       return common_coef_collect (e->a, -sign, bodies, coefs);
     case KAN_EXPR_NUM:
-      return FALSE;
+      /* A constant term carries its own value (c·x + c = c·(x + 1)). */
+      c = sign * e->value;
+      body = kan_expr_num (1.0);
+      break;
     case KAN_EXPR_MUL:
-      if (e->a->kind != KAN_EXPR_NUM)
+      if (lead_coef ((KanExpr *) e) == NULL)
         return FALSE;
-      c = sign * e->a->value;
-      body = kan_expr_copy (e->b);
+      c = sign * lead_coef ((KanExpr *) e)->value;
+      body = without_lead (e);
       break;
     case KAN_EXPR_DIV:
-      if (e->a->kind != KAN_EXPR_NUM)
+      if (e->a->kind == KAN_EXPR_NUM)
+        {
+          c = sign * e->a->value;
+          body = kan_expr_binary (KAN_EXPR_DIV, kan_expr_num (1.0), kan_expr_copy (e->b));
+          break;
+        }
+      if (lead_coef (e->a) == NULL)
         return FALSE;
-      c = sign * e->a->value;
-      body = kan_expr_binary (KAN_EXPR_DIV, kan_expr_num (1.0), kan_expr_copy (e->b));
+      c = sign * lead_coef (e->a)->value;
+      body = kan_expr_binary (KAN_EXPR_DIV, without_lead (e->a), kan_expr_copy (e->b));
       break;
     default:
       return FALSE;
@@ -812,16 +839,19 @@ canon_node (const KanExpr *e)
           else
             kan_expr_free (before);
         }
-      if (e->kind == KAN_EXPR_DIV && a->kind == KAN_EXPR_NUM)
+      if (e->kind == KAN_EXPR_DIV && (a->kind == KAN_EXPR_NUM || lead_coef (a) != NULL))
         {
-          /* k/(c·S') → (k/c)/S' when every term of the denominator carries c. */
+          /* k·P/(c·S') → (k/c)·P/S' when every term of the denominator carries c. */
           inner = common_coef_sum (b, &g);
-          if (inner != NULL && isfinite (a->value / g))
+          if (inner != NULL)
             {
-              double k = a->value / g;
-              kan_expr_free (a);
-              kan_expr_free (b);
-              return kan_expr_binary (KAN_EXPR_DIV, kan_expr_num (k), inner);
+              KanExpr *k = a->kind == KAN_EXPR_NUM ? a : lead_coef (a);
+              if (isfinite (k->value / g))
+                {
+                  k->value /= g;
+                  kan_expr_free (b);
+                  return kan_expr_binary (KAN_EXPR_DIV, a, inner);
+                }
             }
           kan_expr_free (inner);
         }

@@ -177,6 +177,21 @@ START_TEST (test_split_quotient)
 }
 END_TEST
 
+/* A factor every term of a denominator carries, constant terms too, cancels against the
+ * numerator's leading number (Compton's law as fitted at 1 % noise). */
+START_TEST (test_common_factor)
+{
+  static const Case cases[] = {
+    { "0.078*m*c^2/(0.078*m*c^2/E - 0.078*cos(t) + 0.078)", "m*c^2/(m*c^2/E - cos(t) + 1)",
+      0.5, 2 },
+    { "2*x/(4*x + 4)", "0.5*x/(x + 1)", 0.5, 2 },
+    { "3/(1.5*x + 1.5*y)", "2/(x + y)", 0.5, 2 },
+  };
+
+  check_cases (cases, G_N_ELEMENTS (cases), FALSE);
+}
+END_TEST
+
 /* Phases of sin and cos that are multiples of π/2. */
 START_TEST (test_trig_phases)
 {
@@ -425,6 +440,7 @@ canon_suite (void)
   tcase_set_timeout (tc, 300);
   tcase_add_test (tc, test_exp_of_logs);
   tcase_add_test (tc, test_split_quotient);
+  tcase_add_test (tc, test_common_factor);
   tcase_add_test (tc, test_trig_phases);
   tcase_add_test (tc, test_root_constants);
   tcase_add_test (tc, test_powers);
