@@ -428,19 +428,22 @@ edge_spline_runs (const int *restrict runs, int G, const double *restrict bas,
 
 /* The output of numeric edge E (input node I) at rows B0 … B1−1, from its sorted spline SPL
  * and the node's sorted base function BASE read at each row's position POS (a gather, so
- * that every output is written once and in row order): postnum[b,e] = w_b·b(x) + w_s·spline(x)
- * (stride STRIDE), added into the subnode sums Z (by row). */
+ * that every output is written once and in row order): w_b·b(x) + w_s·spline(x), into
+ * postnum (PNUM, stride STRIDE) when WITH_PNUM, added into the subnode sums Z (by row) when
+ * WITH_Z. */
 KAN_HOT_INLINE void
 edge_rows (const int *restrict pos, const double *restrict base, const double *restrict spl,
            double wb, double ws, size_t b0, size_t b1, double *restrict pnum, size_t stride,
-           double *restrict z)
+           double *restrict z, gboolean with_pnum, gboolean with_z)
 {
   for (size_t b = b0; b < b1; b++)
     {
       size_t kb = (size_t) pos[b];
       double pn = wb * base[kb] + ws * spl[kb];
-      pnum[b * stride] = pn;
-      z[b] += pn;
+      if (with_pnum)
+        pnum[b * stride] = pn;
+      if (with_z)
+        z[b] += pn;
     }
 }
 
@@ -456,7 +459,12 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, s
   int I = L->n_in, O = L->n_out, P = m->G + m->k;
   size_t IO = (size_t) I * O;
 
+  /* The per-edge outputs only for symbolic layers (post adds to them) and callers that read
+   * them after every forward (training with the regulariser); otherwise on demand. */
+  gboolean lazy = !has_sym && !w->edges_eager;
+
   W->post_alias = !has_sym;
+  W->postnum_pending = lazy;
   for (int i = 0; i < I; i++)
     for (int j = 0; j < O; j++)
       {
@@ -489,15 +497,17 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, s
 
         if (kan_work_tick (w, n))
           return;
-        if (msk != 0.0)
+        if (msk != 0.0 && lazy)
           edge_rows (W->pos + (size_t) i * n, W->base + (size_t) i * n, W->spl + e * n,
-                     msk * L->scale_base[e], msk * L->scale_sp[e], 0, n, pnum, IO, z);
-        else
+                     msk * L->scale_base[e], msk * L->scale_sp[e], 0, n, pnum, IO, z, FALSE,
+                     TRUE);
+        else if (msk != 0.0)
+          edge_rows (W->pos + (size_t) i * n, W->base + (size_t) i * n, W->spl + e * n,
+                     msk * L->scale_base[e], msk * L->scale_sp[e], 0, n, pnum, IO, z, TRUE,
+                     TRUE);
+        else if (!lazy)
           for (size_t b = 0; b < n; b++)
-            {
-              pnum[b * IO] = 0.0;
-              z[b] += 0.0;
-            }
+            pnum[b * IO] = 0.0;
         if (!has_sym)
           continue;
         if (L->mask_sym[e] != 0.0)
@@ -529,6 +539,36 @@ forward_layer_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork
     forward_edges (m, L, W, w, n, m->k + 1, has_sym, y_th);
 }
 
+void
+kan_forward_write_edges (KanWork *w)
+{
+  const KanModel *m = w->fwd_model;
+
+  w->edges_read = TRUE;
+  for (int l = 0; l < w->depth && m != NULL; l++)
+    {
+      const KanLayer *L = &m->layers[l];
+      WorkLayer *W = &w->wl[l];
+      size_t n = w->n, IO = (size_t) L->n_in * L->n_out;
+      if (!W->postnum_pending)
+        continue;
+      for (int i = 0; i < L->n_in; i++)
+        for (int j = 0; j < L->n_out; j++)
+          {
+            size_t e = (size_t) i * L->n_out + j;
+            double msk = L->mask[e], *pnum = W->postnum + e;
+            if (msk != 0.0)
+              edge_rows (W->pos + (size_t) i * n, W->base + (size_t) i * n, W->spl + e * n,
+                         msk * L->scale_base[e], msk * L->scale_sp[e], 0, n, pnum, IO, NULL,
+                         TRUE, FALSE);
+            else
+              for (size_t b = 0; b < n; b++)
+                pnum[b * IO] = 0.0;
+          }
+      W->postnum_pending = FALSE;
+    }
+}
+
 /* Forward through layers 0 … N_LAYERS−1: the input of layer N_LAYERS (or the output) is then
  * in the workspace. Stops early, with W->cancelled set, when the cancellable fires. */
 void
@@ -544,6 +584,11 @@ kan_model_forward_layers (const KanModel *m,
   w->n = n;
   w->y_th = y_th;
   w->reg_pending = FALSE;
+  w->fwd_model = m;
+  w->edges_eager = w->edges_read;
+  w->edges_read = FALSE;
+  for (int l = 0; l < w->depth; l++)
+    w->wl[l].postnum_pending = FALSE;
   w->cancelled = FALSE;
   update_tables (m, w);
 

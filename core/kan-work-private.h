@@ -51,6 +51,9 @@ typedef struct
   double *zs;      /* O × n   after the subnode affine */
   double *y;       /* Q × n   after multiplication */
   gboolean post_alias;
+  /* The last forward left postnum unwritten (the per-edge pass, no symbolic edge, nobody read
+   * the edge outputs after the forward before): kan_forward_write_edges writes it. */
+  gboolean postnum_pending;
   /* pending regulariser gradient: ∂/∂postnum[b,i,j] = alpha[e]·(postnum − mean_p[e]) and
    * ∂/∂x[b,i] = beta[i]·(x − mean_x[i]) */
   double *alpha, *mean_p, *beta, *mean_x;
@@ -68,6 +71,10 @@ struct _KanWork
   double     *out;        /* n × n_out, last output */
   double      y_th;
   gboolean    reg_pending;
+  /* The per-edge outputs (postnum) were read since the last forward (edges_read; the next
+   * forward then writes them at once, edges_eager), and the model of the last forward. */
+  gboolean    edges_read, edges_eager;
+  const KanModel *fwd_model;
   /* layer-0 basis cache key */
   const double *cache_x;
   size_t      cache_n;
@@ -134,5 +141,10 @@ void kan_model_forward_layers (const KanModel *m,
                                size_t          n,
                                double          y_th,
                                int             n_layers);
+
+/* Writes the per-edge outputs (postnum) the last forward left pending (kan-forward.c), the
+ * same bits as the forward would have written; called through kan_dense_edges by whatever
+ * reads them. */
+void kan_forward_write_edges (KanWork *w);
 
 G_END_DECLS
