@@ -172,33 +172,45 @@ dot_lanes (const double *restrict a, const double *restrict b, size_t n)
 
 /* The four sums Σ_k GS[k]·BAS[r·STRIDE + k] (r < 4, k < N) of a cubic run, added into
  * GC[0..3]: one pass with the four sums side by side, each in 4 lanes (row k in lane k mod
- * 4, the lanes added pairwise), where four dot_lanes would read GS four times. */
+ * 4, the lanes added pairwise), where four dot_lanes would read GS four times. With DX, in the
+ * same pass, ∂/∂x added into GXS: GM[k]·(SBW·DBASE[k] + SP·Σ_r C[r]·DBAS[r·STRIDE + k]). */
 G_ALWAYS_INLINE static inline void
 run_dots4 (const double *restrict gs, const double *restrict bas, size_t stride, size_t n,
-           double *restrict gc)
+           double *restrict gc, gboolean dx, const double *restrict gm,
+           const double *restrict dbas, const double *restrict dbase, const double *c,
+           double sbw, double sp, double *restrict gxs)
 {
   const double *restrict b0 = bas, *restrict b1 = bas + stride;
   const double *restrict b2 = bas + 2 * stride, *restrict b3 = bas + 3 * stride;
   double a0[4] = { 0 }, a1[4] = { 0 }, a2[4] = { 0 }, a3[4] = { 0 };
+  double c0 = dx ? c[0] : 0.0, c1 = dx ? c[1] : 0.0, c2 = dx ? c[2] : 0.0, c3 = dx ? c[3] : 0.0;
   size_t k = 0;
 
+#define RUN_DOTS4_ROW(k, v)                                                                     \
+  do                                                                                            \
+    {                                                                                           \
+      double g = gs[k];                                                                         \
+      a0[v] += g * b0[k];                                                                       \
+      a1[v] += g * b1[k];                                                                       \
+      a2[v] += g * b2[k];                                                                       \
+      a3[v] += g * b3[k];                                                                       \
+      if (dx)                                                                                   \
+        {                                                                                       \
+          double dsv = 0.0;                                                                     \
+          dsv += c0 * dbas[k];                                                                  \
+          dsv += c1 * dbas[stride + k];                                                         \
+          dsv += c2 * dbas[2 * stride + k];                                                     \
+          dsv += c3 * dbas[3 * stride + k];                                                     \
+          gxs[k] += gm[k] * (sbw * dbase[k] + sp * dsv);                                        \
+        }                                                                                       \
+    }                                                                                           \
+  while (0)
   for (; k + 4 <= n; k += 4)
     for (int v = 0; v < 4; v++)
-      {
-        double g = gs[k + v];
-        a0[v] += g * b0[k + v];
-        a1[v] += g * b1[k + v];
-        a2[v] += g * b2[k + v];
-        a3[v] += g * b3[k + v];
-      }
+      RUN_DOTS4_ROW (k + v, v);
   for (int v = 0; k < n; k++, v++)
-    {
-      double g = gs[k];
-      a0[v] += g * b0[k];
-      a1[v] += g * b1[k];
-      a2[v] += g * b2[k];
-      a3[v] += g * b3[k];
-    }
+    RUN_DOTS4_ROW (k, v);
+#undef RUN_DOTS4_ROW
   gc[0] += (a0[0] + a0[1]) + (a0[2] + a0[3]);
   gc[1] += (a1[0] + a1[1]) + (a1[2] + a1[3]);
   gc[2] += (a2[0] + a2[1]) + (a2[2] + a2[3]);
@@ -233,18 +245,38 @@ edge_numeric_back (const EdgeBack *E, const double *restrict gz, size_t n, int K
   const double *restrict dbase = E->dbase, *restrict c = E->c;
   double msk = E->msk, sp = E->sp, sbw = E->sbw, alpha = E->alpha, mp = E->mp;
 
-  /* ∂/∂(mask · numeric part) of each row, gathered into sorted order, and times w_s. */
-  for (size_t kk = 0; kk < n; kk++)
-    {
-      size_t b = (size_t) perm[kk];
-      double g = gz[b];
-      if (reg)
-        g += alpha * (E->pnum[b * E->stride] - mp);
-      gm[kk] = g * msk;
-      gs[kk] = gm[kk] * sp;
-    }
-  *acc_sb = dot_lanes (gm, E->base, n);
-  *acc_sp = dot_lanes (gm, E->spl, n);
+  /* ∂/∂(mask · numeric part) of each row, gathered into sorted order, and times w_s; in the
+   * same pass the sums for w_b and w_s, in lanes (row kk in lane kk mod KAN_BACK_LANES). */
+  {
+    double a_sb[KAN_BACK_LANES] = { 0 }, a_sp[KAN_BACK_LANES] = { 0 };
+    const double *restrict base = E->base, *restrict spl = E->spl;
+    size_t kk = 0;
+    for (; kk + KAN_BACK_LANES <= n; kk += KAN_BACK_LANES)
+      for (int v = 0; v < KAN_BACK_LANES; v++)
+        {
+          size_t b = (size_t) perm[kk + v];
+          double g = gz[b];
+          if (reg)
+            g += alpha * (E->pnum[b * E->stride] - mp);
+          gm[kk + v] = g * msk;
+          gs[kk + v] = gm[kk + v] * sp;
+          a_sb[v] += gm[kk + v] * base[kk + v];
+          a_sp[v] += gm[kk + v] * spl[kk + v];
+        }
+    for (int v = 0; kk < n; kk++, v++)
+      {
+        size_t b = (size_t) perm[kk];
+        double g = gz[b];
+        if (reg)
+          g += alpha * (E->pnum[b * E->stride] - mp);
+        gm[kk] = g * msk;
+        gs[kk] = gm[kk] * sp;
+        a_sb[v] += gm[kk] * base[kk];
+        a_sp[v] += gm[kk] * spl[kk];
+      }
+    *acc_sb = lanes_sum (a_sb);
+    *acc_sp = lanes_sum (a_sp);
+  }
   for (int q = 0; q < E->G; q++)
     {
       size_t k0 = (size_t) runs[q], k1 = (size_t) runs[q + 1];
@@ -263,7 +295,12 @@ edge_numeric_back (const EdgeBack *E, const double *restrict gz, size_t n, int K
             gcl[q + r] += acc[r];
         }
       else if (K1 == 4)
-        run_dots4 (gs + k0, bas + k0, n, k1 - k0, gcl + q);
+        {
+          /* The four sums and ∂/∂x in one pass over the run. */
+          run_dots4 (gs + k0, bas + k0, n, k1 - k0, gcl + q, dx, gm + k0, dbas + k0,
+                     dbase + k0, c + q, sbw, sp, gxs + k0);
+          continue;
+        }
       else
         KAN_UNROLL
         for (int r = 0; r < K1; r++)
