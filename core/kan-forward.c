@@ -175,15 +175,15 @@ sort_rows (WorkLayer *W, KanWork *w, int i, int nk, size_t n, const int *key,
         size_t b = lo[j] + p, kk = (size_t) next[j * nk + key[b]]++;
         perm[kk] = (int) b;
         pos[b] = (int) kk;
+        xs[kk] = col[b];
       }
   for (size_t b = lo[KAN_WORK_SORT_SLICES - 1] + len; b < n; b++)
     {
       size_t kk = (size_t) next[(KAN_WORK_SORT_SLICES - 1) * nk + key[b]]++;
       perm[kk] = (int) b;
       pos[b] = (int) kk;
+      xs[kk] = col[b];
     }
-  for (size_t kk = 0; kk < n; kk++)
-    xs[kk] = col[perm[kk]];
 }
 
 /* Cubic rows on grids of at most this many intervals are sorted by their knot span, found by
@@ -297,7 +297,8 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
       double *restrict bas = W->bas + (size_t) i * n * K1;
       double *restrict dbas = W->dbas + (size_t) i * n * K1;
       double *restrict base = W->base + (size_t) i * n, *restrict dbase = W->dbase + (size_t) i * n;
-      double *restrict col = w->t_col;
+      /* The node's column: layers l > 0 have it from the previous layer's affine. */
+      const double *restrict col = W->xc != NULL ? W->xc + (size_t) i * n : w->t_col;
 
       gboolean by_span = k == 3 && G <= KAN_FIRST3_COUNT_MAX_G;
       int *restrict key = by_span ? w->t_key : m0, *restrict kst = w->t_kst;
@@ -307,8 +308,9 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
           size_t b1 = MIN (n, b0 + KAN_WORK_BLOCK_ROWS);
           if (kan_work_tick (w, b1 - b0))
             return;
-          for (size_t b = b0; b < b1; b++)
-            col[b] = W->x[b * I + i];
+          if (W->xc == NULL)
+            for (size_t b = b0; b < b1; b++)
+              w->t_col[b] = W->x[b * I + i];
           if (by_span)
             first3_keys (t, G, col + b0, b1 - b0, key + b0, m0 + b0, w->t_bas);
           else if (k == 3)
@@ -639,6 +641,7 @@ kan_model_forward_layers (const KanModel *m,
       /* Subnode affine, multiplication, node affine, row-contiguous per (sub)node. */
       {
         double *xnext = l + 1 < m->depth ? w->wl[l + 1].x : w->out;
+        double *xc = l + 1 < m->depth ? w->wl[l + 1].xc : NULL;
         for (int j = 0; j < O; j++)
           {
             const double *z = W->z + (size_t) j * n;
@@ -659,6 +662,9 @@ kan_model_forward_layers (const KanModel *m,
                     y[b] = zs[b];
                     xnext[b * Q + q] = ns * zs[b] + nb;
                   }
+                if (xc != NULL)
+                  for (size_t b = 0; b < n; b++)
+                    xc[(size_t) q * n + b] = ns * zs[b] + nb;
                 continue;
               }
             for (size_t b = 0; b < n; b++)
@@ -671,6 +677,9 @@ kan_model_forward_layers (const KanModel *m,
               }
             for (size_t b = 0; b < n; b++)
               xnext[b * Q + q] = ns * y[b] + nb;
+            if (xc != NULL)
+              for (size_t b = 0; b < n; b++)
+                xc[(size_t) q * n + b] = ns * y[b] + nb;
           }
       }
     }

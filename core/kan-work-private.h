@@ -32,6 +32,7 @@ typedef struct
    * span (kan-forward.c): the rows of a run are then grouped by span too, so that the spans
    * near the ends of the knots are computed as vectors like the others. */
   double *x;       /* n × I   layer input (owned for l > 0; layer 0 copies too, for the trace) */
+  double *xc;      /* I × n   the input by node (layers l > 0; NULL for layer 0) */
   double *xs;      /* I × n   sorted: the input */
   int    *perm;    /* I × n   row at sorted position k */
   int    *pos;     /* I × n   sorted position of row b */

@@ -28,7 +28,7 @@ kan_work_bytes (const KanModel *m,
     {
       const KanLayer *L = &m->layers[l];
       double I = L->n_in, O = L->n_out, Q = L->n_next;
-      total += n * (I * (7 + 2 * K1) + 2 * I * O + 2 * O + Q)
+      total += n * (I * (7 + 2 * K1 + (l > 0)) + 2 * I * O + 2 * O + Q)
                + 2 * I * O + 2 * I + I * ext * (1 + MAX (m->k, 1)) + I * (m->G + 1);
       if (kan_layer_has_symbolic (L))
         total += 3 * n * I * O;
@@ -78,6 +78,7 @@ kan_work_new (const KanModel *m,
       WorkLayer *W = &w->wl[l];
       size_t I = L->n_in, O = L->n_out, Q = L->n_next;
       W->x = g_new (double, n_max * I);
+      W->xc = l > 0 ? g_new (double, n_max * I) : NULL;
       W->perm = g_new (int, n_max * I);
       W->pos = g_new (int, n_max * I);
       W->runs = g_new (int, (m->G + 1) * I);
@@ -129,7 +130,7 @@ kan_work_free (KanWork *w)
   for (int l = 0; l < w->depth; l++)
     {
       WorkLayer *W = &w->wl[l];
-      g_free (W->x); g_free (W->perm); g_free (W->pos); g_free (W->runs); g_free (W->m0);
+      g_free (W->x); g_free (W->xc); g_free (W->perm); g_free (W->pos); g_free (W->runs); g_free (W->m0);
       g_free (W->xs); g_free (W->bas); g_free (W->dbas); g_free (W->base); g_free (W->dbase);
       g_free (W->spl);
       g_free (W->post); g_free (W->postnum); g_free (W->symf); g_free (W->dsymf);
