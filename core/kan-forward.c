@@ -150,6 +150,7 @@ sort_rows (WorkLayer *W, KanWork *w, int i, int nk, size_t n, const int *key,
   lo[KAN_WORK_SORT_SLICES] = n;
   memset (next, 0, sizeof (int) * KAN_WORK_SORT_SLICES * nk);
   for (size_t p = 0; p < len; p++)
+    KAN_UNROLL
     for (int j = 0; j < KAN_WORK_SORT_SLICES; j++)
       next[j * nk + key[lo[j] + p]]++;
   for (size_t b = lo[KAN_WORK_SORT_SLICES - 1] + len; b < n; b++)
@@ -170,6 +171,7 @@ sort_rows (WorkLayer *W, KanWork *w, int i, int nk, size_t n, const int *key,
     kst[nk] = at;
   }
   for (size_t p = 0; p < len; p++)
+    KAN_UNROLL
     for (int j = 0; j < KAN_WORK_SORT_SLICES; j++)
       {
         size_t b = lo[j] + p, kk = (size_t) next[j * nk + key[b]]++;
