@@ -45,7 +45,7 @@ backward_sample_k (const KanModel *m,
       const KanLayer *L = &m->layers[l];
       WorkLayer *W = &w->wl[l];
       int I = L->n_in, O = L->n_out, Q = L->n_next;
-      const double *zs = W->zs + b, *z = W->z + b, *y = W->y + b;   /* stride n */
+      const double *zs = W->zs + b, *z = W->z + b;   /* stride n */
       double *gz = w->g_c;   /* ∂/∂z, per subnode */
       size_t off_ns = L->node_scale - m->params, off_nb = L->node_bias - m->params;
       size_t off_ss = L->subnode_scale - m->params, off_sb = L->subnode_bias - m->params;
@@ -58,7 +58,7 @@ backward_sample_k (const KanModel *m,
           double gq = g[q];
           double gy = gq * L->node_scale[q];
           int s0 = L->group_start[q], s1 = L->group_start[q + 1];
-          grad[off_ns + q] += gq * y[q * n];
+          grad[off_ns + q] += gq * kan_node_y (L, W, q, n)[b];
           grad[off_nb + q] += gq;
           for (int s = s0; s < s1; s++)
             {
@@ -373,7 +373,7 @@ backward_batch_k (const KanModel *m,
        * has the product of the others 1: its own loop, which the compiler vectorises. */
       for (int q = 0; q < Q; q++)
         {
-          const double *gq = g + (size_t) q * n, *y = W->y + (size_t) q * n;
+          const double *gq = g + (size_t) q * n, *y = kan_node_y (L, W, q, n);
           double ns = L->node_scale[q];
           double a_ns[KAN_BACK_LANES] = { 0 }, a_nb[KAN_BACK_LANES] = { 0 };
           int s0 = L->group_start[q], s1 = L->group_start[q + 1];

@@ -640,35 +640,40 @@ kan_model_forward_layers (const KanModel *m,
       if (w->cancelled)
         return;
 
-      /* Subnode affine, multiplication, node affine, row-contiguous per (sub)node. */
+      /* Subnode affine, multiplication, node affine, row-contiguous per (sub)node. A node
+       * of one subnode has y = zs (node_y reads zs): one pass. */
       {
         double *xnext = l + 1 < m->depth ? w->wl[l + 1].x : w->out;
         double *xc = l + 1 < m->depth ? w->wl[l + 1].xc : NULL;
-        for (int j = 0; j < O; j++)
-          {
-            const double *z = W->z + (size_t) j * n;
-            double *zs = W->zs + (size_t) j * n, ss = L->subnode_scale[j];
-            double sb = L->subnode_bias[j];
-            for (size_t b = 0; b < n; b++)
-              zs[b] = ss * z[b] + sb;
-          }
         for (int q = 0; q < Q; q++)
           {
             double *y = W->y + (size_t) q * n, ns = L->node_scale[q], nb = L->node_bias[q];
-            if (L->group_start[q + 1] - L->group_start[q] == 1)
+            for (int j = L->group_start[q]; j < L->group_start[q + 1]; j++)
               {
-                /* One subnode: y = 1·zs, the same bits, in one pass. */
-                const double *zs = W->zs + (size_t) L->group_start[q] * n;
-                for (size_t b = 0; b < n; b++)
-                  {
-                    y[b] = zs[b];
-                    xnext[b * Q + q] = ns * zs[b] + nb;
-                  }
-                if (xc != NULL)
+                const double *restrict z = W->z + (size_t) j * n;
+                double *restrict zs = W->zs + (size_t) j * n, ss = L->subnode_scale[j];
+                double sb = L->subnode_bias[j];
+                if (L->group_start[q + 1] - L->group_start[q] > 1)
                   for (size_t b = 0; b < n; b++)
-                    xc[(size_t) q * n + b] = ns * zs[b] + nb;
-                continue;
+                    zs[b] = ss * z[b] + sb;
+                else if (xc != NULL)
+                  for (size_t b = 0; b < n; b++)
+                    {
+                      double v = ss * z[b] + sb, u = ns * v + nb;
+                      zs[b] = v;
+                      xnext[b * Q + q] = u;
+                      xc[(size_t) q * n + b] = u;
+                    }
+                else
+                  for (size_t b = 0; b < n; b++)
+                    {
+                      double v = ss * z[b] + sb;
+                      zs[b] = v;
+                      xnext[b * Q + q] = ns * v + nb;
+                    }
               }
+            if (L->group_start[q + 1] - L->group_start[q] == 1)
+              continue;
             for (size_t b = 0; b < n; b++)
               y[b] = 1.0;
             for (int s = L->group_start[q]; s < L->group_start[q + 1]; s++)

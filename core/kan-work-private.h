@@ -50,7 +50,7 @@ typedef struct
   double *dsymf;   /* I·O × n  f'(a·x+b) */
   double *z;       /* O × n   subnode sums */
   double *zs;      /* O × n   after the subnode affine */
-  double *y;       /* Q × n   after multiplication */
+  double *y;       /* Q × n   after multiplication (nodes of one subnode: in zs, kan_node_y) */
   gboolean post_alias;
   /* The last forward left postnum unwritten (the per-edge pass, no symbolic edge, nobody read
    * the edge outputs after the forward before): kan_forward_write_edges writes it. */
@@ -115,6 +115,16 @@ kan_layer_has_symbolic (const KanLayer *L)
     if (L->mask_sym[e] != 0.0)
       return TRUE;
   return FALSE;
+}
+
+/* The rows of node Q of layer L after multiplication (n of them): W->y, or the subnode's
+ * zs when the node has one subnode (the forward writes y only for products). */
+static inline const double *
+kan_node_y (const KanLayer *L, const WorkLayer *W, int q, size_t n)
+{
+  if (L->group_start[q + 1] - L->group_start[q] == 1)
+    return W->zs + (size_t) L->group_start[q] * n;
+  return W->y + (size_t) q * n;
 }
 
 /* Counts UNITS of work (rows × edges, or parameters) and looks at the cancellable once every
