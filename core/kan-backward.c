@@ -370,7 +370,8 @@ backward_batch_k (const KanModel *m,
 
       /* Node affine and multiplication: g (Q × n) → gz (O × n). Every parameter's sum over
        * the rows in lanes (KAN_BACK_LANES). A subnode alone in its node (no multiplication)
-       * has the product of the others 1: its own loop, which the compiler vectorises. */
+       * has the product of the others 1: one loop with its node's, which the compiler
+       * vectorises. */
       for (int q = 0; q < Q; q++)
         {
           const double *gq = g + (size_t) q * n, *y = kan_node_y (L, W, q, n);
@@ -378,6 +379,35 @@ backward_batch_k (const KanModel *m,
           double a_ns[KAN_BACK_LANES] = { 0 }, a_nb[KAN_BACK_LANES] = { 0 };
           int s0 = L->group_start[q], s1 = L->group_start[q + 1];
           size_t b = 0;
+          if (s1 - s0 == 1)
+            {
+              /* One subnode: its sums and gz in the same pass as the node's. */
+              const double *restrict z = W->z + (size_t) s0 * n;
+              double *restrict gz = gzb + (size_t) s0 * n, ss = L->subnode_scale[s0];
+              double a_ss[KAN_BACK_LANES] = { 0 }, a_sb[KAN_BACK_LANES] = { 0 };
+#define NODE_BACK_ROW(b, v)                                                                     \
+  do                                                                                            \
+    {                                                                                           \
+      double gy = gq[b] * ns;                                                                   \
+      a_ns[v] += gq[b] * y[b];                                                                  \
+      a_nb[v] += gq[b];                                                                         \
+      a_ss[v] += gy * z[b];                                                                     \
+      a_sb[v] += gy;                                                                            \
+      gz[b] = gy * ss;                                                                          \
+    }                                                                                           \
+  while (0)
+              for (; b + KAN_BACK_LANES <= n; b += KAN_BACK_LANES)
+                for (int v = 0; v < KAN_BACK_LANES; v++)
+                  NODE_BACK_ROW (b + v, v);
+              for (int v = 0; b < n; b++, v++)
+                NODE_BACK_ROW (b, v);
+#undef NODE_BACK_ROW
+              g_ns[q] += lanes_sum (a_ns);
+              g_nb[q] += lanes_sum (a_nb);
+              g_ss[s0] += lanes_sum (a_ss);
+              g_sb[s0] += lanes_sum (a_sb);
+              continue;
+            }
           for (; b + KAN_BACK_LANES <= n; b += KAN_BACK_LANES)
             for (int v = 0; v < KAN_BACK_LANES; v++)
               {
@@ -391,41 +421,23 @@ backward_batch_k (const KanModel *m,
             }
           g_ns[q] += lanes_sum (a_ns);
           g_nb[q] += lanes_sum (a_nb);
+          /* Products: the product of the others' zs. */
           for (int s = s0; s < s1; s++)
             {
               const double *restrict z = W->z + (size_t) s * n;
               double *restrict gz = gzb + (size_t) s * n, ss = L->subnode_scale[s];
               double a_ss[KAN_BACK_LANES] = { 0 }, a_sb[KAN_BACK_LANES] = { 0 };
-              if (s1 - s0 == 1)
+              for (b = 0; b < n; b++)
                 {
-                  for (b = 0; b + KAN_BACK_LANES <= n; b += KAN_BACK_LANES)
-                    for (int v = 0; v < KAN_BACK_LANES; v++)
-                      {
-                        double gy = gq[b + v] * ns;
-                        a_ss[v] += gy * z[b + v];
-                        a_sb[v] += gy;
-                        gz[b + v] = gy * ss;
-                      }
-                  for (int v = 0; b < n; b++, v++)
-                    {
-                      double gy = gq[b] * ns;
-                      a_ss[v] += gy * z[b];
-                      a_sb[v] += gy;
-                      gz[b] = gy * ss;
-                    }
+                  double gy = gq[b] * ns, others = 1.0;
+                  int v = (int) (b % KAN_BACK_LANES);
+                  for (int t = s0; t < s1; t++)
+                    if (t != s)
+                      others *= W->zs[(size_t) t * n + b];
+                  a_ss[v] += gy * others * z[b];
+                  a_sb[v] += gy * others;
+                  gz[b] = gy * others * ss;
                 }
-              else
-                for (b = 0; b < n; b++)
-                  {
-                    double gy = gq[b] * ns, others = 1.0;
-                    int v = (int) (b % KAN_BACK_LANES);
-                    for (int t = s0; t < s1; t++)
-                      if (t != s)
-                        others *= W->zs[(size_t) t * n + b];
-                    a_ss[v] += gy * others * z[b];
-                    a_sb[v] += gy * others;
-                    gz[b] = gy * others * ss;
-                  }
               g_ss[s] += lanes_sum (a_ss);
               g_sb[s] += lanes_sum (a_sb);
             }
