@@ -209,25 +209,25 @@ first3_keys (const double *t, int G, const double *restrict xs, size_t n, int *r
              int *restrict m0, double *restrict cnt)
 {
   double first = t[0], last = t[G + 6];
+  /* The knots t_1 … t_{G+5}, four a pass, the last pass padded with +∞ (no finite point
+   * counts it; +∞ itself lies outside the knots). The counts are small integers: exact in any
+   * order. */
+  double tp[KAN_FIRST3_COUNT_MAX_G + 8];
+  int nq = (G + 5 + 3) / 4 * 4;
 
-  int q = 1;
-
-  for (size_t s = 0; s < n; s++)
-    cnt[s] = 0.0;
-  /* Four knots a pass (the counts are small integers: exact in any order). */
-  for (; q + 3 <= G + 5; q += 4)
-    {
-      double t0 = t[q], t1 = t[q + 1], t2 = t[q + 2], t3 = t[q + 3];
+  for (int q = 0; q < nq; q++)
+    tp[q] = q < G + 5 ? t[q + 1] : INFINITY;
+#define FIRST3_COUNT4(s)                                                                        \
+  (((xs[s] >= tp[q] ? 1.0 : 0.0) + (xs[s] >= tp[q + 1] ? 1.0 : 0.0))                             \
+   + ((xs[s] >= tp[q + 2] ? 1.0 : 0.0) + (xs[s] >= tp[q + 3] ? 1.0 : 0.0)))
+  for (int q = 0; q < nq; q += 4)
+    if (q == 0)
       for (size_t s = 0; s < n; s++)
-        cnt[s] += ((xs[s] >= t0 ? 1.0 : 0.0) + (xs[s] >= t1 ? 1.0 : 0.0))
-                  + ((xs[s] >= t2 ? 1.0 : 0.0) + (xs[s] >= t3 ? 1.0 : 0.0));
-    }
-  for (; q <= G + 5; q++)
-    {
-      double tq = t[q];
+        cnt[s] = FIRST3_COUNT4 (s);
+    else
       for (size_t s = 0; s < n; s++)
-        cnt[s] += xs[s] >= tq ? 1.0 : 0.0;
-    }
+        cnt[s] += FIRST3_COUNT4 (s);
+#undef FIRST3_COUNT4
   for (size_t s = 0; s < n; s++)
     {
       int sp = (int) cnt[s];
