@@ -338,6 +338,101 @@ edge_numeric_back_k (const EdgeBack *E, const double *gz, size_t n, int K1, gboo
     edge_numeric_back (E, gz, n, K1, FALSE, FALSE, gm, gs, gcl, acc_sb, acc_sp, gxs);
 }
 
+/* ACC[c·4 + v] += Σ_b GZ[b]·F[c·STRIDE + b] over the rows b < N (a multiple of 4 but for the
+ * last block) with b mod 4 = v, for c < C: the sums of feat_backward in 4 lanes. C is a
+ * constant after inlining. */
+KAN_HOT_INLINE void
+feat_sums_c (const double *restrict F, const double *restrict gz, size_t n, size_t stride,
+             int C, double *restrict acc)
+{
+  double a[KAN_FEAT_MAX_COLS][4];
+  size_t b = 0;
+
+  KAN_UNROLL
+  for (int c = 0; c < C; c++)
+    for (int v = 0; v < 4; v++)
+      a[c][v] = acc[c * 4 + v];
+  for (; b + 4 <= n; b += 4)
+    KAN_UNROLL
+    for (int c = 0; c < C; c++)
+      for (int v = 0; v < 4; v++)
+        a[c][v] += gz[b + v] * F[(size_t) c * stride + b + v];
+  for (int v = 0; b < n; b++, v++)
+    KAN_UNROLL
+    for (int c = 0; c < C; c++)
+      a[c][v] += gz[b] * F[(size_t) c * stride + b];
+  KAN_UNROLL
+  for (int c = 0; c < C; c++)
+    for (int v = 0; v < 4; v++)
+      acc[c * 4 + v] = a[c][v];
+}
+
+/* Backward of the edges of layer L from its features (its forward went that way, no
+ * regulariser gradient pending): GZB (O × n, ∂/∂z) → the gradients of the coefficients,
+ * w_b and w_s added into GRAD; node by node in blocks of rows as feat_forward. Layer 0: no
+ * ∂/∂x. */
+KAN_SIMD_CLONES static void
+feat_backward (const KanModel *m, const KanLayer *L, const WorkLayer *W, KanWork *w,
+               const double *gzb, double *grad)
+{
+  int I = L->n_in, O = L->n_out, P = m->G + m->k, C = P + 1;
+  size_t n = w->n;
+  double *g_coef = grad + (L->coef - m->params), *g_sb = grad + (L->scale_base - m->params);
+  double *g_sp = grad + (L->scale_sp - m->params);
+
+  for (int i = 0; i < I; i++)
+    {
+      double acc[KAN_FEAT_MAX_EDGES * KAN_FEAT_MAX_COLS * 4];
+      int js[KAN_FEAT_MAX_EDGES], ne = 0;
+      if (kan_work_tick (w, n * O))
+        return;
+      for (int j = 0; j <= O; j++)
+        {
+          if (j < O && L->mask[(size_t) i * O + j] != 0.0)
+            js[ne++] = j;
+          if (ne == 0 || (j < O && ne < KAN_FEAT_MAX_EDGES))
+            continue;
+          memset (acc, 0, sizeof (double) * ne * C * 4);
+          for (size_t b0 = 0; b0 < n; b0 += KAN_FEAT_BLOCK)
+            {
+              size_t nb = MIN (n - b0, KAN_FEAT_BLOCK);
+              const double *F = W->feat + (size_t) i * C * n + b0;
+              for (int q = 0; q < ne; q++)
+                {
+                  const double *gz = gzb + (size_t) js[q] * n + b0;
+                  double *aq = acc + (size_t) q * C * 4;
+                  switch (C)
+                    {
+#define FEAT_CASE(cc) case cc: feat_sums_c (F, gz, nb, n, cc, aq); break;
+                    FEAT_CASE (5) FEAT_CASE (6) FEAT_CASE (7) FEAT_CASE (8) FEAT_CASE (9)
+                    FEAT_CASE (10) FEAT_CASE (11) FEAT_CASE (12)
+#undef FEAT_CASE
+                    default:
+                      feat_sums_c (F, gz, nb, n, C, aq);
+                      break;
+                    }
+                }
+            }
+          for (int q = 0; q < ne; q++)
+            {
+              size_t e = (size_t) i * O + js[q];
+              const double *aq = acc + (size_t) q * C * 4, *c = L->coef + e * P;
+              double msk = L->mask[e], gs = msk * L->scale_sp[e], sp = 0.0, gf[KAN_FEAT_MAX_COLS];
+              for (int cc = 0; cc < C; cc++)
+                gf[cc] = (aq[cc * 4] + aq[cc * 4 + 1]) + (aq[cc * 4 + 2] + aq[cc * 4 + 3]);
+              for (int p = 0; p < P; p++)
+                {
+                  g_coef[e * P + p] += gs * gf[1 + p];
+                  sp += c[p] * gf[1 + p];
+                }
+              g_sb[e] += msk * gf[0];
+              g_sp[e] += msk * sp;
+            }
+          ne = 0;
+        }
+    }
+}
+
 /* Backward over all rows of the last forward, layer by layer and edge by edge, each edge a
  * pass over the rows of the sample-major arrays: per-edge sums stay in registers and the
  * branches on masks and the regulariser leave the inner loops. The gradients of the nodes
@@ -449,6 +544,11 @@ backward_batch_k (const KanModel *m,
         memset (gx, 0, sizeof (double) * n * I);
       /* Wide layers as matrix products (kan-dense.c), the others edge by edge. */
       dense = kan_dense_backward_layer (m, w, l, gzb, gx, grad);
+      if (!dense && W->feat_active && !reg && l == 0)
+        {
+          feat_backward (m, L, W, w, gzb, grad);
+          dense = TRUE;
+        }
       for (int i = 0; i < I && !dense; i++)
         {
           const int *pos = W->pos + (size_t) i * n;

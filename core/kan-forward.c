@@ -543,6 +543,156 @@ forward_layer_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork
     forward_edges (m, L, W, w, n, m->k + 1, has_sym, y_th);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* The feature path of layer 0 (WorkLayer.feat)                                                */
+
+/* TRUE if layer L (the L-th) of M goes the feature way this forward: layer 0 (its bases are
+ * cached), at most KAN_FEAT_MAX_COLS columns per node, no symbolic edge, and every weight of
+ * an edge that is on finite (a zero feature times a weight that is not would reach rows whose
+ * bases do not). Whatever was read before: the same bits every time. */
+static gboolean
+feat_wanted (const KanModel *m, const KanLayer *L, const KanWork *w, int l, gboolean has_sym)
+{
+  int P = m->G + m->k;
+  double probe = 0.0;
+
+  if (l != 0 || P + 1 > KAN_FEAT_MAX_COLS || has_sym)
+    return FALSE;
+  for (size_t e = 0; e < (size_t) L->n_in * L->n_out; e++)
+    if (L->mask[e] != 0.0)
+      {
+        probe += 0.0 * L->scale_base[e] + 0.0 * L->scale_sp[e];
+        for (int p = 0; p < P; p++)
+          probe += 0.0 * L->coef[e * P + p];
+      }
+  return probe == 0.0;   /* 0·v is NaN for v infinite or NaN */
+}
+
+/* W->feat from the layer's sorted bases (see WorkLayer). */
+static void
+feat_build (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, size_t n)
+{
+  int I = L->n_in, K1 = m->k + 1, C = m->G + m->k + 1;
+
+  if (W->feat == NULL)
+    W->feat = g_new (double, w->n_max * I * C);
+  for (int i = 0; i < I; i++)
+    {
+      double *restrict F = W->feat + (size_t) i * C * n;
+      const int *restrict pos = W->pos + (size_t) i * n, *restrict m0 = W->m0 + (size_t) i * n;
+      const double *restrict bas = W->bas + (size_t) i * n * K1;
+      const double *restrict base = W->base + (size_t) i * n;
+      memset (F, 0, sizeof (double) * C * n);
+      for (size_t b = 0; b < n; b++)
+        {
+          size_t kb = (size_t) pos[b];
+          F[b] = base[kb];
+          for (int r = 0; r < K1; r++)
+            F[(size_t) (1 + m0[b] + r) * n + b] = bas[(size_t) r * n + kb];
+        }
+    }
+  W->feat_valid = TRUE;
+}
+
+/* One edge by its features at rows b < N: w_b·F[b] + w_s·Σ_p c_p·F[(1+p)·STRIDE + b] (WT
+ * holds w_b, w_s, c_0 … c_{C−2}), added into Z[b] (ADD) or stored into Z[b·ZSTRIDE]. The
+ * spline sums the bases in order, so the bases a row does not reach add exact zeros and
+ * every value has the bits of the per-edge pass (edge_spline_runs, edge_rows): the subnode
+ * sums are the sums of the per-edge outputs exactly. C and ADD are constants after inlining,
+ * so the sum unrolls and the loop over rows vectorises. */
+KAN_HOT_INLINE void
+feat_edge_c (const double *restrict F, const double *restrict wt, size_t n, size_t stride,
+             int C, double *restrict z, size_t zstride, gboolean add)
+{
+  double wc[KAN_FEAT_MAX_COLS + 1] = { 0 };
+
+  KAN_UNROLL
+  for (int c = 0; c <= C; c++)
+    wc[c] = wt[c];
+  for (size_t b = 0; b < n; b++)
+    {
+      double sv = 0.0, pn;
+      KAN_UNROLL
+      for (int c = 1; c < C; c++)
+        sv += wc[c + 1] * F[(size_t) c * stride + b];
+      pn = wc[0] * F[b] + wc[1] * sv;
+      if (add)
+        z[b] += pn;
+      else
+        z[b * zstride] = pn;
+    }
+}
+
+/* feat_edge_c for the layer's C (specialised for the column counts the path takes). */
+KAN_HOT_INLINE void
+feat_edge (const double *F, const double *wt, size_t n, size_t stride, int C, double *z,
+           size_t zstride, gboolean add)
+{
+  switch (C)
+    {
+#define FEAT_CASE(c) case c: feat_edge_c (F, wt, n, stride, c, z, zstride, add); break;
+    FEAT_CASE (5) FEAT_CASE (6) FEAT_CASE (7) FEAT_CASE (8) FEAT_CASE (9)
+    FEAT_CASE (10) FEAT_CASE (11) FEAT_CASE (12)
+#undef FEAT_CASE
+    default:
+      feat_edge_c (F, wt, n, stride, C, z, zstride, add);
+      break;
+    }
+}
+
+/* The weights of edge E of layer L on its features (see WorkLayer.feat): mask·w_b,
+ * mask·w_s, then the P coefficients. */
+static inline void
+feat_weights (const KanModel *m, const KanLayer *L, size_t e, double *wt)
+{
+  int P = m->G + m->k;
+  double msk = L->mask[e];
+
+  wt[0] = msk * L->scale_base[e];
+  wt[1] = msk * L->scale_sp[e];
+  for (int p = 0; p < P; p++)
+    wt[2 + p] = L->coef[e * P + p];
+}
+
+/* The subnode sums W->z of layer L from its features: node by node, in blocks of
+ * KAN_FEAT_BLOCK rows (their features stay in the cache for all the node's edges); each
+ * subnode's sum over the inputs i = 0, 1, … in order, as in forward_edges. Masked edges add
+ * nothing. */
+KAN_SIMD_CLONES static void
+feat_forward (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, size_t n)
+{
+  int I = L->n_in, O = L->n_out, P = m->G + m->k, C = P + 1;
+
+  memset (W->z, 0, sizeof (double) * n * O);
+  for (int i = 0; i < I; i++)
+    {
+      double wt[(KAN_FEAT_MAX_COLS + 1) * KAN_FEAT_MAX_EDGES];
+      int js[KAN_FEAT_MAX_EDGES], ne = 0;
+      if (kan_work_tick (w, n * O))
+        return;
+      for (int j = 0; j <= O; j++)
+        {
+          size_t e = (size_t) i * O + j;
+          if (j < O && L->mask[e] != 0.0)
+            {
+              feat_weights (m, L, e, wt + (size_t) ne * (C + 1));
+              js[ne++] = j;
+            }
+          if (ne == 0 || (j < O && ne < KAN_FEAT_MAX_EDGES))
+            continue;
+          for (size_t b0 = 0; b0 < n; b0 += KAN_FEAT_BLOCK)
+            {
+              size_t nb = MIN (n - b0, KAN_FEAT_BLOCK);
+              const double *F = W->feat + (size_t) i * C * n + b0;
+              for (int q = 0; q < ne; q++)
+                feat_edge (F, wt + (size_t) q * (C + 1), nb, n, C, W->z + (size_t) js[q] * n + b0,
+                           1, TRUE);
+            }
+          ne = 0;
+        }
+    }
+}
+
 void
 kan_forward_write_edges (KanWork *w)
 {
@@ -554,6 +704,14 @@ kan_forward_write_edges (KanWork *w)
       const KanLayer *L = &m->layers[l];
       WorkLayer *W = &w->wl[l];
       size_t n = w->n, IO = (size_t) L->n_in * L->n_out;
+      int P = m->G + m->k;
+      if (W->spl_pending)
+        for (size_t e = 0; e < IO; e++)
+          if (L->mask[e] != 0.0)
+            edge_spline_runs (W->runs + (e / L->n_out) * (m->G + 1), m->G,
+                              W->bas + (e / L->n_out) * n * (m->k + 1), L->coef + e * P, n,
+                              m->k + 1, W->spl + e * n);
+      W->spl_pending = FALSE;
       if (!W->postnum_pending)
         continue;
       for (int i = 0; i < L->n_in; i++)
@@ -561,7 +719,14 @@ kan_forward_write_edges (KanWork *w)
           {
             size_t e = (size_t) i * L->n_out + j;
             double msk = L->mask[e], *pnum = W->postnum + e;
-            if (msk != 0.0)
+            if (msk != 0.0 && W->feat_active)
+              {
+                double wt[KAN_FEAT_MAX_COLS + 1];
+                feat_weights (m, L, e, wt);
+                feat_edge (W->feat + (size_t) i * (P + 1) * n, wt, n, n, P + 1, pnum, IO,
+                           FALSE);
+              }
+            else if (msk != 0.0)
               edge_rows (W->pos + (size_t) i * n, W->base + (size_t) i * n, W->spl + e * n,
                          msk * L->scale_base[e], msk * L->scale_sp[e], 0, n, pnum, IO, NULL,
                          TRUE, FALSE);
@@ -592,7 +757,11 @@ kan_model_forward_layers (const KanModel *m,
   w->edges_eager = w->edges_read;
   w->edges_read = FALSE;
   for (int l = 0; l < w->depth; l++)
-    w->wl[l].postnum_pending = FALSE;
+    {
+      w->wl[l].postnum_pending = FALSE;
+      w->wl[l].spl_pending = FALSE;
+      w->wl[l].feat_active = FALSE;
+    }
   w->cancelled = FALSE;
   update_tables (m, w);
 
@@ -610,6 +779,7 @@ kan_model_forward_layers (const KanModel *m,
           if (!cached)
             {
               w->cache_valid = FALSE;
+              W->feat_valid = FALSE;
               kan_dense_forget (w);
               memcpy (W->x, x, sizeof (double) * n * I);
               forward_bases (m, L, W, w, K1, n, FALSE);
@@ -634,8 +804,21 @@ kan_model_forward_layers (const KanModel *m,
           W->dsymf = g_new (double, w->n_max * I * O);
         }
 
-      /* Wide layers as matrix products (kan-dense.c), the others edge by edge. */
-      if (!kan_dense_forward_layer (m, w, l, has_sym))
+      /* Wide layers as matrix products (kan-dense.c), layer 0 of few bases from its features,
+       * the others edge by edge. */
+      if (kan_dense_forward_layer (m, w, l, has_sym))
+        ;
+      else if (feat_wanted (m, L, w, l, has_sym))
+        {
+          if (!W->feat_valid)
+            feat_build (m, L, W, w, n);
+          feat_forward (m, L, W, w, n);
+          W->post_alias = TRUE;
+          W->feat_active = TRUE;
+          W->spl_pending = TRUE;
+          W->postnum_pending = TRUE;
+        }
+      else
         forward_layer_edges (m, L, W, w, n, has_sym, y_th);
       if (w->cancelled)
         return;

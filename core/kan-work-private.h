@@ -55,6 +55,14 @@ typedef struct
   /* The last forward left postnum unwritten (the per-edge pass, no symbolic edge, nobody read
    * the edge outputs after the forward before): kan_forward_write_edges writes it. */
   gboolean postnum_pending;
+  /* Layer 0 with few bases (KAN_FEAT_MAX_COLS): the base function and all P bases of every
+   * row of input node i as rows of a matrix, feat[(i·(P+1) + c)·n + b] (c = 0 the base
+   * function, 1 + p basis p), built from the cached bases on first use; with them the edges
+   * are sums of products over the rows, with no gather (kan-forward.c, kan-backward.c). */
+  double  *feat;
+  gboolean feat_valid;   /* feat holds the current bases */
+  gboolean feat_active;  /* the last forward of the layer went that way (spl unwritten) */
+  gboolean spl_pending;  /* … and kan_forward_write_edges has not written spl since */
   /* pending regulariser gradient: ∂/∂postnum[b,i,j] = alpha[e]·(postnum − mean_p[e]) and
    * ∂/∂x[b,i] = beta[i]·(x − mean_x[i]) */
   double *alpha, *mean_p, *beta, *mean_x;
@@ -152,6 +160,14 @@ void kan_model_forward_layers (const KanModel *m,
                                size_t          n,
                                double          y_th,
                                int             n_layers);
+
+/* Layer 0 takes the feature path (WorkLayer.feat) when it has at most this many columns per
+ * input node (P+1: the base function and the P bases). */
+#define KAN_FEAT_MAX_COLS 12
+/* … in blocks of this many rows (a multiple of 4), each block's features read by up to
+ * KAN_FEAT_MAX_EDGES edges of its node while they are in the cache. */
+#define KAN_FEAT_BLOCK 128
+#define KAN_FEAT_MAX_EDGES 8
 
 /* Writes the per-edge outputs (postnum) the last forward left pending (kan-forward.c), the
  * same bits as the forward would have written; called through kan_dense_edges by whatever

@@ -32,6 +32,8 @@ kan_work_bytes (const KanModel *m,
                + 2 * I * O + 2 * I + I * ext * (1 + MAX (m->k, 1)) + I * (m->G + 1);
       if (kan_layer_has_symbolic (L))
         total += 3 * n * I * O;
+      if (l == 0 && m->G + m->k + 1 <= KAN_FEAT_MAX_COLS)
+        total += n * I * (m->G + m->k + 1);
       wmax = MAX (wmax, MAX (I, MAX (O, Q)));
     }
   total += n * m->layers[m->depth - 1].n_next + 3 * wmax + 3 * n * wmax + m->G + m->k
@@ -136,7 +138,7 @@ kan_work_free (KanWork *w)
       g_free (W->post); g_free (W->postnum); g_free (W->symf); g_free (W->dsymf);
       g_free (W->z); g_free (W->zs); g_free (W->y);
       g_free (W->alpha); g_free (W->mean_p); g_free (W->beta); g_free (W->mean_x);
-      g_free (W->ext); g_free (W->inv);
+      g_free (W->ext); g_free (W->inv); g_free (W->feat);
     }
   g_free (w->wl);
   kan_dense_free (w->dense);
