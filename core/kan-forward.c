@@ -556,7 +556,7 @@ feat_wanted (const KanModel *m, const KanLayer *L, const KanWork *w, int l, gboo
   int P = m->G + m->k;
   double probe = 0.0;
 
-  if (l != 0 || P + 1 > KAN_FEAT_MAX_COLS || has_sym)
+  if (l != 0 || P + 1 > KAN_FEAT_MAX_COLS || has_sym || w->feat_off)
     return FALSE;
   for (size_t e = 0; e < (size_t) L->n_in * L->n_out; e++)
     if (L->mask[e] != 0.0)

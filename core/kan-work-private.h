@@ -113,6 +113,7 @@ struct _KanWork
    * part) and that times w_s, and the node's ∂/∂x */
   double     *t_gm, *t_gs, *t_gxs;   /* n_max */
   struct _KanDense *dense;      /* the matrix path's buffers (kan-dense.c), made on first use */
+  gboolean    feat_off;         /* no feature path (WorkLayer.feat): tests compare the paths */
 };
 
 /* TRUE if some edge of L has its symbolic part on. */
