@@ -203,10 +203,10 @@ sort_rows (WorkLayer *W, KanWork *w, int i, int nk, size_t n, const int *key,
  * (the knots are sorted: the largest such span, as kan_spline_basis_tab3's search finds it),
  * into KEY (see KEYS3) and the first non-zero basis M0, as kan_spline_first3 gives it (the
  * span − 3 clipped to 0 … G−1; 0 outside the knots). Passes over the points that the
- * compiler vectorises, where a search branches per point. CNT is scratch of N doubles. */
+ * compiler vectorises, where a search branches per point. CNT is scratch of N counts. */
 KAN_HOT_INLINE void
 first3_keys (const double *t, int G, const double *restrict xs, size_t n, int *restrict key,
-             int *restrict m0, double *restrict cnt)
+             int *restrict m0, gint64 *restrict cnt)
 {
   double first = t[0], last = t[G + 6];
   /* The knots t_1 … t_{G+5}, four a pass, the last pass padded with +∞ (no finite point
@@ -218,8 +218,8 @@ first3_keys (const double *t, int G, const double *restrict xs, size_t n, int *r
   for (int q = 0; q < nq; q++)
     tp[q] = q < G + 5 ? t[q + 1] : INFINITY;
 #define FIRST3_COUNT4(s)                                                                        \
-  (((xs[s] >= tp[q] ? 1.0 : 0.0) + (xs[s] >= tp[q + 1] ? 1.0 : 0.0))                             \
-   + ((xs[s] >= tp[q + 2] ? 1.0 : 0.0) + (xs[s] >= tp[q + 3] ? 1.0 : 0.0)))
+  (((gint64) (xs[s] >= tp[q]) + (gint64) (xs[s] >= tp[q + 1]))                                   \
+   + ((gint64) (xs[s] >= tp[q + 2]) + (gint64) (xs[s] >= tp[q + 3])))
   for (int q = 0; q < nq; q += 4)
     if (q == 0)
       for (size_t s = 0; s < n; s++)
@@ -314,7 +314,7 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
             for (size_t b = b0; b < b1; b++)
               w->t_col[b] = W->x[b * I + i];
           if (by_span)
-            first3_keys (t, G, col + b0, b1 - b0, key + b0, m0 + b0, w->t_bas);
+            first3_keys (t, G, col + b0, b1 - b0, key + b0, m0 + b0, w->t_cnt);
           else if (k == 3)
             kan_spline_first3 (t, ext, inv, G, col + b0, b1 - b0, m0 + b0);
           else

@@ -109,6 +109,7 @@ struct _KanWork
   int        *t_next;           /* KAN_WORK_SORT_SLICES × (G+8) */
   int        *t_kst;            /* G+8: first position of each sort key */
   int        *t_key;            /* n_max: each row's sort key */
+  gint64     *t_cnt;            /* n_max: the knots at or below each row (first3_keys) */
   /* backward scratch, one input node's rows in its sorted order: an edge's ∂/∂(its numeric
    * part) and that times w_s, and the node's ∂/∂x */
   double     *t_gm, *t_gs, *t_gxs;   /* n_max */

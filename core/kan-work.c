@@ -37,7 +37,7 @@ kan_work_bytes (const KanModel *m,
       wmax = MAX (wmax, MAX (I, MAX (O, Q)));
     }
   total += n * m->layers[m->depth - 1].n_next + 3 * wmax + 3 * n * wmax + m->G + m->k
-           + n * (5 + 2 * K1) + (KAN_WORK_SORT_SLICES + 1) * (m->G + 8);
+           + n * (6 + 2 * K1) + (KAN_WORK_SORT_SLICES + 1) * (m->G + 8);
   total += kan_dense_doubles (m, n);
   total = total * sizeof (double) + sizeof (KanWork) + m->depth * sizeof (WorkLayer);
   return total >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) total;
@@ -121,6 +121,7 @@ kan_work_new (const KanModel *m,
   w->t_next = g_new (int, KAN_WORK_SORT_SLICES * (m->G + 8));
   w->t_kst = g_new (int, m->G + 8);
   w->t_key = g_new (int, n_max);
+  w->t_cnt = g_new (gint64, n_max);
   return w;
 }
 
@@ -159,6 +160,7 @@ kan_work_free (KanWork *w)
   g_free (w->t_next);
   g_free (w->t_kst);
   g_free (w->t_key);
+  g_free (w->t_cnt);
   g_free (w);
 }
 
