@@ -96,11 +96,12 @@ exp_poly (double v)
   return p * sc;
 }
 
-/* Base function of N values: BX holds x on entry and b(x) on return, DB gets b'(x). SiLU in
- * passes the compiler vectorises (exp_poly, then the divisions and products), with libm's exp
- * for the rare values beyond exp_poly's range. */
+/* Base function of the N values XS: b(x) into BX, b'(x) into DB. SiLU in one pass the
+ * compiler vectorises (exp_poly, then the division and products), with libm's exp for the
+ * rare values beyond exp_poly's range. */
 KAN_SIMD_CLONES static void
-base_block (KanBaseFun f, double *restrict bx, double *restrict db, size_t n)
+base_block (KanBaseFun f, const double *restrict xs, double *restrict bx, double *restrict db,
+            size_t n)
 {
   switch (f)
     {
@@ -109,26 +110,27 @@ base_block (KanBaseFun f, double *restrict bx, double *restrict db, size_t n)
         int far = 0;
         for (size_t s = 0; s < n; s++)
           {
-            db[s] = exp_poly (-bx[s]);
-            far |= !(fabs (bx[s]) <= KAN_EXP_POLY_MAX);
+            double xv = xs[s], sg = 1.0 / (1.0 + exp_poly (-xv));
+            far |= !(fabs (xv) <= KAN_EXP_POLY_MAX);
+            db[s] = sg * (1.0 + xv * (1.0 - sg));
+            bx[s] = xv * sg;
           }
+        /* The rare values beyond exp_poly's range, NaN included, again with libm's exp. */
         if (far)
           for (size_t s = 0; s < n; s++)
-            if (!(fabs (bx[s]) <= KAN_EXP_POLY_MAX))
-              db[s] = exp (-bx[s]);
+            if (!(fabs (xs[s]) <= KAN_EXP_POLY_MAX))
+              {
+                double xv = xs[s], sg = 1.0 / (1.0 + exp (-xv));
+                db[s] = sg * (1.0 + xv * (1.0 - sg));
+                bx[s] = xv * sg;
+              }
       }
-      for (size_t s = 0; s < n; s++)
-        {
-          double xv = bx[s], sg = 1.0 / (1.0 + db[s]);
-          db[s] = sg * (1.0 + xv * (1.0 - sg));
-          bx[s] = xv * sg;
-        }
       break;
     case KAN_BASE_IDENTITY:
     case KAN_BASE_ZERO:
     default:
       for (size_t s = 0; s < n; s++)
-        bx[s] = base_eval (f, bx[s], &db[s]);
+        bx[s] = base_eval (f, xs[s], &db[s]);
       break;
     }
 }
@@ -389,9 +391,7 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
               }
           }
         }
-      if (n > 0)
-        memcpy (base, xs, sizeof (double) * n);
-      base_block (m->base_fun, base, dbase, n);
+      base_block (m->base_fun, xs, base, dbase, n);
     }
 }
 
