@@ -173,7 +173,8 @@ dot_lanes (const double *restrict a, const double *restrict b, size_t n)
 /* The four sums Σ_k GS[k]·BAS[r·STRIDE + k] (r < 4, k < N) of a cubic run, added into
  * GC[0..3]: one pass with the four sums side by side, each in 4 lanes (row k in lane k mod
  * 4, the lanes added pairwise), where four dot_lanes would read GS four times. With DX, in the
- * same pass, ∂/∂x added into GXS: GM[k]·(SBW·DBASE[k] + SP·Σ_r C[r]·DBAS[r·STRIDE + k]). */
+ * same pass, ∂/∂x added into GXS: GM[k]·(SBW·DBASE[k] + SP·Σ_r C[r]·DBAS[r·STRIDE + k]).
+ */
 G_ALWAYS_INLINE static inline void
 run_dots4 (const double *restrict gs, const double *restrict bas, size_t stride, size_t n,
            double *restrict gc, gboolean dx, const double *restrict gm,

@@ -546,7 +546,7 @@ forward_layer_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork
 /* ------------------------------------------------------------------------------------------ */
 /* The feature path of layer 0 (WorkLayer.feat)                                                */
 
-/* TRUE if layer L (the L-th) of M goes the feature way this forward: layer 0 (its bases are
+/* TRUE if layer L (index l) of M goes the feature way this forward: layer 0 (its bases are
  * cached), at most KAN_FEAT_MAX_COLS columns per node, no symbolic edge, and every weight of
  * an edge that is on finite (a zero feature times a weight that is not would reach rows whose
  * bases do not). Whatever was read before: the same bits every time. */
@@ -685,8 +685,8 @@ feat_forward (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, si
               size_t nb = MIN (n - b0, KAN_FEAT_BLOCK);
               const double *F = W->feat + (size_t) i * C * n + b0;
               for (int q = 0; q < ne; q++)
-                feat_edge (F, wt + (size_t) q * (C + 1), nb, n, C, W->z + (size_t) js[q] * n + b0,
-                           1, TRUE);
+                feat_edge (F, wt + (size_t) q * (C + 1), nb, n, C,
+                           W->z + (size_t) js[q] * n + b0, 1, TRUE);
             }
           ne = 0;
         }

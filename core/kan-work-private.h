@@ -52,8 +52,8 @@ typedef struct
   double *zs;      /* O × n   after the subnode affine */
   double *y;       /* Q × n   after multiplication (nodes of one subnode: in zs, kan_node_y) */
   gboolean post_alias;
-  /* The last forward left postnum unwritten (the per-edge pass, no symbolic edge, nobody read
-   * the edge outputs after the forward before): kan_forward_write_edges writes it. */
+  /* The last forward left postnum unwritten (no symbolic edge, and the feature path or nobody
+   * read the edge outputs after the forward before): kan_forward_write_edges writes it. */
   gboolean postnum_pending;
   /* Layer 0 with few bases (KAN_FEAT_MAX_COLS): the base function and all P bases of every
    * row of input node i as rows of a matrix, feat[(i·(P+1) + c)·n + b] (c = 0 the base

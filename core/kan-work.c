@@ -133,7 +133,8 @@ kan_work_free (KanWork *w)
   for (int l = 0; l < w->depth; l++)
     {
       WorkLayer *W = &w->wl[l];
-      g_free (W->x); g_free (W->xc); g_free (W->perm); g_free (W->pos); g_free (W->runs); g_free (W->m0);
+      g_free (W->x); g_free (W->xc); g_free (W->perm); g_free (W->pos); g_free (W->runs);
+      g_free (W->m0);
       g_free (W->xs); g_free (W->bas); g_free (W->dbas); g_free (W->base); g_free (W->dbase);
       g_free (W->spl);
       g_free (W->post); g_free (W->postnum); g_free (W->symf); g_free (W->dsymf);
