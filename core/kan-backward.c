@@ -45,7 +45,7 @@ backward_sample_k (const KanModel *m,
       const KanLayer *L = &m->layers[l];
       WorkLayer *W = &w->wl[l];
       int I = L->n_in, O = L->n_out, Q = L->n_next;
-      const double *zs = W->zs + b, *z = W->z + b, *y = W->y + b;   /* stride n */
+      const double *zs = W->zs + b, *z = W->z + b;   /* stride n */
       double *gz = w->g_c;   /* ∂/∂z, per subnode */
       size_t off_ns = L->node_scale - m->params, off_nb = L->node_bias - m->params;
       size_t off_ss = L->subnode_scale - m->params, off_sb = L->subnode_bias - m->params;
@@ -58,7 +58,7 @@ backward_sample_k (const KanModel *m,
           double gq = g[q];
           double gy = gq * L->node_scale[q];
           int s0 = L->group_start[q], s1 = L->group_start[q + 1];
-          grad[off_ns + q] += gq * y[q * n];
+          grad[off_ns + q] += gq * kan_node_y (L, W, q, n)[b];
           grad[off_nb + q] += gq;
           for (int s = s0; s < s1; s++)
             {
@@ -172,33 +172,46 @@ dot_lanes (const double *restrict a, const double *restrict b, size_t n)
 
 /* The four sums Σ_k GS[k]·BAS[r·STRIDE + k] (r < 4, k < N) of a cubic run, added into
  * GC[0..3]: one pass with the four sums side by side, each in 4 lanes (row k in lane k mod
- * 4, the lanes added pairwise), where four dot_lanes would read GS four times. */
+ * 4, the lanes added pairwise), where four dot_lanes would read GS four times. With DX, in the
+ * same pass, ∂/∂x added into GXS: GM[k]·(SBW·DBASE[k] + SP·Σ_r C[r]·DBAS[r·STRIDE + k]).
+ */
 G_ALWAYS_INLINE static inline void
 run_dots4 (const double *restrict gs, const double *restrict bas, size_t stride, size_t n,
-           double *restrict gc)
+           double *restrict gc, gboolean dx, const double *restrict gm,
+           const double *restrict dbas, const double *restrict dbase, const double *c,
+           double sbw, double sp, double *restrict gxs)
 {
   const double *restrict b0 = bas, *restrict b1 = bas + stride;
   const double *restrict b2 = bas + 2 * stride, *restrict b3 = bas + 3 * stride;
   double a0[4] = { 0 }, a1[4] = { 0 }, a2[4] = { 0 }, a3[4] = { 0 };
+  double c0 = dx ? c[0] : 0.0, c1 = dx ? c[1] : 0.0, c2 = dx ? c[2] : 0.0, c3 = dx ? c[3] : 0.0;
   size_t k = 0;
 
+#define RUN_DOTS4_ROW(k, v)                                                                     \
+  do                                                                                            \
+    {                                                                                           \
+      double g = gs[k];                                                                         \
+      a0[v] += g * b0[k];                                                                       \
+      a1[v] += g * b1[k];                                                                       \
+      a2[v] += g * b2[k];                                                                       \
+      a3[v] += g * b3[k];                                                                       \
+      if (dx)                                                                                   \
+        {                                                                                       \
+          double dsv = 0.0;                                                                     \
+          dsv += c0 * dbas[k];                                                                  \
+          dsv += c1 * dbas[stride + k];                                                         \
+          dsv += c2 * dbas[2 * stride + k];                                                     \
+          dsv += c3 * dbas[3 * stride + k];                                                     \
+          gxs[k] += gm[k] * (sbw * dbase[k] + sp * dsv);                                        \
+        }                                                                                       \
+    }                                                                                           \
+  while (0)
   for (; k + 4 <= n; k += 4)
     for (int v = 0; v < 4; v++)
-      {
-        double g = gs[k + v];
-        a0[v] += g * b0[k + v];
-        a1[v] += g * b1[k + v];
-        a2[v] += g * b2[k + v];
-        a3[v] += g * b3[k + v];
-      }
+      RUN_DOTS4_ROW (k + v, v);
   for (int v = 0; k < n; k++, v++)
-    {
-      double g = gs[k];
-      a0[v] += g * b0[k];
-      a1[v] += g * b1[k];
-      a2[v] += g * b2[k];
-      a3[v] += g * b3[k];
-    }
+    RUN_DOTS4_ROW (k, v);
+#undef RUN_DOTS4_ROW
   gc[0] += (a0[0] + a0[1]) + (a0[2] + a0[3]);
   gc[1] += (a1[0] + a1[1]) + (a1[2] + a1[3]);
   gc[2] += (a2[0] + a2[1]) + (a2[2] + a2[3]);
@@ -233,18 +246,38 @@ edge_numeric_back (const EdgeBack *E, const double *restrict gz, size_t n, int K
   const double *restrict dbase = E->dbase, *restrict c = E->c;
   double msk = E->msk, sp = E->sp, sbw = E->sbw, alpha = E->alpha, mp = E->mp;
 
-  /* ∂/∂(mask · numeric part) of each row, gathered into sorted order, and times w_s. */
-  for (size_t kk = 0; kk < n; kk++)
-    {
-      size_t b = (size_t) perm[kk];
-      double g = gz[b];
-      if (reg)
-        g += alpha * (E->pnum[b * E->stride] - mp);
-      gm[kk] = g * msk;
-      gs[kk] = gm[kk] * sp;
-    }
-  *acc_sb = dot_lanes (gm, E->base, n);
-  *acc_sp = dot_lanes (gm, E->spl, n);
+  /* ∂/∂(mask · numeric part) of each row, gathered into sorted order, and times w_s; in the
+   * same pass the sums for w_b and w_s, in lanes (row kk in lane kk mod KAN_BACK_LANES). */
+  {
+    double a_sb[KAN_BACK_LANES] = { 0 }, a_sp[KAN_BACK_LANES] = { 0 };
+    const double *restrict base = E->base, *restrict spl = E->spl;
+    size_t kk = 0;
+    for (; kk + KAN_BACK_LANES <= n; kk += KAN_BACK_LANES)
+      for (int v = 0; v < KAN_BACK_LANES; v++)
+        {
+          size_t b = (size_t) perm[kk + v];
+          double g = gz[b];
+          if (reg)
+            g += alpha * (E->pnum[b * E->stride] - mp);
+          gm[kk + v] = g * msk;
+          gs[kk + v] = gm[kk + v] * sp;
+          a_sb[v] += gm[kk + v] * base[kk + v];
+          a_sp[v] += gm[kk + v] * spl[kk + v];
+        }
+    for (int v = 0; kk < n; kk++, v++)
+      {
+        size_t b = (size_t) perm[kk];
+        double g = gz[b];
+        if (reg)
+          g += alpha * (E->pnum[b * E->stride] - mp);
+        gm[kk] = g * msk;
+        gs[kk] = gm[kk] * sp;
+        a_sb[v] += gm[kk] * base[kk];
+        a_sp[v] += gm[kk] * spl[kk];
+      }
+    *acc_sb = lanes_sum (a_sb);
+    *acc_sp = lanes_sum (a_sp);
+  }
   for (int q = 0; q < E->G; q++)
     {
       size_t k0 = (size_t) runs[q], k1 = (size_t) runs[q + 1];
@@ -263,7 +296,12 @@ edge_numeric_back (const EdgeBack *E, const double *restrict gz, size_t n, int K
             gcl[q + r] += acc[r];
         }
       else if (K1 == 4)
-        run_dots4 (gs + k0, bas + k0, n, k1 - k0, gcl + q);
+        {
+          /* The four sums and ∂/∂x in one pass over the run. */
+          run_dots4 (gs + k0, bas + k0, n, k1 - k0, gcl + q, dx, gm + k0, dbas + k0,
+                     dbase + k0, c + q, sbw, sp, gxs + k0);
+          continue;
+        }
       else
         KAN_UNROLL
         for (int r = 0; r < K1; r++)
@@ -301,6 +339,101 @@ edge_numeric_back_k (const EdgeBack *E, const double *gz, size_t n, int K1, gboo
     edge_numeric_back (E, gz, n, K1, FALSE, FALSE, gm, gs, gcl, acc_sb, acc_sp, gxs);
 }
 
+/* ACC[c·4 + v] += Σ_b GZ[b]·F[c·STRIDE + b] over the rows b < N (a multiple of 4 but for the
+ * last block) with b mod 4 = v, for c < C: the sums of feat_backward in 4 lanes. C is a
+ * constant after inlining. */
+KAN_HOT_INLINE void
+feat_sums_c (const double *restrict F, const double *restrict gz, size_t n, size_t stride,
+             int C, double *restrict acc)
+{
+  double a[KAN_FEAT_MAX_COLS][4];
+  size_t b = 0;
+
+  KAN_UNROLL
+  for (int c = 0; c < C; c++)
+    for (int v = 0; v < 4; v++)
+      a[c][v] = acc[c * 4 + v];
+  for (; b + 4 <= n; b += 4)
+    KAN_UNROLL
+    for (int c = 0; c < C; c++)
+      for (int v = 0; v < 4; v++)
+        a[c][v] += gz[b + v] * F[(size_t) c * stride + b + v];
+  for (int v = 0; b < n; b++, v++)
+    KAN_UNROLL
+    for (int c = 0; c < C; c++)
+      a[c][v] += gz[b] * F[(size_t) c * stride + b];
+  KAN_UNROLL
+  for (int c = 0; c < C; c++)
+    for (int v = 0; v < 4; v++)
+      acc[c * 4 + v] = a[c][v];
+}
+
+/* Backward of the edges of layer L from its features (its forward went that way, no
+ * regulariser gradient pending): GZB (O × n, ∂/∂z) → the gradients of the coefficients,
+ * w_b and w_s added into GRAD; node by node in blocks of rows as feat_forward. Layer 0: no
+ * ∂/∂x. */
+KAN_SIMD_CLONES static void
+feat_backward (const KanModel *m, const KanLayer *L, const WorkLayer *W, KanWork *w,
+               const double *gzb, double *grad)
+{
+  int I = L->n_in, O = L->n_out, P = m->G + m->k, C = P + 1;
+  size_t n = w->n;
+  double *g_coef = grad + (L->coef - m->params), *g_sb = grad + (L->scale_base - m->params);
+  double *g_sp = grad + (L->scale_sp - m->params);
+
+  for (int i = 0; i < I; i++)
+    {
+      double acc[KAN_FEAT_MAX_EDGES * KAN_FEAT_MAX_COLS * 4];
+      int js[KAN_FEAT_MAX_EDGES], ne = 0;
+      if (kan_work_tick (w, n * O))
+        return;
+      for (int j = 0; j <= O; j++)
+        {
+          if (j < O && L->mask[(size_t) i * O + j] != 0.0)
+            js[ne++] = j;
+          if (ne == 0 || (j < O && ne < KAN_FEAT_MAX_EDGES))
+            continue;
+          memset (acc, 0, sizeof (double) * ne * C * 4);
+          for (size_t b0 = 0; b0 < n; b0 += KAN_FEAT_BLOCK)
+            {
+              size_t nb = MIN (n - b0, KAN_FEAT_BLOCK);
+              const double *F = W->feat + (size_t) i * C * n + b0;
+              for (int q = 0; q < ne; q++)
+                {
+                  const double *gz = gzb + (size_t) js[q] * n + b0;
+                  double *aq = acc + (size_t) q * C * 4;
+                  switch (C)
+                    {
+#define FEAT_CASE(cc) case cc: feat_sums_c (F, gz, nb, n, cc, aq); break;
+                    FEAT_CASE (5) FEAT_CASE (6) FEAT_CASE (7) FEAT_CASE (8) FEAT_CASE (9)
+                    FEAT_CASE (10) FEAT_CASE (11) FEAT_CASE (12)
+#undef FEAT_CASE
+                    default:
+                      feat_sums_c (F, gz, nb, n, C, aq);
+                      break;
+                    }
+                }
+            }
+          for (int q = 0; q < ne; q++)
+            {
+              size_t e = (size_t) i * O + js[q];
+              const double *aq = acc + (size_t) q * C * 4, *c = L->coef + e * P;
+              double msk = L->mask[e], gs = msk * L->scale_sp[e], sp = 0.0, gf[KAN_FEAT_MAX_COLS];
+              for (int cc = 0; cc < C; cc++)
+                gf[cc] = (aq[cc * 4] + aq[cc * 4 + 1]) + (aq[cc * 4 + 2] + aq[cc * 4 + 3]);
+              for (int p = 0; p < P; p++)
+                {
+                  g_coef[e * P + p] += gs * gf[1 + p];
+                  sp += c[p] * gf[1 + p];
+                }
+              g_sb[e] += msk * gf[0];
+              g_sp[e] += msk * sp;
+            }
+          ne = 0;
+        }
+    }
+}
+
 /* Backward over all rows of the last forward, layer by layer and edge by edge, each edge a
  * pass over the rows of the sample-major arrays: per-edge sums stay in registers and the
  * branches on masks and the regulariser leave the inner loops. The gradients of the nodes
@@ -333,14 +466,44 @@ backward_batch_k (const KanModel *m,
 
       /* Node affine and multiplication: g (Q × n) → gz (O × n). Every parameter's sum over
        * the rows in lanes (KAN_BACK_LANES). A subnode alone in its node (no multiplication)
-       * has the product of the others 1: its own loop, which the compiler vectorises. */
+       * has the product of the others 1: one loop with its node's, which the compiler
+       * vectorises. */
       for (int q = 0; q < Q; q++)
         {
-          const double *gq = g + (size_t) q * n, *y = W->y + (size_t) q * n;
+          const double *gq = g + (size_t) q * n, *y = kan_node_y (L, W, q, n);
           double ns = L->node_scale[q];
           double a_ns[KAN_BACK_LANES] = { 0 }, a_nb[KAN_BACK_LANES] = { 0 };
           int s0 = L->group_start[q], s1 = L->group_start[q + 1];
           size_t b = 0;
+          if (s1 - s0 == 1)
+            {
+              /* One subnode: its sums and gz in the same pass as the node's. */
+              const double *restrict z = W->z + (size_t) s0 * n;
+              double *restrict gz = gzb + (size_t) s0 * n, ss = L->subnode_scale[s0];
+              double a_ss[KAN_BACK_LANES] = { 0 }, a_sb[KAN_BACK_LANES] = { 0 };
+#define NODE_BACK_ROW(b, v)                                                                     \
+  do                                                                                            \
+    {                                                                                           \
+      double gy = gq[b] * ns;                                                                   \
+      a_ns[v] += gq[b] * y[b];                                                                  \
+      a_nb[v] += gq[b];                                                                         \
+      a_ss[v] += gy * z[b];                                                                     \
+      a_sb[v] += gy;                                                                            \
+      gz[b] = gy * ss;                                                                          \
+    }                                                                                           \
+  while (0)
+              for (; b + KAN_BACK_LANES <= n; b += KAN_BACK_LANES)
+                for (int v = 0; v < KAN_BACK_LANES; v++)
+                  NODE_BACK_ROW (b + v, v);
+              for (int v = 0; b < n; b++, v++)
+                NODE_BACK_ROW (b, v);
+#undef NODE_BACK_ROW
+              g_ns[q] += lanes_sum (a_ns);
+              g_nb[q] += lanes_sum (a_nb);
+              g_ss[s0] += lanes_sum (a_ss);
+              g_sb[s0] += lanes_sum (a_sb);
+              continue;
+            }
           for (; b + KAN_BACK_LANES <= n; b += KAN_BACK_LANES)
             for (int v = 0; v < KAN_BACK_LANES; v++)
               {
@@ -354,41 +517,23 @@ backward_batch_k (const KanModel *m,
             }
           g_ns[q] += lanes_sum (a_ns);
           g_nb[q] += lanes_sum (a_nb);
+          /* Products: the product of the others' zs. */
           for (int s = s0; s < s1; s++)
             {
               const double *restrict z = W->z + (size_t) s * n;
               double *restrict gz = gzb + (size_t) s * n, ss = L->subnode_scale[s];
               double a_ss[KAN_BACK_LANES] = { 0 }, a_sb[KAN_BACK_LANES] = { 0 };
-              if (s1 - s0 == 1)
+              for (b = 0; b < n; b++)
                 {
-                  for (b = 0; b + KAN_BACK_LANES <= n; b += KAN_BACK_LANES)
-                    for (int v = 0; v < KAN_BACK_LANES; v++)
-                      {
-                        double gy = gq[b + v] * ns;
-                        a_ss[v] += gy * z[b + v];
-                        a_sb[v] += gy;
-                        gz[b + v] = gy * ss;
-                      }
-                  for (int v = 0; b < n; b++, v++)
-                    {
-                      double gy = gq[b] * ns;
-                      a_ss[v] += gy * z[b];
-                      a_sb[v] += gy;
-                      gz[b] = gy * ss;
-                    }
+                  double gy = gq[b] * ns, others = 1.0;
+                  int v = (int) (b % KAN_BACK_LANES);
+                  for (int t = s0; t < s1; t++)
+                    if (t != s)
+                      others *= W->zs[(size_t) t * n + b];
+                  a_ss[v] += gy * others * z[b];
+                  a_sb[v] += gy * others;
+                  gz[b] = gy * others * ss;
                 }
-              else
-                for (b = 0; b < n; b++)
-                  {
-                    double gy = gq[b] * ns, others = 1.0;
-                    int v = (int) (b % KAN_BACK_LANES);
-                    for (int t = s0; t < s1; t++)
-                      if (t != s)
-                        others *= W->zs[(size_t) t * n + b];
-                    a_ss[v] += gy * others * z[b];
-                    a_sb[v] += gy * others;
-                    gz[b] = gy * others * ss;
-                  }
               g_ss[s] += lanes_sum (a_ss);
               g_sb[s] += lanes_sum (a_sb);
             }
@@ -400,6 +545,11 @@ backward_batch_k (const KanModel *m,
         memset (gx, 0, sizeof (double) * n * I);
       /* Wide layers as matrix products (kan-dense.c), the others edge by edge. */
       dense = kan_dense_backward_layer (m, w, l, gzb, gx, grad);
+      if (!dense && W->feat_active && !reg && l == 0)
+        {
+          feat_backward (m, L, W, w, gzb, grad);
+          dense = TRUE;
+        }
       for (int i = 0; i < I && !dense; i++)
         {
           const int *pos = W->pos + (size_t) i * n;

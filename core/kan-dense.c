@@ -385,6 +385,7 @@ kan_dense_edges (KanWork *w)
 {
   KanDense *d = w->dense;
 
+  kan_forward_write_edges (w);   /* the per-edge pass's layers */
   if (d == NULL)
     return;
   d->edges_read = TRUE;

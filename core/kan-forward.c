@@ -96,11 +96,12 @@ exp_poly (double v)
   return p * sc;
 }
 
-/* Base function of N values: BX holds x on entry and b(x) on return, DB gets b'(x). SiLU in
- * passes the compiler vectorises (exp_poly, then the divisions and products), with libm's exp
- * for the rare values beyond exp_poly's range. */
+/* Base function of the N values XS: b(x) into BX, b'(x) into DB. SiLU in one pass the
+ * compiler vectorises (exp_poly, then the division and products), with libm's exp for the
+ * rare values beyond exp_poly's range. */
 KAN_SIMD_CLONES static void
-base_block (KanBaseFun f, double *restrict bx, double *restrict db, size_t n)
+base_block (KanBaseFun f, const double *restrict xs, double *restrict bx, double *restrict db,
+            size_t n)
 {
   switch (f)
     {
@@ -109,26 +110,27 @@ base_block (KanBaseFun f, double *restrict bx, double *restrict db, size_t n)
         int far = 0;
         for (size_t s = 0; s < n; s++)
           {
-            db[s] = exp_poly (-bx[s]);
-            far |= !(fabs (bx[s]) <= KAN_EXP_POLY_MAX);
+            double xv = xs[s], sg = 1.0 / (1.0 + exp_poly (-xv));
+            far |= !(fabs (xv) <= KAN_EXP_POLY_MAX);
+            db[s] = sg * (1.0 + xv * (1.0 - sg));
+            bx[s] = xv * sg;
           }
+        /* The rare values beyond exp_poly's range, NaN included, again with libm's exp. */
         if (far)
           for (size_t s = 0; s < n; s++)
-            if (!(fabs (bx[s]) <= KAN_EXP_POLY_MAX))
-              db[s] = exp (-bx[s]);
+            if (!(fabs (xs[s]) <= KAN_EXP_POLY_MAX))
+              {
+                double xv = xs[s], sg = 1.0 / (1.0 + exp (-xv));
+                db[s] = sg * (1.0 + xv * (1.0 - sg));
+                bx[s] = xv * sg;
+              }
       }
-      for (size_t s = 0; s < n; s++)
-        {
-          double xv = bx[s], sg = 1.0 / (1.0 + db[s]);
-          db[s] = sg * (1.0 + xv * (1.0 - sg));
-          bx[s] = xv * sg;
-        }
       break;
     case KAN_BASE_IDENTITY:
     case KAN_BASE_ZERO:
     default:
       for (size_t s = 0; s < n; s++)
-        bx[s] = base_eval (f, bx[s], &db[s]);
+        bx[s] = base_eval (f, xs[s], &db[s]);
       break;
     }
 }
@@ -150,6 +152,7 @@ sort_rows (WorkLayer *W, KanWork *w, int i, int nk, size_t n, const int *key,
   lo[KAN_WORK_SORT_SLICES] = n;
   memset (next, 0, sizeof (int) * KAN_WORK_SORT_SLICES * nk);
   for (size_t p = 0; p < len; p++)
+    KAN_UNROLL
     for (int j = 0; j < KAN_WORK_SORT_SLICES; j++)
       next[j * nk + key[lo[j] + p]]++;
   for (size_t b = lo[KAN_WORK_SORT_SLICES - 1] + len; b < n; b++)
@@ -170,20 +173,21 @@ sort_rows (WorkLayer *W, KanWork *w, int i, int nk, size_t n, const int *key,
     kst[nk] = at;
   }
   for (size_t p = 0; p < len; p++)
+    KAN_UNROLL
     for (int j = 0; j < KAN_WORK_SORT_SLICES; j++)
       {
         size_t b = lo[j] + p, kk = (size_t) next[j * nk + key[b]]++;
         perm[kk] = (int) b;
         pos[b] = (int) kk;
+        xs[kk] = col[b];
       }
   for (size_t b = lo[KAN_WORK_SORT_SLICES - 1] + len; b < n; b++)
     {
       size_t kk = (size_t) next[(KAN_WORK_SORT_SLICES - 1) * nk + key[b]]++;
       perm[kk] = (int) b;
       pos[b] = (int) kk;
+      xs[kk] = col[b];
     }
-  for (size_t kk = 0; kk < n; kk++)
-    xs[kk] = col[perm[kk]];
 }
 
 /* Cubic rows on grids of at most this many intervals are sorted by their knot span, found by
@@ -201,31 +205,31 @@ sort_rows (WorkLayer *W, KanWork *w, int i, int nk, size_t n, const int *key,
  * (the knots are sorted: the largest such span, as kan_spline_basis_tab3's search finds it),
  * into KEY (see KEYS3) and the first non-zero basis M0, as kan_spline_first3 gives it (the
  * span − 3 clipped to 0 … G−1; 0 outside the knots). Passes over the points that the
- * compiler vectorises, where a search branches per point. CNT is scratch of N doubles. */
+ * compiler vectorises, where a search branches per point. CNT is scratch of N counts. */
 KAN_HOT_INLINE void
 first3_keys (const double *t, int G, const double *restrict xs, size_t n, int *restrict key,
-             int *restrict m0, double *restrict cnt)
+             int *restrict m0, gint64 *restrict cnt)
 {
   double first = t[0], last = t[G + 6];
+  /* The knots t_1 … t_{G+5}, four a pass, the last pass padded with +∞ (no finite point
+   * counts it; +∞ itself lies outside the knots). The counts are small integers: exact in any
+   * order. */
+  double tp[KAN_FIRST3_COUNT_MAX_G + 8];
+  int nq = (G + 5 + 3) / 4 * 4;
 
-  int q = 1;
-
-  for (size_t s = 0; s < n; s++)
-    cnt[s] = 0.0;
-  /* Four knots a pass (the counts are small integers: exact in any order). */
-  for (; q + 3 <= G + 5; q += 4)
-    {
-      double t0 = t[q], t1 = t[q + 1], t2 = t[q + 2], t3 = t[q + 3];
+  for (int q = 0; q < nq; q++)
+    tp[q] = q < G + 5 ? t[q + 1] : INFINITY;
+#define FIRST3_COUNT4(s)                                                                        \
+  (((gint64) (xs[s] >= tp[q]) + (gint64) (xs[s] >= tp[q + 1]))                                   \
+   + ((gint64) (xs[s] >= tp[q + 2]) + (gint64) (xs[s] >= tp[q + 3])))
+  for (int q = 0; q < nq; q += 4)
+    if (q == 0)
       for (size_t s = 0; s < n; s++)
-        cnt[s] += ((xs[s] >= t0 ? 1.0 : 0.0) + (xs[s] >= t1 ? 1.0 : 0.0))
-                  + ((xs[s] >= t2 ? 1.0 : 0.0) + (xs[s] >= t3 ? 1.0 : 0.0));
-    }
-  for (; q <= G + 5; q++)
-    {
-      double tq = t[q];
+        cnt[s] = FIRST3_COUNT4 (s);
+    else
       for (size_t s = 0; s < n; s++)
-        cnt[s] += xs[s] >= tq ? 1.0 : 0.0;
-    }
+        cnt[s] += FIRST3_COUNT4 (s);
+#undef FIRST3_COUNT4
   for (size_t s = 0; s < n; s++)
     {
       int sp = (int) cnt[s];
@@ -297,7 +301,8 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
       double *restrict bas = W->bas + (size_t) i * n * K1;
       double *restrict dbas = W->dbas + (size_t) i * n * K1;
       double *restrict base = W->base + (size_t) i * n, *restrict dbase = W->dbase + (size_t) i * n;
-      double *restrict col = w->t_col;
+      /* The node's column: layers l > 0 have it from the previous layer's affine. */
+      const double *restrict col = W->xc != NULL ? W->xc + (size_t) i * n : w->t_col;
 
       gboolean by_span = k == 3 && G <= KAN_FIRST3_COUNT_MAX_G;
       int *restrict key = by_span ? w->t_key : m0, *restrict kst = w->t_kst;
@@ -307,10 +312,11 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
           size_t b1 = MIN (n, b0 + KAN_WORK_BLOCK_ROWS);
           if (kan_work_tick (w, b1 - b0))
             return;
-          for (size_t b = b0; b < b1; b++)
-            col[b] = W->x[b * I + i];
+          if (W->xc == NULL)
+            for (size_t b = b0; b < b1; b++)
+              w->t_col[b] = W->x[b * I + i];
           if (by_span)
-            first3_keys (t, G, col + b0, b1 - b0, key + b0, m0 + b0, w->t_bas);
+            first3_keys (t, G, col + b0, b1 - b0, key + b0, m0 + b0, w->t_cnt);
           else if (k == 3)
             kan_spline_first3 (t, ext, inv, G, col + b0, b1 - b0, m0 + b0);
           else
@@ -385,9 +391,7 @@ forward_bases_k (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w,
               }
           }
         }
-      if (n > 0)
-        memcpy (base, xs, sizeof (double) * n);
-      base_block (m->base_fun, base, dbase, n);
+      base_block (m->base_fun, xs, base, dbase, n);
     }
 }
 
@@ -428,19 +432,22 @@ edge_spline_runs (const int *restrict runs, int G, const double *restrict bas,
 
 /* The output of numeric edge E (input node I) at rows B0 … B1−1, from its sorted spline SPL
  * and the node's sorted base function BASE read at each row's position POS (a gather, so
- * that every output is written once and in row order): postnum[b,e] = w_b·b(x) + w_s·spline(x)
- * (stride STRIDE), added into the subnode sums Z (by row). */
+ * that every output is written once and in row order): w_b·b(x) + w_s·spline(x), into
+ * postnum (PNUM, stride STRIDE) when WITH_PNUM, added into the subnode sums Z (by row) when
+ * WITH_Z. */
 KAN_HOT_INLINE void
 edge_rows (const int *restrict pos, const double *restrict base, const double *restrict spl,
            double wb, double ws, size_t b0, size_t b1, double *restrict pnum, size_t stride,
-           double *restrict z)
+           double *restrict z, gboolean with_pnum, gboolean with_z)
 {
   for (size_t b = b0; b < b1; b++)
     {
       size_t kb = (size_t) pos[b];
       double pn = wb * base[kb] + ws * spl[kb];
-      pnum[b * stride] = pn;
-      z[b] += pn;
+      if (with_pnum)
+        pnum[b * stride] = pn;
+      if (with_z)
+        z[b] += pn;
     }
 }
 
@@ -456,7 +463,12 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, s
   int I = L->n_in, O = L->n_out, P = m->G + m->k;
   size_t IO = (size_t) I * O;
 
+  /* The per-edge outputs only for symbolic layers (post adds to them) and callers that read
+   * them after every forward (training with the regulariser); otherwise on demand. */
+  gboolean lazy = !has_sym && !w->edges_eager;
+
   W->post_alias = !has_sym;
+  W->postnum_pending = lazy;
   for (int i = 0; i < I; i++)
     for (int j = 0; j < O; j++)
       {
@@ -489,15 +501,17 @@ forward_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, s
 
         if (kan_work_tick (w, n))
           return;
-        if (msk != 0.0)
+        if (msk != 0.0 && lazy)
           edge_rows (W->pos + (size_t) i * n, W->base + (size_t) i * n, W->spl + e * n,
-                     msk * L->scale_base[e], msk * L->scale_sp[e], 0, n, pnum, IO, z);
-        else
+                     msk * L->scale_base[e], msk * L->scale_sp[e], 0, n, pnum, IO, z, FALSE,
+                     TRUE);
+        else if (msk != 0.0)
+          edge_rows (W->pos + (size_t) i * n, W->base + (size_t) i * n, W->spl + e * n,
+                     msk * L->scale_base[e], msk * L->scale_sp[e], 0, n, pnum, IO, z, TRUE,
+                     TRUE);
+        else if (!lazy)
           for (size_t b = 0; b < n; b++)
-            {
-              pnum[b * IO] = 0.0;
-              z[b] += 0.0;
-            }
+            pnum[b * IO] = 0.0;
         if (!has_sym)
           continue;
         if (L->mask_sym[e] != 0.0)
@@ -529,6 +543,201 @@ forward_layer_edges (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork
     forward_edges (m, L, W, w, n, m->k + 1, has_sym, y_th);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* The feature path of layer 0 (WorkLayer.feat)                                                */
+
+/* TRUE if layer L (index l) of M goes the feature way this forward: layer 0 (its bases are
+ * cached), at most KAN_FEAT_MAX_COLS columns per node, no symbolic edge, and every weight of
+ * an edge that is on finite (a zero feature times a weight that is not would reach rows whose
+ * bases do not). Whatever was read before: the same bits every time. */
+static gboolean
+feat_wanted (const KanModel *m, const KanLayer *L, const KanWork *w, int l, gboolean has_sym)
+{
+  int P = m->G + m->k;
+  double probe = 0.0;
+
+  if (l != 0 || P + 1 > KAN_FEAT_MAX_COLS || has_sym || w->feat_off)
+    return FALSE;
+  for (size_t e = 0; e < (size_t) L->n_in * L->n_out; e++)
+    if (L->mask[e] != 0.0)
+      {
+        probe += 0.0 * L->scale_base[e] + 0.0 * L->scale_sp[e];
+        for (int p = 0; p < P; p++)
+          probe += 0.0 * L->coef[e * P + p];
+      }
+  return probe == 0.0;   /* 0·v is NaN for v infinite or NaN */
+}
+
+/* W->feat from the layer's sorted bases (see WorkLayer). */
+static void
+feat_build (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, size_t n)
+{
+  int I = L->n_in, K1 = m->k + 1, C = m->G + m->k + 1;
+
+  if (W->feat == NULL)
+    W->feat = g_new (double, w->n_max * I * C);
+  for (int i = 0; i < I; i++)
+    {
+      double *restrict F = W->feat + (size_t) i * C * n;
+      const int *restrict pos = W->pos + (size_t) i * n, *restrict m0 = W->m0 + (size_t) i * n;
+      const double *restrict bas = W->bas + (size_t) i * n * K1;
+      const double *restrict base = W->base + (size_t) i * n;
+      memset (F, 0, sizeof (double) * C * n);
+      for (size_t b = 0; b < n; b++)
+        {
+          size_t kb = (size_t) pos[b];
+          F[b] = base[kb];
+          for (int r = 0; r < K1; r++)
+            F[(size_t) (1 + m0[b] + r) * n + b] = bas[(size_t) r * n + kb];
+        }
+    }
+  W->feat_valid = TRUE;
+}
+
+/* One edge by its features at rows b < N: w_b·F[b] + w_s·Σ_p c_p·F[(1+p)·STRIDE + b] (WT
+ * holds w_b, w_s, c_0 … c_{C−2}), added into Z[b] (ADD) or stored into Z[b·ZSTRIDE]. The
+ * spline sums the bases in order, so the bases a row does not reach add exact zeros and
+ * every value has the bits of the per-edge pass (edge_spline_runs, edge_rows): the subnode
+ * sums are the sums of the per-edge outputs exactly. C and ADD are constants after inlining,
+ * so the sum unrolls and the loop over rows vectorises. */
+KAN_HOT_INLINE void
+feat_edge_c (const double *restrict F, const double *restrict wt, size_t n, size_t stride,
+             int C, double *restrict z, size_t zstride, gboolean add)
+{
+  double wc[KAN_FEAT_MAX_COLS + 1] = { 0 };
+
+  KAN_UNROLL
+  for (int c = 0; c <= C; c++)
+    wc[c] = wt[c];
+  for (size_t b = 0; b < n; b++)
+    {
+      double sv = 0.0, pn;
+      KAN_UNROLL
+      for (int c = 1; c < C; c++)
+        sv += wc[c + 1] * F[(size_t) c * stride + b];
+      pn = wc[0] * F[b] + wc[1] * sv;
+      if (add)
+        z[b] += pn;
+      else
+        z[b * zstride] = pn;
+    }
+}
+
+/* feat_edge_c for the layer's C (specialised for the column counts the path takes). */
+KAN_HOT_INLINE void
+feat_edge (const double *F, const double *wt, size_t n, size_t stride, int C, double *z,
+           size_t zstride, gboolean add)
+{
+  switch (C)
+    {
+#define FEAT_CASE(c) case c: feat_edge_c (F, wt, n, stride, c, z, zstride, add); break;
+    FEAT_CASE (5) FEAT_CASE (6) FEAT_CASE (7) FEAT_CASE (8) FEAT_CASE (9)
+    FEAT_CASE (10) FEAT_CASE (11) FEAT_CASE (12)
+#undef FEAT_CASE
+    default:
+      feat_edge_c (F, wt, n, stride, C, z, zstride, add);
+      break;
+    }
+}
+
+/* The weights of edge E of layer L on its features (see WorkLayer.feat): mask·w_b,
+ * mask·w_s, then the P coefficients. */
+static inline void
+feat_weights (const KanModel *m, const KanLayer *L, size_t e, double *wt)
+{
+  int P = m->G + m->k;
+  double msk = L->mask[e];
+
+  wt[0] = msk * L->scale_base[e];
+  wt[1] = msk * L->scale_sp[e];
+  for (int p = 0; p < P; p++)
+    wt[2 + p] = L->coef[e * P + p];
+}
+
+/* The subnode sums W->z of layer L from its features: node by node, in blocks of
+ * KAN_FEAT_BLOCK rows (their features stay in the cache for all the node's edges); each
+ * subnode's sum over the inputs i = 0, 1, … in order, as in forward_edges. Masked edges add
+ * nothing. */
+KAN_SIMD_CLONES static void
+feat_forward (const KanModel *m, const KanLayer *L, WorkLayer *W, KanWork *w, size_t n)
+{
+  int I = L->n_in, O = L->n_out, P = m->G + m->k, C = P + 1;
+
+  memset (W->z, 0, sizeof (double) * n * O);
+  for (int i = 0; i < I; i++)
+    {
+      double wt[(KAN_FEAT_MAX_COLS + 1) * KAN_FEAT_MAX_EDGES];
+      int js[KAN_FEAT_MAX_EDGES], ne = 0;
+      if (kan_work_tick (w, n * O))
+        return;
+      for (int j = 0; j <= O; j++)
+        {
+          size_t e = (size_t) i * O + j;
+          if (j < O && L->mask[e] != 0.0)
+            {
+              feat_weights (m, L, e, wt + (size_t) ne * (C + 1));
+              js[ne++] = j;
+            }
+          if (ne == 0 || (j < O && ne < KAN_FEAT_MAX_EDGES))
+            continue;
+          for (size_t b0 = 0; b0 < n; b0 += KAN_FEAT_BLOCK)
+            {
+              size_t nb = MIN (n - b0, KAN_FEAT_BLOCK);
+              const double *F = W->feat + (size_t) i * C * n + b0;
+              for (int q = 0; q < ne; q++)
+                feat_edge (F, wt + (size_t) q * (C + 1), nb, n, C,
+                           W->z + (size_t) js[q] * n + b0, 1, TRUE);
+            }
+          ne = 0;
+        }
+    }
+}
+
+void
+kan_forward_write_edges (KanWork *w)
+{
+  const KanModel *m = w->fwd_model;
+
+  w->edges_read = TRUE;
+  for (int l = 0; l < w->depth && m != NULL; l++)
+    {
+      const KanLayer *L = &m->layers[l];
+      WorkLayer *W = &w->wl[l];
+      size_t n = w->n, IO = (size_t) L->n_in * L->n_out;
+      int P = m->G + m->k;
+      if (W->spl_pending)
+        for (size_t e = 0; e < IO; e++)
+          if (L->mask[e] != 0.0)
+            edge_spline_runs (W->runs + (e / L->n_out) * (m->G + 1), m->G,
+                              W->bas + (e / L->n_out) * n * (m->k + 1), L->coef + e * P, n,
+                              m->k + 1, W->spl + e * n);
+      W->spl_pending = FALSE;
+      if (!W->postnum_pending)
+        continue;
+      for (int i = 0; i < L->n_in; i++)
+        for (int j = 0; j < L->n_out; j++)
+          {
+            size_t e = (size_t) i * L->n_out + j;
+            double msk = L->mask[e], *pnum = W->postnum + e;
+            if (msk != 0.0 && W->feat_active)
+              {
+                double wt[KAN_FEAT_MAX_COLS + 1];
+                feat_weights (m, L, e, wt);
+                feat_edge (W->feat + (size_t) i * (P + 1) * n, wt, n, n, P + 1, pnum, IO,
+                           FALSE);
+              }
+            else if (msk != 0.0)
+              edge_rows (W->pos + (size_t) i * n, W->base + (size_t) i * n, W->spl + e * n,
+                         msk * L->scale_base[e], msk * L->scale_sp[e], 0, n, pnum, IO, NULL,
+                         TRUE, FALSE);
+            else
+              for (size_t b = 0; b < n; b++)
+                pnum[b * IO] = 0.0;
+          }
+      W->postnum_pending = FALSE;
+    }
+}
+
 /* Forward through layers 0 … N_LAYERS−1: the input of layer N_LAYERS (or the output) is then
  * in the workspace. Stops early, with W->cancelled set, when the cancellable fires. */
 void
@@ -544,6 +753,15 @@ kan_model_forward_layers (const KanModel *m,
   w->n = n;
   w->y_th = y_th;
   w->reg_pending = FALSE;
+  w->fwd_model = m;
+  w->edges_eager = w->edges_read;
+  w->edges_read = FALSE;
+  for (int l = 0; l < w->depth; l++)
+    {
+      w->wl[l].postnum_pending = FALSE;
+      w->wl[l].spl_pending = FALSE;
+      w->wl[l].feat_active = FALSE;
+    }
   w->cancelled = FALSE;
   update_tables (m, w);
 
@@ -561,6 +779,7 @@ kan_model_forward_layers (const KanModel *m,
           if (!cached)
             {
               w->cache_valid = FALSE;
+              W->feat_valid = FALSE;
               kan_dense_forget (w);
               memcpy (W->x, x, sizeof (double) * n * I);
               forward_bases (m, L, W, w, K1, n, FALSE);
@@ -585,37 +804,59 @@ kan_model_forward_layers (const KanModel *m,
           W->dsymf = g_new (double, w->n_max * I * O);
         }
 
-      /* Wide layers as matrix products (kan-dense.c), the others edge by edge. */
-      if (!kan_dense_forward_layer (m, w, l, has_sym))
+      /* Wide layers as matrix products (kan-dense.c), layer 0 of few bases from its features,
+       * the others edge by edge. */
+      if (kan_dense_forward_layer (m, w, l, has_sym))
+        ;
+      else if (feat_wanted (m, L, w, l, has_sym))
+        {
+          if (!W->feat_valid)
+            feat_build (m, L, W, w, n);
+          feat_forward (m, L, W, w, n);
+          W->post_alias = TRUE;
+          W->feat_active = TRUE;
+          W->spl_pending = TRUE;
+          W->postnum_pending = TRUE;
+        }
+      else
         forward_layer_edges (m, L, W, w, n, has_sym, y_th);
       if (w->cancelled)
         return;
 
-      /* Subnode affine, multiplication, node affine, row-contiguous per (sub)node. */
+      /* Subnode affine, multiplication, node affine, row-contiguous per (sub)node. A node
+       * of one subnode has y = zs (node_y reads zs): one pass. */
       {
         double *xnext = l + 1 < m->depth ? w->wl[l + 1].x : w->out;
-        for (int j = 0; j < O; j++)
-          {
-            const double *z = W->z + (size_t) j * n;
-            double *zs = W->zs + (size_t) j * n, ss = L->subnode_scale[j];
-            double sb = L->subnode_bias[j];
-            for (size_t b = 0; b < n; b++)
-              zs[b] = ss * z[b] + sb;
-          }
+        double *xc = l + 1 < m->depth ? w->wl[l + 1].xc : NULL;
         for (int q = 0; q < Q; q++)
           {
             double *y = W->y + (size_t) q * n, ns = L->node_scale[q], nb = L->node_bias[q];
-            if (L->group_start[q + 1] - L->group_start[q] == 1)
+            for (int j = L->group_start[q]; j < L->group_start[q + 1]; j++)
               {
-                /* One subnode: y = 1·zs, the same bits, in one pass. */
-                const double *zs = W->zs + (size_t) L->group_start[q] * n;
-                for (size_t b = 0; b < n; b++)
-                  {
-                    y[b] = zs[b];
-                    xnext[b * Q + q] = ns * zs[b] + nb;
-                  }
-                continue;
+                const double *restrict z = W->z + (size_t) j * n;
+                double *restrict zs = W->zs + (size_t) j * n, ss = L->subnode_scale[j];
+                double sb = L->subnode_bias[j];
+                if (L->group_start[q + 1] - L->group_start[q] > 1)
+                  for (size_t b = 0; b < n; b++)
+                    zs[b] = ss * z[b] + sb;
+                else if (xc != NULL)
+                  for (size_t b = 0; b < n; b++)
+                    {
+                      double v = ss * z[b] + sb, u = ns * v + nb;
+                      zs[b] = v;
+                      xnext[b * Q + q] = u;
+                      xc[(size_t) q * n + b] = u;
+                    }
+                else
+                  for (size_t b = 0; b < n; b++)
+                    {
+                      double v = ss * z[b] + sb;
+                      zs[b] = v;
+                      xnext[b * Q + q] = ns * v + nb;
+                    }
               }
+            if (L->group_start[q + 1] - L->group_start[q] == 1)
+              continue;
             for (size_t b = 0; b < n; b++)
               y[b] = 1.0;
             for (int s = L->group_start[q]; s < L->group_start[q + 1]; s++)
@@ -626,6 +867,9 @@ kan_model_forward_layers (const KanModel *m,
               }
             for (size_t b = 0; b < n; b++)
               xnext[b * Q + q] = ns * y[b] + nb;
+            if (xc != NULL)
+              for (size_t b = 0; b < n; b++)
+                xc[(size_t) q * n + b] = ns * y[b] + nb;
           }
       }
     }

@@ -32,6 +32,7 @@ typedef struct
    * span (kan-forward.c): the rows of a run are then grouped by span too, so that the spans
    * near the ends of the knots are computed as vectors like the others. */
   double *x;       /* n × I   layer input (owned for l > 0; layer 0 copies too, for the trace) */
+  double *xc;      /* I × n   the input by node (layers l > 0; NULL for layer 0) */
   double *xs;      /* I × n   sorted: the input */
   int    *perm;    /* I × n   row at sorted position k */
   int    *pos;     /* I × n   sorted position of row b */
@@ -49,8 +50,19 @@ typedef struct
   double *dsymf;   /* I·O × n  f'(a·x+b) */
   double *z;       /* O × n   subnode sums */
   double *zs;      /* O × n   after the subnode affine */
-  double *y;       /* Q × n   after multiplication */
+  double *y;       /* Q × n   after multiplication (nodes of one subnode: in zs, kan_node_y) */
   gboolean post_alias;
+  /* The last forward left postnum unwritten (no symbolic edge, and the feature path or nobody
+   * read the edge outputs after the forward before): kan_forward_write_edges writes it. */
+  gboolean postnum_pending;
+  /* Layer 0 with few bases (KAN_FEAT_MAX_COLS): the base function and all P bases of every
+   * row of input node i as rows of a matrix, feat[(i·(P+1) + c)·n + b] (c = 0 the base
+   * function, 1 + p basis p), built from the cached bases on first use; with them the edges
+   * are sums of products over the rows, with no gather (kan-forward.c, kan-backward.c). */
+  double  *feat;
+  gboolean feat_valid;   /* feat holds the current bases */
+  gboolean feat_active;  /* the last forward of the layer went that way (spl unwritten) */
+  gboolean spl_pending;  /* … and kan_forward_write_edges has not written spl since */
   /* pending regulariser gradient: ∂/∂postnum[b,i,j] = alpha[e]·(postnum − mean_p[e]) and
    * ∂/∂x[b,i] = beta[i]·(x − mean_x[i]) */
   double *alpha, *mean_p, *beta, *mean_x;
@@ -68,6 +80,10 @@ struct _KanWork
   double     *out;        /* n × n_out, last output */
   double      y_th;
   gboolean    reg_pending;
+  /* The per-edge outputs (postnum) were read since the last forward (edges_read; the next
+   * forward then writes them at once, edges_eager), and the model of the last forward. */
+  gboolean    edges_read, edges_eager;
+  const KanModel *fwd_model;
   /* layer-0 basis cache key */
   const double *cache_x;
   size_t      cache_n;
@@ -93,10 +109,12 @@ struct _KanWork
   int        *t_next;           /* KAN_WORK_SORT_SLICES × (G+8) */
   int        *t_kst;            /* G+8: first position of each sort key */
   int        *t_key;            /* n_max: each row's sort key */
+  gint64     *t_cnt;            /* n_max: the knots at or below each row (first3_keys) */
   /* backward scratch, one input node's rows in its sorted order: an edge's ∂/∂(its numeric
    * part) and that times w_s, and the node's ∂/∂x */
   double     *t_gm, *t_gs, *t_gxs;   /* n_max */
   struct _KanDense *dense;      /* the matrix path's buffers (kan-dense.c), made on first use */
+  gboolean    feat_off;         /* no feature path (WorkLayer.feat): tests compare the paths */
 };
 
 /* TRUE if some edge of L has its symbolic part on. */
@@ -107,6 +125,16 @@ kan_layer_has_symbolic (const KanLayer *L)
     if (L->mask_sym[e] != 0.0)
       return TRUE;
   return FALSE;
+}
+
+/* The rows of node Q of layer L after multiplication (n of them): W->y, or the subnode's
+ * zs when the node has one subnode (the forward writes y only for products). */
+static inline const double *
+kan_node_y (const KanLayer *L, const WorkLayer *W, int q, size_t n)
+{
+  if (L->group_start[q + 1] - L->group_start[q] == 1)
+    return W->zs + (size_t) L->group_start[q] * n;
+  return W->y + (size_t) q * n;
 }
 
 /* Counts UNITS of work (rows × edges, or parameters) and looks at the cancellable once every
@@ -134,5 +162,18 @@ void kan_model_forward_layers (const KanModel *m,
                                size_t          n,
                                double          y_th,
                                int             n_layers);
+
+/* Layer 0 takes the feature path (WorkLayer.feat) when it has at most this many columns per
+ * input node (P+1: the base function and the P bases). */
+#define KAN_FEAT_MAX_COLS 12
+/* … in blocks of this many rows (a multiple of 4), each block's features read by up to
+ * KAN_FEAT_MAX_EDGES edges of its node while they are in the cache. */
+#define KAN_FEAT_BLOCK 128
+#define KAN_FEAT_MAX_EDGES 8
+
+/* Writes the per-edge outputs (postnum) the last forward left pending (kan-forward.c), the
+ * same bits as the forward would have written; called through kan_dense_edges by whatever
+ * reads them. */
+void kan_forward_write_edges (KanWork *w);
 
 G_END_DECLS

@@ -28,14 +28,16 @@ kan_work_bytes (const KanModel *m,
     {
       const KanLayer *L = &m->layers[l];
       double I = L->n_in, O = L->n_out, Q = L->n_next;
-      total += n * (I * (7 + 2 * K1) + 2 * I * O + 2 * O + Q)
+      total += n * (I * (7 + 2 * K1 + (l > 0)) + 2 * I * O + 2 * O + Q)
                + 2 * I * O + 2 * I + I * ext * (1 + MAX (m->k, 1)) + I * (m->G + 1);
       if (kan_layer_has_symbolic (L))
         total += 3 * n * I * O;
+      if (l == 0 && m->G + m->k + 1 <= KAN_FEAT_MAX_COLS)
+        total += n * I * (m->G + m->k + 1);
       wmax = MAX (wmax, MAX (I, MAX (O, Q)));
     }
   total += n * m->layers[m->depth - 1].n_next + 3 * wmax + 3 * n * wmax + m->G + m->k
-           + n * (5 + 2 * K1) + (KAN_WORK_SORT_SLICES + 1) * (m->G + 8);
+           + n * (6 + 2 * K1) + (KAN_WORK_SORT_SLICES + 1) * (m->G + 8);
   total += kan_dense_doubles (m, n);
   total = total * sizeof (double) + sizeof (KanWork) + m->depth * sizeof (WorkLayer);
   return total >= (double) G_MAXSIZE ? G_MAXSIZE : (gsize) total;
@@ -78,6 +80,7 @@ kan_work_new (const KanModel *m,
       WorkLayer *W = &w->wl[l];
       size_t I = L->n_in, O = L->n_out, Q = L->n_next;
       W->x = g_new (double, n_max * I);
+      W->xc = l > 0 ? g_new (double, n_max * I) : NULL;
       W->perm = g_new (int, n_max * I);
       W->pos = g_new (int, n_max * I);
       W->runs = g_new (int, (m->G + 1) * I);
@@ -118,6 +121,7 @@ kan_work_new (const KanModel *m,
   w->t_next = g_new (int, KAN_WORK_SORT_SLICES * (m->G + 8));
   w->t_kst = g_new (int, m->G + 8);
   w->t_key = g_new (int, n_max);
+  w->t_cnt = g_new (gint64, n_max);
   return w;
 }
 
@@ -129,13 +133,14 @@ kan_work_free (KanWork *w)
   for (int l = 0; l < w->depth; l++)
     {
       WorkLayer *W = &w->wl[l];
-      g_free (W->x); g_free (W->perm); g_free (W->pos); g_free (W->runs); g_free (W->m0);
+      g_free (W->x); g_free (W->xc); g_free (W->perm); g_free (W->pos); g_free (W->runs);
+      g_free (W->m0);
       g_free (W->xs); g_free (W->bas); g_free (W->dbas); g_free (W->base); g_free (W->dbase);
       g_free (W->spl);
       g_free (W->post); g_free (W->postnum); g_free (W->symf); g_free (W->dsymf);
       g_free (W->z); g_free (W->zs); g_free (W->y);
       g_free (W->alpha); g_free (W->mean_p); g_free (W->beta); g_free (W->mean_x);
-      g_free (W->ext); g_free (W->inv);
+      g_free (W->ext); g_free (W->inv); g_free (W->feat);
     }
   g_free (w->wl);
   kan_dense_free (w->dense);
@@ -156,6 +161,7 @@ kan_work_free (KanWork *w)
   g_free (w->t_next);
   g_free (w->t_kst);
   g_free (w->t_key);
+  g_free (w->t_cnt);
   g_free (w);
 }
 

@@ -8,9 +8,13 @@
  * models with every parameter kind, masks, symbolic edges, multiplication nodes, several grids
  * and orders (rows sorted by knot span and by interval), uniform and not, inputs inside the
  * grid, near its ends and beyond the last knots; and two evaluations give the same bits.
+ * Layer 0's feature path (few bases: the edges as sums over cached features) against the
+ * per-edge pass: the same outputs and edge outputs bit for bit, with masks, after the inputs,
+ * the grid or an edge's kind change, and with a coefficient that is not finite.
  */
 #include "test-helpers.h"
 #include "kan-model-private.h"
+#include "kan-work-private.h"
 #include "kan-spline.h"
 #include "kan-symbolic.h"
 
@@ -465,6 +469,151 @@ START_TEST (test_bit_identical)
 }
 END_TEST
 
+/* One loss+gradient pass in workspace W (kept: layer 0's features stay cached between
+ * calls): the outputs, the gradient and layer 0's edge outputs, into fresh buffers. */
+typedef struct
+{
+  double *out, *grad, *edges;
+  gboolean feat;   /* layer 0 went the feature way */
+} FeatPass;
+
+static FeatPass
+feat_pass (KanModel *m, KanWork *w, const double *x, size_t n, const double *dout)
+{
+  FeatPass p;
+  size_t E = n * m->layers[0].n_in * m->layers[0].n_out;
+
+  p.out = g_new (double, n * kan_model_n_out (m));
+  p.grad = g_new0 (double, kan_model_n_params (m));
+  kan_model_forward (m, w, x, n, 10.0, p.out);
+  kan_model_backward (m, w, dout, p.grad);
+  p.feat = w->wl[0].feat_active;
+  p.edges = g_memdup2 (kan_work_edge_output (w, 0), sizeof (double) * E);
+  return p;
+}
+
+static void
+feat_pass_clear (FeatPass *p)
+{
+  g_free (p->out);
+  g_free (p->grad);
+  g_free (p->edges);
+}
+
+/* A against B: the outputs and layer 0's edge outputs bit for bit (the feature path computes
+ * them with the per-edge pass's operations); the gradients to REL_TOL of the largest of their
+ * block (the sums over the rows run in another order). */
+static void
+assert_feat_pass (const KanModel *m, const FeatPass *a, const FeatPass *b, size_t n,
+                  const char *what)
+{
+  size_t P = kan_model_n_params (m), E = n * m->layers[0].n_in * m->layers[0].n_out;
+  double scale = 0.0;
+
+  ck_assert_msg (memcmp (a->out, b->out, sizeof (double) * n * kan_model_n_out (m)) == 0,
+                 "%s: outputs", what);
+  ck_assert_msg (memcmp (a->edges, b->edges, sizeof (double) * E) == 0, "%s: edge outputs",
+                 what);
+  for (size_t q = 0; q < P; q++)
+    scale = MAX (scale, fabs (b->grad[q]));
+  for (size_t q = 0; q < P; q++)
+    assert_close (a->grad[q], b->grad[q], scale, what, q);
+}
+
+/* Layer 0's feature path (cached features, the edges as sums over them) against the per-edge
+ * pass, on the cases with few bases: with masked edges; after the inputs change in place
+ * (kan_work_input_changed), after a grid update, after an edge is made symbolic (the per-edge
+ * pass) and numeric again, and with a coefficient that is not finite (the per-edge pass: its
+ * rows alone are NaN). Each time the same workspace against a fresh one with the path off. */
+START_TEST (test_feature_path)
+{
+  const Case *c = &cases[_i];
+  gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
+  KanModel *m;
+  KanWork *w, *wref;
+  size_t n = 301;
+  int I, O, P;
+  gboolean few;
+  double *x, *dout;
+
+  gsl_rng_set (r, 555 + _i);
+  m = case_model (c, 11, r);
+  randomize (m, r, FALSE);
+  kan_model_set_edge (m, 0, 0, 0, KAN_EDGE_OFF, 0, NULL);
+  if (m->layers[0].n_out > 1)
+    kan_model_set_edge (m, 0, m->layers[0].n_in - 1, 1, KAN_EDGE_OFF, 0, NULL);
+  I = kan_model_n_in (m);
+  O = kan_model_n_out (m);
+  P = m->G + m->k;
+  few = P + 1 <= KAN_FEAT_MAX_COLS;
+  x = g_new (double, n * I);
+  dout = g_new (double, n * O);
+  for (size_t q = 0; q < n * I; q++)
+    x[q] = q % 23 == 0 ? kt_unif (r, -3.0, 3.0) : kt_unif (r, -1.1, 1.1);
+  for (size_t q = 0; q < n * O; q++)
+    dout[q] = kt_unif (r, -1.0, 1.0);
+  w = kan_work_new (m, n);
+  for (int step = 0; step < 6; step++)
+    {
+      FeatPass a, b;
+      const char *what[] = { "masked edges", "cached features", "inputs changed",
+                             "grid updated", "symbolic edge", "numeric again" };
+      if (step == 2)
+        {
+          for (size_t q = 0; q < n * I; q++)
+            x[q] = kt_unif (r, -1.3, 1.3);
+          kan_work_input_changed (w);
+        }
+      else if (step == 3)
+        ck_assert (kan_model_update_grid (m, x, n, NULL));
+      else if (step == 4)
+        {
+          double abcd[4] = { 1.1, 0.2, 0.9, -0.1 };
+          kan_model_set_edge (m, 0, 0, 0, KAN_EDGE_SYMBOLIC, kan_sym_lookup ("sin"), abcd);
+        }
+      else if (step == 5)
+        kan_model_set_edge (m, 0, 0, 0, KAN_EDGE_NUMERIC, 0, NULL);
+      wref = kan_work_new (m, n);
+      wref->feat_off = TRUE;
+      a = feat_pass (m, w, x, n, dout);
+      b = feat_pass (m, wref, x, n, dout);
+      ck_assert (!b.feat);
+      ck_assert_msg (a.feat == (few && step != 4), "%s: feature path %d", what[step], a.feat);
+      assert_feat_pass (m, &a, &b, n, what[step]);
+      feat_pass_clear (&a);
+      feat_pass_clear (&b);
+      kan_work_free (wref);
+    }
+
+  /* A coefficient that is not finite: the per-edge pass, NaN on the rows it reaches. */
+  {
+    FeatPass a, b;
+    size_t e = (size_t) 1 * m->layers[0].n_out + 0;   /* edge (1, 0): on */
+    m->layers[0].coef[e * P] = NAN;   /* the first basis: the rows of the first interval */
+    wref = kan_work_new (m, n);
+    wref->feat_off = TRUE;
+    a = feat_pass (m, w, x, n, dout);
+    b = feat_pass (m, wref, x, n, dout);
+    ck_assert (!a.feat);
+    ck_assert (memcmp (a.out, b.out, sizeof (double) * n * O) == 0);
+    {
+      size_t finite = 0;
+      for (size_t q = 0; q < n * O; q++)
+        finite += isfinite (a.out[q]);
+      ck_assert_msg (finite > 0 && finite < n * O, "%zu finite outputs of %zu", finite, n * O);
+    }
+    feat_pass_clear (&a);
+    feat_pass_clear (&b);
+    kan_work_free (wref);
+  }
+  kan_work_free (w);
+  g_free (x);
+  g_free (dout);
+  kan_model_free (m);
+  gsl_rng_free (r);
+}
+END_TEST
+
 /* kan_spline_basis_block3 gives exactly kan_spline_basis_tab3's values at every point:
  * inside, on knots, near the ends (where some bases do not exist), outside, NaN. */
 START_TEST (test_basis_block)
@@ -607,6 +756,7 @@ layout_suite (void)
 
   tcase_add_loop_test (tc, test_against_reference, 0, 2 * G_N_ELEMENTS (cases));
   tcase_add_loop_test (tc, test_bit_identical, 0, G_N_ELEMENTS (cases));
+  tcase_add_loop_test (tc, test_feature_path, 0, G_N_ELEMENTS (cases));
   tcase_add_loop_test (tc, test_basis_block, 0, 2);
   tcase_add_loop_test (tc, test_basis_runs, 0, 4);
   tcase_add_test (tc, test_silu_range);
