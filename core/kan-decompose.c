@@ -1452,9 +1452,10 @@ kan_decompose_binomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
  * fit_params, kan-symfit.h) on the rows where |x^q| is not small (kan_decompose_reduced_data);
  * q = 0 (φ alone, every function of the library) is tried too: the ladder's one edge locks
  * one function of several that fit, and with noise the one it picks may be a flexible
- * imitation (1/x for exp). The PF_KEEP best by R² have their constants refitted on the real
- * rows, and each is a formula of the stage: the front then picks the simplest within the
- * noise. */
+ * imitation (1/x for exp): each of those within PF_PLAIN_SHARE of the best is a formula of
+ * the stage, and the front picks the simplest within the noise. Of the powers times a
+ * function, the PF_KEEP best by R² have their constants refitted on the real rows and the most
+ * accurate is a formula of the stage. */
 static gboolean all_positive (const KanDataset *d, int i);
 static void refit_constants (KanExpr *e, const KanDataset *d);
 static int cmp_double (const void *a, const void *b);
@@ -1662,12 +1663,40 @@ kan_decompose_power_function (const KanDataset *raw, const KanDiscoverOptions *o
             goto out;
           }
       }
-  /* First the functions alone, in the library's order, those within PF_PLAIN_SHARE of the
-   * most accurate (which of them is simplest once its constants settle is for the front to
-   * say: on a surrogate's values a sine may fit m/2 better than a line), then the powers
-   * times a function: a part solved to a tolerance ends at its first exact formula, and the
-   * simpler kind should have its turn first (m/2 is also (1 − cos(a·m))/m for a small a). */
-  for (guint k = 0; k < plain->len && !c.exact; k++)
+  /* The most accurate of the PF_KEEP best powers times a function (refitted). */
+  g_array_sort (tries, pf_cmp);
+  {
+    KanExpr *best = NULL;
+    double best_rmse = HUGE_VAL;
+    for (guint k = 0; k < MIN (tries->len, PF_KEEP); k++)
+      {
+        KanExpr *e = kan_expr_simplify (pf_expr (&g_array_index (tries, PfTry, k)));
+        double r;
+        refit_constants (e, raw);
+        r = expr_rmse (e, raw, FALSE);
+        if (isfinite (r) && r < best_rmse)
+          {
+            kan_expr_free (best);
+            best = e;
+            best_rmse = r;
+          }
+        else
+          kan_expr_free (e);
+      }
+    if (best != NULL)
+      {
+        n_emitted++;
+        if (!(ok = pf_emit (&c, best, &m, error)))
+          goto out;
+      }
+  }
+  /* Then the functions alone, in the library's order, those within PF_PLAIN_SHARE of the
+   * most accurate, all of them, even past an exact one: which is simplest once its constants
+   * settle is for the front to say, and a part of a split solved on a surrogate's values to a
+   * tolerance hands its front to the composition, where the real rows decide (the I_0 part of
+   * the N-slit law is c·I_0, which a power times a function imitates within the surrogate's
+   * error). */
+  for (guint k = 0; k < plain->len; k++)
     {
       PfPlain *p = &g_array_index (plain, PfPlain, k);
       g_autofree char *text = NULL;
@@ -1678,20 +1707,6 @@ kan_decompose_power_function (const KanDataset *raw, const KanDiscoverOptions *o
                                  KAN_EXPR_STYLE_TEXT);
       if (!(ok = stage_formula (&c, "power·function", g_steal_pointer (&p->e), text,
                                 g_steal_pointer (&p->m), error)))
-        goto out;
-    }
-  g_array_sort (tries, pf_cmp);
-  for (guint k = 0; k < MIN (tries->len, PF_KEEP) && !c.exact; k++)
-    {
-      KanExpr *e = kan_expr_simplify (pf_expr (&g_array_index (tries, PfTry, k)));
-      refit_constants (e, raw);
-      if (!isfinite (expr_rmse (e, raw, FALSE)))
-        {
-          kan_expr_free (e);
-          continue;
-        }
-      n_emitted++;
-      if (!(ok = pf_emit (&c, e, &m, error)))
         goto out;
     }
   if (n_emitted == 0)
