@@ -1,6 +1,7 @@
 /* kan-grid.c — pykan's grid operations: updating the knots from data, refining to a finer grid. */
 #include "kan-work-private.h"
 #include "kan-spline.h"
+#include "kan-spline-private.h"
 #include "kan-error.h"
 
 #include <math.h>
@@ -31,6 +32,9 @@ merge_sort (double *a, double *tmp, size_t n)
 
 /* Buckets of sort_values that insertion sorts; larger ones are merge sorted. */
 #define SORT_SMALL_BUCKET 32
+
+/* Points whose old bases spline_values computes at once. */
+#define VALUES_BLOCK 64
 
 /* Sorts the N finite values of A, which lie in [LO, HI], in place; TMP (N values) and COUNT
  * (N+1) are scratch. Stable, so the result is the one qsort gave (glibc's is a stable merge
@@ -84,20 +88,27 @@ static void
 spline_values (const double *t, int G, int k, const double *coef, int O, const double *xs,
                size_t n, double *yv)
 {
-  int P = G + k;
-  double b[KAN_SPLINE_MAX_K + 1];
+  int P = G + k, K1 = k + 1;
+  double bas[VALUES_BLOCK * (KAN_SPLINE_MAX_K + 1)];
+  int m0s[VALUES_BLOCK];
 
-  for (size_t s = 0; s < n; s++)
+  for (size_t s0 = 0; s0 < n; s0 += VALUES_BLOCK)
     {
-      int m0 = kan_spline_basis (t, G, k, xs[s], b, NULL);
-      for (int j = 0; j < O; j++)
+      size_t nb = MIN ((size_t) VALUES_BLOCK, n - s0);
+      kan_spline_basis_many (t, G, k, xs + s0, nb, m0s, bas);
+      for (size_t s = s0; s < s0 + nb; s++)
         {
-          const double *c = coef + (size_t) j * P;
-          double y = 0.0;
-          if (m0 >= 0)
-            for (int r = 0; r <= k; r++)
-              y += c[m0 + r] * b[r];
-          yv[s * O + j] = y;
+          int m0 = m0s[s - s0];
+          const double *b = bas + (s - s0) * K1;
+          for (int j = 0; j < O; j++)
+            {
+              const double *c = coef + (size_t) j * P;
+              double y = 0.0;
+              if (m0 >= 0)
+                for (int r = 0; r <= k; r++)
+                  y += c[m0 + r] * b[r];
+              yv[s * O + j] = y;
+            }
         }
     }
 }
