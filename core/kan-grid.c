@@ -2,6 +2,7 @@
 #include "kan-work-private.h"
 #include "kan-spline.h"
 #include "kan-spline-private.h"
+#include "kan-grid-private.h"
 #include "kan-error.h"
 
 #include <math.h>
@@ -214,32 +215,27 @@ kan_model_update_grid (KanModel     *m,
   return kan_model_update_grid_full (m, x, n, NULL, error);
 }
 
-gboolean
-kan_model_update_grid_full (KanModel     *m,
-                            const double *x,
-                            size_t        n,
-                            GCancellable *cancellable,
-                            GError      **error)
+/* The grid update of kan_model_update_grid_full through the workspace W (made for M and for
+ * CHUNK rows at a time). */
+static gboolean
+update_grid (KanModel     *m,
+             KanWork      *w,
+             size_t        chunk,
+             const double *x,
+             size_t        n,
+             GCancellable *cancellable,
+             GError      **error)
 {
-  KanWork *w;
   double *xl, *xs, *tmp, *interior, *tnew, *yv, *c;
   size_t *count;
   gboolean ok = TRUE;
-  size_t chunk;
-  int G, O;
+  int G = m->G, O = max_layer_width (m, TRUE);
 
-  g_return_val_if_fail (m != NULL && (x != NULL || n == 0), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  G = m->G;
-  O = max_layer_width (m, TRUE);
   if (n < 2)
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_DATA, "a grid update needs at least two samples");
       return FALSE;
     }
-  chunk = kan_work_chunk_rows (m, n, KAN_WORK_CHUNK_BYTES);
-  w = kan_work_new (m, chunk);
-  kan_work_set_cancellable (w, cancellable);
   xl = g_new (double, n * max_layer_width (m, FALSE));
   xs = g_new (double, n);
   tmp = g_new (double, n);
@@ -298,8 +294,42 @@ kan_model_update_grid_full (KanModel     *m,
   g_free (tmp);
   g_free (xs);
   g_free (xl);
+  return ok;
+}
+
+gboolean
+kan_model_update_grid_full (KanModel     *m,
+                            const double *x,
+                            size_t        n,
+                            GCancellable *cancellable,
+                            GError      **error)
+{
+  KanWork *w;
+  size_t chunk;
+  gboolean ok;
+
+  g_return_val_if_fail (m != NULL && (x != NULL || n == 0), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  chunk = kan_work_chunk_rows (m, MAX (n, 1), KAN_WORK_CHUNK_BYTES);
+  w = kan_work_new (m, chunk);
+  kan_work_set_cancellable (w, cancellable);
+  ok = update_grid (m, w, chunk, x, n, cancellable, error);
   kan_work_free (w);
   return ok;
+}
+
+gboolean
+kan_model_update_grid_work (KanModel     *m,
+                            KanWork      *w,
+                            const double *x,
+                            size_t        n,
+                            GCancellable *cancellable,
+                            GError      **error)
+{
+  g_return_val_if_fail (m != NULL && w != NULL && w->n_max > 0, FALSE);
+  g_return_val_if_fail (x != NULL || n == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return update_grid (m, w, w->n_max, x, n, cancellable, error);
 }
 
 KanModel *

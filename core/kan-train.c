@@ -11,6 +11,7 @@
  */
 #include "kan-train.h"
 #include "kan-model-private.h"
+#include "kan-grid-private.h"
 #include "kan-error.h"
 
 #include <math.h>
@@ -1321,7 +1322,8 @@ checked_grid_update (KanTrainer *t, gboolean *rejected)
     before = t->memo_f;
   else
     before = objective (t, NULL);
-  ok = !t->cancelled && kan_model_update_grid_full (m, t->xcur, t->nb, t->cancellable, NULL);
+  ok = !t->cancelled
+       && kan_model_update_grid_work (m, t->w, t->xcur, t->nb, t->cancellable, NULL);
   if (t->cancellable != NULL && g_cancellable_is_cancelled (t->cancellable))
     t->cancelled = TRUE;
   inputs_changed (t);
