@@ -197,9 +197,10 @@ kan_spline_basis (const double *t,
   return clip;
 }
 
-/* Samples per block of kan_spline_basis_many: one vector of doubles with AVX2 (two SSE2
- * vectors otherwise). */
-#define MANY_LANES 4
+/* Samples per block of kan_spline_basis_many: two vectors of four doubles (AVX2; two SSE2
+ * vectors each otherwise), whose divisions overlap. */
+#define MANY_VECS 2
+#define MANY_LANES (4 * MANY_VECS)
 typedef double V4d __attribute__ ((vector_size (4 * sizeof (double))));
 typedef gint64 V4i __attribute__ ((vector_size (4 * sizeof (gint64))));
 
@@ -222,7 +223,8 @@ basis_lanes (const double *restrict t,
 {
   const int last = G + 2 * k, n_basis = G + k;
   const V4d zero = { 0.0, 0.0, 0.0, 0.0 }, one = { 1.0, 1.0, 1.0, 1.0 };
-  V4d left[KAN_SPLINE_MAX_K + 1], right[KAN_SPLINE_MAX_K + 1], N[KAN_SPLINE_MAX_K + 2];
+  V4d left[KAN_SPLINE_MAX_K + 1][MANY_VECS], right[KAN_SPLINE_MAX_K + 1][MANY_VECS];
+  V4d N[KAN_SPLINE_MAX_K + 2][MANY_VECS];
   int span[MANY_LANES];
   gboolean inside[MANY_LANES];
 
@@ -257,36 +259,42 @@ basis_lanes (const double *restrict t,
       if (lo >= k - 1 && lo + k <= last)
         for (int j = 1; j <= k; j++)
           {
-            left[j][l] = x - t[lo + 1 - j];
-            right[j][l] = t[lo + j] - x;
+            left[j][l / 4][l % 4] = x - t[lo + 1 - j];
+            right[j][l / 4][l % 4] = t[lo + j] - x;
           }
       else
         for (int j = 1; j <= k; j++)
           {
-            left[j][l] = x - knot_at (t, last, h, lo + 1 - j);
-            right[j][l] = knot_at (t, last, h, lo + j) - x;
+            left[j][l / 4][l % 4] = x - knot_at (t, last, h, lo + 1 - j);
+            right[j][l / 4][l % 4] = knot_at (t, last, h, lo + j) - x;
           }
     }
 
-  N[0] = (V4d) { 1.0, 1.0, 1.0, 1.0 };
+  for (int v = 0; v < MANY_VECS; v++)
+    N[0][v] = one;
 #pragma GCC unroll 4
   for (int j = 1; j <= k; j++)
     {
-      V4d saved = { 0.0, 0.0, 0.0, 0.0 };
+      V4d saved[MANY_VECS];
 
+      for (int v = 0; v < MANY_VECS; v++)
+        saved[v] = zero;
 #pragma GCC unroll 4
       for (int r = 0; r < j; r++)
-        {
-          /* safe_div with a division every lane can do: a zero denominator divides by 1 and
-           * its quotient is replaced by 0. */
-          V4d den = right[r + 1] + left[j - r];
-          V4i nz = den != zero;
-          V4d q = N[r] / (V4d) (((V4i) den & nz) | ((V4i) one & ~nz));
-          V4d temp = (V4d) ((V4i) q & nz);
-          N[r] = saved + right[r + 1] * temp;
-          saved = left[j - r] * temp;
-        }
-      N[j] = saved;
+#pragma GCC unroll 2
+        for (int v = 0; v < MANY_VECS; v++)
+          {
+            /* safe_div with a division every lane can do: a zero denominator divides by 1
+             * and its quotient is replaced by 0. */
+            V4d den = right[r + 1][v] + left[j - r][v];
+            V4i nz = den != zero;
+            V4d q = N[r][v] / (V4d) (((V4i) den & nz) | ((V4i) one & ~nz));
+            V4d temp = (V4d) ((V4i) q & nz);
+            N[r][v] = saved[v] + right[r + 1][v] * temp;
+            saved[v] = left[j - r][v] * temp;
+          }
+      for (int v = 0; v < MANY_VECS; v++)
+        N[j][v] = saved[v];
     }
 
   for (size_t l = 0; l < n; l++)
@@ -304,7 +312,7 @@ basis_lanes (const double *restrict t,
       for (int r = 0; r <= k; r++)
         {
           int src = clip + r - m0;
-          bl[r] = src >= 0 && src <= k ? N[src][l] : 0.0;
+          bl[r] = src >= 0 && src <= k ? N[src][l / 4][l % 4] : 0.0;
         }
       m0s[l] = clip;
     }
