@@ -7,6 +7,7 @@
 #include "kan.h"
 #include "kan-lbfgs.h"
 #include "kan-model-private.h"
+#include "kan-grid-private.h"
 #include "test-helpers.h"
 
 /* Trains for STEPS and returns the last step's info. */
@@ -532,6 +533,37 @@ START_TEST (test_grid_update_bits)
 }
 END_TEST
 
+/* A grid update through a caller's workspace (the trainer's; here one of 64 rows, so the
+ * layer inputs come a chunk at a time, and used before for other rows) gives the model of
+ * kan_model_update_grid, bit for bit, in every layer. */
+START_TEST (test_grid_update_work_bits)
+{
+  KanDataset *d = kt_demo_data (300, 10);
+  KanModel *a = kt_model_new ("2,3,2", NULL, 6, 3, KAN_BASE_SILU, 7);
+  KanModel *b = kan_model_copy (a), *orig = kan_model_copy (a);
+  KanWork *w = kan_work_new (b, 64);
+  double out[64 * 2];
+  GError *error = NULL;
+
+  kan_model_forward (b, w, d->test_x, 10, 0.0, out);
+  ck_assert_msg (kan_model_update_grid (a, d->train_x, d->n_train, &error), "%s",
+                 error ? error->message : "");
+  ck_assert_msg (kan_model_update_grid_work (b, w, d->train_x, d->n_train, NULL, &error), "%s",
+                 error ? error->message : "");
+  ck_assert (memcmp (a->state_d, b->state_d, sizeof (double) * a->n_state_d) == 0);
+  ck_assert (memcmp (a->params, b->params, sizeof (double) * a->n_params) == 0);
+  /* The update moved the knots of the second layer too. */
+  ck_assert (memcmp (kan_layer_knots (a, &a->layers[1], 0),
+                     kan_layer_knots (orig, &orig->layers[1], 0),
+                     sizeof (double) * (a->G + 2 * a->k + 1)) != 0);
+  kan_model_free (orig);
+  kan_work_free (w);
+  kan_model_free (b);
+  kan_model_free (a);
+  kan_dataset_free (d);
+}
+END_TEST
+
 /* The per-step test RMSE (whose evaluation keeps the bases of the test rows between steps) is
  * the test loss of the model after the step, to the bit: across grid updates, kept and undone,
  * and after the caller rewrote the rows in place (kan_trainer_rows_changed). */
@@ -962,6 +994,7 @@ main (int    argc,
   tcase_add_test (tc, test_regularised);
   tcase_add_test (tc, test_minibatch);
   tcase_add_test (tc, test_grid_update_bits);
+  tcase_add_test (tc, test_grid_update_work_bits);
   tcase_add_test (tc, test_step_test_rmse);
   tcase_add_test (tc, test_lbfgs_memo_bits);
   tcase_add_test (tc, test_bad_settings);
