@@ -1,6 +1,8 @@
 /* kan-grid.c — pykan's grid operations: updating the knots from data, refining to a finer grid. */
 #include "kan-work-private.h"
 #include "kan-spline.h"
+#include "kan-spline-private.h"
+#include "kan-grid-private.h"
 #include "kan-error.h"
 
 #include <math.h>
@@ -31,6 +33,9 @@ merge_sort (double *a, double *tmp, size_t n)
 
 /* Buckets of sort_values that insertion sorts; larger ones are merge sorted. */
 #define SORT_SMALL_BUCKET 32
+
+/* Points whose old bases spline_values computes at once. */
+#define VALUES_BLOCK 64
 
 /* Sorts the N finite values of A, which lie in [LO, HI], in place; TMP (N values) and COUNT
  * (N+1) are scratch. Stable, so the result is the one qsort gave (glibc's is a stable merge
@@ -84,20 +89,27 @@ static void
 spline_values (const double *t, int G, int k, const double *coef, int O, const double *xs,
                size_t n, double *yv)
 {
-  int P = G + k;
-  double b[KAN_SPLINE_MAX_K + 1];
+  int P = G + k, K1 = k + 1;
+  double bas[VALUES_BLOCK * (KAN_SPLINE_MAX_K + 1)];
+  int m0s[VALUES_BLOCK];
 
-  for (size_t s = 0; s < n; s++)
+  for (size_t s0 = 0; s0 < n; s0 += VALUES_BLOCK)
     {
-      int m0 = kan_spline_basis (t, G, k, xs[s], b, NULL);
-      for (int j = 0; j < O; j++)
+      size_t nb = MIN ((size_t) VALUES_BLOCK, n - s0);
+      kan_spline_basis_many (t, G, k, xs + s0, nb, m0s, bas);
+      for (size_t s = s0; s < s0 + nb; s++)
         {
-          const double *c = coef + (size_t) j * P;
-          double y = 0.0;
-          if (m0 >= 0)
-            for (int r = 0; r <= k; r++)
-              y += c[m0 + r] * b[r];
-          yv[s * O + j] = y;
+          int m0 = m0s[s - s0];
+          const double *b = bas + (s - s0) * K1;
+          for (int j = 0; j < O; j++)
+            {
+              const double *c = coef + (size_t) j * P;
+              double y = 0.0;
+              if (m0 >= 0)
+                for (int r = 0; r <= k; r++)
+                  y += c[m0 + r] * b[r];
+              yv[s * O + j] = y;
+            }
         }
     }
 }
@@ -203,32 +215,27 @@ kan_model_update_grid (KanModel     *m,
   return kan_model_update_grid_full (m, x, n, NULL, error);
 }
 
-gboolean
-kan_model_update_grid_full (KanModel     *m,
-                            const double *x,
-                            size_t        n,
-                            GCancellable *cancellable,
-                            GError      **error)
+/* The grid update of kan_model_update_grid_full through the workspace W (made for M and for
+ * CHUNK rows at a time). */
+static gboolean
+update_grid (KanModel     *m,
+             KanWork      *w,
+             size_t        chunk,
+             const double *x,
+             size_t        n,
+             GCancellable *cancellable,
+             GError      **error)
 {
-  KanWork *w;
   double *xl, *xs, *tmp, *interior, *tnew, *yv, *c;
   size_t *count;
   gboolean ok = TRUE;
-  size_t chunk;
-  int G, O;
+  int G = m->G, O = max_layer_width (m, TRUE);
 
-  g_return_val_if_fail (m != NULL && (x != NULL || n == 0), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  G = m->G;
-  O = max_layer_width (m, TRUE);
   if (n < 2)
     {
       g_set_error (error, KAN_ERROR, KAN_ERROR_DATA, "a grid update needs at least two samples");
       return FALSE;
     }
-  chunk = kan_work_chunk_rows (m, n, KAN_WORK_CHUNK_BYTES);
-  w = kan_work_new (m, chunk);
-  kan_work_set_cancellable (w, cancellable);
   xl = g_new (double, n * max_layer_width (m, FALSE));
   xs = g_new (double, n);
   tmp = g_new (double, n);
@@ -287,8 +294,42 @@ kan_model_update_grid_full (KanModel     *m,
   g_free (tmp);
   g_free (xs);
   g_free (xl);
+  return ok;
+}
+
+gboolean
+kan_model_update_grid_full (KanModel     *m,
+                            const double *x,
+                            size_t        n,
+                            GCancellable *cancellable,
+                            GError      **error)
+{
+  KanWork *w;
+  size_t chunk;
+  gboolean ok;
+
+  g_return_val_if_fail (m != NULL && (x != NULL || n == 0), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  chunk = kan_work_chunk_rows (m, MAX (n, 1), KAN_WORK_CHUNK_BYTES);
+  w = kan_work_new (m, chunk);
+  kan_work_set_cancellable (w, cancellable);
+  ok = update_grid (m, w, chunk, x, n, cancellable, error);
   kan_work_free (w);
   return ok;
+}
+
+gboolean
+kan_model_update_grid_work (KanModel     *m,
+                            KanWork      *w,
+                            const double *x,
+                            size_t        n,
+                            GCancellable *cancellable,
+                            GError      **error)
+{
+  g_return_val_if_fail (m != NULL && w != NULL && w->n_max > 0, FALSE);
+  g_return_val_if_fail (x != NULL || n == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return update_grid (m, w, w->n_max, x, n, cancellable, error);
 }
 
 KanModel *

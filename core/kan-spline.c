@@ -16,6 +16,7 @@
  * directions whose singular value is far below the ridge damped rather than blown up).
  */
 #include "kan-spline.h"
+#include "kan-spline-private.h"
 #include "kan-inline-private.h"
 #include "kan-error.h"
 
@@ -194,6 +195,156 @@ kan_spline_basis (const double *t,
         db[r] = ok ? dN[src] : 0.0;
     }
   return clip;
+}
+
+/* Samples per block of kan_spline_basis_many: two vectors of four doubles (AVX2; two SSE2
+ * vectors each otherwise), whose divisions overlap. */
+#define MANY_VECS 2
+#define MANY_LANES (4 * MANY_VECS)
+typedef double V4d __attribute__ ((vector_size (4 * sizeof (double))));
+typedef gint64 V4i __attribute__ ((vector_size (4 * sizeof (gint64))));
+
+/* kan_spline_basis without derivatives for the samples XS[0..n) (n ≤ MANY_LANES; the other
+ * lanes are padding) with K a constant where the caller makes it one: the span search and
+ * knot differences per sample, then the recursion for all lanes at once. Each lane does the
+ * operations of kan_spline_basis in its order (safe_div divides by the same denominator or
+ * gives 0), so the bases have the same bits. */
+KAN_HOT_INLINE void
+basis_lanes (const double *restrict t,
+             int                    G,
+             int                    k,
+             double                 h,
+             gboolean               monotone,
+             int          *restrict hint,
+             const double *restrict xs,
+             size_t                 n,
+             int          *restrict m0s,
+             double       *restrict b)
+{
+  const int last = G + 2 * k, n_basis = G + k;
+  const V4d zero = { 0.0, 0.0, 0.0, 0.0 }, one = { 1.0, 1.0, 1.0, 1.0 };
+  V4d left[KAN_SPLINE_MAX_K + 1][MANY_VECS], right[KAN_SPLINE_MAX_K + 1][MANY_VECS];
+  V4d N[KAN_SPLINE_MAX_K + 2][MANY_VECS];
+  int span[MANY_LANES];
+  gboolean inside[MANY_LANES];
+
+  for (size_t l = 0; l < MANY_LANES; l++)
+    {
+      double x = l < n ? xs[l] : t[k];
+      int lo = 0, hi = last;
+
+      /* Half-open support [t_0, t_last): NaN fails both comparisons. Outside, the lane
+       * computes the bases of the first knot and drops them. */
+      inside[l] = x >= t[0] && x < t[last];
+      if (!inside[l])
+        x = t[0];
+      /* Non-decreasing knots have one span with t_s <= x < t_{s+1}, so the previous point's
+       * span, or the next one, is the binary search's answer when it holds x (sorted points:
+       * nearly always). */
+      if (monotone && x >= t[*hint] && x < t[*hint + 1])
+        lo = *hint;
+      else if (monotone && *hint + 2 <= last && x >= t[*hint + 1] && x < t[*hint + 2])
+        lo = *hint + 1;
+      else
+        while (hi - lo > 1)
+          {
+            int mid = (lo + hi) / 2;
+            if (x >= t[mid])
+              lo = mid;
+            else
+              hi = mid;
+          }
+      *hint = lo;
+      span[l] = lo;
+      if (lo >= k - 1 && lo + k <= last)
+        for (int j = 1; j <= k; j++)
+          {
+            left[j][l / 4][l % 4] = x - t[lo + 1 - j];
+            right[j][l / 4][l % 4] = t[lo + j] - x;
+          }
+      else
+        for (int j = 1; j <= k; j++)
+          {
+            left[j][l / 4][l % 4] = x - knot_at (t, last, h, lo + 1 - j);
+            right[j][l / 4][l % 4] = knot_at (t, last, h, lo + j) - x;
+          }
+    }
+
+  for (int v = 0; v < MANY_VECS; v++)
+    N[0][v] = one;
+#pragma GCC unroll 4
+  for (int j = 1; j <= k; j++)
+    {
+      V4d saved[MANY_VECS];
+
+      for (int v = 0; v < MANY_VECS; v++)
+        saved[v] = zero;
+#pragma GCC unroll 4
+      for (int r = 0; r < j; r++)
+#pragma GCC unroll 2
+        for (int v = 0; v < MANY_VECS; v++)
+          {
+            /* safe_div with a division every lane can do: a zero denominator divides by 1
+             * and its quotient is replaced by 0. */
+            V4d den = right[r + 1][v] + left[j - r][v];
+            V4i nz = den != zero;
+            V4d q = N[r][v] / (V4d) (((V4i) den & nz) | ((V4i) one & ~nz));
+            V4d temp = (V4d) ((V4i) q & nz);
+            N[r][v] = saved[v] + right[r + 1][v] * temp;
+            saved[v] = left[j - r][v] * temp;
+          }
+      for (int v = 0; v < MANY_VECS; v++)
+        N[j][v] = saved[v];
+    }
+
+  for (size_t l = 0; l < n; l++)
+    {
+      int m0 = span[l] - k;
+      int clip = m0 < 0 ? 0 : (m0 > n_basis - (k + 1) ? n_basis - (k + 1) : m0);
+      double *bl = b + l * (k + 1);
+
+      if (!inside[l])
+        {
+          memset (bl, 0, sizeof (double) * (k + 1));
+          m0s[l] = -1;
+          continue;
+        }
+      for (int r = 0; r <= k; r++)
+        {
+          int src = clip + r - m0;
+          bl[r] = src >= 0 && src <= k ? N[src][l / 4][l % 4] : 0.0;
+        }
+      m0s[l] = clip;
+    }
+}
+
+KAN_SIMD_CLONES void
+kan_spline_basis_many (const double *t,
+                       int           G,
+                       int           k,
+                       const double *xs,
+                       size_t        n,
+                       int          *m0s,
+                       double       *b)
+{
+  int last = G + 2 * k, hint = 0;
+  gboolean monotone = TRUE;
+  double h;
+
+  g_return_if_fail (t != NULL);
+  g_return_if_fail (G >= 1 && k >= 0 && k <= KAN_SPLINE_MAX_K);
+  g_return_if_fail ((xs != NULL && m0s != NULL && b != NULL) || n == 0);
+  h = (t[last] - t[0]) / last;
+  for (int q = 0; q < last; q++)
+    monotone = monotone && t[q] <= t[q + 1];
+  for (size_t s = 0; s < n; s += MANY_LANES)
+    {
+      size_t c = MIN ((size_t) MANY_LANES, n - s);
+      if (k == 3)
+        basis_lanes (t, G, 3, h, monotone, &hint, xs + s, c, m0s + s, b + s * 4);
+      else
+        basis_lanes (t, G, k, h, monotone, &hint, xs + s, c, m0s + s, b + s * (k + 1));
+    }
 }
 
 void
@@ -740,6 +891,9 @@ fit_ridge (const double *ata, const double *aty, size_t m, int k, int n_rhs, dou
   return TRUE;
 }
 
+/* Samples whose bases kan_spline_fit computes at once. */
+#define FIT_BLOCK 64
+
 gboolean
 kan_spline_fit (const double *t,
                 int           G,
@@ -756,7 +910,8 @@ kan_spline_fit (const double *t,
   double *ata, *fac, *aty, *sol, *res, *cc;
   size_t *col;
   gssize *cidx;
-  double b[KAN_SPLINE_MAX_K + 1], dmax = 0.0;
+  double bas[FIT_BLOCK * (KAN_SPLINE_MAX_K + 1)], dmax = 0.0;
+  int m0s[FIT_BLOCK];
   gboolean ok = TRUE, chol_ok = FALSE, dual = FALSE;
 
   g_return_val_if_fail (t != NULL && coef != NULL, FALSE);
@@ -773,18 +928,24 @@ kan_spline_fit (const double *t,
   /* Normal equations AᵀA c = Aᵀy, banded by local support. */
   ata = g_new0 (double, p * K1);
   aty = g_new0 (double, p * n_rhs);
-  for (size_t s = 0; s < n; s++)
+  for (size_t s0 = 0; s0 < n; s0 += FIT_BLOCK)
     {
-      int m0 = kan_spline_basis (t, G, k, x[s], b, NULL);
-      if (m0 < 0)
-        continue;
-      for (int r = 0; r <= k; r++)
+      size_t nb = MIN ((size_t) FIT_BLOCK, n - s0);
+      kan_spline_basis_many (t, G, k, x + s0, nb, m0s, bas);
+      for (size_t s = s0; s < s0 + nb; s++)
         {
-          size_t i = (size_t) m0 + r;
-          for (int c = 0; c <= r; c++)
-            ata[i * K1 + (r - c)] += b[r] * b[c];
-          for (int q = 0; q < n_rhs; q++)
-            aty[i * n_rhs + q] += b[r] * y[s * n_rhs + q];
+          int m0 = m0s[s - s0];
+          const double *b = bas + (s - s0) * K1;
+          if (m0 < 0)
+            continue;
+          for (int r = 0; r <= k; r++)
+            {
+              size_t i = (size_t) m0 + r;
+              for (int c = 0; c <= r; c++)
+                ata[i * K1 + (r - c)] += b[r] * b[c];
+              for (int q = 0; q < n_rhs; q++)
+                aty[i * n_rhs + q] += b[r] * y[s * n_rhs + q];
+            }
         }
     }
 

@@ -11,6 +11,7 @@
  */
 #include "kan-train.h"
 #include "kan-model-private.h"
+#include "kan-grid-private.h"
 #include "kan-error.h"
 
 #include <math.h>
@@ -175,6 +176,15 @@ struct _KanTrainer
   KanLbfgs         *lbfgs;
   double           *xv;        /* packed parameters */
   double            lbfgs_f;   /* objective at the step's accepted point (NaN: unknown) */
+  /* The last evaluation of lbfgs_objective (packed point, objective, gradient; FINITE if both
+   * were) and, when it is the accepted point of the last step (MEMO_VALID), the model state it
+   * was made in: an evaluation in that same state (the grid check's loss before, the next
+   * step's first evaluation, also after a rejected grid update put the model back) is this
+   * one. New rows or batch invalidate it; a changed model fails the comparison. */
+  double           *memo_x, *memo_g, memo_f;
+  gboolean          memo_finite, memo_valid;
+  double           *memo_params, *memo_state_d;
+  int              *memo_state_i;
 
   /* Levenberg–Marquardt */
   gboolean                        lm_auto;   /* chosen by KAN_OPT_AUTO: fixed grid, Levenberg
@@ -626,8 +636,10 @@ kan_trainer_bytes (const KanModel       *m,
   switch (cfg->opt)
     {
     case KAN_OPT_LBFGS:
-      /* 2·history pairs, 8 vectors (kan-lbfgs.c) and the packed parameters. */
-      b += ((2 * h + 9) * A + 2 * h) * D + 256;
+      /* 2·history pairs, 8 vectors (kan-lbfgs.c), the packed parameters, and the last
+       * evaluation with the model state it was made in. */
+      b += ((2 * h + 11) * A + 2 * h + P + m->n_state_d) * D + m->n_state_i * sizeof (int)
+           + 256;
       break;
     case KAN_OPT_ADAM:
       b += 2 * P * D;
@@ -846,6 +858,11 @@ kan_trainer_free (KanTrainer *t)
     gsl_multifit_nlinear_free (t->lm);
   kan_lbfgs_free (t->lbfgs);
   g_free (t->xv);
+  g_free (t->memo_x);
+  g_free (t->memo_g);
+  g_free (t->memo_params);
+  g_free (t->memo_state_d);
+  g_free (t->memo_state_i);
   if (t->slices)
     {
       g_mutex_lock (&t->lock);
@@ -926,6 +943,7 @@ draw_batch (KanTrainer *t)
 
   if (t->xb == NULL)
     return;
+  t->memo_valid = FALSE;
   perm = g_new (size_t, N);
   for (size_t q = 0; q < N; q++)
     perm[q] = q;
@@ -947,6 +965,19 @@ draw_batch (KanTrainer *t)
 /* ------------------------------------------------------------------------------------------ */
 /* L-BFGS                                                                                      */
 
+/* TRUE if the model is in the state of the memo (the last step's accepted point), so that
+ * an evaluation now gives the memo's objective and gradient, bit for bit. */
+static gboolean
+memo_holds (const KanTrainer *t)
+{
+  const KanModel *m = t->model;
+
+  return t->memo_valid
+         && memcmp (m->params, t->memo_params, sizeof (double) * m->n_params) == 0
+         && memcmp (m->state_d, t->memo_state_d, sizeof (double) * m->n_state_d) == 0
+         && memcmp (m->state_i, t->memo_state_i, sizeof (int) * m->n_state_i) == 0;
+}
+
 static double
 lbfgs_objective (void *data, const double *x, double *g)
 {
@@ -955,12 +986,44 @@ lbfgs_objective (void *data, const double *x, double *g)
   double f;
 
   unpack (t, x);
+  if (g && memo_holds (t) && memcmp (x, t->memo_x, sizeof (double) * t->n_act) == 0)
+    {
+      memcpy (g, t->memo_g, sizeof (double) * t->n_act);
+      return t->memo_f;
+    }
   t->nonfinite = FALSE;
   f = objective (t, g);
   if (t->nonfinite)
     f = HUGE_VAL;
+  if (g && !t->cancelled)
+    {
+      memcpy (t->memo_x, x, sizeof (double) * t->n_act);
+      memcpy (t->memo_g, g, sizeof (double) * t->n_act);
+      t->memo_f = f;
+      t->memo_finite = !t->nonfinite;
+    }
+  t->memo_valid = FALSE;
   t->nonfinite = was_bad;
   return f;
+}
+
+/* Keeps the last evaluation as the memo if it was made at the accepted point X, now the
+ * model's parameters. */
+static void
+memo_keep (KanTrainer *t, const double *x)
+{
+  const KanModel *m = t->model;
+
+  t->memo_valid = FALSE;
+  if (!t->memo_finite || memcmp (x, t->memo_x, sizeof (double) * t->n_act) != 0)
+    return;
+  t->memo_params = g_renew (double, t->memo_params, MAX (m->n_params, 1));
+  t->memo_state_d = g_renew (double, t->memo_state_d, MAX (m->n_state_d, 1));
+  t->memo_state_i = g_renew (int, t->memo_state_i, MAX (m->n_state_i, 1));
+  memcpy (t->memo_params, m->params, sizeof (double) * m->n_params);
+  memcpy (t->memo_state_d, m->state_d, sizeof (double) * m->n_state_d);
+  memcpy (t->memo_state_i, m->state_i, sizeof (int) * m->n_state_i);
+  t->memo_valid = TRUE;
 }
 
 static gboolean
@@ -978,6 +1041,8 @@ step_lbfgs (KanTrainer *t, GError **error)
       p.lr = t->cfg.lr;
       t->lbfgs = kan_lbfgs_new (t->n_act, &p);
       t->xv = g_new (double, MAX (t->n_act, 1));
+      t->memo_x = g_new (double, MAX (t->n_act, 1));
+      t->memo_g = g_new (double, MAX (t->n_act, 1));
     }
   pack (t, t->xv);
   t->evals_this_step = 0;
@@ -991,6 +1056,7 @@ step_lbfgs (KanTrainer *t, GError **error)
   /* The optimiser's x is its accepted point; the model holds the last trial. */
   unpack (t, t->xv);
   t->lbfgs_f = f;
+  memo_keep (t, t->xv);
   return TRUE;
 }
 
@@ -1250,8 +1316,14 @@ checked_grid_update (KanTrainer *t, gboolean *rejected)
   double before, after = NAN;
   gboolean ok;
 
-  before = objective (t, NULL);
-  ok = !t->cancelled && kan_model_update_grid_full (m, t->xcur, t->nb, t->cancellable, NULL);
+  /* The loss of the last step's accepted point, unless anything changed since (with lamb > 0
+   * the objective is not the loss alone, and is evaluated). */
+  if (t->cfg.lamb == 0 && memo_holds (t))
+    before = t->memo_f;
+  else
+    before = objective (t, NULL);
+  ok = !t->cancelled
+       && kan_model_update_grid_work (m, t->w, t->xcur, t->nb, t->cancellable, NULL);
   if (t->cancellable != NULL && g_cancellable_is_cancelled (t->cancellable))
     t->cancelled = TRUE;
   inputs_changed (t);
@@ -1409,5 +1481,6 @@ void
 kan_trainer_rows_changed (KanTrainer *t)
 {
   g_return_if_fail (t != NULL);
+  t->memo_valid = FALSE;
   inputs_changed (t);
 }

@@ -14,6 +14,7 @@
 #include <gsl/gsl_vector.h>
 
 #include "kan-spline.h"
+#include "kan-spline-private.h"
 #include "kan-error.h"
 #include "test-helpers.h"
 
@@ -335,6 +336,87 @@ START_TEST (test_outside_and_nan)
   ck_assert_int_eq (kan_spline_basis (t, 5, 3, t[0], b, NULL), 0);
   ck_assert_int_eq (kan_spline_basis (t, 5, 3, t[11], b, NULL), -1);
   ck_assert_int_ge (kan_spline_basis (t, 5, 3, nextafter (t[11], 0.0), b, NULL), 0);
+}
+END_TEST
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+/* kan_spline_basis_many gives every point the first basis and the bases of kan_spline_basis,
+ * bit for bit: any k, uniform, random, coincident and unsorted knots, points sorted or not,
+ * outside the knots, on knots, NaN, infinities and −0.0, and counts that leave a partial
+ * block. */
+START_TEST (test_basis_many_bits)
+{
+  gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
+  const double special[] = { NAN, INFINITY, -INFINITY, -0.0, 0.0, 5.0, -5.0 };
+
+  gsl_rng_set (r, 2024);
+  for (int k = 0; k <= KAN_SPLINE_MAX_K; k++)
+    for (int kind = 0; kind < 4; kind++)
+      for (int sorted = 0; sorted < 2; sorted++)
+        {
+          int G = kind == 0 ? 5 : 3 + (int) gsl_rng_uniform_int (r, 40), n_pts;
+          int last = G + 2 * k, K1 = k + 1;
+          double *t, *x;
+          int *m0s;
+          double *b, want[KAN_SPLINE_MAX_K + 1];
+          size_t n;
+
+          if (kind == 0)
+            {
+              t = g_new (double, last + 1);
+              kan_knots_uniform (t, G, k, -1.0, 1.0);
+            }
+          else
+            t = knots_random (r, G, k, -1.0, 1.0);
+          if (kind == 2)
+            /* Coincident interior knots. */
+            for (int q = k + 1; q < k + G; q += 3)
+              t[q + 1] = t[q];
+          if (kind == 3 && G > 4)
+            {
+              /* Knots out of order: the binary search's span, whatever it is. */
+              double v = t[k + 1];
+              t[k + 1] = t[k + 3];
+              t[k + 3] = v;
+            }
+          x = test_points (r, t, G, k, 997, &n_pts);
+          x = g_renew (double, x, n_pts + 40 + G_N_ELEMENTS (special));
+          for (int q = 0; q < 40; q++)
+            x[n_pts++] = t[0] + (t[last] - t[0]) * (3.0 * gsl_rng_uniform (r) - 1.0);
+          for (unsigned q = 0; q < G_N_ELEMENTS (special); q++)
+            x[n_pts++] = special[q];
+          n = (size_t) n_pts;
+          if (sorted)
+            /* NaN sorts somewhere; the points need not be in order, only mostly. */
+            qsort (x, n, sizeof (double), cmp_double);
+          m0s = g_new (int, n);
+          b = g_new (double, n * K1);
+          for (size_t c = 0; c <= 5; c++)
+            {
+              /* Counts that are not a multiple of the block, and all of them. */
+              size_t nn = c < 5 ? c : n;
+              kan_spline_basis_many (t, G, k, x, nn, m0s, b);
+              for (size_t s = 0; s < nn; s++)
+                {
+                  int m0 = kan_spline_basis (t, G, k, x[s], want, NULL);
+                  CHECK (m0s[s] == m0, "k=%d kind %d: first basis %d, not %d at %.17g", k, kind,
+                         m0s[s], m0, x[s]);
+                  CHECK (memcmp (b + s * K1, want, sizeof (double) * K1) == 0,
+                         "k=%d kind %d sorted %d: bases differ at %.17g", k, kind, sorted, x[s]);
+                }
+            }
+          g_free (m0s);
+          g_free (b);
+          g_free (x);
+          g_free (t);
+        }
+  gsl_rng_free (r);
 }
 END_TEST
 
@@ -890,6 +972,7 @@ spline_suite (void)
   tcase_add_test (tc, test_basis_derivative);
   tcase_add_test (tc, test_outside_and_nan);
   tcase_add_test (tc, test_eval_matches_bases);
+  tcase_add_test (tc, test_basis_many_bits);
   suite_add_tcase (s, tc);
 
   tc = tcase_create ("fit");

@@ -7,6 +7,7 @@
 #include "kan.h"
 #include "kan-lbfgs.h"
 #include "kan-model-private.h"
+#include "kan-grid-private.h"
 #include "test-helpers.h"
 
 /* Trains for STEPS and returns the last step's info. */
@@ -532,6 +533,37 @@ START_TEST (test_grid_update_bits)
 }
 END_TEST
 
+/* A grid update through a caller's workspace (the trainer's; here one of 64 rows, so the
+ * layer inputs come a chunk at a time, and used before for other rows) gives the model of
+ * kan_model_update_grid, bit for bit, in every layer. */
+START_TEST (test_grid_update_work_bits)
+{
+  KanDataset *d = kt_demo_data (300, 10);
+  KanModel *a = kt_model_new ("2,3,2", NULL, 6, 3, KAN_BASE_SILU, 7);
+  KanModel *b = kan_model_copy (a), *orig = kan_model_copy (a);
+  KanWork *w = kan_work_new (b, 64);
+  double out[64 * 2];
+  GError *error = NULL;
+
+  kan_model_forward (b, w, d->test_x, 10, 0.0, out);
+  ck_assert_msg (kan_model_update_grid (a, d->train_x, d->n_train, &error), "%s",
+                 error ? error->message : "");
+  ck_assert_msg (kan_model_update_grid_work (b, w, d->train_x, d->n_train, NULL, &error), "%s",
+                 error ? error->message : "");
+  ck_assert (memcmp (a->state_d, b->state_d, sizeof (double) * a->n_state_d) == 0);
+  ck_assert (memcmp (a->params, b->params, sizeof (double) * a->n_params) == 0);
+  /* The update moved the knots of the second layer too. */
+  ck_assert (memcmp (kan_layer_knots (a, &a->layers[1], 0),
+                     kan_layer_knots (orig, &orig->layers[1], 0),
+                     sizeof (double) * (a->G + 2 * a->k + 1)) != 0);
+  kan_model_free (orig);
+  kan_work_free (w);
+  kan_model_free (b);
+  kan_model_free (a);
+  kan_dataset_free (d);
+}
+END_TEST
+
 /* The per-step test RMSE (whose evaluation keeps the bases of the test rows between steps) is
  * the test loss of the model after the step, to the bit: across grid updates, kept and undone,
  * and after the caller rewrote the rows in place (kan_trainer_rows_changed). */
@@ -575,6 +607,65 @@ START_TEST (test_step_test_rmse)
   ck_assert_int_ge (updated, 3);
   kan_trainer_free (t);
   kan_model_free (m);
+  kan_dataset_free (d);
+}
+END_TEST
+
+/* L-BFGS takes the objective at the last accepted point from its memo (the grid check's loss
+ * before, the next step's first evaluation, also after a rejected update): the same bits as
+ * evaluating. Run B invalidates the memo before every step (rows "changed", the same rows), so
+ * it evaluates everything; both runs change a parameter and a mask between steps, which the
+ * memo must notice. */
+START_TEST (test_lbfgs_memo_bits)
+{
+  KanDataset *d = kt_demo_data (300, 200);
+  KanModel *m[2];
+  KanTrainer *t[2];
+  KanStepInfo info[2];
+  KanTrainConfig cfg;
+  GError *error = NULL;
+  long evals[2] = { 0, 0 };
+
+  kan_train_config_init (&cfg);
+  cfg.steps = 16;
+  cfg.stop_grid_update_step = 16;
+  cfg.grid_update_num = 4;
+  for (int r = 0; r < 2; r++)
+    {
+      m[r] = kt_model_new ("2,3,1", NULL, 5, 3, KAN_BASE_SILU, 4);
+      t[r] = kan_trainer_new (m[r], d, &cfg, &error);
+      ck_assert_msg (t[r] != NULL, "%s", error ? error->message : "");
+    }
+  for (int s = 0; s < cfg.steps; s++)
+    {
+      for (int r = 0; r < 2; r++)
+        {
+          if (s == 6)
+            kan_model_params (m[r])[3] += 0.01;
+          if (s == 10)
+            m[r]->layers[1].mask[1] = 0.0;
+          if (r == 1)
+            kan_trainer_rows_changed (t[r]);
+          ck_assert_msg (kan_trainer_step (t[r], NULL, &info[r], &error), "%s",
+                         error ? error->message : "");
+          evals[r] = info[r].n_evals;
+        }
+      ck_assert_msg (memcmp (&info[0].loss, &info[1].loss, sizeof (double)) == 0
+                     && memcmp (&info[0].test_rmse, &info[1].test_rmse, sizeof (double)) == 0
+                     && memcmp (&info[0].train_rmse, &info[1].train_rmse, sizeof (double)) == 0,
+                     "step %d: loss %.17g vs %.17g", s, info[0].loss, info[1].loss);
+      ck_assert_int_eq (info[0].grid_updated, info[1].grid_updated);
+      ck_assert_int_eq (info[0].grid_rejected, info[1].grid_rejected);
+    }
+  ck_assert (memcmp (kan_model_params (m[0]), kan_model_params (m[1]),
+                     sizeof (double) * kan_model_n_params (m[0])) == 0);
+  /* Run A reused an evaluation at least once per step after the first. */
+  ck_assert_int_le (evals[0], evals[1] - (cfg.steps - 1));
+  for (int r = 0; r < 2; r++)
+    {
+      kan_trainer_free (t[r]);
+      kan_model_free (m[r]);
+    }
   kan_dataset_free (d);
 }
 END_TEST
@@ -903,7 +994,9 @@ main (int    argc,
   tcase_add_test (tc, test_regularised);
   tcase_add_test (tc, test_minibatch);
   tcase_add_test (tc, test_grid_update_bits);
+  tcase_add_test (tc, test_grid_update_work_bits);
   tcase_add_test (tc, test_step_test_rmse);
+  tcase_add_test (tc, test_lbfgs_memo_bits);
   tcase_add_test (tc, test_bad_settings);
   tcase_add_test (tc, test_lbfgs_rosenbrock);
   tcase_add_test (tc, test_lbfgs_nonfinite_rejected);
