@@ -103,6 +103,24 @@ safe_div (double num,
   return den != 0.0 ? num / den : 0.0;
 }
 
+
+/* The span lo with t_lo <= x < t_{lo+1} among knots T[0..LAST] (binary search; x inside). */
+static int
+span_search (const double *t, int last, double x)
+{
+  int lo = 0, hi = last;
+
+  while (hi - lo > 1)
+    {
+      int mid = (lo + hi) / 2;
+      if (x >= t[mid])
+        lo = mid;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
 int
 kan_spline_basis (const double *t,
                   int           G,
@@ -116,7 +134,7 @@ kan_spline_basis (const double *t,
   double h;
   double left[KAN_SPLINE_MAX_K + 1], right[KAN_SPLINE_MAX_K + 1];
   double N[KAN_SPLINE_MAX_K + 2], dN[KAN_SPLINE_MAX_K + 2];
-  int lo, hi, s, m0, clip;
+  int s, m0, clip;
 
   g_return_val_if_fail (t != NULL && b != NULL, -1);
   g_return_val_if_fail (G >= 1 && k >= 0 && k <= KAN_SPLINE_MAX_K, -1);
@@ -132,17 +150,7 @@ kan_spline_basis (const double *t,
     }
 
   /* Span s with t_s <= x < t_{s+1}. */
-  lo = 0;
-  hi = last;
-  while (hi - lo > 1)
-    {
-      int mid = (lo + hi) / 2;
-      if (x >= t[mid])
-        lo = mid;
-      else
-        hi = mid;
-    }
-  s = lo;
+  s = span_search (t, last, x);
 
   for (int j = 1; j <= k; j++)
     {
@@ -231,7 +239,7 @@ basis_lanes (const double *restrict t,
   for (size_t l = 0; l < MANY_LANES; l++)
     {
       double x = l < n ? xs[l] : t[k];
-      int lo = 0, hi = last;
+      int lo = 0;
 
       /* Half-open support [t_0, t_last): NaN fails both comparisons. Outside, the lane
        * computes the bases of the first knot and drops them. */
@@ -246,14 +254,7 @@ basis_lanes (const double *restrict t,
       else if (monotone && *hint + 2 <= last && x >= t[*hint + 1] && x < t[*hint + 2])
         lo = *hint + 1;
       else
-        while (hi - lo > 1)
-          {
-            int mid = (lo + hi) / 2;
-            if (x >= t[mid])
-              lo = mid;
-            else
-              hi = mid;
-          }
+        lo = span_search (t, last, x);
       *hint = lo;
       span[l] = lo;
       if (lo >= k - 1 && lo + k <= last)
