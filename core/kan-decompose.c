@@ -43,6 +43,7 @@
  * "detect" (scores of what was found), "subproblem" (what a part came back as) and "compose".
  */
 #include "kan-decompose.h"
+#include "kan-terms.h"
 #include "kan-error.h"
 #include "kan-formula.h"
 #include "kan-lock.h"
@@ -89,11 +90,21 @@
 #define LOG_SURROGATE_SHARE 0.8
 /* Rows of a reduced problem y/scale with |scale| below this share of its median are left out. */
 #define REDUCED_SCALE_FLOOR 0.5
+/* The terms stage (kan-terms.h) counts a fit as found within this share of std(y). */
+#define TERMS_TOL           1e-7
+/* Without an exact fit, a size whose RMSE is at most TERMS_CANDIDATE_MAX·std(y) and below
+ * TERMS_IMPROVE times every smaller size's is a candidate. */
+#define TERMS_CANDIDATE_MAX 0.05
+#define TERMS_IMPROVE       0.8
 /* The surrogate network. */
 #define SURROGATE_HIDDEN    8
 #define SURROGATE_GRID      2
 #define SURROGATE_STEPS     100
 #define SURROGATE_SEED      1
+/* A surrogate whose test RMSE is above this share of std(y) (an oscillating or peaked law that
+ * G=2 cannot follow) is refined to each of SURROGATE_FINER in turn, kept while it improves. */
+#define SURROGATE_REFINE_ABOVE 0.1
+static const int SURROGATE_FINER[] = { 5, 10 };
 /* Points the detectors look at (train rows, evenly spread). */
 #define N_POINTS            200
 /* Central differences step, as a share of each input's range; corner tests' step. */
@@ -1122,6 +1133,64 @@ kan_decompose_monomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
   return TRUE;
 }
 
+gboolean
+kan_decompose_terms (const KanDataset *raw, const KanDiscoverOptions *o, GPtrArray *stages,
+                     GPtrArray *formulas, GError **error)
+{
+  Ctx c = { 0 };
+  KanTermsFit front[KAN_TERMS_N_TRANSFORMS][KAN_TERMS_MAX_TERMS];
+  g_autoptr (KanModel) net = NULL;
+  double t0;
+  int exact, emitted = 0;
+  gboolean ok = TRUE;
+
+  if (!data_stage_begin (&c, raw, o, stages, formulas, error))
+    return FALSE;
+  t0 = g_timer_elapsed (c.timer, NULL);
+  exact = kan_terms_front (raw->train_x, raw->n_in, raw->train_y, raw->n_train, raw->test_x,
+                           raw->n_test, TERMS_TOL, o->cancellable, front);
+  /* Exact: the fits of that many terms within the tolerance. Otherwise (noisy labels, or a
+   * law outside the library), for each transform, each size that clearly improves on its
+   * smaller ones and explains all but TERMS_CANDIDATE_MAX of std(y) is a candidate; the front
+   * judges them against the noise with the rest. */
+  for (int tr = 0; tr < KAN_TERMS_N_TRANSFORMS && ok; tr++)
+    {
+      double last = HUGE_VAL;
+      for (int k = exact ? exact : 1; k <= (exact ? exact : KAN_TERMS_MAX_TERMS) && ok; k++)
+        {
+          KanTermsFit *f = &front[tr][k - 1];
+          KanExpr *e;
+          g_autofree char *text = NULL, *detail = NULL;
+
+          if (f->expr == NULL
+              || (exact ? !(f->rel_rmse <= TERMS_TOL)
+                        : !(f->rel_rmse <= TERMS_CANDIDATE_MAX
+                            && f->rel_rmse < TERMS_IMPROVE * last)))
+            continue;
+          last = f->rel_rmse;
+          e = kan_discover_polish (kan_expr_simplify (g_steal_pointer (&f->expr)), raw,
+                                   o->exact_tol);
+          text = kan_expr_to_string (e, (const char *const *) raw->in_names,
+                                     KAN_EXPR_STYLE_TEXT);
+          detail = g_strdup_printf ("%s%s: %s", f->what, exact ? "" : " (a candidate)", text);
+          /* One network, fitted once, stands behind every formula of the stage. */
+          if (net == NULL && !first_width_fitted (raw, o, &net, error))
+            {
+              kan_expr_free (e);
+              ok = FALSE;
+              break;
+            }
+          ok = stage_formula (&c, "terms", e, detail, kan_model_copy (net), error);
+          emitted++;
+        }
+    }
+  kan_terms_front_clear (front);
+  if (ok && emitted == 0)
+    add_stage (&c, "terms", "terms", "no short sum of terms fits", NAN, NAN, t0);
+  g_timer_destroy (c.timer);
+  return ok && !check_cancel (&c, error);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Composing                                                                                   */
 
@@ -1866,6 +1935,32 @@ fit_surrogate (Ctx *c, GError **error)
   detail = g_strdup_printf ("G=%d, relative RMSE %.2g", SURROGATE_GRID,
                             c->surrogate_rmse / MAX (c->y_std, G_MINDOUBLE));
   add_stage (c, "surrogate", width, detail, train, test, t0);
+  for (guint k = 0; k < G_N_ELEMENTS (SURROGATE_FINER)
+                    && c->surrogate_rmse > SURROGATE_REFINE_ABOVE * c->y_std; k++)
+    {
+      g_autoptr (KanModel) f = NULL;
+      double ftrain, ftest, frmse;
+      g_autofree char *fd = NULL;
+
+      t0 = g_timer_elapsed (c->timer, NULL);
+      f = kan_model_refine (m, SURROGATE_FINER[k], d->train_x, d->n_train, error);
+      if (f == NULL || !train_lm (f, tr, SURROGATE_STEPS, TRUE, c->o->cancellable, error))
+        return FALSE;
+      ftrain = sqrt (kan_model_loss (f, KAN_LOSS_MSE, d->train_x, d->train_y, d->n_train));
+      ftest = d->n_test ? sqrt (kan_model_loss (f, KAN_LOSS_MSE, d->test_x, d->test_y, d->n_test))
+                        : NAN;
+      frmse = isfinite (ftest) ? ftest : ftrain;
+      fd = g_strdup_printf ("G=%d (refined: G=%d's relative RMSE is above %.2g), relative RMSE "
+                            "%.2g%s", SURROGATE_FINER[k], kan_model_grid (m),
+                            SURROGATE_REFINE_ABOVE, frmse / MAX (c->y_std, G_MINDOUBLE),
+                            frmse < c->surrogate_rmse ? "" : ", not kept");
+      add_stage (c, "surrogate", width, fd, ftrain, ftest, t0);
+      if (!(frmse < c->surrogate_rmse))
+        break;
+      c->surrogate_rmse = frmse;
+      kan_model_free (m);
+      m = g_steal_pointer (&f);
+    }
   c->surrogate = g_steal_pointer (&m);
   return fit_log_surrogate (c, &cfg, error);
 }

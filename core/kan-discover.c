@@ -1225,7 +1225,14 @@ decompose_stage (Search *s, int w, GError **error)
     ok = kan_decompose_binomial (raw, &o, s->res->stages, found, error)
          && kan_decompose_power_function (raw, &o, s->res->stages, found, error);
   else if (w == 1)
-    ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
+    {
+      ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
+      for (guint q = 0; q < found->len; q++)
+        s->exact |= add_formula (s, found->pdata[q]);
+      g_ptr_array_set_size (found, 0);
+      if (ok && !s->exact)
+        ok = kan_decompose_terms (raw, &o, s->res->stages, found, error);
+    }
   for (guint q = 0; q < found->len; q++)
     s->exact |= add_formula (s, found->pdata[q]);
   if (ok && found->len > 0 && !s->exact && !isfinite (s->net_floor) && s->cands->len > 0
