@@ -650,6 +650,20 @@ canon_call (const KanExpr *e)
     case KAN_FUNC_SQRT:
     case KAN_FUNC_LOG:
     case KAN_FUNC_ABS:
+      if (e->func == KAN_FUNC_SQRT && arg->kind == KAN_EXPR_MUL)
+        {
+          /* √(F²·S) = |F|·√S; on data where F keeps one sign, |F| becomes ±F (one_sided). */
+          const KanExpr *sq = arg->a->kind == KAN_EXPR_POW ? arg->a : arg->b;
+          const KanExpr *rest = sq == arg->a ? arg->b : arg->a;
+          if (sq->kind == KAN_EXPR_POW && sq->b->kind == KAN_EXPR_NUM && sq->b->value == 2.0)
+            return unless_larger (kan_expr_binary (KAN_EXPR_MUL,
+                                                   call (KAN_FUNC_ABS, kan_expr_copy (sq->a)),
+                                                   canon_call (&(KanExpr) {
+                                                     .kind = KAN_EXPR_CALL,
+                                                     .func = KAN_FUNC_SQRT,
+                                                     .a = (KanExpr *) rest })),
+                                  call (e->func, arg));
+        }
       if (!is_sum (arg))
         break;
       inner = factor_sum (arg, &g);
@@ -770,6 +784,104 @@ common_coef_sum (const KanExpr *s, double *g_out)
   return r;
 }
 
+/* Whether F is one of the factors of the product E (a chain of * and the numerator of /). */
+static gboolean
+has_factor (const KanExpr *e, const KanExpr *f)
+{
+  if (kan_expr_equal (e, f))
+    return TRUE;
+  if (e->kind == KAN_EXPR_MUL)
+    return has_factor (e->a, f) || has_factor (e->b, f);
+  if (e->kind == KAN_EXPR_DIV)
+    return has_factor (e->a, f);
+  return FALSE;
+}
+
+/* A copy of E (has_factor (E, F)) with one factor F taken out. */
+static KanExpr *
+without_factor (const KanExpr *e, const KanExpr *f)
+{
+  if (kan_expr_equal (e, f))
+    return kan_expr_num (1.0);
+  if (e->kind == KAN_EXPR_MUL)
+    return has_factor (e->a, f)
+           ? kan_expr_binary (KAN_EXPR_MUL, without_factor (e->a, f), kan_expr_copy (e->b))
+           : kan_expr_binary (KAN_EXPR_MUL, kan_expr_copy (e->a), without_factor (e->b, f));
+  g_assert (e->kind == KAN_EXPR_DIV);
+  return kan_expr_binary (KAN_EXPR_DIV, without_factor (e->a, f), kan_expr_copy (e->b));
+}
+
+/* The first non-number factor of the product E that every addend of S has, or NULL. */
+static const KanExpr *
+shared_factor (const KanExpr *e, const KanExpr *s)
+{
+  const KanExpr *f;
+
+  if (e->kind == KAN_EXPR_MUL || e->kind == KAN_EXPR_DIV)
+    {
+      if ((f = shared_factor (e->a, s)) != NULL)
+        return f;
+      return e->kind == KAN_EXPR_MUL ? shared_factor (e->b, s) : NULL;
+    }
+  if (e->kind == KAN_EXPR_NUM)
+    return NULL;
+  /* Every addend of S (through +, − and unary −) must have E as a factor. */
+  {
+    const KanExpr *stack[64];
+    int top = 0;
+    stack[top++] = s;
+    while (top > 0)
+      {
+        const KanExpr *a = stack[--top];
+        if (a->kind == KAN_EXPR_ADD || a->kind == KAN_EXPR_SUB)
+          {
+            if (top + 2 > (int) G_N_ELEMENTS (stack))
+              return NULL;
+            stack[top++] = a->a;
+            stack[top++] = a->b;
+          }
+        else if (a->kind == KAN_EXPR_NEG)
+          stack[top++] = a->a;
+        else if (!has_factor (a, e))
+          return NULL;
+      }
+  }
+  return e;
+}
+
+/* S (a sum) with every addend's factor F taken out. */
+static KanExpr *
+sum_without (const KanExpr *s, const KanExpr *f)
+{
+  if (s->kind == KAN_EXPR_ADD || s->kind == KAN_EXPR_SUB)
+    return kan_expr_binary (s->kind, sum_without (s->a, f), sum_without (s->b, f));
+  if (s->kind == KAN_EXPR_NEG)
+    return kan_expr_unary (KAN_EXPR_NEG, 0, sum_without (s->a, f));
+  return without_factor (s, f);
+}
+
+/* A sum whose addends share a factor (0.5·m·u² + 0.5·m·v² → m·(0.5·u² + 0.5·v²)) as that
+ * factor times the rest, again while one is shared, when that leaves fewer nodes. Takes S. */
+static KanExpr *
+common_factor_sum (KanExpr *s)
+{
+  const KanExpr *first = s;
+  const KanExpr *f;
+
+  while (first->kind == KAN_EXPR_ADD || first->kind == KAN_EXPR_SUB
+         || first->kind == KAN_EXPR_NEG)
+    first = first->a;
+  f = shared_factor (first, s);
+  if (f == NULL)
+    return s;
+  {
+    KanExpr *rest = common_factor_sum (kan_expr_simplify (sum_without (s, f)));
+    g_autoptr (KanExpr) product = kan_expr_binary (KAN_EXPR_MUL, kan_expr_copy (f), rest);
+    /* Its product's rewrites too: the rest's common number joins the coefficient. */
+    return unless_larger (canon (product), s);
+  }
+}
+
 /* Rewrites the node E (simplified) so that the constants that only a gauge of the network
  * fixes — the split of scales and offsets between an edge and the next — are gathered where
  * they become one coefficient: out of exp, roots, logs, powers and the factors of products. */
@@ -858,6 +970,9 @@ canon_node (const KanExpr *e)
       return kan_expr_binary (e->kind, a, b);
     case KAN_EXPR_NEG:
       return kan_expr_unary (KAN_EXPR_NEG, 0, canon (e->a));
+    case KAN_EXPR_ADD:
+    case KAN_EXPR_SUB:
+      return common_factor_sum (kan_expr_binary (e->kind, canon (e->a), canon (e->b)));
     default:
       return kan_expr_binary (e->kind, canon (e->a), canon (e->b));
     }
@@ -1003,7 +1118,8 @@ polish (KanExpr *e, const KanCanonRows *r, gboolean snap, double snap_tol)
       char *text;
 
       kan_expr_free (e);
-      e = kan_expr_simplify (c);
+      /* The canonical form may write |F| (√(F²·S)); on the rows it may be ±F. */
+      e = kan_expr_simplify (snap ? one_sided (c, r) : c);
       if (snap)
         e = kan_expr_snap_checked (e, r->x, r->n_in, r->y, 1, r->n,
                                    allowed, KAN_SNAP_DEFAULT_TOL,

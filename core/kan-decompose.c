@@ -94,8 +94,9 @@
 #define TERMS_TOL           1e-7
 /* Without an exact fit, a size whose RMSE is at most TERMS_CANDIDATE_MAX·std(y) and below
  * TERMS_IMPROVE times every smaller size's is a candidate. */
-#define TERMS_CANDIDATE_MAX 0.05
+#define TERMS_CANDIDATE_MAX 0.2
 #define TERMS_IMPROVE       0.8
+#define TERMS_KEEP_SHARE    1.1
 /* The surrogate network. */
 #define SURROGATE_HIDDEN    8
 #define SURROGATE_GRID      2
@@ -1138,7 +1139,7 @@ kan_decompose_terms (const KanDataset *raw, const KanDiscoverOptions *o, GPtrArr
                      GPtrArray *formulas, GError **error)
 {
   Ctx c = { 0 };
-  KanTermsFit front[KAN_TERMS_N_TRANSFORMS][KAN_TERMS_MAX_TERMS];
+  g_autofree KanTermsFront *front = g_new0 (KanTermsFront, 1);
   g_autoptr (KanModel) net = NULL;
   double t0;
   int exact, emitted = 0;
@@ -1150,38 +1151,50 @@ kan_decompose_terms (const KanDataset *raw, const KanDiscoverOptions *o, GPtrArr
   exact = kan_terms_front (raw->train_x, raw->n_in, raw->train_y, raw->n_train, raw->test_x,
                            raw->n_test, TERMS_TOL, o->cancellable, front);
   /* Exact: the fits of that many terms within the tolerance. Otherwise (noisy labels, or a
-   * law outside the library), for each transform, each size that clearly improves on its
-   * smaller ones and explains all but TERMS_CANDIDATE_MAX of std(y) is a candidate; the front
-   * judges them against the noise with the rest. */
+   * law outside the library), for each transform, each size whose best fit clearly improves
+   * on the smaller ones and explains all but TERMS_CANDIDATE_MAX of std(y) gives candidates:
+   * its fits within TERMS_KEEP_SHARE of its best. The front judges them against the noise with
+   * the rest. */
   for (int tr = 0; tr < KAN_TERMS_N_TRANSFORMS && ok; tr++)
     {
       double last = HUGE_VAL;
       for (int k = exact ? exact : 1; k <= (exact ? exact : KAN_TERMS_MAX_TERMS) && ok; k++)
         {
-          KanTermsFit *f = &front[tr][k - 1];
-          KanExpr *e;
-          g_autofree char *text = NULL, *detail = NULL;
-
-          if (f->expr == NULL
-              || (exact ? !(f->rel_rmse <= TERMS_TOL)
-                        : !(f->rel_rmse <= TERMS_CANDIDATE_MAX
-                            && f->rel_rmse < TERMS_IMPROVE * last)))
+          KanTermsFit *best = &front->fit[tr][k - 1][0];
+          if (best->expr == NULL
+              || (exact ? !(best->rel_rmse <= TERMS_TOL)
+                        : !(best->rel_rmse <= TERMS_CANDIDATE_MAX
+                            && best->rel_rmse < TERMS_IMPROVE * last)))
             continue;
-          last = f->rel_rmse;
-          e = kan_discover_polish (kan_expr_simplify (g_steal_pointer (&f->expr)), raw,
-                                   o->exact_tol);
-          text = kan_expr_to_string (e, (const char *const *) raw->in_names,
-                                     KAN_EXPR_STYLE_TEXT);
-          detail = g_strdup_printf ("%s%s: %s", f->what, exact ? "" : " (a candidate)", text);
-          /* One network, fitted once, stands behind every formula of the stage. */
-          if (net == NULL && !first_width_fitted (raw, o, &net, error))
+          last = best->rel_rmse;
+          for (int q = 0; q < KAN_TERMS_KEEP && ok; q++)
             {
-              kan_expr_free (e);
-              ok = FALSE;
-              break;
+              KanTermsFit *f = &front->fit[tr][k - 1][q];
+              KanExpr *e;
+              g_autofree char *text = NULL, *detail = NULL;
+
+              if (f->expr == NULL
+                  || (exact ? !(f->rel_rmse <= TERMS_TOL)
+                            : !(f->rel_rmse <= TERMS_KEEP_SHARE * best->rel_rmse)))
+                continue;
+              e = kan_discover_polish (kan_expr_simplify (g_steal_pointer (&f->expr)), raw,
+                                       o->exact_tol);
+              text = kan_expr_to_string (e, (const char *const *) raw->in_names,
+                                         KAN_EXPR_STYLE_TEXT);
+              detail = g_strdup_printf ("%s%s: %s", f->what, exact ? "" : " (a candidate)",
+                                        text);
+              /* One network, fitted once, stands behind every formula of the stage. */
+              if (net == NULL && !first_width_fitted (raw, o, &net, error))
+                {
+                  kan_expr_free (e);
+                  ok = FALSE;
+                  break;
+                }
+              ok = stage_formula (&c, "terms", e, detail, kan_model_copy (net), error);
+              emitted++;
+              if (exact)
+                break;
             }
-          ok = stage_formula (&c, "terms", e, detail, kan_model_copy (net), error);
-          emitted++;
         }
     }
   kan_terms_front_clear (front);

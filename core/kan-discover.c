@@ -1225,12 +1225,16 @@ decompose_stage (Search *s, int w, GError **error)
     ok = kan_decompose_binomial (raw, &o, s->res->stages, found, error)
          && kan_decompose_power_function (raw, &o, s->res->stages, found, error);
   else if (w == 1)
+    ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
+  /* The terms stage where the oracle stage runs, just before it: like a composed formula, a
+   * sum of terms comes with no locked network, so for two or three inputs the ladder's cheap
+   * widths (which end the tutorial's laws with one) go first. */
+  if (ok && w == at)
     {
-      ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
       for (guint q = 0; q < found->len; q++)
         s->exact |= add_formula (s, found->pdata[q]);
       g_ptr_array_set_size (found, 0);
-      if (ok && !s->exact)
+      if (!s->exact)
         ok = kan_decompose_terms (raw, &o, s->res->stages, found, error);
     }
   for (guint q = 0; q < found->len; q++)

@@ -549,7 +549,7 @@ typedef struct
   Transform     tr;
   double        sign, sd, tol;
   double        gate;   /* a set whose residual on the selection rows is above is not refitted */
-  KanTermsFit  *front;  /* [k − 1]: the lowest RMSE of k terms so far, this transform */
+  KanTermsFit (*front)[KAN_TERMS_KEEP];  /* [k − 1][…]: this transform's, lowest RMSE first */
   int          *exact;  /* the fewest terms within TOL so far, 0 for none */
 } Judge;
 
@@ -561,23 +561,35 @@ judge (const Judge *j, const State *s)
   double rel = HUGE_VAL;
   KanTermsFit *f;
   KanExpr *e;
+  int at;
 
   if (s->k < 1 || s->k > KAN_TERMS_MAX_TERMS || (*j->exact && s->k > *j->exact)
       || !(s->rss <= j->gate))
     return;
   e = refit (s, j->terms, j->x, j->n_in, j->y, j->t, j->w, j->n, j->tr, j->sign, j->sd, &rel);
-  f = &j->front[s->k - 1];
-  if (e == NULL || (f->expr && !(rel < f->rel_rmse)))
+  if (e == NULL)
+    return;
+  f = j->front[s->k - 1];
+  /* The same set met again (by another path) refits to the same RMSE. */
+  for (int q = 0; q < KAN_TERMS_KEEP; q++)
+    if (f[q].expr && fabs (f[q].rel_rmse - rel) <= 1e-12 * rel)
+      {
+        kan_expr_free (e);
+        return;
+      }
+  at = KAN_TERMS_KEEP;
+  while (at > 0 && (f[at - 1].expr == NULL || rel < f[at - 1].rel_rmse))
+    at--;
+  if (at == KAN_TERMS_KEEP)
     {
       kan_expr_free (e);
       return;
     }
-  kan_terms_fit_clear (f);
-  f->expr = e;
-  f->rel_rmse = rel;
-  f->n_terms = s->k;
-  f->what = g_strdup_printf ("%s as %d term%s", TRANSFORM_NAME[j->tr], s->k,
-                             s->k == 1 ? "" : "s");
+  kan_terms_fit_clear (&f[KAN_TERMS_KEEP - 1]);
+  memmove (&f[at + 1], &f[at], (KAN_TERMS_KEEP - 1 - at) * sizeof (KanTermsFit));
+  f[at] = (KanTermsFit) { e, rel, s->k,
+                          g_strdup_printf ("%s as %d term%s", TRANSFORM_NAME[j->tr], s->k,
+                                           s->k == 1 ? "" : "s") };
   if (rel <= j->tol && (*j->exact == 0 || s->k < *j->exact))
     *j->exact = s->k;
 }
@@ -797,7 +809,7 @@ kan_terms_fit_clear (KanTermsFit *f)
 int
 kan_terms_front (const double *x, int n_in, const double *y, size_t n, const double *x_test,
                  size_t n_test, double tol, GCancellable *cancellable,
-                 KanTermsFit front[KAN_TERMS_N_TRANSFORMS][KAN_TERMS_MAX_TERMS])
+                 KanTermsFront *front)
 {
   g_autoptr (GArray) terms = NULL;
   g_autofree double *a = NULL, *t = NULL, *tsel = NULL, *raw = NULL, *wt = NULL, *wsel = NULL;
@@ -808,7 +820,7 @@ kan_terms_front (const double *x, int n_in, const double *y, size_t n, const dou
   int exact = 0;
 
   g_return_val_if_fail (front != NULL, 0);
-  memset (front, 0, KAN_TERMS_N_TRANSFORMS * KAN_TERMS_MAX_TERMS * sizeof (KanTermsFit));
+  memset (front, 0, sizeof *front);
   if (n_in < 1 || n_in > KAN_TERMS_MAX_INPUTS || n < 4 * (KAN_TERMS_MAX_TERMS + 1))
     return 0;
   for (size_t q = 0; q < n; q++)
@@ -919,7 +931,7 @@ kan_terms_front (const double *x, int n_in, const double *y, size_t n, const dou
       guint n_cand = quotient ? terms->len : n_num;
       g_autoptr (GPtrArray) beam = g_ptr_array_new_with_free_func ((GDestroyNotify) state_free);
       Judge J = { (const Term *) terms->data, x, y, t, wt, n_in, n, tr, sign, sd, tol, 0.0,
-                  front[tr], &exact };
+                  front->fit[tr], &exact };
       State *root;
 
       root = g_new0 (State, 1);
@@ -1040,18 +1052,19 @@ kan_terms_front (const double *x, int n_in, const double *y, size_t n, const dou
 }
 
 void
-kan_terms_front_clear (KanTermsFit front[KAN_TERMS_N_TRANSFORMS][KAN_TERMS_MAX_TERMS])
+kan_terms_front_clear (KanTermsFront *front)
 {
   for (int tr = 0; tr < KAN_TERMS_N_TRANSFORMS; tr++)
     for (int k = 0; k < KAN_TERMS_MAX_TERMS; k++)
-      kan_terms_fit_clear (&front[tr][k]);
+      for (int q = 0; q < KAN_TERMS_KEEP; q++)
+        kan_terms_fit_clear (&front->fit[tr][k][q]);
 }
 
 gboolean
 kan_terms_fit (const double *x, int n_in, const double *y, size_t n, const double *x_test,
                size_t n_test, double tol, GCancellable *cancellable, KanTermsFit *out)
 {
-  KanTermsFit front[KAN_TERMS_N_TRANSFORMS][KAN_TERMS_MAX_TERMS];
+  g_autofree KanTermsFront *front = g_new0 (KanTermsFront, 1);
   KanTermsFit *pick = NULL;
   int k;
 
@@ -1060,7 +1073,7 @@ kan_terms_fit (const double *x, int n_in, const double *y, size_t n, const doubl
   k = kan_terms_front (x, n_in, y, n, x_test, n_test, tol, cancellable, front);
   for (int tr = 0; tr < KAN_TERMS_N_TRANSFORMS && k > 0; tr++)
     {
-      KanTermsFit *f = &front[tr][k - 1];
+      KanTermsFit *f = &front->fit[tr][k - 1][0];
       if (f->expr && f->rel_rmse <= tol && (pick == NULL || f->rel_rmse < pick->rel_rmse))
         pick = f;
     }

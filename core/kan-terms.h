@@ -25,6 +25,8 @@ G_BEGIN_DECLS
 #define KAN_TERMS_MAX_TERMS          5
 /* y, 1/y, y², 1/y², log|y| */
 #define KAN_TERMS_N_TRANSFORMS       5
+/* Fits kept per transform and size (kan_terms_front). */
+#define KAN_TERMS_KEEP               3
 
 typedef struct
 {
@@ -35,6 +37,13 @@ typedef struct
 } KanTermsFit;
 
 void         kan_terms_fit_clear  (KanTermsFit        *f);
+
+/* fit[t][k − 1][0 … KAN_TERMS_KEEP − 1]: the fits of k terms after transform t, lowest RMSE
+ * first (expr NULL past the last). */
+typedef struct
+{
+  KanTermsFit fit[KAN_TERMS_N_TRANSFORMS][KAN_TERMS_MAX_TERMS][KAN_TERMS_KEEP];
+} KanTermsFront;
 
 /* Fits Y (N train rows of X, N_IN inputs) with the fewest terms whose RMSE in y is at most
  * TOL·std(y). X_TEST (N_TEST rows, may be 0) only decides where a function is defined. TRUE
@@ -50,11 +59,12 @@ gboolean     kan_terms_fit        (const double       *x,
                                    GCancellable       *cancellable,
                                    KanTermsFit        *out);
 
-/* Every transform and size at once: FRONT[t][k − 1] receives the fit of k terms after transform
- * t with the lowest RMSE in y that the search met (expr NULL where none), k = 1 …
- * KAN_TERMS_MAX_TERMS. Returns the fewest terms within TOL (such a fit ends the search), or 0.
- * For noisy data, where no fit is within a small tolerance, the front is what a noise-aware
- * choice picks from. Free with kan_terms_front_clear. */
+/* Every transform and size at once: FRONT receives, for each transform and each k = 1 …
+ * KAN_TERMS_MAX_TERMS, the KAN_TERMS_KEEP fits of k terms with the lowest RMSE in y that the
+ * search met. Returns the fewest terms within TOL (such a fit ends the search), or 0. For noisy
+ * data, where no fit is within a small tolerance, the front is what a noise-aware choice picks
+ * from: near the noise, cos α and 1 − α² fit alike, and the simpler may be second. Free with
+ * kan_terms_front_clear. */
 int          kan_terms_front      (const double       *x,
                                    int                 n_in,
                                    const double       *y,
@@ -63,9 +73,7 @@ int          kan_terms_front      (const double       *x,
                                    size_t              n_test,
                                    double              tol,
                                    GCancellable       *cancellable,
-                                   KanTermsFit         front[KAN_TERMS_N_TRANSFORMS]
-                                                              [KAN_TERMS_MAX_TERMS]);
-void         kan_terms_front_clear (KanTermsFit        front[KAN_TERMS_N_TRANSFORMS]
-                                                            [KAN_TERMS_MAX_TERMS]);
+                                   KanTermsFront      *front);
+void         kan_terms_front_clear (KanTermsFront     *front);
 
 G_END_DECLS

@@ -192,6 +192,25 @@ START_TEST (test_common_factor)
 }
 END_TEST
 
+/* A factor every addend of a sum shares comes out of it (the sums the terms stage writes). */
+START_TEST (test_shared_factor)
+{
+  static const Case cases[] = {
+    { "kappa*(-T_1*A + T_2*A)/d", "kappa*A*(-T_1 + T_2)/d", 0.5, 2 },
+    { "2*x*y - 3*x*z*y", "x*y*(-3*z + 2)", 0.5, 2 },
+    { "x*exp(y) + x*exp(y)*z", "x*exp(y)*(z + 1)", 0.5, 2 },
+    { "sqrt(m^2*u^2 + m^2*v^2)", "abs(m)*sqrt(u^2 + v^2)", 0.5, 2 },
+  };
+  /* On rows where m > 0, |m| is m. */
+  static const Case on_rows[] = {
+    { "sqrt(m^2*u^2 + m^2*v^2)", "m*sqrt(u^2 + v^2)", 0.5, 2 },
+  };
+
+  check_cases (cases, G_N_ELEMENTS (cases), FALSE);
+  check_cases (on_rows, G_N_ELEMENTS (on_rows), TRUE);
+}
+END_TEST
+
 /* Phases of sin and cos that are multiples of π/2. */
 START_TEST (test_trig_phases)
 {
@@ -441,6 +460,7 @@ canon_suite (void)
   tcase_add_test (tc, test_exp_of_logs);
   tcase_add_test (tc, test_split_quotient);
   tcase_add_test (tc, test_common_factor);
+  tcase_add_test (tc, test_shared_factor);
   tcase_add_test (tc, test_trig_phases);
   tcase_add_test (tc, test_root_constants);
   tcase_add_test (tc, test_powers);
