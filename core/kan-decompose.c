@@ -96,7 +96,10 @@
  * TERMS_IMPROVE times every smaller size's is a candidate. */
 #define TERMS_CANDIDATE_MAX 0.2
 #define TERMS_IMPROVE       0.8
-#define TERMS_KEEP_SHARE    1.1
+#define TERMS_CANDIDATES    4
+/* … of at most this many terms: under noise, longer sums fit imitations of laws outside the
+ * library as well as anything. */
+#define TERMS_CANDIDATE_TERMS 3
 /* The surrogate network. */
 #define SURROGATE_HIDDEN    8
 #define SURROGATE_GRID      2
@@ -1136,7 +1139,7 @@ kan_decompose_monomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
 
 gboolean
 kan_decompose_terms (const KanDataset *raw, const KanDiscoverOptions *o, GPtrArray *stages,
-                     GPtrArray *formulas, GError **error)
+                     GPtrArray *formulas, GPtrArray *held, GError **error)
 {
   Ctx c = { 0 };
   g_autofree KanTermsFront *front = g_new0 (KanTermsFront, 1);
@@ -1151,52 +1154,68 @@ kan_decompose_terms (const KanDataset *raw, const KanDiscoverOptions *o, GPtrArr
   exact = kan_terms_front (raw->train_x, raw->n_in, raw->train_y, raw->n_train, raw->test_x,
                            raw->n_test, TERMS_TOL, o->cancellable, front);
   /* Exact: the fits of that many terms within the tolerance. Otherwise (noisy labels, or a
-   * law outside the library), for each transform, each size whose best fit clearly improves
-   * on the smaller ones and explains all but TERMS_CANDIDATE_MAX of std(y) gives candidates:
-   * its fits within TERMS_KEEP_SHARE of its best. The front judges them against the noise with
-   * the rest. */
-  for (int tr = 0; tr < KAN_TERMS_N_TRANSFORMS && ok; tr++)
-    {
-      double last = HUGE_VAL;
-      for (int k = exact ? exact : 1; k <= (exact ? exact : KAN_TERMS_MAX_TERMS) && ok; k++)
-        {
-          KanTermsFit *best = &front->fit[tr][k - 1][0];
-          if (best->expr == NULL
-              || (exact ? !(best->rel_rmse <= TERMS_TOL)
-                        : !(best->rel_rmse <= TERMS_CANDIDATE_MAX
-                            && best->rel_rmse < TERMS_IMPROVE * last)))
-            continue;
-          last = best->rel_rmse;
-          for (int q = 0; q < KAN_TERMS_KEEP && ok; q++)
-            {
-              KanTermsFit *f = &front->fit[tr][k - 1][q];
-              KanExpr *e;
-              g_autofree char *text = NULL, *detail = NULL;
+   * law outside the library), for each transform, each size up to TERMS_CANDIDATE_TERMS whose
+   * best fit explains all but
+   * TERMS_CANDIDATE_MAX of std(y) and improves on the smaller sizes by TERMS_IMPROVE gives a
+   * candidate, and the TERMS_CANDIDATES most accurate of those (each costs a polish) join the
+   * front, which judges them against the noise with everything else. */
+  {
+    KanTermsFit *pick[KAN_TERMS_N_TRANSFORMS * KAN_TERMS_MAX_TERMS];
+    int n_pick = 0;
 
-              if (f->expr == NULL
-                  || (exact ? !(f->rel_rmse <= TERMS_TOL)
-                            : !(f->rel_rmse <= TERMS_KEEP_SHARE * best->rel_rmse)))
-                continue;
-              e = kan_discover_polish (kan_expr_simplify (g_steal_pointer (&f->expr)), raw,
-                                       o->exact_tol);
-              text = kan_expr_to_string (e, (const char *const *) raw->in_names,
-                                         KAN_EXPR_STYLE_TEXT);
-              detail = g_strdup_printf ("%s%s: %s", f->what, exact ? "" : " (a candidate)",
-                                        text);
-              /* One network, fitted once, stands behind every formula of the stage. */
-              if (net == NULL && !first_width_fitted (raw, o, &net, error))
-                {
-                  kan_expr_free (e);
-                  ok = FALSE;
-                  break;
-                }
-              ok = stage_formula (&c, "terms", e, detail, kan_model_copy (net), error);
-              emitted++;
-              if (exact)
-                break;
-            }
+    for (int tr = 0; tr < KAN_TERMS_N_TRANSFORMS; tr++)
+      {
+        double last = HUGE_VAL;
+        for (int k = exact ? exact : 1; k <= (exact ? exact : TERMS_CANDIDATE_TERMS); k++)
+          {
+            KanTermsFit *best = &front->fit[tr][k - 1][0];
+            if (best->expr == NULL
+                || (exact ? !(best->rel_rmse <= TERMS_TOL)
+                          : !(best->rel_rmse <= TERMS_CANDIDATE_MAX
+                              && best->rel_rmse < TERMS_IMPROVE * last)))
+              continue;
+            last = best->rel_rmse;
+            pick[n_pick++] = best;
+          }
+      }
+    /* Most accurate first. */
+    for (int a = 1; a < n_pick; a++)
+      for (int b = a; b > 0 && pick[b]->rel_rmse < pick[b - 1]->rel_rmse; b--)
+        {
+          KanTermsFit *tmp = pick[b];
+          pick[b] = pick[b - 1];
+          pick[b - 1] = tmp;
         }
-    }
+    for (int q = 0; q < MIN (n_pick, exact ? 1 : TERMS_CANDIDATES) && ok; q++)
+      {
+        KanTermsFit *f = pick[q];
+        KanExpr *e = kan_discover_polish (kan_expr_simplify (g_steal_pointer (&f->expr)), raw,
+                                          o->exact_tol);
+        g_autofree char *text = kan_expr_to_string (e, (const char *const *) raw->in_names,
+                                                    KAN_EXPR_STYLE_TEXT);
+        g_autofree char *detail = g_strdup_printf ("%s%s: %s", f->what,
+                                                   exact ? "" : " (a candidate)", text);
+
+        /* One network, fitted once, stands behind every formula of the stage. */
+        if (net == NULL && !first_width_fitted (raw, o, &net, error))
+          {
+            kan_expr_free (e);
+            ok = FALSE;
+            break;
+          }
+        if (exact && held)
+          {
+            /* Its stage line now, the formula when the caller's turn comes. */
+            GPtrArray *mine = c.formulas;
+            c.formulas = held;
+            ok = stage_formula (&c, "terms", e, detail, kan_model_copy (net), error);
+            c.formulas = mine;
+          }
+        else
+          ok = stage_formula (&c, "terms", e, detail, kan_model_copy (net), error);
+        emitted++;
+      }
+  }
   kan_terms_front_clear (front);
   if (ok && emitted == 0)
     add_stage (&c, "terms", "terms", "no short sum of terms fits", NAN, NAN, t0);

@@ -194,12 +194,14 @@ gboolean     kan_decompose_monomial    (const KanDataset          *raw,
                                         GPtrArray                 *formulas,
                                         GError                   **error);
 
-/* The terms stage: kan_terms_fit on RAW's train rows. A formula within TERMS_TOL·std(y) is
- * added to FORMULAS, with the first width of the ladder fitted to the data as its network. */
+/* The terms stage: kan_terms_front on RAW's train rows. A formula within TERMS_TOL·std(y) is
+ * added to HELD (or to FORMULAS when HELD is NULL), candidates under noise to FORMULAS, each
+ * with the first width of the ladder fitted to the data as its network. */
 gboolean     kan_decompose_terms       (const KanDataset          *raw,
                                         const KanDiscoverOptions  *o,
                                         GPtrArray                 *stages,
                                         GPtrArray                 *formulas,
+                                        GPtrArray                 *held,
                                         GError                   **error);
 
 /* The binomial stage on RAW with one input: the best y = C·x^q·(1 + s·x^r)^p + D over small

@@ -410,6 +410,9 @@ typedef struct
   /* Cancelled by the caller's cancellable or at the time limit; every stage watches it. */
   GCancellable             *stop;
   gboolean                  report;      /* call o->progress after each stage */
+  /* Exact formulas of the terms stage held back until the oracle stage's turn (see
+   * decompose_stage), KanDecomposeFormula. */
+  GPtrArray                *held;
 } Search;
 
 static void
@@ -1225,17 +1228,24 @@ decompose_stage (Search *s, int w, GError **error)
     ok = kan_decompose_binomial (raw, &o, s->res->stages, found, error)
          && kan_decompose_power_function (raw, &o, s->res->stages, found, error);
   else if (w == 1)
-    ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
-  /* The terms stage where the oracle stage runs, just before it: like a composed formula, a
-   * sum of terms comes with no locked network, so for two or three inputs the ladder's cheap
-   * widths (which end the tutorial's laws with one) go first. */
-  if (ok && w == at)
     {
+      ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
       for (guint q = 0; q < found->len; q++)
         s->exact |= add_formula (s, found->pdata[q]);
       g_ptr_array_set_size (found, 0);
-      if (!s->exact)
-        ok = kan_decompose_terms (raw, &o, s->res->stages, found, error);
+      /* The terms stage. An exact sum of terms comes with no locked network (like a composed
+       * formula), so where the oracle stage waits for the ladder's cheap widths (two or three
+       * inputs at the top level: they end the tutorial's laws with one), an exact one waits
+       * with it; its candidates under noise join at once. */
+      if (ok && !s->exact)
+        ok = kan_decompose_terms (raw, &o, s->res->stages, found, at == 1 ? NULL : s->held,
+                                  error);
+    }
+  if (ok && w == at && w != 1)
+    {
+      for (guint q = 0; q < s->held->len; q++)
+        s->exact |= add_formula (s, s->held->pdata[q]);
+      g_ptr_array_set_size (s->held, 0);
     }
   for (guint q = 0; q < found->len; q++)
     s->exact |= add_formula (s, found->pdata[q]);
@@ -1510,6 +1520,7 @@ kan_discover (const KanDataset *d, const KanDiscoverOptions *o, KanDiscoverResul
   s.res->stages = g_ptr_array_new_with_free_func ((GDestroyNotify) stage_free);
   s.res->pareto = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
   s.cands = g_ptr_array_new ();
+  s.held = g_ptr_array_new_with_free_func ((GDestroyNotify) kan_decompose_formula_free);
   s.net_floor = HUGE_VAL;
   s.report = TRUE;
   threads = o->threads > 0 ? o->threads : (int) g_get_num_processors ();
@@ -1569,6 +1580,7 @@ kan_discover (const KanDataset *d, const KanDiscoverOptions *o, KanDiscoverResul
   s.res->seconds = g_timer_elapsed (s.timer, NULL);
   g_timer_destroy (s.timer);
   raw_clear (&s.raw);
+  g_ptr_array_unref (s.held);
   kan_dataset_free (s.train_only);
   if (!ok)
     {
