@@ -860,6 +860,108 @@ sum_without (const KanExpr *s, const KanExpr *f)
   return without_factor (s, f);
 }
 
+/* The addends of E (through +, − and unary −) as coefficient and body: a product's leading
+ * number is its coefficient, anything else has coefficient ±1. */
+static void
+addends_collect (const KanExpr *e, double sign, GPtrArray *bodies, GArray *coefs)
+{
+  double c = sign;
+  KanExpr *body;
+
+  switch (e->kind)
+    {
+    case KAN_EXPR_ADD:
+    case KAN_EXPR_SUB:
+      addends_collect (e->a, sign, bodies, coefs);
+      addends_collect (e->b, e->kind == KAN_EXPR_SUB ? -sign : sign, bodies, coefs);
+      return;
+    case KAN_EXPR_NEG:
+      addends_collect (e->a, -sign, bodies, coefs);
+      return;
+    case KAN_EXPR_MUL:
+      if (lead_coef ((KanExpr *) e) != NULL)
+        {
+          c = sign * lead_coef ((KanExpr *) e)->value;
+          body = without_lead (e);
+          break;
+        }
+      G_GNUC_FALLTHROUGH;
+    default:
+      body = kan_expr_copy (e);
+      break;
+    }
+  g_ptr_array_add (bodies, body);
+  g_array_append_val (coefs, c);
+}
+
+/* Whether BODY is U·V or V·U. */
+static gboolean
+is_product_of (const KanExpr *body, const KanExpr *u, const KanExpr *v)
+{
+  return body->kind == KAN_EXPR_MUL
+         && ((kan_expr_equal (body->a, u) && kan_expr_equal (body->b, v))
+             || (kan_expr_equal (body->a, v) && kan_expr_equal (body->b, u)));
+}
+
+/* A sum with c·u² + c·v² ± 2c·u·v among its addends (any order) written with c·(u ± v)²
+ * (distances: (x1 − x2)² + y1² − 2·y1·y2 + y2²), when that leaves fewer nodes. Takes S. */
+static KanExpr *
+perfect_squares (KanExpr *s)
+{
+  g_autoptr (GPtrArray) bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) kan_expr_free);
+  g_autoptr (GArray) coefs = g_array_new (FALSE, FALSE, sizeof (double));
+  gboolean changed = FALSE;
+
+  addends_collect (s, 1.0, bodies, coefs);
+  if (coefs->len < 3)
+    return s;
+  for (guint i = 0; i < bodies->len; i++)
+    for (guint j = i + 1; j < bodies->len; j++)
+      {
+        const KanExpr *bi = bodies->pdata[i], *bj = bodies->pdata[j];
+        double c = g_array_index (coefs, double, i);
+        if (bi == NULL || bj == NULL || bi->kind != KAN_EXPR_POW || bj->kind != KAN_EXPR_POW
+            || bi->b->kind != KAN_EXPR_NUM || bi->b->value != 2.0
+            || bj->b->kind != KAN_EXPR_NUM || bj->b->value != 2.0
+            || fabs (g_array_index (coefs, double, j) - c) > 1e-12 * fabs (c))
+          continue;
+        for (guint k = 0; k < bodies->len; k++)
+          {
+            const KanExpr *bk = bodies->pdata[k];
+            double ck = g_array_index (coefs, double, k);
+            if (k == i || k == j || bk == NULL || !is_product_of (bk, bi->a, bj->a)
+                || fabs (fabs (ck) - 2.0 * fabs (c)) > 1e-12 * fabs (c))
+              continue;
+            /* c·(u ± v)² in place of the first; the other two go. */
+            bodies->pdata[i] = kan_expr_binary (
+              KAN_EXPR_POW,
+              kan_expr_binary ((ck < 0) == (c < 0) ? KAN_EXPR_ADD : KAN_EXPR_SUB,
+                               kan_expr_copy (bi->a), kan_expr_copy (bj->a)),
+              kan_expr_num (2.0));
+            kan_expr_free ((KanExpr *) bi);
+            kan_expr_free (g_steal_pointer (&bodies->pdata[j]));
+            kan_expr_free (g_steal_pointer (&bodies->pdata[k]));
+            changed = TRUE;
+            break;
+          }
+      }
+  if (!changed)
+    return s;
+  {
+    KanExpr *r = NULL;
+    for (guint q = 0; q < bodies->len; q++)
+      {
+        KanExpr *term;
+        double c = g_array_index (coefs, double, q);
+        if (bodies->pdata[q] == NULL)
+          continue;
+        term = kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (c), kan_expr_copy (bodies->pdata[q]));
+        r = r ? kan_expr_binary (KAN_EXPR_ADD, r, term) : term;
+      }
+    return unless_larger (kan_expr_simplify (r), s);
+  }
+}
+
 /* A sum whose addends share a factor (0.5·m·u² + 0.5·m·v² → m·(0.5·u² + 0.5·v²)) as that
  * factor times the rest, again while one is shared, when that leaves fewer nodes. Takes S. */
 static KanExpr *
@@ -972,7 +1074,8 @@ canon_node (const KanExpr *e)
       return kan_expr_unary (KAN_EXPR_NEG, 0, canon (e->a));
     case KAN_EXPR_ADD:
     case KAN_EXPR_SUB:
-      return common_factor_sum (kan_expr_binary (e->kind, canon (e->a), canon (e->b)));
+      return common_factor_sum (perfect_squares (kan_expr_binary (e->kind, canon (e->a),
+                                                                  canon (e->b))));
     default:
       return kan_expr_binary (e->kind, canon (e->a), canon (e->b));
     }

@@ -211,6 +211,21 @@ START_TEST (test_shared_factor)
 }
 END_TEST
 
+/* c·u² + c·v² ± 2c·u·v among the addends of a sum, in any order, is c·(u ± v)²; a cross term
+ * of another size is left alone. */
+START_TEST (test_perfect_squares)
+{
+  static const Case cases[] = {
+    { "sqrt(-2*y1*y2 + (x1 - x2)^2 + y1^2 + y2^2)", "sqrt((x1 - x2)^2 + (y1 - y2)^2)", 0.5, 2 },
+    { "x1^2 - 2*x1*x2 + x2^2", "(x1 - x2)^2", 0.5, 2 },
+    { "3*a^2 + 3*b^2 + 6*a*b + c", "3*(a + b)^2 + c", 0.5, 2 },
+    { "a^2 + b^2 + 3*a*b", "a^2 + b^2 + 3*a*b", 0.5, 2 },
+  };
+
+  check_cases (cases, G_N_ELEMENTS (cases), FALSE);
+}
+END_TEST
+
 /* Phases of sin and cos that are multiples of π/2. */
 START_TEST (test_trig_phases)
 {
@@ -461,6 +476,7 @@ canon_suite (void)
   tcase_add_test (tc, test_split_quotient);
   tcase_add_test (tc, test_common_factor);
   tcase_add_test (tc, test_shared_factor);
+  tcase_add_test (tc, test_perfect_squares);
   tcase_add_test (tc, test_trig_phases);
   tcase_add_test (tc, test_root_constants);
   tcase_add_test (tc, test_powers);
