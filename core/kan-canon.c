@@ -962,8 +962,57 @@ perfect_squares (KanExpr *s)
   }
 }
 
+/* Whether every addend of S (through +, − and unary −) is a quotient whose denominator has
+ * the factor F. */
+static gboolean
+all_divide_by (const KanExpr *s, const KanExpr *f)
+{
+  if (s->kind == KAN_EXPR_ADD || s->kind == KAN_EXPR_SUB)
+    return all_divide_by (s->a, f) && all_divide_by (s->b, f);
+  if (s->kind == KAN_EXPR_NEG)
+    return all_divide_by (s->a, f);
+  return s->kind == KAN_EXPR_DIV && has_factor (s->b, f);
+}
+
+/* S (all_divide_by (S, F)) with F taken out of every addend's denominator. */
+static KanExpr *
+sum_times (const KanExpr *s, const KanExpr *f)
+{
+  if (s->kind == KAN_EXPR_ADD || s->kind == KAN_EXPR_SUB)
+    return kan_expr_binary (s->kind, sum_times (s->a, f), sum_times (s->b, f));
+  if (s->kind == KAN_EXPR_NEG)
+    return kan_expr_unary (KAN_EXPR_NEG, 0, sum_times (s->a, f));
+  return kan_expr_binary (KAN_EXPR_DIV, kan_expr_copy (s->a), without_factor (s->b, f));
+}
+
+/* The first non-number factor of the denominator of the quotient E that every addend of S
+ * divides by, or NULL. */
+static const KanExpr *
+shared_divisor (const KanExpr *e, const KanExpr *s)
+{
+  const KanExpr *d, *stack[32];
+  int top = 0;
+
+  if (e->kind != KAN_EXPR_DIV)
+    return NULL;
+  stack[top++] = e->b;
+  while (top > 0)
+    {
+      d = stack[--top];
+      if (d->kind == KAN_EXPR_MUL && top + 2 <= (int) G_N_ELEMENTS (stack))
+        {
+          stack[top++] = d->b;
+          stack[top++] = d->a;
+        }
+      else if (d->kind != KAN_EXPR_NUM && all_divide_by (s, d))
+        return d;
+    }
+  return NULL;
+}
+
 /* A sum whose addends share a factor (0.5·m·u² + 0.5·m·v² → m·(0.5·u² + 0.5·v²)) as that
- * factor times the rest, again while one is shared, when that leaves fewer nodes. Takes S. */
+ * factor times the rest, again while one is shared, when that leaves fewer nodes; likewise a
+ * divisor every addend has (1/ρ² − v²/(ρ²·c²) → (1 − v²/c²)/ρ²). Takes S. */
 static KanExpr *
 common_factor_sum (KanExpr *s)
 {
@@ -974,6 +1023,12 @@ common_factor_sum (KanExpr *s)
          || first->kind == KAN_EXPR_NEG)
     first = first->a;
   f = shared_factor (first, s);
+  if (f == NULL && (f = shared_divisor (first, s)) != NULL)
+    {
+      KanExpr *rest = common_factor_sum (kan_expr_simplify (sum_times (s, f)));
+      g_autoptr (KanExpr) quotient = kan_expr_binary (KAN_EXPR_DIV, rest, kan_expr_copy (f));
+      return unless_larger (canon (quotient), s);
+    }
   if (f == NULL)
     return s;
   {
@@ -1003,6 +1058,21 @@ canon_node (const KanExpr *e)
     case KAN_EXPR_POW:
       a = canon (e->a);
       b = canon (e->b);
+      if (b->kind == KAN_EXPR_NUM && fabs (b->value) == 0.5
+          && (a->kind == KAN_EXPR_DIV || a->kind == KAN_EXPR_MUL)
+          && a->b->kind == KAN_EXPR_POW && a->b->b->kind == KAN_EXPR_NUM
+          && a->b->b->value == 2.0)
+        {
+          /* (S/F²)^±½ = |F|^∓1·S^±½ and (S·F²)^±½ = |F|^±1·S^±½; on rows where F keeps one
+           * sign |F| becomes ±F (one_sided). */
+          double k = a->kind == KAN_EXPR_DIV ? -2.0 * b->value : 2.0 * b->value;
+          KanExpr *absf = call (KAN_FUNC_ABS, kan_expr_copy (a->b->a));
+          KanExpr *rest = kan_expr_binary (KAN_EXPR_POW, kan_expr_copy (a->a),
+                                           kan_expr_num (b->value));
+          KanExpr *alt = k > 0 ? kan_expr_binary (KAN_EXPR_MUL, absf, rest)
+                               : kan_expr_binary (KAN_EXPR_DIV, rest, absf);
+          return unless_larger (alt, kan_expr_binary (KAN_EXPR_POW, a, b));
+        }
       if (b->kind == KAN_EXPR_NUM && is_sum (a) && a->kind != KAN_EXPR_MUL)
         {
           inner = factor_sum (a, &g);

@@ -200,10 +200,13 @@ START_TEST (test_shared_factor)
     { "2*x*y - 3*x*z*y", "x*y*(-3*z + 2)", 0.5, 2 },
     { "x*exp(y) + x*exp(y)*z", "x*exp(y)*(z + 1)", 0.5, 2 },
     { "sqrt(m^2*u^2 + m^2*v^2)", "abs(m)*sqrt(u^2 + v^2)", 0.5, 2 },
+    { "a/x + b/x", "(a + b)/x", 0.5, 2 },
+    { "(1/r^2 + v^2/(r^2*c^2))^(-1/2)", "abs(r)/sqrt(v^2/c^2 + 1)", 0.5, 2 },
   };
   /* On rows where m > 0, |m| is m. */
   static const Case on_rows[] = {
     { "sqrt(m^2*u^2 + m^2*v^2)", "m*sqrt(u^2 + v^2)", 0.5, 2 },
+    { "(1/r^2 + v^2/(r^2*c^2))^(-1/2)", "r/sqrt(v^2/c^2 + 1)", 0.5, 2 },
   };
 
   check_cases (cases, G_N_ELEMENTS (cases), FALSE);
