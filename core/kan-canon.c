@@ -1010,6 +1010,72 @@ shared_divisor (const KanExpr *e, const KanExpr *s)
   return NULL;
 }
 
+/* Whether BODY is F(u)·F(v) (F a call of FUNC), with u and v in *U and *V. */
+static gboolean
+is_call_pair (const KanExpr *body, KanFunc func, const KanExpr **u, const KanExpr **v)
+{
+  if (body == NULL || body->kind != KAN_EXPR_MUL || body->a->kind != KAN_EXPR_CALL
+      || body->b->kind != KAN_EXPR_CALL || body->a->func != func || body->b->func != func)
+    return FALSE;
+  *u = body->a->a;
+  *v = body->b->a;
+  return TRUE;
+}
+
+/* A sum with c·cos u·cos v ± c·sin u·sin v among its addends written with c·cos(u ∓ v)
+ * (the angle between two directions), when that leaves fewer nodes. Takes S. */
+static KanExpr *
+angle_sums (KanExpr *s)
+{
+  g_autoptr (GPtrArray) bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) kan_expr_free);
+  g_autoptr (GArray) coefs = g_array_new (FALSE, FALSE, sizeof (double));
+  gboolean changed = FALSE;
+
+  addends_collect (s, 1.0, bodies, coefs);
+  if (coefs->len < 2)
+    return s;
+  for (guint i = 0; i < bodies->len; i++)
+    {
+      const KanExpr *u, *v, *p, *q;
+      double c = g_array_index (coefs, double, i);
+      if (!is_call_pair (bodies->pdata[i], KAN_FUNC_COS, &u, &v))
+        continue;
+      for (guint j = 0; j < bodies->len; j++)
+        {
+          double cj = g_array_index (coefs, double, j);
+          if (j == i || !is_call_pair (bodies->pdata[j], KAN_FUNC_SIN, &p, &q)
+              || !((kan_expr_equal (p, u) && kan_expr_equal (q, v))
+                   || (kan_expr_equal (p, v) && kan_expr_equal (q, u)))
+              || fabs (fabs (cj) - fabs (c)) > 1e-12 * fabs (c))
+            continue;
+          {
+            KanExpr *angle = kan_expr_binary ((cj < 0) == (c < 0) ? KAN_EXPR_SUB : KAN_EXPR_ADD,
+                                              kan_expr_copy (u), kan_expr_copy (v));
+            kan_expr_free (bodies->pdata[i]);
+            bodies->pdata[i] = call (KAN_FUNC_COS, angle);
+            kan_expr_free (g_steal_pointer (&bodies->pdata[j]));
+            changed = TRUE;
+          }
+          break;
+        }
+    }
+  if (!changed)
+    return s;
+  {
+    KanExpr *r = NULL;
+    for (guint q = 0; q < bodies->len; q++)
+      {
+        KanExpr *term;
+        if (bodies->pdata[q] == NULL)
+          continue;
+        term = kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (g_array_index (coefs, double, q)),
+                                kan_expr_copy (bodies->pdata[q]));
+        r = r ? kan_expr_binary (KAN_EXPR_ADD, r, term) : term;
+      }
+    return unless_larger (kan_expr_simplify (r), s);
+  }
+}
+
 /* A sum whose addends share a factor (0.5·m·u² + 0.5·m·v² → m·(0.5·u² + 0.5·v²)) as that
  * factor times the rest, again while one is shared, when that leaves fewer nodes; likewise a
  * divisor every addend has (1/ρ² − v²/(ρ²·c²) → (1 − v²/c²)/ρ²). Takes S. */
@@ -1144,8 +1210,8 @@ canon_node (const KanExpr *e)
       return kan_expr_unary (KAN_EXPR_NEG, 0, canon (e->a));
     case KAN_EXPR_ADD:
     case KAN_EXPR_SUB:
-      return common_factor_sum (perfect_squares (kan_expr_binary (e->kind, canon (e->a),
-                                                                  canon (e->b))));
+      return common_factor_sum (angle_sums (perfect_squares (
+        kan_expr_binary (e->kind, canon (e->a), canon (e->b)))));
     default:
       return kan_expr_binary (e->kind, canon (e->a), canon (e->b));
     }

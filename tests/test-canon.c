@@ -214,8 +214,8 @@ START_TEST (test_shared_factor)
 }
 END_TEST
 
-/* c·u² + c·v² ± 2c·u·v among the addends of a sum, in any order, is c·(u ± v)²; a cross term
- * of another size is left alone. */
+/* c·u² + c·v² ± 2c·u·v among the addends of a sum, in any order, is c·(u ± v)², and
+ * c·cos u·cos v ± c·sin u·sin v is c·cos(u ∓ v); terms of other sizes are left alone. */
 START_TEST (test_perfect_squares)
 {
   static const Case cases[] = {
@@ -223,6 +223,11 @@ START_TEST (test_perfect_squares)
     { "x1^2 - 2*x1*x2 + x2^2", "(x1 - x2)^2", 0.5, 2 },
     { "3*a^2 + 3*b^2 + 6*a*b + c", "3*(a + b)^2 + c", 0.5, 2 },
     { "a^2 + b^2 + 3*a*b", "a^2 + b^2 + 3*a*b", 0.5, 2 },
+    /* The angle between two directions: c·cos u·cos v ± c·sin u·sin v = c·cos(u ∓ v). */
+    { "d*(1 - a^2)/(a*sin(t1)*sin(t2) + a*cos(t1)*cos(t2) + 1)",
+      "d*(-a^2 + 1)/(a*cos(t1 - t2) + 1)", 0.5, 2 },
+    { "cos(a)*cos(b) - sin(a)*sin(b)", "cos(a + b)", 0.5, 2 },
+    { "cos(a)*cos(b) + 0.5*sin(a)*sin(b)", "cos(a)*cos(b) + 0.5*sin(a)*sin(b)", 0.5, 2 },
   };
 
   check_cases (cases, G_N_ELEMENTS (cases), FALSE);
