@@ -1974,10 +1974,21 @@ fit_surrogate (Ctx *c, GError **error)
       double ftrain, ftest, frmse;
       g_autofree char *fd = NULL;
 
+      g_autoptr (GError) local = NULL;
+
       t0 = g_timer_elapsed (c->timer, NULL);
-      f = kan_model_refine (m, SURROGATE_FINER[k], d->train_x, d->n_train, error);
-      if (f == NULL || !train_lm (f, tr, SURROGATE_STEPS, TRUE, c->o->cancellable, error))
-        return FALSE;
+      f = kan_model_refine (m, SURROGATE_FINER[k], d->train_x, d->n_train, &local);
+      if (f == NULL || !train_lm (f, tr, SURROGATE_STEPS, TRUE, c->o->cancellable, &local))
+        {
+          /* Cancelled: the caller's stop. Otherwise (too few rows for LM on the finer grid's
+           * parameters) the coarser surrogate stays. */
+          if (g_cancellable_is_cancelled (c->o->cancellable))
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return FALSE;
+            }
+          break;
+        }
       ftrain = sqrt (kan_model_loss (f, KAN_LOSS_MSE, d->train_x, d->train_y, d->n_train));
       ftest = d->n_test ? sqrt (kan_model_loss (f, KAN_LOSS_MSE, d->test_x, d->test_y, d->n_test))
                         : NAN;

@@ -766,6 +766,11 @@ check_noise (Search *s)
   for (; s->checked < s->cands->len; s->checked++)
     {
       KanDiscoverCandidate *c = s->cands->pdata[s->checked];
+      /* A sum of terms that is not exact never ends the search alone: on noise-free data the
+       * general network that sizes the noise may fit worse than a close imitation, and the
+       * law (found later by the oracle or the ladder) would be lost. It stays a candidate. */
+      if (strcmp (c->width, "terms") == 0)
+        continue;
       if (!isfinite (s->net_floor) || !(judged_rmse (c) <= NOISE_FLOOR_SHARE * s->net_floor))
         continue;
       settle (s, c);
@@ -1240,6 +1245,12 @@ decompose_stage (Search *s, int w, GError **error)
       if (ok && !s->exact)
         ok = kan_decompose_terms (raw, &o, s->res->stages, found, at == 1 ? NULL : s->held,
                                   error);
+      /* Its candidates do not call the noise probe below: a close imitation on noise-free
+       * data would have the probe's general network (which may fit far worse) size the
+       * noise, and the search would end early. */
+      for (guint q = 0; q < found->len; q++)
+        s->exact |= add_formula (s, found->pdata[q]);
+      g_ptr_array_set_size (found, 0);
     }
   if (ok && w == at && w != 1)
     {

@@ -406,6 +406,42 @@ START_TEST (test_end_to_end_monomial)
 }
 END_TEST
 
+/* Few rows and a poor surrogate: m·c²/sqrt(1 − v²/c²) on 240 train rows (m, v on [1, 5], c on
+ * [6, 10]). The G=2 surrogate is far off, and its refinement to G=5 has more parameters than
+ * rows for LM: the refinement is skipped, the oracle stage goes on with G=2 and finds the power
+ * factor m (it once failed there and the search ended on a close imitation). */
+START_TEST (test_end_to_end_few_rows)
+{
+  gsl_rng *rng = gsl_rng_alloc (gsl_rng_mt19937);
+  double x[300 * 3], y[300];
+  g_autoptr (KanDataset) d = NULL;
+  g_autoptr (KanDiscoverResult) r = NULL;
+  const char *const names[] = { "m", "v", "c", NULL };
+  KanDiscoverOptions o;
+  GError *error = NULL;
+
+  gsl_rng_set (rng, 5);
+  for (int q = 0; q < 300; q++)
+    {
+      double m = 1 + 4 * gsl_rng_uniform (rng), v = 1 + 4 * gsl_rng_uniform (rng),
+             c = 6 + 4 * gsl_rng_uniform (rng);
+      x[q * 3] = m;
+      x[q * 3 + 1] = v;
+      x[q * 3 + 2] = c;
+      y[q] = m * c * c / sqrt (1 - v * v / (c * c));
+    }
+  gsl_rng_free (rng);
+  d = kan_dataset_new_arrays (3, 1, 240, 60, x, y, x + 240 * 3, y + 240, names, NULL);
+  kan_discover_options_init (&o);
+  o.time_limit = 60;
+  ck_assert_msg (kan_discover (d, &o, &r, &error), "%s", error ? error->message : "");
+  printf ("decompose (240 rows) m*c^2/sqrt(1 - v^2/c^2) -> %s (%s, %.1f s)\n", r->best->text,
+          r->best->width, r->seconds);
+  ck_assert (has_stage (r, "detect", "power m^1"));
+  ck_assert_msg (r->exact, "%s is not exact", r->best->text);
+}
+END_TEST
+
 /* Four inputs, two of which enter only as their product: the oracle finds the merge, the
  * smaller problem is solved on the real data, and the result is exact. (exp(x1·x2) is no sum
  * of products of one-input functions, so the terms stage does not end the search first.) */
@@ -930,6 +966,7 @@ decompose_suite (void)
   tcase_set_timeout (te, 300);
   tcase_add_test (te, test_end_to_end_monomial);
   tcase_add_test (te, test_end_to_end_merge);
+  tcase_add_test (te, test_end_to_end_few_rows);
   tcase_add_test (te, test_end_to_end_log_surrogate);
   tcase_add_test (te, test_end_to_end_binomial);
   tcase_add_test (te, test_noisy_selection);
