@@ -1233,21 +1233,23 @@ decompose_stage (Search *s, int w, GError **error)
     ok = kan_decompose_binomial (raw, &o, s->res->stages, found, error)
          && kan_decompose_power_function (raw, &o, s->res->stages, found, error);
   else if (w == 1)
+    ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
+  for (guint q = 0; q < found->len; q++)
+    s->exact |= add_formula (s, found->pdata[q]);
+  if (ok && found->len > 0 && !s->exact && !isfinite (s->net_floor) && s->cands->len > 0
+      && judged_rmse (s->cands->pdata[s->cands->len - 1]) <= PROBE_CLOSE_SHARE * s->raw.y_std)
+    ok = noise_probe (s, error);
+  g_ptr_array_set_size (found, 0);
+  /* The terms stage, after the monomial one. An exact sum of terms comes with no locked
+   * network (like a composed formula), so where the oracle stage waits for the ladder's cheap
+   * widths (two or three inputs at the top level: they end the tutorial's laws with one), an
+   * exact one waits with it; its candidates under noise join at once, but do not call the
+   * noise probe above: a close imitation on noise-free data would have the probe's general
+   * network (which may fit far worse) size the noise, and the search would end early. */
+  if (ok && w == 1 && !s->exact)
     {
-      ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
-      for (guint q = 0; q < found->len; q++)
-        s->exact |= add_formula (s, found->pdata[q]);
-      g_ptr_array_set_size (found, 0);
-      /* The terms stage. An exact sum of terms comes with no locked network (like a composed
-       * formula), so where the oracle stage waits for the ladder's cheap widths (two or three
-       * inputs at the top level: they end the tutorial's laws with one), an exact one waits
-       * with it; its candidates under noise join at once. */
-      if (ok && !s->exact)
-        ok = kan_decompose_terms (raw, &o, s->res->stages, found, at == 1 ? NULL : s->held,
-                                  error);
-      /* Its candidates do not call the noise probe below: a close imitation on noise-free
-       * data would have the probe's general network (which may fit far worse) size the
-       * noise, and the search would end early. */
+      ok = kan_decompose_terms (raw, &o, s->res->stages, found, at == 1 ? NULL : s->held,
+                                error);
       for (guint q = 0; q < found->len; q++)
         s->exact |= add_formula (s, found->pdata[q]);
       g_ptr_array_set_size (found, 0);
@@ -1258,12 +1260,6 @@ decompose_stage (Search *s, int w, GError **error)
         s->exact |= add_formula (s, s->held->pdata[q]);
       g_ptr_array_set_size (s->held, 0);
     }
-  for (guint q = 0; q < found->len; q++)
-    s->exact |= add_formula (s, found->pdata[q]);
-  if (ok && found->len > 0 && !s->exact && !isfinite (s->net_floor) && s->cands->len > 0
-      && judged_rmse (s->cands->pdata[s->cands->len - 1]) <= PROBE_CLOSE_SHARE * s->raw.y_std)
-    ok = noise_probe (s, error);
-  g_ptr_array_set_size (found, 0);
   if (ok && !s->exact && w == at)
     {
       guint first = s->res->stages->len;
