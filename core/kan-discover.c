@@ -24,6 +24,12 @@
 /* A formula is within the noise when its test RMSE is at most this times the best general
  * network's: no smooth model of these data does better. */
 #define NOISE_FLOOR_SHARE 1.01
+/* A terms candidate ends the search only if its error is at least this share of the general
+ * network's (see check_noise). */
+#define TERMS_FLOOR_SHARE 0.5
+/* The general network's error sizes the noise only within this factor of the best candidate's
+ * (see check_noise). */
+#define NET_FLOOR_CREDIBLE 3.0
 /* Selection among formulas when the most accurate one leaves only noise: at most this much
  * above its RMSE (an RMSE over 200 test rows varies by about 5 %, over 1000 by 2 %). */
 #define NOISE_SELECT_MARGIN 0.15
@@ -763,13 +769,23 @@ kan_discover_residuals_structured (const KanExpr *e, int n_in, const double *tra
 static gboolean
 check_noise (Search *s)
 {
+  double best = HUGE_VAL;
+
+  /* A general network far worse than the best candidate underfits (a law with a large range
+   * of values, few rows): its error sizes no noise, and ends nothing. */
+  for (guint q = 0; q < s->cands->len; q++)
+    best = MIN (best, judged_rmse (s->cands->pdata[q]));
+  if (isfinite (s->net_floor) && s->net_floor > NET_FLOOR_CREDIBLE * best)
+    return s->within_noise;
   for (; s->checked < s->cands->len; s->checked++)
     {
       KanDiscoverCandidate *c = s->cands->pdata[s->checked];
-      /* A sum of terms that is not exact never ends the search alone: on noise-free data the
-       * general network that sizes the noise may fit worse than a close imitation, and the
-       * law (found later by the oracle or the ladder) would be lost. It stays a candidate. */
-      if (strcmp (c->width, "terms") == 0)
+      /* A sum of terms that is not exact ends the search only when the general network that
+       * sizes the noise fits about as well (TERMS_FLOOR_SHARE): on noise-free data that
+       * network may fit far worse than a close imitation, and the law (found later by the
+       * oracle or the ladder) would be lost. Otherwise it stays a candidate. */
+      if (strcmp (c->width, "terms") == 0
+          && !(judged_rmse (c) >= TERMS_FLOOR_SHARE * s->net_floor))
         continue;
       if (!isfinite (s->net_floor) || !(judged_rmse (c) <= NOISE_FLOOR_SHARE * s->net_floor))
         continue;
@@ -1233,27 +1249,34 @@ decompose_stage (Search *s, int w, GError **error)
     ok = kan_decompose_binomial (raw, &o, s->res->stages, found, error)
          && kan_decompose_power_function (raw, &o, s->res->stages, found, error);
   else if (w == 1)
-    ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
+    {
+      gboolean exact = FALSE;
+
+      ok = kan_decompose_monomial (raw, &o, s->res->stages, found, error);
+      for (guint q = 0; q < found->len; q++)
+        {
+          const KanExpr *e = ((KanDecomposeFormula *) found->pdata[q])->expr;
+          exact |= s->raw.n_test > 0
+                   ? is_exact (s, kan_expr_rmse (e, s->raw.test_x, s->raw.n_in, s->raw.test_y,
+                                                 1, s->raw.n_test))
+                   : is_exact (s, kan_expr_rmse (e, s->raw.train_x, s->raw.n_in,
+                                                 s->raw.train_y, 1, s->raw.n_train));
+        }
+      /* The terms stage, after the monomial one. An exact sum of terms comes with no locked
+       * network (like a composed formula), so where the oracle stage waits for the ladder's
+       * cheap widths (two or three inputs at the top level: they end the tutorial's laws with
+       * one), an exact one waits with it; its candidates under noise join at once (and end
+       * the search only as check_noise allows). */
+      if (ok && !exact)
+        ok = kan_decompose_terms (raw, &o, s->res->stages, found, at == 1 ? NULL : s->held,
+                                  error);
+    }
   for (guint q = 0; q < found->len; q++)
     s->exact |= add_formula (s, found->pdata[q]);
   if (ok && found->len > 0 && !s->exact && !isfinite (s->net_floor) && s->cands->len > 0
       && judged_rmse (s->cands->pdata[s->cands->len - 1]) <= PROBE_CLOSE_SHARE * s->raw.y_std)
     ok = noise_probe (s, error);
   g_ptr_array_set_size (found, 0);
-  /* The terms stage, after the monomial one. An exact sum of terms comes with no locked
-   * network (like a composed formula), so where the oracle stage waits for the ladder's cheap
-   * widths (two or three inputs at the top level: they end the tutorial's laws with one), an
-   * exact one waits with it; its candidates under noise join at once, but do not call the
-   * noise probe above: a close imitation on noise-free data would have the probe's general
-   * network (which may fit far worse) size the noise, and the search would end early. */
-  if (ok && w == 1 && !s->exact)
-    {
-      ok = kan_decompose_terms (raw, &o, s->res->stages, found, at == 1 ? NULL : s->held,
-                                error);
-      for (guint q = 0; q < found->len; q++)
-        s->exact |= add_formula (s, found->pdata[q]);
-      g_ptr_array_set_size (found, 0);
-    }
   if (ok && w == at && w != 1)
     {
       for (guint q = 0; q < s->held->len; q++)
