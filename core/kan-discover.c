@@ -29,7 +29,7 @@
 #define TERMS_FLOOR_SHARE 0.5
 /* The general network's error sizes the noise only within this factor of the best candidate's
  * (see check_noise). */
-#define NET_FLOOR_CREDIBLE 3.0
+#define NET_FLOOR_CREDIBLE 30.0
 /* Selection among formulas when the most accurate one leaves only noise: at most this much
  * above its RMSE (an RMSE over 200 test rows varies by about 5 %, over 1000 by 2 %). */
 #define NOISE_SELECT_MARGIN 0.15
