@@ -894,6 +894,25 @@ addends_collect (const KanExpr *e, double sign, GPtrArray *bodies, GArray *coefs
   g_array_append_val (coefs, c);
 }
 
+/* The sum of COEFS[q]·BODIES[q] over the bodies that are not NULL (addends_collect's parts
+ * after a rewrite took some out), simplified. */
+static KanExpr *
+addends_sum (GPtrArray *bodies, GArray *coefs)
+{
+  KanExpr *r = NULL;
+
+  for (guint q = 0; q < bodies->len; q++)
+    {
+      KanExpr *term;
+      if (bodies->pdata[q] == NULL)
+        continue;
+      term = kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (g_array_index (coefs, double, q)),
+                              kan_expr_copy (bodies->pdata[q]));
+      r = r ? kan_expr_binary (KAN_EXPR_ADD, r, term) : term;
+    }
+  return kan_expr_simplify (r);
+}
+
 /* Whether BODY is U·V or V·U. */
 static gboolean
 is_product_of (const KanExpr *body, const KanExpr *u, const KanExpr *v)
@@ -945,21 +964,7 @@ perfect_squares (KanExpr *s)
             break;
           }
       }
-  if (!changed)
-    return s;
-  {
-    KanExpr *r = NULL;
-    for (guint q = 0; q < bodies->len; q++)
-      {
-        KanExpr *term;
-        double c = g_array_index (coefs, double, q);
-        if (bodies->pdata[q] == NULL)
-          continue;
-        term = kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (c), kan_expr_copy (bodies->pdata[q]));
-        r = r ? kan_expr_binary (KAN_EXPR_ADD, r, term) : term;
-      }
-    return unless_larger (kan_expr_simplify (r), s);
-  }
+  return changed ? unless_larger (addends_sum (bodies, coefs), s) : s;
 }
 
 /* Whether every addend of S (through +, − and unary −) is a quotient whose denominator has
@@ -1059,21 +1064,7 @@ angle_sums (KanExpr *s)
           break;
         }
     }
-  if (!changed)
-    return s;
-  {
-    KanExpr *r = NULL;
-    for (guint q = 0; q < bodies->len; q++)
-      {
-        KanExpr *term;
-        if (bodies->pdata[q] == NULL)
-          continue;
-        term = kan_expr_binary (KAN_EXPR_MUL, kan_expr_num (g_array_index (coefs, double, q)),
-                                kan_expr_copy (bodies->pdata[q]));
-        r = r ? kan_expr_binary (KAN_EXPR_ADD, r, term) : term;
-      }
-    return unless_larger (kan_expr_simplify (r), s);
-  }
+  return changed ? unless_larger (addends_sum (bodies, coefs), s) : s;
 }
 
 /* A sum whose addends share a factor (0.5·m·u² + 0.5·m·v² → m·(0.5·u² + 0.5·v²)) as that

@@ -1168,7 +1168,7 @@ kan_decompose_terms (const KanDataset *raw, const KanDiscoverOptions *o, GPtrArr
         double last = HUGE_VAL;
         for (int k = exact ? exact : 1; k <= (exact ? exact : TERMS_CANDIDATE_TERMS); k++)
           {
-            KanTermsFit *best = &front->fit[tr][k - 1][0];
+            KanTermsFit *best = &front->fit[tr][k - 1];
             if (best->expr == NULL
                 || (exact ? !(best->rel_rmse <= TERMS_TOL)
                           : !(best->rel_rmse <= TERMS_CANDIDATE_MAX

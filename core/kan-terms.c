@@ -367,27 +367,7 @@ state_add (const Cols *A, const State *p, int c, gboolean scores)
   s->dot = g_new (double, A->n_cols);
   for (guint j = 0; j < A->n_cols; j++)
     {
-      const double *aj = A->a + (size_t) j * m;
-      double pj;
-      if (p->perp == NULL)
-        {
-          /* The parent was built without its sums: from every direction. */
-          double d = 0.0, pp = 1.0;
-          for (int u = 0; u <= s->k; u++)
-            {
-              const double *qu = s->q + (size_t) u * m;
-              double pu = 0.0;
-              for (size_t i = 0; i < m; i++)
-                pu += aj[i] * qu[i];
-              pp -= pu * pu;
-            }
-          for (size_t i = 0; i < m; i++)
-            d += aj[i] * s->r[i];
-          s->perp[j] = pp;
-          s->dot[j] = d;
-          continue;
-        }
-      pj = dot (aj, v, m);
+      double pj = dot (A->a + (size_t) j * m, v, m);
       s->perp[j] = p->perp[j] - pj * pj;
       s->dot[j] = p->dot[j] - rq * pj;
     }
@@ -443,16 +423,16 @@ same_set (GPtrArray *kept, const State *p, int c)
   return FALSE;
 }
 
-/* The set COLS (K columns) built from ROOT; with SCORES its per-column sums too. */
+/* The set COLS (K columns) built from ROOT, without per-column sums (its residual only). */
 static State *
-state_build (const Cols *A, const State *root, const int *cols, int k, gboolean scores)
+state_build (const Cols *A, const State *root, const int *cols, int k)
 {
   State *s = NULL;
   const State *p = root;
 
   for (int u = 0; u < k; u++)
     {
-      State *next = state_add (A, p, cols[u], scores && u == k - 1);
+      State *next = state_add (A, p, cols[u], FALSE);
       if (s)
         state_free (s);
       if (next == NULL)
@@ -549,7 +529,7 @@ typedef struct
   Transform     tr;
   double        sign, sd, tol;
   double        gate;   /* a set whose residual on the selection rows is above is not refitted */
-  KanTermsFit (*front)[KAN_TERMS_KEEP];  /* [k − 1][…]: this transform's, lowest RMSE first */
+  KanTermsFit  *front;  /* [k − 1]: this transform's lowest RMSE of k terms so far */
   int          *exact;  /* the fewest terms within TOL so far, 0 for none */
 } Judge;
 
@@ -561,7 +541,6 @@ judge (const Judge *j, const State *s)
   double rel = HUGE_VAL;
   KanTermsFit *f;
   KanExpr *e;
-  int at;
 
   if (s->k < 1 || s->k > KAN_TERMS_MAX_TERMS || (*j->exact && s->k > *j->exact)
       || !(s->rss <= j->gate))
@@ -569,27 +548,16 @@ judge (const Judge *j, const State *s)
   e = refit (s, j->terms, j->x, j->n_in, j->y, j->t, j->w, j->n, j->tr, j->sign, j->sd, &rel);
   if (e == NULL)
     return;
-  f = j->front[s->k - 1];
-  /* The same set met again (by another path) refits to the same RMSE. */
-  for (int q = 0; q < KAN_TERMS_KEEP; q++)
-    if (f[q].expr && fabs (f[q].rel_rmse - rel) <= 1e-12 * rel)
-      {
-        kan_expr_free (e);
-        return;
-      }
-  at = KAN_TERMS_KEEP;
-  while (at > 0 && (f[at - 1].expr == NULL || rel < f[at - 1].rel_rmse))
-    at--;
-  if (at == KAN_TERMS_KEEP)
+  f = &j->front[s->k - 1];
+  if (f->expr && !(rel < f->rel_rmse))
     {
       kan_expr_free (e);
       return;
     }
-  kan_terms_fit_clear (&f[KAN_TERMS_KEEP - 1]);
-  memmove (&f[at + 1], &f[at], (KAN_TERMS_KEEP - 1 - at) * sizeof (KanTermsFit));
-  f[at] = (KanTermsFit) { e, rel, s->k,
-                          g_strdup_printf ("%s as %d term%s", TRANSFORM_NAME[j->tr], s->k,
-                                           s->k == 1 ? "" : "s") };
+  kan_terms_fit_clear (f);
+  *f = (KanTermsFit) { e, rel, s->k,
+                       g_strdup_printf ("%s as %d term%s", TRANSFORM_NAME[j->tr], s->k,
+                                        s->k == 1 ? "" : "s") };
   if (rel <= j->tol && (*j->exact == 0 || s->k < *j->exact))
     *j->exact = s->k;
 }
@@ -613,7 +581,7 @@ eliminate (const Cols *A, const State *root, const State *s, const Judge *j)
           for (int v = 0; v < k; v++)
             if (v != u)
               rest[n_rest++] = cols[v];
-          r = state_build (A, root, rest, n_rest, FALSE);
+          r = state_build (A, root, rest, n_rest);
           if (r && r->rss < best_rss)
             {
               best_rss = r->rss;
@@ -779,7 +747,7 @@ complete_pairs (const Cols *A, const State *root, const State *s, guint n_cand, 
           State *t3;
           memcpy (cols, s->cols, k * sizeof (int));
           memcpy (cols + k, tri[q], 3 * sizeof (int));
-          t3 = state_build (A, root, cols, k + 3, FALSE);
+          t3 = state_build (A, root, cols, k + 3);
           if (t3)
             judge (j, t3);
           state_free (t3);
@@ -812,7 +780,7 @@ kan_terms_front (const double *x, int n_in, const double *y, size_t n, const dou
                  KanTermsFront *front)
 {
   g_autoptr (GArray) terms = NULL;
-  g_autofree double *a = NULL, *t = NULL, *tsel = NULL, *raw = NULL, *wt = NULL, *wsel = NULL;
+  g_autofree double *a = NULL, *t = NULL, *tsel = NULL, *raw = NULL, *wt = NULL;
   size_t m;
   guint n_num = 0;
   double mean = 0.0, sd = 0.0, sign;
@@ -844,7 +812,6 @@ kan_terms_front (const double *x, int n_in, const double *y, size_t n, const dou
   t = g_new (double, n);
   tsel = g_new (double, m);
   wt = g_new (double, n);
-  wsel = g_new (double, m);
 
   /* The terms on the selection rows, once: products of the functions' values. */
   raw = g_new (double, m * MAX (n_num, 1));
@@ -902,10 +869,7 @@ kan_terms_front (const double *x, int n_in, const double *y, size_t n, const dou
       /* The selection itself is unweighted: weights reorder the greedy path, and exact fits
        * then go unfound; they serve the refits, which decide. */
       for (size_t i = 0; i < m; i++)
-        {
-          wsel[i] = 1.0;
-          tsel[i] = t[i * n / m];
-        }
+        tsel[i] = t[i * n / m];
       /* The columns, unit norm. */
       for (guint c = 0; c < terms->len; c++)
         {
@@ -914,7 +878,7 @@ kan_terms_front (const double *x, int n_in, const double *y, size_t n, const dou
           double *col = a + (size_t) c * m, nrm = 0.0;
           for (size_t i = 0; i < m; i++)
             {
-              col[i] = (tm->den ? -tsel[i] * src[i] : src[i]) * wsel[i];
+              col[i] = tm->den ? -tsel[i] * src[i] : src[i];
               nrm += col[i] * col[i];
             }
           nrm = sqrt (nrm);
@@ -940,18 +904,16 @@ kan_terms_front (const double *x, int n_in, const double *y, size_t n, const dou
       root->perp = g_new (double, terms->len);
       root->dot = g_new (double, terms->len);
       {
-        double wn = 0.0, tq = 0.0;
-        for (size_t i = 0; i < m; i++)
-          wn += wsel[i] * wsel[i];
-        wn = sqrt (wn);
+        /* The constant's direction first, and the residual outside it. */
+        double tq = 0.0;
         for (size_t i = 0; i < m; i++)
           {
-            root->q[i] = wsel[i] / wn;
-            tq += tsel[i] * wsel[i] * root->q[i];
+            root->q[i] = 1.0 / sqrt ((double) m);
+            tq += tsel[i] * root->q[i];
           }
         for (size_t i = 0; i < m; i++)
           {
-            root->r[i] = tsel[i] * wsel[i] - tq * root->q[i];
+            root->r[i] = tsel[i] - tq * root->q[i];
             root->rss += root->r[i] * root->r[i];
           }
       }
@@ -1056,8 +1018,7 @@ kan_terms_front_clear (KanTermsFront *front)
 {
   for (int tr = 0; tr < KAN_TERMS_N_TRANSFORMS; tr++)
     for (int k = 0; k < KAN_TERMS_MAX_TERMS; k++)
-      for (int q = 0; q < KAN_TERMS_KEEP; q++)
-        kan_terms_fit_clear (&front->fit[tr][k][q]);
+      kan_terms_fit_clear (&front->fit[tr][k]);
 }
 
 gboolean
@@ -1073,7 +1034,7 @@ kan_terms_fit (const double *x, int n_in, const double *y, size_t n, const doubl
   k = kan_terms_front (x, n_in, y, n, x_test, n_test, tol, cancellable, front);
   for (int tr = 0; tr < KAN_TERMS_N_TRANSFORMS && k > 0; tr++)
     {
-      KanTermsFit *f = &front->fit[tr][k - 1][0];
+      KanTermsFit *f = &front->fit[tr][k - 1];
       if (f->expr && f->rel_rmse <= tol && (pick == NULL || f->rel_rmse < pick->rel_rmse))
         pick = f;
     }

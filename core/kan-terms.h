@@ -25,8 +25,6 @@ G_BEGIN_DECLS
 #define KAN_TERMS_MAX_TERMS          5
 /* y, 1/y, y², 1/y², log|y| */
 #define KAN_TERMS_N_TRANSFORMS       5
-/* Fits kept per transform and size (kan_terms_front). */
-#define KAN_TERMS_KEEP               3
 
 typedef struct
 {
@@ -38,11 +36,11 @@ typedef struct
 
 void         kan_terms_fit_clear  (KanTermsFit        *f);
 
-/* fit[t][k − 1][0 … KAN_TERMS_KEEP − 1]: the fits of k terms after transform t, lowest RMSE
- * first (expr NULL past the last). */
+/* fit[t][k − 1]: the fit of k terms after transform t with the lowest RMSE (expr NULL when
+ * none). */
 typedef struct
 {
-  KanTermsFit fit[KAN_TERMS_N_TRANSFORMS][KAN_TERMS_MAX_TERMS][KAN_TERMS_KEEP];
+  KanTermsFit fit[KAN_TERMS_N_TRANSFORMS][KAN_TERMS_MAX_TERMS];
 } KanTermsFront;
 
 /* Fits Y (N train rows of X, N_IN inputs) with the fewest terms whose RMSE in y is at most
@@ -60,11 +58,10 @@ gboolean     kan_terms_fit        (const double       *x,
                                    KanTermsFit        *out);
 
 /* Every transform and size at once: FRONT receives, for each transform and each k = 1 …
- * KAN_TERMS_MAX_TERMS, the KAN_TERMS_KEEP fits of k terms with the lowest RMSE in y that the
- * search met. Returns the fewest terms within TOL (such a fit ends the search), or 0. For noisy
- * data, where no fit is within a small tolerance, the front is what a noise-aware choice picks
- * from: near the noise, cos α and 1 − α² fit alike, and the simpler may be second. Free with
- * kan_terms_front_clear. */
+ * KAN_TERMS_MAX_TERMS, the fit of k terms with the lowest RMSE in y that the search met.
+ * Returns the fewest terms within TOL (such a fit ends the search), or 0. For noisy data, where
+ * no fit is within a small tolerance, the front is what a noise-aware choice picks from. Free
+ * with kan_terms_front_clear. */
 int          kan_terms_front      (const double       *x,
                                    int                 n_in,
                                    const double       *y,
