@@ -1016,19 +1016,57 @@ shared_divisor (const KanExpr *e, const KanExpr *s)
 }
 
 /* Whether BODY is F(u)·F(v) (F a call of FUNC), with u and v in *U and *V. */
-static gboolean
-is_call_pair (const KanExpr *body, KanFunc func, const KanExpr **u, const KanExpr **v)
+static void
+mul_factors (const KanExpr *e, GPtrArray *out)
 {
-  if (body == NULL || body->kind != KAN_EXPR_MUL || body->a->kind != KAN_EXPR_CALL
-      || body->b->kind != KAN_EXPR_CALL || body->a->func != func || body->b->func != func)
-    return FALSE;
-  *u = body->a->a;
-  *v = body->b->a;
-  return TRUE;
+  if (e->kind == KAN_EXPR_MUL)
+    {
+      mul_factors (e->a, out);
+      mul_factors (e->b, out);
+    }
+  else
+    g_ptr_array_add (out, (gpointer) e);
 }
 
-/* A sum with c·cos u·cos v ± c·sin u·sin v among its addends written with c·cos(u ∓ v)
- * (the angle between two directions), when that leaves fewer nodes. Takes S. */
+/* BODY a product with exactly two factors FUNC(u) and FUNC(v): *U, *V point into it and
+ * *REST receives the product of its other factors, in order (NULL when there are none). */
+static gboolean
+is_call_pair (const KanExpr *body, KanFunc func, const KanExpr **u, const KanExpr **v,
+              KanExpr **rest)
+{
+  g_autoptr (GPtrArray) f = g_ptr_array_new ();
+  int n_calls = 0;
+
+  *rest = NULL;
+  if (body == NULL || body->kind != KAN_EXPR_MUL)
+    return FALSE;
+  mul_factors (body, f);
+  for (guint k = 0; k < f->len; k++)
+    {
+      const KanExpr *x = f->pdata[k];
+      if (x->kind == KAN_EXPR_CALL && x->func == func && n_calls < 2)
+        {
+          *(n_calls++ ? v : u) = x->a;
+          continue;
+        }
+      *rest = *rest ? kan_expr_binary (KAN_EXPR_MUL, *rest, kan_expr_copy (x))
+                    : kan_expr_copy (x);
+    }
+  if (n_calls == 2)
+    return TRUE;
+  g_clear_pointer (rest, kan_expr_free);
+  return FALSE;
+}
+
+static gboolean
+same_rest (const KanExpr *a, const KanExpr *b)
+{
+  return a == NULL ? b == NULL : b != NULL && kan_expr_equal (a, b);
+}
+
+/* A sum with c·R·cos u·cos v ± c·R·sin u·sin v among its addends (R a product of other
+ * factors, the same in both, or none) written with c·R·cos(u ∓ v) (the angle between two
+ * directions; R = x1·x2 in a law of cosines), when that leaves fewer nodes. Takes S. */
 static KanExpr *
 angle_sums (KanExpr *s)
 {
@@ -1042,13 +1080,16 @@ angle_sums (KanExpr *s)
   for (guint i = 0; i < bodies->len; i++)
     {
       const KanExpr *u, *v, *p, *q;
+      g_autoptr (KanExpr) rest = NULL;
       double c = g_array_index (coefs, double, i);
-      if (!is_call_pair (bodies->pdata[i], KAN_FUNC_COS, &u, &v))
+      if (!is_call_pair (bodies->pdata[i], KAN_FUNC_COS, &u, &v, &rest))
         continue;
       for (guint j = 0; j < bodies->len; j++)
         {
+          g_autoptr (KanExpr) rest_j = NULL;
           double cj = g_array_index (coefs, double, j);
-          if (j == i || !is_call_pair (bodies->pdata[j], KAN_FUNC_SIN, &p, &q)
+          if (j == i || !is_call_pair (bodies->pdata[j], KAN_FUNC_SIN, &p, &q, &rest_j)
+              || !same_rest (rest, rest_j)
               || !((kan_expr_equal (p, u) && kan_expr_equal (q, v))
                    || (kan_expr_equal (p, v) && kan_expr_equal (q, u)))
               || fabs (fabs (cj) - fabs (c)) > 1e-12 * fabs (c))
@@ -1056,8 +1097,11 @@ angle_sums (KanExpr *s)
           {
             KanExpr *angle = kan_expr_binary ((cj < 0) == (c < 0) ? KAN_EXPR_SUB : KAN_EXPR_ADD,
                                               kan_expr_copy (u), kan_expr_copy (v));
+            KanExpr *body = call (KAN_FUNC_COS, angle);
+            if (rest)
+              body = kan_expr_binary (KAN_EXPR_MUL, g_steal_pointer (&rest), body);
             kan_expr_free (bodies->pdata[i]);
-            bodies->pdata[i] = call (KAN_FUNC_COS, angle);
+            bodies->pdata[i] = body;
             kan_expr_free (g_steal_pointer (&bodies->pdata[j]));
             changed = TRUE;
           }

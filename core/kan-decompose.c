@@ -23,9 +23,12 @@
  *     trace one curve plus noise (kan_detect_single_index) no noisier than the surrogate's
  *     error: the problem becomes one of u alone. This is the test that still works when noise
  *     makes the surrogate's derivatives too rough for step 3.
- *  3. Merges: xᵢ and xⱼ enter only through xᵢ·xⱼ^r (monomial, first) or xᵢ + r·xⱼ (linear),
- *     with r within MERGE_SNAP of a small fraction (score ≤ MERGE_TOL). The variable with most partners and all its
- *     partners become one column, computed from the real data; kan_discover solves the rest.
+ *  3. Merges: xᵢ and xⱼ enter only through xᵢ·xⱼ^r (monomial) or xᵢ + r·xⱼ (linear), with r
+ *     within MERGE_SNAP of a small fraction (score ≤ MERGE_TOL, and within MERGE_REL of the
+ *     best pair's score). The kind whose best pair scores lower goes first. The variable with
+ *     most partners and all its partners become one column, computed from the real data;
+ *     kan_discover solves the rest (and merges again: a distance in three dimensions is three
+ *     merges, one per level).
  *  4. Separability: a product f = g(A)·h(B) (first) or a sum g(A) + h(B), from the
  *     finite-step corner tests (score ≤ SEP_TOL across groups, widened with noise up to
  *     SEP_TOL_MAX). Each group's data come from
@@ -73,13 +76,20 @@
 #define POWER_TOL           5e-2
 #define POWER_TOL_FACTOR    3.0
 #define POWER_TOL_MAX       0.1
-/* With noise, power factors scoring up to POWER_TOL_LOOSE are checked on the real rows (at
+/* With noise, power factors scoring up to POWER_TOL_LOOSE (POWER_TOL_ROUGH when the surrogate
+ * is rough) are checked on the real rows (at
  * most POWER_VERIFY_MAX of them): kept when a surrogate of the reduced problem is within
  * VERIFY_SHARE of the full surrogate's test RMSE. */
 #define POWER_TOL_LOOSE     0.35
+#define POWER_TOL_ROUGH     0.75
 #define POWER_VERIFY_MAX    5
 #define VERIFY_SHARE        1.1
 #define MERGE_TOL           0.2
+/* A pair merges only when its score is within this factor of the best pair's (floored at
+ * MERGE_REL_FLOOR): true merges score alike, and where one pair merges exactly (x1 − x2 in a
+ * distance) the others that pass MERGE_TOL are look-alikes of a rough surrogate. */
+#define MERGE_REL           10.0
+#define MERGE_REL_FLOOR     2e-3
 #define SEP_TOL             1e-2
 /* With noise, the separability tolerance grows to the surrogate's relative error times
  * SEP_TOL_FACTOR, up to SEP_TOL_MAX (a wrong split only costs time: its composition is
@@ -2276,8 +2286,12 @@ try_power_factors (Ctx *c, const KanOracle *f, const double *pts, size_t n, GErr
    * relative error, up to POWER_TOL_MAX (what passes is checked on the real data). */
   double tol = CLAMP (POWER_TOL_FACTOR * c->surrogate_rmse / MAX (c->y_std, G_MINDOUBLE),
                       POWER_TOL, POWER_TOL_MAX);
-  /* Only with noise (a widened tolerance) are the unsure ones checked. */
-  double loose = tol > POWER_TOL ? POWER_TOL_LOOSE : tol;
+  /* Only with noise or a rough surrogate (a widened tolerance) are the unsure ones checked;
+   * a surrogate that misses the law by more than SURROGATE_REFINE_ABOVE (a product of four
+   * inputs) has derivatives rougher still. */
+  double loose = tol > POWER_TOL ? (c->surrogate_rmse > SURROGATE_REFINE_ABOVE * c->y_std
+                                    ? POWER_TOL_ROUGH : POWER_TOL_LOOSE)
+                                 : tol;
   g_autoptr (GArray) unsure = g_array_new (FALSE, FALSE, sizeof (PowerTry));
 
   for (int i = 0; i < I; i++)
@@ -2542,23 +2556,37 @@ static gboolean
 try_merges (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **error)
 {
   int I = c->d->n_in;
+  g_autofree double *ratios = g_new (double, 2 * I * I);
+  g_autofree double *scores = g_new (double, 2 * I * I);
+  double low[2] = { HUGE_VAL, HUGE_VAL }, t_scores = g_timer_elapsed (c->timer, NULL);
+  int order[2];
 
-  for (int kind = KAN_MERGE_MONOMIAL; kind >= KAN_MERGE_LINEAR && !settled (c); kind--)
+  /* Both kinds are scored first; the kind whose best pair scores lower is tried first
+   * (monomial on a tie): a distance's x1 − x2 is not kept waiting behind a look-alike
+   * product. */
+  for (int kind = KAN_MERGE_LINEAR; kind <= KAN_MERGE_MONOMIAL; kind++)
+    for (int i = 0; i < I; i++)
+      for (int j = i + 1; j < I; j++)
+        {
+          double *score = scores + kind * I * I, *ratio = ratios + kind * I * I;
+          double r = NAN, s = kan_detect_merge (f, pts, n, i, j, kind, &r);
+          score[i * I + j] = score[j * I + i] = s;
+          ratio[i * I + j] = r;
+          ratio[j * I + i] = 1.0 / r;
+          if (s < low[kind])
+            low[kind] = s;
+        }
+  order[0] = low[KAN_MERGE_LINEAR] < low[KAN_MERGE_MONOMIAL] ? KAN_MERGE_LINEAR
+                                                               : KAN_MERGE_MONOMIAL;
+  order[1] = KAN_MERGE_LINEAR + KAN_MERGE_MONOMIAL - order[0];
+  for (int o = 0; o < 2 && !settled (c); o++)
     {
-      g_autofree double *ratio = g_new (double, I * I);
-      g_autofree double *score = g_new (double, I * I);
+      int kind = order[o];
+      double *ratio = ratios + kind * I * I, *score = scores + kind * I * I;
       g_autofree gboolean *ok = g_new0 (gboolean, I * I);
       int best = -1, best_n = 0;
-      double t0 = g_timer_elapsed (c->timer, NULL);
+      double t0 = o == 0 ? t_scores : g_timer_elapsed (c->timer, NULL);
 
-      for (int i = 0; i < I; i++)
-        for (int j = i + 1; j < I; j++)
-          {
-            double r = NAN, s = kan_detect_merge (f, pts, n, i, j, kind, &r);
-            score[i * I + j] = score[j * I + i] = s;
-            ratio[i * I + j] = r;
-            ratio[j * I + i] = 1.0 / r;
-          }
       /* A usable merge of xⱼ into xᵢ: the relation holds, r is a small fraction, and a
        * fractional power has a positive base. */
       for (int i = 0; i < I; i++)
@@ -2572,6 +2600,15 @@ try_merges (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **er
             ok[i * I + j] = kind != KAN_MERGE_MONOMIAL || is_integer (r)
                             || all_positive (c->d, j);
           }
+      {
+        double least = HUGE_VAL;
+        for (int q = 0; q < I * I; q++)
+          if (ok[q])
+            least = MIN (least, score[q]);
+        for (int q = 0; q < I * I; q++)
+          if (ok[q] && !(score[q] <= MERGE_REL * MAX (least, MERGE_REL_FLOOR)))
+            ok[q] = FALSE;
+      }
       /* The root: the variable with most partners (ties: the first). */
       for (int i = 0; i < I; i++)
         {

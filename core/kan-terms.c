@@ -41,6 +41,13 @@ static const gboolean IN_TRIPLE[N_FUNCS] = {
   [F_X] = TRUE, [F_X2] = TRUE, [F_INV] = TRUE, [F_INV2] = TRUE, [F_SQRT] = TRUE,
   [F_SIN] = TRUE, [F_COS] = TRUE,
 };
+/* … and in products of four (numerator terms only): q·B·v·sin θ, x1·x2·cos θ1·cos θ2 (a law
+ * of cosines written out), d·r·cos α/q². No greedy path reaches them through their factors:
+ * a factor of mean zero (sin θ over a period, q on [−1, 1]) makes every sub-product
+ * uncorrelated with the whole. */
+static const gboolean IN_QUAD[N_FUNCS] = {
+  [F_X] = TRUE, [F_X2] = TRUE, [F_INV] = TRUE, [F_INV2] = TRUE, [F_SIN] = TRUE, [F_COS] = TRUE,
+};
 
 typedef enum { T_Y, T_INV, T_SQ, T_INVSQ, T_LOG, N_TRANSFORMS } Transform;
 G_STATIC_ASSERT (N_TRANSFORMS == KAN_TERMS_N_TRANSFORMS);
@@ -50,8 +57,8 @@ static const char *const TRANSFORM_NAME[N_TRANSFORMS] = { "y", "1/y", "y^2", "1/
 typedef struct
 {
   int      deg;
-  int      var[3];
-  Fn       fn[3];
+  int      var[4];
+  Fn       fn[4];
   gboolean den;     /* a denominator term: its column is −t·term */
   gboolean sum;     /* deg 1: fn[0] (var[0]) + fn[0] (var[1]), one column for a symmetric pair
                      * (r² + d²), which neither term alone explains well enough to be chosen */
@@ -214,13 +221,14 @@ untransform_expr (Transform tr, KanExpr *r, double sign)
   g_assert_not_reached ();
 }
 
-/* The library of terms for N_IN inputs, numerator terms then the same as denominator terms. */
+/* The library of terms for N_IN inputs: numerator terms, then those of up to three factors
+ * again as denominator terms (*OUT_N_NUM receives the number of numerator terms). */
 static GArray *
 make_terms (const double *x, size_t n, const double *xt, size_t nt, int n_in, guint *out_n_num)
 {
   GArray *terms = g_array_new (FALSE, FALSE, sizeof (Term));
   gboolean ok[KAN_TERMS_MAX_INPUTS][N_FUNCS];
-  guint n_num;
+  guint n_num, n_den;
 
   for (int i = 0; i < n_in; i++)
     for (int f = 0; f < N_FUNCS; f++)
@@ -250,9 +258,25 @@ make_terms (const double *x, size_t n, const double *xt, size_t nt, int n_in, gu
                 if (IN_TRIPLE[f] && IN_TRIPLE[g] && IN_TRIPLE[h] && ok[i][f] && ok[j][g]
                     && ok[k][h])
                   g_array_append_val (terms, ((Term) { 3, { i, j, k }, { f, g, h }, FALSE }));
+  /* Denominator terms go up to products of three: the quotient's columns are twice the
+   * library already. */
+  n_den = terms->len;
+  if (n_in <= KAN_TERMS_MAX_QUAD_INPUTS)
+    for (int i = 0; i < n_in; i++)
+      for (int j = i + 1; j < n_in; j++)
+        for (int k = j + 1; k < n_in; k++)
+          for (int l = k + 1; l < n_in; l++)
+            for (int f = 0; f < N_FUNCS; f++)
+              for (int g = 0; g < N_FUNCS; g++)
+                for (int h = 0; h < N_FUNCS; h++)
+                  for (int e = 0; e < N_FUNCS; e++)
+                    if (IN_QUAD[f] && IN_QUAD[g] && IN_QUAD[h] && IN_QUAD[e] && ok[i][f]
+                        && ok[j][g] && ok[k][h] && ok[l][e])
+                      g_array_append_val (terms, ((Term) { 4, { i, j, k, l }, { f, g, h, e },
+                                                           FALSE }));
   n_num = terms->len;
   *out_n_num = n_num;
-  for (guint c = 0; c < n_num; c++)
+  for (guint c = 0; c < n_den; c++)
     {
       Term t = g_array_index (terms, Term, c);
       t.den = TRUE;

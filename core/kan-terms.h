@@ -8,7 +8,8 @@
  * The terms are every function of KAN_TERMS_FUNCS applied to one input (x, x², x³, 1/x, 1/x²,
  * √x, 1/√x, log x, eˣ, e⁻ˣ, sin x, cos x, where defined on every row), the products of two of
  * them on different inputs, and for up to KAN_TERMS_MAX_TRIPLE_INPUTS inputs the products of
- * three (x, x², 1/x, 1/x², √x, sin x, cos x). A quotient T(y) = P/(1 + Q) is fitted linearly as
+ * three (x, x², 1/x, 1/x², √x, sin x, cos x), and for up to KAN_TERMS_MAX_QUAD_INPUTS the
+ * products of four (the same but √x; numerator terms only). A quotient T(y) = P/(1 + Q) is fitted linearly as
  * T(y) = P − T(y)·Q. Terms are chosen by forward selection with a beam (the columns that lower
  * the residual most, each orthogonalised against those chosen), fewest terms first.
  */
@@ -22,6 +23,7 @@ G_BEGIN_DECLS
 
 #define KAN_TERMS_MAX_INPUTS         6
 #define KAN_TERMS_MAX_TRIPLE_INPUTS  5
+#define KAN_TERMS_MAX_QUAD_INPUTS    5
 #define KAN_TERMS_MAX_TERMS          5
 /* y, 1/y, y², 1/y², log|y| */
 #define KAN_TERMS_N_TRANSFORMS       5

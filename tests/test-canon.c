@@ -215,7 +215,8 @@ START_TEST (test_shared_factor)
 END_TEST
 
 /* c·u² + c·v² ± 2c·u·v among the addends of a sum, in any order, is c·(u ± v)², and
- * c·cos u·cos v ± c·sin u·sin v is c·cos(u ∓ v); terms of other sizes are left alone. */
+ * c·R·cos u·cos v ± c·R·sin u·sin v is c·R·cos(u ∓ v); terms of other sizes, or with other
+ * factors R, are left alone. */
 START_TEST (test_perfect_squares)
 {
   static const Case cases[] = {
@@ -228,6 +229,12 @@ START_TEST (test_perfect_squares)
       "d*(-a^2 + 1)/(a*cos(t1 - t2) + 1)", 0.5, 2 },
     { "cos(a)*cos(b) - sin(a)*sin(b)", "cos(a + b)", 0.5, 2 },
     { "cos(a)*cos(b) + 0.5*sin(a)*sin(b)", "cos(a)*cos(b) + 0.5*sin(a)*sin(b)", 0.5, 2 },
+    /* … with other factors shared by both products (a law of cosines written out)… */
+    { "sqrt(a^2 + b^2 - 2*a*b*sin(t1)*sin(t2) - 2*a*b*cos(t1)*cos(t2))",
+      "sqrt(a^2 + b^2 - 2*a*b*cos(t1 - t2))", 0.5, 2 },
+    /* … but not when they differ. */
+    { "a*b*cos(t1)*cos(t2) + a*c*sin(t1)*sin(t2)", "a*(b*cos(t1)*cos(t2) + c*sin(t1)*sin(t2))",
+      0.5, 2 },
   };
 
   check_cases (cases, G_N_ELEMENTS (cases), FALSE);

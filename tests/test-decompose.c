@@ -465,6 +465,41 @@ START_TEST (test_end_to_end_merge)
 }
 END_TEST
 
+/* A distance in three dimensions between points in two boxes, as y = 1/r²: the only merges are
+ * the three differences, one per level. Two other pairs (x1 with x3, each a coordinate of the
+ * first point) pass the loose merge tolerance on a rough surrogate, but score far above the
+ * true difference: the merge takes one pair, and linear merges go first here because their
+ * best pair scores lower than any monomial's. The sum of the squares is six terms, more than
+ * the terms stage tries. */
+START_TEST (test_end_to_end_distance_merges)
+{
+  const char *formula = "1/((x2 - x1 + 2)^2 + (x4 - x3 + 2)^2 + (x6 - x5 + 2)^2)";
+  g_autoptr (KanDataset) d = kt_formula_data (formula, 0, 1, 1000, 1000, 2);
+  g_autoptr (KanDiscoverResult) r = NULL;
+  GError *error = NULL;
+  const KanDiscoverStage *first = NULL;
+  double err;
+
+  ck_assert_msg (kan_discover (d, NULL, &r, &error), "%s", error ? error->message : "");
+  printf ("decompose %s -> %s (%s, %.1f s)\n", formula, r->best->text, r->best->width,
+          r->seconds);
+  for (guint q = 0; q < r->stages->len && first == NULL; q++)
+    {
+      const KanDiscoverStage *st = r->stages->pdata[q];
+      if (strcmp (st->stage, "detect") == 0 && st->detail
+          && g_str_has_prefix (st->detail, "merge"))
+        first = st;
+    }
+  ck_assert (first != NULL);
+  ck_assert_msg (g_str_has_prefix (first->detail, "merge (linear) x1 with x2, r = -1 ")
+                 && strchr (first->detail, ',') == strrchr (first->detail, ','),
+                 "first merge: %s", first->detail);
+  ck_assert_msg (r->exact, "%s is not exact", r->best->text);
+  err = fresh_error (r, d, formula, 0, 1);
+  ck_assert_msg (err < 1e-8, "off by %g on fresh points", err);
+}
+END_TEST
+
 /* A positive product with an exponential inside: the network on log|y| and log inputs is the
  * oracle (its error in y beats the plain one's), it finds x1 as a power factor, and the rest
  * comes back exact. */
@@ -966,6 +1001,7 @@ decompose_suite (void)
   tcase_set_timeout (te, 300);
   tcase_add_test (te, test_end_to_end_monomial);
   tcase_add_test (te, test_end_to_end_merge);
+  tcase_add_test (te, test_end_to_end_distance_merges);
   tcase_add_test (te, test_end_to_end_few_rows);
   tcase_add_test (te, test_end_to_end_log_surrogate);
   tcase_add_test (te, test_end_to_end_binomial);

@@ -54,6 +54,17 @@ START_TEST (test_law_of_cosines)
 }
 END_TEST
 
+/* Products of four factors, which no product of fewer predicts (every sub-product of
+ * x1·x3·x4·sin x5 is uncorrelated with it when x1, x3, x4 are centred): a force q·(E + B·v·sin θ)
+ * and a law of cosines with the angle between two directions written out, 2·x1·x2·cos x3·cos x4
+ * + 2·x1·x2·sin x3·sin x4. */
+START_TEST (test_four_factors)
+{
+  expect_found ("x1*(x2 + x3*x4*sin(x5))", -1.0, 1.0, 2, "y");
+  expect_found ("sqrt(x1^2 + x2^2 - 2*x1*x2*cos(x3 - x4))", 0.2, 3.0, 3, "y^2");
+}
+END_TEST
+
 /* A quotient: the ellipse (1 − a²)/(1 + a·cos u), one numerator term and one denominator
  * term (as y, or as its reciprocal with the two sums exchanged). */
 START_TEST (test_quotient)
@@ -149,6 +160,7 @@ terms_suite (void)
 
   tcase_set_timeout (tc, 300);
   tcase_add_test (tc, test_law_of_cosines);
+  tcase_add_test (tc, test_four_factors);
   tcase_add_test (tc, test_quotient);
   tcase_add_test (tc, test_gaussian);
   tcase_add_test (tc, test_sum);
