@@ -49,10 +49,11 @@ static const gboolean IN_QUAD[N_FUNCS] = {
   [F_X] = TRUE, [F_X2] = TRUE, [F_INV] = TRUE, [F_INV2] = TRUE, [F_SIN] = TRUE, [F_COS] = TRUE,
 };
 
-typedef enum { T_Y, T_INV, T_SQ, T_INVSQ, T_LOG, N_TRANSFORMS } Transform;
+typedef enum { T_Y, T_INV, T_SQ, T_INVSQ, T_LOG, T_SIN, N_TRANSFORMS } Transform;
 G_STATIC_ASSERT (N_TRANSFORMS == KAN_TERMS_N_TRANSFORMS);
 
-static const char *const TRANSFORM_NAME[N_TRANSFORMS] = { "y", "1/y", "y^2", "1/y^2", "log|y|" };
+static const char *const TRANSFORM_NAME[N_TRANSFORMS] = { "y", "1/y", "y^2", "1/y^2", "log|y|",
+                                                              "sin(y)" };
 
 typedef struct
 {
@@ -159,6 +160,8 @@ transform (Transform tr, double y)
     case T_SQ: return y * y;
     case T_INVSQ: return 1.0 / (y * y);
     case T_LOG: return log (fabs (y));
+    /* Only where sin is one-to-one: then y = asin(r). */
+    case T_SIN: return fabs (y) <= M_PI_2 ? sin (y) : NAN;
     case N_TRANSFORMS: break;
     }
   return NAN;
@@ -174,6 +177,7 @@ untransform (Transform tr, double r, double sign)
     case T_SQ: return r >= 0.0 ? sign * sqrt (r) : NAN;
     case T_INVSQ: return r > 0.0 ? sign / sqrt (r) : NAN;
     case T_LOG: return sign * exp (r);
+    case T_SIN: return asin (r);
     case N_TRANSFORMS: break;
     }
   return NAN;
@@ -192,6 +196,7 @@ weight (Transform tr, double y)
     case T_SQ: return 1.0 / (2.0 * a);
     case T_INVSQ: return a * a * a / 2.0;
     case T_LOG: return a;
+    case T_SIN: return 1.0 / MAX (cos (y), 1e-3);
     case N_TRANSFORMS: break;
     }
   return 1.0;
@@ -216,6 +221,9 @@ untransform_expr (Transform tr, KanExpr *r, double sign)
       return kan_expr_binary (KAN_EXPR_DIV, s, kan_expr_unary (KAN_EXPR_CALL, KAN_FUNC_SQRT, r));
     case T_LOG:
       return kan_expr_binary (KAN_EXPR_MUL, s, kan_expr_unary (KAN_EXPR_CALL, KAN_FUNC_EXP, r));
+    case T_SIN:
+      kan_expr_free (s);
+      return kan_expr_unary (KAN_EXPR_CALL, KAN_FUNC_ASIN, r);
     case N_TRANSFORMS: break;
     }
   g_assert_not_reached ();
@@ -867,7 +875,7 @@ kan_terms_front (const double *x, int n_in, const double *y, size_t n, const dou
       Cols A = { a, m, terms->len };
       gboolean fine = TRUE;
 
-      if (tr != T_Y && !one_sign)
+      if (tr != T_Y && tr != T_SIN && !one_sign)
         continue;
       for (size_t q = 0; q < n; q++)
         {

@@ -1,7 +1,8 @@
 /* kan-terms.h — sparse regression on a library of terms.
  *
  * A law that is a short sum of products of simple functions of one input each, after a simple
- * transform of y (1/y, y², 1/y², log|y|) and possibly as a quotient of two such sums, is found
+ * transform of y (1/y, y², 1/y², log|y|, and sin y where |y| ≤ π/2: asin laws such as Snell's
+ * θ₁ = asin(n·sin θ₂)) and possibly as a quotient of two such sums, is found
  * by least squares alone: no network. Laws of cosines (1/y² = d² + r² − 2·d·r·cos α), rational
  * laws (d·(1 − α²)/(1 + α·cos u)) and Gaussians (log y = a + b·θ²/σ²) are of this kind.
  *
@@ -25,8 +26,8 @@ G_BEGIN_DECLS
 #define KAN_TERMS_MAX_TRIPLE_INPUTS  5
 #define KAN_TERMS_MAX_QUAD_INPUTS    5
 #define KAN_TERMS_MAX_TERMS          5
-/* y, 1/y, y², 1/y², log|y| */
-#define KAN_TERMS_N_TRANSFORMS       5
+/* y, 1/y, y², 1/y², log|y|, sin y */
+#define KAN_TERMS_N_TRANSFORMS       6
 
 typedef struct
 {

@@ -65,6 +65,13 @@ START_TEST (test_four_factors)
 }
 END_TEST
 
+/* Snell's law solved for the angle: sin y is one product, where |y| ≤ π/2 on every row. */
+START_TEST (test_arcsine)
+{
+  expect_found ("asin(x1*sin(x2))", 0.1, 0.9, 1, "sin(y)");
+}
+END_TEST
+
 /* A quotient: the ellipse (1 − a²)/(1 + a·cos u), one numerator term and one denominator
  * term (as y, or as its reciprocal with the two sums exchanged). */
 START_TEST (test_quotient)
@@ -161,6 +168,7 @@ terms_suite (void)
   tcase_set_timeout (tc, 300);
   tcase_add_test (tc, test_law_of_cosines);
   tcase_add_test (tc, test_four_factors);
+  tcase_add_test (tc, test_arcsine);
   tcase_add_test (tc, test_quotient);
   tcase_add_test (tc, test_gaussian);
   tcase_add_test (tc, test_sum);
