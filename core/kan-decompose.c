@@ -40,7 +40,9 @@
  *    alternatives (its front) in turn, each refitted on the real rows (compose_emit).
  *  5. For two inputs: a product after a substitution, f = g(xᵢ·xⱼ^r)·h(xⱼ) (the N-slit kernel
  *     sin²(N·δ/2)/sin²(δ/2)), from second differences of log|f| (kan_detect_subst_product,
- *     score ≤ SUBST_TOL); g from the oracle at one xⱼ, h on the real rows divided by g.
+ *     score ≤ SUBST_TOL); g from the oracle at one xⱼ, h on the real rows divided by g (and,
+ *     while nothing is settled, divided by each of up to SUBST_ALTERNATIVES simpler formulas of
+ *     g's front: the best g on oracle data may be an imitation that leaves no simple h).
  * Steps 2 and 3 make the problem smaller on the real data, so they do not use up levels;
  * step 4 does (KanDiscoverOptions.decompose). Each decision is a stage: "surrogate",
  * "detect" (scores of what was found), "subproblem" (what a part came back as) and "compose".
@@ -129,6 +131,9 @@ static const int SURROGATE_FINER[] = { 5, 10 };
 #define SUBST_STEP          1e-2
 #define SUBST_TOL           0.1
 #define SUBST_ZERO          1e-3
+/* Formulas of g's front tried for h when g's best leaves no exact h (see try_subst). */
+#define SUBST_ALTERNATIVES      3
+#define SUBST_ALTERNATIVE_SHARE 10.0
 /* A part solved on oracle data counts as exact within this many times the oracle's RMSE. */
 #define ORACLE_TOL_FACTOR   3.0
 /* Shares of the remaining time a reduced problem (steps 2, 3) and all parts of a split
@@ -1352,6 +1357,7 @@ refit_constants (KanExpr *e, const KanDataset *d)
  * x/sqrt(1 − x²) (a relativistic factor after its homogeneity split), which a ladder of one
  * input only reaches through two or three locked edges, if at all. */
 static const double binom_q[] = { 0, 1, -1, 2 };
+static const double offset_powers[] = { 1, 2, -1, -2, 0.5 };
 static const double binom_r[] = { 1, 2 };
 static const double binom_p[] = { -0.5, 0.5, -1, -2, 2, -1.5, 1.5, 1.0 / 3, -1.0 / 3, 3, -3 };
 #define BINOM_S_STEPS   41     /* log-spaced |s| from 1e-2 to 1e2 over max|x|^r, each sign */
@@ -1460,6 +1466,35 @@ kan_decompose_binomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
   g_return_val_if_fail (raw->n_in == 1, FALSE);
   if (!data_stage_begin (&c, raw, o, stages, formulas, error))
     return FALSE;
+  /* C·x^q + D alone, when exact (within the exact tolerance, which for a part judged on
+   * oracle data is the oracle's error): a part that is linear in its input (I_0 in I_0·g(…))
+   * must not wait behind a flexible imitation that the later stages meet first. The first
+   * of OFFSET_POWERS that is exact is a formula of the stage. */
+  for (guint iq = 0; iq < G_N_ELEMENTS (offset_powers); iq++)
+    {
+      double cc, dd, e;
+      for (size_t k = 0; k < n; k++)
+        phi[k] = pow (x[k], offset_powers[iq]);
+      e = binom_ls (phi, y, n, &cc, &dd);
+      if (e <= o->exact_tol * MAX (c.y_std, G_MINDOUBLE))
+        {
+          KanExpr *f = kan_expr_binary (KAN_EXPR_ADD, kan_expr_binary (KAN_EXPR_MUL,
+                                        kan_expr_num (cc), offset_powers[iq] == 1.0
+                                        ? kan_expr_var (0)
+                                        : kan_expr_binary (KAN_EXPR_POW, kan_expr_var (0),
+                                                           kan_expr_num (offset_powers[iq]))),
+                                        kan_expr_num (dd));
+          g_autofree char *text = NULL;
+          gboolean ok;
+          refit_constants (f, raw);
+          f = kan_discover_polish (kan_expr_simplify (f), raw, o->exact_tol);
+          text = kan_expr_to_string (f, (const char *const *) raw->in_names,
+                                     KAN_EXPR_STYLE_TEXT);
+          ok = stage_formula (&c, "binomial", f, text, NULL, error);
+          g_timer_destroy (c.timer);
+          return ok;
+        }
+    }
   for (guint iq = 0; iq < G_N_ELEMENTS (binom_q); iq++)
     for (guint ir = 0; ir < G_N_ELEMENTS (binom_r); ir++)
       {
@@ -2897,6 +2932,15 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
                 g_ptr_array_add (alt, kan_decompose_subst (
                                         ((KanDiscoverCandidate *) r->pareto->pdata[q])->expr,
                                         vmap));
+            /* A part of one input that is linear in it (I_0 in I_0·g(…)) may be imitated
+             * within the oracle's error by a flexible form (c·sin(a·x + b) + d, on an oracle
+             * along log x): a·x + b is one more alternative (refitted on the real rows). */
+            if (nv == 1)
+              g_ptr_array_add (alt, kan_expr_binary (KAN_EXPR_ADD,
+                                                     kan_expr_binary (KAN_EXPR_MUL,
+                                                                      kan_expr_num (1.0),
+                                                                      kan_expr_var (vars[0])),
+                                                     kan_expr_num (0.0)));
             for (int v = 0; v < nv; v++)
               kan_expr_free (vmap[v]);
             g_ptr_array_add (parts, alt);
@@ -3005,7 +3049,27 @@ try_subst (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
   g = kan_decompose_subst (r->best->expr, &u);
   g_string_printf (what, "h(%s) = y / g(%s)", c->d->in_names[bj], ut);
   col = kan_expr_var (bj);
-  return solve_reduced (c, &col, 1, g, what->str, error);
+  if (!solve_reduced (c, &col, 1, g, what->str, error))
+    return FALSE;
+  /* g judged on oracle data may be an imitation within the oracle's error, and y/g then no
+   * simple h: the simpler formulas of g's front in turn (SUBST_ALTERNATIVES of them, each
+   * within SUBST_ALTERNATIVE_SHARE of the best's error), while nothing is settled. */
+  for (guint q = 0, tried = 0; q < r->pareto->len && tried < SUBST_ALTERNATIVES && !settled (c);
+       q++)
+    {
+      const KanDiscoverCandidate *p = r->pareto->pdata[q];
+      g_autoptr (KanExpr) ga = NULL;
+      if (p->expr == NULL || kan_expr_equal (p->expr, r->best->expr)
+          || !(p->test_rmse <= SUBST_ALTERNATIVE_SHARE * r->best->test_rmse))
+        continue;
+      tried++;
+      ga = kan_decompose_subst (p->expr, &u);
+      g_string_printf (what, "h(%s) = y / g(%s), g = %s", c->d->in_names[bj], ut, p->text);
+      col = kan_expr_var (bj);
+      if (!solve_reduced (c, &col, 1, ga, what->str, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean
