@@ -500,9 +500,10 @@ START_TEST (test_end_to_end_distance_merges)
 }
 END_TEST
 
-/* sin²(x1·x2/x3) on x1, x2 in [0, 1], x3 in [0.5, 2] (N train rows, N/4 test rows). */
+/* N train rows (and N/4 test rows) of three inputs uniform on [LO[i], HI[i]], labels LAW. */
 static KanDataset *
-sine_squared_data (size_t n, unsigned long seed)
+box_data (double (*law) (const double *row), const double *lo, const double *hi, size_t n,
+          unsigned long seed)
 {
   gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
   size_t nt = n / 4;
@@ -513,15 +514,27 @@ sine_squared_data (size_t n, unsigned long seed)
   gsl_rng_set (r, seed);
   for (size_t q = 0; q < n + nt; q++)
     {
-      double *row = x + 3 * q;
-      row[0] = kt_unif (r, 0, 1);
-      row[1] = kt_unif (r, 0, 1);
-      row[2] = kt_unif (r, 0.5, 2);
-      y[q] = pow (sin (row[0] * row[1] / row[2]), 2);
+      for (int i = 0; i < 3; i++)
+        x[3 * q + i] = kt_unif (r, lo[i], hi[i]);
+      y[q] = law (x + 3 * q);
     }
   gsl_rng_free (r);
   d = kan_dataset_new_arrays (3, 1, n, nt, x, y, x + 3 * n, y + n, NULL, NULL);
   return d;
+}
+
+/* sin²(x1·x2/x3) on x1, x2 in [0, 1], x3 in [0.5, 2]. */
+static double
+sine_squared (const double *row)
+{
+  return pow (sin (row[0] * row[1] / row[2]), 2);
+}
+
+static KanDataset *
+sine_squared_data (size_t n, unsigned long seed)
+{
+  static const double lo[3] = { 0, 0, 0.5 }, hi[3] = { 1, 1, 2 };
+  return box_data (sine_squared, lo, hi, n, seed);
 }
 
 /* Noise-free data that a network of the ladder fits to 1e-5 of std(y) before the oracle
@@ -549,29 +562,18 @@ START_TEST (test_quiet_data_reach_the_oracle)
 }
 END_TEST
 
-/* I_0·sin²(n·θ/2)/sin²(θ/2) on I_0 in [0, 1], n in [0.5, 2], θ in [0.5, 3] (N train rows,
- * N/4 test rows). */
+/* I_0·sin²(n·θ/2)/sin²(θ/2) on I_0 in [0, 1], n in [0.5, 2], θ in [0.5, 3]. */
+static double
+grating (const double *row)
+{
+  return row[0] * pow (sin (row[1] * row[2] / 2) / sin (row[2] / 2), 2);
+}
+
 static KanDataset *
 grating_data (size_t n, unsigned long seed)
 {
-  gsl_rng *r = gsl_rng_alloc (gsl_rng_mt19937);
-  size_t nt = n / 4;
-  g_autofree double *x = g_new (double, 3 * (n + nt));
-  g_autofree double *y = g_new (double, n + nt);
-  KanDataset *d;
-
-  gsl_rng_set (r, seed);
-  for (size_t q = 0; q < n + nt; q++)
-    {
-      double *row = x + 3 * q;
-      row[0] = kt_unif (r, 0, 1);
-      row[1] = kt_unif (r, 0.5, 2);
-      row[2] = kt_unif (r, 0.5, 3);
-      y[q] = row[0] * pow (sin (row[1] * row[2] / 2) / sin (row[2] / 2), 2);
-    }
-  gsl_rng_free (r);
-  d = kan_dataset_new_arrays (3, 1, n, nt, x, y, x + 3 * n, y + n, NULL, NULL);
-  return d;
+  static const double lo[3] = { 0, 0.5, 0.5 }, hi[3] = { 1, 2, 3 };
+  return box_data (grating, lo, hi, n, seed);
 }
 
 /* The grating I_0·sin²(n·θ/2)/sin²(θ/2) split as I_0 times a function of n and θ: on this seed
