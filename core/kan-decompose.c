@@ -38,6 +38,8 @@
  *     refitted by Levenberg–Marquardt on the real train rows, and the result is snapped.
  *    Every composition is made from each part's best formula, then with each of a part's
  *    alternatives (its front) in turn, each refitted on the real rows (compose_emit).
+ *  4b. Linearity in one input, f = xᵢ·a(rest) + b(rest) (try_linear): a from the oracle's
+ *     slope along xᵢ, b on the real rows; costs a level.
  *  5. For two inputs: a product after a substitution, f = g(xᵢ·xⱼ^r)·h(xⱼ) (the N-slit kernel
  *     sin²(N·δ/2)/sin²(δ/2)), from second differences of log|f| (kan_detect_subst_product,
  *     score ≤ SUBST_TOL); g from the oracle at one xⱼ, h on the real rows divided by g (and,
@@ -2970,6 +2972,197 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
   return TRUE;
 }
 
+/* Step 4b: linear in one input, f = xᵢ·a(rest) + b(rest) ((x − u·t)/sqrt(1 − u²/c²) in x and in
+ * t, q·V_e + √(…) in V_e, x1·cos u + α·x1·cos² u in α): the second difference of the oracle
+ * along xᵢ, at 10 %, 50 % and 90 % of its range, against the first difference over the rows
+ * (score ≤ the separability tolerance). a is the oracle's slope along xᵢ at each row's other
+ * inputs, solved as a part on those values; b is solved on the real rows, labels y − xᵢ·a;
+ * xᵢ·a + b has every constant refitted on the real rows. Costs a level, like a split. */
+#define LINEAR_ALTERNATIVES 2
+static double
+linear_score (const KanOracle *f, const double *pts, size_t n, int i, double *slope_step)
+{
+  int I = f->n_in;
+  double at[3], s1 = 0.0, s2 = 0.0;
+  g_autofree double *x = g_new (double, 3 * n * I);
+  g_autofree double *v = g_new (double, 3 * n);
+
+  at[0] = f->lo[i] + 0.1 * (f->hi[i] - f->lo[i]);
+  at[1] = 0.5 * (f->lo[i] + f->hi[i]);
+  at[2] = f->hi[i] - 0.1 * (f->hi[i] - f->lo[i]);
+  *slope_step = at[2] - at[0];
+  if (!(*slope_step > 0.0))
+    return HUGE_VAL;
+  for (size_t q = 0; q < n; q++)
+    for (int k = 0; k < 3; k++)
+      {
+        memcpy (x + (3 * q + k) * I, pts + q * I, I * sizeof (double));
+        x[(3 * q + k) * I + i] = at[k];
+      }
+  f->eval (f->data, x, 3 * n, v);
+  for (size_t q = 0; q < n; q++)
+    {
+      double d1 = v[3 * q + 2] - v[3 * q], d2 = v[3 * q + 2] - 2.0 * v[3 * q + 1] + v[3 * q];
+      s1 += d1 * d1;
+      s2 += d2 * d2;
+    }
+  return s1 > 0.0 && isfinite (s2) ? sqrt (s2 / s1) : HUGE_VAL;
+}
+
+static gboolean
+try_linear (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **error)
+{
+  int I = c->d->n_in, bi = -1, nv = 0;
+  double best = HUGE_VAL, step = 0.0, t0 = g_timer_elapsed (c->timer, NULL), left, tol, sd;
+  double sep_tol = CLAMP (SEP_TOL_FACTOR * c->surrogate_rmse / MAX (c->y_std, G_MINDOUBLE),
+                          SEP_TOL, SEP_TOL_MAX);
+  size_t nr[2] = { c->d->n_train, c->d->n_test };
+  const double *xs[2] = { c->d->train_x, c->d->test_x };
+  double *sx[2], *sy[2];
+  g_autofree int *vars = g_new (int, I);
+  g_autofree KanExpr **vmap = g_new0 (KanExpr *, I);
+  g_autoptr (KanDataset) sub = NULL;
+  g_autoptr (KanDiscoverResult) ra = NULL;
+  g_autoptr (GString) what = g_string_new (NULL);
+  g_autofree char *names = NULL;
+  KanDiscoverOptions so;
+
+  if (I < 2 || c->o->decompose < 1)
+    return TRUE;
+  for (int i = 0; i < I; i++)
+    {
+      double st, sc = linear_score (f, pts, n, i, &st);
+      if (sc <= sep_tol && sc < best)
+        {
+          best = sc;
+          bi = i;
+          step = st;
+        }
+    }
+  if (bi < 0)
+    return TRUE;
+  for (int i = 0; i < I; i++)
+    if (i != bi)
+      {
+        vmap[nv] = kan_expr_var (i);
+        vars[nv++] = i;
+      }
+  names = names_of (c->d, vars, nv);
+  g_string_printf (what, "linear in %s: y = %s*a(%s) + b(%s) (score %.1e)", c->d->in_names[bi],
+                   c->d->in_names[bi], names, names, best);
+  add_stage (c, "detect", "decompose", what->str, NAN, NAN, t0);
+
+  /* a: the oracle's slope along xᵢ at each row's other inputs. */
+  t0 = g_timer_elapsed (c->timer, NULL);
+  for (int part = 0; part < 2; part++)
+    {
+      g_autofree double *full = g_new (double, MAX (2 * nr[part] * I, 1));
+      g_autofree double *v = g_new (double, MAX (2 * nr[part], 1));
+      double lo_at = f->lo[bi] + 0.1 * (f->hi[bi] - f->lo[bi]);
+      sx[part] = g_new (double, MAX (nr[part] * nv, 1));
+      sy[part] = g_new (double, MAX (nr[part], 1));
+      for (size_t q = 0; q < nr[part]; q++)
+        {
+          memcpy (full + 2 * q * I, xs[part] + q * I, I * sizeof (double));
+          memcpy (full + (2 * q + 1) * I, xs[part] + q * I, I * sizeof (double));
+          full[2 * q * I + bi] = lo_at;
+          full[(2 * q + 1) * I + bi] = lo_at + step;
+          for (int k = 0; k < nv; k++)
+            sx[part][q * nv + k] = xs[part][q * I + vars[k]];
+        }
+      if (nr[part])
+        f->eval (f->data, full, 2 * nr[part], v);
+      for (size_t q = 0; q < nr[part]; q++)
+        sy[part][q] = (v[2 * q + 1] - v[2 * q]) / step;
+    }
+  sub = kan_dataset_new_arrays (nv, 1, nr[0], nr[1], sx[0], sy[0], sx[1], sy[1], NULL, NULL);
+  for (int part = 0; part < 2; part++)
+    {
+      g_free (sx[part]);
+      g_free (sy[part]);
+    }
+  sd = std_of (sub->train_y, sub->n_train);
+  /* The slope's error: two oracle values' errors over the step. */
+  tol = sd > 0.0 ? MAX (c->o->exact_tol, ORACLE_TOL_FACTOR * G_SQRT2 * c->surrogate_rmse
+                                              / step / sd)
+                 : c->o->exact_tol;
+  if (!time_left (c, &left))
+    goto out;
+  sub_options (c, &so, c->o->decompose - 1, SPLIT_TIME_SHARE / 2, tol);
+  if (!solve_part (c, sub, &so, &ra, error))
+    {
+      for (int k = 0; k < nv; k++)
+        kan_expr_free (vmap[k]);
+      return FALSE;
+    }
+  if (ra == NULL)
+    goto out;
+  {
+    g_autofree char *detail = g_strdup_printf ("a(%s) (oracle slope along %s, tolerance %.1e): "
+                                               "%s (%s)", names, c->d->in_names[bi], tol,
+                                               ra->best->text, ra->exact
+                                               ? "within the oracle's error" : "approximate");
+    add_stage (c, "subproblem", "decompose", detail, ra->best->train_rmse,
+               ra->best->test_rmse, t0);
+  }
+  /* b on the real rows, for a's best formula and then up to LINEAR_ALTERNATIVES others of its
+   * front, while nothing is settled. */
+  for (guint q = 0, tried = 0; q < ra->pareto->len + 1 && tried <= LINEAR_ALTERNATIVES
+                               && !settled (c); q++)
+    {
+      const KanExpr *ae = q == 0 ? ra->best->expr
+                                 : ((KanDiscoverCandidate *) ra->pareto->pdata[q - 1])->expr;
+      g_autoptr (KanExpr) a = NULL, term = NULL;
+      g_autoptr (KanDataset) bd = NULL;
+      g_autoptr (KanDiscoverResult) rb = NULL;
+      g_autofree char *detail = NULL;
+      double tb = g_timer_elapsed (c->timer, NULL);
+
+      if (q > 0 && kan_expr_equal (ae, ra->best->expr))
+        continue;
+      tried++;
+      a = kan_decompose_subst (ae, vmap);
+      term = kan_expr_binary (KAN_EXPR_MUL, kan_expr_var (bi), kan_expr_copy (a));
+      bd = kan_decompose_reduced_data (c->d, vmap, nv, NULL, NULL);
+      /* Labels y − xᵢ·a over the same rows (reduced_data keeps every row without a scale). */
+      for (size_t r = 0; r < bd->n_train; r++)
+        bd->train_y[r] = c->d->train_y[r] - kan_expr_eval (term, c->d->train_x + r * I);
+      for (size_t r = 0; r < bd->n_test; r++)
+        bd->test_y[r] = c->d->test_y[r] - kan_expr_eval (term, c->d->test_x + r * I);
+      if (bd->n_train != c->d->n_train || bd->n_test != c->d->n_test || !time_left (c, &left))
+        break;
+      sub_options (c, &so, c->o->decompose - 1, SPLIT_TIME_SHARE / 2, c->o->exact_tol);
+      if (!solve_part (c, bd, &so, &rb, error))
+        {
+          for (int k = 0; k < nv; k++)
+            kan_expr_free (vmap[k]);
+          return FALSE;
+        }
+      if (rb == NULL)
+        continue;
+      detail = g_strdup_printf ("b(%s) = y - %s*a on the rows: %s (%s)", names,
+                                c->d->in_names[bi], rb->best->text,
+                                rb->exact ? "exact" : "approximate");
+      add_stage (c, "subproblem", "decompose", detail, rb->best->train_rmse,
+                 rb->best->test_rmse, tb);
+      for (guint k = 0; k < rb->pareto->len; k++)
+        {
+          const KanDiscoverCandidate *p = rb->pareto->pdata[k];
+          KanExpr *e = kan_expr_binary (KAN_EXPR_ADD, kan_expr_copy (term),
+                                        kan_decompose_subst (p->expr, vmap));
+          e = kan_expr_simplify (e);
+          refit_constants (e, c->d);
+          e = settle_composed (c, e);
+          e = kan_discover_polish (e, c->d, c->o->exact_tol);
+          emit (c, e, "decompose", what->str, kan_model_copy (c->surrogate));
+        }
+    }
+out:
+  for (int k = 0; k < nv; k++)
+    kan_expr_free (vmap[k]);
+  return TRUE;
+}
+
 /* Step 5, for two inputs: a product after a substitution, f = g(xᵢ·xⱼ^r)·h(xⱼ), with r a small
  * fraction. g comes from the oracle along xᵢ with xⱼ held at v0, the training value with the
  * largest |xⱼ|^r (the widest stretch of u); it costs a level, like a split. Then h is solved
@@ -3126,6 +3319,8 @@ kan_decompose_oracle (const KanDataset *raw, const KanDiscoverOptions *o, double
   if (!settled (&c) && !try_homogeneous (&c, &f, pts, n, error))
     goto done;
   if (!settled (&c) && !try_split (&c, &f, pts, n, error))
+    goto done;
+  if (!settled (&c) && !try_linear (&c, &f, pts, n, error))
     goto done;
   if (!settled (&c) && !try_subst (&c, &f, pts, n, error))
     goto done;

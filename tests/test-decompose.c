@@ -576,6 +576,27 @@ grating_data (size_t n, unsigned long seed)
   return box_data (grating, lo, hi, n, seed);
 }
 
+/* Linear in two inputs, a Lorentz transformation's form (x1 − x2·x3)/sqrt(2 − x2²): no power
+ * factor, merge, split or sum of terms; the oracle's second difference along x1 is zero, its
+ * slope a(x2, x3) = 1/sqrt(2 − x2²) is solved on the oracle, and b = y − x1·a on the rows. */
+START_TEST (test_end_to_end_linear)
+{
+  const char *formula = "(x1 - x2*x3)/sqrt(2 - x2^2)";
+  g_autoptr (KanDataset) d = kt_formula_data (formula, -1, 1, 1000, 1000, 2);
+  g_autoptr (KanDiscoverResult) r = NULL;
+  GError *error = NULL;
+  double err;
+
+  ck_assert_msg (kan_discover (d, NULL, &r, &error), "%s", error ? error->message : "");
+  printf ("linear %s -> %s (%s, %.1f s)\n", formula, r->best->text, r->best->width,
+          r->seconds);
+  ck_assert (has_stage (r, "detect", "linear in x1"));
+  ck_assert_msg (r->exact, "%s is not exact", r->best->text);
+  err = fresh_error (r, d, formula, -1, 1);
+  ck_assert_msg (err < 1e-8, "off by %g on fresh points", err);
+}
+END_TEST
+
 /* The grating I_0·sin²(n·θ/2)/sin²(θ/2) split as I_0 times a function of n and θ: on this seed
  * the part over I_0, judged on the oracle (a network on log|y| and log inputs, rough near
  * I_0 = 0), comes back as c·sin(a·I_0 + b) + d within the oracle's error; refitted on the real
@@ -726,11 +747,15 @@ START_TEST (test_binomial_stage)
     { "2/(1 - x1/3) + 0.5", 0.0, 2.0, TRUE },
     { "1.5*(1 + 0.25*x1^2)^(3/2)", -2.0, 2.0, TRUE },
     { "sin(3*x1)", -1.0, 1.0, FALSE },
-    { "2*x1^2 + 1", -1.0, 1.0, FALSE },   /* a monomial: no binomial (degenerate s → 0) */
+    /* C·x^q + D with q among 1, 2, −1, −2, ½: exact before the grid. */
+    { "2*x1^2 + 1", -1.0, 1.0, TRUE },
+    { "0.5/x1 - 3", 0.5, 2.0, TRUE },
+    /* Nearly a monomial but not exactly: no binomial (degenerate s → 0). */
+    { "2*x1^2 + 1 + 1e-6*x1^3", -1.0, 1.0, FALSE },
   };
 
   check_one_input_stage (kan_decompose_binomial, "binomial", cases, G_N_ELEMENTS (cases),
-                         "x1^2 + 1", FALSE);
+                         "1e-6*x1^3", FALSE);
 }
 END_TEST
 
@@ -1098,6 +1123,7 @@ decompose_suite (void)
   tcase_add_test (te, test_end_to_end_distance_merges);
   tcase_add_test (te, test_quiet_data_reach_the_oracle);
   tcase_add_test (te, test_split_linear_alternative);
+  tcase_add_test (te, test_end_to_end_linear);
   tcase_add_test (te, test_end_to_end_few_rows);
   tcase_add_test (te, test_end_to_end_log_surrogate);
   tcase_add_test (te, test_end_to_end_binomial);
