@@ -1360,6 +1360,9 @@ refit_constants (KanExpr *e, const KanDataset *d)
  * input only reaches through two or three locked edges, if at all. */
 static const double binom_q[] = { 0, 1, -1, 2 };
 static const double offset_powers[] = { 1, 2, -1, -2, 0.5 };
+/* … only where "exact" means something: a part judged on a noisy oracle has tolerances of
+ * several percent, within which a line imitates most curves. */
+#define OFFSET_EXACT_MAX 1e-2
 static const double binom_r[] = { 1, 2 };
 static const double binom_p[] = { -0.5, 0.5, -1, -2, 2, -1.5, 1.5, 1.0 / 3, -1.0 / 3, 3, -3 };
 #define BINOM_S_STEPS   41     /* log-spaced |s| from 1e-2 to 1e2 over max|x|^r, each sign */
@@ -1478,7 +1481,7 @@ kan_decompose_binomial (const KanDataset *raw, const KanDiscoverOptions *o, GPtr
       for (size_t k = 0; k < n; k++)
         phi[k] = pow (x[k], offset_powers[iq]);
       e = binom_ls (phi, y, n, &cc, &dd);
-      if (e <= o->exact_tol * MAX (c.y_std, G_MINDOUBLE))
+      if (o->exact_tol <= OFFSET_EXACT_MAX && e <= o->exact_tol * MAX (c.y_std, G_MINDOUBLE))
         {
           KanExpr *f = kan_expr_binary (KAN_EXPR_ADD, kan_expr_binary (KAN_EXPR_MUL,
                                         kan_expr_num (cc), offset_powers[iq] == 1.0
@@ -2966,6 +2969,56 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
               }
             compose_emit (c, composed, mult, f0, n_groups, what->str);
             if (check_cancel (c, error))
+              return FALSE;
+          }
+      /* Nothing settled: a part of several inputs judged on oracle data within the oracle's
+       * (noisy) error may be an imitation that the real rows tell apart. For a product of two
+       * parts, that part is solved again on the real rows, y divided by the other part's best
+       * formula (an imitation of a one-input part within the oracle's error is a fine
+       * divisor), with the noise-aware search of the rows (N-slit's kernel sin²(N·δ/2)/
+       * sin²(δ/2) under noise, after (1 − cos α)/α²). */
+      if (mult && n_groups == 2 && !settled (c))
+        for (int g = 0; g < 2 && !settled (c); g++)
+          {
+            g_autofree KanExpr **cols = g_new0 (KanExpr *, I);
+            g_autofree int *vars = g_new (int, I);
+            g_autofree char *names = NULL, *detail = NULL;
+            GPtrArray *oalt = parts->pdata[1 - g], *salt = parts->pdata[g];
+            const KanExpr *other = oalt->pdata[0];
+            double other_rmse = HUGE_VAL;
+            int nv = 0;
+            /* The divisor: the other part's alternative whose product with this part's best
+             * fits the real rows best, constants refitted. */
+            for (guint k = 0; k < oalt->len; k++)
+              {
+                g_autoptr (KanExpr) e = kan_expr_binary (KAN_EXPR_MUL,
+                                                         kan_expr_copy (oalt->pdata[k]),
+                                                         kan_expr_copy (salt->pdata[0]));
+                double r;
+                refit_constants (e, c->d);
+                r = expr_rmse (e, c->d, FALSE);
+                if (r < other_rmse)
+                  {
+                    other_rmse = r;
+                    other = oalt->pdata[k];
+                  }
+              }
+            for (int i = 0; i < I; i++)
+              if (group[i] == g)
+                {
+                  vars[nv] = i;
+                  cols[nv++] = kan_expr_var (i);
+                }
+            if (nv < 2)
+              {
+                for (int k = 0; k < nv; k++)
+                  kan_expr_free (cols[k]);
+                continue;
+              }
+            names = names_of (c->d, vars, nv);
+            detail = g_strdup_printf ("part over %s again, on the rows divided by the other "
+                                      "part", names);
+            if (!solve_reduced (c, cols, nv, other, detail, error))
               return FALSE;
           }
     }
