@@ -1015,7 +1015,7 @@ shared_divisor (const KanExpr *e, const KanExpr *s)
   return NULL;
 }
 
-/* Whether BODY is F(u)·F(v) (F a call of FUNC), with u and v in *U and *V. */
+/* The factors of the product E (E itself when it is no product), left to right, into OUT. */
 static void
 mul_factors (const KanExpr *e, GPtrArray *out)
 {

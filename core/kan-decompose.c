@@ -2973,9 +2973,9 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
           }
       /* Nothing settled: a part of several inputs judged on oracle data within the oracle's
        * (noisy) error may be an imitation that the real rows tell apart. For a product of two
-       * parts, that part is solved again on the real rows, y divided by the other part's best
-       * formula (an imitation of a one-input part within the oracle's error is a fine
-       * divisor), with the noise-aware search of the rows (N-slit's kernel sin²(N·δ/2)/
+       * parts, that part is solved again on the real rows, y divided by the other part's
+       * alternative that fits best in the product (a one-input part's best on the oracle may
+       * be a line within a noisy oracle's wide tolerance), with the noise-aware search of the rows (N-slit's kernel sin²(N·δ/2)/
        * sin²(δ/2) under noise, after (1 − cos α)/α²). */
       if (mult && n_groups == 2 && !settled (c))
         for (int g = 0; g < 2 && !settled (c); g++)
@@ -2987,6 +2987,10 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
             const KanExpr *other = oalt->pdata[0];
             double other_rmse = HUGE_VAL;
             int nv = 0;
+            for (int i = 0; i < I; i++)
+              nv += group[i] == g;
+            if (nv < 2)
+              continue;
             /* The divisor: the other part's alternative whose product with this part's best
              * fits the real rows best, constants refitted. */
             for (guint k = 0; k < oalt->len; k++)
@@ -3003,18 +3007,13 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
                     other = oalt->pdata[k];
                   }
               }
+            nv = 0;
             for (int i = 0; i < I; i++)
               if (group[i] == g)
                 {
                   vars[nv] = i;
                   cols[nv++] = kan_expr_var (i);
                 }
-            if (nv < 2)
-              {
-                for (int k = 0; k < nv; k++)
-                  kan_expr_free (cols[k]);
-                continue;
-              }
             names = names_of (c->d, vars, nv);
             detail = g_strdup_printf ("part over %s again, on the rows divided by the other "
                                       "part", names);
@@ -3033,7 +3032,8 @@ try_split (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **err
  * xᵢ·a + b has every constant refitted on the real rows. Costs a level, like a split. */
 #define LINEAR_ALTERNATIVES 2
 static double
-linear_score (const KanOracle *f, const double *pts, size_t n, int i, double *slope_step)
+linear_score (const KanOracle *f, const double *pts, size_t n, int i, double *low,
+              double *slope_step)
 {
   int I = f->n_in;
   double at[3], s1 = 0.0, s2 = 0.0;
@@ -3043,6 +3043,7 @@ linear_score (const KanOracle *f, const double *pts, size_t n, int i, double *sl
   at[0] = f->lo[i] + 0.1 * (f->hi[i] - f->lo[i]);
   at[1] = 0.5 * (f->lo[i] + f->hi[i]);
   at[2] = f->hi[i] - 0.1 * (f->hi[i] - f->lo[i]);
+  *low = at[0];
   *slope_step = at[2] - at[0];
   if (!(*slope_step > 0.0))
     return HUGE_VAL;
@@ -3062,64 +3063,30 @@ linear_score (const KanOracle *f, const double *pts, size_t n, int i, double *sl
   return s1 > 0.0 && isfinite (s2) ? sqrt (s2 / s1) : HUGE_VAL;
 }
 
-static gboolean
-try_linear (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **error)
+/* The oracle's slope along xᵢ (from LOW to LOW + STEP) at each train and test row's other
+ * inputs, as a data set over those inputs (VARS, NV of them). */
+static KanDataset *
+oracle_slope_data (const Ctx *c, const KanOracle *f, int bi, double low, double step,
+                   const int *vars, int nv)
 {
-  int I = c->d->n_in, bi = -1, nv = 0;
-  double best = HUGE_VAL, step = 0.0, t0 = g_timer_elapsed (c->timer, NULL), left, tol, sd;
-  double sep_tol = CLAMP (SEP_TOL_FACTOR * c->surrogate_rmse / MAX (c->y_std, G_MINDOUBLE),
-                          SEP_TOL, SEP_TOL_MAX);
+  int I = c->d->n_in;
   size_t nr[2] = { c->d->n_train, c->d->n_test };
   const double *xs[2] = { c->d->train_x, c->d->test_x };
   double *sx[2], *sy[2];
-  g_autofree int *vars = g_new (int, I);
-  g_autofree KanExpr **vmap = g_new0 (KanExpr *, I);
-  g_autoptr (KanDataset) sub = NULL;
-  g_autoptr (KanDiscoverResult) ra = NULL;
-  g_autoptr (GString) what = g_string_new (NULL);
-  g_autofree char *names = NULL;
-  KanDiscoverOptions so;
+  KanDataset *sub;
 
-  if (I < 2 || c->o->decompose < 1)
-    return TRUE;
-  for (int i = 0; i < I; i++)
-    {
-      double st, sc = linear_score (f, pts, n, i, &st);
-      if (sc <= sep_tol && sc < best)
-        {
-          best = sc;
-          bi = i;
-          step = st;
-        }
-    }
-  if (bi < 0)
-    return TRUE;
-  for (int i = 0; i < I; i++)
-    if (i != bi)
-      {
-        vmap[nv] = kan_expr_var (i);
-        vars[nv++] = i;
-      }
-  names = names_of (c->d, vars, nv);
-  g_string_printf (what, "linear in %s: y = %s*a(%s) + b(%s) (score %.1e)", c->d->in_names[bi],
-                   c->d->in_names[bi], names, names, best);
-  add_stage (c, "detect", "decompose", what->str, NAN, NAN, t0);
-
-  /* a: the oracle's slope along xᵢ at each row's other inputs. */
-  t0 = g_timer_elapsed (c->timer, NULL);
   for (int part = 0; part < 2; part++)
     {
       g_autofree double *full = g_new (double, MAX (2 * nr[part] * I, 1));
       g_autofree double *v = g_new (double, MAX (2 * nr[part], 1));
-      double lo_at = f->lo[bi] + 0.1 * (f->hi[bi] - f->lo[bi]);
       sx[part] = g_new (double, MAX (nr[part] * nv, 1));
       sy[part] = g_new (double, MAX (nr[part], 1));
       for (size_t q = 0; q < nr[part]; q++)
         {
           memcpy (full + 2 * q * I, xs[part] + q * I, I * sizeof (double));
           memcpy (full + (2 * q + 1) * I, xs[part] + q * I, I * sizeof (double));
-          full[2 * q * I + bi] = lo_at;
-          full[(2 * q + 1) * I + bi] = lo_at + step;
+          full[2 * q * I + bi] = low;
+          full[(2 * q + 1) * I + bi] = low + step;
           for (int k = 0; k < nv; k++)
             sx[part][q * nv + k] = xs[part][q * I + vars[k]];
         }
@@ -3134,22 +3101,66 @@ try_linear (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **er
       g_free (sx[part]);
       g_free (sy[part]);
     }
+  return sub;
+}
+
+static gboolean
+try_linear (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **error)
+{
+  int I = c->d->n_in, bi = -1, nv = 0;
+  double best = HUGE_VAL, low = 0.0, step = 0.0, t0 = g_timer_elapsed (c->timer, NULL), left;
+  double tol, sd;
+  double sep_tol = CLAMP (SEP_TOL_FACTOR * c->surrogate_rmse / MAX (c->y_std, G_MINDOUBLE),
+                          SEP_TOL, SEP_TOL_MAX);
+  g_autofree int *vars = g_new (int, I);
+  g_autoptr (GPtrArray) vmap = g_ptr_array_new_with_free_func ((GDestroyNotify) kan_expr_free);
+  g_autoptr (KanDataset) sub = NULL;
+  g_autoptr (KanDiscoverResult) ra = NULL;
+  g_autoptr (GString) what = g_string_new (NULL);
+  g_autofree char *names = NULL;
+  KanDiscoverOptions so;
+
+  if (I < 2 || c->o->decompose < 1)
+    return TRUE;
+  for (int i = 0; i < I; i++)
+    {
+      double lw, st, sc = linear_score (f, pts, n, i, &lw, &st);
+      if (sc <= sep_tol && sc < best)
+        {
+          best = sc;
+          bi = i;
+          low = lw;
+          step = st;
+        }
+    }
+  if (bi < 0)
+    return TRUE;
+  for (int i = 0; i < I; i++)
+    if (i != bi)
+      {
+        g_ptr_array_add (vmap, kan_expr_var (i));
+        vars[nv++] = i;
+      }
+  names = names_of (c->d, vars, nv);
+  g_string_printf (what, "linear in %s: y = %s*a(%s) + b(%s) (score %.1e)", c->d->in_names[bi],
+                   c->d->in_names[bi], names, names, best);
+  add_stage (c, "detect", "decompose", what->str, NAN, NAN, t0);
+
+  /* a: the oracle's slope along xᵢ at each row's other inputs. */
+  t0 = g_timer_elapsed (c->timer, NULL);
+  sub = oracle_slope_data (c, f, bi, low, step, vars, nv);
   sd = std_of (sub->train_y, sub->n_train);
   /* The slope's error: two oracle values' errors over the step. */
   tol = sd > 0.0 ? MAX (c->o->exact_tol, ORACLE_TOL_FACTOR * G_SQRT2 * c->surrogate_rmse
                                               / step / sd)
                  : c->o->exact_tol;
   if (!time_left (c, &left))
-    goto out;
+    return TRUE;
   sub_options (c, &so, c->o->decompose - 1, SPLIT_TIME_SHARE / 2, tol);
   if (!solve_part (c, sub, &so, &ra, error))
-    {
-      for (int k = 0; k < nv; k++)
-        kan_expr_free (vmap[k]);
-      return FALSE;
-    }
+    return FALSE;
   if (ra == NULL)
-    goto out;
+    return TRUE;
   {
     g_autofree char *detail = g_strdup_printf ("a(%s) (oracle slope along %s, tolerance %.1e): "
                                                "%s (%s)", names, c->d->in_names[bi], tol,
@@ -3163,6 +3174,7 @@ try_linear (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **er
   for (guint q = 0, tried = 0; q < ra->pareto->len + 1 && tried <= LINEAR_ALTERNATIVES
                                && !settled (c); q++)
     {
+      KanExpr **cols = (KanExpr **) vmap->pdata;
       const KanExpr *ae = q == 0 ? ra->best->expr
                                  : ((KanDiscoverCandidate *) ra->pareto->pdata[q - 1])->expr;
       g_autoptr (KanExpr) a = NULL, term = NULL;
@@ -3174,23 +3186,20 @@ try_linear (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **er
       if (q > 0 && kan_expr_equal (ae, ra->best->expr))
         continue;
       tried++;
-      a = kan_decompose_subst (ae, vmap);
+      a = kan_decompose_subst (ae, cols);
       term = kan_expr_binary (KAN_EXPR_MUL, kan_expr_var (bi), kan_expr_copy (a));
-      bd = kan_decompose_reduced_data (c->d, vmap, nv, NULL, NULL);
-      /* Labels y − xᵢ·a over the same rows (reduced_data keeps every row without a scale). */
+      /* Labels y − xᵢ·a over the same rows (reduced_data keeps every row without a scale
+       * where the columns are finite). */
+      bd = kan_decompose_reduced_data (c->d, cols, nv, NULL, NULL);
+      if (bd->n_train != c->d->n_train || bd->n_test != c->d->n_test || !time_left (c, &left))
+        break;
       for (size_t r = 0; r < bd->n_train; r++)
         bd->train_y[r] = c->d->train_y[r] - kan_expr_eval (term, c->d->train_x + r * I);
       for (size_t r = 0; r < bd->n_test; r++)
         bd->test_y[r] = c->d->test_y[r] - kan_expr_eval (term, c->d->test_x + r * I);
-      if (bd->n_train != c->d->n_train || bd->n_test != c->d->n_test || !time_left (c, &left))
-        break;
       sub_options (c, &so, c->o->decompose - 1, SPLIT_TIME_SHARE / 2, c->o->exact_tol);
       if (!solve_part (c, bd, &so, &rb, error))
-        {
-          for (int k = 0; k < nv; k++)
-            kan_expr_free (vmap[k]);
-          return FALSE;
-        }
+        return FALSE;
       if (rb == NULL)
         continue;
       detail = g_strdup_printf ("b(%s) = y - %s*a on the rows: %s (%s)", names,
@@ -3202,7 +3211,7 @@ try_linear (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **er
         {
           const KanDiscoverCandidate *p = rb->pareto->pdata[k];
           KanExpr *e = kan_expr_binary (KAN_EXPR_ADD, kan_expr_copy (term),
-                                        kan_decompose_subst (p->expr, vmap));
+                                        kan_decompose_subst (p->expr, cols));
           e = kan_expr_simplify (e);
           refit_constants (e, c->d);
           e = settle_composed (c, e);
@@ -3210,9 +3219,6 @@ try_linear (Ctx *c, const KanOracle *f, const double *pts, size_t n, GError **er
           emit (c, e, "decompose", what->str, kan_model_copy (c->surrogate));
         }
     }
-out:
-  for (int k = 0; k < nv; k++)
-    kan_expr_free (vmap[k]);
   return TRUE;
 }
 
